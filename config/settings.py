@@ -1,0 +1,169 @@
+"""Gatehouse settings: everything comes from the environment (see the table in README.md)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.embedded import EmbeddedServiceError, data_dir_from_env, embedded_urls
+from config.env import env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = data_dir_from_env()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _secret_key() -> str:
+    key = env_secret("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is unset and DEBUG=0: set SECRET_KEY (or SECRET_KEY_FILE).")
+    # Development only: generate once and keep it, so sessions survive restarts.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+_database_url = env_str("DATABASE_URL")
+_redis_url = env_str("REDIS_URL")
+if not _database_url or not _redis_url:
+    try:
+        _embedded = embedded_urls(DATA_DIR, need_db=not _database_url, need_redis=not _redis_url)
+    except EmbeddedServiceError as exc:
+        sys.exit(f"gatehouse: {exc}")
+    _database_url = _database_url or _embedded["database"]
+    _redis_url = _redis_url or _embedded["redis"]
+
+if not _database_url.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be a PostgreSQL URL (postgresql://user:pass@host:5432/db); got {_database_url!r}. "
+        "Gatehouse's checkpoint path is Postgres-specific: there is no SQLite mode."
+    )
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+REDIS_URL = _redis_url
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_rq",
+    "orchestrator",
+    "review",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "orchestrator.roles.navigation",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STORAGES = {
+    # Content-addressed blobs: filesystem under the data dir by default; any django-storages
+    # backend (S3, GCS, Azure) can be configured in its place.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "blobs")},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+X_FRAME_OPTIONS = "DENY"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
+
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ_SHOW_ADMIN_LINK = False
+
+# --- Gatehouse -----------------------------------------------------------------------------------
+GATEHOUSE_WORKFLOWS = env_list(
+    "GATEHOUSE_WORKFLOWS",
+    [
+        "orchestrator.demo.email_approval",
+        "orchestrator.demo.document_pipeline",
+        "orchestrator.demo.research_agent",
+    ],
+)
+GATEHOUSE_LEASE_SECONDS = env_int("GATEHOUSE_LEASE_SECONDS", 30, minimum=2)
+GATEHOUSE_STEP_CAP = env_int("GATEHOUSE_STEP_CAP", 200, minimum=1)
+GATEHOUSE_SNAPSHOT_EVERY = env_int("GATEHOUSE_SNAPSHOT_EVERY", 50, minimum=1)
+GATEHOUSE_BLOB_THRESHOLD = env_int("GATEHOUSE_BLOB_THRESHOLD", 64 * 1024, minimum=1024)
+GATEHOUSE_MAX_INPUT_BYTES = env_int("GATEHOUSE_MAX_INPUT_BYTES", 16 * 1024 * 1024, minimum=1024)
+GATEHOUSE_RECONCILE_SECONDS = env_int("GATEHOUSE_RECONCILE_SECONDS", 10, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {"gatehouse": {"level": env_str("GATEHOUSE_LOG_LEVEL", "INFO"), "propagate": True}},
+}

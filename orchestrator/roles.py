@@ -1,0 +1,89 @@
+"""Roles and who may open what.
+
+Roles are Django groups created by a data migration. One table, `SECTIONS`, says which roles may
+open each top-level section; the navigation and every view's guard read the same table, so a
+link is never shown for a page that would answer 403 and vice versa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+REVIEWER, ENGINEER, COMPLIANCE, ADMIN = "reviewer", "engineer", "compliance", "admin"
+ROLES = (REVIEWER, ENGINEER, COMPLIANCE, ADMIN)
+
+# section -> (label, url name, roles that may open it)
+SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
+    "inbox": ("Inbox", "review:inbox", frozenset({REVIEWER, ADMIN})),
+    "runs": ("Runs", "audit:runs", frozenset({ENGINEER, ADMIN})),
+    "audit": ("Audit", "audit:ledger", frozenset({COMPLIANCE, ADMIN})),
+    "costs": ("Costs", "audit:costs", frozenset({ENGINEER, COMPLIANCE, ADMIN})),
+    "admin": ("Admin", "admin:index", frozenset({ADMIN})),
+}
+
+
+def user_roles(user: Any) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_gatehouse_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._gatehouse_roles = cached
+    return cached
+
+
+def user_has_role(user: Any, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def user_may_open(user: Any, section: str) -> bool:
+    return bool(user_roles(user) & SECTIONS[section][2])
+
+
+def section_required(section: str) -> Callable:
+    """View decorator: login first, then 403 unless one of the user's roles may open `section`."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
+            if not user_may_open(request.user, section):
+                raise PermissionDenied(f"Your role may not open {SECTIONS[section][0]}.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def role_required(*roles: str) -> Callable:
+    """View decorator for actions narrower than a section (e.g. exports: compliance only)."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
+            if not user_has_role(request.user, *roles):
+                raise PermissionDenied("Your role may not do this.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: the sections this user may open, in menu order."""
+    user = getattr(request, "user", None)
+    items = [
+        {"key": key, "label": label, "url_name": url_name}
+        for key, (label, url_name, _roles) in SECTIONS.items()
+        if user is not None and user_may_open(user, key)
+    ]
+    return {"nav_items": items, "user_roles": sorted(user_roles(user)) if user else []}
