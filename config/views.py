@@ -1,0 +1,51 @@
+"""The two views that belong to no app: the role-aware start page and the health check."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from orchestrator.http import Request
+from orchestrator.roles import SECTIONS, user_may_open
+
+
+@login_required
+def home(request: Request) -> HttpResponse:
+    """Send each user to the first section their role may open (reviewers to the inbox, ...)."""
+    for key, (_label, url_name, _roles) in SECTIONS.items():
+        if user_may_open(request.user, key):
+            return redirect(url_name)
+    raise PermissionDenied("Your account has no role yet: ask an administrator to add you to a group.")
+
+
+def _check_db() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any failure is "not ok"; the class name is enough to act on
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _check_redis() -> str:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request: Request) -> JsonResponse:
+    checks = {"db": _check_db(), "redis": _check_redis()}
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

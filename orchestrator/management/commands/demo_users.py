@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from config.env import env_str
+from orchestrator.demo_accounts import DEMO_USERS, demo_users_ensure
+
+
+class Command(BaseCommand):
+    help = "Create or update the demo users (admin, reviewer, reviewer2, engineer, compliance)."
+
+    def handle(self, *args, **options) -> None:
+        shared = env_str("GATEHOUSE_DEMO_PASSWORD") or None
+        passwords = demo_users_ensure(data_dir=settings.DATA_DIR, shared_password=shared)
+        self.stdout.write("Demo logins:")
+        for username, password in passwords.items():
+            shown = "(GATEHOUSE_DEMO_PASSWORD)" if shared else password
+            self.stdout.write(f"  {username:<11} {shown:<26} {DEMO_USERS[username][0]}")
