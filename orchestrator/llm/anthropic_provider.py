@@ -61,12 +61,12 @@ def complete(request: LLMRequest) -> LLMResponse:
 
 
 def _params(request: LLMRequest) -> dict:
-    # Anthropic takes system prompts as a top-level parameter, not as a message role.
+    # Anthropic takes system prompts as a top-level parameter, not as a message role. No temperature:
+    # the installed SDK (2.x) no longer accepts one, and replays come from the journal, not from sampling.
     system = [str(m["content"]) for m in request.messages if m["role"] == "system"]
     params: dict = {
         "model": request.model,
         "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
         "messages": [
             {"role": m["role"], "content": m["content"]} for m in request.messages if m["role"] != "system"
         ],
