@@ -40,11 +40,11 @@ class Price:
                 object.__setattr__(self, name, Decimal(str(value)))
 
     @property
-    def specificity(self) -> tuple[int, int]:
+    def specificity(self) -> tuple[int, int, int]:
         """Longest literal prefix first; then fewer wildcards, so an exact name beats `name*`."""
         cut = min((i for i, ch in enumerate(self.pattern) if ch in _WILDCARDS), default=len(self.pattern))
-        literal = sum(1 for ch in self.pattern if ch not in _WILDCARDS)
-        return cut, literal
+        wildcards = sum(1 for ch in self.pattern if ch in _WILDCARDS)
+        return cut, -wildcards, len(self.pattern) - wildcards
 
 
 class UnpricedModelError(LLMError):
@@ -62,19 +62,27 @@ def _p(pattern: str, inp: str, out: str, cached: str, since: str) -> Price:
 
 
 # Public list prices in USD per million tokens (standard tier, no batch discount), as published by
-# OpenAI and Anthropic. Anthropic's cache *writes* cost 1.25x input; we bill them as plain input,
-# which under-counts slightly and only when a prompt cache is being filled.
+# OpenAI and Anthropic. Patterns are deliberately narrow: a newer model (say gpt-5.4 or claude-opus-4-7)
+# must not silently inherit an older sibling's price, it fails closed as unpriced until someone adds
+# its row. Anthropic's cache *writes* cost 1.25x input; we bill them as plain input, which
+# under-counts slightly and only while a prompt cache is being filled.
 DEFAULT_PRICES: list[Price] = [
     # OpenAI
-    _p("gpt-4o*", "2.50", "10.00", "1.25", "2024-08-06"),
+    _p("gpt-4o", "2.50", "10.00", "1.25", "2024-08-06"),
+    _p("gpt-4o-2024-*", "2.50", "10.00", "1.25", "2024-08-06"),
+    _p("gpt-4o-2024-05-13", "5.00", "15.00", "5.00", "2024-05-13"),
     _p("gpt-4o-mini*", "0.15", "0.60", "0.075", "2024-07-18"),
-    _p("gpt-4.1*", "2.00", "8.00", "0.50", "2025-04-14"),
+    _p("gpt-4.1", "2.00", "8.00", "0.50", "2025-04-14"),
+    _p("gpt-4.1-2025-*", "2.00", "8.00", "0.50", "2025-04-14"),
     _p("gpt-4.1-mini*", "0.40", "1.60", "0.10", "2025-04-14"),
     _p("gpt-4.1-nano*", "0.10", "0.40", "0.025", "2025-04-14"),
-    _p("gpt-5*", "1.25", "10.00", "0.125", "2025-08-07"),
+    _p("gpt-5", "1.25", "10.00", "0.125", "2025-08-07"),
+    _p("gpt-5-2025-*", "1.25", "10.00", "0.125", "2025-08-07"),
     _p("gpt-5-mini*", "0.25", "2.00", "0.025", "2025-08-07"),
     _p("gpt-5-nano*", "0.05", "0.40", "0.005", "2025-08-07"),
-    _p("o1*", "15.00", "60.00", "7.50", "2024-12-17"),
+    _p("o1", "15.00", "60.00", "7.50", "2024-12-17"),
+    _p("o1-2024-*", "15.00", "60.00", "7.50", "2024-12-17"),
+    _p("o1-preview*", "15.00", "60.00", "7.50", "2024-09-12"),
     _p("o1-mini*", "1.10", "4.40", "0.55", "2024-09-12"),
     _p("o3-mini*", "1.10", "4.40", "0.55", "2025-01-31"),
     # o3 launched at $10/$40 and was cut by 80% on 2025-06-10: two rows, the date picks one.
@@ -89,10 +97,14 @@ DEFAULT_PRICES: list[Price] = [
     _p("claude-3-5-haiku*", "0.80", "4.00", "0.08", "2024-10-22"),
     _p("claude-3-5-sonnet*", "3.00", "15.00", "0.30", "2024-06-20"),
     _p("claude-3-7-sonnet*", "3.00", "15.00", "0.30", "2025-02-24"),
-    _p("claude-sonnet-4*", "3.00", "15.00", "0.30", "2025-05-22"),
-    _p("claude-opus-4*", "15.00", "75.00", "1.50", "2025-05-22"),
+    _p("claude-sonnet-4-0", "3.00", "15.00", "0.30", "2025-05-22"),
+    _p("claude-sonnet-4-2025*", "3.00", "15.00", "0.30", "2025-05-22"),
+    _p("claude-sonnet-4-5*", "3.00", "15.00", "0.30", "2025-09-29"),
+    _p("claude-opus-4-0", "15.00", "75.00", "1.50", "2025-05-22"),
+    _p("claude-opus-4-2025*", "15.00", "75.00", "1.50", "2025-05-22"),
+    _p("claude-opus-4-1*", "15.00", "75.00", "1.50", "2025-08-05"),
     _p("claude-opus-4-5*", "5.00", "25.00", "0.50", "2025-11-24"),
-    _p("claude-haiku-4-5*", "1.00", "5.00", "0.10", "2025-10-15"),
+    _p("claude-haiku-4-5*", "1.00", "5.00", "0.10", "2025-10-01"),
     # The offline demo model costs nothing to run, but a nominal price makes demo runs show spend
     # so budgets and the cost pages have something to govern.
     _p("demo*", "0.50", "1.50", "0.25", "2024-01-01"),

@@ -19,7 +19,7 @@ class LLMRequest:
     stream: bool = False
 
     def __post_init__(self) -> None:
-        # Callers often pass a list; a tuple keeps the frozen dataclass hashable and the journal stable.
+        # Callers often pass a list; a tuple stops the messages changing after the request was journaled.
         if not isinstance(self.messages, tuple):
             object.__setattr__(self, "messages", tuple(self.messages))
 

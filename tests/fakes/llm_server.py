@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -175,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         self.close_connection = True
 
-    def _stream_words(self, script: Script, emit) -> bool:
+    def _stream_words(self, script: Script, emit: Callable[[str], None]) -> bool:
         """Send the reply word by word; False when the script cut the stream."""
         for index, word in enumerate(_words(script.reply_text)):
             if script.cut_stream_after is not None and index >= script.cut_stream_after:
@@ -369,7 +370,10 @@ class FakeLLMServer:
             self.requests.append(request)
 
     def start(self) -> FakeLLMServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-llm", daemon=True)
+        # A short poll keeps shutdown (once per test) from costing the default half second.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-llm", daemon=True
+        )
         self._thread.start()
         return self
 
