@@ -230,3 +230,26 @@ def test_models_route_by_family(model: str, provider: str) -> None:
 def test_an_unknown_model_says_how_to_route_it() -> None:
     with pytest.raises(LLMConfigError, match="prefix it with openai: or anthropic:"):
         ask("llama-3.1-8b")
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-haiku-4-5"])
+def test_a_rate_limit_before_a_stream_starts_is_a_plain_retryable_error(
+    fake_llm: FakeLLMServer, model: str
+) -> None:
+    fake_llm.rate_limit_next = 1
+    with pytest.raises(RetryableLLMError, match="429") as caught:
+        ask(model, stream=True)
+    assert not isinstance(caught.value, LLMStreamCutOff)  # nothing was streamed, nothing to bill
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-haiku-4-5"])
+def test_a_stream_that_stalls_past_the_timeout_is_a_cut_off(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, model: str
+) -> None:
+    monkeypatch.setenv("GATEHOUSE_LLM_TIMEOUT", "0.3")
+    fake_llm.chunk_delay = 1.0
+    with pytest.raises(LLMStreamCutOff) as caught:
+        ask(model, stream=True)
+    assert caught.value.retryable
+    assert caught.value.partial.text == ""
+    assert caught.value.partial.input_tokens > 0
