@@ -1,0 +1,166 @@
+"""The step commit: one SQL statement, so one transaction and one round trip per node transition.
+
+Order inside the statement matters and is enforced by data dependencies:
+  1. UPDATE the run row, guarded by the lease token (fencing), status 'running' and the ledger
+     length the writer expects. If a newer worker took the lease, or the run was cancelled, this
+     matches zero rows and nothing else below is written: a stale worker's commit is rejected.
+  2. INSERT the checkpoint (immutable), selecting from (1), so it exists only if (1) matched.
+  3. INSERT the ledger entries (hash-chained by the writer), likewise from (1).
+  4. INSERT the review item when the transition suspends at a gate, likewise from (1).
+The LLM journal rows were written ahead, as each call returned (see orchestrator.context), so a
+crash between a call and this commit never pays for the call twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from orchestrator.state import dumps
+
+
+class LeaseLost(RuntimeError):
+    """This worker no longer owns the run: its commit was rejected and it must stop."""
+
+
+@dataclass
+class RunChange:
+    step: int
+    status: str
+    next_node: str
+    visit_step: int
+    visits: dict[str, int]
+    suspended_reason: str = ""
+    error: dict[str, Any] | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    llm_calls: int = 0
+    guard_base_step: int | None = None
+    diverged_at_step: int | None = None
+
+
+@dataclass
+class Transition:
+    run_id: int
+    lease_token: int
+    lease_seconds: int
+    ledger_len_before: int
+    run: RunChange
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+    review_item: dict[str, Any] | None = None
+
+
+_RUN_UPDATE = """
+UPDATE orchestrator_run SET
+  step = %(step)s, status = %(status)s, suspended_reason = %(suspended_reason)s,
+  next_node = %(next_node)s, visit_step = %(visit_step)s, visits = %(visits)s::jsonb,
+  attempts = 0, error = %(error)s::jsonb,
+  input_tokens = input_tokens + %(input_tokens)s, output_tokens = output_tokens + %(output_tokens)s,
+  cached_tokens = cached_tokens + %(cached_tokens)s, cost = cost + %(cost)s,
+  llm_calls = llm_calls + %(llm_calls)s,
+  guard_base_step = COALESCE(%(guard_base_step)s, guard_base_step),
+  diverged_at_step = COALESCE(diverged_at_step, %(diverged_at_step)s),
+  ledger_head = %(ledger_head)s, ledger_len = %(ledger_len)s,
+  lease_expires_at = CASE WHEN %(status)s = 'running'
+                          THEN statement_timestamp() + %(lease_seconds)s * interval '1 second' END,
+  lease_owner = CASE WHEN %(status)s = 'running' THEN lease_owner ELSE '' END,
+  finished_at = CASE WHEN %(status)s IN ('completed', 'rejected', 'failed', 'cancelled')
+                     THEN statement_timestamp() END,
+  updated_at = statement_timestamp()
+WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
+  AND ledger_len = %(ledger_len_before)s
+RETURNING id
+"""
+
+_CHECKPOINT_INSERT = """
+INSERT INTO orchestrator_checkpoint
+  (run_id, step, node, source, delta, snapshot, next_node, state_hash, actor_id, created_at,
+   duration_ms, input_tokens, output_tokens, cost, attempt, meta)
+SELECT id, %(step)s, %(cp_node)s, %(cp_source)s, %(cp_delta)s, %(cp_snapshot)s, %(next_node)s,
+       %(cp_state_hash)s, %(cp_actor_id)s, statement_timestamp(), %(cp_duration_ms)s,
+       %(cp_input_tokens)s, %(cp_output_tokens)s, %(cp_cost)s, %(cp_attempt)s, %(cp_meta)s
+FROM r
+"""
+
+_LEDGER_INSERT = """
+INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash, redacted)
+SELECT x.run, r.id, x.seq_run, x.kind, x.step, x.actor, x.at, x.payload, x.prev, x.hash, false
+FROM r, jsonb_to_recordset(%(ledger)s::jsonb) AS x(
+  run text, seq_run int, kind text, step int, actor text, at text, payload text, prev text, hash text)
+"""
+
+_REVIEW_INSERT = """
+INSERT INTO review_reviewitem
+  (run_id, step, node, kind, status, workflow, action, summary, risk, reviewer_group,
+   required_approvals, approvals, request, created_at, due_at, decision, reason, response)
+SELECT id, %(ri_step)s, %(ri_node)s, %(ri_kind)s, 'pending', %(ri_workflow)s, %(ri_action)s,
+       %(ri_summary)s, %(ri_risk)s, %(ri_group)s, %(ri_required)s, 0, %(ri_request)s,
+       statement_timestamp(),
+       CASE WHEN %(ri_due_seconds)s::int IS NULL THEN NULL
+            ELSE statement_timestamp() + %(ri_due_seconds)s::int * interval '1 second' END,
+       '', '', ''
+FROM r
+"""
+
+_SQL_CACHE: dict[tuple[bool, bool, bool], str] = {}
+
+
+def _sql(has_checkpoint: bool, has_ledger: bool, has_item: bool) -> str:
+    key = (has_checkpoint, has_ledger, has_item)
+    if key not in _SQL_CACHE:
+        parts = [f"WITH r AS ({_RUN_UPDATE})"]
+        if has_checkpoint:
+            parts.append(f", c AS ({_CHECKPOINT_INSERT})")
+        if has_ledger:
+            parts.append(f", l AS ({_LEDGER_INSERT})")
+        if has_item:
+            parts.append(f", i AS ({_REVIEW_INSERT})")
+        parts.append("SELECT count(*) FROM r")
+        _SQL_CACHE[key] = "\n".join(parts)
+    return _SQL_CACHE[key]
+
+
+def transition_commit(t: Transition) -> None:
+    """Commit one transition atomically, or raise LeaseLost if this writer was fenced off."""
+    if not t.ledger:
+        raise ValueError("every transition writes at least one ledger entry")
+    change = t.run
+    params: dict[str, Any] = {
+        "run_id": t.run_id,
+        "lease_token": t.lease_token,
+        "lease_seconds": t.lease_seconds,
+        "ledger_len_before": t.ledger_len_before,
+        "step": change.step,
+        "status": change.status,
+        "suspended_reason": change.suspended_reason,
+        "next_node": change.next_node,
+        "visit_step": change.visit_step,
+        "visits": dumps(change.visits),
+        "error": dumps(change.error) if change.error is not None else None,
+        "input_tokens": change.input_tokens,
+        "output_tokens": change.output_tokens,
+        "cached_tokens": change.cached_tokens,
+        "cost": change.cost,
+        "llm_calls": change.llm_calls,
+        "guard_base_step": change.guard_base_step,
+        "diverged_at_step": change.diverged_at_step,
+        "ledger_head": t.ledger[-1]["hash"],
+        "ledger_len": t.ledger_len_before + len(t.ledger),
+    }
+    if t.checkpoint is not None:
+        params.update({f"cp_{k}": v for k, v in t.checkpoint.items()})
+    params["ledger"] = dumps(t.ledger)
+    if t.review_item is not None:
+        params.update({f"ri_{k}": v for k, v in t.review_item.items()})
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(t.checkpoint is not None, True, t.review_item is not None), params)
+        (matched,) = cursor.fetchone()
+    if matched != 1:
+        raise LeaseLost(f"run {t.run_id}: lease token {t.lease_token} is no longer current; commit rejected")
+

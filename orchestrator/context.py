@@ -1,0 +1,330 @@
+"""The node context `ctx`: a node's only door to the outside world.
+
+Every call through it is journaled under (run, visit, call index). A node that runs again after a
+crash, a retry or a gate gets the recorded result of each call it already made, so it neither
+pays for an LLM call twice nor repeats a side effect. Journal rows are written as soon as a call
+returns (write-ahead), guarded by the lease token, because a crash before the step commit must
+not lose the fact that the call was made and paid for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from orchestrator import llm as llm_providers
+from orchestrator import spend
+from orchestrator.blobs import blob_get, blob_put
+from orchestrator.commit import LeaseLost
+from orchestrator.graph import GateDecision, GateRequest
+from orchestrator.llm import LLMRequest, LLMResponse
+from orchestrator.state import check_serializable, dumps, loads
+
+DEFAULT_MODEL = "demo-small"
+
+
+class Interrupt(Exception):  # noqa: N818 - it is a control-flow signal, not an error
+    """Raised by ctx.interrupt() the first time: the executor suspends the run at a gate."""
+
+    def __init__(self, request: GateRequest, call_index: int) -> None:
+        super().__init__(request.action)
+        self.request = request
+        self.call_index = call_index
+
+
+class NonDeterministicNode(RuntimeError):
+    """A re-executed node made a different call than its journal recorded at the same index."""
+
+
+@dataclass
+class JournalRow:
+    call_index: int
+    kind: str
+    name: str
+    request_hash: str
+    result: Any
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost: Decimal = Decimal(0)
+
+
+@dataclass
+class Spend:
+    """Spend of one node visit, keyed by journal index so a call is counted once across attempts."""
+
+    calls: dict[Any, tuple[int, int, int, Decimal]] = field(default_factory=dict)
+    models: set[str] = field(default_factory=set)
+
+    def add(self, index: Any, tokens_in: int, tokens_out: int, cached: int, cost: Decimal) -> None:
+        self.calls[index] = (tokens_in, tokens_out, cached, cost)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(c[0] for c in self.calls.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(c[1] for c in self.calls.values())
+
+    @property
+    def cached_tokens(self) -> int:
+        return sum(c[2] for c in self.calls.values())
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((c[3] for c in self.calls.values()), Decimal(0))
+
+
+@dataclass
+class RunInfo:
+    """What a node may know about its run (read-only)."""
+
+    id: int
+    thread_id: str
+    workflow: str
+    labels: dict[str, str]
+    lease_token: int
+    overrides: dict[str, Any]
+    is_fork: bool
+    allow_effects: bool
+
+
+def request_hash(payload: Any) -> str:
+    return hashlib.sha256(dumps(payload).encode()).hexdigest()
+
+
+def journal_load(run_id: int, visit: int) -> dict[int, JournalRow]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT call_index, kind, name, request_hash, result, input_tokens, output_tokens, cached_tokens, cost"
+            " FROM orchestrator_journalentry WHERE run_id = %s AND visit = %s",
+            [run_id, visit],
+        )
+        return {
+            row[0]: JournalRow(row[0], row[1], row[2], row[3], loads(row[4]), row[5], row[6], row[7], row[8])
+            for row in cursor.fetchall()
+        }
+
+
+_JOURNAL_INSERT = """
+INSERT INTO orchestrator_journalentry
+  (run_id, visit, call_index, node, kind, name, request_hash, request, result, provider, model,
+   input_tokens, output_tokens, cached_tokens, cost, latency_ms, idempotency_key, replayed, dry_run, created_at)
+SELECT id, %(visit)s, %(call_index)s, %(node)s, %(kind)s, %(name)s, %(request_hash)s, %(request)s, %(result)s,
+       %(provider)s, %(model)s, %(input_tokens)s, %(output_tokens)s, %(cached_tokens)s, %(cost)s,
+       %(latency_ms)s, %(idempotency_key)s, %(replayed)s, %(dry_run)s, %(created_at)s
+FROM orchestrator_run WHERE id = %(run_id)s AND lease_token = %(lease_token)s
+"""
+
+
+def journal_write(*, run: RunInfo, visit: int, call_index: int, node: str, kind: str, **fields: Any) -> None:
+    params = {
+        "run_id": run.id,
+        "lease_token": run.lease_token,
+        "visit": visit,
+        "call_index": call_index,
+        "node": node,
+        "kind": kind,
+        "name": "",
+        "request_hash": "",
+        "request": "{}",
+        "result": "null",
+        "provider": "",
+        "model": "",
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cached_tokens": 0,
+        "cost": Decimal(0),
+        "latency_ms": 0.0,
+        "idempotency_key": "",
+        "replayed": False,
+        "dry_run": False,
+        "created_at": datetime.now(UTC),
+        **fields,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_JOURNAL_INSERT, params)
+        if cursor.rowcount != 1:
+            raise LeaseLost(f"run {run.id}: lost the lease while journaling a call of node {node!r}")
+
+
+class Blobs:
+    """`ctx.blobs`: store bytes once by content hash, keep the pointer in state."""
+
+    def put(self, data: bytes | str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
+        raw = data.encode() if isinstance(data, str) else data
+        return blob_put(raw, content_type=content_type)
+
+    def get(self, ref: dict[str, Any]) -> bytes:
+        return blob_get(ref["$blob"])
+
+
+class NodeContext:
+    def __init__(
+        self,
+        *,
+        run: RunInfo,
+        node: str,
+        visit: int,
+        attempt: int,
+        journal: dict[int, JournalRow],
+        spend_so_far: Spend,
+        settings: dict[str, Any],
+        replay: Any | None = None,
+    ) -> None:
+        self.run = run
+        self.node = node
+        self.visit = visit
+        self.attempt = attempt
+        self.settings = settings
+        self.blobs = Blobs()
+        self.spend = spend_so_far
+        self._journal = journal
+        self._replay = replay
+        self._index = 0
+
+    @property
+    def thread_id(self) -> str:
+        return self.run.thread_id
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        """A node setting, overridable per run (forks may override e.g. model or prompt version)."""
+        node_overrides = self.run.overrides.get("nodes", {}).get(self.node, {})
+        return node_overrides.get(name, self.settings.get(name, default))
+
+    def _next_index(self) -> int:
+        index = self._index
+        self._index += 1
+        return index
+
+    def _recorded(self, index: int, kind: str, digest: str) -> JournalRow | None:
+        row = self._journal.get(index)
+        if row is None:
+            return None
+        if row.kind != kind or row.request_hash != digest:
+            raise NonDeterministicNode(
+                f"node {self.node!r} made a different {kind} call (#{index}) than when it first ran. "
+                "A node must make the same ctx calls in the same order when re-run: move randomness, "
+                "clock reads and external reads into ctx.effect() so they are journaled."
+            )
+        return row
+
+    # --- LLM --------------------------------------------------------------------------------------
+    def llm(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: list[dict[str, str]] | None = None,
+        system: str | None = None,
+        model: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stream: bool = False,
+    ) -> LLMResponse:
+        chosen = self.setting("model") or model or DEFAULT_MODEL
+        msgs = list(messages or [])
+        if system:
+            msgs.insert(0, {"role": "system", "content": system})
+        if prompt is not None:
+            msgs.append({"role": "user", "content": prompt})
+        request = LLMRequest(
+            model=chosen, messages=tuple(msgs), max_tokens=max_tokens, temperature=temperature, stream=stream
+        )
+        digest = request_hash(request.canonical())
+        index = self._next_index()
+        recorded = self._recorded(index, "llm", digest)
+        if recorded is not None:
+            self.spend.add(index, recorded.input_tokens, recorded.output_tokens, recorded.cached_tokens, recorded.cost)
+            self.spend.models.add(chosen)
+            return LLMResponse.from_json(recorded.result)
+        replayed = self._replay.lookup(self.node, digest) if self._replay is not None else None
+        if replayed is not None:
+            # Recorded replay (forks): the parent's result, zero tokens spent by this run.
+            journal_write(
+                run=self.run, visit=self.visit, call_index=index, node=self.node, kind="llm",
+                name=chosen, request_hash=digest, request=dumps(request.canonical()),
+                result=dumps(replayed), provider=replayed.get("provider", ""), model=replayed.get("model", ""),
+                replayed=True,
+            )
+            self.spend.add(index, 0, 0, 0, Decimal(0))
+            return LLMResponse.from_json(replayed)
+        price = spend.price_for(chosen)
+        started = time.perf_counter()
+        try:
+            response = llm_providers.complete(request)
+        except llm_providers.LLMStreamCutOff as cut:
+            # The provider billed what it streamed before the cut: count it with this visit's spend
+            # (committed with the step or the failure), keyed per attempt so a retry adds its own.
+            partial = cut.partial
+            self.spend.add(
+                ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
+                partial.cached_tokens, spend.cost_of(price, partial),
+            )
+            raise
+        latency = (time.perf_counter() - started) * 1000
+        cost = spend.cost_of(price, response)
+        journal_write(
+            run=self.run, visit=self.visit, call_index=index, node=self.node, kind="llm", name=chosen,
+            request_hash=digest, request=dumps(request.canonical()), result=dumps(response.to_json()),
+            provider=response.provider, model=response.model, input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens, cached_tokens=response.cached_tokens, cost=cost,
+            latency_ms=response.latency_ms or latency,
+        )
+        self.spend.add(index, response.input_tokens, response.output_tokens, response.cached_tokens, cost)
+        self.spend.models.add(chosen)
+        return response
+
+    # --- side effects ---------------------------------------------------------------------------------
+    def idempotency_key(self, index: int, name: str) -> str:
+        return f"{self.run.thread_id}:{self.visit}:{index}:{name}"
+
+    def effect(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `fn(idempotency_key, *args, **kwargs)` once per node visit and journal its result.
+
+        If the process dies after `fn` ran but before the journal row is written, `fn` runs again
+        with the same key: the key is what lets the outside system drop the duplicate.
+        """
+        index = self._next_index()
+        digest = request_hash([name, args, kwargs]) if _jsonable(args, kwargs) else request_hash([name])
+        recorded = self._recorded(index, "effect", digest)
+        if recorded is not None:
+            return recorded.result
+        key = self.idempotency_key(index, name)
+        if self.run.is_fork and not self.run.allow_effects:
+            journal_write(
+                run=self.run, visit=self.visit, call_index=index, node=self.node, kind="effect", name=name,
+                request_hash=digest, result=dumps({"dry_run": True}), idempotency_key=key, dry_run=True,
+            )
+            return None
+        result = fn(key, *args, **kwargs)
+        encoded = check_serializable(self.node, {f"effect {name!r} result": result})
+        journal_write(
+            run=self.run, visit=self.visit, call_index=index, node=self.node, kind="effect", name=name,
+            request_hash=digest, result=next(iter(encoded.values())), idempotency_key=key,
+        )
+        return result
+
+    # --- dynamic gates ---------------------------------------------------------------------------------
+    def interrupt(self, request: GateRequest) -> GateDecision:
+        """Suspend the run for a person; when resumed, this call returns their decision."""
+        index = self._next_index()
+        row = self._journal.get(index)
+        if row is not None and row.kind == "interrupt":
+            return GateDecision.model_validate(row.result)
+        raise Interrupt(request, index)
+
+
+def _jsonable(*values: Any) -> bool:
+    try:
+        dumps(values)
+    except (TypeError, ValueError):
+        return False
+    return True

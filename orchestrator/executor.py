@@ -1,0 +1,477 @@
+"""The executor: advance one run until END, a gate, a failure or a guard, committing every step.
+
+`run_advance(run_id, worker=...)` is what an RQ job calls. In order:
+  1. Claim the run with a conditional UPDATE (queued, or running with an expired lease), which
+     bumps the fencing token. Zero rows: another worker has it, or there is nothing to do.
+  2. Rebuild the state from Postgres (snapshot + deltas) — never from the job or the process.
+  3. For each node: guards (step cap, visit cap) → gate? suspend : run the node with its retry
+     policy → check the update (keys, JSON, schema) → route → commit the transition in one
+     statement (orchestrator.commit) → next node.
+  4. Any commit rejected for a stale token means a newer worker owns the run: stop at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from pydantic import BaseModel, ValidationError
+
+from audit.ledger import ChainCursor, salted_digest
+from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
+from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend, journal_load
+from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
+from orchestrator.history import last_checkpoint_meta, seen_positions, state_at
+from orchestrator.registry import workflow_get
+from orchestrator.replay import replay_source
+from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
+
+log = logging.getLogger("gatehouse.executor")
+
+_CLAIM = """
+UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
+       lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second', updated_at = statement_timestamp()
+WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
+RETURNING lease_token, step, next_node, visit_step, visits, ledger_len, ledger_head, workflow, graph_version,
+          thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
+"""
+
+
+@dataclass
+class Claim:
+    run_id: int
+    token: int
+    step: int
+    next_node: str
+    visit_step: int
+    visits: dict[str, int]
+    ledger: ChainCursor
+    workflow: str
+    graph_version: str
+    thread_id: str
+    labels: dict[str, str]
+    guard_base_step: int
+    overrides: dict[str, Any]
+    parent_id: int | None
+    allow_effects: bool
+    salt: str
+
+
+def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, {"run": run_id, "worker": worker, "lease": lease_seconds})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Claim(
+        run_id=run_id, token=row[0], step=row[1], next_node=row[2], visit_step=row[3], visits=_json(row[4]),
+        ledger=ChainCursor(chain=row[9], length=row[5], head=row[6]), workflow=row[7], graph_version=row[8],
+        thread_id=row[9], labels=_json(row[10]), guard_base_step=row[11], overrides=_json(row[12]),
+        parent_id=row[13], allow_effects=row[14], salt=row[15],
+    )
+
+
+def _json(value: Any) -> Any:
+    # psycopg returns jsonb already decoded; keep a fallback for drivers configured otherwise.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class _Heartbeat:
+    """Extends the lease while a long node runs, so a live worker is not mistaken for a dead one."""
+
+    def __init__(self, run_id: int, token: int, lease_seconds: int) -> None:
+        self.run_id, self.token, self.lease_seconds = run_id, token, lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"lease-{run_id}")
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE orchestrator_run SET lease_expires_at = statement_timestamp()"
+                        " + %s * interval '1 second' WHERE id = %s AND lease_token = %s AND status = 'running'",
+                        [self.lease_seconds, self.run_id, self.token],
+                    )
+                    if cursor.rowcount != 1:
+                        return
+            except Exception:  # a heartbeat must never kill the worker; the lease will just lapse
+                log.exception("lease heartbeat failed for run %s", self.run_id)
+            finally:
+                connection.close()
+
+
+class Execution:
+    def __init__(self, claim: Claim, graph: Graph, lease_seconds: int) -> None:
+        self.claim = claim
+        self.graph = graph
+        self.lease_seconds = lease_seconds
+        self.step_cap = int(claim.overrides.get("step_cap") or settings.GATEHOUSE_STEP_CAP)
+        self.tracker = StateTracker(
+            state_at(claim.run_id, claim.step),
+            blob_threshold=settings.GATEHOUSE_BLOB_THRESHOLD,
+            snapshot_every=settings.GATEHOUSE_SNAPSHOT_EVERY,
+        )
+        self.model = graph.state.model_validate(self.tracker.values)
+        self.seen = seen_positions(claim.run_id, claim.guard_base_step)
+        last = last_checkpoint_meta(claim.run_id)
+        # A decision checkpoint at node X means "X was approved": run X instead of gating again.
+        self.approved_node = last[1] if last and last[0] == "decision" else None
+        self.info = RunInfo(
+            id=claim.run_id, thread_id=claim.thread_id, workflow=claim.workflow, labels=claim.labels,
+            lease_token=claim.token, overrides=claim.overrides, is_fork=claim.parent_id is not None,
+            allow_effects=claim.allow_effects,
+        )
+        self.replay = replay_source(claim.run_id) if claim.parent_id is not None else None
+        self.diverged_at: int | None = None
+        self.pending_ledger: list[dict[str, Any]] = []
+
+    # --- commits -----------------------------------------------------------------------------------
+    def _commit(self, change: RunChange, *, checkpoint: dict[str, Any] | None = None,
+                review_item: dict[str, Any] | None = None) -> None:
+        before = self.claim.ledger.length - len(self.pending_ledger)
+        transition_commit(
+            Transition(
+                run_id=self.claim.run_id, lease_token=self.claim.token, lease_seconds=self.lease_seconds,
+                ledger_len_before=before, run=change, ledger=self.pending_ledger,
+                checkpoint=checkpoint, review_item=review_item,
+            )
+        )
+        self.pending_ledger = []
+
+    def _ledger(self, kind: str, payload: dict[str, Any], *, step: int | None) -> None:
+        self.pending_ledger.append(self.claim.ledger.append(kind=kind, step=step, actor=None, payload=payload))
+
+    def _rollback_ledger(self) -> None:
+        """A rejected commit wrote nothing; forget the entries we chained in memory."""
+        self.claim.ledger.length -= len(self.pending_ledger)
+        if self.pending_ledger:
+            self.claim.ledger.head = self.pending_ledger[0]["prev"]
+        self.pending_ledger = []
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def advance(self) -> str:
+        while True:
+            outcome = self.step_once()
+            if outcome != "running":
+                return outcome
+
+    def step_once(self) -> str:
+        claim = self.claim
+        node_name = claim.next_node
+        if not node_name or node_name == END:
+            return self._finish_without_node()
+        node = self.graph.nodes.get(node_name)
+        if node is None:
+            return self._fail(node_name, GraphError(f"node {node_name!r} no longer exists in {self.graph.name}"))
+        visits = claim.visits.get(node_name, 0)
+        max_visits = node.max_visits or self.graph.max_visits
+        if claim.step - claim.guard_base_step >= self.step_cap:
+            return self._loop_guard(node_name, f"step cap of {self.step_cap} steps reached")
+        if visits >= max_visits:
+            return self._loop_guard(node_name, f"node {node_name!r} visited {visits} times (cap {max_visits})")
+        if node.is_gate or (node.interrupt_before and self.approved_node != node_name):
+            return self._suspend_at_gate(node_name, node.request(self.model), visit=claim.step)
+        return self._run_node(node_name)
+
+    def _run_node(self, node_name: str) -> str:
+        claim, node = self.claim, self.graph.nodes[node_name]
+        # A node resumed after its gate keeps the visit it started (its journal, its interrupt
+        # answer); otherwise the visit is the step it starts from, the same after a crash.
+        visit = claim.visit_step if self.approved_node == node_name else claim.step
+        journal = journal_load(claim.run_id, visit)
+        spend = Spend()
+        attempt = 0
+        started = time.perf_counter()
+        while True:
+            attempt += 1
+            ctx = NodeContext(
+                run=self.info, node=node_name, visit=visit, attempt=attempt, journal=journal,
+                spend_so_far=spend, settings=node.settings, replay=self.replay,
+            )
+            try:
+                update = node.fn(self.model, ctx)
+                break
+            except Interrupt as interrupt:
+                return self._suspend_at_gate(
+                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index, spend=spend
+                )
+            except LeaseLost:
+                raise
+            except Exception as exc:
+                if node.retry.should_retry(exc, attempt):
+                    delay = node.retry.delay(attempt)
+                    self._record_retry(node_name, attempt, exc, delay)
+                    journal = journal_load(claim.run_id, visit)
+                    time.sleep(delay)
+                    continue
+                return self._fail(node_name, exc, attempts=attempt, spend=spend)
+        duration_ms = (time.perf_counter() - started) * 1000
+        try:
+            return self._commit_node(node_name, update, visit, attempt, duration_ms, spend)
+        except (StateError, GraphError) as exc:
+            return self._fail(node_name, exc, attempts=attempt, spend=spend)
+
+    def _commit_node(self, node_name: str, update: Any, visit: int, attempt: int, duration_ms: float,
+                     spend: Spend) -> str:
+        claim, graph = self.claim, self.graph
+        if isinstance(update, BaseModel):
+            update = update.model_dump(mode="json", exclude_unset=True)
+        if update is None:
+            update = {}
+        if not isinstance(update, dict):
+            raise StateError(
+                f"node {node_name!r} returned {type(update).__name__}; return a dict of the state fields it changes."
+            )
+        unknown = [key for key in update if key not in graph.state.model_fields]
+        if unknown:
+            raise StateError(
+                f"node {node_name!r} returned fields {unknown} that the state schema "
+                f"{graph.state.__name__} does not declare; add them to the schema or drop them."
+            )
+        encoded = check_serializable(node_name, update)
+        candidate = dict(self.tracker.values)
+        for key, value in update.items():
+            if graph.reducers.get(key) == "append":
+                candidate[key] = list(candidate.get(key) or []) + (value if isinstance(value, list) else [value])
+            else:
+                candidate[key] = value
+        try:
+            model = graph.state.model_validate(candidate)
+        except ValidationError as exc:
+            raise schema_error(node_name, exc) from None
+        next_node = graph.next_after(node_name, model)
+        state_hash_before = self.tracker.state_hash()
+        delta = self.tracker.apply(update, encoded, graph.reducers)
+        self.model = model
+        step = claim.step + 1
+        state_hash = self.tracker.state_hash()
+        visits = {**claim.visits, node_name: claim.visits.get(node_name, 0) + 1}
+        node = graph.nodes[node_name]
+        looping = (next_node, state_hash) in self.seen and next_node != END
+        status, reason, item = "running", "", None
+        if next_node == END:
+            status = "completed"
+        elif looping:
+            status, reason = "suspended", "loop_guard"
+            item = self._item(step, next_node, "loop_guard", self._guard_request(
+                next_node, "the state repeated: this node was reached before with exactly the same state"))
+        elif node.interrupt_after:
+            status, reason = "suspended", "gate"
+            item = self._item(step, node_name, "gate", node.request(model))
+        delta_json = delta.to_json()
+        self._ledger("node_completed", {
+            "node": node_name, "attempt": attempt, "input": state_hash_before,
+            "output": salted_digest(delta_json, claim.salt), "next": next_node,
+            "models": sorted(spend.models), "input_tokens": spend.input_tokens,
+            "output_tokens": spend.output_tokens, "cost": str(spend.cost), "duration_ms": round(duration_ms, 3),
+        }, step=step)
+        if item is not None:
+            self._ledger("gate_entered" if reason == "gate" else "loop_guard",
+                         {"node": item["node"], "action": item["action"], "kind": item["kind"]}, step=step)
+        if status == "completed":
+            self._ledger("run_completed", {"steps": step}, step=step)
+        checkpoint = {
+            "node": node_name, "source": "node", "delta": delta_json,
+            "snapshot": self.tracker.snapshot() if self.tracker.wants_snapshot(step) else None,
+            "state_hash": state_hash, "actor_id": None, "duration_ms": duration_ms,
+            "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "cost": spend.cost,
+            "attempt": attempt, "meta": "{}",
+        }
+        change = RunChange(
+            step=step, status=status, next_node=next_node if next_node != END else "", visit_step=step,
+            visits=visits, suspended_reason=reason, input_tokens=spend.input_tokens,
+            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
+            llm_calls=len(spend.calls), diverged_at_step=self._divergence(step),
+        )
+        try:
+            self._commit(change, checkpoint=checkpoint, review_item=item)
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
+        self.seen.add((next_node, state_hash))
+        claim.step, claim.next_node, claim.visit_step, claim.visits = step, change.next_node, step, visits
+        self.approved_node = None
+        return "running" if status == "running" else status
+
+    def _divergence(self, step: int) -> int | None:
+        if self.replay is not None and self.replay.diverged and self.diverged_at is None:
+            self.diverged_at = step
+            return step
+        return None
+
+    # --- suspensions ------------------------------------------------------------------------------
+    def _item(self, step: int, node: str, kind: str, request: GateRequest,
+              call_index: int | None = None, visit: int | None = None) -> dict[str, Any]:
+        body = request.model_dump(mode="json")
+        body["_gate"] = {"call_index": call_index, "visit": visit, "kind": kind}
+        return {
+            "step": step, "node": node, "kind": kind, "workflow": self.graph.name, "action": request.action[:200],
+            "summary": _summary(request), "risk": request.risk, "group": request.reviewer_group,
+            "required": max(1, request.required_approvals), "request": dumps(body),
+            "due_seconds": request.due_in_seconds,
+        }
+
+    def _guard_request(self, node: str, why: str) -> GateRequest:
+        return GateRequest(
+            action="continue_looping_run",
+            description=f"**Loop guard** stopped this run before `{node}`: {why}. "
+                        "Approve to let it continue, or reject to end it.",
+            allowed=["approve", "reject"], risk="high", reviewer_group="engineer",
+        )
+
+    def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
+                         call_index: int | None = None, spend: Spend | None = None) -> str:
+        claim = self.claim
+        spend = spend or Spend()
+        step = claim.step + 1
+        kind = "gate"
+        item = self._item(step, node_name, kind, request, call_index=call_index, visit=visit)
+        self._ledger("gate_entered", {
+            "node": node_name, "action": request.action, "dynamic": call_index is not None,
+            "request": salted_digest(item["request"], claim.salt),
+        }, step=step)
+        checkpoint = {
+            "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
+            "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
+            "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "cost": spend.cost,
+            "attempt": 1, "meta": dumps({"gate": request.action, "visit": visit, "call_index": call_index}),
+        }
+        change = RunChange(
+            step=step, status="suspended", suspended_reason="gate", next_node=node_name,
+            visit_step=visit, visits=claim.visits, input_tokens=spend.input_tokens,
+            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
+            llm_calls=len(spend.calls),
+        )
+        try:
+            self._commit(change, checkpoint=checkpoint, review_item=item)
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
+        return "suspended"
+
+    def _loop_guard(self, node_name: str, why: str) -> str:
+        claim = self.claim
+        step = claim.step + 1
+        item = self._item(step, node_name, "loop_guard", self._guard_request(node_name, why))
+        self._ledger("loop_guard", {"node": node_name, "why": why}, step=step)
+        checkpoint = {
+            "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
+            "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
+            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1,
+            "meta": dumps({"loop_guard": why}),
+        }
+        change = RunChange(step=step, status="suspended", suspended_reason="loop_guard", next_node=node_name,
+                           visit_step=step, visits=claim.visits)
+        try:
+            self._commit(change, checkpoint=checkpoint, review_item=item)
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
+        return "suspended"
+
+    # --- failures -----------------------------------------------------------------------------------
+    def _record_retry(self, node_name: str, attempt: int, exc: BaseException, delay: float) -> None:
+        self._ledger("retry", {"node": node_name, "attempt": attempt, "error": type(exc).__name__,
+                               "delay_s": round(delay, 3)}, step=None)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE orchestrator_run SET attempts = %s, error = %s::jsonb, ledger_head = %s, ledger_len = %s,"
+                " updated_at = statement_timestamp() WHERE id = %s AND lease_token = %s AND ledger_len = %s"
+                " RETURNING id",
+                [attempt, dumps(_error(node_name, exc, attempt, retrying=True)), self.claim.ledger.head,
+                 self.claim.ledger.length, self.claim.run_id, self.claim.token, self.claim.ledger.length - 1],
+            )
+            matched = cursor.fetchone()
+            if matched is None:
+                self._rollback_ledger()
+                raise LeaseLost(f"run {self.claim.run_id}: lost the lease while recording a retry")
+            cursor.execute(
+                "INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash,"
+                " redacted) VALUES (%(run)s, %(run_id)s, %(seq_run)s, %(kind)s, %(step)s, %(actor)s, %(at)s,"
+                " %(payload)s, %(prev)s, %(hash)s, false)",
+                {**self.pending_ledger[-1], "run_id": self.claim.run_id},
+            )
+        self.pending_ledger = []
+
+    def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None) -> str:
+        claim = self.claim
+        spend = spend or Spend()
+        error = _error(node_name, exc, attempts)
+        log.warning("run %s failed at %s: %s", claim.thread_id, node_name, error["message"])
+        self._ledger("node_failed", {"node": node_name, "error": type(exc).__name__, "attempts": attempts,
+                                     "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
+        change = RunChange(
+            step=claim.step, status="failed", next_node=node_name, visit_step=claim.visit_step,
+            visits=claim.visits, error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
+            cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
+        )
+        try:
+            self._commit(change)
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
+        return "failed"
+
+    def _finish_without_node(self) -> str:
+        claim = self.claim
+        self._ledger("run_completed", {"steps": claim.step}, step=claim.step)
+        self._commit(RunChange(step=claim.step, status="completed", next_node="", visit_step=claim.visit_step,
+                               visits=claim.visits))
+        return "completed"
+
+
+def _summary(request: GateRequest) -> str:
+    first_line = (request.description or "").strip().splitlines()[0] if request.description.strip() else ""
+    return (first_line or request.action).replace("\x00", "")[:500]
+
+
+def _error(node: str, exc: BaseException, attempts: int, *, retrying: bool = False) -> dict[str, Any]:
+    return {
+        "node": node,
+        "type": type(exc).__name__,
+        "message": str(exc).replace("\x00", "\\0")[:2000],
+        "attempts": attempts,
+        "retrying": retrying,
+        "traceback": "".join(traceback.format_exception(exc)).replace("\x00", "\\0")[-4000:],
+    }
+
+
+def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -> str:
+    """Advance a run as far as it goes. Returns the final status, "noop" or "lease_lost"."""
+    lease = lease_seconds or settings.GATEHOUSE_LEASE_SECONDS
+    close_old_connections()
+    claim = run_claim(run_id, worker, lease)
+    if claim is None:
+        return "noop"
+    graph = workflow_get(claim.workflow)
+    if not versions_compatible(claim.graph_version, graph.version):
+        execution = Execution.__new__(Execution)
+        execution.claim, execution.lease_seconds, execution.pending_ledger = claim, lease, []
+        return execution._fail(claim.next_node, GraphError(
+            f"workflow {claim.workflow!r} changed incompatibly since this run started "
+            f"(version {claim.graph_version} → {graph.version}). Retry it with "
+            f"`python manage.py runs retry {claim.thread_id} --force-version` to run it on the new version."
+        ))
+    try:
+        with _Heartbeat(run_id, claim.token, lease):
+            return Execution(claim, graph, lease).advance()
+    except LeaseLost as exc:
+        log.warning("%s", exc)
+        return "lease_lost"

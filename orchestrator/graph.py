@@ -1,0 +1,272 @@
+"""The workflow API: a typed state, nodes, edges, routers and gates.
+
+    class Email(BaseModel):
+        topic: str
+        draft: str = ""
+        log: Annotated[list[str], append] = []
+        decision: GateDecision | None = None
+
+    graph = Graph("email_approval", state=Email)
+    graph.node("draft", draft)                      # fn(state, ctx) -> partial update (dict)
+    graph.gate("review", request=review_request, on_reject=END, on_respond="draft")
+    graph.node("send", send)
+    graph.edge(START, "draft").edge("draft", "review").edge("review", "send").edge("send", END)
+
+Nodes return partial updates. Fields replace by default; a field annotated with `append` extends
+its list. Every outside call goes through `ctx` (see orchestrator.context) so it is journaled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+START = "__start__"
+END = "__end__"
+
+DecisionKind = Literal["approve", "reject", "edit", "respond"]
+ALL_DECISIONS: tuple[str, ...] = ("approve", "reject", "edit", "respond")
+
+
+class _Append:
+    """Reducer marker: `Annotated[list[X], append]` extends the list instead of replacing it."""
+
+    def __repr__(self) -> str:
+        return "append"
+
+
+append = _Append()
+
+
+class GateDecision(BaseModel):
+    """What a person decided at a gate, as the workflow's state sees it."""
+
+    decision: DecisionKind
+    actor: str
+    reason: str = ""
+    response: str = ""
+    edits: dict[str, Any] = {}
+
+
+class GateRequest(BaseModel):
+    """What a gate proposes, so the inbox can render it as a form a person reads.
+
+    `args` are keyed by state field: an "edit" decision writes the edited values back to those
+    fields, validated by the state schema (so types are preserved).
+    """
+
+    action: str
+    args: dict[str, Any] = {}
+    description: str = ""
+    allowed: list[DecisionKind] = list(ALL_DECISIONS)
+    relevant: list[str] = []
+    risk: Literal["low", "medium", "high", "critical"] = "medium"
+    reviewer_group: str = "reviewer"
+    required_approvals: int = 1
+    due_in_seconds: int | None = None
+    on_expiry: Literal["reject", "escalate"] = "reject"
+    escalate_to: str = "admin"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per-node retries: exponential backoff with full jitter, only for the listed exceptions."""
+
+    max_attempts: int = 3
+    initial_delay: float = 0.2
+    backoff: float = 2.0
+    max_delay: float = 30.0
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_delay, self.initial_delay * self.backoff ** max(0, attempt - 1))
+        return random.uniform(0, ceiling)
+
+    def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        return attempt < self.max_attempts and isinstance(exc, self.retry_on)
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+@dataclass
+class Node:
+    name: str
+    fn: Callable[..., Any] | None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    interrupt_before: bool = False
+    interrupt_after: bool = False
+    # For gates (a gate node, or interrupt_before/after): builds the request from the state.
+    request: Callable[[Any], GateRequest] | None = None
+    on_reject: str = END
+    on_respond: str | None = None
+    max_visits: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_gate(self) -> bool:
+        return self.fn is None
+
+
+@dataclass
+class Router:
+    fn: Callable[[Any], str]
+    targets: tuple[str, ...]
+
+
+class GraphError(ValueError):
+    """A workflow definition that cannot run; the message says what to change."""
+
+
+class Graph:
+    def __init__(
+        self,
+        name: str,
+        *,
+        state: type[BaseModel],
+        description: str = "",
+        decision_field: str = "decision",
+        max_visits: int = 50,
+    ) -> None:
+        self.name = name
+        self.state = state
+        self.description = description
+        self.decision_field = decision_field
+        self.max_visits = max_visits
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[str, str] = {}
+        self.routers: dict[str, Router] = {}
+        self._reducers: dict[str, str] | None = None
+        self._version: str | None = None
+
+    # --- building -----------------------------------------------------------------------------
+    def node(self, name: str, fn: Callable[..., Any], **options: Any) -> Graph:
+        self._check_new(name)
+        self.nodes[name] = Node(name=name, fn=fn, **options)
+        return self
+
+    def gate(
+        self,
+        name: str,
+        *,
+        request: Callable[[Any], GateRequest],
+        on_reject: str = END,
+        on_respond: str | None = None,
+    ) -> Graph:
+        """A dedicated gate node: the run suspends here until a person decides."""
+        self._check_new(name)
+        self.nodes[name] = Node(name=name, fn=None, request=request, on_reject=on_reject, on_respond=on_respond)
+        return self
+
+    def edge(self, source: str, target: str) -> Graph:
+        if source in self.edges or source in self.routers:
+            raise GraphError(f"{self.name}: node {source!r} already has an outgoing edge or router.")
+        self.edges[source] = target
+        return self
+
+    def router(self, source: str, fn: Callable[[Any], str], targets: Iterable[str]) -> Graph:
+        """A conditional edge: `fn(state)` returns the name of the next node (one of `targets`)."""
+        if source in self.edges or source in self.routers:
+            raise GraphError(f"{self.name}: node {source!r} already has an outgoing edge or router.")
+        self.routers[source] = Router(fn=fn, targets=tuple(targets))
+        return self
+
+    def _check_new(self, name: str) -> None:
+        if name in (START, END) or not name:
+            raise GraphError(f"{self.name}: {name!r} is reserved.")
+        if name in self.nodes:
+            raise GraphError(f"{self.name}: node {name!r} is defined twice.")
+
+    # --- checking -----------------------------------------------------------------------------
+    def validate(self) -> Graph:
+        known = set(self.nodes) | {END}
+        if START not in self.edges and START not in self.routers:
+            raise GraphError(f"{self.name}: add an edge from START to the first node.")
+        for source, target in self.edges.items():
+            if source != START and source not in self.nodes:
+                raise GraphError(f"{self.name}: edge from unknown node {source!r}.")
+            if target not in known:
+                raise GraphError(f"{self.name}: edge from {source!r} to unknown node {target!r}.")
+        for source, router in self.routers.items():
+            unknown = [t for t in router.targets if t not in known]
+            if unknown:
+                raise GraphError(f"{self.name}: router on {source!r} names unknown nodes {unknown}.")
+        for node in self.nodes.values():
+            if node.name not in self.edges and node.name not in self.routers:
+                raise GraphError(f"{self.name}: node {node.name!r} has no outgoing edge (add one, to END if last).")
+            for target in (node.on_reject, node.on_respond):
+                if target is not None and target not in known:
+                    raise GraphError(f"{self.name}: gate {node.name!r} routes to unknown node {target!r}.")
+            if (node.is_gate or node.interrupt_before or node.interrupt_after) and node.request is None:
+                raise GraphError(f"{self.name}: gate at {node.name!r} needs request=fn(state) -> GateRequest.")
+        has_gate = any(n.is_gate or n.interrupt_before or n.interrupt_after for n in self.nodes.values())
+        if has_gate and self.decision_field not in self.state.model_fields:
+            raise GraphError(
+                f"{self.name}: the state schema needs a field {self.decision_field!r} "
+                f"(type GateDecision | None) so gate decisions reach the state."
+            )
+        return self
+
+    @property
+    def reducers(self) -> dict[str, str]:
+        """Field name -> "append" for list fields annotated with `append` (others replace)."""
+        if self._reducers is None:
+            self._reducers = {
+                name: "append"
+                for name, info in self.state.model_fields.items()
+                if any(isinstance(m, _Append) for m in info.metadata)
+            }
+        return self._reducers
+
+    # --- routing ------------------------------------------------------------------------------
+    def next_after(self, source: str, state: BaseModel) -> str:
+        if source in self.routers:
+            router = self.routers[source]
+            target = router.fn(state)
+            if target not in router.targets:
+                raise GraphError(
+                    f"{self.name}: router after {source!r} returned {target!r}; expected one of {list(router.targets)}."
+                )
+            return target
+        return self.edges[source]
+
+    # --- versioning ---------------------------------------------------------------------------
+    def structure(self) -> dict[str, Any]:
+        return {
+            "nodes": sorted(
+                [n.name, n.is_gate, n.interrupt_before, n.interrupt_after, n.on_reject, n.on_respond]
+                for n in self.nodes.values()
+            ),
+            "edges": sorted(self.edges.items()),
+            "routers": sorted((s, list(r.targets)) for s, r in self.routers.items()),
+            "schema": self.state.model_json_schema(),
+        }
+
+    @property
+    def version(self) -> str:
+        """"<structure hash>.<code hash>": a structural change is incompatible for runs in flight;
+        a code-only change (a bug fix in a node) is compatible and recorded."""
+        if self._version is None:
+            structure = hashlib.sha256(json.dumps(self.structure(), sort_keys=True, default=str).encode())
+            code = hashlib.sha256()
+            fns = [n.fn for n in self.nodes.values()] + [n.request for n in self.nodes.values()]
+            fns += [r.fn for r in self.routers.values()]
+            for fn in fns:
+                if fn is not None:
+                    try:
+                        code.update(inspect.getsource(fn).encode())
+                    except (OSError, TypeError):
+                        code.update(getattr(fn, "__qualname__", repr(fn)).encode())
+            self._version = f"{structure.hexdigest()[:12]}.{code.hexdigest()[:12]}"
+        return self._version
+
+
+def versions_compatible(old: str, new: str) -> bool:
+    return old.split(".")[0] == new.split(".")[0]

@@ -1,0 +1,57 @@
+"""Reading a run's history: rebuild the state at any checkpoint exactly as it was committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from orchestrator.state import apply_delta, hydrate_state, loads
+
+
+def state_at(run_id: int, step: int, *, hydrate: bool = False) -> dict[str, Any]:
+    """The state after checkpoint `step`: the nearest snapshot at or before it, plus the deltas since.
+
+    One query: snapshots are written at least every GATEHOUSE_SNAPSHOT_EVERY steps, so the number
+    of deltas read is bounded whatever the run's length.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT step, delta, snapshot FROM orchestrator_checkpoint
+            WHERE run_id = %(run)s AND step <= %(step)s AND step >= (
+                SELECT max(step) FROM orchestrator_checkpoint
+                WHERE run_id = %(run)s AND step <= %(step)s AND snapshot IS NOT NULL)
+            ORDER BY step
+            """,
+            {"run": run_id, "step": step},
+        )
+        rows = cursor.fetchall()
+    if not rows or rows[-1][0] != step:
+        raise LookupError(f"run {run_id} has no checkpoint at step {step}")
+    state: dict[str, Any] = loads(rows[0][2])
+    for _step, delta, _snapshot in rows[1:]:
+        apply_delta(state, loads(delta))
+    return hydrate_state(state) if hydrate else state
+
+
+def last_checkpoint_meta(run_id: int) -> tuple[str, str, dict[str, Any]] | None:
+    """(source, node, meta) of the newest checkpoint."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT source, node, meta FROM orchestrator_checkpoint WHERE run_id = %s ORDER BY step DESC LIMIT 1",
+            [run_id],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1], loads(row[2])) if row else None
+
+
+def seen_positions(run_id: int, since_step: int) -> set[tuple[str, str]]:
+    """(next node, state hash) pairs reached by nodes since `since_step`: a repeat means a loop."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT next_node, state_hash FROM orchestrator_checkpoint"
+            " WHERE run_id = %s AND step > %s AND source = 'node'",
+            [run_id, since_step],
+        )
+        return {(row[0], row[1]) for row in cursor.fetchall()}

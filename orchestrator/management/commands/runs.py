@@ -1,0 +1,159 @@
+"""`python manage.py runs …`: the operator interface to runs (names are a documented contract)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from orchestrator.models import Run
+from orchestrator.registry import UnknownWorkflow, workflows
+from orchestrator.selectors import run_checkpoints, run_summary
+from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
+from review.selectors import pending_item_for_run
+from review.services import DecisionInput, review_decide
+
+
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(
+            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"quote it for the shell, e.g. --input '{{\"topic\": \"hello\"}}'."
+        ) from None
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"label {pair!r} is not key=value (e.g. --label department=legal).")
+        labels[key] = value
+    return labels
+
+
+def _user(username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"no user {username!r}; create it in the admin or with `manage.py demo_users`.")
+    return user
+
+
+class Command(BaseCommand):
+    help = "Start, inspect, resume, cancel and retry workflow runs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        start = sub.add_parser("start", help="start a run; prints its thread id")
+        start.add_argument("workflow")
+        start.add_argument("--thread-id")
+        start.add_argument("--input", default="{}", help="JSON object of initial state fields")
+        start.add_argument("--label", action="append", default=[], help="key=value (repeatable)")
+        start.add_argument("--actor", help="username recorded as the run's starter")
+
+        for name in ("show", "history"):
+            p = sub.add_parser(name)
+            p.add_argument("id")
+            p.add_argument("--json", action="store_true")
+
+        resume = sub.add_parser("resume", help="decide the pending gate of a suspended run")
+        resume.add_argument("id")
+        group = resume.add_mutually_exclusive_group(required=True)
+        group.add_argument("--approve", action="store_true")
+        group.add_argument("--reject", action="store_true")
+        group.add_argument("--edit", metavar="JSON")
+        group.add_argument("--respond", metavar="TEXT")
+        resume.add_argument("--reason", default="")
+        resume.add_argument("--actor", required=True)
+        resume.add_argument("--force-version", action="store_true")
+
+        cancel = sub.add_parser("cancel")
+        cancel.add_argument("id")
+        cancel.add_argument("--actor")
+        retry = sub.add_parser("retry")
+        retry.add_argument("id")
+        retry.add_argument("--actor")
+        retry.add_argument("--force-version", action="store_true")
+        sub.add_parser("workflows")
+        listing = sub.add_parser("list")
+        listing.add_argument("--status")
+        listing.add_argument("--limit", type=int, default=20)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            getattr(self, f"_{opts['action']}")(opts)
+        except (RunError, UnknownWorkflow) as exc:
+            raise CommandError(str(exc)) from None
+
+    def _start(self, opts: dict[str, Any]) -> None:
+        payload = _parse_json(opts["input"], "--input")
+        actor = _user(opts["actor"]) if opts.get("actor") else None
+        run = run_start(workflow=opts["workflow"], input=payload, thread_id=opts.get("thread_id"),
+                        labels=_labels(opts["label"]), actor=actor)
+        self.stdout.write(run.thread_id)
+
+    def _show(self, opts: dict[str, Any]) -> None:
+        summary = run_summary(run_get(opts["id"]))
+        if opts["json"]:
+            self.stdout.write(json.dumps(summary, indent=2, default=str))
+            return
+        for key, value in summary.items():
+            if key == "pending_gate" and value:
+                value = f"{value['action']} (item {value['item']}, {value['status']})"
+            self.stdout.write(f"{key:>14}: {value if value not in (None, '') else '-'}")
+
+    def _history(self, opts: dict[str, Any]) -> None:
+        rows = run_checkpoints(run_get(opts["id"]))
+        if opts["json"]:
+            self.stdout.write(json.dumps(rows, indent=2, default=str))
+            return
+        self.stdout.write(f"{'step':>5}  {'node':<18} {'source':<9} {'time':<26} actor")
+        for row in rows:
+            self.stdout.write(
+                f"{row['step']:>5}  {row['node'] or '-':<18} {row['source']:<9} {row['created_at']:<26} "
+                f"{row['actor'] or '-'}"
+            )
+
+    def _resume(self, opts: dict[str, Any]) -> None:
+        run = run_get(opts["id"])
+        item = pending_item_for_run(run)
+        if opts["approve"]:
+            decision = DecisionInput("approve")
+        elif opts["reject"]:
+            decision = DecisionInput("reject", reason=opts["reason"])
+        elif opts["edit"] is not None:
+            decision = DecisionInput("edit", edits=_parse_json(opts["edit"], "--edit"))
+        else:
+            decision = DecisionInput("respond", response=opts["respond"])
+        item = review_decide(item=item, actor=_user(opts["actor"]), decision=decision,
+                             force_version=opts["force_version"])
+        run.refresh_from_db()
+        if item.status == "pending":
+            self.stdout.write(f"recorded: {item.approvals} of {item.required_approvals} approvals")
+        else:
+            self.stdout.write(f"{item.decision} by {opts['actor']}; run {run.thread_id} is {run.status}")
+
+    def _cancel(self, opts: dict[str, Any]) -> None:
+        actor = _user(opts["actor"]) if opts.get("actor") else None
+        run = run_cancel(run=run_get(opts["id"]), actor=actor)
+        self.stdout.write(f"run {run.thread_id} cancelled")
+
+    def _retry(self, opts: dict[str, Any]) -> None:
+        actor = _user(opts["actor"]) if opts.get("actor") else None
+        run = run_retry(run=run_get(opts["id"]), actor=actor, force_version=opts["force_version"])
+        self.stdout.write(f"run {run.thread_id} queued again from step {run.step}")
+
+    def _workflows(self, opts: dict[str, Any]) -> None:
+        for name, graph in sorted(workflows().items()):
+            self.stdout.write(f"{name:<20} {graph.version}  {len(graph.nodes)} nodes  {graph.description}")
+
+    def _list(self, opts: dict[str, Any]) -> None:
+        runs = Run.objects.order_by("-created_at", "-id")
+        if opts.get("status"):
+            runs = runs.filter(status=opts["status"])
+        for run in runs[: opts["limit"]]:
+            self.stdout.write(f"{run.thread_id:<40} {run.workflow:<18} {run.status:<10} step {run.step}")

@@ -1,0 +1,208 @@
+"""Run models: runs, immutable checkpoints, the call journal, blobs, API tokens, the demo outbox.
+
+State payloads (checkpoint deltas/snapshots, journal requests/results) are stored as JSON *text*,
+not jsonb: jsonb refuses the NUL character, and a workflow's strings must round-trip unchanged.
+They are opaque to SQL anyway; queries go through the typed columns.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+GENESIS = "0" * 64
+
+
+def _new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUSPENDED = "suspended", "Suspended"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.REJECTED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+class SuspendReason(models.TextChoices):
+    GATE = "gate", "Waiting for a decision"
+    LOOP_GUARD = "loop_guard", "Loop guard"
+    BUDGET_EXCEEDED = "budget_exceeded", "Budget exceeded"
+
+
+class Run(models.Model):
+    thread_id = models.CharField(max_length=200, unique=True)
+    workflow = models.CharField(max_length=200, db_index=True)
+    graph_version = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    suspended_reason = models.CharField(max_length=30, blank=True, default="")
+    labels = models.JSONField(default=dict, blank=True)
+
+    # Position: the last committed checkpoint and the node that runs next ("" = END).
+    step = models.IntegerField(default=0)
+    next_node = models.CharField(max_length=200, blank=True, default="")
+    # Journal key of the node visit in progress: the step it started from. A node re-run after a
+    # crash or a dynamic interrupt keeps its visit, so its journaled calls are found again.
+    visit_step = models.IntegerField(default=0)
+    visits = models.JSONField(default=dict, blank=True)
+    guard_base_step = models.IntegerField(default=0)
+    attempts = models.IntegerField(default=0)
+    error = models.JSONField(null=True, blank=True)
+
+    # Single writer: a worker holds the lease until it expires; every commit names the token.
+    lease_token = models.BigIntegerField(default=0)
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    llm_calls = models.IntegerField(default=0)
+
+    # Ledger chain head of this run: advanced only by guarded updates, so the chain cannot fork.
+    ledger_head = models.CharField(max_length=64, default=GENESIS)
+    ledger_len = models.IntegerField(default=0)
+    # Salt for the digests of this run's payloads in the ledger: a guessable value (an email
+    # address) cannot be confirmed from its digest, and erasure can drop the salt.
+    ledger_salt = models.CharField(max_length=64, default=_new_salt)
+
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="forks")
+    forked_from_step = models.IntegerField(null=True, blank=True)
+    replay_mode = models.CharField(max_length=20, blank=True, default="")
+    allow_effects = models.BooleanField(default=True)
+    diverged_at_step = models.IntegerField(null=True, blank=True)
+    overrides = models.JSONField(default=dict, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
+            models.Index(fields=["-created_at", "-id"], name="run_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.thread_id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class CheckpointSource(models.TextChoices):
+    INPUT = "input", "Input"
+    NODE = "node", "Node"
+    GATE = "gate", "Gate entered"
+    DECISION = "decision", "Decision"
+    EDIT = "edit", "State edit"
+    FORK = "fork", "Fork"
+
+
+class Checkpoint(models.Model):
+    """One committed transition. Immutable: a trigger refuses UPDATE and DELETE."""
+
+    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, related_name="checkpoints")
+    step = models.IntegerField()
+    node = models.CharField(max_length=200, blank=True, default="")
+    source = models.CharField(max_length=20, choices=CheckpointSource.choices)
+    # {"set": {key: value}, "append": {key: [items]}} in stored form (large values as blob pointers).
+    delta = models.TextField(default="{}")
+    snapshot = models.TextField(null=True, blank=True)
+    next_node = models.CharField(max_length=200, blank=True, default="")
+    state_hash = models.CharField(max_length=64, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.FloatField(default=0)
+    input_tokens = models.IntegerField(default=0)
+    output_tokens = models.IntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    attempt = models.IntegerField(default=1)
+    meta = models.TextField(default="{}")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "step"], name="checkpoint_run_step")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}@{self.step}"
+
+
+class JournalKind(models.TextChoices):
+    LLM = "llm", "LLM call"
+    EFFECT = "effect", "Side effect"
+    INTERRUPT = "interrupt", "Interrupt"
+
+
+class JournalEntry(models.Model):
+    """A call a node made through ctx, keyed by (run, visit, call index). Immutable."""
+
+    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, related_name="journal")
+    visit = models.IntegerField()
+    call_index = models.IntegerField()
+    node = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=JournalKind.choices)
+    name = models.CharField(max_length=200, blank=True, default="")
+    request_hash = models.CharField(max_length=64, default="")
+    request = models.TextField(default="{}")
+    result = models.TextField(default="null")
+    provider = models.CharField(max_length=50, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    input_tokens = models.IntegerField(default=0)
+    output_tokens = models.IntegerField(default=0)
+    cached_tokens = models.IntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    latency_ms = models.FloatField(default=0)
+    idempotency_key = models.CharField(max_length=300, blank=True, default="")
+    replayed = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "visit", "call_index"], name="journal_run_visit_call")
+        ]
+
+
+class Blob(models.Model):
+    """Content-addressed payload: the bytes live in Django storage under their sha256."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100, default="application/json")
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class OutboxMessage(models.Model):
+    """The demo email side effect's outbox: the idempotency key makes a second send a no-op."""
+
+    idempotency_key = models.CharField(max_length=300, unique=True)
+    run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="+")
+    to = models.CharField(max_length=300)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    sent_at = models.DateTimeField(default=timezone.now)

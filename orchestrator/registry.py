@@ -1,0 +1,39 @@
+"""Workflows are registered by module path in settings.GATEHOUSE_WORKFLOWS; each module has `graph`."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from django.conf import settings
+
+from orchestrator.graph import Graph, GraphError
+
+
+class UnknownWorkflow(LookupError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            f"unknown workflow {name!r}; known workflows: {', '.join(sorted(known)) or '(none)'}. "
+            "Register a module path in GATEHOUSE_WORKFLOWS."
+        )
+
+
+@cache
+def workflows() -> dict[str, Graph]:
+    found: dict[str, Graph] = {}
+    for path in settings.GATEHOUSE_WORKFLOWS:
+        module = importlib.import_module(path)
+        graph = getattr(module, "graph", None)
+        if not isinstance(graph, Graph):
+            raise GraphError(f"{path} has no module-level `graph = Graph(...)`.")
+        if graph.name in found:
+            raise GraphError(f"two registered modules define workflow {graph.name!r}.")
+        found[graph.name] = graph.validate()
+    return found
+
+
+def workflow_get(name: str) -> Graph:
+    registry = workflows()
+    if name not in registry:
+        raise UnknownWorkflow(name, list(registry))
+    return registry[name]

@@ -1,0 +1,56 @@
+"""Reads about runs for the CLI, the API and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.models import Checkpoint, Run
+from orchestrator.state import loads
+from review.models import ItemStatus, ReviewItem
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
+    return {
+        "thread_id": run.thread_id,
+        "workflow": run.workflow,
+        "version": run.graph_version,
+        "status": run.status,
+        "suspended_reason": run.suspended_reason,
+        "current_node": run.next_node,
+        "step": run.step,
+        "pending_gate": (
+            {"item": item.pk, "action": item.action, "status": item.status, "node": item.node,
+             "approvals": item.approvals, "required_approvals": item.required_approvals}
+            if item else None
+        ),
+        "input_tokens": run.input_tokens,
+        "output_tokens": run.output_tokens,
+        "cost": str(run.cost),
+        "labels": run.labels,
+        "error": (run.error or {}).get("message") if run.error else None,
+        "parent": run.parent.thread_id if run.parent_id else None,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def run_checkpoints(run: Run) -> list[dict[str, Any]]:
+    rows = Checkpoint.objects.filter(run=run).select_related("actor").order_by("step")
+    return [
+        {
+            "step": cp.step,
+            "node": cp.node,
+            "source": cp.source,
+            "next_node": cp.next_node,
+            "created_at": cp.created_at.isoformat(),
+            "actor": cp.actor.username if cp.actor_id else None,
+            "duration_ms": round(cp.duration_ms, 3),
+            "input_tokens": cp.input_tokens,
+            "output_tokens": cp.output_tokens,
+            "cost": str(cp.cost),
+            "attempt": cp.attempt,
+            "meta": loads(cp.meta),
+        }
+        for cp in rows
+    ]

@@ -1,0 +1,156 @@
+"""Run services: start, cancel, retry. Interfaces (CLI, API, views) call these and nothing else."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from audit.ledger import salted_digest
+from audit.services import ledger_append
+from orchestrator.graph import START, GraphError, versions_compatible
+from orchestrator.models import Checkpoint, Run, RunStatus
+from orchestrator.queue import run_enqueue
+from orchestrator.registry import workflow_get
+from orchestrator.state import StateError, check_serializable, dumps
+
+
+class RunError(ValueError):
+    """A request about a run that cannot be carried out; the message says what to do instead."""
+
+
+def _validation_message(exc: ValidationError, what: str) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:5]
+    )
+    return f"{what} violates the state schema: {problems}."
+
+
+def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
+              labels: dict[str, str] | None = None, actor: Any = None) -> Run:
+    """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
+    graph = workflow_get(workflow)
+    payload = input or {}
+    if not isinstance(payload, dict):
+        raise RunError("input must be a JSON object whose keys are state fields.")
+    encoded_size = len(dumps(payload)) if _json_ok(payload) else 0
+    if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
+        raise RunError(
+            f"input is {encoded_size} bytes, above GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES}; "
+            "store large documents as blobs and pass their pointers."
+        )
+    try:
+        check_serializable("input", payload)
+        model = graph.state.model_validate(payload)
+    except StateError as exc:
+        raise RunError(str(exc)) from None
+    except ValidationError as exc:
+        raise RunError(_validation_message(exc, "input")) from None
+    state = model.model_dump(mode="json")
+    labels = {str(k): str(v) for k, v in (labels or {}).items()}
+    first = graph.edges.get(START) or ""
+    if not first:
+        first = graph.next_after(START, model)
+    thread_id = thread_id or f"{workflow}-{uuid.uuid4().hex[:10]}"
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                thread_id=thread_id, workflow=workflow, graph_version=graph.version, labels=labels,
+                next_node=first, created_by=actor if getattr(actor, "pk", None) else None,
+            )
+            Checkpoint.objects.create(
+                run=run, step=0, node="", source="input", delta=dumps({"set": state}), snapshot=dumps(state),
+                next_node=first, state_hash="", actor=run.created_by,
+            )
+            ledger_append(run=run, kind="run_started", step=0, actor=_name(actor), payload={
+                "workflow": workflow, "version": graph.version, "input": salted_digest(state, run.ledger_salt),
+                "labels": labels,
+            })
+            run.save(update_fields=["ledger_len", "ledger_head"])
+            run_enqueue(run.pk)
+    except IntegrityError:
+        raise RunError(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") from None
+    return run
+
+
+def _json_ok(value: Any) -> bool:
+    try:
+        dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _name(actor: Any) -> str | None:
+    return getattr(actor, "username", None) or (actor if isinstance(actor, str) else None)
+
+
+def run_get(thread_id: str) -> Run:
+    run = Run.objects.filter(thread_id=thread_id).first()
+    if run is None and str(thread_id).isdigit():
+        run = Run.objects.filter(pk=int(thread_id)).first()
+    if run is None:
+        raise RunError(f"no run with thread id {thread_id!r}; list runs with `python manage.py runs list`.")
+    return run
+
+
+def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.is_terminal:
+            raise RunError(f"run {locked.thread_id} is already {locked.status}; nothing to cancel.")
+        # Bumping the token fences off a worker that may be mid-node: its commit will be rejected.
+        locked.status = RunStatus.CANCELLED
+        locked.lease_token += 1
+        locked.lease_expires_at = None
+        locked.finished_at = timezone.now()
+        ledger_append(run=locked, kind="run_cancelled", step=locked.step, actor=_name(actor),
+                      payload={"reason": salted_digest(reason, locked.ledger_salt) if reason else ""})
+        locked.save()
+        from review.models import ItemStatus, ReviewItem
+
+        ReviewItem.objects.filter(run=locked, status=ItemStatus.PENDING).update(status=ItemStatus.CANCELLED)
+    return locked
+
+
+def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Run:
+    """Re-queue a failed run from its last good checkpoint (the failed node runs again)."""
+    graph = workflow_get(run.workflow)
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.status != RunStatus.FAILED:
+            raise RunError(f"run {locked.thread_id} is {locked.status}; only failed runs can be retried.")
+        if not versions_compatible(locked.graph_version, graph.version) and not force_version:
+            raise RunError(
+                f"workflow {locked.workflow!r} changed incompatibly since this run started "
+                f"({locked.graph_version} → {graph.version}); add --force-version to run it on the new version."
+            )
+        old_version = locked.graph_version
+        locked.graph_version = graph.version
+        locked.status = RunStatus.QUEUED
+        locked.error = None
+        locked.finished_at = None
+        locked.updated_at = timezone.now()
+        ledger_append(run=locked, kind="run_retried", step=locked.step, actor=_name(actor),
+                      payload={"from_version": old_version, "to_version": graph.version, "forced": force_version})
+        locked.save()
+        run_enqueue(locked.pk)
+    return locked
+
+
+def check_resumable(run: Run) -> None:
+    """Refuse to resume a run whose workflow changed incompatibly (structure, not just code)."""
+    graph = workflow_get(run.workflow)
+    if not versions_compatible(run.graph_version, graph.version):
+        raise RunError(
+            f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "
+            f"({run.graph_version} → {graph.version}). Decide anyway with --force-version (the run then "
+            "continues on the new version), or cancel it."
+        )
+
+
+__all__ = ["RunError", "run_start", "run_get", "run_cancel", "run_retry", "check_resumable", "GraphError"]

@@ -1,0 +1,82 @@
+"""Review items: a run suspended at a gate waits here for people, not for a process."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DECIDED = "decided", "Decided"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ItemKind(models.TextChoices):
+    GATE = "gate", "Approval gate"
+    LOOP_GUARD = "loop_guard", "Loop guard"
+    BUDGET = "budget_exceeded", "Budget exceeded"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    EDIT = "edit", "Edit then approve"
+    RESPOND = "respond", "Respond"
+
+
+class ReviewItem(models.Model):
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.PROTECT, related_name="review_items")
+    step = models.IntegerField()
+    node = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=ItemKind.choices, default=ItemKind.GATE)
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    workflow = models.CharField(max_length=200, db_index=True)
+    action = models.CharField(max_length=200, blank=True, default="")
+    summary = models.CharField(max_length=500, blank=True, default="")
+    risk = models.CharField(max_length=20, default="medium")
+    reviewer_group = models.CharField(max_length=100, default="reviewer")
+    required_approvals = models.IntegerField(default=1)
+    approvals = models.IntegerField(default=0)
+    # The gate's request as JSON text (action, args, description, allowed decisions, relevant fields…).
+    request = models.TextField(default="{}")
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=20, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    edits = models.JSONField(null=True, blank=True)
+    response = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "step"], name="review_item_run_step")]
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="review_pending_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}: {self.action or self.node}"
+
+
+class ReviewDecision(models.Model):
+    """One person's decision on an item (several for four-eyes gates)."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="decisions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField(blank=True, default="")
+    edits = models.JSONField(null=True, blank=True)
+    response = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "actor"], name="review_decision_once_per_actor")]

@@ -1,0 +1,212 @@
+"""The decision flow: one file from "a person decided" to "the run is queued again".
+
+`review_decide` in order, inside one transaction:
+  1. Lock the run row, then the item row (always this order, so two deciders cannot deadlock).
+  2. Refuse if the item is no longer pending ("already decided by X at T"), if the decision is
+     not allowed by the gate, or if its input is invalid (reason missing, edits break the schema).
+  3. Record the person's decision (one per person per item). If the gate needs more approvers,
+     stop here: the item stays pending and shows "1 of 2".
+  4. Mark the item decided with a guarded UPDATE (pending → decided, row count checked).
+  5. Write the decision checkpoint (edits + the decision field, attributed to the actor), the
+     ledger entry, and the run's new position and status.
+  6. After commit, enqueue the run (unless the decision ended it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from audit.ledger import salted_digest
+from audit.services import ledger_append
+from orchestrator.graph import END, GateDecision, Graph
+from orchestrator.history import state_at
+from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
+from orchestrator.queue import run_enqueue
+from orchestrator.registry import workflow_get
+from orchestrator.services import RunError, check_resumable
+from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads
+from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
+
+
+class DecisionError(RunError):
+    """The decision was refused; nothing changed. `field_errors` maps form fields to messages."""
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors = field_errors or {}
+
+
+class AlreadyDecided(DecisionError):
+    pass
+
+
+@dataclass
+class DecisionInput:
+    decision: str
+    reason: str = ""
+    edits: dict[str, Any] | None = None
+    response: str = ""
+
+
+def item_request(item: ReviewItem) -> dict[str, Any]:
+    return loads(item.request) or {}
+
+
+def _already(item: ReviewItem) -> AlreadyDecided:
+    who = item.decided_by.username if item.decided_by_id else "the system"
+    when = item.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC") if item.decided_at else "an earlier time"
+    state = {"decided": "decided", "expired": "expired", "cancelled": "cancelled"}.get(item.status, item.status)
+    return AlreadyDecided(
+        f"This item was already {state} by {who} at {when} ({item.decision or state}); your decision changed nothing."
+    )
+
+
+def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
+                   edits: dict[str, Any]) -> dict[str, Any]:
+    """Check edited gate arguments against the state schema; return only the changed fields."""
+    if not isinstance(edits, dict):
+        raise DecisionError("edits must be a JSON object of argument name → new value.")
+    allowed = set(request.get("args", {}))
+    unknown = sorted(set(edits) - allowed)
+    if unknown:
+        raise DecisionError(f"these fields cannot be edited at this gate: {', '.join(unknown)}.",
+                            dict.fromkeys(unknown, "not an editable argument of this gate"))
+    try:
+        check_serializable("edit", edits)
+    except StateError as exc:
+        raise DecisionError(str(exc)) from None
+    candidate = {**state, **edits}
+    try:
+        model = graph.state.model_validate(candidate)
+    except ValidationError as exc:
+        field_errors = {str(err["loc"][0]): err["msg"] for err in exc.errors() if err["loc"]}
+        detail = "; ".join(f"{k}: {v}" for k, v in field_errors.items())
+        raise DecisionError(f"the edit violates the state schema: {detail}.", field_errors) from None
+    # Keep the typed, schema-coerced value (e.g. "3" for an int field becomes 3).
+    dumped = model.model_dump(mode="json", include=set(edits))
+    return {k: v for k, v in dumped.items() if state.get(k) != v}
+
+
+def _route(graph: Graph, item: ReviewItem, run: Run, decision: str, model: Any) -> str:
+    """Where the run goes after this decision (END means it stops)."""
+    gate = loads(item.request).get("_gate", {})
+    if item.kind == ItemKind.LOOP_GUARD or item.kind == ItemKind.BUDGET:
+        return run.next_node if decision != Decision.REJECT else END
+    if gate.get("call_index") is not None:
+        return item.node  # dynamic interrupt: the node runs again and ctx.interrupt returns the decision
+    node = graph.nodes[item.node]
+    if decision == Decision.REJECT:
+        return node.on_reject
+    if decision == Decision.RESPOND and node.on_respond:
+        return node.on_respond
+    if node.is_gate or node.interrupt_after:
+        return graph.next_after(item.node, model)
+    return item.node  # interrupt_before: approving runs the node
+
+
+@transaction.atomic
+def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
+                  force_version: bool = False) -> ReviewItem:
+    run = Run.objects.select_for_update().get(pk=item.run_id)
+    item = ReviewItem.objects.select_for_update(of=("self",)).select_related("decided_by").get(pk=item.pk)
+    if item.status != ItemStatus.PENDING:
+        raise _already(item)
+    request = loads(item.request) or {}
+    allowed = request.get("allowed", [d.value for d in Decision])
+    kind = decision.decision
+    if kind not in {d.value for d in Decision} or kind not in allowed:
+        raise DecisionError(f"decision {kind!r} is not allowed at this gate; allowed: {', '.join(allowed)}.")
+    if kind == Decision.REJECT and not decision.reason.strip():
+        raise DecisionError("a rejection needs a reason: it is recorded and reaches the workflow.",
+                            {"reason": "Say why you reject this."})
+    if kind == Decision.RESPOND and not decision.response.strip():
+        raise DecisionError("a response needs text for the agent.", {"response": "Write a response."})
+    if run.status != RunStatus.SUSPENDED:
+        raise DecisionError(f"run {run.thread_id} is {run.status}, not waiting for a decision.")
+    if not force_version:
+        check_resumable(run)
+    graph = workflow_get(run.workflow)
+    state = state_at(run.pk, run.step, hydrate=True)
+    edits: dict[str, Any] = {}
+    if kind == Decision.EDIT:
+        edits = validate_edits(graph, request, state, decision.edits or {})
+
+    try:
+        with transaction.atomic():
+            ReviewDecision.objects.create(item=item, actor=actor, decision=kind, reason=decision.reason,
+                                          edits=edits or None, response=decision.response)
+    except IntegrityError:
+        raise DecisionError("you already recorded a decision on this item; another approver must decide.") from None
+
+    approving = kind in (Decision.APPROVE, Decision.EDIT)
+    if approving and item.approvals + 1 < item.required_approvals:
+        ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING).update(approvals=item.approvals + 1)
+        ledger_append(run=run, kind="approval_recorded", step=run.step, actor=actor.username,
+                      payload={"item": item.pk, "of": item.required_approvals, "count": item.approvals + 1})
+        run.save(update_fields=["ledger_len", "ledger_head"])
+        item.refresh_from_db()
+        return item
+
+    now = timezone.now()
+    claimed = ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING).update(
+        status=ItemStatus.DECIDED, decided_by=actor, decided_at=now, decision=kind, reason=decision.reason,
+        edits=edits or None, response=decision.response, approvals=item.approvals + (1 if approving else 0),
+    )
+    if claimed != 1:
+        item.refresh_from_db()
+        raise _already(item)
+
+    resumed = GateDecision(decision=kind, actor=actor.username, reason=decision.reason,
+                           response=decision.response, edits=edits)
+    update = dict(edits)
+    if graph.decision_field in graph.state.model_fields:
+        update[graph.decision_field] = resumed.model_dump(mode="json")
+    encoded = check_serializable("decision", update)
+    tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
+    model = graph.state.model_validate({**state, **update})
+    delta = tracker.apply(update, encoded, graph.reducers)
+    next_node = _route(graph, item, run, kind, model)
+    step = run.step + 1
+    gate = request.get("_gate", {})
+    if gate.get("call_index") is not None:
+        # The node's ctx.interrupt() call returns this decision when the node runs again.
+        JournalEntry.objects.create(
+            run=run, visit=gate["visit"], call_index=gate["call_index"], node=item.node, kind="interrupt",
+            name=request.get("action", ""), result=dumps(resumed.model_dump(mode="json")),
+        )
+    Checkpoint.objects.create(
+        run=run, step=step, node=item.node, source="decision", delta=delta.to_json(), snapshot=None,
+        next_node="" if next_node == END else next_node, state_hash=tracker.state_hash(), actor=actor,
+        meta=dumps({"decision": kind, "item": item.pk, "reason": decision.reason, "response": decision.response}),
+    )
+    ledger_append(run=run, kind="decision", step=step, actor=actor.username, payload={
+        "item": item.pk, "node": item.node, "decision": kind,
+        "reason": salted_digest(decision.reason, run.ledger_salt) if decision.reason else "",
+        "edits": salted_digest(edits, run.ledger_salt) if edits else "",
+        "response": salted_digest(decision.response, run.ledger_salt) if decision.response else "",
+    })
+    run.step = step
+    run.next_node = "" if next_node == END else next_node
+    run.suspended_reason = ""
+    run.updated_at = now
+    if item.kind == ItemKind.LOOP_GUARD and kind != Decision.REJECT:
+        run.guard_base_step = step
+        run.visits = {}
+    if next_node == END:
+        run.status = RunStatus.REJECTED if kind == Decision.REJECT else RunStatus.COMPLETED
+        run.finished_at = now
+        ledger_append(run=run, kind="run_rejected" if kind == Decision.REJECT else "run_completed",
+                      step=step, actor=actor.username, payload={"steps": step})
+    else:
+        run.status = RunStatus.QUEUED
+        run_enqueue(run.pk)
+    if force_version:
+        run.graph_version = graph.version
+    run.save()
+    item.refresh_from_db()
+    return item
