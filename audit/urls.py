@@ -1,13 +1,9 @@
+"""The audit app's URLs: one module per feature so each can grow on its own."""
+
 from __future__ import annotations
 
-from django.urls import path
-
-from audit import views
+from audit import urls_costs, urls_ledger, urls_runs
 
 app_name = "audit"
 
-urlpatterns = [
-    path("runs/", views.runs, name="runs"),
-    path("audit/", views.ledger, name="ledger"),
-    path("costs/", views.costs, name="costs"),
-]
+urlpatterns = [*urls_runs.urlpatterns, *urls_ledger.urlpatterns, *urls_costs.urlpatterns]

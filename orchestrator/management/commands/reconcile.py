@@ -1,0 +1,39 @@
+"""`manage.py reconcile [--loop]`: re-enqueue runs from Postgres (expired leases, lost jobs)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from orchestrator.reconciler import runs_reconcile
+
+
+class Command(BaseCommand):
+    help = "Re-enqueue runs whose worker died or whose job Redis lost. --loop runs it periodically."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true")
+        parser.add_argument("--every", type=float, default=None, help="seconds between passes")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        every = opts["every"] or settings.GATEHOUSE_RECONCILE_SECONDS
+        stop = threading.Event()
+        # SIGTERM ends the loop between passes; a pass is safe to interrupt anyway.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while True:
+            close_old_connections()
+            try:
+                report = runs_reconcile()
+                if report.expired_leases or report.enqueued or not opts["loop"]:
+                    self.stdout.write(
+                        f"reconcile: {len(report.expired_leases)} expired leases, {len(report.enqueued)} enqueued"
+                    )
+            except Exception as exc:  # Redis or Postgres briefly away: say so and try again next pass
+                self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every}s")
+            if not opts["loop"] or stop.wait(every):
+                return
