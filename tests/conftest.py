@@ -1,0 +1,83 @@
+"""Shared fixtures: one user per persona, so permission tests read like the roles table.
+
+    def test_it_hides_costs_from_reviewers(client_for, reviewer_user): ...
+
+Every persona's password is `user.raw_password` (browser tests log in with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests and costs ~0.3 s per login.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    """make_user("alice", "reviewer", ...) -> a saved user in those role groups."""
+
+    def make(username: str, *roles: str, **fields) -> object:
+        user = get_user_model().objects.create_user(
+            username=username, password=PASSWORD, email=f"{username}@example.com", **fields
+        )
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+        user.raw_password = PASSWORD
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", ADMIN, is_staff=True, is_superuser=True, first_name="Alex", last_name="Admin")
+
+
+@pytest.fixture
+def reviewer_user(make_user):
+    return make_user("reviewer", REVIEWER, first_name="Riley", last_name="Reviewer")
+
+
+@pytest.fixture
+def reviewer2_user(make_user):
+    return make_user("reviewer2", REVIEWER, first_name="Rowan", last_name="Reviewer")
+
+
+@pytest.fixture
+def engineer_user(make_user):
+    return make_user("engineer", ENGINEER, first_name="Emery", last_name="Engineer")
+
+
+@pytest.fixture
+def compliance_user(make_user):
+    return make_user("compliance", COMPLIANCE, first_name="Casey", last_name="Compliance")
+
+
+@pytest.fixture
+def outsider_user(make_user):
+    return make_user("outsider", first_name="Oscar", last_name="Outsider")
+
+
+@pytest.fixture
+def client_for(db) -> Callable[[object], Client]:
+    """client_for(user) -> a test client logged in as that user (no password round-trip)."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
