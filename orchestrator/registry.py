@@ -1,4 +1,7 @@
-"""Workflows are registered by module path in settings.GATEHOUSE_WORKFLOWS; each module has `graph`."""
+"""Workflows are registered by module path in settings.GATEHOUSE_WORKFLOWS.
+
+A module exposes `graph = Graph(...)`, or `graphs = [...]` when it defines several.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +26,13 @@ def workflows() -> dict[str, Graph]:
     found: dict[str, Graph] = {}
     for path in settings.GATEHOUSE_WORKFLOWS:
         module = importlib.import_module(path)
-        graph = getattr(module, "graph", None)
-        if not isinstance(graph, Graph):
-            raise GraphError(f"{path} has no module-level `graph = Graph(...)`.")
-        if graph.name in found:
-            raise GraphError(f"two registered modules define workflow {graph.name!r}.")
-        found[graph.name] = graph.validate()
+        graphs = getattr(module, "graphs", None) or [getattr(module, "graph", None)]
+        for graph in graphs:
+            if not isinstance(graph, Graph):
+                raise GraphError(f"{path} has no module-level `graph = Graph(...)` (or `graphs = [...]`).")
+            if graph.name in found:
+                raise GraphError(f"two registered modules define workflow {graph.name!r}.")
+            found[graph.name] = graph.validate()
     return found
 
 

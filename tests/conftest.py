@@ -16,6 +16,8 @@ from django.test import Client
 
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
 
+pytest_plugins = ["tests.workers"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -55,8 +55,6 @@ class DocumentState(BaseModel):
 
 
 def _faults(state: DocumentState, ctx, node: str) -> None:
-    if state.slow_node == node and state.slow_seconds:
-        time.sleep(state.slow_seconds)
     if state.fail_at == node and ctx.attempt <= state.fail_times:
         raise TransientError(f"injected transient failure in {node} (attempt {ctx.attempt})")
     if state.crash_at == node:
@@ -71,6 +69,9 @@ def _node(name: str, body):
     def run(state: DocumentState, ctx) -> dict:
         _faults(state, ctx, name)
         update = body(state, ctx)
+        if state.slow_node == name and state.slow_seconds:
+            # After the node's calls, so a crash here finds them journaled (the recovery demo).
+            time.sleep(state.slow_seconds)
         update["trail"] = [name]
         return update
 

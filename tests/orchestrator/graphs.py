@@ -1,0 +1,62 @@
+"""Small workflows used only by tests (registered by the tests that need them)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+from pydantic import BaseModel
+
+from orchestrator.graph import END, START, GateDecision, GateRequest, Graph, append
+
+
+class Bad(BaseModel):
+    payload: dict = {}
+    note: str = ""
+    count: int = 0
+
+
+def good_step(state: Bad, ctx) -> dict:
+    return {"note": "before\x00after", "count": 1}
+
+
+def bad_step(state: Bad, ctx) -> dict:
+    return {"payload": {"items": [{"ok": 1}, {"when": datetime.date(2026, 1, 1)}]}}
+
+
+bad_output = Graph("bad_output", state=Bad)
+bad_output.node("good", good_step).node("bad", bad_step)
+bad_output.edge(START, "good").edge("good", "bad").edge("bad", END)
+
+
+def wrong_type(state: Bad, ctx) -> dict:
+    return {"count": "many"}
+
+
+schema_violation = Graph("schema_violation", state=Bad)
+schema_violation.node("wrong", wrong_type).edge(START, "wrong").edge("wrong", END)
+
+
+class Counter(BaseModel):
+    n: int = 0
+    seen: Annotated[list[int], append] = []
+    decision: GateDecision | None = None
+    answer: str = ""
+
+
+def count(state: Counter, ctx) -> dict:
+    return {"n": state.n + 1, "seen": [state.n + 1]}
+
+
+def ask(state: Counter, ctx) -> dict:
+    decision = ctx.interrupt(GateRequest(action="confirm", args={}, description="Continue?",
+                                         allowed=["approve", "reject", "respond"]))
+    return {"answer": decision.response or decision.decision}
+
+
+sequence = Graph("sequence", state=Counter)
+for name in ("a", "b", "c", "d"):
+    sequence.node(name, count)
+sequence.node("ask", ask)
+sequence.edge(START, "a").edge("a", "b").edge("b", "c").edge("c", "ask").edge("ask", "d").edge("d", END)
+graphs = [bad_output, schema_violation, sequence]

@@ -1,0 +1,153 @@
+"""Real worker processes for tests: RQ workers and CLI commands against the test database.
+
+    def test_it_survives(worker_env, start_worker, wait_for):
+        worker = start_worker()              # `manage.py rqworker default` in its own process group
+        ...
+        worker.kill()                        # SIGKILL the whole group (worker + work horse)
+
+Each pytest-xdist process uses its own Redis database number, so one test's jobs are never
+picked up by another process's workers; it is flushed before every test that asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+POLL_SECONDS = 0.05  # how often wait_for re-checks its condition
+
+
+def _redis_db_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
+    return int(worker.removeprefix("gw")) + 2 if worker != "gw-1" else 1
+
+
+def _with_db(url: str, index: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{index}", parts.query, parts.fragment))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_redis(django_test_environment) -> Iterator[str]:
+    from django.conf import settings
+
+    url = _with_db(settings.REDIS_URL, _redis_db_index())
+    settings.REDIS_URL = url
+    settings.RQ_QUEUES["default"]["URL"] = url
+    yield url
+
+
+@pytest.fixture
+def redis_conn(_isolated_redis):
+    import redis
+
+    conn = redis.Redis.from_url(_isolated_redis)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host") or "localhost"
+    port = s["PORT"] or s.get("OPTIONS", {}).get("port") or 5432
+    auth = quote(s["USER"] or "", safe="") + (":" + quote(s["PASSWORD"], safe="") if s["PASSWORD"] else "")
+    # A unix-socket directory goes percent-encoded in the host part, which dj-database-url reads back.
+    return f"postgresql://{auth}@{quote(host, safe='')}:{port}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker_env(transactional_db, redis_conn, _isolated_redis) -> dict[str, str]:
+    """Environment for child processes: the test database, this process's Redis db, short leases."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": _isolated_redis,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "GATEHOUSE_LEASE_SECONDS": "2",
+        "GATEHOUSE_WORKFLOWS": ",".join(settings.GATEHOUSE_WORKFLOWS),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+@dataclass
+class Proc:
+    popen: subprocess.Popen
+    log: Path
+
+    def kill(self) -> None:
+        """SIGKILL the process group: the RQ worker and the work horse it forked."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture
+def start_worker(worker_env, tmp_path) -> Iterator[Callable[..., Proc]]:
+    procs: list[Proc] = []
+
+    def start(*, burst: bool = False, env: dict[str, str] | None = None) -> Proc:
+        log = tmp_path / f"worker-{len(procs)}.log"
+        args = [sys.executable, "manage.py", "rqworker", "default", "--worker-ttl", "30"]
+        if burst:
+            args.append("--burst")
+        handle = open(log, "wb")  # noqa: SIM115 - closed by the OS when the child exits
+        popen = subprocess.Popen(args, cwd=ROOT, env={**worker_env, **(env or {})}, stdout=handle,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        proc = Proc(popen, log)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+
+
+@pytest.fixture
+def manage(worker_env) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `manage.py ARGS` in a fresh interpreter against the test database."""
+
+    def run(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=worker_env,
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    return run
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., object]:
+    """wait_for(condition, timeout=30, what="…"): poll until condition() is truthy; fail naming `what`."""
+
+    def wait(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition") -> object:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(POLL_SECONDS)
+
+    return wait
