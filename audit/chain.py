@@ -136,11 +136,19 @@ def verify_chain(
     for position, entry in enumerate(entries):
         if entry["run"] != run:
             if _self_consistent(entry):
-                return _fail(INSERTED, entry["seq_run"], position,
-                             f"entry {entry['seq_run']} of run {entry['run']} was inserted into run {run}'s chain")
-            return _fail(MODIFIED, entry["seq_run"], position,
-                         f"entry {entry['seq_run']} of run {run} was modified: its run was changed and its "
-                         "hash no longer matches its contents")
+                return _fail(
+                    INSERTED,
+                    entry["seq_run"],
+                    position,
+                    f"entry {entry['seq_run']} of run {entry['run']} was inserted into run {run}'s chain",
+                )
+            return _fail(
+                MODIFIED,
+                entry["seq_run"],
+                position,
+                f"entry {entry['seq_run']} of run {run} was modified: its run was changed and its "
+                "hash no longer matches its contents",
+            )
 
     # 1. Original numbers: the stored one for intact entries, a recovered one for renumbered entries.
     valid = [_self_consistent(entry) for entry in entries]
@@ -172,61 +180,110 @@ def verify_chain(
         if seq < 1:
             kind = INSERTED if valid[i] else MODIFIED
             return _fail(kind, seq, i, f"entry numbered {seq} of run {run} was {kind}: numbering starts at 1")
+        if seq == prev_seq or (following is not None and key(following) == seq):
+            if seq == prev_seq:
+                pred_hash = chain_hashes[-2] if len(chain_hashes) > 1 else GENESIS
+            else:
+                pred_hash = prev_hash
+            return _duplicate(entries, order, seq, run, true_seq, pred_hash, key)
+        # Content before gaps: an entry that matches no hash at all is the more direct evidence.
+        if true_seq[i] is None:
+            return _fail(
+                MODIFIED,
+                seq,
+                i,
+                f"entry {seq} of run {run} was modified: its hash no longer matches its contents",
+            )
         if seq > prev_seq + 1:
             start = "the chain starts" if prev_seq == 0 else f"the chain goes from entry {prev_seq}"
-            return _fail(DELETED, prev_seq + 1, i,
-                         f"{_entries_phrase(prev_seq + 1, seq - 1, run)} deleted: {start} to entry {seq}")
-        if seq == prev_seq or (following is not None and key(following) == seq):
-            pred_hash = chain_hashes[seq - 2] if seq >= 2 else GENESIS
-            return _duplicate(entries, order, seq, run, true_seq, pred_hash, key)
-        if true_seq[i] is None:
-            return _fail(MODIFIED, seq, i,
-                         f"entry {seq} of run {run} was modified: its hash no longer matches its contents")
+            return _fail(
+                DELETED,
+                prev_seq + 1,
+                i,
+                f"{_entries_phrase(prev_seq + 1, seq - 1, run)} deleted: {start} to entry {seq}",
+            )
         if entry["prev"] != prev_hash:
             # Both entries match their own hashes, so one was edited and re-hashed. If the next entry
             # still links to this one, this one is intact and the predecessor was the one rewritten.
             rewritten_here = prev_i is None or (
-                following is not None and key(following) == seq + 1
+                following is not None
+                and key(following) == seq + 1
                 and entries[following]["prev"] != entry["hash"]
             )
             if rewritten_here:
-                return _fail(MODIFIED, seq, i,
-                             f"entry {seq} of run {run} was modified and re-hashed: it no longer links to "
-                             f"{'the start of the chain' if prev_i is None else f'entry {prev_seq}'}")
-            return _fail(MODIFIED, prev_seq, prev_i,
-                         f"entry {prev_seq} of run {run} was modified and re-hashed: entry {seq} still "
-                         "links to its original hash")
+                return _fail(
+                    MODIFIED,
+                    seq,
+                    i,
+                    f"entry {seq} of run {run} was modified and re-hashed: it no longer links to "
+                    f"{'the start of the chain' if prev_i is None else f'entry {prev_seq}'}",
+                )
+            return _fail(
+                MODIFIED,
+                prev_seq,
+                prev_i,
+                f"entry {prev_seq} of run {run} was modified and re-hashed: entry {seq} still "
+                "links to its original hash",
+            )
         if entry["seq_run"] != seq:
             occupant = stored_at.get(seq)
             if occupant is not None and occupant != i:
-                return _fail(REORDERED, seq, i,
-                             f"entry {seq} of run {run} is out of order: it is stored as entry "
-                             f"{entry['seq_run']}, and position {seq} holds entry {key(occupant)}")
-            return _fail(MODIFIED, seq, i,
-                         f"entry {seq} of run {run} was modified: its seq_run was changed to {entry['seq_run']}")
-        if prev_i is not None and entry.get("gseq") is not None and entries[prev_i].get("gseq") is not None \
-                and entry["gseq"] <= entries[prev_i]["gseq"]:
-            return _fail(REORDERED, prev_seq, prev_i,
-                         f"entries {prev_seq} and {seq} of run {run} are out of order: entry {seq} was "
-                         f"recorded (gseq {entry['gseq']}) before entry {prev_seq} "
-                         f"(gseq {entries[prev_i]['gseq']})")
+                return _fail(
+                    REORDERED,
+                    seq,
+                    i,
+                    f"entry {seq} of run {run} is out of order: it is stored as entry "
+                    f"{entry['seq_run']}, and position {seq} holds entry {key(occupant)}",
+                )
+            return _fail(
+                MODIFIED,
+                seq,
+                i,
+                f"entry {seq} of run {run} was modified: its seq_run was changed to {entry['seq_run']}",
+            )
+        if (
+            prev_i is not None
+            and entry.get("gseq") is not None
+            and entries[prev_i].get("gseq") is not None
+            and entry["gseq"] <= entries[prev_i]["gseq"]
+        ):
+            return _fail(
+                REORDERED,
+                prev_seq,
+                prev_i,
+                f"entries {prev_seq} and {seq} of run {run} are out of order: entry {seq} was "
+                f"recorded (gseq {entry['gseq']}) before entry {prev_seq} "
+                f"(gseq {entries[prev_i]['gseq']})",
+            )
         chain_hashes.append(entry["hash"])
         prev_hash, prev_seq, prev_i = entry["hash"], seq, i
 
     # 3. What the seal says the chain looked like.
     if expected_len is not None:
         if prev_seq < expected_len:
-            return _fail(TRUNCATED, prev_seq + 1, None,
-                         f"run {run} was truncated: it ends at entry {prev_seq}, but its seal recorded "
-                         f"{expected_len} entries, so {_entries_phrase(prev_seq + 1, expected_len, run)} removed")
+            return _fail(
+                TRUNCATED,
+                prev_seq + 1,
+                None,
+                f"run {run} was truncated: it ends at entry {prev_seq}, but its seal recorded "
+                f"{expected_len} entries, so {_entries_phrase(prev_seq + 1, expected_len, run)} removed",
+            )
         if expected_head is not None and chain_hashes[expected_len - 1] != expected_head:
-            return _fail(MODIFIED, expected_len, order[expected_len - 1],
-                         f"entry {expected_len} of run {run} does not match the head recorded in its seal: "
-                         "the chain up to it was rewritten")
+            return _fail(
+                MODIFIED,
+                expected_len,
+                order[expected_len - 1],
+                f"entry {expected_len} of run {run} does not match the head recorded in its seal: "
+                "the chain up to it was rewritten",
+            )
     elif expected_head is not None and expected_head not in chain_hashes:
-        return _fail(TRUNCATED, prev_seq + 1, None,
-                     f"run {run} was truncated: it ends at entry {prev_seq} without reaching the head recorded "
-                     f"in its seal ({expected_head[:12]}...), so its newest entries were removed or rewritten")
+        return _fail(
+            TRUNCATED,
+            prev_seq + 1,
+            None,
+            f"run {run} was truncated: it ends at entry {prev_seq} without reaching the head recorded "
+            f"in its seal ({expected_head[:12]}...), so its newest entries were removed or rewritten",
+        )
     return ChainResult(True, None, None, f"run {run}: {prev_seq} entries, chain intact")
 
 
@@ -249,7 +306,13 @@ def _duplicate(
 
     # The least genuine is the extra one; among equals, the one recorded last (gseq, then list position).
     least = min(genuineness(i) for i in rivals)
-    extra = max((i for i in rivals if genuineness(i) == least), key=lambda i: (entries[i].get("gseq") or 0, i))
-    return _fail(INSERTED, seq, extra,
-                 f"an entry was inserted into run {run}: there are {len(rivals)} entries numbered {seq}, and "
-                 f"the one with hash {entries[extra]['hash'][:12]}... does not belong to the chain")
+    extra = max(
+        (i for i in rivals if genuineness(i) == least), key=lambda i: (entries[i].get("gseq") or 0, i)
+    )
+    return _fail(
+        INSERTED,
+        seq,
+        extra,
+        f"an entry was inserted into run {run}: there are {len(rivals)} entries numbered {seq}, and "
+        f"the one with hash {entries[extra]['hash'][:12]}... does not belong to the chain",
+    )

@@ -75,7 +75,9 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 def sign_head(head: TreeHead, private_key: Ed25519PrivateKey) -> str:
     # A head naming one key but signed by another would verify under neither keyring entry.
     if head.key_id != key_id(private_key.public_key()):
-        raise ValueError(f"head names key {head.key_id}, but the signing key is {key_id(private_key.public_key())}")
+        raise ValueError(
+            f"head names key {head.key_id}, but the signing key is {key_id(private_key.public_key())}"
+        )
     return base64.b64encode(private_key.sign(SIGNING_CONTEXT + head_bytes(head))).decode("ascii")
 
 
@@ -96,9 +98,12 @@ def verify_head_with_keyring(head: TreeHead, signature: str, keyring: Mapping[st
 
 # --- Keys ---
 
+
 def ledger_dir(data_dir: Path | None = None) -> Path:
     # Mirrors config.embedded.data_dir_from_env without importing config, so this module stays standalone.
-    base = data_dir or Path(os.environ.get("GATEHOUSE_DATA_DIR") or Path(__file__).resolve().parent.parent / ".local")
+    base = data_dir or Path(
+        os.environ.get("GATEHOUSE_DATA_DIR") or Path(__file__).resolve().parent.parent / ".local"
+    )
     return base.resolve() / "ledger"
 
 
@@ -125,7 +130,9 @@ def _configured_key() -> Ed25519PrivateKey | None:
         except (binascii.Error, ValueError) as exc:
             raise LedgerKeyError("GATEHOUSE_LEDGER_KEY is neither PEM nor base64") from exc
         if len(seed) != 32:
-            raise LedgerKeyError(f"GATEHOUSE_LEDGER_KEY decodes to {len(seed)} bytes, not a 32-byte Ed25519 seed")
+            raise LedgerKeyError(
+                f"GATEHOUSE_LEDGER_KEY decodes to {len(seed)} bytes, not a 32-byte Ed25519 seed"
+            )
         return Ed25519PrivateKey.from_private_bytes(seed)
     if path:
         try:
@@ -168,7 +175,9 @@ def load_signing_key(*, allow_generate: bool = True, data_dir: Path | None = Non
     path = ledger_dir(data_dir) / "signing_key.pem"
     if not path.exists():
         if not allow_generate:
-            raise LedgerKeyError("no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE")
+            raise LedgerKeyError(
+                "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE"
+            )
         _write_new_dev_key(path)
     return _private_from_pem(path.read_bytes(), source=str(path))
 

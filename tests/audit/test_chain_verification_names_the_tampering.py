@@ -186,8 +186,13 @@ def test_a_changed_seq_run_alone_is_a_modification() -> None:
 
 def _forged_after(entries: list[dict], index: int, seq: int) -> dict:
     forged = {
-        "run": "T-1", "seq_run": seq, "kind": "review.approved", "step": 4, "actor": "mallory",
-        "at": "2025-06-01T12:00:05.500000Z", "payload": {"decision": "approve"},
+        "run": "T-1",
+        "seq_run": seq,
+        "kind": "review.approved",
+        "step": 4,
+        "actor": "mallory",
+        "at": "2025-06-01T12:00:05.500000Z",
+        "payload": {"decision": "approve"},
     }
     prev = entries[index]["hash"]
     return {**forged, "prev": prev, "hash": entry_hash(forged, prev), "gseq": 999}

@@ -20,8 +20,19 @@ from audit.merkle import (
 )
 
 # Certificate Transparency's reference leaves and the root for each tree size 0..8 (RFC 6962 test data).
-CT_LEAVES = [bytes.fromhex(h) for h in
-             ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
+CT_LEAVES = [
+    bytes.fromhex(h)
+    for h in [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+]
 CT_ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -34,23 +45,32 @@ CT_ROOTS = [
     "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
 ]
 CT_INCLUSION = {  # (index, size) -> path
-    (0, 8): ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-             "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-             "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"],
-    (5, 8): ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-             "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-             "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"],
+    (0, 8): [
+        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+    (5, 8): [
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    ],
 }
 CT_CONSISTENCY = {  # (old size, new size) -> proof
-    (2, 8): ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-             "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"],
-    (6, 8): ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-             "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-             "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"],
+    (2, 8): [
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+    (6, 8): [
+        "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    ],
 }
 
 
 # --- An independent, deliberately naive reference: the RFC's recursive definitions, word for word. ---
+
 
 def _sha(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
@@ -100,6 +120,7 @@ def flipped(value: bytes) -> bytes:
 
 # --- Published vectors ---
 
+
 def test_roots_match_the_published_vectors() -> None:
     for size, expected in enumerate(CT_ROOTS):
         assert merkle_root(CT_LEAVES[:size]).hex() == expected
@@ -125,6 +146,7 @@ def test_leaf_and_node_hashes_are_domain_separated() -> None:
 
 
 # --- Against the reference, every index of every size 1..40 ---
+
 
 def test_roots_and_proofs_match_the_reference_for_sizes_1_to_40() -> None:
     leaves = leaves_for(40)
@@ -156,7 +178,7 @@ def test_every_inclusion_proof_verifies_and_tampering_fails() -> None:
             if proof:
                 assert not verify_inclusion(leaves[i], i, n, proof[:-1], root)
                 for j in range(len(proof)):
-                    bad = proof[:j] + [flipped(proof[j])] + proof[j + 1:]
+                    bad = proof[:j] + [flipped(proof[j])] + proof[j + 1 :]
                     assert not verify_inclusion(leaves[i], i, n, bad, root)
             if n > 1:
                 other = (i + 1) % n
@@ -178,7 +200,7 @@ def test_every_consistency_proof_verifies_and_tampering_fails() -> None:
                 assert not verify_consistency(m, n, roots[m], roots[n], [*proof, b"\x00" * 32])
                 assert not verify_consistency(n, m, roots[n], roots[m], proof)
                 for j in range(len(proof)):
-                    bad = proof[:j] + [flipped(proof[j])] + proof[j + 1:]
+                    bad = proof[:j] + [flipped(proof[j])] + proof[j + 1 :]
                     assert not verify_consistency(m, n, roots[m], roots[n], bad)
                 # A tree that rewrote one of the first m leaves is not an extension.
                 forged = MerkleTree([flipped(leaves[0]), *leaves[1:n]])
@@ -199,7 +221,9 @@ def test_degenerate_consistency_cases() -> None:
     leaves=st.lists(st.binary(min_size=0, max_size=40), min_size=1, max_size=70),
     data=st.data(),
 )
-def test_property_proofs_agree_with_the_reference_and_verify(leaves: list[bytes], data: st.DataObject) -> None:
+def test_property_proofs_agree_with_the_reference_and_verify(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
     n = len(leaves)
     tree = MerkleTree(leaves)
     assert tree.root() == merkle_root(leaves) == ref_root(leaves)

@@ -38,8 +38,13 @@ def _no_key_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 def make_head(private_key: Ed25519PrivateKey, seal_no: int = 1, prev_head: str = GENESIS) -> TreeHead:
     return TreeHead(
-        seal_no=seal_no, tree_size=10 * seal_no, root="ab" * 32, first_gseq=10 * seal_no - 9,
-        last_gseq=10 * seal_no, sealed_at="2025-06-01T12:00:00Z", prev_head=prev_head,
+        seal_no=seal_no,
+        tree_size=10 * seal_no,
+        root="ab" * 32,
+        first_gseq=10 * seal_no - 9,
+        last_gseq=10 * seal_no,
+        sealed_at="2025-06-01T12:00:00Z",
+        prev_head=prev_head,
         key_id=key_id(private_key.public_key()),
     )
 
@@ -64,8 +69,9 @@ def test_the_wrong_key_fails() -> None:
     assert not verify_head(head, sign_head(head, key), other.public_key())
 
 
-@pytest.mark.parametrize("field", ["seal_no", "tree_size", "root", "first_gseq", "last_gseq", "sealed_at",
-                                   "prev_head", "key_id"])
+@pytest.mark.parametrize(
+    "field", ["seal_no", "tree_size", "root", "first_gseq", "last_gseq", "sealed_at", "prev_head", "key_id"]
+)
 def test_changing_any_field_breaks_the_signature(field: str) -> None:
     key = Ed25519PrivateKey.generate()
     head = make_head(key)
@@ -105,8 +111,9 @@ def test_key_id_is_16_hex_of_the_raw_public_key_hash() -> None:
     assert kid == key_id(load_public_key_pem(export_public_key_pem(key.public_key()).encode()))
 
 
-def test_rotation_old_heads_still_verify_through_the_keyring(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotation_old_heads_still_verify_through_the_keyring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     old_head = make_head(old)
     old_signature = sign_head(old_head, old)
@@ -124,7 +131,9 @@ def test_rotation_old_heads_still_verify_through_the_keyring(tmp_path: Path,
     assert not verify_head_with_keyring(old_head, old_signature, {key_id(new.public_key()): new.public_key()})
 
 
-def test_public_keys_dir_from_the_environment_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_public_keys_dir_from_the_environment_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     extra = Ed25519PrivateKey.generate()
     keys_dir = tmp_path / "auditor-keys"
     keys_dir.mkdir()
@@ -169,13 +178,19 @@ def test_key_from_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert export_public_key_pem() == export_public_key_pem(key.public_key())
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"GATEHOUSE_LEDGER_KEY": "bm90IGEga2V5"}, "not a 32-byte"),
-    ({"GATEHOUSE_LEDGER_KEY": "%%%"}, "neither PEM nor base64"),
-    ({"GATEHOUSE_LEDGER_KEY": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"}, "not a readable"),
-    ({"GATEHOUSE_LEDGER_KEY_FILE": "/nonexistent/key.pem"}, "cannot be read"),
-    ({"GATEHOUSE_LEDGER_KEY": "AAAA", "GATEHOUSE_LEDGER_KEY_FILE": "/x"}, "not both"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GATEHOUSE_LEDGER_KEY": "bm90IGEga2V5"}, "not a 32-byte"),
+        ({"GATEHOUSE_LEDGER_KEY": "%%%"}, "neither PEM nor base64"),
+        (
+            {"GATEHOUSE_LEDGER_KEY": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"},
+            "not a readable",
+        ),
+        ({"GATEHOUSE_LEDGER_KEY_FILE": "/nonexistent/key.pem"}, "cannot be read"),
+        ({"GATEHOUSE_LEDGER_KEY": "AAAA", "GATEHOUSE_LEDGER_KEY_FILE": "/x"}, "not both"),
+    ],
+)
 def test_bad_key_configuration_fails_loudly(monkeypatch: pytest.MonkeyPatch, env: dict, message: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
