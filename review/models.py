@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -28,6 +30,9 @@ class Decision(models.TextChoices):
 
 
 class ReviewItem(models.Model):
+    # Rows are inserted by the executor's one-statement step commit (orchestrator/commit.py) with
+    # raw SQL that names only the columns it knows: every NOT NULL column added later needs a
+    # `db_default` (or null=True), or that INSERT fails.
     run = models.ForeignKey("orchestrator.Run", on_delete=models.PROTECT, related_name="review_items")
     step = models.IntegerField()
     node = models.CharField(max_length=200)
@@ -56,12 +61,35 @@ class ReviewItem(models.Model):
     reason = models.TextField(blank=True, default="")
     edits = models.JSONField(null=True, blank=True)
     response = models.TextField(blank=True, default="")
+    # Set when the "new item" email/webhook went out (review.notifications claims NULL rows).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    # Deadline escalation (review.expiry): the group the item moved from, and when.
+    # db_default: the executor's one-statement commit inserts items without naming this column.
+    escalated_from = models.CharField(max_length=100, blank=True, default="", db_default="")
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "step"], name="review_item_run_step")]
+        # The inbox reads pending items newest first, optionally narrowed by one filter; each
+        # partial index serves one filter in that order (bench/inbox_100k.py shows the figures).
         indexes = [
             models.Index(fields=["status", "-created_at", "-id"], name="review_pending_recent"),
+            models.Index(fields=["workflow", "-created_at", "-id"], name="review_pending_workflow",
+                         condition=Q(status="pending")),
+            models.Index(fields=["risk", "-created_at", "-id"], name="review_pending_risk",
+                         condition=Q(status="pending")),
+            models.Index(fields=["claimed_by", "-created_at", "-id"], name="review_pending_claimed",
+                         condition=Q(status="pending")),
+            models.Index(fields=["due_at"], name="review_pending_due", condition=Q(status="pending")),
+            models.Index(fields=["id"], name="review_unnotified",
+                         condition=Q(status="pending", notified_at__isnull=True)),
+            GinIndex(fields=["request"], name="review_request_trgm", opclasses=["gin_trgm_ops"]),
         ]
+
+    @property
+    def progress(self) -> str:
+        """Four-eyes progress as people say it: "1 of 2"."""
+        return f"{self.approvals} of {self.required_approvals}"
 
     def __str__(self) -> str:
         return f"{self.workflow}: {self.action or self.node}"
