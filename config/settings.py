@@ -159,6 +159,12 @@ GATEHOUSE_SNAPSHOT_EVERY = env_int("GATEHOUSE_SNAPSHOT_EVERY", 50, minimum=1)
 GATEHOUSE_BLOB_THRESHOLD = env_int("GATEHOUSE_BLOB_THRESHOLD", 64 * 1024, minimum=1024)
 GATEHOUSE_MAX_INPUT_BYTES = env_int("GATEHOUSE_MAX_INPUT_BYTES", 16 * 1024 * 1024, minimum=1024)
 GATEHOUSE_RECONCILE_SECONDS = env_int("GATEHOUSE_RECONCILE_SECONDS", 10, minimum=1)
+# Review inbox: how long a claim keeps others out; where "new item" notifications go.
+GATEHOUSE_CLAIM_SECONDS = env_int("GATEHOUSE_CLAIM_SECONDS", 15 * 60, minimum=1)
+GATEHOUSE_REVIEW_EMAIL_ENABLED = env_bool("GATEHOUSE_REVIEW_EMAIL_ENABLED", True)
+GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
+# Absolute links in notifications (emails and webhooks are read outside the browser).
+GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 
 LOGGING = {
     "version": 1,
