@@ -1,0 +1,100 @@
+"""Bad input gets a clear error and loses nothing already committed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.executor import run_advance
+from orchestrator.history import state_at
+from orchestrator.models import Checkpoint, Run
+from orchestrator.registry import UnknownWorkflow, workflows
+from orchestrator.services import RunError, run_start
+from review.models import ReviewItem
+from review.services import DecisionError, DecisionInput, review_decide
+
+
+@pytest.fixture
+def test_graphs(settings):
+    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
+    workflows.cache_clear()
+    yield
+    workflows.cache_clear()
+
+
+def test_an_unknown_workflow_is_named_with_the_known_ones(db):
+    with pytest.raises(UnknownWorkflow, match="unknown workflow 'nope'; known workflows: document_pipeline"):
+        run_start(workflow="nope")
+
+
+def test_malformed_json_input_on_the_cli_says_how_to_quote_it(manage):
+    result = manage("runs", "start", "email_approval", "--input", "{to: x}", check=False)
+    assert result.returncode != 0
+    assert "--input is not valid JSON" in result.stderr and "quote it" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_input_that_violates_the_schema_names_each_field(db):
+    with pytest.raises(RunError) as caught:
+        run_start(workflow="email_approval", input={"to": "nobody", "topic": ""})
+    message = str(caught.value)
+    assert "to:" in message and "topic:" in message and "violates the state schema" in message
+    assert not Run.objects.exists()
+
+
+def test_an_edit_that_violates_the_schema_is_refused_and_the_gate_stays_open(transactional_db, make_user):
+    rita = make_user("rita", "reviewer")
+    run = run_start(workflow="email_approval", input={"to": "a@example.com", "topic": "x"})
+    run_advance(run.pk, worker="test")
+    item = ReviewItem.objects.get(run=run)
+    with pytest.raises(DecisionError) as caught:
+        review_decide(item=item, actor=rita, decision=DecisionInput("edit", edits={"to": "not-an-email"}))
+    assert "to" in caught.value.field_errors
+    with pytest.raises(DecisionError, match="cannot be edited at this gate: model"):
+        review_decide(item=item, actor=rita, decision=DecisionInput("edit", edits={"model": "gpt-4o"}))
+    item.refresh_from_db()
+    assert item.status == "pending"
+    assert Run.objects.get(pk=run.pk).status == "suspended"
+
+
+def test_a_non_serializable_node_output_names_node_and_key_path(transactional_db, test_graphs):
+    run = run_start(workflow="bad_output")
+    assert run_advance(run.pk, worker="test") == "failed"
+    run.refresh_from_db()
+    assert run.error["node"] == "bad"
+    assert "at payload.items[1].when: date" in run.error["message"]
+    assert "Return plain JSON values" in run.error["message"]
+    # The last good checkpoint is intact and holds the NUL character unchanged.
+    assert run.step == 1
+    assert state_at(run.pk, 1)["note"] == "before\x00after"
+    assert Checkpoint.objects.filter(run=run).count() == 2
+
+
+def test_a_node_output_that_violates_the_schema_fails_the_run_naming_the_field(transactional_db, test_graphs):
+    run = run_start(workflow="schema_violation")
+    assert run_advance(run.pk, worker="test") == "failed"
+    run.refresh_from_db()
+    assert "node 'wrong' produced a state that violates the schema: count:" in run.error["message"]
+
+
+def test_an_oversized_input_is_refused_before_anything_is_written(db, settings):
+    settings.GATEHOUSE_MAX_INPUT_BYTES = 2048
+    with pytest.raises(RunError, match="above GATEHOUSE_MAX_INPUT_BYTES"):
+        run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x" * 5000})
+    assert not Run.objects.exists()
+
+
+def test_a_reused_thread_id_is_refused(db):
+    run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"}, thread_id="T-1")
+    with pytest.raises(RunError, match="already used"):
+        run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"}, thread_id="T-1")
+
+
+def test_unknown_ids_on_the_cli_are_one_clear_line(manage):
+    result = manage("runs", "show", "no-such-run", check=False)
+    assert result.returncode != 0 and "no run with thread id 'no-such-run'" in result.stderr
+    result = manage("runs", "resume", "no-such-run", "--approve", "--actor", "x", check=False)
+    assert "no run with thread id" in result.stderr
+    assert json.loads(manage("runs", "start", "research_agent", "--input", '{"question": "q"}').stdout
+                      .strip().join('""'))
