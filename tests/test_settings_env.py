@@ -1,0 +1,97 @@
+"""Settings read the environment through typed helpers that stop on a bad value, naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_secret
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "YES", " on "])
+def test_env_bool_accepts_the_usual_spellings_of_true(monkeypatch, raw):
+    monkeypatch.setenv("GH_FLAG", raw)
+    assert env_bool("GH_FLAG", False) is True
+
+
+def test_env_bool_refuses_a_typo_instead_of_guessing(monkeypatch):
+    monkeypatch.setenv("GH_FLAG", "flase")
+    with pytest.raises(ImproperlyConfigured, match="GH_FLAG='flase' is not a boolean"):
+        env_bool("GH_FLAG", True)
+
+
+def test_env_int_refuses_words_and_values_below_the_minimum(monkeypatch):
+    monkeypatch.setenv("GH_N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="GH_N='ten' is not a whole number"):
+        env_int("GH_N", 1)
+    monkeypatch.setenv("GH_N", "1")
+    with pytest.raises(ImproperlyConfigured, match="GH_N=1 is below the minimum of 2"):
+        env_int("GH_N", 5, minimum=2)
+
+
+def test_env_int_and_env_list_fall_back_to_their_defaults_when_unset(monkeypatch):
+    monkeypatch.delenv("GH_N", raising=False)
+    monkeypatch.delenv("GH_LIST", raising=False)
+    assert env_int("GH_N", 7) == 7
+    assert env_list("GH_LIST", ["a"]) == ["a"]
+    monkeypatch.setenv("GH_LIST", " a, b ,,c ")
+    assert env_list("GH_LIST", []) == ["a", "b", "c"]
+
+
+def test_env_secret_reads_the_file_variant_and_refuses_both_at_once(monkeypatch, tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("s3cret\n")
+    monkeypatch.delenv("GH_KEY", raising=False)
+    monkeypatch.setenv("GH_KEY_FILE", str(secret))
+    assert env_secret("GH_KEY") == "s3cret"
+
+    monkeypatch.setenv("GH_KEY", "inline")
+    with pytest.raises(ImproperlyConfigured, match="Set GH_KEY or GH_KEY_FILE, not both"):
+        env_secret("GH_KEY")
+
+
+def test_env_secret_names_an_unreadable_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("GH_KEY", raising=False)
+    monkeypatch.setenv("GH_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="GH_KEY_FILE=.* cannot be read"):
+        env_secret("GH_KEY")
+
+
+def _setup_django(**env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "SECRET_KEY_FILE", "DEBUG"}}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = _setup_django(DEBUG="0")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is unset and DEBUG=0" in result.stderr
+
+
+def test_production_mode_starts_when_a_secret_key_is_given():
+    result = _setup_django(DEBUG="0", SECRET_KEY="x" * 50)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_mistyped_debug_flag_stops_the_process_naming_the_variable():
+    result = _setup_django(DEBUG="flase")
+
+    assert result.returncode != 0
+    assert "DEBUG='flase' is not a boolean" in result.stderr
