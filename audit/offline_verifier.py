@@ -1,0 +1,1065 @@
+#!/usr/bin/env python3
+"""Verify a Gatehouse ledger export offline: hash chains, Merkle inclusion proofs, signed seals.
+
+    python offline_verifier.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--require-sealed]
+
+Checks, in one pass over the file (format: docs/ledger-export-format.md):
+1. every line is one JSON object of a known type, the header comes first and its counts match;
+2. every exported run's hash chain is intact (modified / deleted / inserted / reordered entries are named);
+3. seals chain from GENESIS through ``prev_head``, their gseq ranges and tree sizes only grow, and each
+   signature verifies with one of the public keys given (pass every key the ledger has used);
+4. consistency proofs between seals, when present, show each tree extends the previous one;
+5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
+   reported as unsealed (a warning, or a failure with ``--require-sealed``).
+
+Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first),
+2 the command could not run (unreadable file or key).
+
+This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
+auditor can run it without the Gatehouse code base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+# =====================================================================================================
+# Verbatim copies of the functions that define the ledger's hash formats, from audit/canonical.py,
+# audit/chain.py, audit/merkle.py and audit/signing.py. Copied, not imported, because this file must run
+# without the project; tests/audit/test_offline_verifier.py fails if any copy drifts from its original.
+# =====================================================================================================
+
+# --- from audit/canonical.py ---
+_CONTAINERS = (dict, list, tuple)
+_EXACT_CONTAINERS = frozenset(_CONTAINERS)
+_EXACT_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _encode_default(value: Any) -> Any:
+    # Decimals travel as strings: a JSON number would be read back as a float and lose digits.
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value!r} has no canonical JSON encoding")
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no canonical JSON encoding")
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_encode_default,
+)
+
+
+def _reject_non_string_keys(obj: Any) -> None:
+    # json silently turns {2: ..., 10: ...} into string keys, but sorts them as ints first; once the value
+    # has been through a database and back the keys are strings and sort differently, so the hash would
+    # change. Refusing them here keeps "same value in, same bytes out" true after a round trip.
+    # (Written for speed, with exact-type fast paths: it runs once per ledger entry.)
+    stack = [obj]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise TypeError(f"canonical JSON needs string keys, got {key!r}")
+                if type(value) in _EXACT_CONTAINERS or (
+                    type(value) not in _EXACT_SCALARS and isinstance(value, _CONTAINERS)
+                ):
+                    stack.append(value)
+        else:
+            stack += [item for item in node if isinstance(item, _CONTAINERS)]
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Encode ``obj`` deterministically: sorted keys, no whitespace, UTF-8, no NaN/Infinity.
+
+    Ints stay ints, Decimals become strings, strings may hold any code point including NUL (json escapes
+    it as \\u0000). Lone surrogates cannot be UTF-8 encoded and raise ``UnicodeEncodeError``.
+    Floats are allowed but note that a float which prints in exponent form (1e+16) comes back from
+    Postgres jsonb as an int; store such values as Decimal or str.
+    """
+    if isinstance(obj, _CONTAINERS):
+        _reject_non_string_keys(obj)
+    return _ENCODER.encode(obj).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- from audit/chain.py ---
+GENESIS = "0" * 64
+# The fields the engine writes for every entry. They, plus ``prev``, are what the hash covers.
+ENTRY_FIELDS = ("run", "seq_run", "kind", "step", "actor", "at", "payload")
+# Stored next to an entry but outside its hash: ``prev`` is added explicitly, ``hash`` is the result, and
+# ``gseq`` (the global position) is bound by the Merkle tree instead, so a row can be hashed before the
+# ledger numbers it.
+_NOT_HASHED = frozenset({"prev", "hash", "gseq"})
+MODIFIED = "modified"
+DELETED = "deleted"
+INSERTED = "inserted"
+REORDERED = "reordered"
+TRUNCATED = "truncated"
+# How far from its stored seq_run we look for the number an entry was hashed with (see _recover_seq).
+_RENUMBER_WINDOW = 16
+
+
+def entry_hash(entry: dict[str, Any], prev_hash: str) -> str:
+    """sha256 hex of ``{**entry, "prev": prev_hash}`` in canonical JSON (bookkeeping keys excluded)."""
+    body = {key: value for key, value in entry.items() if key not in _NOT_HASHED}
+    body["prev"] = prev_hash
+    return sha256_hex(canonical_json(body))
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    ok: bool
+    problem: str | None  # one of MODIFIED, DELETED, INSERTED, REORDERED, TRUNCATED
+    entry_seq: int | None  # the seq_run the problem is about (where the entry belongs, not where it sits)
+    detail: str
+    position: int | None = None  # index into the list given to verify_chain, to find the row or line
+
+
+def _fail(problem: str, seq: int | None, position: int | None, detail: str) -> ChainResult:
+    return ChainResult(False, problem, seq, detail, position)
+
+
+def _shape_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "it is not an object"
+    if not isinstance(entry.get("run"), str):
+        return "its run is missing or not a string"
+    seq = entry.get("seq_run")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return "its seq_run is missing or not an integer"
+    for key in ("prev", "hash"):
+        if not isinstance(entry.get(key), str):
+            return f"its {key} is missing or not a string"
+    gseq = entry.get("gseq")
+    if gseq is not None and (not isinstance(gseq, int) or isinstance(gseq, bool)):
+        return "its gseq is not an integer"
+    return None
+
+
+def _self_consistent(entry: dict[str, Any]) -> bool:
+    try:
+        return entry_hash(entry, entry["prev"]) == entry["hash"]
+    except (TypeError, ValueError):  # a value canonical JSON refuses cannot be what was hashed
+        return False
+
+
+def _recover_seq(entry: dict[str, Any], hinted: int | None) -> int | None:
+    """The seq_run this entry's stored hash was computed with, if only its seq_run was changed.
+
+    Renumbering is what hides a deletion or an insertion from a "no gaps, no duplicates" check, and a
+    swap of two seq_run values is what a reorder looks like; all leave the rest of the entry intact, so
+    trying nearby numbers (and the one its prev link implies) recovers the original position.
+    """
+    stored = entry["seq_run"]
+    candidates = [] if hinted is None else [hinted]
+    for distance in range(1, _RENUMBER_WINDOW + 1):
+        candidates += [stored + distance, stored - distance]
+    for seq in candidates:
+        if seq >= 1 and seq != stored and _self_consistent({**entry, "seq_run": seq}):
+            return seq
+    return None
+
+
+def _entries_phrase(first: int, last: int, run: str) -> str:
+    if first == last:
+        return f"entry {first} of run {run} was"
+    return f"entries {first}-{last} of run {run} were"
+
+
+def verify_chain(
+    entries: list[dict[str, Any]],
+    *,
+    expected_len: int | None = None,
+    expected_head: str | None = None,
+) -> ChainResult:
+    """Check one run's chain and name the first problem: modified, deleted, inserted, reordered, truncated.
+
+    1. Every entry is checked against its own hash. One that fails only because its seq_run was changed
+       gets its original number back (renumbering after a deletion/insertion, or a swap).
+    2. Entries are walked in original-number order from GENESIS: a repeated number is an insertion, a
+       missing one a deletion, a hash mismatch a modification, a broken prev link a modification that
+       was re-hashed, an entry stored under another's number or recorded (gseq) before its predecessor
+       a reorder.
+    3. ``expected_len`` / ``expected_head`` (from a seal) catch entries removed from the end, which
+       leave no trace in the chain itself, and chains rewritten wholesale.
+    """
+    for position, entry in enumerate(entries):
+        shape = _shape_problem(entry)
+        if shape is not None:
+            seq = entry.get("seq_run") if isinstance(entry, dict) else None
+            seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+            return _fail(MODIFIED, seq, position, f"entry at position {position + 1} is malformed: {shape}")
+    if not entries:
+        if expected_len or (expected_head is not None and expected_head != GENESIS):
+            return _fail(TRUNCATED, 1, None, "the run has no entries, but its seal recorded some")
+        return ChainResult(True, None, None, "no entries")
+
+    run = Counter(entry["run"] for entry in entries).most_common(1)[0][0]
+    for position, entry in enumerate(entries):
+        if entry["run"] != run:
+            if _self_consistent(entry):
+                return _fail(
+                    INSERTED,
+                    entry["seq_run"],
+                    position,
+                    f"entry {entry['seq_run']} of run {entry['run']} was inserted into run {run}'s chain",
+                )
+            return _fail(
+                MODIFIED,
+                entry["seq_run"],
+                position,
+                f"entry {entry['seq_run']} of run {run} was modified: its run was changed and its "
+                "hash no longer matches its contents",
+            )
+
+    # 1. Original numbers: the stored one for intact entries, a recovered one for renumbered entries.
+    valid = [_self_consistent(entry) for entry in entries]
+    true_seq: list[int | None] = [e["seq_run"] if ok else None for e, ok in zip(entries, valid, strict=True)]
+    index_by_hash = {entry["hash"]: i for i, entry in enumerate(entries)}
+    for i in sorted(range(len(entries)), key=lambda i: entries[i]["seq_run"]):
+        if valid[i]:
+            continue
+        entry = entries[i]
+        pred = index_by_hash.get(entry["prev"])
+        hinted = 1 if entry["prev"] == GENESIS else None
+        if pred is not None and pred != i and true_seq[pred] is not None:
+            hinted = true_seq[pred] + 1
+        true_seq[i] = _recover_seq(entry, hinted)
+
+    def key(i: int) -> int:
+        found = true_seq[i]
+        return entries[i]["seq_run"] if found is None else found
+
+    order = sorted(range(len(entries)), key=lambda i: (key(i), entries[i].get("gseq") or 0, i))
+    stored_at = {entries[i]["seq_run"]: i for i in range(len(entries))}
+
+    # 2. Walk the chain.
+    chain_hashes: list[str] = []  # chain_hashes[n - 1] is the accepted hash of entry n
+    prev_hash, prev_seq, prev_i = GENESIS, 0, None
+    for pos, i in enumerate(order):
+        entry, seq = entries[i], key(i)
+        following = order[pos + 1] if pos + 1 < len(order) else None
+        if seq < 1:
+            kind = INSERTED if valid[i] else MODIFIED
+            return _fail(kind, seq, i, f"entry numbered {seq} of run {run} was {kind}: numbering starts at 1")
+        if seq == prev_seq or (following is not None and key(following) == seq):
+            if seq == prev_seq:
+                pred_hash = chain_hashes[-2] if len(chain_hashes) > 1 else GENESIS
+            else:
+                pred_hash = prev_hash
+            return _duplicate(entries, order, seq, run, true_seq, pred_hash, key)
+        # Content before gaps: an entry that matches no hash at all is the more direct evidence.
+        if true_seq[i] is None:
+            return _fail(
+                MODIFIED,
+                seq,
+                i,
+                f"entry {seq} of run {run} was modified: its hash no longer matches its contents",
+            )
+        if seq > prev_seq + 1:
+            start = "the chain starts" if prev_seq == 0 else f"the chain goes from entry {prev_seq}"
+            return _fail(
+                DELETED,
+                prev_seq + 1,
+                i,
+                f"{_entries_phrase(prev_seq + 1, seq - 1, run)} deleted: {start} to entry {seq}",
+            )
+        if entry["prev"] != prev_hash:
+            # Both entries match their own hashes, so one was edited and re-hashed. If the next entry
+            # still links to this one, this one is intact and the predecessor was the one rewritten.
+            rewritten_here = prev_i is None or (
+                following is not None
+                and key(following) == seq + 1
+                and entries[following]["prev"] != entry["hash"]
+            )
+            if rewritten_here:
+                return _fail(
+                    MODIFIED,
+                    seq,
+                    i,
+                    f"entry {seq} of run {run} was modified and re-hashed: it no longer links to "
+                    f"{'the start of the chain' if prev_i is None else f'entry {prev_seq}'}",
+                )
+            return _fail(
+                MODIFIED,
+                prev_seq,
+                prev_i,
+                f"entry {prev_seq} of run {run} was modified and re-hashed: entry {seq} still "
+                "links to its original hash",
+            )
+        if entry["seq_run"] != seq:
+            occupant = stored_at.get(seq)
+            if occupant is not None and occupant != i:
+                return _fail(
+                    REORDERED,
+                    seq,
+                    i,
+                    f"entry {seq} of run {run} is out of order: it is stored as entry "
+                    f"{entry['seq_run']}, and position {seq} holds entry {key(occupant)}",
+                )
+            return _fail(
+                MODIFIED,
+                seq,
+                i,
+                f"entry {seq} of run {run} was modified: its seq_run was changed to {entry['seq_run']}",
+            )
+        if (
+            prev_i is not None
+            and entry.get("gseq") is not None
+            and entries[prev_i].get("gseq") is not None
+            and entry["gseq"] <= entries[prev_i]["gseq"]
+        ):
+            return _fail(
+                REORDERED,
+                prev_seq,
+                prev_i,
+                f"entries {prev_seq} and {seq} of run {run} are out of order: entry {seq} was "
+                f"recorded (gseq {entry['gseq']}) before entry {prev_seq} "
+                f"(gseq {entries[prev_i]['gseq']})",
+            )
+        chain_hashes.append(entry["hash"])
+        prev_hash, prev_seq, prev_i = entry["hash"], seq, i
+
+    # 3. What the seal says the chain looked like.
+    if expected_len is not None:
+        if prev_seq < expected_len:
+            return _fail(
+                TRUNCATED,
+                prev_seq + 1,
+                None,
+                f"run {run} was truncated: it ends at entry {prev_seq}, but its seal recorded "
+                f"{expected_len} entries, so {_entries_phrase(prev_seq + 1, expected_len, run)} removed",
+            )
+        if expected_head is not None and chain_hashes[expected_len - 1] != expected_head:
+            return _fail(
+                MODIFIED,
+                expected_len,
+                order[expected_len - 1],
+                f"entry {expected_len} of run {run} does not match the head recorded in its seal: "
+                "the chain up to it was rewritten",
+            )
+    elif expected_head is not None and expected_head not in chain_hashes:
+        return _fail(
+            TRUNCATED,
+            prev_seq + 1,
+            None,
+            f"run {run} was truncated: it ends at entry {prev_seq} without reaching the head recorded "
+            f"in its seal ({expected_head[:12]}...), so its newest entries were removed or rewritten",
+        )
+    return ChainResult(True, None, None, f"run {run}: {prev_seq} entries, chain intact")
+
+
+def _duplicate(
+    entries: list[dict[str, Any]],
+    order: list[int],
+    seq: int,
+    run: str,
+    true_seq: list[int | None],
+    pred_hash: str,
+    key: Callable[[int], int],
+) -> ChainResult:
+    """Two entries claim number ``seq``: the genuine one links into the chain, the other was inserted."""
+    rivals = [i for i in order if key(i) == seq]
+    successors = [i for i in order if key(i) == seq + 1]
+
+    def genuineness(i: int) -> tuple[bool, bool, bool]:
+        linked_from_next = any(entries[s]["prev"] == entries[i]["hash"] for s in successors)
+        return (true_seq[i] is not None, linked_from_next, entries[i]["prev"] == pred_hash)
+
+    # The least genuine is the extra one; among equals, the one recorded last (gseq, then list position).
+    least = min(genuineness(i) for i in rivals)
+    extra = max(
+        (i for i in rivals if genuineness(i) == least), key=lambda i: (entries[i].get("gseq") or 0, i)
+    )
+    return _fail(
+        INSERTED,
+        seq,
+        extra,
+        f"an entry was inserted into run {run}: there are {len(rivals)} entries numbered {seq}, and "
+        f"the one with hash {entries[extra]['hash'][:12]}... does not belong to the chain",
+    )
+
+
+# --- from audit/merkle.py ---
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return _sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return _sha256(b"\x01" + left + right).digest()
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, bytes) and len(value) == 32
+
+
+def verify_inclusion(leaf: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2. ``leaf`` is the leaf's data (an entry's hash bytes), not its leaf hash."""
+    if not isinstance(leaf, bytes) or not _is_hash(root) or not all(_is_hash(p) for p in proof):
+        return False
+    if not 0 <= index < tree_size:
+        return False
+    fn, sn = index, tree_size - 1
+    r = leaf_hash(leaf)
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(m: int, n: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: the tree of size ``m`` with ``old_root`` is a prefix of size ``n``'s ``new_root``."""
+    if not _is_hash(old_root) or not _is_hash(new_root) or not all(_is_hash(p) for p in proof):
+        return False
+    if not 0 <= m <= n:
+        return False
+    if m == n:
+        return not proof and old_root == new_root
+    if m == 0:
+        # Everything extends the empty tree; there is nothing to prove.
+        return not proof and old_root == EMPTY_ROOT
+    if not proof:
+        return False
+    path = list(proof)
+    if m & (m - 1) == 0:  # the old tree is a complete subtree, so the proof leaves its root out
+        path.insert(0, old_root)
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
+# --- from audit/signing.py ---
+# Signatures cover this prefix plus the head's canonical JSON, so a ledger signature can never be
+# replayed as a signature over some other JSON document that happens to share the key.
+SIGNING_CONTEXT = b"gatehouse-tree-head-v1\n"
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    seal_no: int  # 1, 2, 3, ...
+    tree_size: int  # leaves (entries, in gseq order) covered by root
+    root: str  # hex Merkle root of the first tree_size leaves
+    first_gseq: int  # the entries this seal added to the tree: first_gseq..last_gseq
+    last_gseq: int
+    sealed_at: str  # ISO-8601 UTC
+    prev_head: str  # head_hash of seal_no - 1, or GENESIS for the first seal
+    key_id: str  # key_id of the signing key
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TreeHead:
+        """Build from a mapping holding at least the head's fields (extra keys, e.g. signature, ignored)."""
+        return cls(**{field.name: data[field.name] for field in fields(cls)})
+
+
+def head_bytes(head: TreeHead) -> bytes:
+    return canonical_json(head.to_dict())
+
+
+def head_hash(head: TreeHead) -> str:
+    return sha256_hex(head_bytes(head))
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def verify_head(head: TreeHead, signature: str, public_key: Ed25519PublicKey) -> bool:
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        public_key.verify(raw, SIGNING_CONTEXT + head_bytes(head))
+    except (InvalidSignature, binascii.Error, ValueError, TypeError):
+        return False
+    return True
+
+
+# =====================================================================================================
+# The export format and its checks (not copied: this part exists only here).
+# =====================================================================================================
+
+FORMAT = "gatehouse-ledger-export"
+VERSION = 1
+LINE_TYPES = ("header", "entry", "seal", "consistency", "proof")
+ENTRY_LINE_FIELDS = frozenset({*ENTRY_FIELDS, "prev", "hash", "gseq", "redacted", "type"})
+SEAL_INT_FIELDS = ("seal_no", "tree_size", "first_gseq", "last_gseq")
+SEAL_STR_FIELDS = ("sealed_at", "key_id", "signature")
+
+
+@dataclass(order=True)
+class Problem:
+    line: int | None  # None: about the file as a whole (listed after the line-specific problems)
+    message: str
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self, max_problems: int = 20) -> list[str]:
+        if self.ok:
+            return [self.summary, *(f"WARNING: {w}" for w in self.warnings)]
+        ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
+        shown = [_describe(p) for p in ordered[:max_problems]]
+        out = [f"FAIL: {shown[0]}", *(f"  also: {s}" for s in shown[1:])]
+        if len(ordered) > max_problems:
+            out.append(f"  ... and {len(ordered) - max_problems} more problems")
+        return out + [f"WARNING: {w}" for w in self.warnings]
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _describe(problem: Problem) -> str:
+    return problem.message if problem.line is None else f"line {problem.line}: {problem.message}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_hex_hash(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys; a viewer might show the first. Refuse the ambiguity.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        duplicated = sorted(key for key, count in Counter(k for k, _ in pairs).items() if count > 1)
+        raise ValueError(f"duplicate key {duplicated[0]!r}")
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict[str, Any]]]:
+    records = []
+    for number, raw in enumerate(lines, 1):
+        text = raw[:-1] if raw.endswith(b"\n") else raw
+        if not text.strip():
+            report.problems.append(Problem(number, "empty line"))
+            continue
+        try:
+            obj = json.loads(
+                text.decode("utf-8"), object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+            )
+        except UnicodeDecodeError:
+            report.problems.append(Problem(number, "is not valid UTF-8"))
+            continue
+        except ValueError as exc:
+            report.problems.append(Problem(number, f"is not valid JSON ({exc})"))
+            continue
+        if not isinstance(obj, dict) or obj.get("type") not in LINE_TYPES:
+            report.problems.append(Problem(number, f"is not one of the line types {', '.join(LINE_TYPES)}"))
+            continue
+        records.append((number, obj))
+    return records
+
+
+def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> dict[str, Any]:
+    headers = [(n, obj) for n, obj in records if obj["type"] == "header"]
+    if not headers or headers[0][0] != 1:
+        report.problems.append(Problem(1, "the first line must be the export header"))
+    for number, _ in headers[1:]:
+        report.problems.append(Problem(number, "a second header: exports were concatenated or spliced"))
+    if not headers:
+        return {}
+    number, header = headers[0]
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        report.problems.append(Problem(number, f"not a {FORMAT} version {VERSION} header"))
+    counts = header.get("counts")
+    if isinstance(counts, dict):
+        actual = Counter(obj["type"] for _, obj in records)
+        for kind, plural in (
+            ("entry", "entries"),
+            ("seal", "seals"),
+            ("consistency", "consistency"),
+            ("proof", "proofs"),
+        ):
+            if plural in counts and counts[plural] != actual[kind]:
+                report.problems.append(
+                    Problem(
+                        None,
+                        (
+                            f"the header (line {number}) counts {counts[plural]} {kind} lines but the file holds "
+                            f"{actual[kind]}: lines were added or removed"
+                        ),
+                    )
+                )
+    else:
+        report.problems.append(Problem(number, "the header has no counts"))
+    return header
+
+
+def _entry_shape(obj: dict[str, Any]) -> str | None:
+    missing = sorted(ENTRY_LINE_FIELDS - obj.keys())
+    if missing:
+        return f"entry line lacks {', '.join(missing)}"
+    extra = sorted(obj.keys() - ENTRY_LINE_FIELDS)
+    if extra:
+        return f"entry line has unexpected field {', '.join(extra)}"
+    if not _is_int(obj["gseq"]) or obj["gseq"] < 1:
+        return "entry gseq is not a positive integer"
+    if not isinstance(obj["redacted"], bool):
+        return "entry redacted is not true or false"
+    if not isinstance(obj["run"], str):
+        return "entry run is not a string"
+    return None
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return f"entry {entry['seq_run']} of run {entry['run']}"
+
+
+@dataclass
+class _Seal:
+    line: int
+    head: TreeHead
+    signature: str
+
+
+def _parse_seal(number: int, obj: dict[str, Any], report: Report) -> _Seal | None:
+    bad = [name for name in SEAL_INT_FIELDS if not _is_int(obj.get(name))]
+    bad += [name for name in SEAL_STR_FIELDS if not isinstance(obj.get(name), str)]
+    bad += [name for name in ("root", "prev_head") if not _is_hex_hash(obj.get(name))]
+    extra = sorted(obj.keys() - {f.name for f in fields(TreeHead)} - {"type", "signature"})
+    if bad or extra:
+        what = f"missing or malformed {', '.join(bad)}" if bad else f"unexpected field {', '.join(extra)}"
+        report.problems.append(Problem(number, f"seal line has {what}"))
+        return None
+    return _Seal(number, TreeHead.from_dict(obj), obj["signature"])
+
+
+def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], report: Report) -> None:
+    """1. numbered 1, 2, 3 ... with no gaps; 2. each prev_head is the previous head's hash; 3. tree sizes
+    and gseq ranges only grow; 4. each signature verifies with the key the seal names."""
+    previous: _Seal | None = None
+    for seal in seals:
+        head, number = seal.head, seal.line
+        expected_no = 1 if previous is None else previous.head.seal_no + 1
+        if head.seal_no != expected_no:
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"seal {head.seal_no} follows seal {expected_no - 1}: "
+                        + ("seals are missing" if head.seal_no > expected_no else "a seal number repeats")
+                    ),
+                )
+            )
+        elif head.prev_head != (GENESIS if previous is None else head_hash(previous.head)):
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"seal {head.seal_no} does not chain to "
+                        + ("GENESIS" if previous is None else f"seal {previous.head.seal_no}")
+                        + ": its prev_head is not the previous seal's hash"
+                    ),
+                )
+            )
+        prev_size = 0 if previous is None else previous.head.tree_size
+        prev_last = 0 if previous is None else previous.head.last_gseq
+        if not (
+            head.first_gseq <= head.last_gseq
+            and head.first_gseq > prev_last
+            and prev_size < head.tree_size <= prev_size + head.last_gseq - head.first_gseq + 1
+        ):
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"seal {head.seal_no}'s range does not follow the previous seal's "
+                        f"(gseq {head.first_gseq}-{head.last_gseq}, tree size {head.tree_size})"
+                    ),
+                )
+            )
+        public_key = keyring.get(head.key_id)
+        if public_key is None:
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"seal {head.seal_no} was signed by key {head.key_id}, which is not among the public keys given"
+                    ),
+                )
+            )
+        elif not verify_head(head, seal.signature, public_key):
+            report.problems.append(
+                Problem(
+                    number,
+                    (f"seal {head.seal_no}'s signature is not valid: the seal was altered after signing"),
+                )
+            )
+        previous = seal
+
+
+def _check_consistency(
+    records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report
+) -> None:
+    for number, obj in records:
+        old, new, path = by_no.get(obj.get("from_seal")), by_no.get(obj.get("to_seal")), obj.get("path")
+        if old is None or new is None or not isinstance(path, list) or not all(map(_is_hex_hash, path)):
+            report.problems.append(
+                Problem(number, "consistency line names a seal not in the export or is malformed")
+            )
+            continue
+        if not verify_consistency(
+            old.head.tree_size,
+            new.head.tree_size,
+            bytes.fromhex(old.head.root),
+            bytes.fromhex(new.head.root),
+            [bytes.fromhex(p) for p in path],
+        ):
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
+                        "sealed history was rewritten, or the proof was altered"
+                    ),
+                )
+            )
+
+
+def _covering_seal(gseq: int, seals: list[_Seal]) -> tuple[_Seal, int] | None:
+    """The first seal whose range holds gseq, and the tree size before it (its first leaf index)."""
+    prev_size = 0
+    for seal in seals:
+        if seal.head.first_gseq <= gseq <= seal.head.last_gseq:
+            return seal, prev_size
+        prev_size = seal.head.tree_size
+    return None
+
+
+def _check_proofs(
+    records: list[tuple[int, dict[str, Any]]],
+    entries: dict[int, tuple[int, dict[str, Any]]],
+    seals: list[_Seal],
+    report: Report,
+) -> dict[int, int]:
+    """Prove each entry into a seal; returns {gseq: proof line} for the entries accounted for.
+
+    1. A proof is tried against the entry with its gseq. 2. One that fails is tried against every other
+    exported entry: a match means that entry's gseq was altered (and names it); no match means the
+    entry was altered or removed. 3. Proven leaf indexes must rise with gseq.
+    """
+    by_no = {seal.head.seal_no: seal for seal in seals}
+    proven: dict[int, int] = {}
+    leaf_of: dict[int, int] = {}
+    failed = []
+    for number, obj in records:
+        gseq, seal_no, index, size, path = (
+            obj.get(k) for k in ("gseq", "seal_no", "leaf_index", "tree_size", "path")
+        )
+        if (
+            not all(map(_is_int, (gseq, seal_no, index, size)))
+            or not isinstance(path, list)
+            or not all(map(_is_hex_hash, path))
+        ):
+            report.problems.append(Problem(number, "proof line is malformed"))
+            continue
+        seal = by_no.get(seal_no)
+        if seal is None:
+            report.problems.append(
+                Problem(number, f"proof for gseq {gseq} names seal {seal_no}, which is not in the export")
+            )
+            continue
+        if size != seal.head.tree_size:
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"proof for gseq {gseq} is for tree size {size}, but seal {seal_no} has {seal.head.tree_size}"
+                    ),
+                )
+            )
+            continue
+        if gseq in proven:
+            report.problems.append(
+                Problem(number, f"a second proof for gseq {gseq} (first on line {proven[gseq]})")
+            )
+            continue
+        covering = _covering_seal(gseq, seals)
+        if covering is None or covering[0].head.seal_no > seal_no:
+            report.problems.append(
+                Problem(number, f"proof for gseq {gseq} uses seal {seal_no}, whose range does not cover it")
+            )
+            continue
+        first_seal, first_index = covering
+        if not first_index <= index < first_seal.head.tree_size:
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"proof for gseq {gseq} puts it at leaf {index}, outside seal {first_seal.head.seal_no}'s "
+                        f"leaves {first_index}-{first_seal.head.tree_size - 1}"
+                    ),
+                )
+            )
+            continue
+        proof, root = [bytes.fromhex(p) for p in path], bytes.fromhex(seal.head.root)
+        claimed = entries.get(gseq)
+        if claimed is not None and _proves(claimed[1], index, size, proof, root):
+            proven[gseq] = number
+            leaf_of[gseq] = index
+        else:
+            failed.append((number, gseq, seal_no, index, size, proof, root))
+
+    for number, gseq, seal_no, index, size, proof, root in failed:
+        match = next(
+            (
+                (line, e)
+                for g, (line, e) in entries.items()
+                if g not in proven and _proves(e, index, size, proof, root)
+            ),
+            None,
+        )
+        claimed = entries.get(gseq)
+        if match is not None:
+            line, entry = match
+            proven[entry["gseq"]] = number
+            report.problems.append(
+                Problem(
+                    line,
+                    (
+                        f"{_name(entry)} has gseq {entry['gseq']}, but its inclusion proof (line {number}) shows it "
+                        f"was recorded as gseq {gseq}: its gseq was altered"
+                    ),
+                )
+            )
+        elif claimed is not None:
+            proven.setdefault(gseq, number)
+            report.problems.append(
+                Problem(
+                    claimed[0],
+                    (
+                        f"{_name(claimed[1])} (gseq {gseq}) is not in seal {seal_no}'s Merkle tree: the entry or its "
+                        f"proof (line {number}) was altered"
+                    ),
+                )
+            )
+        else:
+            report.problems.append(
+                Problem(
+                    number,
+                    (f"the proof for gseq {gseq} has no entry line: an entry was removed from the export"),
+                )
+            )
+
+    ordered = sorted(leaf_of.items())
+    for (g1, i1), (g2, i2) in zip(ordered, ordered[1:], strict=False):
+        if i2 <= i1:
+            report.problems.append(
+                Problem(
+                    entries[g2][0],
+                    (f"gseq {g1} and {g2} are proven at leaves {i1} and {i2}: gseq values were swapped"),
+                )
+            )
+    return proven
+
+
+def _proves(entry: dict[str, Any], index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    leaf = entry["hash"]
+    return _is_hex_hash(leaf) and verify_inclusion(bytes.fromhex(leaf), index, size, proof, root)
+
+
+def verify_export(
+    lines: Iterable[bytes],
+    public_keys: Iterable[Ed25519PublicKey],
+    *,
+    require_sealed: bool = False,
+) -> Report:
+    report = Report()
+    records = _parse_lines(lines, report)
+    header = _check_header(records, report)
+    keyring = {key_id(key): key for key in public_keys}
+
+    # Entries, grouped into runs.
+    entries: dict[int, tuple[int, dict[str, Any]]] = {}
+    runs: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    redacted = 0
+    for number, obj in (r for r in records if r[1]["type"] == "entry"):
+        shape = _entry_shape(obj)
+        if shape is not None:
+            report.problems.append(Problem(number, shape))
+            continue
+        entry = {key: value for key, value in obj.items() if key not in ("type", "redacted")}
+        if entry["gseq"] in entries:
+            first_line = entries[entry["gseq"]][0]
+            report.problems.append(
+                Problem(number, f"gseq {entry['gseq']} appears twice (also line {first_line})")
+            )
+            continue
+        entries[entry["gseq"]] = (number, entry)
+        runs[entry["run"]].append((number, entry))
+        redacted += obj["redacted"]
+
+    scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
+    if isinstance(scope_runs, list):
+        for run in sorted(set(map(str, scope_runs)) - runs.keys()):
+            report.problems.append(Problem(None, f"run {run} is in the header's scope but has no entries"))
+        for run in sorted(runs.keys() - set(map(str, scope_runs))):
+            report.problems.append(
+                Problem(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
+            )
+
+    for group in runs.values():
+        result = verify_chain([entry for _, entry in group])
+        if not result.ok:
+            line = group[result.position][0] if result.position is not None else None
+            report.problems.append(Problem(line, result.detail))
+
+    # Seals, then proofs into them.
+    seals = sorted(
+        (s for n, obj in records if obj["type"] == "seal" if (s := _parse_seal(n, obj, report))),
+        key=lambda s: (s.head.seal_no, s.line),
+    )
+    _check_seals(seals, keyring, report)
+    by_no = {seal.head.seal_no: seal for seal in seals}
+    _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
+    proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
+
+    unsealed: list[tuple[int, dict[str, Any]]] = []
+    for gseq, (number, entry) in sorted(entries.items()):
+        if gseq in proven:
+            continue
+        covering = _covering_seal(gseq, seals)
+        if covering is not None:
+            report.problems.append(
+                Problem(
+                    number,
+                    (
+                        f"{_name(entry)} (gseq {gseq}) is covered by seal {covering[0].head.seal_no} but has no "
+                        "inclusion proof: its proof was removed"
+                    ),
+                )
+            )
+        elif seals and gseq < seals[-1].head.last_gseq:
+            report.problems.append(
+                Problem(
+                    number, (f"{_name(entry)} (gseq {gseq}) falls between seals' ranges: no seal covers it")
+                )
+            )
+        else:
+            unsealed.append((number, entry))
+    if unsealed:
+        where = ", ".join(f"{_name(e)}" for _, e in unsealed[:5]) + (", ..." if len(unsealed) > 5 else "")
+        if require_sealed:
+            for number, entry in unsealed:
+                report.problems.append(Problem(number, f"{_name(entry)} is unsealed (--require-sealed)"))
+        else:
+            report.warnings.append(
+                f"{len(unsealed)} entries are unsealed (newer than the last seal): {where}"
+            )
+
+    seal_part = f"{_plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
+    extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
+    report.summary = (
+        f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, {seal_part} "
+        f"({', '.join(extras)})"
+    )
+    return report
+
+
+def _load_public_key(path: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify a Gatehouse ledger export (JSONL) offline.")
+    parser.add_argument("export", help="the .jsonl export file")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        required=True,
+        metavar="KEY.pem",
+        help="a ledger public key (PEM); repeat for keys used before a rotation",
+    )
+    parser.add_argument(
+        "--require-sealed", action="store_true", help="fail if any entry is not yet covered by a seal"
+    )
+    parser.add_argument("--max-problems", type=int, default=20, help="how many problems to list")
+    args = parser.parse_args(argv)
+    try:
+        keys = [_load_public_key(path) for path in args.public_key]
+        with open(args.export, "rb") as handle:
+            report = verify_export(handle, keys, require_sealed=args.require_sealed)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines(args.max_problems)))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

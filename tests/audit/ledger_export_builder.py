@@ -1,0 +1,133 @@
+"""Build an in-memory ledger and its JSONL export with the audit modules, for the verifier tests.
+
+It follows docs/ledger-export-format.md the way the real exporter must, so it doubles as a worked example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit.canonical import canonical_json, payload_digest
+from audit.chain import GENESIS, entry_hash
+from audit.merkle import MerkleTree
+from audit.signing import TreeHead, head_hash, key_id, sign_head
+
+
+@dataclass
+class Ledger:
+    entries: list[dict[str, Any]]  # in gseq order, with prev, hash, gseq, redacted
+    tree: MerkleTree
+    seals: list[tuple[TreeHead, str]] = field(default_factory=list)
+
+
+def build_ledger(
+    run_lengths: dict[str, int],
+    *,
+    seal_sizes: list[int],
+    keys: list[Ed25519PrivateKey],
+) -> Ledger:
+    """Runs interleaved round-robin (as concurrent runs are), gseq with gaps (as a rolled-back insert
+    leaves), and a seal at each cumulative tree size in ``seal_sizes``, signed by ``keys[seal_no - 1]``
+    or the last key (so passing two keys rotates)."""
+    cursors = dict.fromkeys(run_lengths, (0, GENESIS))
+    entries: list[dict[str, Any]] = []
+    gseq = 0
+    while any(cursors[run][0] < length for run, length in run_lengths.items()):
+        for run, length in run_lengths.items():
+            seq, prev = cursors[run]
+            if seq >= length:
+                continue
+            seq += 1
+            gseq += 2 if gseq % 7 == 3 else 1
+            entry = {
+                "run": run,
+                "seq_run": seq,
+                "kind": "run.started"
+                if seq == 1
+                else ("review.decided" if seq % 4 == 0 else "node.completed"),
+                "step": seq - 1,
+                "actor": "reviewer@example.com" if seq % 4 == 0 else None,
+                "at": f"2025-06-01T12:{gseq // 60:02d}:{gseq % 60:02d}.000000Z",
+                "payload": {
+                    "output": payload_digest(
+                        {"text": f"answer {run} {seq} \u00e9\u0000"}, salt=f"salt-{run}-{seq}"
+                    ),
+                    "model": "demo-model",
+                    "tokens": 17 * seq,
+                },
+            }
+            digest = entry_hash(entry, prev)
+            entries.append({**entry, "prev": prev, "hash": digest, "gseq": gseq, "redacted": seq % 4 == 0})
+            cursors[run] = (seq, digest)
+    tree = MerkleTree([bytes.fromhex(e["hash"]) for e in entries])
+    ledger = Ledger(entries=entries, tree=tree)
+    prev_head, prev_size = GENESIS, 0
+    for seal_no, size in enumerate(seal_sizes, 1):
+        key = keys[min(seal_no, len(keys)) - 1]
+        head = TreeHead(
+            seal_no=seal_no,
+            tree_size=size,
+            root=tree.root(size).hex(),
+            first_gseq=entries[prev_size]["gseq"],
+            last_gseq=entries[size - 1]["gseq"],
+            sealed_at=f"2025-06-01T13:00:{seal_no:02d}Z",
+            prev_head=prev_head,
+            key_id=key_id(key.public_key()),
+        )
+        ledger.seals.append((head, sign_head(head, key)))
+        prev_head, prev_size = head_hash(head), size
+    return ledger
+
+
+def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes]:
+    """The export's lines (each ending in a newline): header, entries, seals, consistency, proofs."""
+    selected = [(i, e) for i, e in enumerate(ledger.entries) if runs is None or e["run"] in runs]
+    seal_heads = [head for head, _ in ledger.seals]
+    proofs = []
+    for index, entry in selected:
+        covering = next((h for h in seal_heads if index < h.tree_size), None)
+        if covering is not None:
+            path = ledger.tree.inclusion_proof(index, covering.tree_size)
+            proofs.append(
+                {
+                    "type": "proof",
+                    "gseq": entry["gseq"],
+                    "seal_no": covering.seal_no,
+                    "leaf_index": index,
+                    "tree_size": covering.tree_size,
+                    "path": [p.hex() for p in path],
+                }
+            )
+    consistency = [
+        {
+            "type": "consistency",
+            "from_seal": old.seal_no,
+            "to_seal": new.seal_no,
+            "path": [p.hex() for p in ledger.tree.consistency_proof(old.tree_size, new.tree_size)],
+        }
+        for old, new in zip(seal_heads, seal_heads[1:], strict=False)
+    ]
+    header = {
+        "type": "header",
+        "format": "gatehouse-ledger-export",
+        "version": 1,
+        "generated_at": "2025-06-01T14:00:00Z",
+        "scope": {"runs": sorted({e["run"] for _, e in selected})} if runs else {"all": True},
+        "counts": {
+            "entries": len(selected),
+            "seals": len(ledger.seals),
+            "consistency": len(consistency),
+            "proofs": len(proofs),
+        },
+    }
+    objects = [
+        header,
+        *({"type": "entry", **entry} for _, entry in selected),
+        *({"type": "seal", **head.to_dict(), "signature": signature} for head, signature in ledger.seals),
+        *consistency,
+        *proofs,
+    ]
+    return [canonical_json(obj) + b"\n" for obj in objects]
