@@ -280,12 +280,12 @@ def verify_chain(
                 f"entry {seq} of run {run} was modified: its hash no longer matches its contents",
             )
         if seq > prev_seq + 1:
-            start = "the chain starts" if prev_seq == 0 else f"the chain goes from entry {prev_seq}"
+            start = "the chain starts at" if prev_seq == 0 else f"the chain goes from entry {prev_seq} to"
             return _fail(
                 DELETED,
                 prev_seq + 1,
                 i,
-                f"{_entries_phrase(prev_seq + 1, seq - 1, run)} deleted: {start} to entry {seq}",
+                f"{_entries_phrase(prev_seq + 1, seq - 1, run)} deleted: {start} entry {seq}",
             )
         if entry["prev"] != prev_hash:
             # Both entries match their own hashes, so one was edited and re-hashed. If the next entry

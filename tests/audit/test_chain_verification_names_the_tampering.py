@@ -98,6 +98,7 @@ def test_it_names_a_deleted_first_entry() -> None:
     del entries[0]
     result = verify_chain(entries)
     assert (result.problem, result.entry_seq) == (DELETED, 1)
+    assert result.detail == "entry 1 of run T-1 was deleted: the chain starts at entry 2"
 
 
 def test_a_deletion_hidden_by_renumbering_is_still_a_deletion() -> None:
