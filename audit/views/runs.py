@@ -1,14 +1,312 @@
-"""Runs and timeline pages (time travel): placeholder until that issue lands."""
+"""Runs, run timeline, checkpoint, fork, compare and regression-replay pages (engineer, admin).
+
+Every view is guarded by `section_required("runs")`; htmx requests get the same fragment the
+page includes, so each page works without JavaScript.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.shortcuts import render
+import json
+from typing import Any
 
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRefresh
+
+from audit import charts
+from audit.selectors_runs import (
+    RunFilters,
+    checkpoint_diff,
+    checkpoint_get,
+    checkpoint_journal,
+    checkpoint_steps,
+    compare_runs,
+    fork_family,
+    replay_batch_rows,
+    run_duration_rows,
+    run_header,
+    run_timeline,
+    runs_page,
+    workflow_names,
+)
+from orchestrator.blobs import blob_get
+from orchestrator.forks import ForkError, replay_batch_start, run_fork
+from orchestrator.history import state_at
 from orchestrator.http import Request
+from orchestrator.models import Blob, Run, RunStatus
+from orchestrator.registry import workflow_get, workflows
 from orchestrator.roles import section_required
+from orchestrator.services import RunError, run_get
+from orchestrator.state import dumps
+
+
+def _run_or_404(thread_id: str) -> Run:
+    try:
+        return run_get(thread_id)
+    except RunError as exc:
+        raise Http404(str(exc)) from None
+
+
+def _page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any],
+                      status: int = 200) -> HttpResponse:
+    return render(request, fragment if request.htmx and not request.htmx.boosted else page, context,
+                  status=status)
+
+
+# --- runs list ------------------------------------------------------------------------------------
+@section_required("runs")
+def runs(request: Request) -> HttpResponse:
+    filters = RunFilters.from_query(request.GET)
+    page = runs_page(filters=filters, cursor=request.GET.get("cursor", ""))
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {**page, "filters": filters, "workflows": workflow_names(), "statuses": RunStatus.choices,
+               "query": query.urlencode(), "cursor": request.GET.get("cursor", "")}
+    return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context)
+
+
+# --- one run --------------------------------------------------------------------------------------
+@section_required("runs")
+def run_detail(request: Request, thread_id: str) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    per, rows = run_duration_rows(run)
+    graph = workflows().get(run.workflow)
+    context = {
+        **run_header(run), "timeline": run_timeline(run), "waterfall": charts.waterfall_html(rows, per=per),
+        "drawing": charts.graph_drawing(graph, visits=run.visits or {}, current=run.next_node) if graph else None,
+    }
+    return render(request, "audit/run.html", context)
 
 
 @section_required("runs")
-def runs(request: Request) -> HttpResponse:
-    return render(request, "audit/runs.html")
+def run_status(request: Request, thread_id: str) -> HttpResponse:
+    """The header fragment, polled by htmx while the run is queued or running; once the run stops,
+    the page reloads so the timeline, graph and chart show the finished run."""
+    header = run_header(_run_or_404(thread_id))
+    if request.htmx and request.GET.get("was_live") and not header["live"]:
+        return HttpResponseClientRefresh()
+    return render(request, "audit/_run_header.html", header)
+
+
+@section_required("runs")
+def run_timeline_page(request: Request, thread_id: str) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    try:
+        after = int(request.GET.get("after", "-1"))
+    except ValueError:
+        after = -1
+    context = {"run": run, "timeline": run_timeline(run, after=after)}
+    return _page_or_fragment(request, "audit/run_timeline.html", "audit/_run_timeline_rows.html", context)
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+def _against(request: Request, step: int) -> int | None:
+    raw = request.GET.get("against", "")
+    if raw.strip().lstrip("-").isdigit():
+        return int(raw)
+    return step - 1 if step > 0 else None
+
+
+@section_required("runs")
+def checkpoint_detail(request: Request, thread_id: str, step: int) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    cp = checkpoint_get(run, step)
+    if cp is None:
+        raise Http404(f"run {run.thread_id} has no checkpoint {step}")
+    against = _against(request, step)
+    context = {
+        "run": run, "cp": cp, "state": state_at(run.pk, step), "journal": checkpoint_journal(run, cp),
+        "steps": checkpoint_steps(run), "previous": step - 1 if step > 0 else None,
+        **_diff_context(run, step, against),
+    }
+    return render(request, "audit/checkpoint.html", context)
+
+
+def _diff_context(run: Run, step: int, against: int | None) -> dict[str, Any]:
+    if against is None:
+        return {"against": None, "changes": [], "diff_error": ""}
+    try:
+        return {"against": against, "changes": checkpoint_diff(run, step=step, against=against), "diff_error": ""}
+    except LookupError:
+        return {"against": against, "changes": [], "diff_error": f"There is no checkpoint {against} in this run."}
+
+
+@section_required("runs")
+def checkpoint_diff_fragment(request: Request, thread_id: str, step: int) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    if checkpoint_get(run, step) is None:
+        raise Http404(f"run {run.thread_id} has no checkpoint {step}")
+    context = {"run": run, "step": step, "steps": checkpoint_steps(run), **_diff_context(run, step,
+                                                                                        _against(request, step))}
+    if request.htmx:
+        return render(request, "audit/_checkpoint_diff.html", context)
+    return redirect(f"{reverse('audit:checkpoint', args=[run.thread_id, step])}?against={context['against']}")
+
+
+@section_required("runs")
+def blob_download(request: Request, sha: str) -> FileResponse:
+    blob = Blob.objects.filter(sha256=sha).first()
+    if blob is None:
+        raise Http404("no such blob")
+    try:
+        data = blob_get(sha)
+    except OSError:
+        raise Http404("the blob's bytes are missing from storage") from None
+    ext = "json" if blob.content_type == "application/json" else "bin"
+    # Served as an attachment with its type pinned: blob bytes are never rendered as a page.
+    response = FileResponse(iter([data]), content_type="application/octet-stream", as_attachment=True,
+                            filename=f"{sha[:16]}.{ext}")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- fork -----------------------------------------------------------------------------------------
+def _fork_fields(run: Run, step: int, posted: Any | None) -> list[dict[str, Any]]:
+    graph = workflow_get(run.workflow)
+    state = state_at(run.pk, step)
+    fields = []
+    for name, info in graph.state.model_fields.items():
+        original = dumps(state.get(name)) if name in state else "null"
+        pretty = json.dumps(state.get(name), ensure_ascii=False, indent=2) if name in state else "null"
+        value = posted.get(f"field_{name}", pretty) if posted is not None else pretty
+        fields.append({"name": name, "original": original, "value": value,
+                       "type": getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", ""),
+                       "rows": min(12, max(1, value.count("\n") + 1))})
+    return fields
+
+
+def _parse_fork_form(post: Any, fields: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    edits, errors = {}, {}
+    for field in fields:
+        raw = post.get(f"field_{field['name']}")
+        if raw is None:
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            errors[field["name"]] = (f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                                     'text needs double quotes, e.g. "hello"')
+            continue
+        if dumps(value) != field["original"]:
+            edits[field["name"]] = value
+    return edits, errors
+
+
+@section_required("runs")
+@require_http_methods(["GET", "POST"])
+def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    cp = checkpoint_get(run, step)
+    if cp is None:
+        raise Http404(f"run {run.thread_id} has no checkpoint {step}")
+    posted = request.POST if request.method == "POST" else None
+    fields = _fork_fields(run, step, posted)
+    graph = workflow_get(run.workflow)
+    form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
+            "override_prompt_version": ""}
+    errors: dict[str, str] = {}
+    message = ""
+    if posted is not None:
+        form = {"mode": posted.get("mode", "recorded"), "allow_effects": posted.get("allow_effects") == "on",
+                "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
+                "override_prompt_version": posted.get("override_prompt_version", "")}
+        edits, errors = _parse_fork_form(posted, fields)
+        overrides = None
+        if form["override_node"]:
+            overrides = {"nodes": {form["override_node"]: {"model": form["override_model"].strip(),
+                                                           "prompt_version": form["override_prompt_version"].strip()}}}
+        if errors:
+            message = "Fix the highlighted fields: nothing was forked."
+        else:
+            try:
+                fork = run_fork(run=run, at_step=step, edits=edits, mode=form["mode"], overrides=overrides,
+                                allow_effects=form["allow_effects"], actor=request.user)
+            except ForkError as exc:
+                errors, message = exc.field_errors, str(exc)
+            except RunError as exc:
+                message = str(exc)
+            else:
+                changed = f" with {len(edits)} edited field{'s' if len(edits) != 1 else ''}" if edits else ""
+                messages.success(request, f"Forked {run.thread_id} at step {step}{changed} ({form['mode']} mode).")
+                return redirect("audit:run", fork.thread_id)
+    for field in fields:
+        field["error"] = errors.get(field["name"], "")
+    context = {"run": run, "cp": cp, "fields": fields, "form": form, "errors": errors, "message": message,
+               "nodes": [n for n, node in graph.nodes.items() if not node.is_gate], "family": fork_family(run)}
+    return render(request, "audit/fork.html", context, status=422 if posted is not None else 200)
+
+
+@section_required("runs")
+def fork_tree(request: Request, thread_id: str) -> HttpResponse:
+    run = _run_or_404(thread_id)
+    return render(request, "audit/fork_family.html", {"run": run, "family": fork_family(run)})
+
+
+@section_required("runs")
+def compare(request: Request, thread_id: str) -> HttpResponse:
+    fork = _run_or_404(thread_id)
+    if fork.parent_id is None:
+        messages.info(request, f"{fork.thread_id} is not a fork: fork it from one of its checkpoints to compare.")
+        return redirect("audit:run", fork.thread_id)
+    context = compare_runs(fork)
+    context["live"] = fork.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    return _page_or_fragment(request, "audit/compare.html", "audit/_compare_rows.html", context)
+
+
+# --- regression replay ----------------------------------------------------------------------------
+@section_required("runs")
+@require_http_methods(["GET", "POST"])
+def regression(request: Request) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    filters = RunFilters.from_query(source)
+    graphs = workflows()
+    context: dict[str, Any] = {"filters": filters, "workflows": sorted(graphs), "errors": {}, "message": "",
+                               "node": source.get("node", ""), "model": source.get("model", ""),
+                               "prompt_version": source.get("prompt_version", ""),
+                               "limit": source.get("limit", "20")}
+    graph = graphs.get(filters.workflow)
+    context["nodes"] = [n for n, node in graph.nodes.items() if not node.is_gate] if graph else []
+    candidates = list(filters.queryset().exclude(status=RunStatus.RUNNING).order_by("-created_at")[:200]) \
+        if filters.workflow else []
+    try:
+        limit = max(1, min(200, int(context["limit"])))
+    except ValueError:
+        limit = 20
+        context["errors"]["limit"] = "a number of runs from 1 to 200"
+    candidates = candidates[:limit]
+    context["candidates"] = candidates
+    if request.method != "POST":
+        return render(request, "audit/regression.html", context)
+    if not graph:
+        context["errors"]["workflow"] = "choose a workflow"
+    elif context["node"] not in context["nodes"]:
+        context["errors"]["node"] = "choose a node of this workflow"
+    if not candidates and not context["errors"]:
+        context["errors"]["workflow"] = "no runs match these filters"
+    if not context["errors"]:
+        try:
+            batch, forks, skipped = replay_batch_start(
+                runs=candidates, node=context["node"], actor=request.user,
+                node_settings={"model": context["model"].strip(), "prompt_version": context["prompt_version"].strip()})
+        except ForkError as exc:
+            context["errors"].update(exc.field_errors)
+            context["message"] = str(exc)
+        else:
+            note = f" ({len(skipped)} skipped: {skipped[0][1]})" if skipped else ""
+            messages.success(request, f"Replaying {len(forks)} runs from {context['node']}{note}.")
+            return redirect("audit:regression_batch", batch)
+    context["message"] = context["message"] or "Nothing was replayed: fix the highlighted fields."
+    return render(request, "audit/regression.html", context, status=422)
+
+
+@section_required("runs")
+def regression_batch(request: Request, batch: str) -> HttpResponse:
+    data = replay_batch_rows(batch)
+    if not data["rows"]:
+        raise Http404(f"no replay batch {batch!r}")
+    context = {**data, "batch": batch, "chart": charts.cost_change_html(data["rows"])}
+    return _page_or_fragment(request, "audit/regression_batch.html", "audit/_regression_rows.html", context)
+

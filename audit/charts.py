@@ -1,0 +1,134 @@
+"""Figures for the run pages, built from plain selector data (no HTTP, no queries).
+
+`waterfall_html` is a plotly figure rendered to a <div> (plotly.js is vendored and loaded by
+the page). `graph_drawing` lays out a workflow graph for an inline SVG: layers by distance from
+START, top to bottom, with back edges (loops) drawn as curves on the right.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+
+from orchestrator.graph import END, START, Graph
+
+INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
+
+
+def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
+    """Cumulative node durations as a waterfall; each bar's label and hover show its cost."""
+    if not rows:
+        return ""
+    labels = [r["label"] for r in rows]
+    durations = [round(float(r["duration_ms"]), 2) for r in rows]
+    costs = [Decimal(r["cost"] or 0) for r in rows]
+    hover = []
+    for r, d, c in zip(rows, durations, costs, strict=True):
+        over = f" over {r['count']} steps" if r["count"] > 1 else ""
+        hover.append(f"{r['label']}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · ${c:.4f}")
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=durations, measure=["relative"] * len(rows),
+        text=[f"${c:.4f}" if c else "" for c in costs], textposition="outside",
+        hovertext=hover, hoverinfo="text",
+        increasing={"marker": {"color": BRAND}}, connector={"line": {"color": "#d0d5dd", "width": 1}},
+    ))
+    fig.update_layout(
+        title={"text": f"Node durations (cumulative ms, per {per}) · cost per bar", "font": {"size": 13}},
+        margin={"l": 50, "r": 10, "t": 40, "b": 90}, height=320, showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
+        yaxis={"title": "ms", "gridcolor": "#eaecf0"}, xaxis={"tickangle": -40},
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="waterfall",
+                       config={"displayModeBar": False, "responsive": True})
+
+
+def cost_change_html(rows: list[dict[str, Any]]) -> str:
+    """Regression batch: original vs replayed cost per run, as grouped bars."""
+    if not rows:
+        return ""
+    names = [r["parent"].thread_id[-14:] for r in rows]
+    fig = go.Figure([
+        go.Bar(name="original (from fork point)", x=names, y=[float(r["cost_before"]) for r in rows],
+               marker_color="#98a2b3"),
+        go.Bar(name="replay", x=names, y=[float(r["cost_after"]) for r in rows], marker_color=BRAND),
+    ])
+    fig.update_layout(barmode="group", height=260, margin={"l": 50, "r": 10, "t": 20, "b": 60},
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
+                      yaxis={"title": "$", "gridcolor": "#eaecf0"}, legend={"orientation": "h", "y": 1.15})
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="batch-cost",
+                       config={"displayModeBar": False, "responsive": True})
+
+
+# --- the workflow graph ---------------------------------------------------------------------------
+NODE_W, NODE_H, ROW_H, COL_W, PAD = 150, 34, 58, 170, 16
+
+
+def _targets(graph: Graph, name: str) -> list[tuple[str, str]]:
+    """(target, kind) pairs leaving `name`: kind is edge, route, reject or respond."""
+    out: list[tuple[str, str]] = []
+    if name in graph.edges:
+        out.append((graph.edges[name], "edge"))
+    if name in graph.routers:
+        out.extend((t, "route") for t in graph.routers[name].targets)
+    node = graph.nodes.get(name)
+    if node is not None and (node.is_gate or node.interrupt_before or node.interrupt_after):
+        if node.on_reject and node.on_reject != END:
+            out.append((node.on_reject, "reject"))
+        if node.on_respond:
+            out.append((node.on_respond, "respond"))
+    return out
+
+
+def graph_drawing(graph: Graph, *, visits: dict[str, int], current: str) -> dict[str, Any]:
+    """Positions of nodes and paths of edges for an SVG; `current` is the run's next node."""
+    layer: dict[str, int] = {START: 0}
+    queue = deque([START])
+    while queue:
+        name = queue.popleft()
+        for target, _kind in _targets(graph, name):
+            if target not in layer:
+                layer[target] = layer[name] + 1
+                queue.append(target)
+    for name in graph.nodes:  # unreachable nodes still get drawn, at the bottom
+        layer.setdefault(name, max(layer.values()) + 1)
+    layer.setdefault(END, max(layer.values()) + 1)
+    rows: dict[int, list[str]] = {}
+    for name, depth in sorted(layer.items(), key=lambda kv: kv[1]):
+        rows.setdefault(depth, []).append(name)
+    width_cols = max(len(names) for names in rows.values())
+    width = PAD * 2 + width_cols * COL_W + 60
+    pos: dict[str, tuple[float, float]] = {}
+    for depth, names in rows.items():
+        offset = (width_cols - len(names)) * COL_W / 2
+        for i, name in enumerate(names):
+            pos[name] = (PAD + offset + i * COL_W + (COL_W - NODE_W) / 2, PAD + depth * ROW_H)
+    nodes = []
+    for name, (x, y) in pos.items():
+        node = graph.nodes.get(name)
+        kind = "terminal" if name in (START, END) else ("gate" if node and node.is_gate else "node")
+        nodes.append({
+            "name": name, "label": {START: "start", END: "end"}.get(name, name), "x": x, "y": y,
+            "w": NODE_W, "h": NODE_H, "cx": x + NODE_W / 2, "ty": y + NODE_H / 2 + 4, "kind": kind,
+            "visits": visits.get(name, 0), "current": name == current or (name == END and current == ""),
+        })
+    edges = []
+    right = PAD + width_cols * COL_W
+    for source in pos:
+        for target, kind in _targets(graph, source):
+            if target not in pos:
+                continue
+            (x1, y1), (x2, y2) = pos[source], pos[target]
+            if layer[target] > layer[source]:
+                path = f"M{x1 + NODE_W / 2:.0f},{y1 + NODE_H:.0f} L{x2 + NODE_W / 2:.0f},{y2 - 2:.0f}"
+            else:  # a loop back up: around the right side
+                sx, sy, tx, ty = x1 + NODE_W, y1 + NODE_H / 2, x2 + NODE_W, y2 + NODE_H / 2
+                bulge = right + 20 + 12 * len(edges) % 40
+                path = f"M{sx:.0f},{sy:.0f} C{bulge:.0f},{sy:.0f} {bulge:.0f},{ty:.0f} {tx + 2:.0f},{ty:.0f}"
+            edges.append({"path": path, "kind": kind})
+    height = PAD * 2 + (max(rows) + 1) * ROW_H - (ROW_H - NODE_H)
+    return {"nodes": nodes, "edges": edges, "width": width, "height": height}

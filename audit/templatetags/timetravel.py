@@ -1,0 +1,119 @@
+"""Template helpers for the time-travel pages: the state tree, JSON and diff values.
+
+Everything shown here may come from an LLM or a user, so every string is escaped (format_html /
+escape); nothing is marked safe before it is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from orchestrator.blobs import blob_get, is_blob_ref
+
+register = template.Library()
+LEAF_LIMIT = 4000
+PREVIEW = 400
+
+
+def _json(value: Any, *, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
+@register.filter
+def as_json(value: Any, limit: int = LEAF_LIMIT) -> str:
+    """Indented JSON text (autoescaped by the template), cut after `limit` characters."""
+    text = _json(value, indent=2)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+@register.filter
+def human_bytes(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def _blob(ref: dict[str, Any]) -> SafeString:
+    try:
+        preview = blob_get(ref["$blob"])[:PREVIEW * 4].decode("utf-8", "replace")[:PREVIEW]
+    except OSError:
+        preview = "(the blob's bytes are missing from storage)"
+    return format_html(
+        '<div class="blob" data-testid="blob"><span class="pill plain">blob</span> '
+        '<code class="hash" title="{}">{}…</code> · {} · {} · <a href="{}" download>download</a>'
+        '<pre class="preview">{}…</pre></div>',
+        ref["$blob"], ref["$blob"][:12], human_bytes(int(ref.get("size", 0))), ref.get("type", ""),
+        reverse("audit:blob", args=[ref["$blob"]]), preview,
+    )
+
+
+def _summary_of(value: Any) -> str:
+    if is_blob_ref(value):
+        return f"blob · {human_bytes(int(value.get('size', 0)))}"
+    if isinstance(value, dict):
+        return f"object · {len(value)} keys"
+    if isinstance(value, list):
+        return f"list · {len(value)} items"
+    if isinstance(value, str):
+        return f"text · {len(value)} chars"
+    return type(value).__name__ if value is not None else "null"
+
+
+def _node(key: str, value: Any, depth: int) -> SafeString:
+    if is_blob_ref(value):
+        body = _blob(value)
+    elif isinstance(value, dict) and value and depth < 8:
+        body = mark_safe("".join(_node(k, v, depth + 1) for k, v in value.items()))
+    elif isinstance(value, list) and value and depth < 8:
+        body = mark_safe("".join(_node(f"[{i}]", v, depth + 1) for i, v in enumerate(value[:500])))
+        if len(value) > 500:
+            body = format_html('{}<p class="muted">… {} more items</p>', body, len(value) - 500)
+    else:
+        return format_html('<div class="leaf"><span class="key">{}</span> <code>{}</code></div>',
+                           key, as_json(value))
+    return format_html('<details{}><summary><span class="key">{}</span> <span class="muted">{}</span></summary>'
+                       '<div class="children">{}</div></details>',
+                       mark_safe(" open") if depth == 0 and not is_blob_ref(value) else "", key,
+                       _summary_of(value), body)
+
+
+@register.simple_tag
+def state_tree(state: dict[str, Any]) -> SafeString:
+    """The stored state as nested <details>; blob pointers show size, a preview and a download link."""
+    if not state:
+        return format_html('<p class="muted">{}</p>', "The state is empty.")
+    return format_html('<div class="state-tree" data-testid="state-tree">{}</div>',
+                       mark_safe("".join(_node(k, v, 1) for k, v in state.items())))
+
+
+@register.filter
+def short_value(value: Any, limit: int = 160) -> str:
+    if is_blob_ref(value):
+        return f"blob {value['$blob'][:12]}… ({human_bytes(int(value.get('size', 0)))})"
+    text = _json(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+@register.filter
+def signed(value: Any) -> str:
+    """"+3" for a positive number (or its formatted text), unchanged otherwise."""
+    try:
+        positive = Decimal(str(value)) > 0
+    except InvalidOperation:
+        return str(value)
+    return f"+{value}" if positive else str(value)
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key) if isinstance(mapping, dict) else None
+

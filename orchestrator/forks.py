@@ -1,0 +1,207 @@
+"""Forks: a new run that starts from any checkpoint of another run, optionally with edited state.
+
+`run_fork` in order:
+  1. Read the parent's checkpoint and its stored state (snapshot + deltas; blob pointers stay
+     pointers, so nothing large is copied).
+  2. Validate the edits against the state schema; refuse with the field and the reason.
+  3. In one transaction: lock the parent row (refuse a run a worker is advancing: appending to
+     its chain would fence that worker off), create the fork run, write its checkpoint 0 (the
+     parent's state plus the edits, source "fork", attributed to the actor), append "fork" to the
+     fork's chain and "forked" to the parent's chain (guarded by the parent's ledger length).
+     The parent's checkpoints are never touched.
+  4. Enqueue the fork after commit.
+
+The executor then runs the fork like any run. In "recorded" mode its LLM calls are answered
+from the parent's journal until the first request that differs (orchestrator.replay); side
+effects are dry-run unless `allow_effects` (orchestrator.context).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import transaction
+from pydantic import ValidationError
+
+from audit.ledger import salted_digest
+from audit.services import ledger_append
+from orchestrator.graph import Graph, versions_compatible
+from orchestrator.history import state_at
+from orchestrator.models import Checkpoint, Run, RunStatus
+from orchestrator.queue import run_enqueue
+from orchestrator.registry import workflow_get
+from orchestrator.services import RunError
+from orchestrator.state import StateError, StateTracker, check_serializable, dumps, hydrate_state
+
+ReplayMode = Literal["live", "recorded"]
+MODES: tuple[str, ...] = ("live", "recorded")
+OVERRIDABLE = ("model", "prompt_version")
+
+
+class ForkError(RunError):
+    """The fork was refused; nothing changed. `field_errors` maps state fields to reasons."""
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors = field_errors or {}
+
+
+def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """Check edits against the schema with the rest of the state; return the changed fields, coerced."""
+    if not isinstance(edits, dict):
+        raise ForkError("edits must be a JSON object of state field → new value.")
+    fields = graph.state.model_fields
+    unknown = sorted(set(edits) - set(fields))
+    if unknown:
+        raise ForkError(
+            f"{', '.join(unknown)}: not a field of the state schema {graph.state.__name__}; "
+            f"fields are {', '.join(fields)}.",
+            dict.fromkeys(unknown, f"not a field of {graph.state.__name__}"),
+        )
+    for key, value in edits.items():
+        try:
+            check_serializable("edit", {key: value})
+        except StateError as exc:
+            raise ForkError(f"{key}: {exc}", {key: "not a JSON value"}) from None
+    try:
+        model = graph.state.model_validate({**state, **edits})
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            loc = err["loc"]
+            field = str(loc[0]) if loc else "(state)"
+            where = ".".join(str(p) for p in loc[1:])
+            errors.setdefault(field, f"{err['msg']}{f' (at {where})' if where else ''}")
+        detail = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
+        raise ForkError(f"the edited state violates the schema: {detail}.", errors) from None
+    dumped = model.model_dump(mode="json", include=set(edits))
+    return {key: value for key, value in dumped.items() if state.get(key) != value}
+
+
+def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    if not overrides:
+        return {}
+    if not isinstance(overrides, dict) or not isinstance(overrides.get("nodes", {}), dict):
+        raise ForkError('overrides must look like {"nodes": {"<node>": {"model": "...", "prompt_version": "..."}}}.')
+    nodes: dict[str, dict[str, Any]] = {}
+    for node, values in overrides.get("nodes", {}).items():
+        if node not in graph.nodes:
+            raise ForkError(f"override for unknown node {node!r}; nodes of {graph.name}: {', '.join(graph.nodes)}.",
+                            {"override_node": "not a node of this workflow"})
+        if not isinstance(values, dict):
+            raise ForkError(f"override for node {node!r} must be an object of setting → value.")
+        cleaned = {k: v for k, v in values.items() if v not in (None, "")}
+        if cleaned:
+            check_serializable("override", cleaned)
+            nodes[node] = cleaned
+    extra = {k: v for k, v in overrides.items() if k != "nodes"}
+    return {**extra, "nodes": nodes} if nodes else extra
+
+
+def _actor_name(actor: Any) -> str | None:
+    return getattr(actor, "username", None) or (actor if isinstance(actor, str) else None)
+
+
+def _inherited(labels: dict[str, str]) -> dict[str, str]:
+    # A fork of a batch member is not part of that batch.
+    return {k: v for k, v in labels.items() if k not in ("replay_batch", "replay_node")}
+
+
+def _fork_thread_id(parent: Run) -> str:
+    return f"{parent.thread_id[:170]}-fork-{uuid.uuid4().hex[:8]}"
+
+
+def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mode: ReplayMode = "recorded",
+             overrides: dict[str, Any] | None = None, allow_effects: bool = False, actor: Any = None,
+             labels: dict[str, str] | None = None) -> Run:
+    """Fork `run` at checkpoint `at_step` into a new queued run; see the module docstring."""
+    if mode not in MODES:
+        raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
+    graph = workflow_get(run.workflow)
+    if not versions_compatible(run.graph_version, graph.version):
+        raise ForkError(
+            f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} ran "
+            f"({run.graph_version} → {graph.version}); its checkpoints cannot run on the new structure."
+        )
+    checkpoint = (Checkpoint.objects.filter(run=run, step=at_step)
+                  .only("step", "node", "source", "next_node").first())
+    if checkpoint is None:
+        raise ForkError(f"run {run.thread_id} has no checkpoint at step {at_step}; "
+                        f"its checkpoints are 0 to {run.step}.", {"at_step": "no such checkpoint"})
+    if not checkpoint.next_node:
+        raise ForkError(
+            f"checkpoint {at_step} of {run.thread_id} is where the run ended ({checkpoint.source}"
+            f"{' at ' + checkpoint.node if checkpoint.node else ''}): nothing runs after it. "
+            "Fork from an earlier checkpoint.", {"at_step": "the run ended here"})
+    clean_overrides = _validate_overrides(graph, overrides)
+    stored = state_at(run.pk, at_step)
+    changed = fork_validate_edits(graph=graph, state=hydrate_state(stored), edits=edits) if edits else {}
+    tracker = StateTracker(stored, blob_threshold=settings.GATEHOUSE_BLOB_THRESHOLD,
+                           snapshot_every=settings.GATEHOUSE_SNAPSHOT_EVERY)
+    # An edit replaces the field's value, also for append-reducer lists.
+    stored_edits = tracker.apply(changed, check_serializable("edit", changed), {}).set if changed else {}
+    actor_user = actor if getattr(actor, "pk", None) else None
+    name = _actor_name(actor)
+    with transaction.atomic():
+        parent = Run.objects.select_for_update().get(pk=run.pk)
+        if parent.status == RunStatus.RUNNING:
+            raise ForkError(f"run {parent.thread_id} is running: a worker is advancing it. Fork it once it "
+                            "completes, suspends or fails, or cancel it first.")
+        fork = Run.objects.create(
+            thread_id=_fork_thread_id(parent), workflow=parent.workflow, graph_version=graph.version,
+            labels={**_inherited(parent.labels), **(labels or {}), "forked_from": parent.thread_id},
+            next_node=checkpoint.next_node, parent=parent, forked_from_step=at_step, replay_mode=mode,
+            allow_effects=allow_effects, overrides=clean_overrides, created_by=actor_user,
+        )
+        Checkpoint.objects.create(
+            run=fork, step=0, node="", source="fork", delta=dumps({"set": stored_edits} if stored_edits else {}),
+            snapshot=tracker.snapshot(), next_node=checkpoint.next_node, state_hash=tracker.state_hash(),
+            actor=actor_user, meta=dumps({"parent": parent.thread_id, "step": at_step, "edits": stored_edits,
+                                          "mode": mode, "allow_effects": allow_effects}),
+        )
+        ledger_append(run=fork, kind="fork", step=0, actor=name, payload={
+            "parent": parent.thread_id, "step": at_step, "mode": mode, "allow_effects": allow_effects,
+            "fields": sorted(changed), "edits": salted_digest(changed, fork.ledger_salt) if changed else "",
+            "overrides": salted_digest(clean_overrides, fork.ledger_salt) if clean_overrides else "",
+        })
+        fork.save(update_fields=["ledger_len", "ledger_head"])
+        before = parent.ledger_len
+        ledger_append(run=parent, kind="forked", step=at_step, actor=name,
+                      payload={"fork": fork.thread_id, "step": at_step, "mode": mode})
+        moved = Run.objects.filter(pk=parent.pk, ledger_len=before).update(
+            ledger_len=parent.ledger_len, ledger_head=parent.ledger_head)
+        if moved != 1:
+            raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
+        run_enqueue(fork.pk)
+    return fork
+
+
+def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, Any], actor: Any,
+                       allow_effects: bool = False) -> tuple[str, list[Run], list[tuple[Run, str]]]:
+    """Regression replay: fork each run just before `node` first ran, recorded mode, with the node's
+    settings overridden. Returns (batch id, forks, [(run, why it was skipped)]). The batch is the
+    set of runs labelled `replay_batch=<id>`."""
+    settings_clean = {k: v for k, v in node_settings.items() if v not in (None, "")}
+    if not settings_clean:
+        raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
+                        "proves nothing.", {"override": "set a model or a prompt version"})
+    batch = uuid.uuid4().hex[:10]
+    forks: list[Run] = []
+    skipped: list[tuple[Run, str]] = []
+    for run in runs:
+        point = (Checkpoint.objects.filter(run=run, next_node=node).order_by("step")
+                 .values_list("step", flat=True).first())
+        if point is None:
+            skipped.append((run, f"never reached {node}"))
+            continue
+        try:
+            forks.append(run_fork(
+                run=run, at_step=point, mode="recorded", allow_effects=allow_effects, actor=actor,
+                overrides={"nodes": {node: settings_clean}},
+                labels={"replay_batch": batch, "replay_node": node},
+            ))
+        except RunError as exc:
+            skipped.append((run, str(exc)))
+    return batch, forks, skipped
