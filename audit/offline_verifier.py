@@ -542,7 +542,7 @@ SEAL_INT_FIELDS = ("seal_no", "tree_size", "first_gseq", "last_gseq")
 SEAL_STR_FIELDS = ("sealed_at", "key_id", "signature")
 
 
-@dataclass(order=True)
+@dataclass
 class Problem:
     line: int | None  # None: about the file as a whole (listed after the line-specific problems)
     message: str
@@ -557,6 +557,9 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def fail(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(line, message))
 
     def lines(self, max_problems: int = 20) -> list[str]:
         if self.ok:
@@ -603,20 +606,20 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
     for number, raw in enumerate(lines, 1):
         text = raw[:-1] if raw.endswith(b"\n") else raw
         if not text.strip():
-            report.problems.append(Problem(number, "empty line"))
+            report.fail(number, "empty line")
             continue
         try:
             obj = json.loads(
                 text.decode("utf-8"), object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
             )
         except UnicodeDecodeError:
-            report.problems.append(Problem(number, "is not valid UTF-8"))
+            report.fail(number, "is not valid UTF-8")
             continue
         except ValueError as exc:
-            report.problems.append(Problem(number, f"is not valid JSON ({exc})"))
+            report.fail(number, f"is not valid JSON ({exc})")
             continue
         if not isinstance(obj, dict) or obj.get("type") not in LINE_TYPES:
-            report.problems.append(Problem(number, f"is not one of the line types {', '.join(LINE_TYPES)}"))
+            report.fail(number, f"is not one of the line types {', '.join(LINE_TYPES)}")
             continue
         records.append((number, obj))
     return records
@@ -625,14 +628,14 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
 def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> dict[str, Any]:
     headers = [(n, obj) for n, obj in records if obj["type"] == "header"]
     if not headers or headers[0][0] != 1:
-        report.problems.append(Problem(1, "the first line must be the export header"))
+        report.fail(1, "the first line must be the export header")
     for number, _ in headers[1:]:
-        report.problems.append(Problem(number, "a second header: exports were concatenated or spliced"))
+        report.fail(number, "a second header: exports were concatenated or spliced")
     if not headers:
         return {}
     number, header = headers[0]
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        report.problems.append(Problem(number, f"not a {FORMAT} version {VERSION} header"))
+        report.fail(number, f"not a {FORMAT} version {VERSION} header")
     counts = header.get("counts")
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
@@ -642,18 +645,14 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
             ("consistency", "consistency"),
             ("proof", "proofs"),
         ):
-            if plural in counts and counts[plural] != actual[kind]:
-                report.problems.append(
-                    Problem(
-                        None,
-                        (
-                            f"the header (line {number}) counts {counts[plural]} {kind} lines but the file holds "
-                            f"{actual[kind]}: lines were added or removed"
-                        ),
-                    )
+            if counts.get(plural) != actual[kind]:
+                report.fail(
+                    None,
+                    f"the header (line {number}) counts {counts.get(plural)} {kind} lines, but the file "
+                    f"holds {actual[kind]}: lines were added or removed",
                 )
     else:
-        report.problems.append(Problem(number, "the header has no counts"))
+        report.fail(number, "the header has no counts")
     return header
 
 
@@ -691,7 +690,7 @@ def _parse_seal(number: int, obj: dict[str, Any], report: Report) -> _Seal | Non
     extra = sorted(obj.keys() - {f.name for f in fields(TreeHead)} - {"type", "signature"})
     if bad or extra:
         what = f"missing or malformed {', '.join(bad)}" if bad else f"unexpected field {', '.join(extra)}"
-        report.problems.append(Problem(number, f"seal line has {what}"))
+        report.fail(number, f"seal line has {what}")
         return None
     return _Seal(number, TreeHead.from_dict(obj), obj["signature"])
 
@@ -704,25 +703,17 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
         head, number = seal.head, seal.line
         expected_no = 1 if previous is None else previous.head.seal_no + 1
         if head.seal_no != expected_no:
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"seal {head.seal_no} follows seal {expected_no - 1}: "
-                        + ("seals are missing" if head.seal_no > expected_no else "a seal number repeats")
-                    ),
-                )
+            report.fail(
+                number,
+                f"seal {head.seal_no} follows seal {expected_no - 1}: "
+                + ("seals are missing" if head.seal_no > expected_no else "a seal number repeats"),
             )
         elif head.prev_head != (GENESIS if previous is None else head_hash(previous.head)):
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"seal {head.seal_no} does not chain to "
-                        + ("GENESIS" if previous is None else f"seal {previous.head.seal_no}")
-                        + ": its prev_head is not the previous seal's hash"
-                    ),
-                )
+            report.fail(
+                number,
+                f"seal {head.seal_no} does not chain to "
+                + ("GENESIS" if previous is None else f"seal {previous.head.seal_no}")
+                + ": its prev_head is not the previous seal's hash",
             )
         prev_size = 0 if previous is None else previous.head.tree_size
         prev_last = 0 if previous is None else previous.head.last_gseq
@@ -731,31 +722,21 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
             and head.first_gseq > prev_last
             and prev_size < head.tree_size <= prev_size + head.last_gseq - head.first_gseq + 1
         ):
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"seal {head.seal_no}'s range does not follow the previous seal's "
-                        f"(gseq {head.first_gseq}-{head.last_gseq}, tree size {head.tree_size})"
-                    ),
-                )
+            report.fail(
+                number,
+                f"seal {head.seal_no}'s range does not follow the previous seal's "
+                f"(gseq {head.first_gseq}-{head.last_gseq}, tree size {head.tree_size})",
             )
         public_key = keyring.get(head.key_id)
         if public_key is None:
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"seal {head.seal_no} was signed by key {head.key_id}, which is not among the public keys given"
-                    ),
-                )
+            report.fail(
+                number,
+                f"seal {head.seal_no} was signed by key {head.key_id}, "
+                "which is not among the public keys given",
             )
         elif not verify_head(head, seal.signature, public_key):
-            report.problems.append(
-                Problem(
-                    number,
-                    (f"seal {head.seal_no}'s signature is not valid: the seal was altered after signing"),
-                )
+            report.fail(
+                number, f"seal {head.seal_no}'s signature is not valid: the seal was altered after signing"
             )
         previous = seal
 
@@ -766,9 +747,7 @@ def _check_consistency(
     for number, obj in records:
         old, new, path = by_no.get(obj.get("from_seal")), by_no.get(obj.get("to_seal")), obj.get("path")
         if old is None or new is None or not isinstance(path, list) or not all(map(_is_hex_hash, path)):
-            report.problems.append(
-                Problem(number, "consistency line names a seal not in the export or is malformed")
-            )
+            report.fail(number, "consistency line names a seal not in the export or is malformed")
             continue
         if not verify_consistency(
             old.head.tree_size,
@@ -777,14 +756,10 @@ def _check_consistency(
             bytes.fromhex(new.head.root),
             [bytes.fromhex(p) for p in path],
         ):
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
-                        "sealed history was rewritten, or the proof was altered"
-                    ),
-                )
+            report.fail(
+                number,
+                f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
+                "sealed history was rewritten, or the proof was altered",
             )
 
 
@@ -823,45 +798,33 @@ def _check_proofs(
             or not isinstance(path, list)
             or not all(map(_is_hex_hash, path))
         ):
-            report.problems.append(Problem(number, "proof line is malformed"))
+            report.fail(number, "proof line is malformed")
             continue
         seal = by_no.get(seal_no)
         if seal is None:
-            report.problems.append(
-                Problem(number, f"proof for gseq {gseq} names seal {seal_no}, which is not in the export")
-            )
+            report.fail(number, f"proof for gseq {gseq} names seal {seal_no}, which is not in the export")
             continue
         if size != seal.head.tree_size:
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"proof for gseq {gseq} is for tree size {size}, but seal {seal_no} has {seal.head.tree_size}"
-                    ),
-                )
+            report.fail(
+                number,
+                f"proof for gseq {gseq} is for tree size {size}, "
+                f"but seal {seal_no} has {seal.head.tree_size}",
             )
             continue
         if gseq in proven:
-            report.problems.append(
-                Problem(number, f"a second proof for gseq {gseq} (first on line {proven[gseq]})")
-            )
+            report.fail(number, f"a second proof for gseq {gseq} (first on line {proven[gseq]})")
             continue
         covering = _covering_seal(gseq, seals)
         if covering is None or covering[0].head.seal_no > seal_no:
-            report.problems.append(
-                Problem(number, f"proof for gseq {gseq} uses seal {seal_no}, whose range does not cover it")
-            )
+            report.fail(number, f"proof for gseq {gseq} uses seal {seal_no}, whose range does not cover it")
             continue
         first_seal, first_index = covering
         if not first_index <= index < first_seal.head.tree_size:
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"proof for gseq {gseq} puts it at leaf {index}, outside seal {first_seal.head.seal_no}'s "
-                        f"leaves {first_index}-{first_seal.head.tree_size - 1}"
-                    ),
-                )
+            report.fail(
+                number,
+                f"proof for gseq {gseq} puts it at leaf {index}, "
+                f"outside seal {first_seal.head.seal_no}'s "
+                f"leaves {first_index}-{first_seal.head.tree_size - 1}",
             )
             continue
         proof, root = [bytes.fromhex(p) for p in path], bytes.fromhex(seal.head.root)
@@ -885,42 +848,31 @@ def _check_proofs(
         if match is not None:
             line, entry = match
             proven[entry["gseq"]] = number
-            report.problems.append(
-                Problem(
-                    line,
-                    (
-                        f"{_name(entry)} has gseq {entry['gseq']}, but its inclusion proof (line {number}) shows it "
-                        f"was recorded as gseq {gseq}: its gseq was altered"
-                    ),
-                )
+            report.fail(
+                line,
+                f"{_name(entry)} has gseq {entry['gseq']}, "
+                f"but its inclusion proof (line {number}) shows it "
+                f"was recorded as gseq {gseq}: its gseq was altered",
             )
         elif claimed is not None:
             proven.setdefault(gseq, number)
-            report.problems.append(
-                Problem(
-                    claimed[0],
-                    (
-                        f"{_name(claimed[1])} (gseq {gseq}) is not in seal {seal_no}'s Merkle tree: the entry or its "
-                        f"proof (line {number}) was altered"
-                    ),
-                )
+            report.fail(
+                claimed[0],
+                f"{_name(claimed[1])} (gseq {gseq}) is not in seal {seal_no}'s Merkle tree: "
+                "the entry or its "
+                f"proof (line {number}) was altered",
             )
         else:
-            report.problems.append(
-                Problem(
-                    number,
-                    (f"the proof for gseq {gseq} has no entry line: an entry was removed from the export"),
-                )
+            report.fail(
+                number, f"the proof for gseq {gseq} has no entry line: an entry was removed from the export"
             )
 
     ordered = sorted(leaf_of.items())
     for (g1, i1), (g2, i2) in zip(ordered, ordered[1:], strict=False):
         if i2 <= i1:
-            report.problems.append(
-                Problem(
-                    entries[g2][0],
-                    (f"gseq {g1} and {g2} are proven at leaves {i1} and {i2}: gseq values were swapped"),
-                )
+            report.fail(
+                entries[g2][0],
+                f"gseq {g1} and {g2} are proven at leaves {i1} and {i2}: gseq values were swapped",
             )
     return proven
 
@@ -948,14 +900,12 @@ def verify_export(
     for number, obj in (r for r in records if r[1]["type"] == "entry"):
         shape = _entry_shape(obj)
         if shape is not None:
-            report.problems.append(Problem(number, shape))
+            report.fail(number, shape)
             continue
         entry = {key: value for key, value in obj.items() if key not in ("type", "redacted")}
         if entry["gseq"] in entries:
             first_line = entries[entry["gseq"]][0]
-            report.problems.append(
-                Problem(number, f"gseq {entry['gseq']} appears twice (also line {first_line})")
-            )
+            report.fail(number, f"gseq {entry['gseq']} appears twice (also line {first_line})")
             continue
         entries[entry["gseq"]] = (number, entry)
         runs[entry["run"]].append((number, entry))
@@ -964,17 +914,15 @@ def verify_export(
     scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
     if isinstance(scope_runs, list):
         for run in sorted(set(map(str, scope_runs)) - runs.keys()):
-            report.problems.append(Problem(None, f"run {run} is in the header's scope but has no entries"))
+            report.fail(None, f"run {run} is in the header's scope but has no entries")
         for run in sorted(runs.keys() - set(map(str, scope_runs))):
-            report.problems.append(
-                Problem(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
-            )
+            report.fail(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
 
     for group in runs.values():
         result = verify_chain([entry for _, entry in group])
         if not result.ok:
             line = group[result.position][0] if result.position is not None else None
-            report.problems.append(Problem(line, result.detail))
+            report.fail(line, result.detail)
 
     # Seals, then proofs into them.
     seals = sorted(
@@ -992,20 +940,15 @@ def verify_export(
             continue
         covering = _covering_seal(gseq, seals)
         if covering is not None:
-            report.problems.append(
-                Problem(
-                    number,
-                    (
-                        f"{_name(entry)} (gseq {gseq}) is covered by seal {covering[0].head.seal_no} but has no "
-                        "inclusion proof: its proof was removed"
-                    ),
-                )
+            report.fail(
+                number,
+                f"{_name(entry)} (gseq {gseq}) is covered by seal {covering[0].head.seal_no} "
+                "but has no "
+                "inclusion proof: its proof was removed",
             )
         elif seals and gseq < seals[-1].head.last_gseq:
-            report.problems.append(
-                Problem(
-                    number, (f"{_name(entry)} (gseq {gseq}) falls between seals' ranges: no seal covers it")
-                )
+            report.fail(
+                number, f"{_name(entry)} (gseq {gseq}) falls between seals' ranges: no seal covers it"
             )
         else:
             unsealed.append((number, entry))
@@ -1013,7 +956,7 @@ def verify_export(
         where = ", ".join(f"{_name(e)}" for _, e in unsealed[:5]) + (", ..." if len(unsealed) > 5 else "")
         if require_sealed:
             for number, entry in unsealed:
-                report.problems.append(Problem(number, f"{_name(entry)} is unsealed (--require-sealed)"))
+                report.fail(number, f"{_name(entry)} is unsealed (--require-sealed)")
         else:
             report.warnings.append(
                 f"{len(unsealed)} entries are unsealed (newer than the last seal): {where}"
