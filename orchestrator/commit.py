@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.db import connection
+from psycopg.types.string import StrDumper
 
 from orchestrator.state import dumps
 
@@ -126,6 +128,21 @@ def _sql(has_checkpoint: bool, has_ledger: bool, has_item: bool) -> str:
     return _SQL_CACHE[key]
 
 
+def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Run one hot-path statement as a server-side prepared statement and return its first row.
+
+    Django's psycopg backend binds parameters on the client, so Postgres would parse and plan the
+    four-CTE statement on every step; a server-side cursor with prepare=True plans it once per
+    connection. Autocommit: the statement is its own transaction.
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        # Send str as text (not "unknown"), so a parameter used in two places has one type.
+        cursor.adapters.register_dumper(str, StrDumper)
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
 def transition_commit(t: Transition) -> None:
     """Commit one transition atomically, or raise LeaseLost if this writer was fenced off."""
     if not t.ledger:
@@ -158,9 +175,7 @@ def transition_commit(t: Transition) -> None:
     params["ledger"] = dumps(t.ledger)
     if t.review_item is not None:
         params.update({f"ri_{k}": v for k, v in t.review_item.items()})
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(t.checkpoint is not None, True, t.review_item is not None), params)
-        (matched,) = cursor.fetchone()
+    (matched,) = execute_prepared(_sql(t.checkpoint is not None, True, t.review_item is not None), params)
     if matched != 1:
         raise LeaseLost(f"run {t.run_id}: lease token {t.lease_token} is no longer current; commit rejected")
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db import connection
 
+from orchestrator import budgets, spend
 from orchestrator import llm as llm_providers
-from orchestrator import spend
 from orchestrator.blobs import blob_get, blob_put
 from orchestrator.commit import LeaseLost
 from orchestrator.graph import GateDecision, GateRequest
@@ -101,6 +101,20 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(dumps(payload).encode()).hexdigest()
 
 
+class LazyJournal:
+    """The journal of one node visit, read on the first ctx call: a node that makes no outside
+    calls (most steps of most graphs) costs no journal query at all."""
+
+    def __init__(self, run_id: int, visit: int) -> None:
+        self.run_id, self.visit = run_id, visit
+        self._rows: dict[int, JournalRow] | None = None
+
+    def get(self, index: int) -> JournalRow | None:
+        if self._rows is None:
+            self._rows = journal_load(self.run_id, self.visit)
+        return self._rows.get(index)
+
+
 def journal_load(run_id: int, visit: int) -> dict[int, JournalRow]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -175,7 +189,7 @@ class NodeContext:
         node: str,
         visit: int,
         attempt: int,
-        journal: dict[int, JournalRow],
+        journal: LazyJournal,
         spend_so_far: Spend,
         settings: dict[str, Any],
         replay: Any | None = None,
@@ -257,6 +271,13 @@ class NodeContext:
             self.spend.add(index, 0, 0, 0, Decimal(0))
             return LLMResponse.from_json(replayed)
         price = spend.price_for(chosen)
+        # Budgets (orchestrator.budgets): hold the call's maximum cost before calling, or raise
+        # BudgetExceeded (the executor suspends the run) without calling the provider.
+        hold = budgets.budget_reserve(call=budgets.CallRef(
+            run_id=self.run.id, lease_token=self.run.lease_token, workflow=self.run.workflow,
+            labels=self.run.labels, node=self.node, visit=self.visit, call_index=index, attempt=self.attempt,
+            model=chosen,
+        ), amount=budgets.max_cost(price, request))
         started = time.perf_counter()
         try:
             response = llm_providers.complete(request)
@@ -264,13 +285,22 @@ class NodeContext:
             # The provider billed what it streamed before the cut: count it with this visit's spend
             # (committed with the step or the failure), keyed per attempt so a retry adds its own.
             partial = cut.partial
+            partial_cost = spend.cost_of(price, partial)
+            budgets.budget_settle(hold=hold, response=partial, cost=partial_cost, partial=True,
+                                  latency_ms=(time.perf_counter() - started) * 1000,
+                                  unpriced=spend.is_unpriced(price))
             self.spend.add(
                 ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
-                partial.cached_tokens, spend.cost_of(price, partial),
+                partial.cached_tokens, partial_cost,
             )
+            raise
+        except BaseException:
+            budgets.budget_release(hold=hold)
             raise
         latency = (time.perf_counter() - started) * 1000
         cost = spend.cost_of(price, response)
+        budgets.budget_settle(hold=hold, response=response, cost=cost, latency_ms=response.latency_ms or latency,
+                              unpriced=spend.is_unpriced(price))
         journal_write(
             run=self.run, visit=self.visit, call_index=index, node=self.node, kind="llm", name=chosen,
             request_hash=digest, request=dumps(request.canonical()), result=dumps(response.to_json()),

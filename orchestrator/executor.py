@@ -26,8 +26,9 @@ from django.db import close_old_connections, connection
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
+from orchestrator.budgets import BudgetExceeded
 from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
-from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend, journal_load
+from orchestrator.context import Interrupt, LazyJournal, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.history import last_checkpoint_meta, seen_positions, state_at
 from orchestrator.registry import workflow_get
@@ -195,7 +196,7 @@ class Execution:
         # A node resumed after its gate keeps the visit it started (its journal, its interrupt
         # answer); otherwise the visit is the step it starts from, the same after a crash.
         visit = claim.visit_step if self.approved_node == node_name else claim.step
-        journal = journal_load(claim.run_id, visit)
+        journal = LazyJournal(claim.run_id, visit)
         spend = Spend()
         attempt = 0
         started = time.perf_counter()
@@ -212,13 +213,15 @@ class Execution:
                 return self._suspend_at_gate(
                     node_name, interrupt.request, visit=visit, call_index=interrupt.call_index, spend=spend
                 )
+            except BudgetExceeded as exceeded:
+                return self._suspend_over_budget(node_name, exceeded, visit=visit)
             except LeaseLost:
                 raise
             except Exception as exc:
                 if node.retry.should_retry(exc, attempt):
                     delay = node.retry.delay(attempt)
                     self._record_retry(node_name, attempt, exc, delay)
-                    journal = journal_load(claim.run_id, visit)
+                    journal = LazyJournal(claim.run_id, visit)
                     time.sleep(delay)
                     continue
                 return self._fail(node_name, exc, attempts=attempt, spend=spend)
@@ -359,6 +362,46 @@ class Execution:
             output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
             llm_calls=len(spend.calls),
         )
+        try:
+            self._commit(change, checkpoint=checkpoint, review_item=item)
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
+        return "suspended"
+
+    def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int) -> str:
+        """A call's maximum cost did not fit a budget (orchestrator.budgets): the provider was not
+        called. Suspend with an inbox item for admins; approving (after raising the cap) re-runs this
+        node in the same visit, so the calls it already made come back from the journal, unpaid.
+
+        The visit's spend is NOT committed here: those calls are counted when the node completes
+        (their journal rows add them to that visit's spend again), so the run total counts them once.
+        """
+        claim = self.claim
+        step = claim.step + 1
+        facts = exceeded.as_dict()
+        request = GateRequest(
+            action="raise_budget_cap",
+            description=(
+                f"**Budget exceeded**: budget *{exceeded.budget}* (cap ${exceeded.cap:.2f}, spent "
+                f"${exceeded.spent:.6f}, held by calls in flight ${exceeded.reserved:.6f}) cannot cover the "
+                f"next call of node `{node_name}`, which may cost up to ${exceeded.max_cost:.6f} "
+                f"({exceeded.model}). Raise the cap (Costs → Budgets), then approve to resume; "
+                "reject to end the run."
+            ),
+            allowed=["approve", "reject"], risk="high", reviewer_group="admin",
+        )
+        item = self._item(step, node_name, "budget_exceeded", request, visit=visit)
+        item["request"] = dumps({**json.loads(item["request"]), "budget": facts})
+        self._ledger("budget_exceeded", {"node": node_name, **facts}, step=step)
+        checkpoint = {
+            "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
+            "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
+            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1,
+            "meta": dumps({"budget_exceeded": facts, "visit": visit}),
+        }
+        change = RunChange(step=step, status="suspended", suspended_reason="budget_exceeded",
+                           next_node=node_name, visit_step=visit, visits=claim.visits)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
