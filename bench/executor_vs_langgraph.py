@@ -75,7 +75,7 @@ BIG = "x" * (200 * 1024)
 def gatehouse_graph(n: int, big: bool):
     from pydantic import BaseModel
 
-    from orchestrator.graph import END, START, NO_RETRY, Graph
+    from orchestrator.graph import END, NO_RETRY, START, Graph
 
     class S(BaseModel):
         counter: int = 0

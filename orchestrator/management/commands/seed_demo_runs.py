@@ -1,0 +1,66 @@
+"""`manage.py seed_demo_runs`: a few runs of each demo workflow in different states, so every
+page has something to show on a fresh `make run`. Does nothing if runs already exist (--force)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from orchestrator.executor import run_advance
+from orchestrator.models import Run
+from orchestrator.services import run_start
+from review.models import ReviewItem
+from review.services import DecisionInput, review_decide
+
+EMAILS = [
+    ("legal", "acme", "ana@acme.example", "the renewal terms of the supply contract"),
+    ("sales", "globex", "li@globex.example", "a 15% discount on the annual plan"),
+    ("support", "initech", "sam@initech.example", "the outage on 14 March and our credit offer"),
+    ("legal", "globex", "kim@globex.example", "the data processing addendum"),
+    ("finance", "acme", "ap@acme.example", "an overdue invoice reminder"),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed demo runs: completed, suspended at a gate, failed, looping."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="seed even if runs exist")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if Run.objects.exists() and not opts["force"]:
+            self.stdout.write("demo runs: already seeded")
+            return
+        users = get_user_model().objects
+        engineer = users.filter(username="engineer").first()
+        reviewer = users.filter(username="reviewer").first()
+        seeded = []
+
+        def start(workflow: str, data: dict, labels: dict) -> Run:
+            run = run_start(workflow=workflow, input=data, labels=labels, actor=engineer)
+            run_advance(run.pk, worker="seed")
+            run.refresh_from_db()
+            seeded.append(run)
+            return run
+
+        for i, (dept, customer, to, topic) in enumerate(EMAILS):
+            run = start("email_approval", {"to": to, "topic": topic}, {"department": dept, "customer": customer})
+            if i < 2 and reviewer is not None:  # two already approved and sent
+                item = ReviewItem.objects.get(run=run, status="pending")
+                review_decide(item=item, actor=reviewer, decision=DecisionInput("approve"))
+                run_advance(run.pk, worker="seed")
+        for dept, customer in (("legal", "acme"), ("operations", "globex"), ("legal", "initech")):
+            start("document_pipeline", {"pages": 80}, {"department": dept, "customer": customer})
+        start("document_pipeline", {"pages": 20, "fail_at": "summarize", "fail_times": 5},
+              {"department": "operations", "customer": "acme"})
+        start("research_agent", {"question": "Which vendors changed their SLA this quarter?", "max_iterations": 3},
+              {"department": "research", "customer": "internal"})
+        start("research_agent", {"question": "Why did churn rise in March?", "mode": "stuck"},
+              {"department": "research", "customer": "internal"})
+        for run in seeded:
+            run.refresh_from_db()
+        summary = ", ".join(f"{status}: {sum(r.status == status for r in seeded)}"
+                            for status in sorted({r.status for r in seeded}))
+        self.stdout.write(f"demo runs: seeded {len(seeded)} ({summary})")
