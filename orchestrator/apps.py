@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class OrchestratorConfig(AppConfig):
     name = "orchestrator"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from orchestrator import budgets, cost_alerts, reconciler
+
+        # Free the budget holds of crashed or cancelled calls; send cost alerts a worker could not.
+        for extra in (budgets.budgets_release_expired, cost_alerts.alerts_deliver):
+            if extra not in reconciler.EXTRA_PASSES:
+                reconciler.EXTRA_PASSES.append(extra)

@@ -206,3 +206,7 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=300)
     body = models.TextField()
     sent_at = models.DateTimeField(default=timezone.now)
+
+
+# Cost governance (prices, budgets, spend, alerts) lives in its own module.
+from orchestrator.models_costs import *  # noqa: E402,F401,F403

@@ -1,0 +1,148 @@
+"""Cost alerts: soft budget thresholds (claimed in SQL at settlement, once per period) and anomalous
+node spend (a node whose spend in one run passes k × its rolling p95 over the workflow's recent
+runs), delivered by email and webhook and recorded in the ledger's system chain.
+
+Alerts go to the "system" chain rather than the run's own chain: they are raised while a worker
+holds the run mid-node, and the run's chain may only be advanced by that worker's step commit.
+The entry names the run (thread id) and node, so the audit trail still ties it to the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from decimal import Decimal
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.ledger import ChainCursor
+from audit.models import LedgerEntry
+from orchestrator.models import GENESIS, CostAlert, CostSettings, Run
+
+log = logging.getLogger("gatehouse.costs")
+SYSTEM_CHAIN = "system"
+_P95_CACHE_SECONDS = 60.0
+_p95_cache: dict[tuple[str, str], tuple[float, Decimal | None]] = {}
+
+
+def cost_settings() -> CostSettings:
+    return CostSettings.objects.filter(pk=1).first() or CostSettings(pk=1)
+
+
+# --- the system chain ---------------------------------------------------------------------------------
+def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any]) -> LedgerEntry:
+    """Append to the system chain. A transaction-scoped advisory lock serialises writers; the
+    (chain, seq_run) unique constraint would refuse a fork anyway."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:system'))")
+        last = (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN).order_by("-seq_run")
+                .values_list("seq_run", "hash").first())
+        cursor = ChainCursor(chain=SYSTEM_CHAIN, length=last[0] if last else 0, head=last[1] if last else GENESIS)
+        row = cursor.append(kind=kind, step=None, actor=actor, payload=payload)
+        return LedgerEntry.objects.create(
+            chain=SYSTEM_CHAIN, run=None, seq_run=row["seq_run"], kind=kind, step=None, actor=actor,
+            at=row["at"], payload=row["payload"], prev=row["prev"], hash=row["hash"],
+        )
+
+
+# --- anomalous spend ------------------------------------------------------------------------------------
+_P95 = """
+SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY total), count(*) FROM (
+  SELECT run_id, sum(cost) AS total FROM orchestrator_spendevent
+  WHERE workflow = %s AND node = %s AND run_id <> %s
+  GROUP BY run_id ORDER BY max(id) DESC LIMIT %s
+) recent
+"""
+
+
+def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_runs: int) -> Decimal | None:
+    """The node's p95 spend per run over the workflow's last `window` runs (cached a minute per process)."""
+    key = (workflow, node)
+    cached = _p95_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _P95_CACHE_SECONDS:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute(_P95, [workflow, node, exclude_run, window])
+        p95, runs = cursor.fetchone()
+    value = Decimal(str(p95)).quantize(Decimal("0.000001")) if p95 is not None and runs >= min_runs else None
+    _p95_cache[key] = (time.monotonic(), value)
+    return value
+
+
+def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal) -> int | None:
+    """Raise an anomaly alert (once per run and node) if the node's spend in this run is far above its norm."""
+    conf = cost_settings()
+    p95 = node_p95(workflow=workflow, node=node, exclude_run=run_id, window=conf.anomaly_window,
+                   min_runs=conf.anomaly_min_runs)
+    if p95 is None or p95 <= 0 or node_total <= conf.anomaly_k * p95:
+        return None
+    thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first() or str(run_id)
+    message = (f"Node {node} of run {thread_id} ({workflow}) has spent ${node_total:.6f}, "
+               f"above {conf.anomaly_k} × its p95 of ${p95:.6f} over recent runs.")
+    try:
+        with transaction.atomic():
+            alert = CostAlert.objects.create(kind="anomaly", run_id=run_id, node=node, message=message)
+    except IntegrityError:
+        return None  # already alerted for this run and node
+    return alert.pk
+
+
+def anomaly_cache_clear() -> None:
+    _p95_cache.clear()
+
+
+# --- delivery -------------------------------------------------------------------------------------------
+def alerts_deliver(*, ids: list[int] | None = None, limit: int = 50) -> int:
+    """Deliver undelivered alerts once each: ledger entry, email, webhook. Also a reconciler pass."""
+    pending = CostAlert.objects.filter(delivered_at__isnull=True).select_related("budget", "run")
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    delivered = 0
+    conf = None
+    for alert in list(pending.order_by("id")[:limit]):
+        # Guarded claim: two processes delivering at once send each alert once.
+        if CostAlert.objects.filter(pk=alert.pk, delivered_at__isnull=True).update(delivered_at=timezone.now()) != 1:
+            continue
+        conf = conf or cost_settings()
+        payload = {
+            "alert": alert.pk, "kind": alert.kind, "budget": alert.budget.name if alert.budget else "",
+            "threshold": alert.threshold, "run": alert.run.thread_id if alert.run else "", "node": alert.node,
+            "message": alert.message,
+        }
+        errors = []
+        try:
+            system_ledger_append(kind=f"cost_alert_{alert.kind}", actor=None, payload=payload)
+        except Exception as exc:  # the alert itself must still go out
+            errors.append(f"ledger: {exc}")
+        errors += _notify(conf, payload)
+        if errors:
+            CostAlert.objects.filter(pk=alert.pk).update(delivery_error="; ".join(errors)[:1000])
+        delivered += 1
+    return delivered
+
+
+def _notify(conf: CostSettings, payload: dict[str, Any]) -> list[str]:
+    errors = []
+    recipients = [a.strip() for a in conf.alert_emails.replace(";", ",").split(",") if a.strip()]
+    if recipients:
+        try:
+            send_mail(f"[Gatehouse] cost alert: {payload['message'][:120]}", payload["message"], None, recipients)
+        except Exception as exc:
+            errors.append(f"email: {exc}")
+    if conf.alert_webhook_url:
+        request = urllib.request.Request(conf.alert_webhook_url, data=json.dumps(payload).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 - admin-configured URL
+                reply.read()
+        except Exception as exc:
+            errors.append(f"webhook: {exc}")
+    for error in errors:
+        log.warning("cost alert %s not delivered: %s", payload["alert"], error)
+    return errors

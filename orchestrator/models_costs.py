@@ -1,0 +1,200 @@
+"""Cost governance models: the price table, budgets and their per-period usage, live reservations,
+one spend row per LLM call, and cost alerts.
+
+Money is Decimal(18, 6) everywhere (a millionth of a dollar, as `orchestrator.llm.pricing` rounds).
+Budget enforcement itself runs in SQL functions created by migration 0003 (see orchestrator/budgets.py):
+these models describe the tables those functions read and write.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+__all__ = [
+    "AlertKind", "Budget", "BudgetPeriod", "BudgetReservation", "BudgetScope", "BudgetUsage", "CostAlert",
+    "CostSettings", "ModelPrice", "SpendEvent",
+]
+
+MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+class ModelPrice(models.Model):
+    """USD per million tokens for model names matching `pattern` (fnmatch glob), from a date on."""
+
+    pattern = models.CharField(max_length=200)
+    input_per_mtok = models.DecimalField(**MONEY)
+    output_per_mtok = models.DecimalField(**MONEY)
+    cached_input_per_mtok = models.DecimalField(**MONEY)
+    effective_from = models.DateField()
+    note = models.CharField(max_length=300, blank=True, default="")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pattern", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["pattern", "effective_from"], name="price_pattern_from"),
+            models.CheckConstraint(
+                condition=Q(input_per_mtok__gte=0) & Q(output_per_mtok__gte=0) & Q(cached_input_per_mtok__gte=0),
+                name="price_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} from {self.effective_from}"
+
+
+class CostSettings(models.Model):
+    """Admin-editable cost settings: a single row (pk=1), created by the seed migration."""
+
+    allow_unpriced = models.BooleanField(default=False)
+    anomaly_k = models.DecimalField(max_digits=8, decimal_places=2, default=3)
+    anomaly_window = models.IntegerField(default=20)  # recent runs of the workflow the p95 is taken over
+    anomaly_min_runs = models.IntegerField(default=5)  # fewer runs than this: no norm yet, no alert
+    alert_emails = models.CharField(max_length=1000, blank=True, default="")
+    alert_webhook_url = models.URLField(max_length=500, blank=True, default="")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class BudgetScope(models.TextChoices):
+    GLOBAL = "global", "Everything"
+    WORKFLOW = "workflow", "One workflow"
+    LABEL = "label", "A run label (key=value)"
+    RUN = "run", "Each run"
+
+
+class BudgetPeriod(models.TextChoices):
+    TOTAL = "total", "All time"
+    DAILY = "daily", "Per day (UTC)"
+    MONTHLY = "monthly", "Per calendar month (UTC)"
+
+
+class Budget(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    scope = models.CharField(max_length=20, choices=BudgetScope.choices)
+    # The workflow name for scope=workflow, "key=value" for scope=label, "" otherwise.
+    match = models.CharField(max_length=300, blank=True, default="")
+    period = models.CharField(max_length=20, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    cap = models.DecimalField(**MONEY)
+    # Percent of the cap at which to alert once per period, e.g. [50, 80].
+    soft_thresholds = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(cap__gte=0), name="budget_cap_not_negative")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BudgetUsage(models.Model):
+    """Spend and live reservations of one budget in one period (and, for per-run budgets, one run).
+
+    Invariant kept by the reserve function: spent + reserved <= cap whenever a reservation is added.
+    """
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="usage")
+    period_start = models.DateField()  # 1970-01-01 for period=total
+    run_key = models.BigIntegerField(default=0)  # the run id for scope=run, else 0
+    spent = models.DecimalField(default=0, **MONEY)
+    reserved = models.DecimalField(default=0, **MONEY)
+    alerted_pct = models.IntegerField(default=0)  # highest soft threshold already alerted this period
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "period_start", "run_key"], name="budget_usage_period"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="budget_usage_reserved_not_negative"),
+        ]
+
+
+class BudgetReservation(models.Model):
+    """A live hold on budget for one LLM call in flight. Deleted when settled or released."""
+
+    token = models.CharField(max_length=40, unique=True)
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+")
+    lease_token = models.BigIntegerField()  # the run's fencing token when reserved
+    node = models.CharField(max_length=200)
+    visit = models.IntegerField()
+    call_index = models.IntegerField()
+    attempt = models.IntegerField(default=1)
+    model = models.CharField(max_length=200)
+    amount = models.DecimalField(**MONEY)
+    usage_ids = ArrayField(models.BigIntegerField(), default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="reservation_expiry")]
+
+
+class SpendEvent(models.Model):
+    """One billed LLM call, with everything chargeback needs. Written with the budget settlement."""
+
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+")
+    workflow = models.CharField(max_length=200)
+    node = models.CharField(max_length=200)
+    visit = models.IntegerField()
+    call_index = models.IntegerField()
+    attempt = models.IntegerField(default=1)
+    labels = models.JSONField(default=dict, blank=True)
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=200)
+    input_tokens = models.IntegerField(default=0)
+    output_tokens = models.IntegerField(default=0)
+    cached_tokens = models.IntegerField(default=0)
+    cost = models.DecimalField(**MONEY)
+    reserved = models.DecimalField(default=0, **MONEY)
+    latency_ms = models.FloatField(default=0)
+    partial = models.BooleanField(default=False)  # a cut-off stream, billed for what was received
+    unpriced = models.BooleanField(default=False)  # allowed by the admin setting, counted at zero
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="spend_created"),
+            models.Index(fields=["run", "node"], name="spend_run_node"),
+            models.Index(fields=["workflow", "node", "-created_at"], name="spend_workflow_node"),
+        ]
+
+
+class AlertKind(models.TextChoices):
+    THRESHOLD = "threshold", "Soft threshold crossed"
+    ANOMALY = "anomaly", "Anomalous node spend"
+
+
+class CostAlert(models.Model):
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    usage = models.ForeignKey(BudgetUsage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    threshold = models.IntegerField(null=True, blank=True)
+    run = models.ForeignKey("orchestrator.Run", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+")
+    node = models.CharField(max_length=200, blank=True, default="")
+    message = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # "Once per period": one alert per usage row and threshold; one anomaly per run and node.
+            models.UniqueConstraint(fields=["usage", "threshold"], condition=Q(kind="threshold"),
+                                    name="alert_once_per_period"),
+            models.UniqueConstraint(fields=["run", "node"], condition=Q(kind="anomaly"), name="alert_once_per_node"),
+        ]
