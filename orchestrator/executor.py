@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
@@ -499,7 +499,6 @@ def _error(node: str, exc: BaseException, attempts: int, *, retrying: bool = Fal
 def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -> str:
     """Advance a run as far as it goes. Returns the final status, "noop" or "lease_lost"."""
     lease = lease_seconds or settings.GATEHOUSE_LEASE_SECONDS
-    close_old_connections()
     claim = run_claim(run_id, worker, lease)
     if claim is None:
         return "noop"

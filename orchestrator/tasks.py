@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from django.db import close_old_connections
+
 from orchestrator.executor import run_advance
 
 
@@ -13,4 +15,9 @@ def worker_name() -> str:
 
 
 def advance_run(run_id: int) -> str:
-    return run_advance(run_id, worker=worker_name())
+    # A long-lived worker's connection may have been closed by the server meanwhile.
+    close_old_connections()
+    try:
+        return run_advance(run_id, worker=worker_name())
+    finally:
+        close_old_connections()
