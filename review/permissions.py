@@ -1,4 +1,15 @@
-"""Who may decide a review item. Views and the JSON API both call this."""
+"""Who may read and who may decide a review item. Views and the JSON API both call this.
+
+The matrix (tests/review/test_permissions_matrix.py proves each cell):
+
+    action                  reviewer   engineer   compliance   admin   no role
+    open the inbox / list      yes        -           -         yes       -
+    read an item               yes       yes         yes        yes       -
+    claim / decide / bulk    if in the item's reviewer group     yes       -
+                             (budget items: admins only)
+
+An engineer decides loop-guard items (their reviewer group is "engineer"); compliance reads only.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +17,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-from orchestrator.roles import ADMIN, user_roles
+from orchestrator.roles import ADMIN, ROLES, user_roles
 from review.models import ItemKind, ReviewItem
+
+
+def may_read(user: Any) -> bool:
+    return bool(user_roles(user) & set(ROLES))
 
 
 def may_decide(user: Any, item: ReviewItem) -> bool:
@@ -15,6 +30,11 @@ def may_decide(user: Any, item: ReviewItem) -> bool:
     if item.kind == ItemKind.BUDGET:
         return ADMIN in roles
     return item.reviewer_group in roles or ADMIN in roles
+
+
+def assert_may_read(user: Any) -> None:
+    if not may_read(user):
+        raise PermissionDenied("your account has no role that may read review items; ask an admin for one.")
 
 
 def assert_may_decide(user: Any, item: ReviewItem) -> None:

@@ -1,10 +1,30 @@
-"""Reads about review items."""
+"""Reads about review items: the inbox page, the nav badge, the item page."""
 
 from __future__ import annotations
 
-from orchestrator.models import Run
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from orchestrator.history import state_at
+from orchestrator.models import Checkpoint, Run
+from orchestrator.registry import workflow_get, workflows
+from orchestrator.roles import ADMIN, user_roles
 from orchestrator.services import RunError
-from review.models import ItemStatus, ReviewItem
+from orchestrator.state import loads
+from review.claims import claim_expires_at, claim_is_live, claim_lapse
+from review.markdown import render_inline, render_markdown
+from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
+from review.permissions import may_decide
+
+PAGE_SIZE = 25
+SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
+RISKS = ("low", "medium", "high", "critical")
 
 
 def pending_item_for_run(run: Run) -> ReviewItem:
@@ -18,3 +38,220 @@ def pending_item_for_run(run: Run) -> ReviewItem:
             )
         raise RunError(f"run {run.thread_id} is {run.status} and has no pending gate to decide.")
     return item
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+class FilterError(ValueError):
+    """A filter value the inbox does not understand; the message says what is accepted."""
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    workflow: str = ""
+    scope: str = ""
+    risk: str = ""
+    q: str = ""
+    after: str = ""
+
+    @classmethod
+    def from_query(cls, data: Any) -> InboxFilters:
+        scope, risk = data.get("scope", ""), data.get("risk", "")
+        if scope not in SCOPES:
+            raise FilterError(f"scope must be one of: {', '.join(s for s in SCOPES if s)} (or empty).")
+        if risk and risk not in RISKS:
+            raise FilterError(f"risk must be one of: {', '.join(RISKS)}.")
+        after = data.get("after", "")
+        if after:
+            _parse_cursor(after)
+        return cls(workflow=data.get("workflow", "").strip(), scope=scope, risk=risk,
+                   q=data.get("q", "").strip()[:200], after=after)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.workflow or self.scope or self.risk or self.q)
+
+    def query(self, **change: str) -> dict[str, str]:
+        values = {"workflow": self.workflow, "scope": self.scope, "risk": self.risk, "q": self.q, **change}
+        return {k: v for k, v in values.items() if v}
+
+
+def _cursor(item: ReviewItem) -> str:
+    return f"{item.created_at.isoformat()}_{item.pk}"
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, pk = cursor.rsplit("_", 1)
+        return datetime.fromisoformat(stamp), int(pk)
+    except ValueError:
+        raise FilterError("the page link is damaged: go back to the first page of the inbox.") from None
+
+
+def visible_pending(user: Any) -> QuerySet[ReviewItem]:
+    """Pending items this person could decide: their groups' items (admins: everything)."""
+    qs = ReviewItem.objects.filter(status=ItemStatus.PENDING)
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return qs
+    return qs.filter(reviewer_group__in=sorted(roles)).exclude(kind=ItemKind.BUDGET)
+
+
+@dataclass
+class InboxRow:
+    item: ReviewItem
+    summary_html: str
+    args_preview: str
+    overdue: bool
+    claim_live: bool
+    mine: bool
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    next_cursor: str
+    filters: InboxFilters
+    now: datetime = field(default_factory=timezone.now)
+
+
+def inbox_page(*, user: Any, filters: InboxFilters, size: int = PAGE_SIZE) -> InboxPage:
+    now = timezone.now()
+    qs = visible_pending(user)
+    if filters.workflow:
+        qs = qs.filter(workflow=filters.workflow)
+    if filters.risk:
+        qs = qs.filter(risk=filters.risk)
+    if filters.scope == "mine":
+        qs = qs.filter(claimed_by=user)
+    elif filters.scope == "unassigned":
+        qs = qs.filter(Q(claimed_by__isnull=True) | Q(claimed_at__lt=now - claim_lapse()))
+    elif filters.scope == "overdue":
+        qs = qs.filter(due_at__lt=now)
+    if filters.q:
+        # A thread id (exact, via its unique index) or text anywhere in the gate's request (trigram index).
+        like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = RawSQL("review_reviewitem.request ILIKE %s", (like,), output_field=BooleanField())
+        qs = qs.filter(Q(run__thread_id=filters.q) | Q(text))
+    if filters.after:
+        stamp, pk = _parse_cursor(filters.after)
+        qs = qs.filter(RawSQL("(review_reviewitem.created_at, review_reviewitem.id) < (%s, %s)", (stamp, pk),
+                              output_field=BooleanField()))
+    items = list(qs.select_related("run", "claimed_by").order_by("-created_at", "-id")[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    rows = [
+        InboxRow(
+            item=item, summary_html=render_inline(item.summary or item.action), args_preview=_args_preview(item),
+            overdue=bool(item.due_at and item.due_at < now), claim_live=claim_is_live(item, now=now),
+            mine=item.claimed_by_id == user.pk,
+        )
+        for item in items
+    ]
+    return InboxPage(rows=rows, next_cursor=_cursor(items[-1]) if more else "", filters=filters, now=now)
+
+
+def _args_preview(item: ReviewItem, limit: int = 140) -> str:
+    args = (loads(item.request) or {}).get("args", {})
+    parts = []
+    for key, value in args.items():
+        text = value if isinstance(value, str) else str(value)
+        parts.append(f"{key}: {' '.join(text.split())[:60]}")
+    preview = " · ".join(parts)
+    return preview if len(preview) <= limit else preview[: limit - 1] + "…"
+
+
+def inbox_count(*, user: Any, cap: int = 999) -> int:
+    """How many pending items this person could decide, counted no further than `cap` (the badge says 999+)."""
+    return visible_pending(user)[: cap + 1].count()
+
+
+def inbox_workflows() -> list[str]:
+    return sorted(workflows())
+
+
+# --- one item -------------------------------------------------------------------------------------
+@dataclass
+class StateChange:
+    field: str
+    before: Any
+    after: Any
+    kind: str  # added | changed | removed
+
+
+@dataclass
+class ItemView:
+    item: ReviewItem
+    request: dict[str, Any]
+    description_html: str
+    args: dict[str, Any]
+    relevant: list[tuple[str, Any]]
+    changes: list[StateChange]
+    changed_by: str
+    spend: dict[str, Any]
+    decisions: list[ReviewDecision]
+    allowed: list[str]
+    overdue: bool
+    claim_live: bool
+    claim_until: datetime | None
+    claim_live_other: bool
+    may_decide: bool
+    started_by_viewer: bool
+    already_approved_by_viewer: bool
+    timeline_url: str
+
+
+def item_view(*, item: ReviewItem, user: Any) -> ItemView:
+    now = timezone.now()
+    request = loads(item.request) or {}
+    run = item.run
+    state = _state_or_empty(run.pk, item.step)
+    changes, changed_by = _changes_before(run.pk, item.step, state)
+    decisions = list(item.decisions.select_related("actor").order_by("created_at"))
+    return ItemView(
+        item=item, request=request, description_html=render_markdown(request.get("description", "")),
+        args=request.get("args", {}), relevant=[(name, state.get(name)) for name in request.get("relevant", [])],
+        changes=changes, changed_by=changed_by,
+        spend={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens,
+               "tokens": run.input_tokens + run.output_tokens, "cost": Decimal(run.cost), "llm_calls": run.llm_calls},
+        decisions=decisions, allowed=request.get("allowed", ["approve", "reject", "edit", "respond"]),
+        overdue=bool(item.status == ItemStatus.PENDING and item.due_at and item.due_at < now),
+        claim_live=claim_is_live(item, now=now), claim_until=claim_expires_at(item),
+        claim_live_other=claim_is_live(item, now=now) and item.claimed_by_id != user.pk,
+        may_decide=may_decide(user, item), started_by_viewer=bool(run.created_by_id and run.created_by_id == user.pk),
+        already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),
+        timeline_url=f"/runs/{run.thread_id}/",
+    )
+
+
+def _state_or_empty(run_id: int, step: int) -> dict[str, Any]:
+    try:
+        return state_at(run_id, step)
+    except LookupError:
+        return {}
+
+
+def _changes_before(run_id: int, step: int, state: dict[str, Any]) -> tuple[list[StateChange], str]:
+    """What the last state-changing step up to `step` changed. A gate's own checkpoint changes
+    nothing, so for a gate node this is the node that produced what the gate shows."""
+    last = (Checkpoint.objects.filter(run_id=run_id, step__lte=step, step__gt=0).exclude(source="gate")
+            .order_by("-step").values_list("step", "node").first())
+    if last is None:
+        return [], ""
+    before = _state_or_empty(run_id, last[0] - 1)
+    changes = []
+    for key in sorted(set(before) | set(state)):
+        if key not in before:
+            changes.append(StateChange(key, None, state[key], "added"))
+        elif key not in state:
+            changes.append(StateChange(key, before[key], None, "removed"))
+        elif before[key] != state[key]:
+            changes.append(StateChange(key, before[key], state[key], "changed"))
+    return changes, f"{last[1] or 'input'} (step {last[0]})"
+
+
+def workflow_schema(item: ReviewItem) -> Any:
+    """The workflow's state model, or None if the workflow is no longer registered."""
+    try:
+        return workflow_get(item.workflow).state
+    except LookupError:
+        return None

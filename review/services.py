@@ -2,11 +2,15 @@
 
 `review_decide` in order, inside one transaction:
   1. Lock the run row, then the item row (always this order, so two deciders cannot deadlock).
-  2. Refuse if the item is no longer pending ("already decided by X at T"), if the decision is
-     not allowed by the gate, or if its input is invalid (reason missing, edits break the schema).
+  2. Refuse if the item is no longer pending ("already decided (approve) by X at T"), if another
+     person holds a live claim on it (review.claims), if its deadline passed (the expiry pass
+     owns it now), if the person started the run and is approving it (separation of duties), if
+     the decision is not allowed by the gate, or if its input is invalid (reason missing, edits
+     break the schema or change nothing).
   3. Record the person's decision (one per person per item). If the gate needs more approvers,
-     stop here: the item stays pending and shows "1 of 2".
-  4. Mark the item decided with a guarded UPDATE (pending → decided, row count checked).
+     stop here: the item stays pending, shows "1 of 2", and the claim is released for the next.
+  4. Mark the item decided (or expired, for the expiry pass) with a guarded UPDATE (pending →
+     decided, row count checked).
   5. Write the decision checkpoint (edits + the decision field, attributed to the actor), the
      ledger entry, and the run's new position and status.
   6. After commit, enqueue the run (unless the decision ended it).
@@ -57,13 +61,33 @@ def item_request(item: ReviewItem) -> dict[str, Any]:
     return loads(item.request) or {}
 
 
-def _already(item: ReviewItem) -> AlreadyDecided:
+def already_decided(item: ReviewItem) -> AlreadyDecided:
+    """The refusal every interface shows for a second decision: who decided, what, and when."""
     who = item.decided_by.username if item.decided_by_id else "the system"
     when = item.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC") if item.decided_at else "an earlier time"
     state = {"decided": "decided", "expired": "expired", "cancelled": "cancelled"}.get(item.status, item.status)
+    what = f" ({item.decision})" if item.decision else ""
     return AlreadyDecided(
-        f"This item was already {state} by {who} at {when} ({item.decision or state}); your decision changed nothing."
+        f"This item was already {state}{what} by {who} at {when}; your decision changed nothing."
     )
+
+
+def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) -> None:
+    """Step 2's checks that concern the person rather than the input."""
+    from review.claims import claim_held_by_other
+
+    held = claim_held_by_other(item, actor, now=now)
+    if held is not None:
+        raise held
+    if item.due_at is not None and item.due_at <= now:
+        request = loads(item.request) or {}
+        policy = ("escalated to " + request.get("escalate_to", "admin")
+                  if request.get("on_expiry") == "escalate" else "auto-rejected")
+        raise DecisionError(f"this item expired at {item.due_at:%Y-%m-%d %H:%M:%S} UTC and is being {policy}; "
+                            "nothing was decided.")
+    if kind in (Decision.APPROVE, Decision.EDIT) and run.created_by_id and run.created_by_id == actor.pk:
+        raise DecisionError(f"you started this run, so you may not approve it: another member of "
+                            f"{item.reviewer_group!r} must. You may still reject it or respond.")
 
 
 def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
@@ -111,15 +135,20 @@ def _route(graph: Graph, item: ReviewItem, run: Run, decision: str, model: Any) 
 
 @transaction.atomic
 def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
-                  force_version: bool = False) -> ReviewItem:
+                  force_version: bool = False, expired: bool = False) -> ReviewItem:
+    """`expired=True` is the expiry pass's path: the system rejects, the item ends as expired."""
     run = Run.objects.select_for_update().get(pk=item.run_id)
-    item = ReviewItem.objects.select_for_update(of=("self",)).select_related("decided_by").get(pk=item.pk)
+    item = ReviewItem.objects.select_for_update(of=("self",)).select_related("decided_by", "claimed_by").get(
+        pk=item.pk)
     if item.status != ItemStatus.PENDING:
-        raise _already(item)
+        raise already_decided(item)
+    now = timezone.now()
+    if not expired:
+        _refuse_person(item, run, actor, decision.decision, now)
     request = loads(item.request) or {}
     allowed = request.get("allowed", [d.value for d in Decision])
     kind = decision.decision
-    if kind not in {d.value for d in Decision} or kind not in allowed:
+    if kind not in {d.value for d in Decision} or (kind not in allowed and not expired):
         raise DecisionError(f"decision {kind!r} is not allowed at this gate; allowed: {', '.join(allowed)}.")
     if kind == Decision.REJECT and not decision.reason.strip():
         raise DecisionError("a rejection needs a reason: it is recorded and reaches the workflow.",
@@ -135,6 +164,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     edits: dict[str, Any] = {}
     if kind == Decision.EDIT:
         edits = validate_edits(graph, request, state, decision.edits or {})
+        if not edits:
+            raise DecisionError("you changed nothing: change a field, or approve it as it is.")
 
     try:
         with transaction.atomic():
@@ -145,21 +176,23 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
 
     approving = kind in (Decision.APPROVE, Decision.EDIT)
     if approving and item.approvals + 1 < item.required_approvals:
-        ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING).update(approvals=item.approvals + 1)
+        # The claim is released so the next approver can take the item.
+        ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING).update(
+            approvals=item.approvals + 1, claimed_by=None, claimed_at=None)
         ledger_append(run=run, kind="approval_recorded", step=run.step, actor=actor.username,
                       payload={"item": item.pk, "of": item.required_approvals, "count": item.approvals + 1})
         run.save(update_fields=["ledger_len", "ledger_head"])
         item.refresh_from_db()
         return item
 
-    now = timezone.now()
     claimed = ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING).update(
-        status=ItemStatus.DECIDED, decided_by=actor, decided_at=now, decision=kind, reason=decision.reason,
+        status=ItemStatus.EXPIRED if expired else ItemStatus.DECIDED, decided_by=actor, decided_at=now,
+        decision=kind, reason=decision.reason,
         edits=edits or None, response=decision.response, approvals=item.approvals + (1 if approving else 0),
     )
     if claimed != 1:
         item.refresh_from_db()
-        raise _already(item)
+        raise already_decided(item)
 
     resumed = GateDecision(decision=kind, actor=actor.username, reason=decision.reason,
                            response=decision.response, edits=edits)
@@ -185,7 +218,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
         meta=dumps({"decision": kind, "item": item.pk, "reason": decision.reason, "response": decision.response}),
     )
     ledger_append(run=run, kind="decision", step=step, actor=actor.username, payload={
-        "item": item.pk, "node": item.node, "decision": kind,
+        "item": item.pk, "node": item.node, "decision": kind, **({"expired": True} if expired else {}),
         "reason": salted_digest(decision.reason, run.ledger_salt) if decision.reason else "",
         "edits": salted_digest(edits, run.ledger_salt) if edits else "",
         "response": salted_digest(decision.response, run.ledger_salt) if decision.response else "",

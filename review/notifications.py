@@ -1,0 +1,102 @@
+"""New-item notifications: an email to the gate's group and/or a webhook, sent by a reconciler pass.
+
+Items are inserted by the executor's one-statement commit, so the pass sees only committed rows:
+  1. Claim up to N un-notified pending items with one UPDATE … RETURNING (SKIP LOCKED, so two
+     reconcilers never claim the same item) — this commits before anything is sent.
+  2. Send the email (Django's email backend) and POST the webhook (GATEHOUSE_REVIEW_WEBHOOK_URL).
+At most once: a failed send is logged, not retried, so nobody is mailed twice. Links open the item
+page, where deciding needs a POST; a mail scanner that pre-fetches the link decides nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.urls import reverse
+
+from review.models import ReviewItem
+
+log = logging.getLogger("gatehouse.review")
+
+_CLAIM = """
+UPDATE review_reviewitem SET notified_at = statement_timestamp()
+WHERE id IN (SELECT id FROM review_reviewitem WHERE status = 'pending' AND notified_at IS NULL
+             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+
+def item_url(item: ReviewItem) -> str:
+    return settings.GATEHOUSE_BASE_URL + reverse("review:item", args=[item.pk])
+
+
+def items_notify(*, limit: int = 50) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [limit])
+        ids = [row[0] for row in cursor.fetchall()]
+    for item in ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"):
+        item_notify(item=item)
+    return len(ids)
+
+
+def item_notify(*, item: ReviewItem) -> None:
+    if settings.GATEHOUSE_REVIEW_EMAIL_ENABLED:
+        try:
+            _email(item)
+        except Exception as exc:  # a mail server outage must not stop the reconciler
+            log.warning("review item %s: notification email failed: %s", item.pk, exc)
+    if settings.GATEHOUSE_REVIEW_WEBHOOK_URL:
+        try:
+            _webhook(item)
+        except Exception as exc:
+            log.warning("review item %s: webhook to %s failed: %s", item.pk, settings.GATEHOUSE_REVIEW_WEBHOOK_URL, exc)
+
+
+def _recipients(group: str) -> list[str]:
+    users = get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def _email(item: ReviewItem) -> None:
+    recipients = _recipients(item.reviewer_group)
+    if not recipients:
+        log.info("review item %s: nobody in group %r has an email address", item.pk, item.reviewer_group)
+        return
+    due = f"{item.due_at:%Y-%m-%d %H:%M} UTC" if item.due_at else "no deadline"
+    escalated = f"\nEscalated from: {item.escalated_from} (deadline passed)" if item.escalated_from else ""
+    body = (
+        f"A workflow is waiting for a decision from the {item.reviewer_group} group.\n\n"
+        f"Workflow: {item.workflow}\nAction:   {item.action}\nRisk:     {item.risk}\nDue:      {due}\n"
+        f"Run:      {item.run.thread_id}{escalated}\n\n{item.summary}\n\n"
+        f"Open the item: {item_url(item)}\n\n"
+        "Opening the link decides nothing: you approve, reject or edit on the page.\n"
+    )
+    EmailMessage(
+        subject=f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk)",
+        body=body, bcc=recipients, headers={"X-Gatehouse-Item": str(item.pk)},
+    ).send()
+
+
+def webhook_payload(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": item.workflow,
+        "action": item.action, "summary": item.summary, "risk": item.risk, "reviewer_group": item.reviewer_group,
+        "escalated_from": item.escalated_from or None,
+        "due_at": item.due_at.isoformat() if item.due_at else None, "url": item_url(item),
+    }
+
+
+def _webhook(item: ReviewItem) -> None:
+    request = urllib.request.Request(
+        settings.GATEHOUSE_REVIEW_WEBHOOK_URL, data=json.dumps(webhook_payload(item)).encode(), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "gatehouse-review/1"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the URL is operator-configured
+        response.read()

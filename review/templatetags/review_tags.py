@@ -1,0 +1,51 @@
+"""Template helpers for showing state values (untrusted: returned as text, escaped by the template)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.filter
+def as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "$blob" in value:
+        return f"(stored as a blob, {value.get('size', '?')} bytes)"
+    if value is None:
+        return "—"
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def is_long(value: Any) -> bool:
+    text = as_text(value)
+    return "\n" in text or len(text) > 90
+
+
+@register.filter
+def humanize_action(action: str) -> str:
+    return (action or "").replace("_", " ").strip().capitalize()
+
+
+@register.filter
+def due_phrase(due: datetime | None) -> str:
+    """'due in 3 hours' / 'overdue by 5 minutes' / ''."""
+    if due is None:
+        return ""
+    now = timezone.now()
+    if due < now:
+        return f"overdue by {timesince(due, now).split(',')[0]}"
+    return f"due in {timeuntil(due, now).split(',')[0]}"
+
+
+@register.filter
+def age(created: datetime) -> str:
+    return timesince(created).split(",")[0]
