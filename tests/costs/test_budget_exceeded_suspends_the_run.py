@@ -1,0 +1,119 @@
+"""A call whose maximum cost does not fit a budget is never made: the run suspends as
+budget_exceeded with an inbox item for admins; raising the cap and approving resumes it at the same
+node without paying again for the calls already made; rejecting ends it as `rejected`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from orchestrator.budgets import budget_reserve, max_cost
+from orchestrator.models import Budget, BudgetReservation, BudgetUsage, JournalEntry, SpendEvent
+from orchestrator.services import run_start
+from orchestrator.state import loads
+from review.models import ReviewItem
+from review.services import DecisionInput, review_decide
+
+
+def _start(**labels):
+    return run_start(workflow="cost_probe", input={"calls": 2}, labels=labels)
+
+
+def _room_for_three_calls(advance) -> str:
+    """A cap that fits the probe's first three calls but not the fourth's hold (the demo model is
+    deterministic, so a reference run tells each call's cost and hold)."""
+    reference = _start()
+    advance(reference)
+    events = list(SpendEvent.objects.filter(run=reference).order_by("id"))
+    return str(sum((e.cost for e in events[:3]), Decimal(0)) + events[3].reserved - Decimal("0.000001"))
+
+
+def test_the_run_suspends_before_the_call_that_does_not_fit(priced, advance, make_budget):
+    make_budget("Legal monthly", cap=(cap := _room_for_three_calls(advance)), scope="label", match="department=legal", period="monthly")
+    run = _start(department="legal")
+    assert advance(run) == "suspended"
+    run.refresh_from_db()
+    assert (run.status, run.suspended_reason, run.next_node) == ("suspended", "budget_exceeded", "polish")
+    assert SpendEvent.objects.filter(run=run).count() == 3, "the fourth call was never made"
+    assert JournalEntry.objects.filter(run=run, kind="llm").count() == 3
+
+    item = ReviewItem.objects.get(run=run, status="pending")
+    assert (item.kind, item.reviewer_group, item.node) == ("budget_exceeded", "admin", "polish")
+    request = loads(item.request)
+    assert request["budget"]["budget"] == "Legal monthly"
+    assert Decimal(request["budget"]["cap"]) == Decimal(cap)
+    assert Decimal(request["budget"]["spent"]) == SpendEvent.objects.filter(run=run).aggregate(s=Sum("cost"))["s"]
+    assert Decimal(request["budget"]["max_cost"]) > 0
+    assert "Legal monthly" in request["description"] and "Raise the cap" in request["description"]
+    assert not BudgetReservation.objects.exists()
+    assert BudgetUsage.objects.get(budget__name="Legal monthly").reserved == 0
+
+
+def test_raising_the_cap_and_approving_resumes_at_the_same_node_without_paying_twice(
+        priced, advance, make_budget, admin_user):
+    budget = make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    Budget.objects.filter(pk=budget.pk).update(cap=Decimal("1.00"))
+    item = ReviewItem.objects.get(run=run, status="pending")
+    review_decide(item=item, actor=admin_user, decision=DecisionInput("approve"))
+    assert advance(run) == "completed"
+    run.refresh_from_db()
+
+    assert SpendEvent.objects.filter(run=run).count() == 4, "polish's first call came from the journal"
+    spent = SpendEvent.objects.filter(run=run).aggregate(s=Sum("cost"))["s"]
+    assert run.cost == spent, "the run total counts every call once"
+    assert BudgetUsage.objects.get(budget=budget).spent == spent
+
+
+def test_approving_without_raising_the_cap_suspends_again(priced, advance, make_budget, admin_user):
+    make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    review_decide(item=ReviewItem.objects.get(run=run, status="pending"), actor=admin_user,
+                  decision=DecisionInput("approve"))
+    assert advance(run) == "suspended"
+    run.refresh_from_db()
+    assert run.suspended_reason == "budget_exceeded"
+    assert SpendEvent.objects.filter(run=run).count() == 3
+
+
+def test_rejecting_the_item_ends_the_run_as_rejected(priced, advance, make_budget, admin_user):
+    make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    review_decide(item=ReviewItem.objects.get(run=run, status="pending"), actor=admin_user,
+                  decision=DecisionInput("reject", reason="over budget this month"))
+    run.refresh_from_db()
+    assert run.status == "rejected"
+
+
+def test_the_default_per_run_cap_stops_a_runaway_run_but_not_the_next_one(priced, advance, make_budget):
+    make_budget("Per run", cap=_room_for_three_calls(advance), scope="run")
+    first, second = _start(), _start()
+    assert advance(first) == "suspended"
+    assert advance(second) == "suspended", "each run has its own allowance, not a shared one"
+    assert SpendEvent.objects.filter(run=second).count() == 3
+    assert BudgetUsage.objects.filter(budget__name="Per run").count() == 2
+
+
+def test_a_call_must_fit_every_applicable_budget_and_a_refusal_holds_nothing(priced, make_budget):
+    from orchestrator.budgets import BudgetExceeded, CallRef
+    from orchestrator.llm import LLMRequest
+    from orchestrator.spend import price_for
+
+    roomy = make_budget("Roomy", cap="5.00")
+    make_budget("Tight", cap="0.0001", scope="workflow", match="cost_probe")
+    run = _start()
+    request = LLMRequest(model="demo-small", messages=({"role": "user", "content": "hi"},), max_tokens=400)
+    call = CallRef(run_id=run.pk, lease_token=run.lease_token, workflow="cost_probe", labels={}, node="draft",
+                   visit=0, call_index=0, attempt=1, model="demo-small")
+    try:
+        budget_reserve(call=call, amount=max_cost(price_for("demo-small"), request))
+    except BudgetExceeded as exc:
+        assert exc.budget == "Tight"
+    else:
+        raise AssertionError("the call should not fit the tight budget")
+    assert BudgetUsage.objects.get(budget=roomy).reserved == 0
+    assert not BudgetReservation.objects.exists()
