@@ -68,7 +68,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             )
             ledger_append(run=run, kind="run_started", step=0, actor=_name(actor), payload={
                 "workflow": workflow, "version": graph.version, "input": salted_digest(state, run.ledger_salt),
-                "labels": labels,
+                # Label values may name a customer: digests only, so erasure keeps the chain valid.
+                "labels": {k: salted_digest(v, run.ledger_salt) for k, v in labels.items()},
             })
             run.save(update_fields=["ledger_len", "ledger_head"])
             run_enqueue(run.pk)
