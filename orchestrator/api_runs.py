@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from orchestrator.registry import UnknownWorkflow
@@ -24,6 +24,14 @@ class StartIn(Schema):
     input: dict[str, Any] = {}
     thread_id: str | None = None
     labels: dict[str, str] = {}
+
+
+class ForkIn(Schema):
+    at_step: int
+    edits: dict[str, Any] = {}
+    mode: str = "recorded"
+    overrides: dict[str, Any] = {}
+    allow_effects: bool = False
 
 
 class DecisionIn(Schema):
@@ -91,3 +99,36 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     return {"item": item.pk, "item_status": item.status, "decision": item.decision,
             "approvals": item.approvals, "required_approvals": item.required_approvals,
             "run": run_summary(run)}
+
+
+@router.post("/{thread_id}/fork", response={201: dict, 422: dict})
+def fork(request: HttpRequest, thread_id: str, body: ForkIn):
+    """Fork the run at checkpoint `at_step` (edits validated by the state schema); 422 names the field."""
+    from orchestrator.forks import ForkError, run_fork
+
+    _require(request, ENGINEER, ADMIN)
+    parent = _run(thread_id)
+    try:
+        new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
+                       overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user)
+    except ForkError as exc:
+        return 422, {"detail": str(exc), "fields": exc.field_errors}
+    except RunError as exc:
+        return 422, {"detail": str(exc), "fields": {}}
+    return 201, {**run_summary(new), "forked_from_step": new.forked_from_step, "replay_mode": new.replay_mode,
+                 "allow_effects": new.allow_effects}
+
+
+@router.get("/{thread_id}/diff", response=dict)
+def diff(request: HttpRequest, thread_id: str, from_: int = Query(..., alias="from"), to: int = Query(...)):
+    """Per key path changes (added / removed / changed) between checkpoints `from` and `to`."""
+    from orchestrator.diffs import checkpoints_diff
+
+    _require(request, ENGINEER, ADMIN)
+    run = _run(thread_id)
+    try:
+        changes = checkpoints_diff(run_id=run.pk, from_step=from_, to_step=to)
+    except LookupError:
+        raise HttpError(404, f"run {run.thread_id} has checkpoints 0 to {run.step}; pick from/to in that range.") \
+            from None
+    return {"thread_id": run.thread_id, "from": from_, "to": to, "changes": [c.to_json() for c in changes]}

@@ -83,6 +83,20 @@ class Command(BaseCommand):
         listing.add_argument("--status")
         listing.add_argument("--limit", type=int, default=20)
 
+        fork = sub.add_parser("fork", help="fork a run at a checkpoint; prints the new run's thread id")
+        fork.add_argument("id")
+        fork.add_argument("--at", type=int, required=True, metavar="STEP")
+        fork.add_argument("--set", default="{}", metavar="JSON", help="JSON object of state fields to change")
+        fork.add_argument("--mode", choices=["live", "recorded"], default="recorded")
+        fork.add_argument("--override", metavar="JSON", help='e.g. \'{"nodes": {"summarize": {"model": "demo-large"}}}\'')
+        fork.add_argument("--allow-effects", action="store_true", help="perform side effects for real")
+        fork.add_argument("--actor", help="username recorded as the fork's author")
+        diff = sub.add_parser("diff", help="state diff between two checkpoints of a run")
+        diff.add_argument("id")
+        diff.add_argument("--from", dest="from_step", type=int, required=True, metavar="STEP")
+        diff.add_argument("--to", dest="to_step", type=int, required=True, metavar="STEP")
+        diff.add_argument("--json", action="store_true")
+
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             getattr(self, f"_{opts['action']}")(opts)
@@ -146,6 +160,35 @@ class Command(BaseCommand):
         actor = _user(opts["actor"]) if opts.get("actor") else None
         run = run_retry(run=run_get(opts["id"]), actor=actor, force_version=opts["force_version"])
         self.stdout.write(f"run {run.thread_id} queued again from step {run.step}")
+
+    def _fork(self, opts: dict[str, Any]) -> None:
+        from orchestrator.forks import run_fork
+
+        edits = _parse_json(opts["set"], "--set")
+        overrides = _parse_json(opts["override"], "--override") if opts.get("override") else None
+        actor = _user(opts["actor"]) if opts.get("actor") else None
+        fork = run_fork(run=run_get(opts["id"]), at_step=opts["at"], edits=edits or None, mode=opts["mode"],
+                        overrides=overrides, allow_effects=opts["allow_effects"], actor=actor)
+        self.stdout.write(fork.thread_id)
+
+    def _diff(self, opts: dict[str, Any]) -> None:
+        from orchestrator.diffs import checkpoints_diff
+
+        run = run_get(opts["id"])
+        try:
+            changes = checkpoints_diff(run_id=run.pk, from_step=opts["from_step"], to_step=opts["to_step"])
+        except LookupError:
+            raise CommandError(f"run {run.thread_id} has checkpoints 0 to {run.step}; "
+                               f"pick --from and --to in that range.") from None
+        if opts["json"]:
+            self.stdout.write(json.dumps([c.to_json() for c in changes], indent=2, ensure_ascii=False))
+            return
+        if not changes:
+            self.stdout.write(f"no change between step {opts['from_step']} and step {opts['to_step']}")
+        for change in changes:
+            before = "" if change.kind == "added" else json.dumps(change.before, ensure_ascii=False)[:120]
+            after = "" if change.kind == "removed" else json.dumps(change.after, ensure_ascii=False)[:120]
+            self.stdout.write(f"{change.kind:<8} {change.path:<30} {before} -> {after}".rstrip(" ->"))
 
     def _workflows(self, opts: dict[str, Any]) -> None:
         for name, graph in sorted(workflows().items()):
