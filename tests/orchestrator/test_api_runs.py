@@ -1,0 +1,90 @@
+"""The JSON API: bearer tokens, role checks, and the same errors as the CLI."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orchestrator.executor import run_advance
+from orchestrator.models import Run
+from orchestrator.tokens import api_token_create
+
+
+@pytest.fixture
+def api(db):
+    def make(user=None, token: str | None = None) -> Client:
+        key = token or (api_token_create(user=user, name="test") if user else None)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {key}") if key else Client()
+
+    return make
+
+
+def test_an_engineer_starts_a_run_and_reads_it_back(api, engineer_user):
+    client = api(engineer_user)
+    created = client.post("/api/runs", {"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "hi"},
+                                         "labels": {"department": "legal"}}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    thread_id = created.json()["thread_id"]
+    assert created.json()["status"] == "queued"
+    run = Run.objects.get(thread_id=thread_id)
+    assert run.created_by == engineer_user and run.labels == {"department": "legal"}
+    run_advance(run.pk, worker="test")
+    shown = client.get(f"/api/runs/{thread_id}").json()
+    assert shown["status"] == "suspended" and shown["pending_gate"]["action"] == "send_email"
+    steps = client.get(f"/api/runs/{thread_id}/checkpoints").json()
+    assert [s["source"] for s in steps] == ["input", "node", "gate"]
+
+
+def test_a_reviewer_decides_through_the_api_once(api, engineer_user, reviewer_user, reviewer2_user):
+    thread_id = api(engineer_user).post("/api/runs", {"workflow": "email_approval", "input": {
+        "to": "a@b.co", "topic": "hi"}}, content_type="application/json").json()["thread_id"]
+    run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test")
+    ok = api(reviewer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "edit", "edits": {"body": "Hi!"}},
+                                 content_type="application/json")
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["decision"] == "edit" and ok.json()["run"]["status"] == "queued"
+    again = api(reviewer2_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                     content_type="application/json")
+    assert again.status_code == 409
+    assert "reviewer" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "status", "text"), [
+    ({"workflow": "nope"}, 404, "unknown workflow"),
+    ({"workflow": "email_approval", "input": {"to": "x"}}, 422, "violates the state schema"),
+])
+def test_bad_starts_get_a_clear_error(api, engineer_user, body, status, text):
+    response = api(engineer_user).post("/api/runs", body, content_type="application/json")
+    assert response.status_code == status and text in response.json()["detail"]
+
+
+def test_invalid_json_is_refused_with_422(api, engineer_user):
+    response = api(engineer_user).post("/api/runs", "{nope", content_type="application/json")
+    assert response.status_code in (400, 422)
+
+
+def test_roles_are_enforced(api, reviewer_user, compliance_user, engineer_user):
+    body = {"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "hi"}}
+    assert api(reviewer_user).post("/api/runs", body, content_type="application/json").status_code == 403
+    assert api(compliance_user).post("/api/runs", body, content_type="application/json").status_code == 403
+    thread_id = api(engineer_user).post("/api/runs", body, content_type="application/json").json()["thread_id"]
+    run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test")
+    decided = api(engineer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                      content_type="application/json")
+    assert decided.status_code == 403
+
+
+def test_no_token_or_a_wrong_token_is_401(api):
+    assert api().get("/api/runs/x").status_code == 401
+    assert api(token="gh_wrong").get("/api/runs/x").status_code == 401
+
+
+def test_an_unknown_run_is_404(api, engineer_user):
+    response = api(engineer_user).get("/api/runs/no-such-run")
+    assert response.status_code == 404 and "no run with thread id" in response.json()["detail"]
+
+
+def test_the_openapi_schema_documents_the_endpoints(client):
+    schema = client.get("/api/schema").json()
+    assert {"/api/runs", "/api/runs/{thread_id}", "/api/runs/{thread_id}/checkpoints",
+            "/api/runs/{thread_id}/decision"} <= set(schema["paths"])

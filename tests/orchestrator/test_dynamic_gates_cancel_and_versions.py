@@ -1,0 +1,68 @@
+"""ctx.interrupt() resumes with the decision without repeating journaled calls; cancel fences a
+worker; a structurally changed workflow is not resumed unless forced."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.commit import LeaseLost
+from orchestrator.executor import Execution, run_advance, run_claim
+from orchestrator.history import state_at
+from orchestrator.models import Checkpoint, Run
+from orchestrator.registry import workflow_get, workflows
+from orchestrator.services import RunError, run_cancel, run_start
+from review.models import ReviewItem
+from review.services import DecisionInput, review_decide
+
+
+@pytest.fixture
+def test_graphs(settings):
+    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
+    workflows.cache_clear()
+    yield
+    workflows.cache_clear()
+
+
+def test_a_dynamic_interrupt_returns_the_persons_answer_to_the_node(db, test_graphs, make_user):
+    run = run_start(workflow="sequence")
+    assert run_advance(run.pk, worker="test") == "suspended"
+    item = ReviewItem.objects.get(run=run)
+    assert item.node == "ask" and item.action == "confirm"
+    review_decide(item=item, actor=make_user("rita", "reviewer"),
+                  decision=DecisionInput("respond", response="go on, carefully"))
+    assert run_advance(run.pk, worker="test") == "completed"
+    run.refresh_from_db()
+    state = state_at(run.pk, run.step)
+    assert state["answer"] == "go on, carefully" and state["n"] == 4 and state["seen"] == [1, 2, 3, 4]
+    assert [c.node for c in Checkpoint.objects.filter(run=run, source="node").order_by("step")] == \
+        ["a", "b", "c", "ask", "d"]
+
+
+def test_cancelling_a_running_run_rejects_the_workers_next_commit(db, test_graphs):
+    run = run_start(workflow="sequence")
+    execution = Execution(run_claim(run.pk, "worker-a", 30), workflow_get("sequence"), 30)
+    assert execution.step_once() == "running"
+    run_cancel(run=Run.objects.get(pk=run.pk))
+    with pytest.raises(LeaseLost):
+        execution.step_once()
+    run.refresh_from_db()
+    assert run.status == "cancelled" and run.step == 1
+
+
+def test_a_structurally_changed_workflow_is_not_resumed_unless_forced(db, make_user):
+    run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})
+    run_advance(run.pk, worker="test")
+    Run.objects.filter(pk=run.pk).update(graph_version="000000000000.000000000000")
+    item = ReviewItem.objects.get(run=run)
+    rita = make_user("rita", "reviewer")
+    with pytest.raises(RunError, match="changed incompatibly.*--force-version"):
+        review_decide(item=item, actor=rita, decision=DecisionInput("approve"))
+    review_decide(item=item, actor=rita, decision=DecisionInput("approve"), force_version=True)
+    assert run_advance(run.pk, worker="test") == "completed"
+
+
+def test_a_code_only_change_is_compatible(db):
+    run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})
+    structure = workflow_get("email_approval").version.split(".")[0]
+    Run.objects.filter(pk=run.pk).update(graph_version=f"{structure}.ffffffffffff")
+    assert run_advance(run.pk, worker="test") == "suspended"
