@@ -68,5 +68,5 @@ def demo_users_ensure(*, data_dir: Path, shared_password: str | None = None) -> 
         if not user.check_password(passwords[username]):
             user.set_password(passwords[username])
         user.save()
-        user.groups.set([Group.objects.get(name=role)])
+        user.groups.set([Group.objects.get_or_create(name=role)[0]])
     return passwords
