@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
@@ -63,7 +64,7 @@ def start(request: HttpRequest, body: StartIn):
         raise HttpError(404, str(exc)) from None
     except RunError as exc:
         raise HttpError(422, str(exc)) from None
-    return 201, run_summary(run)
+    return Status(201, run_summary(run))
 
 
 @router.get("/{thread_id}", response=dict)
