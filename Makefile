@@ -51,7 +51,14 @@ services-down:
 	$(PY) -m config.embedded down; \
 	GATEHOUSE_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m config.embedded down
 
-bench: install
+# Benchmarks compare against LangGraph, so they need the `bench` extra on top of the dev install.
+$(VENV)/.installed-bench: pyproject.toml $(STAMP)
+	@$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["optional-dependencies"].get("bench", [])))' > $(VENV)/requirements-bench.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements-bench.txt
+	@touch $@
+
+bench: $(VENV)/.installed-bench
 	@shopt -s nullglob; files=(bench/*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "gatehouse: no benchmarks yet (bench/*.py)"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "== $$f"; $(PY) "$$f"; done
