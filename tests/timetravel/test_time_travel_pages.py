@@ -1,0 +1,150 @@
+"""The time-travel pages: who may open them, what they show, and that untrusted text stays text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.forks import run_fork
+from orchestrator.models import JournalEntry, Run
+from orchestrator.services import run_start
+
+PAGES = ["/runs/", "/runs/{t}/", "/runs/{t}/checkpoints/5/", "/runs/{t}/checkpoints/3/fork/",
+         "/runs/{t}/family/", "/runs/{t}/timeline/?after=2", "/runs/regression/"]
+
+
+@pytest.mark.parametrize("persona", ["reviewer_user", "compliance_user", "outsider_user"])
+def test_only_engineers_and_admins_may_open_them(request, client_for, pipeline_run, persona):
+    client = client_for(request.getfixturevalue(persona))
+    for page in PAGES:
+        assert client.get(page.format(t=pipeline_run.thread_id)).status_code == 403, page
+    assert client.post(f"/runs/{pipeline_run.thread_id}/checkpoints/3/fork/", {}).status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["engineer_user", "admin_user"])
+def test_engineers_and_admins_see_every_page(request, client_for, pipeline_run, persona):
+    client = client_for(request.getfixturevalue(persona))
+    for page in PAGES:
+        assert client.get(page.format(t=pipeline_run.thread_id)).status_code == 200, page
+
+
+def test_the_run_page_shows_header_graph_timeline_and_waterfall(client_for, engineer_user, pipeline_run):
+    html = client_for(engineer_user).get(f"/runs/{pipeline_run.thread_id}/").content.decode()
+
+    assert 'data-testid="run-status"' in html and "Completed" in html
+    assert html.count('data-testid="timeline-row"') == 13
+    assert 'data-node="summarize"' in html and 'id="waterfall"' in html
+    assert "vendor/plotly.min.js" in html
+
+
+def test_the_runs_list_filters_and_pages_by_keyset(client_for, engineer_user, pipeline_run):
+    for index in range(3):
+        run_start(workflow="email_approval", input={"to": "a@b.co", "topic": f"t{index}"},
+                  labels={"team": "ops"})
+    client = client_for(engineer_user)
+
+    labelled = client.get("/runs/?label=team=ops").content.decode()
+    assert labelled.count('data-testid="run-row"') == 3 and pipeline_run.thread_id not in labelled
+    assert "use key=value" in client.get("/runs/?label=oops").content.decode()
+
+    from audit.selectors_runs import RunFilters, runs_page
+
+    first = runs_page(filters=RunFilters(), limit=2)
+    second = runs_page(filters=RunFilters(), cursor=first["next_cursor"], limit=2)
+    seen = [r.pk for r in first["runs"] + second["runs"]]
+    assert seen == list(Run.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
+    assert second["next_cursor"] == ""
+
+
+def test_llm_text_is_escaped_on_the_checkpoint_page(client_for, engineer_user, pipeline_run):
+    from django.db import connection
+
+    # The journal is immutable by trigger; an erasure-style session may still rewrite one row for this test.
+    entry = JournalEntry.objects.get(run=pipeline_run, node="classify")
+    result = json.loads(entry.result)
+    result["text"] = "<script>alert('pwned')</script> <img src=x onerror=alert(1)>"
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN; SET LOCAL gatehouse.erasure = 'on';"
+                       " UPDATE orchestrator_journalentry SET result = %s WHERE id = %s; COMMIT;",
+                       [json.dumps(result), entry.pk])
+
+    html = client_for(engineer_user).get(f"/runs/{pipeline_run.thread_id}/checkpoints/5/").content.decode()
+
+    assert "<script>alert(" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+def test_the_checkpoint_page_shows_the_diff_journal_and_blob_download(client_for, engineer_user,
+                                                                       transactional_db, advance_run):
+    run = advance_run(run_start(workflow="document_pipeline", input={"pages": 200}))
+    client = client_for(engineer_user)
+
+    html = client.get(f"/runs/{run.thread_id}/checkpoints/1/").content.decode()
+    assert 'data-testid="diff-row"' in html and "corpus" in html
+    assert 'data-testid="blob"' in html  # 200 pages of corpus exceed the blob threshold
+    journal = client.get(f"/runs/{run.thread_id}/checkpoints/7/").content.decode()
+    assert 'data-testid="llm-response"' in journal and "demo-small" in journal
+
+    from orchestrator.history import state_at
+
+    sha = state_at(run.pk, 1)["corpus"]["$blob"]
+    download = client.get(f"/runs/blobs/{sha}/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/octet-stream"
+    assert b"MASTER SUPPLY AGREEMENT" in b"".join(download.streaming_content)
+    assert client.get(f"/runs/blobs/{'0' * 64}/").status_code == 404
+
+    against = client.get(f"/runs/{run.thread_id}/checkpoints/7/diff/?against=3", HTTP_HX_REQUEST="true")
+    assert 'data-testid="diff-row"' in against.content.decode() and "summary" in against.content.decode()
+
+
+def test_the_fork_form_refuses_an_invalid_field_and_forks_a_valid_one(client_for, engineer_user, pipeline_run):
+    client = client_for(engineer_user)
+    url = f"/runs/{pipeline_run.thread_id}/checkpoints/3/fork/"
+
+    bad = client.post(url, {"field_pages": '"lots"', "field_language": "not json", "mode": "recorded"})
+    assert bad.status_code == 422
+    assert "language: not valid JSON" in bad.content.decode()
+    bad = client.post(url, {"field_pages": '"lots"', "mode": "recorded"})
+    assert bad.status_code == 422 and "pages: Input should be a valid integer" in bad.content.decode()
+    assert Run.objects.filter(parent=pipeline_run).count() == 0
+
+    good = client.post(url, {"field_pages": "31", "mode": "live", "override_node": "summarize",
+                             "override_model": "demo-large"})
+    fork = Run.objects.get(parent=pipeline_run)
+    assert good.status_code == 302 and good["Location"] == f"/runs/{fork.thread_id}/"
+    assert (fork.replay_mode, fork.allow_effects) == ("live", False)
+    assert fork.overrides == {"nodes": {"summarize": {"model": "demo-large"}}}
+
+
+def test_the_family_page_shows_forks_of_forks(client_for, engineer_user, pipeline_run):
+    child = run_fork(run=pipeline_run, at_step=3, mode="recorded", actor=engineer_user)
+    Run.objects.filter(pk=child.pk).update(status="completed")
+    grandchild = run_fork(run=child, at_step=0, mode="live", actor=engineer_user)
+
+    html = client_for(engineer_user).get(f"/runs/{grandchild.thread_id}/family/").content.decode()
+    assert pipeline_run.thread_id in html and child.thread_id in html and grandchild.thread_id in html
+    assert "3 runs descend" in html
+
+
+def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(client_for, engineer_user,
+                                                                             pipeline_run, advance_run):
+    second = advance_run(run_start(workflow="document_pipeline", input={"pages": 5}))
+    client = client_for(engineer_user)
+
+    response = client.post("/runs/regression/", {"workflow": "document_pipeline", "status": "completed",
+                                                 "node": "summarize", "model": "demo-large", "limit": "10"})
+    assert response.status_code == 302
+    batch = response["Location"].rstrip("/").split("/")[-1]
+    forks = list(Run.objects.filter(labels__replay_batch=batch))
+    assert {f.parent_id for f in forks} == {pipeline_run.pk, second.pk}
+    for fork in forks:
+        advance_run(fork)
+
+    html = client.get(f"/runs/regression/{batch}/").content.decode()
+    assert html.count('data-testid="batch-row"') == 2
+    assert html.count("yes · summarize") == 2  # a new model changes the request: both go live there
+    assert 'data-testid="batch-diverged">2<' in html
+
+    refused = client.post("/runs/regression/", {"workflow": "document_pipeline", "node": "summarize"})
+    assert refused.status_code == 422 and "give at least one override" in refused.content.decode()
