@@ -18,6 +18,7 @@ effects are dry-run unless `allow_effects` (orchestrator.context).
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any, Literal
 
@@ -25,11 +26,11 @@ from django.conf import settings
 from django.db import transaction
 from pydantic import ValidationError
 
-from audit.ledger import salted_digest
-from audit.services import ledger_append
+from audit.ledger import ChainCursor, salted_digest
+from audit.models import LedgerEntry
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import state_at
-from orchestrator.models import Checkpoint, Run, RunStatus
+from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.services import RunError
@@ -149,11 +150,25 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
         if parent.status == RunStatus.RUNNING:
             raise ForkError(f"run {parent.thread_id} is running: a worker is advancing it. Fork it once it "
                             "completes, suspends or fails, or cancel it first.")
+        thread_id = _fork_thread_id(parent)
+        salt = secrets.token_hex(16)
+        # Both chain heads are computed here and written with the rows (fewer round trips than
+        # ledger_append's insert-then-save; the parent row lock makes it safe the same way).
+        fork_chain = ChainCursor(chain=thread_id, length=0, head=GENESIS)
+        fork_entry = fork_chain.append(kind="fork", step=0, actor=name, payload={
+            "parent": parent.thread_id, "step": at_step, "mode": mode, "allow_effects": allow_effects,
+            "fields": sorted(changed), "edits": salted_digest(changed, salt) if changed else "",
+            "overrides": salted_digest(clean_overrides, salt) if clean_overrides else "",
+        })
+        parent_chain = ChainCursor(chain=parent.thread_id, length=parent.ledger_len, head=parent.ledger_head)
+        parent_entry = parent_chain.append(kind="forked", step=at_step, actor=name,
+                                           payload={"fork": thread_id, "step": at_step, "mode": mode})
         fork = Run.objects.create(
-            thread_id=_fork_thread_id(parent), workflow=parent.workflow, graph_version=graph.version,
+            thread_id=thread_id, workflow=parent.workflow, graph_version=graph.version,
             labels={**_inherited(parent.labels), **(labels or {}), "forked_from": parent.thread_id},
             next_node=checkpoint.next_node, parent=parent, forked_from_step=at_step, replay_mode=mode,
-            allow_effects=allow_effects, overrides=clean_overrides, created_by=actor_user,
+            allow_effects=allow_effects, overrides=clean_overrides, created_by=actor_user, ledger_salt=salt,
+            ledger_len=fork_chain.length, ledger_head=fork_chain.head,
         )
         Checkpoint.objects.create(
             run=fork, step=0, node="", source="fork", delta=dumps({"set": stored_edits} if stored_edits else {}),
@@ -161,17 +176,13 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             actor=actor_user, meta=dumps({"parent": parent.thread_id, "step": at_step, "edits": stored_edits,
                                           "mode": mode, "allow_effects": allow_effects}),
         )
-        ledger_append(run=fork, kind="fork", step=0, actor=name, payload={
-            "parent": parent.thread_id, "step": at_step, "mode": mode, "allow_effects": allow_effects,
-            "fields": sorted(changed), "edits": salted_digest(changed, fork.ledger_salt) if changed else "",
-            "overrides": salted_digest(clean_overrides, fork.ledger_salt) if clean_overrides else "",
-        })
-        fork.save(update_fields=["ledger_len", "ledger_head"])
-        before = parent.ledger_len
-        ledger_append(run=parent, kind="forked", step=at_step, actor=name,
-                      payload={"fork": fork.thread_id, "step": at_step, "mode": mode})
-        moved = Run.objects.filter(pk=parent.pk, ledger_len=before).update(
-            ledger_len=parent.ledger_len, ledger_head=parent.ledger_head)
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(chain=row["run"], run_id=run_id, seq_run=row["seq_run"], kind=row["kind"], step=row["step"],
+                        actor=row["actor"], at=row["at"], payload=row["payload"], prev=row["prev"], hash=row["hash"])
+            for row, run_id in ((fork_entry, fork.pk), (parent_entry, parent.pk))
+        ])
+        moved = Run.objects.filter(pk=parent.pk, ledger_len=parent.ledger_len).update(
+            ledger_len=parent_chain.length, ledger_head=parent_chain.head)
         if moved != 1:
             raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
         run_enqueue(fork.pk)
