@@ -30,3 +30,99 @@ class LedgerEntry(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["chain", "seq_run"], name="ledger_chain_seq")]
         indexes = [models.Index(fields=["xid"], name="ledger_xid")]
+
+
+class SystemChainHead(models.Model):
+    """Length and head of the "system" chain (entries outside runs: exports, erasures, prunes, cost
+    alerts). One row, kept up to date by a database trigger on every system entry insert, so any
+    writer advances it and a fork (two entries with the same predecessor) is refused."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    length = models.IntegerField(default=0)
+    head = models.CharField(max_length=64, default="0" * 64)
+
+
+class Seal(models.Model):
+    """A signed tree head: the Merkle root over every entry up to `tree_size` (gseq order).
+
+    Immutable by trigger. `frontier` holds the roots of the tree's complete right-edge subtrees, so
+    the next seal extends the tree without reading every older leaf (see audit/sealing.py)."""
+
+    seal_no = models.IntegerField(primary_key=True)
+    tree_size = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+    first_gseq = models.BigIntegerField()
+    last_gseq = models.BigIntegerField()
+    # Every transaction with an xid below this had finished when the seal was made.
+    xid_horizon = models.BigIntegerField()
+    sealed_at = models.CharField(max_length=40)  # ISO-8601 exactly as signed
+    prev_head = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.TextField()
+    head_hash = models.CharField(max_length=64)
+    frontier = models.JSONField(default=list)
+    # {chain: [length, head]} for every chain this seal's entries touched, signed separately
+    # (chains_signature) because the tree head format is fixed: it pins each run's length, so the
+    # newest entries of a run cannot be cut off unnoticed once sealed.
+    chains = models.JSONField(default=dict)
+    chains_signature = models.TextField(default="")
+    external = models.CharField(max_length=300, blank=True, default="")  # where the copy went
+
+    class Meta:
+        ordering = ["seal_no"]
+
+    def __str__(self) -> str:
+        return f"seal {self.seal_no} ({self.tree_size} entries)"
+
+
+class VerificationRun(models.Model):
+    """The outcome of one `audit verify` (CLI, the audit page's button, or the sealer loop)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    scope = models.CharField(max_length=200)  # "all", "run T-1", "since 2025-06-01"
+    ok = models.BooleanField()
+    problem = models.CharField(max_length=20, blank=True, default="")  # modified, deleted, ...
+    entry = models.CharField(max_length=200, blank=True, default="")  # "entry 5 of run T-1 (gseq 42)"
+    detail = models.TextField(blank=True, default="")
+    entries = models.BigIntegerField(default=0)
+    seals = models.IntegerField(default=0)
+    actor = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class PrunedLeaf(models.Model):
+    """What retention leaves of a pruned ledger entry: its position and hash, the Merkle leaf, so
+    every seal over it still recomputes and its inclusion proof can still be produced."""
+
+    gseq = models.BigIntegerField(primary_key=True)
+    chain = models.CharField(max_length=200)
+    seq_run = models.IntegerField()
+    hash = models.CharField(max_length=64)
+
+
+class PrunedChain(models.Model):
+    """A run whose ledger entries retention removed: its length and head when pruned."""
+
+    chain = models.CharField(max_length=200, primary_key=True)
+    length = models.IntegerField()
+    head = models.CharField(max_length=64)
+    pruned_at = models.DateTimeField()
+    actor = models.CharField(max_length=150, blank=True, default="")
+
+
+class RetentionPolicy(models.Model):
+    """How long a workflow's runs are kept after they finish (default: settings, 400 days)."""
+
+    workflow = models.CharField(max_length=200, unique=True)
+    days = models.PositiveIntegerField()
+    # Set only through `retention_set(..., allow_below_minimum=True)`: below 183 days is a deliberate act.
+    below_minimum = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"{self.workflow}: {self.days} days"

@@ -20,3 +20,31 @@ def ledger_append(*, run: Any, kind: str, step: int | None, actor: str | None,
     )
     run.ledger_len, run.ledger_head = cursor.length, cursor.head
     return entry
+
+
+SYSTEM_CHAIN = "system"
+
+
+def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any]) -> LedgerEntry:
+    """Append to the system chain (exports, erasures, prunes, alerts: entries outside any run).
+
+    1. The advisory lock is the one orchestrator.cost_alerts takes, so every system writer queues
+       behind the same lock; 2. locking the head row gives this transaction its xid before the
+       entry takes its gseq (the sealer relies on that, see audit/sealing.py); 3. the insert trigger
+       advances the head row, refusing an entry that does not extend it.
+    """
+    from django.db import connection, transaction
+
+    from audit.models import SystemChainHead
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:system'))")
+        head = SystemChainHead.objects.select_for_update().filter(pk=1).first()
+        cursor_ = ChainCursor(chain=SYSTEM_CHAIN, length=head.length if head else 0,
+                              head=head.head if head else "0" * 64)
+        row = cursor_.append(kind=kind, step=None, actor=actor, payload=payload)
+        return LedgerEntry.objects.create(
+            chain=SYSTEM_CHAIN, run=None, seq_run=row["seq_run"], kind=kind, step=None, actor=actor,
+            at=row["at"], payload=row["payload"], prev=row["prev"], hash=row["hash"],
+        )

@@ -166,6 +166,14 @@ GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
 # Absolute links in notifications (emails and webhooks are read outside the browser).
 GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 
+# Ledger seals: a copy of every signed tree head goes outside the database (a directory and/or a
+# webhook), so deleting the newest ledger rows together with their seal rows is still detected.
+GATEHOUSE_SEAL_DIR = Path(env_str("GATEHOUSE_SEAL_DIR", "") or DATA_DIR / "seals")
+GATEHOUSE_SEAL_WEBHOOK_URL = env_str("GATEHOUSE_SEAL_WEBHOOK_URL", "") or ""
+GATEHOUSE_SEAL_SECONDS = env_int("GATEHOUSE_SEAL_SECONDS", 60, minimum=1)
+# Retention of finished runs, per workflow (audit RetentionPolicy rows); this is the default.
+GATEHOUSE_RETENTION_DAYS = env_int("GATEHOUSE_RETENTION_DAYS", 400, minimum=183)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,176 @@
+"""Erasure: remove a customer's personal data and keep every proof.
+
+The ledger never held the data, only (salted) digests of it, so:
+1. checkpoint state values (deltas and snapshots) become the marker {"$erased": true}, the decision
+   checkpoints' reasons and responses are cleared, journal request/result texts, review item texts
+   and decisions, run labels' values and error messages are replaced; blobs only these runs
+   reference are deleted;
+2. the runs' ledger entries are marked redacted: an UPDATE of that one column, the only change the
+   ledger trigger accepts under `gatehouse.erasure = 'on'`; hashes, and so verification, are untouched;
+3. each run gets a fresh ledger salt: with the old one gone, nobody holding a guess (an email
+   address) can confirm it against the remaining digests. Later entries are still salted;
+4. the erasure itself is appended to each run's chain and to the system chain, with the admin's name.
+
+Only finished runs can be erased (cancel a live one first), and only by an admin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+
+from audit.models import LedgerEntry
+from audit.services import ledger_append, system_ledger_append
+from orchestrator.blobs import BLOB_KEY, _path, blob_get
+from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
+from orchestrator.roles import ADMIN, user_has_role
+from orchestrator.state import dumps, loads
+from review.models import ReviewDecision, ReviewItem
+
+ERASED: dict[str, Any] = {"$erased": True}
+ERASED_TEXT = "[erased]"
+
+
+class ErasureError(ValueError):
+    """The erasure was refused; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    runs: list[str]
+    checkpoints: int
+    journal: int
+    review_items: int
+    blobs: int
+    entries_redacted: int
+
+
+def _blob_refs(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        if BLOB_KEY in value and isinstance(value[BLOB_KEY], str):
+            found.add(value[BLOB_KEY])
+        for item in value.values():
+            _blob_refs(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _blob_refs(item, found)
+
+
+def _erase_delta(text: str, blobs: set[str]) -> str:
+    delta = loads(text) or {}
+    _blob_refs(delta, blobs)
+    return dumps({
+        "set": dict.fromkeys(delta.get("set", {}), ERASED),
+        "append": {key: [ERASED] * len(items) for key, items in delta.get("append", {}).items()},
+    })
+
+
+def _erase_snapshot(text: str | None, blobs: set[str]) -> str | None:
+    if text is None:
+        return None
+    state = loads(text) or {}
+    _blob_refs(state, blobs)
+    return dumps(dict.fromkeys(state, ERASED))
+
+
+def _selected_runs(*, label: tuple[str, str] | None, run: str | None) -> list[Run]:
+    if (label is None) == (run is None):
+        raise ErasureError("name what to erase: --label KEY=VALUE or --run THREAD_ID")
+    if run is not None:
+        roots = list(Run.objects.filter(thread_id=run))
+        if not roots:
+            raise ErasureError(f"no run {run!r}")
+    else:
+        key, value = label
+        roots = list(Run.objects.filter(labels__contains={key: value}))
+        if not roots:
+            raise ErasureError(f"no run is labelled {key}={value}: check the label (labels are case-sensitive)")
+    # Forks start from a copy of their parent's state: they hold the same data.
+    selected = {r.pk: r for r in roots}
+    frontier = [r.pk for r in roots]
+    while frontier:
+        children = list(Run.objects.filter(parent_id__in=frontier).exclude(pk__in=selected))
+        selected.update({c.pk: c for c in children})
+        frontier = [c.pk for c in children]
+    live = [r.thread_id for r in selected.values() if r.status not in TERMINAL_STATUSES]
+    if live:
+        raise ErasureError(f"run{'s' if len(live) > 1 else ''} {', '.join(sorted(live))} "
+                           "still running or waiting: cancel first, then erase")
+    return sorted(selected.values(), key=lambda r: r.pk)
+
+
+def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | None = None) -> ErasureResult:
+    """Erase the personal data of the runs labelled `label` (or run `run`) and their forks."""
+    if not user_has_role(actor, ADMIN):
+        raise ErasureError(f"{actor.get_username()} is not an admin: erasure needs the admin role")
+    runs = _selected_runs(label=label, run=run)
+    ids = [r.pk for r in runs]
+    blobs: set[str] = set()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL gatehouse.erasure = 'on'")
+        locked = list(Run.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        checkpoints = 0
+        for cp in Checkpoint.objects.filter(run_id__in=ids).only("id", "delta", "snapshot", "meta", "source"):
+            meta = loads(cp.meta) or {}
+            for key in ("reason", "response", "edits"):
+                if meta.get(key):
+                    meta[key] = ERASED_TEXT
+            Checkpoint.objects.filter(pk=cp.pk).update(
+                delta=_erase_delta(cp.delta, blobs), snapshot=_erase_snapshot(cp.snapshot, blobs), meta=dumps(meta))
+            checkpoints += 1
+        journal = 0
+        for row in JournalEntry.objects.filter(run_id__in=ids).only("id", "request", "result"):
+            _blob_refs(loads(row.request), blobs)
+            _blob_refs(loads(row.result), blobs)
+            journal += JournalEntry.objects.filter(pk=row.pk).update(request=dumps(ERASED), result=dumps(ERASED))
+        items = ReviewItem.objects.filter(run_id__in=ids).update(
+            request=dumps({"description": ERASED_TEXT, "args": {}, "erased": True}), summary=ERASED_TEXT,
+            reason="", response="", edits=None)
+        ReviewDecision.objects.filter(item__run_id__in=ids).update(reason="", response="", edits=None)
+        redacted = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs], redacted=False).update(
+            redacted=True)
+        for r in locked:
+            error = dict(r.error or {})
+            if error.get("message"):
+                error["message"] = ERASED_TEXT
+            Run.objects.filter(pk=r.pk).update(
+                labels=dict.fromkeys(r.labels or {}, ERASED_TEXT), error=error or None,
+                ledger_salt=secrets.token_hex(16))
+            ledger_append(run=r, kind="personal_data_erased", step=r.step, actor=actor.get_username(),
+                          payload={"checkpoints": True, "journal": True, "review": True, "blobs": True})
+            Run.objects.filter(pk=r.pk).update(ledger_len=r.ledger_len, ledger_head=r.ledger_head)
+        system_ledger_append(kind="erasure", actor=actor.get_username(), payload={
+            "runs": [r.thread_id for r in runs], "selector": "label" if label else "run",
+            "label_key": label[0] if label else "", "entries_redacted": redacted,
+        })
+        deleted = _delete_unshared_blobs(blobs, ids)
+    return ErasureResult(runs=[r.thread_id for r in runs], checkpoints=checkpoints, journal=journal,
+                         review_items=items, blobs=deleted, entries_redacted=redacted)
+
+
+def _delete_unshared_blobs(shas: set[str], run_ids: list[int]) -> int:
+    """Blobs are stored once for every run that wrote the same bytes: keep those another run uses.
+    Files go after commit, so a rolled-back erasure loses nothing."""
+    deleted = 0
+    for sha in sorted(shas):
+        others = (Checkpoint.objects.exclude(run_id__in=run_ids).filter(delta__contains=sha).exists()
+                  or Checkpoint.objects.exclude(run_id__in=run_ids).filter(snapshot__contains=sha).exists()
+                  or JournalEntry.objects.exclude(run_id__in=run_ids).filter(result__contains=sha).exists())
+        if others:
+            continue
+        Blob.objects.filter(sha256=sha).delete()
+        path = _path(sha)
+        transaction.on_commit(lambda path=path: _delete_file(path))
+        deleted += 1
+    return deleted
+
+
+def _delete_file(path: str) -> None:
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    blob_get.cache_clear()

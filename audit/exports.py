@@ -1,0 +1,234 @@
+"""Compliance exports: JSONL (docs/ledger-export-format.md, checkable offline), CSV, PDF (audit/report_pdf.py).
+
+Every export is selected by an `ExportScope` (one run, or runs by date range / workflow / actor; each
+selected run is exported whole, from entry 1), streamed line by line with a progress callback, and
+recorded first as an "export" entry in the system chain: who exported what, in which format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from audit.canonical import canonical_json
+from audit.ledger import utc_now_iso
+from audit.merkle import MerkleTree
+from audit.models import LedgerEntry, PrunedLeaf, Seal
+from audit.sealing import seal_head
+from audit.services import system_ledger_append
+from orchestrator.models import Run
+
+FORMATS = ("jsonl", "csv", "pdf")
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+Progress = Callable[[int, int], None]
+
+
+class ExportError(ValueError):
+    """The export cannot be made as asked; the message says what to change."""
+
+
+def _iso(day: date, *, end: bool = False) -> str:
+    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    run: str | None = None
+    since: date | None = None
+    until: date | None = None
+    workflow: str | None = None
+    actor: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in {"run": self.run, "since": self.since, "until": self.until,
+                             "workflow": self.workflow, "actor": self.actor}.items() if v}
+
+    def label(self) -> str:
+        parts = [f"{k} {v}" for k, v in self.describe().items()]
+        return ", ".join(parts) or "all runs"
+
+    def runs(self) -> list[str]:
+        """Thread ids of the selected runs, oldest first."""
+        if self.run:
+            if not Run.objects.filter(thread_id=self.run).exists():
+                raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
+            return [self.run]
+        if self.since and self.until and self.since > self.until:
+            raise ExportError("the start date is after the end date: swap them")
+        entries = LedgerEntry.objects.exclude(chain="system")
+        if self.since:
+            entries = entries.filter(at__gte=_iso(self.since))
+        if self.until:
+            entries = entries.filter(at__lte=_iso(self.until, end=True))
+        if self.actor:
+            entries = entries.filter(actor=self.actor)
+        chains = entries.values("chain")
+        runs = Run.objects.filter(thread_id__in=chains)
+        if self.workflow:
+            runs = runs.filter(workflow=self.workflow)
+        return list(runs.order_by("created_at", "id").values_list("thread_id", flat=True))
+
+
+def export_record(*, scope: ExportScope, fmt: str, actor: str, runs: list[str]) -> None:
+    """The export's own ledger entry, written before any byte is sent."""
+    system_ledger_append(kind="export", actor=actor, payload={
+        "format": fmt, "scope": scope.describe(), "runs": len(runs),
+        "entries": LedgerEntry.objects.filter(chain__in=runs).count(),
+    })
+
+
+def _entry_object(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "entry", "run": row["chain"], "seq_run": row["seq_run"], "kind": row["kind"],
+        "step": row["step"], "actor": row["actor"], "at": row["at"], "payload": json.loads(row["payload"]),
+        "prev": row["prev"], "hash": row["hash"], "gseq": row["gseq"], "redacted": row["redacted"],
+    }
+
+
+_ENTRY_FIELDS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash", "redacted")
+
+
+def _selected_entries(runs: list[str]) -> Iterator[dict[str, Any]]:
+    # Chunks of runs keep the IN list short; each chunk is read in gseq order, then merged.
+    import heapq
+
+    chunks = [runs[i:i + 500] for i in range(0, len(runs), 500)]
+    streams = [
+        LedgerEntry.objects.filter(chain__in=chunk).order_by("gseq").values(*_ENTRY_FIELDS).iterator(chunk_size=5000)
+        for chunk in chunks
+    ]
+    return heapq.merge(*streams, key=lambda row: row["gseq"])
+
+
+def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
+    """The tree over every sealed leaf (live entries and pruned leaves) and each gseq's leaf index."""
+    import heapq
+
+    live = LedgerEntry.objects.filter(gseq__lte=last_gseq).order_by("gseq").values_list("gseq", "hash")
+    pruned = PrunedLeaf.objects.filter(gseq__lte=last_gseq).order_by("gseq").values_list("gseq", "hash")
+    index: dict[int, int] = {}
+    leaves: list[bytes] = []
+    for gseq, digest in heapq.merge(live.iterator(chunk_size=50_000), pruned.iterator(chunk_size=50_000)):
+        index[gseq] = len(leaves)
+        leaves.append(bytes.fromhex(digest))
+    return MerkleTree(leaves), index
+
+
+def export_jsonl(runs: list[str], *, scope: ExportScope, progress: Progress | None = None) -> Iterator[bytes]:
+    """The JSONL export, one canonical JSON line at a time (header, entries, seals, consistency, proofs)."""
+    seals = list(Seal.objects.order_by("seal_no"))
+    total = LedgerEntry.objects.filter(chain__in=runs).count()
+    last = seals[-1].last_gseq if seals else 0
+    tree, index = _sealed_tree(last) if seals else (MerkleTree([]), {})
+    sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
+    header = {
+        "type": "header", "format": "gatehouse-ledger-export", "version": 1, "generated_at": utc_now_iso(),
+        "scope": {"runs": runs, **({"filter": scope.describe()} if not scope.run else {})},
+        "counts": {"entries": total, "seals": len(seals), "consistency": max(0, len(seals) - 1),
+                   "proofs": sealed},
+    }
+    yield canonical_json(header) + b"\n"
+    proofs: list[tuple[int, int]] = []
+    for done, row in enumerate(_selected_entries(runs), 1):
+        yield canonical_json(_entry_object(row)) + b"\n"
+        if row["gseq"] <= last:
+            proofs.append((row["gseq"], index[row["gseq"]]))
+        if progress and done % 1000 == 0:
+            progress(done, total)
+    for seal in seals:
+        yield canonical_json({"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature}) + b"\n"
+    for old, new in zip(seals, seals[1:], strict=False):
+        path = tree.consistency_proof(old.tree_size, new.tree_size)
+        yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
+                              "path": [p.hex() for p in path]}) + b"\n"
+    sizes = [(seal.tree_size, seal.seal_no) for seal in seals]
+    for gseq, leaf in proofs:
+        size, seal_no = next((size, no) for size, no in sizes if leaf < size)
+        path = tree.inclusion_proof(leaf, size)
+        yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
+                              "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
+    if progress:
+        progress(total, total)
+
+
+def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
+    """Everything needed to check one entry offline: the entry, its proof, the seal that covers it."""
+    seal = Seal.objects.filter(first_gseq__lte=entry.gseq, last_gseq__gte=entry.gseq).first()
+    document: dict[str, Any] = {"entry": _entry_object({**{f: getattr(entry, f) for f in _ENTRY_FIELDS
+                                                            if f != "chain"}, "chain": entry.chain})}
+    if seal is None:
+        document["proof"] = None
+        document["note"] = "this entry is newer than the last seal; download its proof after the next seal"
+        return document
+    tree, index = _sealed_tree(seal.last_gseq)
+    leaf = index[entry.gseq]
+    document["seal"] = {**seal_head(seal).to_dict(), "signature": seal.signature}
+    document["proof"] = {"leaf_index": leaf, "tree_size": seal.tree_size,
+                         "path": [p.hex() for p in tree.inclusion_proof(leaf, seal.tree_size)]}
+    return document
+
+
+CSV_COLUMNS = ["gseq", "run", "workflow", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash",
+               "redacted", "sealed_by"]
+
+
+def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None = None) -> Iterator[bytes]:
+    """Flat rows for spreadsheets (payload as JSON text). Not verifiable on its own: use JSONL for that."""
+    workflows = dict(Run.objects.filter(thread_id__in=runs).values_list("thread_id", "workflow"))
+    seals = list(Seal.objects.order_by("seal_no").values_list("seal_no", "last_gseq"))
+    total = LedgerEntry.objects.filter(chain__in=runs).count()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> bytes:
+        data = buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        return data
+
+    buffer.write("\ufeff")  # spreadsheets detect UTF-8 by it
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for done, row in enumerate(_selected_entries(runs), 1):
+        sealed_by = next((no for no, last in seals if row["gseq"] <= last), "")
+        writer.writerow([row["gseq"], row["chain"], workflows.get(row["chain"], ""), row["seq_run"], row["kind"],
+                         "" if row["step"] is None else row["step"], row["actor"] or "", row["at"],
+                         row["payload"], row["prev"], row["hash"], "yes" if row["redacted"] else "no", sealed_by])
+        if done % 500 == 0:
+            yield flush()
+            if progress:
+                progress(done, total)
+    yield flush()
+    if progress:
+        progress(total, total)
+
+
+def export_stream(*, scope: ExportScope, fmt: str, actor: str,
+                  progress: Progress | None = None) -> tuple[list[str], Iterator[bytes]]:
+    """Record the export, then return (runs, the byte stream). Raises ExportError on a bad request."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    runs = scope.runs()
+    if not runs:
+        raise ExportError(f"no runs match ({scope.label()}): widen the dates or clear a filter")
+    export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
+    if fmt == "jsonl":
+        return runs, export_jsonl(runs, scope=scope, progress=progress)
+    if fmt == "csv":
+        return runs, export_csv(runs, scope=scope, progress=progress)
+    from audit.report_pdf import export_pdf
+
+    return runs, export_pdf(runs, scope=scope, progress=progress)
+
+
+def export_filename(scope: ExportScope, fmt: str) -> str:
+    stem = scope.run or "ledger-" + "-".join(str(v) for v in scope.describe().values()) or "ledger"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80] or "ledger"
+    return f"{safe}.{fmt}"

@@ -1,0 +1,117 @@
+"""Retention: finished runs are pruned once older than their workflow's retention period.
+
+Default 400 days (GATEHOUSE_RETENTION_DAYS); a per-workflow RetentionPolicy may shorten it, but
+never below 183 days (six months) without an explicit override. Pruning:
+1. only touches runs whose every ledger entry is already sealed (what is pruned stays provable);
+2. keeps each entry's Merkle leaf (gseq, hash) in PrunedLeaf and the chain's length/head in
+   PrunedChain, so every seal still recomputes and inclusion proofs can still be produced;
+3. deletes the runs' ledger entries, checkpoints, journal, review items/decisions and unshared
+   blobs inside `gatehouse.erasure` + `gatehouse.prune`; the run row stays as a stub;
+4. is recorded in the system chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.erasure import _delete_unshared_blobs
+from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, RetentionPolicy, Seal
+from audit.services import system_ledger_append
+from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run
+from orchestrator.state import loads
+from review.models import ReviewDecision, ReviewItem
+
+MINIMUM_DAYS = 183
+
+
+class RetentionError(ValueError):
+    pass
+
+
+def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False) -> RetentionPolicy:
+    if days < 1:
+        raise RetentionError("retention must be at least one day")
+    if days < MINIMUM_DAYS and not allow_below_minimum:
+        raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); pass the "
+                             "explicit override if a regulation really requires less")
+    policy, _ = RetentionPolicy.objects.update_or_create(
+        workflow=workflow, defaults={"days": days, "below_minimum": days < MINIMUM_DAYS})
+    return policy
+
+
+def retention_days(workflow: str) -> int:
+    policy = RetentionPolicy.objects.filter(workflow=workflow).first()
+    return policy.days if policy else settings.GATEHOUSE_RETENTION_DAYS
+
+
+@dataclass
+class PrunePlan:
+    due: list[str] = field(default_factory=list)  # thread ids pruned (or that would be, in a dry run)
+    waiting: dict[str, str] = field(default_factory=dict)  # thread id -> why not yet
+    entries: int = 0
+    checkpoints: int = 0
+
+
+def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
+    plan = PrunePlan()
+    sealed_upto = Seal.objects.order_by("-seal_no").values_list("last_gseq", flat=True).first() or 0
+    pruned = PrunedChain.objects.values("chain")
+    runs = []
+    workflows = Run.objects.filter(status__in=TERMINAL_STATUSES).values_list("workflow", flat=True).distinct()
+    for workflow in sorted(set(workflows)):
+        cutoff = now - timedelta(days=retention_days(workflow))
+        for run in (Run.objects.filter(workflow=workflow, status__in=TERMINAL_STATUSES, finished_at__lt=cutoff)
+                    .exclude(thread_id__in=pruned).order_by("finished_at")):
+            if LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=sealed_upto).exists():
+                plan.waiting[run.thread_id] = "some entries are not sealed yet"
+                continue
+            if Run.objects.filter(parent=run).exclude(thread_id__in=pruned).exclude(
+                    finished_at__lt=cutoff).exists():
+                plan.waiting[run.thread_id] = "a newer fork still needs its history"
+                continue
+            plan.due.append(run.thread_id)
+            runs.append(run)
+    return plan, runs
+
+
+def retention_prune(*, dry_run: bool, actor: str = "", now: datetime | None = None) -> PrunePlan:
+    plan, runs = _plan(now or timezone.now())
+    ids = [r.pk for r in runs]
+    chains = [r.thread_id for r in runs]
+    plan.entries = LedgerEntry.objects.filter(chain__in=chains).count()
+    plan.checkpoints = Checkpoint.objects.filter(run_id__in=ids).count()
+    if dry_run or not runs:
+        return plan
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL gatehouse.erasure = 'on'")
+            cursor.execute("SET LOCAL gatehouse.prune = 'on'")
+        locked = list(Run.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        PrunedLeaf.objects.bulk_create(
+            [PrunedLeaf(gseq=g, chain=c, seq_run=s, hash=h) for g, c, s, h in
+             LedgerEntry.objects.filter(chain__in=chains).values_list("gseq", "chain", "seq_run", "hash")],
+            batch_size=5000)
+        now = timezone.now()
+        PrunedChain.objects.bulk_create([PrunedChain(chain=r.thread_id, length=r.ledger_len, head=r.ledger_head,
+                                                     pruned_at=now, actor=actor) for r in locked])
+        blobs: set[str] = set()
+        from audit.erasure import _blob_refs
+
+        for delta, snapshot in Checkpoint.objects.filter(run_id__in=ids).values_list("delta", "snapshot"):
+            _blob_refs(loads(delta), blobs)
+            _blob_refs(loads(snapshot) if snapshot else None, blobs)
+        LedgerEntry.objects.filter(chain__in=chains).delete()
+        Checkpoint.objects.filter(run_id__in=ids).delete()
+        JournalEntry.objects.filter(run_id__in=ids).delete()
+        ReviewDecision.objects.filter(item__run_id__in=ids).delete()
+        ReviewItem.objects.filter(run_id__in=ids).delete()
+        Run.objects.filter(pk__in=ids).update(labels={})
+        _delete_unshared_blobs(blobs, ids)
+        system_ledger_append(kind="retention_pruned", actor=actor or None, payload={
+            "runs": chains, "entries": plan.entries, "checkpoints": plan.checkpoints})
+    return plan

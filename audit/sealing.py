@@ -1,0 +1,289 @@
+"""Sealing: extend the ledger's one Merkle tree with the newest finished entries and sign its head.
+
+Why a "cut" and a wait: gseq values are handed out when a row is inserted, not when its transaction
+commits, so a slow writer can commit gseq 41 after gseq 42 is visible. A seal must never cover a
+range into which a late row could still land (the export format requires seal ranges in gseq order
+with no late arrivals). So `ledger_seal()`:
+
+1. reads the cut: S = the sequence's last value handed out, then X = the xmax of a fresh snapshot.
+   Every writer that took a gseq <= S already had its xid (writers lock their run or chain head
+   row, which assigns the xid, before inserting), so its xid < X;
+2. waits until the snapshot's xmin >= X: every transaction older than the horizon has finished, so
+   every entry with gseq <= S is committed or rolled back for good;
+3. under an advisory lock (two sealers never race), takes the entries with
+   previous last_gseq < gseq <= S in gseq order, extends the tree from the previous seal's stored
+   frontier (no old leaf is read again), signs the head (size, root, time, previous head) and the
+   per-chain heads it covers, and stores the seal;
+4. after commit, writes a copy outside the database: one JSON file per seal in GATEHOUSE_SEAL_DIR
+   and/or a POST to GATEHOUSE_SEAL_WEBHOOK_URL. A copy that failed is written again next round.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from audit.canonical import canonical_json
+from audit.chain import GENESIS
+from audit.ledger import utc_now_iso
+from audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from audit.models import LedgerEntry, Seal
+from audit.signing import TreeHead, head_hash, key_id, load_signing_key, sign_head
+
+log = logging.getLogger("gatehouse.ledger")
+
+# The per-chain heads a seal covers are signed with their own context: never confusable with a head.
+CHAINS_CONTEXT = b"gatehouse-sealed-chains-v1\n"
+
+
+class SealPending(RuntimeError):
+    """Older transactions are still running; nothing can be sealed safely yet."""
+
+
+# --- the growing tree ---------------------------------------------------------------------------------
+@dataclass
+class Frontier:
+    """The roots of the complete subtrees along the right edge of an RFC 6962 tree, largest first.
+
+    Enough to append leaves and compute the root of the whole tree: log2(size) hashes.
+    """
+
+    size: int
+    nodes: list[tuple[int, bytes]]  # (subtree size, root)
+
+    @classmethod
+    def load(cls, size: int, stored: list[list[Any]]) -> Frontier:
+        return cls(size, [(int(n), bytes.fromhex(h)) for n, h in stored])
+
+    def dump(self) -> list[list[Any]]:
+        return [[n, h.hex()] for n, h in self.nodes]
+
+    def append(self, leaf: bytes) -> None:
+        self.nodes.append((1, leaf_hash(leaf)))
+        while len(self.nodes) > 1 and self.nodes[-1][0] == self.nodes[-2][0]:
+            (n, right), (_, left) = self.nodes.pop(), self.nodes.pop()
+            self.nodes.append((2 * n, node_hash(left, right)))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        root = self.nodes[-1][1]
+        for _, left in reversed(self.nodes[:-1]):
+            root = node_hash(left, root)
+        return root
+
+
+# --- the cut ------------------------------------------------------------------------------------------
+def _sequence_last_value() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('audit_ledgerentry', 'gseq')")
+        (name,) = cursor.fetchone()
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}")  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def _snapshot() -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
+            " pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+        )
+        xmin, xmax = cursor.fetchone()
+        return int(xmin), int(xmax)
+
+
+def _wait_for_horizon(xmax: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        xmin, _ = _snapshot()
+        if xmin >= xmax:
+            return xmin
+        if time.monotonic() > deadline:
+            raise SealPending(
+                f"transaction {xmin} (older than the cut, xid < {xmax}) is still running; "
+                "its ledger entries may not be visible yet, so sealing waits for it"
+            )
+        time.sleep(0.02)
+
+
+# --- signing the covered chains ---------------------------------------------------------------------------
+def chains_bytes(head_digest: str, chains: dict[str, list[Any]]) -> bytes:
+    return CHAINS_CONTEXT + canonical_json({"head": head_digest, "chains": chains})
+
+
+def sign_chains(head_digest: str, chains: dict[str, list[Any]], private_key: Any) -> str:
+    return base64.b64encode(private_key.sign(chains_bytes(head_digest, chains))).decode("ascii")
+
+
+def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], signature: str,
+                            public_key: Any) -> bool:
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), chains_bytes(head_digest, chains))
+    except Exception:  # noqa: BLE001 - any failure to verify is "not valid"
+        return False
+    return True
+
+
+def seal_head(seal: Seal) -> TreeHead:
+    return TreeHead(
+        seal_no=seal.seal_no, tree_size=seal.tree_size, root=seal.root, first_gseq=seal.first_gseq,
+        last_gseq=seal.last_gseq, sealed_at=seal.sealed_at, prev_head=seal.prev_head, key_id=seal.key_id,
+    )
+
+
+def seal_document(seal: Seal) -> dict[str, Any]:
+    """The external copy of a seal: the signed head (as an export's seal line) and its chains."""
+    return {
+        "seal": {**seal_head(seal).to_dict(), "signature": seal.signature},
+        "xid_horizon": seal.xid_horizon,
+        "chains": seal.chains,
+        "chains_signature": seal.chains_signature,
+    }
+
+
+# --- sealing ----------------------------------------------------------------------------------------------
+def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> Seal | None:
+    """Seal every finished entry not yet sealed; None when there is nothing new. See the module doc."""
+    if connection.in_atomic_block:
+        raise RuntimeError("ledger_seal() must run outside a transaction: it waits for older ones to end")
+    cut = _sequence_last_value()
+    _, cut_xmax = _snapshot()
+    horizon = _wait_for_horizon(cut_xmax, wait_seconds)
+    private_key = load_signing_key(allow_generate=settings.DEBUG or _dev_key_allowed())
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:seal'))")
+        previous = Seal.objects.order_by("-seal_no").first()
+        after = previous.last_gseq if previous else 0
+        rows = LedgerEntry.objects.filter(gseq__gt=after, gseq__lte=cut).order_by("gseq")
+        if max_entries:
+            rows = rows[:max_entries]
+        frontier = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
+        chains: dict[str, list[Any]] = {}
+        first = last = None
+        for gseq, chain, seq_run, digest in rows.values_list("gseq", "chain", "seq_run", "hash").iterator(
+            chunk_size=5000
+        ):
+            frontier.append(bytes.fromhex(digest))
+            first = gseq if first is None else first
+            last = gseq
+            if seq_run > chains.get(chain, [0])[0]:
+                chains[chain] = [seq_run, digest]
+        if last is None:
+            return None
+        head = TreeHead(
+            seal_no=(previous.seal_no + 1) if previous else 1,
+            tree_size=frontier.size,
+            root=frontier.root().hex(),
+            first_gseq=first,
+            last_gseq=last,
+            sealed_at=utc_now_iso(),
+            prev_head=head_hash(seal_head(previous)) if previous else GENESIS,
+            key_id=key_id(private_key.public_key()),
+        )
+        digest = head_hash(head)
+        seal = Seal.objects.create(
+            seal_no=head.seal_no, tree_size=head.tree_size, root=head.root, first_gseq=first,
+            last_gseq=last, xid_horizon=horizon, sealed_at=head.sealed_at, prev_head=head.prev_head,
+            key_id=head.key_id, signature=sign_head(head, private_key), head_hash=digest,
+            frontier=frontier.dump(), chains=chains,
+            chains_signature=sign_chains(digest, chains, private_key),
+        )
+    seals_publish()
+    return seal
+
+
+def _dev_key_allowed() -> bool:
+    # Development and tests generate a key under the data dir; production must configure one.
+    return os.environ.get("GATEHOUSE_LEDGER_KEY_REQUIRED", "").lower() not in ("1", "true", "yes")
+
+
+# --- copies outside the database ----------------------------------------------------------------------------
+def seal_dir() -> Path:
+    return Path(settings.GATEHOUSE_SEAL_DIR)
+
+
+def seal_path(seal_no: int) -> Path:
+    return seal_dir() / f"seal-{seal_no:08d}.json"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def seals_publish() -> int:
+    """Write the external copy of every seal that has none yet (directory), POST new ones (webhook)."""
+    written = 0
+    directory = seal_dir()
+    have = {p.name for p in directory.glob("seal-*.json")} if directory.is_dir() else set()
+    for seal in Seal.objects.order_by("seal_no").iterator():
+        path = seal_path(seal.seal_no)
+        if path.name in have:
+            continue
+        document = canonical_json(seal_document(seal))
+        _write_atomically(path, document + b"\n")
+        written += 1
+        if settings.GATEHOUSE_SEAL_WEBHOOK_URL:
+            _post(settings.GATEHOUSE_SEAL_WEBHOOK_URL, document)
+    return written
+
+
+def _post(url: str, body: bytes) -> None:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
+            response.read()
+    except OSError as exc:
+        log.warning("seal webhook %s failed: %s (the seal directory copy was written)", url, exc)
+
+
+def external_seals() -> dict[int, tuple[Path, dict[str, Any]]]:
+    """{seal_no: (path, document)} for every copy in the seal directory."""
+    found: dict[int, tuple[Path, dict[str, Any]]] = {}
+    directory = seal_dir()
+    for path in sorted(directory.glob("seal-*.json")) if directory.is_dir() else []:
+        with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+            document = json.loads(path.read_bytes())
+            found[int(document["seal"]["seal_no"])] = (path, document)
+    return found
+
+
+# --- the loop --------------------------------------------------------------------------------------------------
+def seal_loop(*, interval: float, stdout: Any = None) -> None:
+    """Seal every `interval` seconds until SIGTERM/SIGINT. Safe to run twice (the advisory lock)."""
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+    while not stopping:
+        try:
+            seal = ledger_seal(wait_seconds=min(interval, 30))
+            if seal is not None and stdout is not None:
+                stdout.write(f"sealed {seal}: entries gseq {seal.first_gseq}-{seal.last_gseq}\n")
+        except SealPending as exc:
+            log.info("%s", exc)
+        except Exception:  # keep sealing after a transient database error
+            log.exception("sealing failed; retrying in %ss", interval)
+            connection.close()
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.2)

@@ -1,0 +1,149 @@
+"""Reads for the audit page, the decision log, the run badge and the PDF report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet, Sum
+
+from audit.models import LedgerEntry, Seal, VerificationRun
+from orchestrator.models import Checkpoint, Run
+from review.models import ReviewDecision
+
+DECISIONS = ("approve", "reject", "edit", "respond")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    """What the audit page's header and a run's badge say about the ledger."""
+
+    state: str  # "verified", "sealed", "unsealed", "failed", "empty"
+    label: str
+    detail: str
+
+
+def run_ledger_status(run: Run) -> LedgerStatus:
+    """The run page's badge: verified (last check passed and its entries are sealed), or why not."""
+    if not run.ledger_len:
+        return LedgerStatus("empty", "No ledger entries", "This run has not written to the ledger yet.")
+    last = VerificationRun.objects.filter(scope__in=["all", f"run {run.thread_id}"]).first()
+    newest = Seal.objects.order_by("-seal_no").values_list("last_gseq", flat=True).first() or 0
+    unsealed = LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=newest).count()
+    if last is not None and not last.ok and (last.entry.find(f"run {run.thread_id}") >= 0 or last.scope == "all"):
+        return LedgerStatus("failed", "Verification failed", last.detail)
+    if last is None:
+        return LedgerStatus("unsealed", "Not verified yet",
+                            f"{run.ledger_len} entries; run `audit verify` or use Verify now on the audit page.")
+    when = last.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+    if unsealed:
+        return LedgerStatus("unsealed", "Verified, sealing pending",
+                            f"{run.ledger_len} entries, chain verified {when}; {unsealed} newer entries await "
+                            "the next seal.")
+    return LedgerStatus("verified", "Ledger verified",
+                        f"{run.ledger_len} entries, chain and seals verified {when}.")
+
+
+@dataclass
+class AuditOverview:
+    entries: int
+    runs: int
+    last_seal: Seal | None
+    unsealed: int
+    last_verification: VerificationRun | None
+    workflows: list[str] = field(default_factory=list)
+
+
+def audit_overview() -> AuditOverview:
+    last_seal = Seal.objects.order_by("-seal_no").first()
+    totals = LedgerEntry.objects.aggregate(n=Count("gseq"), top=Max("gseq"))
+    unsealed = LedgerEntry.objects.filter(gseq__gt=last_seal.last_gseq).count() if last_seal else totals["n"]
+    return AuditOverview(
+        entries=totals["n"] or 0,
+        runs=Run.objects.filter(ledger_len__gt=0).count(),
+        last_seal=last_seal,
+        unsealed=unsealed,
+        last_verification=VerificationRun.objects.order_by("-id").first(),
+        workflows=list(Run.objects.order_by().values_list("workflow", flat=True).distinct().order_by("workflow")),
+    )
+
+
+def recent_entries(limit: int = 20) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.order_by("-gseq")[:limit]
+
+
+@dataclass
+class DecisionFilters:
+    actor: str = ""
+    workflow: str = ""
+    decision: str = ""
+    since: date | None = None
+    until: date | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_query(cls, data: Any) -> DecisionFilters:
+        filters = cls(actor=data.get("actor", "").strip(), workflow=data.get("workflow", "").strip(),
+                      decision=data.get("decision", "").strip())
+        if filters.decision and filters.decision not in DECISIONS:
+            filters.errors["decision"] = f"choose one of {', '.join(DECISIONS)}"
+            filters.decision = ""
+        for name in ("since", "until"):
+            raw = data.get(name, "").strip()
+            if raw:
+                try:
+                    setattr(filters, name, date.fromisoformat(raw))
+                except ValueError:
+                    filters.errors[name] = "use a date like 2025-06-01"
+        return filters
+
+    @property
+    def active(self) -> bool:
+        return any([self.actor, self.workflow, self.decision, self.since, self.until])
+
+
+def decision_log(filters: DecisionFilters, *, limit: int = PAGE_SIZE) -> list[ReviewDecision]:
+    """Who decided what, when, with which edits: newest first."""
+    rows = ReviewDecision.objects.select_related("actor", "item", "item__run").order_by("-created_at", "-id")
+    if filters.actor:
+        rows = rows.filter(actor__username=filters.actor)
+    if filters.workflow:
+        rows = rows.filter(item__workflow=filters.workflow)
+    if filters.decision:
+        rows = rows.filter(decision=filters.decision)
+    if filters.since:
+        rows = rows.filter(created_at__date__gte=filters.since)
+    if filters.until:
+        rows = rows.filter(created_at__date__lte=filters.until)
+    return list(rows[:limit])
+
+
+def decision_actors() -> list[str]:
+    return list(ReviewDecision.objects.order_by().values_list("actor__username", flat=True)
+                .distinct().order_by("actor__username"))
+
+
+# --- the PDF report's reads -----------------------------------------------------------------------
+@dataclass
+class RunReport:
+    run: Run
+    entries: list[LedgerEntry]
+    decisions: list[ReviewDecision]
+    costs: list[dict[str, Any]]
+    total_cost: Decimal
+    total_tokens: int
+
+
+def run_report(thread_id: str) -> RunReport:
+    run = Run.objects.select_related("created_by").get(thread_id=thread_id)
+    entries = list(LedgerEntry.objects.filter(chain=thread_id).order_by("seq_run"))
+    decisions = list(ReviewDecision.objects.filter(item__run=run).select_related("actor", "item")
+                     .order_by("created_at", "id"))
+    costs = list(Checkpoint.objects.filter(run=run, source="node").values("node")
+                 .annotate(steps=Count("id"), tokens=Sum("input_tokens") + Sum("output_tokens"), cost=Sum("cost"))
+                 .order_by("-cost", "node"))
+    return RunReport(run=run, entries=entries, decisions=decisions, costs=costs,
+                     total_cost=run.cost, total_tokens=run.input_tokens + run.output_tokens)

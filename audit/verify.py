@@ -1,0 +1,343 @@
+"""`audit verify`: recompute every chain, Merkle root and signature, and name the first bad entry.
+
+What is checked, inside one REPEATABLE READ snapshot (so a commit landing mid-check never looks
+like a break):
+1. seals: numbered 1..k, each chaining to the previous head, signed by a known key (head and
+   covered chains), and identical to its copy outside the database; a copy whose seal is gone from
+   the database means sealed history was cut off;
+2. chains: each run's (and the system chain's) entries walk from GENESIS (modified, deleted,
+   inserted, reordered), end at the length/head kept on the run row, and reach every length/head
+   a seal recorded for them (truncated);
+3. Merkle: the entries in each seal's gseq range rebuild exactly its signed root, extending the
+   previous seal's tree (pruned entries count through the leaves retention kept).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
+from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
+from audit.sealing import Frontier, external_seals, seal_document, seal_head, verify_chains_signature
+from audit.services import SYSTEM_CHAIN
+from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
+from orchestrator.models import Run
+
+_ENTRY_COLUMNS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash")
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: str  # modified, deleted, inserted, reordered, truncated
+    entry: str  # "entry 5 of run T-1 (gseq 42)", or "seal 3"
+    detail: str
+    gseq: int | None = None  # orders findings: the first bad entry in ledger order comes first
+
+
+@dataclass
+class VerifyResult:
+    scope: str
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    entries: int = 0
+    chains: int = 0
+    seals: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        if not self.findings:
+            return None
+        return min(self.findings, key=lambda f: (f.gseq is None, f.gseq or 0))
+
+    def summary(self) -> str:
+        if self.ok:
+            return (f"OK: {self.entries:,} entries in {self.chains:,} chains and {self.seals:,} seals "
+                    f"verified ({self.scope})")
+        first = self.first
+        more = len(self.findings) - 1
+        return (f"FAILED: {first.entry} was {first.problem}: {first.detail}"
+                + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
+
+
+def _label(entry: dict[str, Any]) -> str:
+    return f"entry {entry['seq_run']} of run {entry['run']} (gseq {entry['gseq']})"
+
+
+def _entry_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    gseq, chain, seq_run, kind, step, actor, at, payload, prev, digest = row
+    try:
+        body: Any = json.loads(payload)
+    except ValueError:
+        body = payload  # not JSON any more: it cannot match its hash, which verify_chain reports
+    return {"run": chain, "seq_run": seq_run, "kind": kind, "step": step, "actor": actor, "at": at,
+            "payload": body, "prev": prev, "hash": digest, "gseq": gseq}
+
+
+def _chains_entries(chains: list[str] | None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(chain, entries) for the chains asked (all when None), streamed from one ordered query."""
+    rows = LedgerEntry.objects.order_by("chain", "seq_run", "gseq")
+    if chains is not None:
+        rows = rows.filter(chain__in=chains)
+    current: str | None = None
+    group: list[dict[str, Any]] = []
+    for row in rows.values_list(*_ENTRY_COLUMNS).iterator(chunk_size=20_000):
+        if row[1] != current:
+            if current is not None:
+                yield current, group
+            current, group = row[1], []
+        group.append(_entry_dict(row))
+    if current is not None:
+        yield current, group
+
+
+# --- seals ----------------------------------------------------------------------------------------------
+def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]]:
+    """Checks 1; returns the newest sealed [length, head] of every chain any seal covered."""
+    keyring = load_verify_keys()
+    external = external_seals()
+    sealed_chains: dict[str, list[Any]] = {}
+    by_no = {seal.seal_no: seal for seal in seals}
+    previous = None
+    for seal in seals:
+        head = seal_head(seal)
+        label = f"seal {seal.seal_no}"
+        expected_prev = head_hash(seal_head(previous)) if previous else GENESIS
+        if seal.seal_no != (previous.seal_no + 1 if previous else 1):
+            result.findings.append(Finding(DELETED, label, f"seals before {label} are missing from the "
+                                           "database", seal.first_gseq))
+        elif seal.prev_head != expected_prev:
+            result.findings.append(Finding(MODIFIED, label, f"{label} does not chain to the previous seal",
+                                           seal.first_gseq))
+        if not verify_head_with_keyring(head, seal.signature, keyring):
+            why = ("its key " + seal.key_id + " is unknown (archive retired keys)"
+                   if seal.key_id not in keyring else "its signature does not match its contents")
+            result.findings.append(Finding(MODIFIED, label, f"{label} is not validly signed: {why}",
+                                           seal.first_gseq))
+        elif not verify_chains_signature(head_hash(head), seal.chains, seal.chains_signature,
+                                         keyring[seal.key_id]):
+            result.findings.append(Finding(MODIFIED, label, f"the run heads recorded in {label} were "
+                                           "altered after signing", seal.first_gseq))
+        copy = external.get(seal.seal_no)
+        if copy is None:
+            result.warnings.append(f"{label} has no copy in the seal directory yet")
+        elif copy[1] != json.loads(json.dumps(seal_document(seal))):
+            result.findings.append(Finding(MODIFIED, label, f"{label} differs from its copy outside the "
+                                           f"database ({copy[0]})", seal.first_gseq))
+        for chain, value in seal.chains.items():
+            sealed_chains[chain] = value
+        previous = seal
+    newest = seals[-1].seal_no if seals else 0
+    for seal_no, (path, document) in sorted(external.items()):
+        if seal_no in by_no:
+            continue
+        signed = document.get("seal", {})
+        first, last = signed.get("first_gseq"), signed.get("last_gseq")
+        where = "after the newest seal in the database" if seal_no > newest else "in the middle of the seals"
+        result.findings.append(Finding(
+            TRUNCATED, f"seal {seal_no}",
+            f"seal {seal_no} (entries gseq {first}-{last}) exists outside the database ({path}) but not in "
+            f"it, {where}: sealed history was cut off", first))
+        if verify_chains_signature(head_hash(seal_head_from(signed)), document.get("chains", {}),
+                                   document.get("chains_signature", ""), keyring.get(signed.get("key_id"))):
+            for chain, value in document["chains"].items():
+                if value[0] > sealed_chains.get(chain, [0])[0]:
+                    sealed_chains[chain] = value
+    return sealed_chains
+
+
+def seal_head_from(signed: dict[str, Any]) -> Any:
+    from audit.signing import TreeHead
+
+    try:
+        return TreeHead.from_dict(signed)
+    except (KeyError, TypeError):
+        return TreeHead(0, 0, GENESIS, 0, 0, "", GENESIS, "")
+
+
+# --- chains -----------------------------------------------------------------------------------------------
+def _check_chain(chain: str, entries: list[dict[str, Any]], expected: tuple[int, str] | None,
+                 sealed: list[Any] | None, result: VerifyResult) -> None:
+    if expected is None:
+        label = _label(entries[0]) if entries else f"run {chain}"
+        result.findings.append(Finding(INSERTED, label, f"chain {chain} belongs to no run: its "
+                                       f"{len(entries)} entries were inserted",
+                                       entries[0]["gseq"] if entries else None))
+        return
+    length, head = expected
+    check = verify_chain(entries, expected_len=length, expected_head=head)
+    if not check.ok:
+        at = entries[check.position] if check.position is not None else None
+        label = (_label(at) if at is not None and at["seq_run"] == check.entry_seq
+                 else f"entry {check.entry_seq} of run {chain}")
+        gseq = at["gseq"] if at is not None else (entries[-1]["gseq"] if entries else None)
+        result.findings.append(Finding(check.problem, label, check.detail, gseq))
+        return
+    if len(entries) > length:
+        extra = entries[length]
+        result.findings.append(Finding(
+            INSERTED, _label(extra), f"run {chain} records {length} entries, but entries {length + 1}-"
+            f"{len(entries)} follow them: they were inserted after the fact", extra["gseq"]))
+        return
+    if sealed is not None:
+        sealed_len, sealed_head = sealed
+        if len(entries) < sealed_len:
+            result.findings.append(Finding(
+                TRUNCATED, f"entry {len(entries) + 1} of run {chain}",
+                f"run {chain} was truncated: a seal recorded {sealed_len} entries, it now has "
+                f"{len(entries)}, so entries {len(entries) + 1}-{sealed_len} were deleted "
+                "(and its run row rewritten to hide it)", entries[-1]["gseq"] if entries else None))
+        elif entries[sealed_len - 1]["hash"] != sealed_head:
+            result.findings.append(Finding(
+                MODIFIED, _label(entries[sealed_len - 1]),
+                f"entry {sealed_len} of run {chain} is not the one its seal recorded: the chain was "
+                "rewritten", entries[sealed_len - 1]["gseq"]))
+
+
+def _expected_heads() -> dict[str, tuple[int, str]]:
+    heads = {thread: (length, head) for thread, length, head in
+             Run.objects.filter(ledger_len__gt=0).values_list("thread_id", "ledger_len", "ledger_head")}
+    system = SystemChainHead.objects.filter(pk=1).first()
+    heads[SYSTEM_CHAIN] = (system.length, system.head) if system else (0, GENESIS)
+    return heads
+
+
+# --- Merkle ---------------------------------------------------------------------------------------------
+def _leaves(after: int, upto: int) -> Iterator[tuple[int, str, str, int]]:
+    """(gseq, hash, chain, seq_run) of entries and pruned leaves with after < gseq <= upto, gseq order."""
+    live = (LedgerEntry.objects.filter(gseq__gt=after, gseq__lte=upto).order_by("gseq")
+            .values_list("gseq", "hash", "chain", "seq_run").iterator(chunk_size=50_000))
+    pruned = (PrunedLeaf.objects.filter(gseq__gt=after, gseq__lte=upto).order_by("gseq")
+              .values_list("gseq", "hash", "chain", "seq_run").iterator(chunk_size=50_000))
+    import heapq
+
+    return heapq.merge(live, pruned)
+
+
+def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResult) -> None:
+    """Rebuild the root of each selected seal from the previous seal's frontier (the empty tree for 1)."""
+    by_no = {seal.seal_no: seal for seal in seals}
+    for seal_no in sorted(selected):
+        seal = by_no[seal_no]
+        previous = by_no.get(seal_no - 1)
+        if previous is None and seal_no != 1:
+            continue  # reported by the seal checks
+        frontier = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
+        after = previous.last_gseq if previous else 0
+        covered = dict(seal.chains)
+        over: tuple[int, str, int] | None = None
+        count = 0
+        for gseq, digest, chain, seq_run in _leaves(after, seal.last_gseq):
+            frontier.append(bytes.fromhex(digest))
+            count += 1
+            if over is None and seq_run > covered.get(chain, [0])[0]:
+                over = (gseq, chain, seq_run)
+        expected = seal.tree_size - (previous.tree_size if previous else 0)
+        if frontier.size == seal.tree_size and frontier.root().hex() == seal.root:
+            continue
+        label = f"seal {seal_no}"
+        span = f"entries gseq {seal.first_gseq}-{seal.last_gseq}"
+        if over is not None:
+            gseq, chain, seq_run = over
+            result.findings.append(Finding(
+                INSERTED, f"entry {seq_run} of run {chain} (gseq {gseq})",
+                f"entry {seq_run} of run {chain} sits in {label}'s range ({span}) but that seal never "
+                "covered it: it was inserted after sealing", gseq))
+        elif count < expected:
+            result.findings.append(Finding(
+                DELETED, label, f"{label} covers {expected} entries ({span}); only {count} remain, so "
+                f"{expected - count} were deleted", seal.first_gseq))
+        elif count > expected:
+            result.findings.append(Finding(
+                INSERTED, label, f"{label} covers {expected} entries ({span}); {count} are there now, so "
+                f"{count - expected} were inserted", seal.first_gseq))
+        else:
+            result.findings.append(Finding(
+                MODIFIED, label, f"the entries in {label}'s range ({span}) no longer rebuild its signed "
+                "Merkle root: an entry was re-hashed or its gseq changed", seal.first_gseq))
+
+
+# --- entry point -------------------------------------------------------------------------------------------
+def ledger_verify(*, run: str | None = None, since: date | datetime | None = None, actor: str = "",
+                  record: bool = True) -> VerifyResult:
+    """Verify the whole ledger, one run's chain (`run` = thread id), or what changed since a date."""
+    started = timezone.now()
+    if run is not None:
+        scope = f"run {run}"
+    elif since is not None:
+        scope = f"since {since.isoformat()}"
+    else:
+        scope = "all"
+    result = VerifyResult(scope=scope)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        seals = list(Seal.objects.order_by("seal_no"))
+        result.seals = len(seals)
+        sealed_chains = _check_seals(seals, result)
+        expected = _expected_heads()
+        pruned = set(PrunedChain.objects.values_list("chain", flat=True))
+
+        if run is not None:
+            if not Run.objects.filter(thread_id=run).exists():
+                raise LookupError(f"no run {run!r}: give a thread id as shown on the runs page")
+            wanted: list[str] | None = [run]
+        elif since is not None:
+            since_iso = (since if isinstance(since, datetime) else datetime.combine(since, datetime.min.time(),
+                                                                                    tzinfo=UTC))
+            at = since_iso.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+            wanted = sorted(set(LedgerEntry.objects.filter(at__gte=at).values_list("chain", flat=True)))
+        else:
+            wanted = None
+        seen: set[str] = set()
+        for chain, entries in _chains_entries(wanted):
+            seen.add(chain)
+            result.chains += 1
+            result.entries += len(entries)
+            _check_chain(chain, entries, expected.get(chain), sealed_chains.get(chain), result)
+        # Chains whose every entry is gone: a run row or a seal still says they had some.
+        candidates = set(wanted) if wanted is not None else set(expected) | set(sealed_chains)
+        for chain in sorted(candidates - seen - pruned):
+            length = max(expected.get(chain, (0, ""))[0], sealed_chains.get(chain, [0])[0])
+            if length:
+                result.chains += 1
+                result.findings.append(Finding(
+                    TRUNCATED, f"entry 1 of run {chain}",
+                    f"run {chain} records {length} entries but none remain: entries 1-{length} were deleted"))
+
+        if run is not None or since is not None:
+            touched = _seals_touching(seals, run=run, since=since)
+        else:
+            touched = [seal.seal_no for seal in seals]
+        _check_merkle(seals, touched, result)
+    if record:
+        first = result.first
+        VerificationRun.objects.create(
+            started_at=started, finished_at=timezone.now(), scope=scope, ok=result.ok,
+            problem=first.problem if first else "", entry=first.entry if first else "",
+            detail=result.summary(), entries=result.entries, seals=result.seals, actor=actor,
+        )
+    return result
+
+
+def _seals_touching(seals: list[Seal], *, run: str | None, since: date | datetime | None) -> list[int]:
+    if run is not None:
+        gseqs = list(LedgerEntry.objects.filter(chain=run).values_list("gseq", flat=True))
+        return sorted({s.seal_no for s in seals for g in gseqs if s.first_gseq <= g <= s.last_gseq}
+                      | {s.seal_no for s in seals if run in s.chains})
+    cutoff = since.isoformat() if since is not None else ""
+    return [s.seal_no for s in seals if s.sealed_at >= cutoff]
+
+
+def verification_last() -> VerificationRun | None:
+    return VerificationRun.objects.order_by("-id").first()
