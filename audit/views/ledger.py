@@ -1,14 +1,118 @@
-"""Ledger pages: placeholder until that issue lands."""
+"""Audit pages (compliance, admin): ledger status, verify now, exports, inclusion proofs, decision log.
+
+Exports and proofs are for the compliance role (and admin) only: `role_required` answers 403 to
+everyone else, whatever the template shows.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.shortcuts import render
+import json
+from datetime import date
 
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.exports import (
+    CONTENT_TYPES,
+    FORMATS,
+    ExportError,
+    ExportScope,
+    export_filename,
+    export_stream,
+    inclusion_proof_document,
+)
+from audit.models import LedgerEntry
+from audit.selectors_ledger import (
+    DECISIONS,
+    DecisionFilters,
+    audit_overview,
+    decision_actors,
+    decision_log,
+    recent_entries,
+)
+from audit.verify import ledger_verify
 from orchestrator.http import Request
-from orchestrator.roles import section_required
+from orchestrator.roles import ADMIN, COMPLIANCE, role_required, section_required
+
+EXPORTERS = (COMPLIANCE, ADMIN)
+
+
+def _ledger_context(request: Request, **extra: object) -> dict[str, object]:
+    return {"overview": audit_overview(), "entries": recent_entries(), "formats": FORMATS,
+            "today": date.today().isoformat(), **extra}
 
 
 @section_required("audit")
+@require_GET
 def ledger(request: Request) -> HttpResponse:
-    return render(request, "audit/ledger.html")
+    return render(request, "audit/ledger.html", _ledger_context(request))
+
+
+@section_required("audit")
+@require_POST
+def ledger_verify_now(request: Request) -> HttpResponse:
+    result = ledger_verify(actor=request.user.get_username())
+    if request.htmx:
+        return render(request, "audit/_ledger_status.html", {"overview": audit_overview()})
+    (messages.success if result.ok else messages.error)(request, result.summary())
+    return redirect("audit:ledger")
+
+
+def _parse_date(value: str, name: str, errors: dict[str, str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors[name] = "use a date like 2025-06-01"
+        return None
+
+
+@role_required(*EXPORTERS)
+@require_POST
+def ledger_export(request: Request) -> HttpResponse:
+    errors: dict[str, str] = {}
+    data = request.POST
+    scope = ExportScope(run=data.get("run", "").strip() or None,
+                        since=_parse_date(data.get("since", ""), "since", errors),
+                        until=_parse_date(data.get("until", ""), "until", errors),
+                        workflow=data.get("workflow", "").strip() or None,
+                        actor=data.get("actor", "").strip() or None)
+    fmt = data.get("format", "jsonl")
+    try:
+        if errors:
+            raise ExportError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        runs, stream = export_stream(scope=scope, fmt=fmt, actor=request.user.get_username())
+    except ExportError as exc:
+        context = _ledger_context(request, export_error=str(exc), export_form=data)
+        return render(request, "audit/ledger.html", context, status=400)
+    response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(scope, fmt)}"'
+    response["X-Export-Runs"] = str(len(runs))
+    return response
+
+
+@role_required(*EXPORTERS)
+@require_GET
+def ledger_proof(request: Request, gseq: int) -> HttpResponse:
+    entry = LedgerEntry.objects.filter(gseq=gseq).first()
+    if entry is None:
+        raise Http404(f"no ledger entry {gseq}")
+    response = JsonResponse(inclusion_proof_document(entry), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="entry-{gseq}-proof.json"'
+    return response
+
+
+@section_required("audit")
+@require_GET
+def decisions(request: Request) -> HttpResponse:
+    filters = DecisionFilters.from_query(request.GET)
+    rows = decision_log(filters)
+    context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": decision_actors(),
+               "workflows": audit_overview().workflows}
+    for row in rows:
+        row.edits_json = json.dumps(row.edits, indent=1, sort_keys=True, ensure_ascii=False) if row.edits else ""
+    template = "audit/_decision_rows.html" if request.htmx and not request.htmx.boosted else "audit/decisions.html"
+    return render(request, template, context, status=400 if filters.errors else 200)

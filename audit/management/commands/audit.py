@@ -1,0 +1,178 @@
+"""`manage.py audit …`: seal, verify, export, erase, prune, retention, public-key.
+
+    audit seal [--loop] [--every SECONDS]
+    audit verify [--run THREAD_ID] [--since YYYY-MM-DD]         exit 1 naming the first bad entry
+    audit export (--run ID | [--since D] [--until D] [--workflow W] [--actor A]) --format jsonl|csv|pdf -o FILE
+    audit erase (--label KEY=VALUE | --run ID) --actor ADMIN_USERNAME
+    audit prune [--dry-run]
+    audit retention WORKFLOW DAYS [--allow-below-minimum]
+    audit public-key
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from audit.erasure import ErasureError, audit_erase
+from audit.exports import FORMATS, ExportError, ExportScope, export_stream
+from audit.retention import RetentionError, retention_prune, retention_set
+from audit.sealing import SealPending, ledger_seal, seal_loop
+from audit.signing import LedgerKeyError, export_public_key_pem
+from audit.verify import ledger_verify
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2025-06-01") from None
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only drawn on a terminal or when forced)."""
+
+    def __init__(self, stream: Any, label: str, *, force: bool = False) -> None:
+        self.stream, self.label = stream, label
+        self.enabled = force or getattr(stream, "isatty", lambda: False)()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {done:,}/{total:,}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "The audit ledger: seal, verify, export, erase, prune, retention, public-key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        seal = sub.add_parser("seal", help="sign a Merkle tree head over every finished, unsealed entry")
+        seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM")
+        seal.add_argument("--every", type=float, default=None, help="seconds between seals (GATEHOUSE_SEAL_SECONDS)")
+
+        verify = sub.add_parser("verify", help="recompute chains, Merkle roots and signatures")
+        verify.add_argument("--run", help="one run's thread id")
+        verify.add_argument("--since", type=_date, help="runs with entries since this date (YYYY-MM-DD)")
+
+        export = sub.add_parser("export", help="export entries with proofs (jsonl), flat rows (csv) or a report (pdf)")
+        export.add_argument("--run")
+        export.add_argument("--since", type=_date)
+        export.add_argument("--until", type=_date)
+        export.add_argument("--workflow")
+        export.add_argument("--actor", help="runs this user decided on")
+        export.add_argument("--format", choices=FORMATS, default="jsonl")
+        export.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
+        export.add_argument("--as", dest="as_user", default="cli", help="who is exporting (recorded)")
+        export.add_argument("--progress", action="store_true", help="draw the progress bar even without a terminal")
+
+        erase = sub.add_parser("erase", help="remove personal data, keep the proofs")
+        erase.add_argument("--label", help="KEY=VALUE, e.g. customer=acme-42")
+        erase.add_argument("--run")
+        erase.add_argument("--actor", required=True, help="username of the admin doing it (recorded)")
+
+        prune = sub.add_parser("prune", help="delete runs past their retention period (sealed ones only)")
+        prune.add_argument("--dry-run", action="store_true")
+        prune.add_argument("--actor", default="")
+
+        retention = sub.add_parser("retention", help="set a workflow's retention period in days")
+        retention.add_argument("workflow")
+        retention.add_argument("days", type=int)
+        retention.add_argument("--allow-below-minimum", action="store_true",
+                               help="accept fewer than 183 days (a deliberate, recorded choice)")
+
+        sub.add_parser("public-key", help="print the ledger's public key (PEM) for the offline verifier")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            getattr(self, "_" + opts["action"].replace("-", "_"))(opts)
+        except (ExportError, ErasureError, RetentionError, LedgerKeyError, LookupError) as exc:
+            raise CommandError(str(exc)) from None
+
+    def _seal(self, opts: dict[str, Any]) -> None:
+        from django.conf import settings
+
+        if opts["loop"]:
+            seal_loop(interval=opts["every"] or settings.GATEHOUSE_SEAL_SECONDS, stdout=self.stdout)
+            return
+        try:
+            seal = ledger_seal()
+        except SealPending as exc:
+            raise CommandError(f"not sealed: {exc}") from None
+        if seal is None:
+            self.stdout.write("nothing to seal: every entry is already sealed")
+        else:
+            self.stdout.write(f"sealed {seal.seal_no}: {seal.tree_size:,} entries in the tree, this seal adds gseq "
+                              f"{seal.first_gseq}-{seal.last_gseq}; root {seal.root[:16]}… key {seal.key_id}")
+
+    def _verify(self, opts: dict[str, Any]) -> None:
+        result = ledger_verify(run=opts["run"], since=opts["since"], actor="cli")
+        for warning in result.warnings[:5]:
+            self.stderr.write(f"warning: {warning}")
+        if result.ok:
+            self.stdout.write(result.summary())
+            return
+        for finding in sorted(result.findings, key=lambda f: (f.gseq is None, f.gseq or 0))[:20]:
+            self.stderr.write(f"- {finding.entry}: {finding.problem}: {finding.detail}")
+        self.stderr.write(result.summary())
+        sys.exit(1)
+
+    def _export(self, opts: dict[str, Any]) -> None:
+        scope = ExportScope(run=opts["run"], since=opts["since"], until=opts["until"], workflow=opts["workflow"],
+                            actor=opts["actor"])
+        bar = ProgressBar(self.stderr._out, f"export {opts['format']}", force=opts["progress"])
+        runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
+        if opts["output"] == "-":
+            for chunk in stream:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            return
+        size = 0
+        with open(opts["output"], "wb") as handle:
+            for chunk in stream:
+                handle.write(chunk)
+                size += len(chunk)
+        self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
+
+    def _erase(self, opts: dict[str, Any]) -> None:
+        label = None
+        if opts["label"]:
+            key, sep, value = opts["label"].partition("=")
+            if not sep or not key:
+                raise CommandError("--label takes KEY=VALUE, e.g. --label customer=acme-42")
+            label = (key, value)
+        user = get_user_model().objects.filter(username=opts["actor"]).first()
+        if user is None:
+            raise CommandError(f"no user {opts['actor']!r}: --actor takes an admin's username")
+        result = audit_erase(actor=user, label=label, run=opts["run"])
+        self.stdout.write(
+            f"erased {len(result.runs)} run{'s' if len(result.runs) != 1 else ''} ({', '.join(result.runs)}): "
+            f"{result.checkpoints} checkpoints, {result.journal} journal rows, {result.review_items} review items, "
+            f"{result.blobs} blobs; {result.entries_redacted} ledger entries marked redacted (hashes unchanged)")
+
+    def _prune(self, opts: dict[str, Any]) -> None:
+        plan = retention_prune(dry_run=opts["dry_run"], actor=opts["actor"])
+        verb = "would prune" if opts["dry_run"] else "pruned"
+        self.stdout.write(f"{verb} {len(plan.due)} run{'s' if len(plan.due) != 1 else ''} "
+                          f"({plan.entries} ledger entries kept as sealed leaves, {plan.checkpoints} checkpoints)")
+        for thread_id in plan.due[:50]:
+            self.stdout.write(f"  {thread_id}")
+        for thread_id, why in list(plan.waiting.items())[:20]:
+            self.stdout.write(f"  kept {thread_id}: {why}")
+
+    def _retention(self, opts: dict[str, Any]) -> None:
+        policy = retention_set(workflow=opts["workflow"], days=opts["days"],
+                               allow_below_minimum=opts["allow_below_minimum"])
+        self.stdout.write(f"{policy.workflow}: finished runs are kept {policy.days} days")
+
+    def _public_key(self, opts: dict[str, Any]) -> None:
+        self.stdout.write(export_public_key_pem().rstrip("\n"))
