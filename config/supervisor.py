@@ -4,6 +4,7 @@ Starts, each in its own process group:
   web         gunicorn serving config.wsgi on 127.0.0.1:$PORT (whitenoise serves static files)
   worker-1/2  `manage.py rqworker default` (the first one also runs RQ's scheduler)
   reconciler  `manage.py reconcile --loop`, when that command exists
+  sealer      `manage.py audit seal --loop` (ledger seals), when that command exists
 
 Ctrl-C / SIGTERM stops every child: SIGTERM to each leader (gunicorn and RQ shut down warmly),
 then SIGKILL to whatever is left in its group after a grace period. A worker or the reconciler
@@ -128,6 +129,7 @@ def _children(port: int) -> list[Child]:
         )
     if "reconcile" in get_commands():
         children.append(Child("reconciler", [python, manage, "reconcile", "--loop"], essential=False))
+    children += [Child("sealer", [python, manage, "audit", "seal", "--loop"], essential=False)] if "audit" in get_commands() else []
     return children
 
 
