@@ -31,7 +31,7 @@ def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
         hover.append(f"{r['label']}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · ${c:.4f}")
     fig = go.Figure(go.Waterfall(
         x=labels, y=durations, measure=["relative"] * len(rows),
-        text=[f"${c:.4f}" if c else "" for c in costs], textposition="outside",
+        text=[f"${c:.5f}" if c else "" for c in costs], textposition="outside",
         hovertext=hover, hoverinfo="text",
         increasing={"marker": {"color": BRAND}}, connector={"line": {"color": "#d0d5dd", "width": 1}},
     ))
