@@ -34,6 +34,17 @@ def cost_settings() -> CostSettings:
     return CostSettings.objects.filter(pk=1).first() or CostSettings(pk=1)
 
 
+_settings_cache: tuple[float, CostSettings] | None = None
+
+
+def _cached_settings() -> CostSettings:
+    """The hot path (every settled call) reads the settings at most every few seconds per process."""
+    global _settings_cache
+    if _settings_cache is None or time.monotonic() - _settings_cache[0] > 5.0:
+        _settings_cache = (time.monotonic(), cost_settings())
+    return _settings_cache[1]
+
+
 # --- the system chain ---------------------------------------------------------------------------------
 def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any]) -> LedgerEntry:
     """Append to the system chain. A transaction-scoped advisory lock serialises writers; the
@@ -77,7 +88,7 @@ def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_run
 
 def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal) -> int | None:
     """Raise an anomaly alert (once per run and node) if the node's spend in this run is far above its norm."""
-    conf = cost_settings()
+    conf = _cached_settings()
     p95 = node_p95(workflow=workflow, node=node, exclude_run=run_id, window=conf.anomaly_window,
                    min_runs=conf.anomaly_min_runs)
     if p95 is None or p95 <= 0 or node_total <= conf.anomaly_k * p95:
@@ -94,7 +105,9 @@ def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal)
 
 
 def anomaly_cache_clear() -> None:
+    global _settings_cache
     _p95_cache.clear()
+    _settings_cache = None
 
 
 # --- delivery -------------------------------------------------------------------------------------------

@@ -1,14 +1,206 @@
-"""Costs pages: placeholder until that issue lands."""
+"""Cost pages: the spend dashboard and chargeback CSV (engineer, compliance, admin); budgets, budget
+stops, prices and cost settings (admin edits; everyone with the costs section may read prices)."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.shortcuts import render
+from datetime import UTC, datetime
 
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from audit import charts_costs, selectors_costs
+from audit.forms_costs import BudgetForm, CostSettingsForm, EndRunForm, PriceForm, RaiseCapForm
+from orchestrator import cost_admin
+from orchestrator.cost_alerts import cost_settings
 from orchestrator.http import Request
-from orchestrator.roles import section_required
+from orchestrator.models import Budget, ModelPrice
+from orchestrator.roles import ADMIN, role_required, section_required, user_has_role
+from orchestrator.services import RunError
+from review.models import ItemStatus, ReviewItem
+
+
+# --- dashboard --------------------------------------------------------------------------------------
+@section_required("costs")
+def costs(request: Request) -> HttpResponse:
+    f = selectors_costs.parse_filters(request.GET)
+    budgets = selectors_costs.budget_rows()
+    context = {
+        "filters": f, "dimensions": selectors_costs.DIMENSIONS, "label_keys": selectors_costs.label_keys(),
+        "totals": selectors_costs.spend_totals(f), "top_runs": selectors_costs.top_runs(f),
+        "spend_chart": charts_costs.spend_over_time_html(selectors_costs.spend_by_day(f), since=f.since,
+                                                         until=f.until),
+        "tokens_chart": charts_costs.tokens_html(selectors_costs.tokens_by_type(f)),
+        "budget_chart": charts_costs.budget_utilization_html(budgets),
+        "alerts": selectors_costs.recent_alerts(), "stops": len(selectors_costs.budget_stops()),
+        "is_admin": user_has_role(request.user, ADMIN),
+        "this_month": datetime.now(UTC).strftime("%Y-%m"),
+    }
+    template = "audit/_costs_body.html" if request.htmx else "audit/costs.html"
+    return render(request, template, context)
 
 
 @section_required("costs")
-def costs(request: Request) -> HttpResponse:
-    return render(request, "audit/costs.html")
+def chargeback(request: Request) -> HttpResponse:
+    month = request.GET.get("month") or datetime.now(UTC).strftime("%Y-%m")
+    label_key = (request.GET.get("label_key") or "").strip()
+    try:
+        selectors_costs.month_bounds(month)
+    except ValueError:
+        return HttpResponse(f"month must look like 2025-01, not {month!r}.\n", status=400,
+                            content_type="text/plain")
+    if not label_key:
+        return HttpResponse("Name the label to charge back by, e.g. ?label_key=department&month=2025-01.\n",
+                            status=400, content_type="text/plain")
+    response = HttpResponse(selectors_costs.chargeback_csv(month=month, label_key=label_key),
+                            content_type="text/csv; charset=utf-8")
+    safe_key = "".join(ch for ch in label_key if ch.isalnum() or ch in "-_") or "label"
+    response["Content-Disposition"] = f'attachment; filename="chargeback-{month}-{safe_key}.csv"'
+    return response
+
+
+# --- budgets ------------------------------------------------------------------------------------------
+@role_required(ADMIN)
+def budgets(request: Request) -> HttpResponse:
+    context = {"rows": selectors_costs.budget_rows(), "stops": selectors_costs.budget_stops()}
+    if request.htmx:
+        return render(request, "audit/_budget_rows.html", context)
+    return render(request, "audit/budgets.html", context)
+
+
+def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpResponse:
+    if request.method == "POST":
+        form = BudgetForm(request.POST)
+        if form.is_valid():
+            try:
+                if budget is None:
+                    saved = cost_admin.budget_create(data=form.to_input(), actor=request.user)
+                else:
+                    saved = cost_admin.budget_update(budget=budget, data=form.to_input(), actor=request.user)
+            except cost_admin.CostAdminError as exc:
+                for field, message in exc.field_errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+                if not exc.field_errors:
+                    form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Budget “{saved.name}” saved: cap ${saved.cap:.2f}.")
+                return redirect("audit:budgets")
+    else:
+        form = BudgetForm(initial=BudgetForm.initial_for(budget) if budget else {"period": "monthly", "active": True})
+    return render(request, "audit/budget_form.html", {"form": form, "budget": budget})
+
+
+@role_required(ADMIN)
+def budget_new(request: Request) -> HttpResponse:
+    return _budget_form_page(request, budget=None)
+
+
+@role_required(ADMIN)
+def budget_edit(request: Request, pk: int) -> HttpResponse:
+    return _budget_form_page(request, budget=get_object_or_404(Budget, pk=pk))
+
+
+def _stop(pk: int) -> ReviewItem:
+    return get_object_or_404(ReviewItem.objects.select_related("run", "decided_by"), pk=pk, kind="budget_exceeded")
+
+
+@role_required(ADMIN)
+def budget_stop(request: Request, pk: int) -> HttpResponse:
+    item = _stop(pk)
+    return _stop_page(request, item, RaiseCapForm(), EndRunForm())
+
+
+def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end_form: EndRunForm,
+               status: int = 200) -> HttpResponse:
+    facts = cost_admin.budget_item_facts(item)
+    budget = Budget.objects.filter(name=facts.get("budget", "")).first()
+    return render(request, "audit/budget_stop.html", {
+        "item": item, "facts": facts, "budget": budget, "raise_form": raise_form, "end_form": end_form,
+        "pending": item.status == ItemStatus.PENDING,
+    }, status=status)
+
+
+@require_POST
+@role_required(ADMIN)
+def budget_stop_resume(request: Request, pk: int) -> HttpResponse:
+    item = _stop(pk)
+    form = RaiseCapForm(request.POST)
+    if not form.is_valid():
+        return _stop_page(request, item, form, EndRunForm(), status=400)
+    try:
+        cost_admin.budget_item_resume(item=item, cap=form.cleaned_data["cap"], actor=request.user)
+    except cost_admin.CostAdminError as exc:
+        form.add_error("cap" if "cap" in exc.field_errors else None, exc.field_errors.get("cap", str(exc)))
+        return _stop_page(request, item, form, EndRunForm(), status=400)
+    except RunError as exc:
+        messages.error(request, str(exc))
+        return redirect("audit:budget_stop", pk=item.pk)
+    messages.success(request, f"Cap raised to ${form.cleaned_data['cap']:.2f}; run {item.run.thread_id} resumed.")
+    return redirect("audit:budgets")
+
+
+@require_POST
+@role_required(ADMIN)
+def budget_stop_end(request: Request, pk: int) -> HttpResponse:
+    item = _stop(pk)
+    form = EndRunForm(request.POST)
+    if not form.is_valid():
+        return _stop_page(request, item, RaiseCapForm(), form, status=400)
+    try:
+        cost_admin.budget_item_end(item=item, reason=form.cleaned_data["reason"], actor=request.user)
+    except RunError as exc:
+        messages.error(request, str(exc))
+        return redirect("audit:budget_stop", pk=item.pk)
+    messages.success(request, f"Run {item.run.thread_id} ended (rejected).")
+    return redirect("audit:budgets")
+
+
+# --- prices and settings -------------------------------------------------------------------------------
+@section_required("costs")
+def prices(request: Request) -> HttpResponse:
+    rows = list(ModelPrice.objects.select_related("updated_by").order_by("pattern", "-effective_from"))
+    return render(request, "audit/prices.html", {
+        "prices": rows, "settings": cost_settings(), "is_admin": user_has_role(request.user, ADMIN),
+    })
+
+
+def _price_form_page(request: Request, *, price: ModelPrice | None) -> HttpResponse:
+    if request.method == "POST":
+        form = PriceForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = cost_admin.price_save(data=form.to_input(), actor=request.user, price=price)
+            except cost_admin.CostAdminError as exc:
+                for field, message in exc.field_errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                messages.success(request, f"Price for {saved.pattern} from {saved.effective_from} saved.")
+                return redirect("audit:prices")
+    else:
+        form = PriceForm(initial=PriceForm.initial_for(price) if price else {})
+    return render(request, "audit/price_form.html", {"form": form, "price": price})
+
+
+@role_required(ADMIN)
+def price_new(request: Request) -> HttpResponse:
+    return _price_form_page(request, price=None)
+
+
+@role_required(ADMIN)
+def price_edit(request: Request, pk: int) -> HttpResponse:
+    return _price_form_page(request, price=get_object_or_404(ModelPrice, pk=pk))
+
+
+@role_required(ADMIN)
+def settings_page(request: Request) -> HttpResponse:
+    conf = cost_settings()
+    if request.method == "POST":
+        form = CostSettingsForm(request.POST)
+        if form.is_valid():
+            cost_admin.cost_settings_update(actor=request.user, **form.cleaned_data)
+            messages.success(request, "Cost settings saved.")
+            return redirect("audit:cost_settings")
+    else:
+        form = CostSettingsForm(initial={f: getattr(conf, f) for f in CostSettingsForm.base_fields})
+    return render(request, "audit/prices_settings.html", {"form": form})

@@ -21,13 +21,28 @@ PERIOD_START = """
 """
 RUN_KEY = "CASE WHEN b.scope = 'run' THEN p_run ELSE 0 END"
 
-FUNCTIONS = f"""
+
+def functions_sql(durability: str = "") -> str:
+    """The functions' SQL; `durability` is a statement placed first in reserve/settle/release bodies."""
+    return f"""
 CREATE OR REPLACE FUNCTION gatehouse_budget_usage_ids(p_run bigint, p_workflow text, p_labels text[])
 RETURNS bigint[] LANGUAGE plpgsql AS $$
-DECLARE v_ids bigint[];
+DECLARE
+  v_ids bigint[];
+  v_complete boolean;
 BEGIN
-  -- Create this period's usage rows if missing (budget id order; a concurrent insert of the same key
-  -- waits for the first and then does nothing).
+  -- Usually every applicable budget already has this period's usage row: one read, no write.
+  SELECT coalesce(array_agg(u.id ORDER BY u.id) FILTER (WHERE u.id IS NOT NULL), '{{}}'),
+         coalesce(bool_and(u.id IS NOT NULL), true)
+  INTO v_ids, v_complete
+  FROM orchestrator_budget b LEFT JOIN orchestrator_budgetusage u
+    ON u.budget_id = b.id AND u.period_start = {PERIOD_START} AND u.run_key = {RUN_KEY}
+  WHERE {APPLICABLE};
+  IF v_complete THEN
+    RETURN v_ids;
+  END IF;
+  -- Create the missing rows (budget id order; a concurrent insert of the same key waits for the
+  -- first and then does nothing), then read them all again.
   INSERT INTO orchestrator_budgetusage (budget_id, period_start, run_key, spent, reserved, alerted_pct, updated_at)
   SELECT b.id, {PERIOD_START}, {RUN_KEY}, 0, 0, 0, now()
   FROM orchestrator_budget b WHERE {APPLICABLE} ORDER BY b.id
@@ -48,6 +63,7 @@ DECLARE
   v_ids bigint[];
   r record;
 BEGIN
+  {durability}
   v_ids := gatehouse_budget_usage_ids(p_run, p_workflow, p_labels);
   -- Lock every applicable usage row in id order and check that the call fits in all of them.
   -- FOR UPDATE returns the latest committed values after waiting, so the check cannot race.
@@ -80,6 +96,7 @@ DECLARE
   v_amount numeric := 0;
   v_alerts bigint[];
 BEGIN
+  {durability}
   DELETE FROM orchestrator_budgetreservation WHERE token = p_token RETURNING usage_ids, amount INTO v_ids, v_amount;
   IF NOT FOUND THEN
     -- Already released (the run was taken for dead or cancelled while this call was in flight):
@@ -130,6 +147,7 @@ DECLARE
   v_amounts numeric[];
   v_count integer;
 BEGIN
+  {durability}
   WITH d AS (
     DELETE FROM orchestrator_budgetreservation WHERE token = ANY(p_tokens) RETURNING amount, usage_ids
   ), per AS (
@@ -146,6 +164,9 @@ BEGIN
   RETURN v_count;
 END $$;
 """
+
+
+FUNCTIONS = functions_sql()
 
 DROP = """
 DROP FUNCTION IF EXISTS gatehouse_budget_release(text[]);

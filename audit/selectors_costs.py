@@ -1,0 +1,189 @@
+"""Reads for the cost pages: spend by day and dimension, top runs, tokens by type, budget usage,
+alerts and the monthly chargeback by label. All from the spend table (one row per billed call)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Sum
+
+from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
+from orchestrator.state import loads
+from review.models import ItemStatus, ReviewItem
+
+DIMENSIONS = {"workflow": "Workflow", "model": "Model", "node": "Node", "label": "Label"}
+ZERO = Decimal(0)
+
+
+@dataclass
+class CostFilters:
+    since: date
+    until: date  # inclusive
+    by: str = "workflow"
+    label_key: str = ""
+    errors: dict[str, str] | None = None
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, datetime.min.time(), tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
+    today = today or datetime.now(UTC).date()
+    errors: dict[str, str] = {}
+
+    def day(name: str, default: date) -> date:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "Use a date like 2025-01-31."
+            return default
+
+    since, until = day("since", today - timedelta(days=29)), day("until", today)
+    if since > until:
+        errors["since"] = "The start date is after the end date; swap them."
+        since, until = until, since
+    by = params.get("by") or "workflow"
+    if by not in DIMENSIONS:
+        errors["by"] = f"Group by one of: {', '.join(DIMENSIONS)}."
+        by = "workflow"
+    label_key = (params.get("label_key") or "").strip()
+    if by == "label" and not label_key:
+        label_key = label_keys()[0] if label_keys() else ""
+    return CostFilters(since=since, until=until, by=by, label_key=label_key, errors=errors)
+
+
+def _events(f: CostFilters):
+    return SpendEvent.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
+
+
+def label_keys() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT k FROM orchestrator_spendevent, jsonb_object_keys(labels) AS k ORDER BY k LIMIT 50"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def spend_totals(f: CostFilters) -> dict[str, Any]:
+    agg = _events(f).aggregate(
+        cost=Sum("cost"), calls=Count("id"), runs=Count("run", distinct=True), input=Sum("input_tokens"),
+        output=Sum("output_tokens"), cached=Sum("cached_tokens"),
+    )
+    unpriced = _events(f).filter(unpriced=True).count()
+    partial = _events(f).filter(partial=True).count()
+    return {**{k: v or 0 for k, v in agg.items()}, "cost": agg["cost"] or ZERO, "unpriced": unpriced,
+            "partial": partial}
+
+
+def spend_by_day(f: CostFilters) -> list[dict[str, Any]]:
+    """[{day, key, cost}] with key = the chosen dimension's value ('(none)' for a missing label)."""
+    if f.by == "label":
+        key_sql, params = "coalesce(labels ->> %s, '(none)')", [f.label_key]
+    else:
+        key_sql, params = {"workflow": "workflow", "model": "model", "node": "workflow || ' · ' || node"}[f.by], []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (created_at AT TIME ZONE 'UTC')::date AS day, {key_sql} AS key, sum(cost)"
+            " FROM orchestrator_spendevent WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2 ORDER BY 1, 2",
+            [*params, f.start, f.end],
+        )
+        return [{"day": row[0], "key": row[1], "cost": row[2]} for row in cursor.fetchall()]
+
+
+def tokens_by_type(f: CostFilters) -> dict[str, int]:
+    t = spend_totals(f)
+    return {"Input (uncached)": max(0, t["input"] - t["cached"]), "Cached input": t["cached"], "Output": t["output"]}
+
+
+def top_runs(f: CostFilters, *, limit: int = 10) -> list[dict[str, Any]]:
+    rows = (_events(f).values("run_id", "run__thread_id", "run__status", "workflow")
+            .annotate(cost=Sum("cost"), calls=Count("id"), tokens=Sum("output_tokens") + Sum("input_tokens"))
+            .order_by("-cost")[:limit])
+    return [{"run_id": r["run_id"], "thread_id": r["run__thread_id"], "status": r["run__status"],
+             "workflow": r["workflow"], "cost": r["cost"], "calls": r["calls"], "tokens": r["tokens"]} for r in rows]
+
+
+def _current_period_start(period: str, today: date) -> date:
+    return {"daily": today, "monthly": today.replace(day=1)}.get(period, date(1970, 1, 1))
+
+
+def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
+    """Each budget with its current period's usage (per-run budgets: the run closest to its cap)."""
+    today = today or datetime.now(UTC).date()
+    rows = []
+    for budget in Budget.objects.order_by("-active", "name"):
+        start = _current_period_start(budget.period, today)
+        usage = (BudgetUsage.objects.filter(budget=budget, period_start=start).order_by("-spent").first())
+        spent = usage.spent if usage else ZERO
+        reserved = usage.reserved if usage else ZERO
+        runs = BudgetUsage.objects.filter(budget=budget).count() if budget.scope == "run" else None
+        pct = float((spent + reserved) / budget.cap * 100) if budget.cap else (100.0 if spent else 0.0)
+        rows.append({
+            "budget": budget, "spent": spent, "reserved": reserved, "pct": min(pct, 100.0), "pct_raw": pct,
+            "spent_pct": min(float(spent / budget.cap * 100), 100.0) if budget.cap else 0.0,
+            "period_start": start, "runs": runs,
+            "level": "over" if pct >= 100 else "warn" if any(pct >= t for t in budget.soft_thresholds) else "ok",
+        })
+    return rows
+
+
+def budget_stops(*, limit: int = 50) -> list[ReviewItem]:
+    """Pending budget_exceeded items (runs waiting for a cap decision)."""
+    items = list(ReviewItem.objects.filter(kind="budget_exceeded", status=ItemStatus.PENDING)
+                 .select_related("run").order_by("-created_at")[:limit])
+    for item in items:
+        item.facts = (loads(item.request) or {}).get("budget", {})
+    return items
+
+
+def recent_alerts(*, limit: int = 10) -> list[CostAlert]:
+    return list(CostAlert.objects.select_related("budget", "run").order_by("-created_at", "-id")[:limit])
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return first, nxt
+
+
+def chargeback_rows(*, month: str, label_key: str) -> list[dict[str, Any]]:
+    start, end = month_bounds(month)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(labels ->> %s, '(unlabelled)') AS value, count(DISTINCT run_id), count(*),"
+            " sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(cost)"
+            " FROM orchestrator_spendevent WHERE created_at >= %s AND created_at < %s GROUP BY 1 ORDER BY 7 DESC, 1",
+            [label_key, start, end],
+        )
+        return [{"value": r[0], "runs": r[1], "calls": r[2], "input_tokens": r[3], "cached_tokens": r[4],
+                 "output_tokens": r[5], "cost": r[6]} for r in cursor.fetchall()]
+
+
+def chargeback_csv(*, month: str, label_key: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["month", f"label:{label_key}", "runs", "llm_calls", "input_tokens", "cached_input_tokens",
+                     "output_tokens", "cost_usd"])
+    for r in chargeback_rows(month=month, label_key=label_key):
+        writer.writerow([month, _csv_safe(r["value"]), r["runs"], r["calls"], r["input_tokens"], r["cached_tokens"],
+                         r["output_tokens"], f"{r['cost']:.6f}"])
+    return out.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    # A label value is user input: stop spreadsheets from running it as a formula.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

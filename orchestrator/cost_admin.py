@@ -1,0 +1,213 @@
+"""Admin services for cost governance: budgets, prices, cost settings, and the budget_exceeded item's
+two ways out. Every change is recorded in the ledger's system chain (who, what, old → new)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orchestrator import spend
+from orchestrator.budgets import budgets_release_for_run
+from orchestrator.cost_alerts import system_ledger_append
+from orchestrator.models import Budget, CostSettings, ModelPrice
+from orchestrator.services import RunError
+from orchestrator.state import loads
+
+
+class CostAdminError(RunError):
+    """Refused; nothing changed. `field_errors` maps form fields to messages."""
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors = field_errors or {}
+
+
+@dataclass
+class BudgetInput:
+    name: str
+    scope: str
+    match: str
+    period: str
+    cap: Decimal
+    soft_thresholds: list[int]
+    active: bool = True
+
+
+def _actor(user: Any) -> str | None:
+    return getattr(user, "username", None)
+
+
+def _check_budget(data: BudgetInput) -> None:
+    errors: dict[str, str] = {}
+    if data.scope == "workflow" and not data.match:
+        errors["match"] = "Name the workflow this budget covers."
+    if data.scope == "label":
+        key, sep, value = data.match.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            errors["match"] = "Write the label as key=value, e.g. department=legal."
+    if data.scope in ("global", "run") and data.match:
+        errors["match"] = "Leave this empty: this scope covers every run."
+    if data.scope == "run" and data.period != "total":
+        errors["period"] = "A per-run cap covers the whole run: choose “All time”."
+    if data.cap < 0:
+        errors["cap"] = "A cap cannot be negative."
+    if any(not 0 < t < 100 for t in data.soft_thresholds):
+        errors["soft_thresholds"] = "Soft thresholds are percentages between 1 and 99, e.g. 50, 80."
+    if errors:
+        raise CostAdminError("The budget was not saved: " + " ".join(errors.values()), errors)
+
+
+def _snapshot(budget: Budget) -> dict[str, Any]:
+    return {"name": budget.name, "scope": budget.scope, "match": budget.match, "period": budget.period,
+            "cap": str(budget.cap), "soft_thresholds": list(budget.soft_thresholds), "active": budget.active}
+
+
+@transaction.atomic
+def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
+    _check_budget(data)
+    try:
+        with transaction.atomic():
+            budget = Budget.objects.create(
+                name=data.name, scope=data.scope, match=data.match.strip(), period=data.period, cap=data.cap,
+                soft_thresholds=sorted(set(data.soft_thresholds)), active=data.active,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+    except IntegrityError:
+        raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
+                             {"name": "This name is taken."}) from None
+    system_ledger_append(kind="budget_created", actor=_actor(actor), payload={"budget": budget.pk, **_snapshot(budget)})
+    return budget
+
+
+@transaction.atomic
+def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
+    """Edit a budget; a cap change applies to the very next call (the reserve reads the cap live)."""
+    _check_budget(data)
+    locked = Budget.objects.select_for_update().get(pk=budget.pk)
+    before = _snapshot(locked)
+    locked.name, locked.scope, locked.match, locked.period = data.name, data.scope, data.match.strip(), data.period
+    locked.cap, locked.soft_thresholds, locked.active = data.cap, sorted(set(data.soft_thresholds)), data.active
+    locked.updated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError:
+        raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
+                             {"name": "This name is taken."}) from None
+    after = _snapshot(locked)
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        system_ledger_append(kind="budget_changed", actor=_actor(actor),
+                             payload={"budget": locked.pk, "name": locked.name, "changes": changed})
+    return locked
+
+
+def budget_cap_raise(*, budget: Budget, cap: Decimal, actor: Any) -> Budget:
+    if cap <= budget.cap:
+        raise CostAdminError(f"The new cap must be above the current ${budget.cap:.2f}.",
+                             {"cap": "Enter a higher cap."})
+    data = BudgetInput(name=budget.name, scope=budget.scope, match=budget.match, period=budget.period, cap=cap,
+                       soft_thresholds=list(budget.soft_thresholds), active=budget.active)
+    return budget_update(budget=budget, data=data, actor=actor)
+
+
+def budget_item_facts(item: Any) -> dict[str, str]:
+    """The budget facts a budget_exceeded item was created with (budget, cap, spent, max_cost…)."""
+    return (loads(item.request) or {}).get("budget", {})
+
+
+def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
+    """Raise the blocking budget's cap (if given) and approve the item: the run re-runs the node."""
+    from review.services import DecisionInput, review_decide
+
+    if item.kind != "budget_exceeded":
+        raise CostAdminError("This item is not a budget stop.")
+    facts = budget_item_facts(item)
+    budget = Budget.objects.filter(name=facts.get("budget", "")).first()
+    if cap is not None:
+        if budget is None:
+            raise CostAdminError(f"Budget “{facts.get('budget')}” no longer exists; approve without a new cap.")
+        budget = budget_cap_raise(budget=budget, cap=cap, actor=actor)
+    return review_decide(item=item, actor=actor, decision=DecisionInput("approve"))
+
+
+def budget_item_end(*, item: Any, reason: str, actor: Any) -> Any:
+    """Reject the item: the run ends as `rejected` (the decision flow's reject goes to END)."""
+    from review.services import DecisionInput, review_decide
+
+    decided = review_decide(item=item, actor=actor, decision=DecisionInput("reject", reason=reason))
+    budgets_release_for_run(run_id=item.run_id)
+    return decided
+
+
+# --- prices and settings ------------------------------------------------------------------------------
+@dataclass
+class PriceInput:
+    pattern: str
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+    cached_input_per_mtok: Decimal
+    effective_from: date
+    note: str = ""
+
+
+def _price_snapshot(price: ModelPrice) -> dict[str, str]:
+    return {"pattern": price.pattern, "input": str(price.input_per_mtok), "output": str(price.output_per_mtok),
+            "cached": str(price.cached_input_per_mtok), "from": price.effective_from.isoformat()}
+
+
+@transaction.atomic
+def price_save(*, data: PriceInput, actor: Any, price: ModelPrice | None = None) -> ModelPrice:
+    errors = {}
+    if not data.pattern.strip():
+        errors["pattern"] = "Enter a model name or pattern, e.g. gpt-4o-mini* or claude-sonnet-4-5*."
+    for field in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok"):
+        if getattr(data, field) < 0:
+            errors[field] = "A price cannot be negative."
+    if errors:
+        raise CostAdminError("The price was not saved: " + " ".join(errors.values()), errors)
+    before = _price_snapshot(price) if price else None
+    row = price or ModelPrice()
+    row.pattern, row.effective_from, row.note = data.pattern.strip(), data.effective_from, data.note
+    row.input_per_mtok, row.output_per_mtok = data.input_per_mtok, data.output_per_mtok
+    row.cached_input_per_mtok = data.cached_input_per_mtok
+    row.updated_by, row.updated_at = (actor if getattr(actor, "pk", None) else None), timezone.now()
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        message = f"{data.pattern} already has a price from {data.effective_from}; edit that row or pick another date."
+        raise CostAdminError(message, {"effective_from": message}) from None
+    system_ledger_append(kind="price_changed", actor=_actor(actor),
+                         payload={"price": row.pk, "before": before, "after": _price_snapshot(row)})
+    transaction.on_commit(spend.prices_invalidate)
+    return row
+
+
+@transaction.atomic
+def cost_settings_update(*, actor: Any, **fields: Any) -> CostSettings:
+    conf, _ = CostSettings.objects.select_for_update().get_or_create(pk=1)
+    allowed = {"allow_unpriced", "anomaly_k", "anomaly_window", "anomaly_min_runs", "alert_emails",
+               "alert_webhook_url"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise CostAdminError(f"unknown cost settings: {', '.join(sorted(unknown))}.")
+    # Recipients are personal data: the ledger says they changed, not what they are.
+    changes = {
+        k: {"changed": True} if k in ("alert_emails", "alert_webhook_url") else {"from": str(getattr(conf, k)), "to": str(v)}
+        for k, v in fields.items() if getattr(conf, k) != v
+    }
+    for key, value in fields.items():
+        setattr(conf, key, value)
+    conf.updated_by = actor if getattr(actor, "pk", None) else None
+    conf.updated_at = timezone.now()
+    conf.save()
+    if changes:
+        system_ledger_append(kind="cost_settings_changed", actor=_actor(actor), payload={"changes": changes})
+    transaction.on_commit(spend.prices_invalidate)
+    return conf

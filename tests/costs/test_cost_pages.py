@@ -1,0 +1,138 @@
+"""The cost pages: who may open what, budget and price editing with validation (each change in the
+ledger), the dashboard's figures and the monthly chargeback CSV by label."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from audit.models import LedgerEntry
+from orchestrator.models import Budget, ModelPrice, SpendEvent
+from orchestrator.services import run_start
+from orchestrator.state import loads
+
+
+@pytest.mark.parametrize("name", ["audit:costs", "audit:prices"])
+def test_engineers_compliance_and_admins_may_read_spend_and_prices(client_for, engineer_user, compliance_user,
+                                                                    admin_user, reviewer_user, name):
+    for user in (engineer_user, compliance_user, admin_user):
+        assert client_for(user).get(reverse(name)).status_code == 200
+    assert client_for(reviewer_user).get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["audit:budgets", "audit:budget_new", "audit:price_new", "audit:cost_settings"])
+def test_only_admins_may_manage_budgets_prices_and_settings(client_for, engineer_user, compliance_user, admin_user,
+                                                            name):
+    assert client_for(engineer_user).get(reverse(name)).status_code == 403
+    assert client_for(compliance_user).post(reverse(name), {}).status_code == 403
+    assert client_for(admin_user).get(reverse(name)).status_code == 200
+
+
+def test_a_bad_label_scope_is_refused_with_what_to_write(client_for, admin_user):
+    response = client_for(admin_user).post(reverse("audit:budget_new"), {
+        "name": "Legal", "scope": "label", "match": "legal", "period": "monthly", "cap": "100",
+        "soft_thresholds": "50, 80", "active": "on"})
+    assert response.status_code == 200
+    assert "Write the label as key=value, e.g. department=legal." in response.content.decode()
+    assert not Budget.objects.filter(name="Legal").exists()
+
+
+def test_thresholds_must_be_percentages(client_for, admin_user):
+    response = client_for(admin_user).post(reverse("audit:budget_new"), {
+        "name": "Legal", "scope": "global", "period": "monthly", "cap": "100", "soft_thresholds": "50, lots"})
+    assert "Write whole percentages separated by commas, e.g. 50, 80." in response.content.decode()
+
+
+def test_a_cap_change_is_recorded_in_the_ledger_with_who_and_old_and_new(client_for, admin_user):
+    client = client_for(admin_user)
+    client.post(reverse("audit:budget_new"), {"name": "Legal", "scope": "label", "match": "department=legal",
+                                              "period": "monthly", "cap": "100", "soft_thresholds": "80",
+                                              "active": "on"})
+    budget = Budget.objects.get(name="Legal")
+    response = client.post(reverse("audit:budget_edit", args=[budget.pk]), {
+        "name": "Legal", "scope": "label", "match": "department=legal", "period": "monthly", "cap": "250",
+        "soft_thresholds": "80", "active": "on"})
+    assert response.status_code == 302
+    budget.refresh_from_db()
+    assert budget.cap == Decimal("250")
+    entry = LedgerEntry.objects.filter(chain="system", kind="budget_changed").get()
+    assert entry.actor == "admin"
+    assert loads(entry.payload)["changes"] == {"cap": {"from": "100.000000", "to": "250"}}
+    page = client.get(reverse("audit:budgets")).content.decode()
+    assert "Legal" in page and "department=legal" in page
+
+
+def test_an_admin_adds_a_price_and_the_next_call_uses_it(client_for, admin_user):
+    from orchestrator.spend import price_for
+
+    response = client_for(admin_user).post(reverse("audit:price_new"), {
+        "pattern": "my-vllm-model", "input_per_mtok": "0.20", "output_per_mtok": "0.60",
+        "cached_input_per_mtok": "0.10", "effective_from": "2024-01-01", "note": "self-hosted"})
+    assert response.status_code == 302
+    assert price_for("openai:my-vllm-model").output_per_mtok == Decimal("0.60")
+    assert LedgerEntry.objects.filter(chain="system", kind="price_changed").exists()
+    duplicate = client_for(admin_user).post(reverse("audit:price_new"), {
+        "pattern": "my-vllm-model", "input_per_mtok": "1", "output_per_mtok": "1",
+        "cached_input_per_mtok": "1", "effective_from": "2024-01-01"})
+    assert "already has a price from 2024-01-01" in duplicate.content.decode()
+    assert ModelPrice.objects.filter(pattern="my-vllm-model").count() == 1
+
+
+def _spend(run, *, node: str, cost: str, labels: dict) -> None:
+    SpendEvent.objects.create(run=run, workflow=run.workflow, node=node, visit=0, call_index=0, labels=labels,
+                              provider="demo", model="demo-small", input_tokens=100, output_tokens=50,
+                              cached_tokens=20, cost=Decimal(cost))
+
+
+def test_the_dashboard_shows_the_periods_spend_and_top_runs(client_for, compliance_user):
+    legal = run_start(workflow="research_agent", input={"question": "q"}, labels={"department": "legal"})
+    _spend(legal, node="search", cost="0.25", labels={"department": "legal"})
+    _spend(legal, node="answer", cost="0.50", labels={"department": "legal"})
+    page = client_for(compliance_user).get(reverse("audit:costs") + "?by=node").content.decode()
+    assert 'data-testid="total-spend">$0.7500<' in page
+    assert legal.thread_id in page
+    assert "chart-spend" in page and "chart-tokens" in page
+    assert "research_agent · answer" in page
+
+
+def test_an_empty_period_says_so(client_for, engineer_user):
+    page = client_for(engineer_user).get(reverse("audit:costs") + "?since=2001-01-01&until=2001-01-31")
+    assert "No spend in this period" in page.content.decode()
+
+
+def test_a_bad_date_is_explained(client_for, engineer_user):
+    page = client_for(engineer_user).get(reverse("audit:costs") + "?since=yesterday").content.decode()
+    assert "Use a date like 2025-01-31." in page
+
+
+def test_the_chargeback_csv_sums_a_month_by_label(client_for, compliance_user):
+    legal = run_start(workflow="research_agent", input={"question": "q"}, labels={"department": "legal"})
+    sales = run_start(workflow="research_agent", input={"question": "q"}, labels={"department": "=HYPERLINK()"})
+    other = run_start(workflow="research_agent", input={"question": "q"})
+    _spend(legal, node="search", cost="0.25", labels={"department": "legal"})
+    _spend(legal, node="answer", cost="0.50", labels={"department": "legal"})
+    _spend(sales, node="search", cost="0.10", labels={"department": "=HYPERLINK()"})
+    _spend(other, node="search", cost="0.05", labels={})
+    month = datetime.now(UTC).strftime("%Y-%m")
+    response = client_for(compliance_user).get(reverse("audit:chargeback"), {"month": month,
+                                                                             "label_key": "department"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"chargeback-{month}-department.csv" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["month", "label:department", "runs", "llm_calls", "input_tokens", "cached_input_tokens",
+                       "output_tokens", "cost_usd"]
+    assert rows[1] == [month, "legal", "1", "2", "200", "40", "100", "0.750000"]
+    assert rows[2] == [month, "'=HYPERLINK()", "1", "1", "100", "20", "50", "0.100000"], "no spreadsheet formulas"
+    assert rows[3][1] == "(unlabelled)"
+
+
+def test_the_chargeback_needs_a_label_and_a_real_month(client_for, compliance_user):
+    client = client_for(compliance_user)
+    assert client.get(reverse("audit:chargeback"), {"month": "2025-13", "label_key": "x"}).status_code == 400
+    missing = client.get(reverse("audit:chargeback"), {"month": "2025-01"})
+    assert missing.status_code == 400 and "label_key=department" in missing.content.decode()
