@@ -165,6 +165,9 @@ GATEHOUSE_REVIEW_EMAIL_ENABLED = env_bool("GATEHOUSE_REVIEW_EMAIL_ENABLED", True
 GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
 # Absolute links in notifications (emails and webhooks are read outside the browser).
 GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# Costs: how long each process caches the price table and each node's spend norm (anomaly alerts).
+GATEHOUSE_PRICE_CACHE_SECONDS = env_int("GATEHOUSE_PRICE_CACHE_SECONDS", 5, minimum=0)
+GATEHOUSE_ANOMALY_CACHE_SECONDS = env_int("GATEHOUSE_ANOMALY_CACHE_SECONDS", 60, minimum=0)
 
 # Ledger seals: a copy of every signed tree head goes outside the database (a directory and/or a
 # webhook), so deleting the newest ledger rows together with their seal rows is still detected.

@@ -16,6 +16,7 @@ import urllib.request
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -26,7 +27,6 @@ from orchestrator.models import GENESIS, CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
 SYSTEM_CHAIN = "system"
-_P95_CACHE_SECONDS = 60.0
 _p95_cache: dict[tuple[str, str], tuple[float, Decimal | None]] = {}
 
 
@@ -73,10 +73,12 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY total), count(*) FROM (
 
 
 def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_runs: int) -> Decimal | None:
-    """The node's p95 spend per run over the workflow's last `window` runs (cached a minute per process)."""
+    """The node's p95 spend per run over the workflow's last `window` runs, cached per process for
+    GATEHOUSE_ANOMALY_CACHE_SECONDS (default 60): the norm moves slowly, the check runs on every call."""
     key = (workflow, node)
     cached = _p95_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < _P95_CACHE_SECONDS:
+    ttl = getattr(settings, "GATEHOUSE_ANOMALY_CACHE_SECONDS", 60)
+    if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
     with connection.cursor() as cursor:
         cursor.execute(_P95, [workflow, node, exclude_run, window])
