@@ -1,0 +1,33 @@
+"""Workflows used only by the ledger tests: a chain of plain steps that carry a customer's text."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel
+
+from orchestrator.graph import END, START, Graph, append
+
+
+class Letter(BaseModel):
+    customer_email: str = ""
+    text: str = ""
+    notes: Annotated[list[str], append] = []
+    steps: int = 0
+
+
+def write(state: Letter, ctx) -> dict:
+    return {"text": f"Dear {state.customer_email}, step {state.steps + 1}",
+            "notes": [f"wrote to {state.customer_email}"], "steps": state.steps + 1}
+
+
+STEPS = 6
+letter = Graph("ledger_letter", state=Letter)
+previous = START
+for n in range(1, STEPS + 1):
+    letter.node(f"write_{n}", write)
+    letter.edge(previous, f"write_{n}")
+    previous = f"write_{n}"
+letter.edge(previous, END)
+
+graphs = [letter]
