@@ -1,14 +1,179 @@
-"""Inbox views. Placeholder: the review flow replaces this with the real inbox."""
+"""Inbox pages: the list of pending items, one item, and the POSTs that claim and decide.
+
+Pages work without htmx; htmx only polls the list rows, the nav badge and the item's status.
+GET never changes anything (mail scanners pre-fetch notification links).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from orchestrator.http import Request
-from orchestrator.roles import section_required
+from orchestrator.roles import section_required, user_may_open
+from review.bulk import BULK_CAP, items_decide_bulk
+from review.claims import item_claim, item_release
+from review.edit_form import edit_fields, parse_edits
+from review.models import Decision, ItemStatus, ReviewItem
+from review.permissions import assert_may_decide, assert_may_read
+from review.selectors import (
+    RISKS,
+    SCOPES,
+    FilterError,
+    InboxFilters,
+    inbox_count,
+    inbox_page,
+    inbox_workflows,
+    item_view,
+    workflow_schema,
+)
+from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
+
+
+def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewItem:
+    """The item, or 404; 403 unless the user may read it (and decide it, when deciding)."""
+    assert_may_read(request.user)
+    try:
+        item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
+    except ReviewItem.DoesNotExist:
+        raise Http404(f"There is no review item {pk}.") from None
+    if deciding:
+        assert_may_decide(request.user, item)
+    return item
 
 
 @section_required("inbox")
+@require_GET
 def inbox(request: Request) -> HttpResponse:
-    return render(request, "review/inbox.html")
+    try:
+        filters = InboxFilters.from_query(request.GET)
+        error = ""
+    except FilterError as exc:
+        filters, error = InboxFilters(), str(exc)
+    page = inbox_page(user=request.user, filters=filters)
+    context = {"page": page, "error": error, "workflows": inbox_workflows(), "scopes": SCOPES, "risks": RISKS,
+               "bulk_cap": BULK_CAP}
+    if request.htmx and request.htmx.target == "inbox-rows":
+        return render(request, "review/_inbox_rows.html", context)
+    return render(request, "review/inbox.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def inbox_badge(request: Request) -> HttpResponse:
+    """The nav count (polled by base.html). Empty for people without the inbox section."""
+    if not user_may_open(request.user, "inbox"):
+        return HttpResponse("")
+    count = inbox_count(user=request.user)
+    return HttpResponse("" if count == 0 else ("999+" if count > 999 else str(count)))
+
+
+@login_required
+@require_GET
+def item_detail(request: Request, pk: int) -> HttpResponse:
+    item = _get_item(request, pk)
+    return _render_item(request, item)
+
+
+@login_required
+@require_GET
+def item_status(request: Request, pk: int) -> HttpResponse:
+    """htmx poll from the item page: the status banner (claimed by / decided by)."""
+    item = _get_item(request, pk)
+    return render(request, "review/_item_status.html", {"view": item_view(item=item, user=request.user)})
+
+
+def _render_item(request: Request, item: ReviewItem, *, status: int = 200, error: str = "",
+                 field_errors: dict[str, str] | None = None, submitted: dict | None = None,
+                 posted: dict | None = None) -> HttpResponse:
+    view = item_view(item=item, user=request.user)
+    schema = workflow_schema(item)
+    fields = edit_fields(schema, view.args, submitted=submitted, errors=field_errors) if schema else []
+    return render(request, "review/item.html", {
+        "view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
+        "posted": posted or {},
+    }, status=status)
+
+
+@login_required
+@require_POST
+def item_claim_view(request: Request, pk: int) -> HttpResponse:
+    item = _get_item(request, pk, deciding=True)
+    try:
+        item_claim(item=item, actor=request.user, takeover=request.POST.get("takeover") == "1")
+    except DecisionError as exc:
+        messages.error(request, _sentence(str(exc)))
+    return redirect("review:item", pk=pk)
+
+
+@login_required
+@require_POST
+def item_release_view(request: Request, pk: int) -> HttpResponse:
+    item = _get_item(request, pk, deciding=True)
+    try:
+        item_release(item=item, actor=request.user)
+        messages.info(request, "You released the item; others may claim it now.")
+    except DecisionError as exc:
+        messages.error(request, _sentence(str(exc)))
+    return redirect("review:item", pk=pk)
+
+
+@login_required
+@require_POST
+def item_decide(request: Request, pk: int) -> HttpResponse:
+    item = _get_item(request, pk, deciding=True)
+    kind = request.POST.get("decision", "")
+    edits, parse_errors = None, {}
+    if kind == Decision.EDIT and (schema := workflow_schema(item)) is not None:
+        edits, parse_errors = parse_edits(schema, item_view(item=item, user=request.user).args, request.POST)
+    posted = {"decision": kind, "reason": request.POST.get("reason", ""), "response": request.POST.get("response", "")}
+    if parse_errors:
+        return _render_item(request, item, status=422, error="Some fields need fixing before you approve.",
+                            field_errors=parse_errors, submitted=edits, posted=posted)
+    try:
+        item = review_decide(item=item, actor=request.user, decision=DecisionInput(
+            decision=kind, reason=posted["reason"], edits=edits, response=posted["response"]))
+    except AlreadyDecided as exc:
+        item.refresh_from_db()
+        return _render_item(request, item, status=409, error=str(exc))
+    except DecisionError as exc:
+        return _render_item(request, item, status=422, error=_sentence(str(exc)), field_errors=exc.field_errors,
+                            submitted=edits, posted=posted)
+    messages.success(request, _done_message(item, request.user))
+    return redirect(reverse("review:inbox"))
+
+
+@section_required("inbox")
+@require_POST
+def inbox_bulk(request: Request) -> HttpResponse:
+    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    try:
+        result = items_decide_bulk(item_ids=[int(i) for i in ids], actor=request.user,
+                                   decision=request.POST.get("decision", ""), reason=request.POST.get("reason", ""))
+    except DecisionError as exc:
+        messages.error(request, _sentence(str(exc)))
+        return redirect("review:inbox")
+    verb = "approved" if request.POST.get("decision") == Decision.APPROVE else "rejected"
+    if result.decided:
+        messages.success(request, f"{len(result.decided)} item{'s' if len(result.decided) != 1 else ''} {verb}: "
+                                  + ", ".join(f"#{i.pk}" for i in result.decided) + ".")
+    for pk, why in result.skipped:
+        messages.warning(request, f"Skipped #{pk}: {why}")
+    return redirect("review:inbox")
+
+
+def _done_message(item: ReviewItem, user) -> str:
+    if item.status == ItemStatus.PENDING:
+        return (f"Your approval of #{item.pk} is recorded ({item.progress}); "
+                "it needs another approver before the run continues.")
+    verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected",
+            "respond": "Sent your response on"}[item.decision]
+    return f"{verb} #{item.pk} ({item.action or item.node} · {item.run.thread_id}). The run continues."
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text

@@ -1,0 +1,77 @@
+"""A new item mails its group and posts the webhook, once, after commit; links open the item page."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from review.models import ReviewItem
+from review.notifications import items_notify
+
+
+@pytest.fixture
+def webhook_receiver():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
+def test_a_new_item_emails_its_group_and_posts_the_webhook_once(email_item, reviewer_user, reviewer2_user,
+                                                               engineer_user, settings, webhook_receiver):
+    url, received = webhook_receiver
+    settings.GATEHOUSE_REVIEW_WEBHOOK_URL = url
+    settings.GATEHOUSE_BASE_URL = "https://gatehouse.example"
+    item = email_item()
+    mail.outbox.clear()
+
+    assert items_notify() == 1
+    assert items_notify() == 0  # never twice
+
+    message = mail.outbox[-1]
+    assert sorted(message.bcc) == ["reviewer2@example.com", "reviewer@example.com"]  # not the engineer
+    assert "send_email" in message.subject and "high risk" in message.subject
+    assert f"https://gatehouse.example/inbox/{item.pk}/" in message.body
+    assert received == [{
+        "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": "email_approval",
+        "action": "send_email", "summary": item.summary, "risk": "high", "reviewer_group": "reviewer",
+        "escalated_from": None, "due_at": item.due_at.isoformat(), "url": f"https://gatehouse.example/inbox/{item.pk}/",
+    }]
+    assert ReviewItem.objects.get(pk=item.pk).notified_at is not None
+
+
+def test_a_webhook_that_is_down_does_not_stop_the_email(email_item, reviewer_user, settings):
+    settings.GATEHOUSE_REVIEW_WEBHOOK_URL = "http://127.0.0.1:9/unreachable"
+    email_item()
+    mail.outbox.clear()
+
+    assert items_notify() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_opening_the_notified_link_decides_nothing(email_item, reviewer_user, client_for):
+    item = email_item()
+    client = client_for(reviewer_user)
+
+    page = client.get(f"/inbox/{item.pk}/")
+
+    assert page.status_code == 200
+    item.refresh_from_db()
+    assert (item.status, item.claimed_by) == ("pending", None)
