@@ -1,0 +1,54 @@
+"""Erasing a customer's data removes the payloads, keeps every hash (verification still passes),
+marks the entries redacted, records the erasure, and needs an admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import LedgerEntry
+from audit.sealing import ledger_seal
+from orchestrator.models import Checkpoint, Run
+
+
+def test_erasing_a_customer_removes_payloads_and_verification_still_passes(letter_run, audit_cli, admin_user):
+    erased = letter_run(email="ana@example.com", labels={"customer": "acme"})
+    kept = letter_run(email="bob@example.com", labels={"customer": "globex"})
+    assert ledger_seal() is not None
+    hashes_before = list(LedgerEntry.objects.filter(chain=erased.thread_id).order_by("seq_run")
+                         .values_list("hash", flat=True))
+
+    result = audit_cli("erase", "--label", "customer=acme", "--actor", admin_user.username)
+    assert result.returncode == 0, result.stderr
+    assert "erased 1 run" in result.stdout
+
+    states = " ".join(Checkpoint.objects.filter(run=erased).values_list("delta", flat=True))
+    assert "ana@example.com" not in states and "$erased" in states
+    assert "bob@example.com" in " ".join(Checkpoint.objects.filter(run=kept).values_list("delta", flat=True))
+    entries = LedgerEntry.objects.filter(chain=erased.thread_id).order_by("seq_run")
+    assert list(entries.values_list("hash", flat=True))[:len(hashes_before)] == hashes_before
+    assert all(entries.exclude(kind="personal_data_erased").values_list("redacted", flat=True))
+    assert not LedgerEntry.objects.filter(chain=kept.thread_id, redacted=True).exists()
+    erased.refresh_from_db()
+    assert erased.labels == {"customer": "[erased]"} and erased.ledger_salt != Run.objects.get(pk=kept.pk).ledger_salt
+    assert LedgerEntry.objects.filter(chain="system", kind="erasure", actor=admin_user.username).exists()
+
+    verified = audit_cli("verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_only_an_admin_may_erase(letter_run, audit_cli, compliance_user):
+    run = letter_run(labels={"customer": "acme"})
+    result = audit_cli("erase", "--run", run.thread_id, "--actor", compliance_user.username)
+    assert result.returncode != 0
+    assert "erasure needs the admin role" in result.stderr
+    assert "ana@example.com" in " ".join(Checkpoint.objects.filter(run=run).values_list("delta", flat=True))
+
+
+def test_even_under_erasure_a_ledger_hash_cannot_be_changed(letter_run):
+    run = letter_run()
+    with pytest.raises(DatabaseError, match="only \"redacted\" may be set"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("SET LOCAL gatehouse.erasure = 'on'")
+        cursor.execute("UPDATE audit_ledgerentry SET hash = repeat('0', 64), redacted = true WHERE chain = %s",
+                       [run.thread_id])

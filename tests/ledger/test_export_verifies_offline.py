@@ -1,0 +1,73 @@
+"""A JSONL export passes the single-file offline verifier with only the public key; one changed byte
+fails it. CSV and PDF exports come out too, and every export is itself a ledger entry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from audit.models import LedgerEntry
+from audit.sealing import ledger_seal
+from tests.workers import ROOT
+
+VERIFIER = ROOT / "audit" / "offline_verifier.py"
+
+
+def _offline(export, key) -> subprocess.CompletedProcess:
+    # Run from an empty directory with a bare interpreter: no project code, no database.
+    return subprocess.run([sys.executable, "-I", str(VERIFIER), str(export), "--public-key", str(key)],
+                          cwd=export.parent, capture_output=True, text=True, timeout=120)
+
+
+def test_an_exported_run_verifies_offline_and_one_changed_byte_fails(letter_run, audit_cli, tmp_path):
+    sealed = letter_run()
+    letter_run()
+    assert ledger_seal() is not None
+    unsealed = letter_run()  # newer than the seal: exported, reported as unsealed
+    key = tmp_path / "ledger.pub.pem"
+    key.write_text(audit_cli("public-key").stdout)
+
+    for run in (sealed, unsealed):
+        export = tmp_path / f"{run.thread_id}.jsonl"
+        made = audit_cli("export", "--run", run.thread_id, "--format", "jsonl", "-o", str(export), "--as", "casey")
+        assert made.returncode == 0, made.stderr
+        checked = _offline(export, key)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.startswith("OK: 8 entries in 1 run")
+
+    export = tmp_path / f"{sealed.thread_id}.jsonl"
+    data = bytearray(export.read_bytes())
+    at = data.index(b'"kind":"node_completed"') + len(b'"kind":"node_')
+    data[at] = ord("C")  # node_completed -> node_Completed
+    export.write_bytes(bytes(data))
+    broken = _offline(export, key)
+    assert broken.returncode == 1
+    assert f"of run {sealed.thread_id} was modified" in broken.stdout
+
+    recorded = LedgerEntry.objects.filter(chain="system", kind="export")
+    assert recorded.count() == 2 and set(recorded.values_list("actor", flat=True)) == {"casey"}
+
+
+def test_a_date_range_exports_as_csv_and_a_readable_pdf(letter_run, audit_cli, tmp_path):
+    run = letter_run()
+    assert ledger_seal() is not None
+    csv_file, pdf_file = tmp_path / "all.csv", tmp_path / "all.pdf"
+    assert audit_cli("export", "--since", "2000-01-01", "--format", "csv", "-o", str(csv_file)).returncode == 0
+    lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("gseq,run,workflow,seq_run,kind")
+    assert len(lines) == 1 + 8 and all(run.thread_id in line for line in lines[1:])
+
+    made = audit_cli("export", "--run", run.thread_id, "--format", "pdf", "-o", str(pdf_file), "--progress")
+    assert made.returncode == 0, made.stderr
+    assert "100%" in made.stderr  # the progress bar reached the end
+    assert pdf_file.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout
+    assert "Verified: the record is intact" in text
+    assert run.thread_id in text and "Timeline" in text and "Costs by node" in text
+
+
+def test_an_export_that_matches_nothing_says_what_to_change(letter_run, audit_cli, tmp_path):
+    letter_run()
+    result = audit_cli("export", "--workflow", "no_such_workflow", "--format", "jsonl", "-o", str(tmp_path / "x"))
+    assert result.returncode != 0
+    assert "no runs match" in result.stderr and "clear a filter" in result.stderr

@@ -1,0 +1,54 @@
+"""Compliance (and admin) may export and download proofs; reviewers and engineers get 403."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from audit.models import LedgerEntry
+from audit.sealing import ledger_seal
+
+
+@pytest.fixture
+def exported_run(letter_run):
+    run = letter_run()
+    assert ledger_seal() is not None
+    return run
+
+
+def test_compliance_can_export_a_run_as_jsonl(exported_run, client_for, compliance_user):
+    response = client_for(compliance_user).post(reverse("audit:ledger_export"),
+                                                {"run": exported_run.thread_id, "format": "jsonl"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{exported_run.thread_id}.jsonl"'
+    lines = b"".join(response.streaming_content).splitlines()
+    assert json.loads(lines[0])["counts"]["entries"] == 8
+    assert LedgerEntry.objects.filter(chain="system", kind="export", actor="compliance").exists()
+
+
+def test_compliance_can_download_an_inclusion_proof(exported_run, client_for, compliance_user):
+    entry = LedgerEntry.objects.filter(chain=exported_run.thread_id).first()
+    document = client_for(compliance_user).get(reverse("audit:ledger_proof", args=[entry.gseq])).json()
+    assert document["entry"]["hash"] == entry.hash and document["seal"]["seal_no"] == 1
+    assert document["proof"]["tree_size"] == 8
+
+
+@pytest.mark.parametrize("persona", ["reviewer_user", "engineer_user"])
+def test_reviewers_and_engineers_get_403(exported_run, client_for, persona, request):
+    client = client_for(request.getfixturevalue(persona))
+    export = client.post(reverse("audit:ledger_export"), {"run": exported_run.thread_id, "format": "pdf"})
+    assert export.status_code == 403
+    gseq = LedgerEntry.objects.first().gseq
+    assert client.get(reverse("audit:ledger_proof", args=[gseq])).status_code == 403
+    assert client.get(reverse("audit:ledger")).status_code == 403
+    assert not LedgerEntry.objects.filter(chain="system", kind="export").exists()
+
+
+def test_the_audit_page_shows_the_last_seal_and_verifies_on_request(exported_run, client_for, compliance_user):
+    client = client_for(compliance_user)
+    page = client.get(reverse("audit:ledger")).content.decode()
+    assert "#1" in page and "never verified" in page
+    after = client.post(reverse("audit:ledger_verify"), follow=True).content.decode()
+    assert "OK: 8 entries" in after and "intact" in after
