@@ -20,7 +20,6 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     CondPageBreak,
-    KeepTogether,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -119,7 +118,8 @@ def _statement(story: list[Any], runs: list[str]) -> None:
     if result.ok:
         head = "Verified: the record is intact"
         lines = [
-            f"{result.entries:,} ledger entries in {result.chains:,} chains were recomputed at {utc_now_iso()}: "
+            f"{result.entries:,} ledger entries in {result.chains:,} chain{'s' if result.chains != 1 else ''} were "
+            f"recomputed at {utc_now_iso()[:19].replace('T', ' ')} UTC: "
             "every entry matches its hash and links to the one before it, every run ends where its "
             "recorded head says, and nothing is missing.",
         ]
@@ -130,9 +130,11 @@ def _statement(story: list[Any], runs: list[str]) -> None:
         lines = [f"{first.entry} was {first.problem}: {first.detail}"]
         bg, ink = BAD_BG, BAD_INK
     if seal is not None:
-        lines.append(f"Sealed through seal {seal.seal_no} ({seal.tree_size:,} entries, {seal.sealed_at}), Merkle root "
-                     f"{seal.root[:16]}…, Ed25519-signed with key {seal.key_id}; {result.seals} seals and their "
-                     "signatures checked, and compared with the copies kept outside the database.")
+        lines.append(f"Sealed through seal {seal.seal_no} ({seal.tree_size:,} entries, "
+                     f"{seal.sealed_at[:19].replace('T', ' ')} UTC), Merkle root "
+                     f"{seal.root[:16]}…, Ed25519-signed with key {seal.key_id}; {result.seals} seal"
+                     f"{'s' if result.seals != 1 else ''} and signatures checked, and compared with the copies "
+                     "kept outside the database.")
     else:
         lines.append("No seal has been made yet, so these entries are not yet signed.")
     lines.append(f"Public keys known: {keys}. To check independently, export JSONL and run "
@@ -215,6 +217,9 @@ def export_pdf(runs: list[str], *, scope: Any, progress: Any = None) -> Iterator
                          f"{utc_now_iso()[:19].replace('T', ' ')} UTC"), STYLES["subtitle"]),
     ]
     _statement(story, runs)
+    story += [Spacer(1, 4), _p("Ledger entries hold digests of personal data, never the data itself; 'personal "
+                               "data erased' marks entries whose underlying data was removed on request while "
+                               "their proof was kept.", "muted")]
     if len(runs) > len(shown):
         story.append(Spacer(1, 4))
         story.append(_p(f"This report details the first {len(shown)} of {len(runs)} runs; the JSONL and CSV "
@@ -223,9 +228,6 @@ def export_pdf(runs: list[str], *, scope: Any, progress: Any = None) -> Iterator
         _run_section(story, run_report(thread_id))
         if progress:
             progress(done, len(shown))
-    story.append(KeepTogether([Spacer(1, 8), _p("Entries hold digests of personal data, never the data itself; "
-                                                "'personal data erased' marks entries whose underlying data was "
-                                                "removed on request while their proof was kept.", "muted")]))
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
     data = buffer.getvalue()
     for start in range(0, len(data), 64 * 1024):
