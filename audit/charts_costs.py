@@ -10,6 +10,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from orchestrator.budgets import money
+
 INK, MUTED = "#101828", "#667085"
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#f97316", "#64748b"]
 _CONFIG = {"displayModeBar": False, "responsive": True}
@@ -39,7 +41,7 @@ def spend_over_time_html(rows: list[dict[str, Any]], *, since: date, until: date
     for i, key in enumerate([*keep, *(["other"] if "other" in series else [])]):
         fig.add_bar(name=key, x=days, y=[float(series[key][d]) for d in days],
                     marker_color=PALETTE[i % len(PALETTE)], hovertemplate=f"{key}<br>%{{x}}: $%{{y:.4f}}<extra></extra>")
-    _layout(fig, height=300, barmode="stack", yaxis={"title": "USD", "gridcolor": "#eaecf0", "tickformat": "$.4f"},
+    _layout(fig, height=300, barmode="stack", showlegend=True, yaxis={"title": "USD", "gridcolor": "#eaecf0", "tickformat": "$.4f"},
             xaxis={"type": "date"})
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-spend", config=_CONFIG)
 
@@ -62,7 +64,7 @@ def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
     fig = go.Figure(go.Bar(
         y=names, x=[r["pct_raw"] for r in active], orientation="h",
         marker_color=[colors[r["level"]] for r in active],
-        text=[f"${r['spent'] + r['reserved']:.4f} of ${r['budget'].cap:.2f}" for r in active],
+        text=[f"{money(r['spent'] + r['reserved'])} of {money(r['budget'].cap)}" for r in active],
         textposition="auto", hovertemplate="%{y}: %{x:.1f}% of cap<extra></extra>",
     ))
     _layout(fig, height=max(160, 44 * len(active) + 60), showlegend=False,

@@ -45,6 +45,13 @@ INPUT_MARGIN = 1.3
 INPUT_SLACK_TOKENS = 16
 
 
+def money(amount: Decimal) -> str:
+    """$1.00, $2.50, $0.0003: cents for round amounts, every significant digit down to a millionth."""
+    text = f"{Decimal(amount).quantize(Decimal('0.000001')):f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"${whole}.{frac.ljust(2, '0')}"
+
+
 class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by the executor
     """The call's maximum cost does not fit in a budget: the run suspends as budget_exceeded."""
 
@@ -53,8 +60,8 @@ class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by
         self.budget, self.cap, self.spent, self.reserved = budget, cap, spent, reserved
         self.max_cost, self.model, self.node = max_cost, model, node
         super().__init__(
-            f'budget "{budget}" cannot cover this call: cap ${cap:.2f}, spent ${spent:.6f}, '
-            f"held by calls in flight ${reserved:.6f}, this call may cost up to ${max_cost:.6f} ({model})"
+            f'budget "{budget}" cannot cover this call: cap {money(cap)}, spent {money(spent)}, '
+            f"held by calls in flight {money(reserved)}, this call may cost up to {money(max_cost)} ({model})"
         )
 
     def as_dict(self) -> dict[str, str]:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orchestrator import spend
-from orchestrator.budgets import budgets_release_for_run
+from orchestrator.budgets import budgets_release_for_run, money
 from orchestrator.cost_alerts import system_ledger_append
 from orchestrator.models import Budget, CostSettings, ModelPrice
 from orchestrator.services import RunError
@@ -109,8 +109,8 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
 
 def budget_cap_raise(*, budget: Budget, cap: Decimal, actor: Any) -> Budget:
     if cap <= budget.cap:
-        raise CostAdminError(f"The new cap must be above the current ${budget.cap:.2f}.",
-                             {"cap": "Enter a higher cap."})
+        message = f"The new cap must be above the current {money(budget.cap)}."
+        raise CostAdminError(message, {"cap": message})
     data = BudgetInput(name=budget.name, scope=budget.scope, match=budget.match, period=budget.period, cap=cap,
                        soft_thresholds=list(budget.soft_thresholds), active=budget.active)
     return budget_update(budget=budget, data=data, actor=actor)

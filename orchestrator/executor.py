@@ -26,7 +26,7 @@ from django.db import connection
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
-from orchestrator.budgets import BudgetExceeded
+from orchestrator.budgets import BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
 from orchestrator.context import Interrupt, LazyJournal, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
@@ -383,9 +383,9 @@ class Execution:
         request = GateRequest(
             action="raise_budget_cap",
             description=(
-                f"**Budget exceeded**: budget *{exceeded.budget}* (cap ${exceeded.cap:.2f}, spent "
-                f"${exceeded.spent:.6f}, held by calls in flight ${exceeded.reserved:.6f}) cannot cover the "
-                f"next call of node `{node_name}`, which may cost up to ${exceeded.max_cost:.6f} "
+                f"**Budget exceeded**: budget *{exceeded.budget}* (cap {money(exceeded.cap)}, spent "
+                f"{money(exceeded.spent)}, held by calls in flight {money(exceeded.reserved)}) cannot cover the "
+                f"next call of node `{node_name}`, which may cost up to {money(exceeded.max_cost)} "
                 f"({exceeded.model}). Raise the cap (Costs → Budgets), then approve to resume; "
                 "reject to end the run."
             ),

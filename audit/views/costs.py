@@ -4,6 +4,7 @@ stops, prices and cost settings (admin edits; everyone with the costs section ma
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 from audit import charts_costs, selectors_costs
 from audit.forms_costs import BudgetForm, CostSettingsForm, EndRunForm, PriceForm, RaiseCapForm
 from orchestrator import cost_admin
+from orchestrator.budgets import money
 from orchestrator.cost_alerts import cost_settings
 from orchestrator.http import Request
 from orchestrator.models import Budget, ModelPrice
@@ -84,7 +86,7 @@ def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpRespons
                 if not exc.field_errors:
                     form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Budget “{saved.name}” saved: cap ${saved.cap:.2f}.")
+                messages.success(request, f"Budget “{saved.name}” saved: cap {money(saved.cap)}.")
                 return redirect("audit:budgets")
     else:
         form = BudgetForm(initial=BudgetForm.initial_for(budget) if budget else {"period": "monthly", "active": True})
@@ -115,8 +117,11 @@ def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end
                status: int = 200) -> HttpResponse:
     facts = cost_admin.budget_item_facts(item)
     budget = Budget.objects.filter(name=facts.get("budget", "")).first()
+    # The smallest cap that lets the stopped call through, as things stood when it stopped.
+    needed = sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))
     return render(request, "audit/budget_stop.html", {
         "item": item, "facts": facts, "budget": budget, "raise_form": raise_form, "end_form": end_form,
+        "needed": money(needed), "current": money(budget.cap) if budget else "",
         "pending": item.status == ItemStatus.PENDING,
     }, status=status)
 
@@ -136,7 +141,7 @@ def budget_stop_resume(request: Request, pk: int) -> HttpResponse:
     except RunError as exc:
         messages.error(request, str(exc))
         return redirect("audit:budget_stop", pk=item.pk)
-    messages.success(request, f"Cap raised to ${form.cleaned_data['cap']:.2f}; run {item.run.thread_id} resumed.")
+    messages.success(request, f"Cap raised to {money(form.cleaned_data['cap'])}; run {item.run.thread_id} resumed.")
     return redirect("audit:budgets")
 
 
