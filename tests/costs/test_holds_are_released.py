@@ -1,0 +1,69 @@
+"""A budget hold never outlives its call: a provider error frees it at once; a cancelled run's or an
+expired hold is freed by the reconciler; a call that returns after its hold was freed is still
+booked, because the provider charged it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from orchestrator.budgets import CallRef, budget_reserve, budget_settle, budgets_release_expired
+from orchestrator.llm import LLMResponse
+from orchestrator.llm.demo import FAIL_RATE_LIMIT_MARKER
+from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
+from orchestrator.reconciler import EXTRA_PASSES
+from orchestrator.services import run_cancel, run_start
+
+
+def _hold(run: Run, amount: str = "0.01"):
+    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
+    call = CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
+                   call_index=0, attempt=1, model="demo-small")
+    return budget_reserve(call=call, amount=Decimal(amount))
+
+
+def test_a_provider_error_frees_the_hold_at_once(priced, advance, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={"topic": FAIL_RATE_LIMIT_MARKER, "calls": 1})
+    assert advance(run) == "failed"
+    assert not BudgetReservation.objects.exists()
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (Decimal(0), Decimal(0)), "a refused call costs nothing"
+
+
+def test_the_reconciler_frees_the_holds_of_a_cancelled_run(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    _hold(run)
+    assert BudgetUsage.objects.get(budget=budget).reserved == Decimal("0.01")
+    run_cancel(run=run, reason="not needed")
+    assert budgets_release_expired in EXTRA_PASSES
+    assert budgets_release_expired() == 1
+    assert BudgetUsage.objects.get(budget=budget).reserved == 0
+    assert not BudgetReservation.objects.exists()
+
+
+def test_a_live_hold_is_kept_and_an_expired_one_is_freed(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    _hold(run)
+    assert budgets_release_expired() == 0, "the run still runs under the same lease: its call may return"
+    BudgetReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert budgets_release_expired() == 1
+    assert BudgetUsage.objects.get(budget=budget).reserved == 0
+
+
+def test_a_call_returning_after_its_hold_was_freed_is_still_booked(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    hold = _hold(run)
+    Run.objects.filter(pk=run.pk).update(status="queued")  # the worker was taken for dead
+    budgets_release_expired()
+    reply = LLMResponse(text="late", model="demo-small", provider="demo", input_tokens=10, output_tokens=20)
+    budget_settle(hold=hold, response=reply, cost=Decimal("0.004"), latency_ms=5.0)
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0))
+    event = SpendEvent.objects.get(run=run)
+    assert event.cost == Decimal("0.004") and event.reserved == 0
