@@ -36,3 +36,4 @@ api = NinjaAPI(
 from orchestrator.api_runs import router as runs_router  # noqa: E402  (routers import `api` helpers)
 
 api.add_router("/runs", runs_router)
+api.add_router("/items", "review.api.router")

@@ -1,0 +1,131 @@
+"""/api/items: the inbox for chat bots and webhooks — list, read, claim, decide, bulk — with the pages' checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from orchestrator.roles import user_may_open
+from review.bulk import items_decide_bulk
+from review.claims import item_claim
+from review.models import ReviewItem
+from review.permissions import assert_may_decide, assert_may_read
+from review.selectors import FilterError, InboxFilters, inbox_page, item_view
+from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
+
+router = Router(tags=["review items"])
+
+
+class DecisionIn(Schema):
+    decision: str
+    reason: str = ""
+    edits: dict[str, Any] | None = None
+    response: str = ""
+
+
+class ClaimIn(Schema):
+    takeover: bool = False
+
+
+class BulkIn(Schema):
+    ids: list[int]
+    decision: str
+    reason: str = ""
+
+
+def _item(request: HttpRequest, pk: int, *, deciding: bool = False) -> ReviewItem:
+    try:
+        assert_may_read(request.user)
+        item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
+        if deciding:
+            assert_may_decide(request.user, item)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    except ReviewItem.DoesNotExist:
+        raise HttpError(404, f"there is no review item {pk}") from None
+    return item
+
+
+def _error(exc: DecisionError) -> HttpError:
+    status = 409 if isinstance(exc, AlreadyDecided) or "claimed by" in str(exc) else 422
+    error = HttpError(status, str(exc))
+    return error
+
+
+def item_json(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "id": item.pk, "thread_id": item.run.thread_id, "workflow": item.workflow, "node": item.node,
+        "kind": item.kind, "status": item.status, "action": item.action, "summary": item.summary, "risk": item.risk,
+        "reviewer_group": item.reviewer_group, "approvals": item.approvals,
+        "required_approvals": item.required_approvals, "progress": item.progress,
+        "created_at": item.created_at.isoformat(), "due_at": item.due_at.isoformat() if item.due_at else None,
+        "claimed_by": item.claimed_by.username if item.claimed_by_id else None,
+        "decided_by": item.decided_by.username if item.decided_by_id else None,
+        "decided_at": item.decided_at.isoformat() if item.decided_at else None,
+        "decision": item.decision or None, "escalated_from": item.escalated_from or None,
+    }
+
+
+@router.get("", response=dict)
+def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: str = "", q: str = "",
+               after: str = ""):
+    if not user_may_open(request.user, "inbox"):
+        raise HttpError(403, "only reviewers and admins have an inbox")
+    try:
+        filters = InboxFilters.from_query({"workflow": workflow, "scope": scope, "risk": risk, "q": q,
+                                           "after": after})
+    except FilterError as exc:
+        raise HttpError(422, str(exc)) from None
+    page = inbox_page(user=request.user, filters=filters)
+    return {"items": [item_json(row.item) for row in page.rows], "next": page.next_cursor or None}
+
+
+@router.get("/{int:pk}", response=dict)
+def items_show(request: HttpRequest, pk: int):
+    item = _item(request, pk)
+    view = item_view(item=item, user=request.user)
+    return {**item_json(item), "request": {k: v for k, v in view.request.items() if not k.startswith("_")},
+            "changes": [{"field": c.field, "before": c.before, "after": c.after, "kind": c.kind}
+                        for c in view.changes],
+            "spend": {**view.spend, "cost": str(view.spend["cost"])}, "may_decide": view.may_decide,
+            "decisions": [{"actor": d.actor.username, "decision": d.decision, "reason": d.reason, "edits": d.edits,
+                           "at": d.created_at.isoformat()} for d in view.decisions]}
+
+
+@router.post("/{int:pk}/claim", response=dict)
+def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
+    item = _item(request, pk, deciding=True)
+    try:
+        return item_json(item_claim(item=item, actor=request.user, takeover=body.takeover))
+    except DecisionError as exc:
+        raise _error(exc) from None
+
+
+@router.post("/{int:pk}/decision", response=dict)
+def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
+    item = _item(request, pk, deciding=True)
+    try:
+        item = review_decide(item=item, actor=request.user, decision=DecisionInput(
+            decision=body.decision, reason=body.reason, edits=body.edits, response=body.response))
+    except DecisionError as exc:
+        if exc.field_errors and not isinstance(exc, AlreadyDecided):
+            raise HttpError(422, f"{exc} Fields: " + "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) \
+                from None
+        raise _error(exc) from None
+    return item_json(item)
+
+
+@router.post("/bulk", response=dict)
+def items_bulk(request: HttpRequest, body: BulkIn):
+    if not user_may_open(request.user, "inbox"):
+        raise HttpError(403, "only reviewers and admins decide in bulk")
+    try:
+        result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
+    except DecisionError as exc:
+        raise HttpError(422, str(exc)) from None
+    return {"decided": [i.pk for i in result.decided],
+            "skipped": [{"id": pk, "why": why} for pk, why in result.skipped]}

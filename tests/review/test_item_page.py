@@ -1,0 +1,128 @@
+"""The item page reads as a form a person reads, and its POSTs decide (inline errors, 409 for a second decision)."""
+
+from __future__ import annotations
+
+from orchestrator.models import Run
+from review.models import ReviewItem
+from review.services import DecisionInput, review_decide
+
+
+def test_the_item_page_shows_the_proposal_context_changes_and_spend(email_item, reviewer_user, client_for):
+    item = email_item(to="cfo@example.com", topic="Q3 numbers")
+
+    page = client_for(reviewer_user).get(f"/inbox/{item.pk}/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-arg="to"' in html and 'data-arg="body"' in html  # labelled fields, not raw JSON
+    assert "<strong>cfo@example.com</strong>" in html  # description rendered as markdown
+    assert "What changed in draft (step 1)" in html and "<code>body</code>" in html
+    assert "Relevant state" in html and "Q3 numbers" in html
+    run = Run.objects.get(pk=item.run_id)
+    assert f"{run.input_tokens + run.output_tokens} <span" in html
+    assert f'href="/runs/{run.thread_id}/"' in html
+    assert 'name="arg-to"' in html and 'name="arg-body"' in html  # the edit form, from the schema
+
+
+def test_approving_from_the_page_redirects_to_the_inbox_with_a_confirmation(email_item, reviewer_user, client_for):
+    item = email_item()
+    client = client_for(reviewer_user)
+
+    response = client.post(f"/inbox/{item.pk}/decide/", {"decision": "approve"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/inbox/"
+    assert f"Approved #{item.pk}" in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).decided_by == reviewer_user
+
+
+def test_rejecting_without_a_reason_shows_the_error_next_to_the_field(email_item, reviewer_user, client_for):
+    item = email_item()
+
+    response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "reject", "reason": ""})
+
+    assert response.status_code == 422
+    assert "Say why you reject this." in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_an_invalid_edit_is_shown_inline_with_the_typed_value_kept_and_highlighted(email_item, reviewer_user,
+                                                                                  client_for):
+    item = email_item()
+    args = {"arg-to": "not-an-email", "arg-subject": "About Q3 numbers", "arg-body": "Hello\r\nthere"}
+
+    response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "edit", **args})
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'data-testid="error-to"' in html and "String should match pattern" in html
+    assert 'value="not-an-email"' in html
+    assert html.count("edit-field changed") == 2  # `to` and `body` differ from the proposal; subject does not
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_a_valid_edit_is_applied_with_crlf_normalised(email_item, reviewer_user, client_for):
+    item = email_item()
+
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": "edit", "arg-to": "ceo@example.com", "arg-body": "Line one\r\nLine two",
+    })
+
+    decided = ReviewItem.objects.get(pk=item.pk)
+    assert decided.decision == "edit"
+    assert decided.edits == {"to": "ceo@example.com", "body": "Line one\nLine two"}
+
+
+def test_responding_needs_text(email_item, reviewer_user, client_for):
+    item = email_item()
+    client = client_for(reviewer_user)
+
+    refused = client.post(f"/inbox/{item.pk}/decide/", {"decision": "respond", "response": " "})
+    assert refused.status_code == 422 and "Write a response." in refused.content.decode()
+
+    client.post(f"/inbox/{item.pk}/decide/", {"decision": "respond", "response": "Shorter please"})
+    assert ReviewItem.objects.get(pk=item.pk).response == "Shorter please"
+
+
+def test_a_second_decision_on_the_page_says_who_decided_and_when(email_item, reviewer_user, reviewer2_user,
+                                                                client_for):
+    item = email_item()
+    review_decide(item=item, actor=reviewer2_user, decision=DecisionInput("approve"))
+
+    response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "reject", "reason": "x"})
+
+    assert response.status_code == 409
+    assert "already decided (approve) by reviewer2 at" in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).decision == "approve"
+
+
+def test_the_page_shows_four_eyes_progress(payment_item, reviewer_user, reviewer2_user, client_for):
+    item = payment_item(approvals=2)
+    review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
+
+    mine = client_for(reviewer_user).get(f"/inbox/{item.pk}/").content.decode()
+    theirs = client_for(reviewer2_user).get(f"/inbox/{item.pk}/").content.decode()
+
+    assert "1 of 2 approvals" in mine and "You approved this item" in mine
+    assert "Approve (2 of 2)" in theirs
+
+
+def test_a_claim_by_someone_else_shows_who_and_offers_a_takeover(email_item, reviewer_user, reviewer2_user,
+                                                                client_for):
+    item = email_item()
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/claim/")
+
+    page = client_for(reviewer2_user).get(f"/inbox/{item.pk}/").content.decode()
+    assert "Claimed by <strong>Riley Reviewer</strong>" in page and "Take over (recorded)" in page
+
+    client_for(reviewer2_user).post(f"/inbox/{item.pk}/claim/", {"takeover": "1"})
+    assert ReviewItem.objects.get(pk=item.pk).claimed_by == reviewer2_user
+
+
+def test_an_llm_draft_with_markup_is_escaped_and_markdown_is_sanitized(payment_item, reviewer_user, client_for):
+    hostile = '<script>alert("x")</script><img src=x onerror="alert(1)"> [click](javascript:alert(2))'
+    item = payment_item(memo=hostile)
+
+    html = client_for(reviewer_user).get(f"/inbox/{item.pk}/").content.decode()
+
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html

@@ -1,0 +1,106 @@
+"""Each role × each action, on the pages and the JSON API alike (see the table in review/permissions.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from review.models import ReviewItem
+
+PERSONAS = ["reviewer_user", "engineer_user", "compliance_user", "admin_user", "outsider_user"]
+DECIDERS = {"reviewer_user", "admin_user"}
+READERS = {"reviewer_user", "engineer_user", "compliance_user", "admin_user"}
+
+# action -> (method, url template, data, is it a decision?)
+PAGE_ACTIONS = {
+    "open the inbox": ("get", "/inbox/", None, "inbox"),
+    "read the item": ("get", "/inbox/{pk}/", None, "read"),
+    "claim": ("post", "/inbox/{pk}/claim/", {}, "decide"),
+    "approve": ("post", "/inbox/{pk}/decide/", {"decision": "approve"}, "decide"),
+    "reject": ("post", "/inbox/{pk}/decide/", {"decision": "reject", "reason": "no"}, "decide"),
+    "edit then approve": ("post", "/inbox/{pk}/decide/", {"decision": "edit", "arg-to": "x@example.org"}, "decide"),
+    "respond": ("post", "/inbox/{pk}/decide/", {"decision": "respond", "response": "shorter"}, "decide"),
+    "bulk approve": ("post", "/inbox/bulk/", {"decision": "approve", "ids": "{pk}"}, "decide"),
+}
+API_ACTIONS = {
+    "list": ("get", "/api/items", None, "inbox"),
+    "read": ("get", "/api/items/{pk}", None, "read"),
+    "claim": ("post", "/api/items/{pk}/claim", {}, "decide"),
+    "approve": ("post", "/api/items/{pk}/decision", {"decision": "approve"}, "decide"),
+    "reject": ("post", "/api/items/{pk}/decision", {"decision": "reject", "reason": "no"}, "decide"),
+    "edit": ("post", "/api/items/{pk}/decision", {"decision": "edit", "edits": {"to": "x@example.org"}}, "decide"),
+    "respond": ("post", "/api/items/{pk}/decision", {"decision": "respond", "response": "shorter"}, "decide"),
+    "bulk": ("post", "/api/items/bulk", {"decision": "approve", "ids": ["{pk}"]}, "decide"),
+}
+
+
+def _allowed(persona: str, need: str) -> bool:
+    return persona in {"inbox": DECIDERS, "read": READERS, "decide": DECIDERS}[need]
+
+
+def _fill(value, pk: int):
+    if isinstance(value, str):
+        return value.replace("{pk}", str(pk))
+    if isinstance(value, dict):
+        return {k: _fill(v, pk) for k, v in value.items()}
+    if isinstance(value, list):
+        return [int(_fill(v, pk)) if v == "{pk}" else _fill(v, pk) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("action", PAGE_ACTIONS)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_pages_let_each_role_do_exactly_what_the_matrix_says(request, email_item, client_for, persona, action):
+    user = request.getfixturevalue(persona)
+    item = email_item()
+    method, url, data, need = PAGE_ACTIONS[action]
+
+    response = getattr(client_for(user), method)(_fill(url, item.pk), _fill(data, item.pk))
+
+    if _allowed(persona, need):
+        assert response.status_code in (200, 302), response.content[:300]
+    else:
+        assert response.status_code == 403
+    changed = ReviewItem.objects.get(pk=item.pk)
+    if need == "decide" and not _allowed(persona, need):
+        assert (changed.status, changed.claimed_by) == ("pending", None)
+    if action in ("approve", "reject", "edit then approve", "respond", "bulk approve") and _allowed(persona, need):
+        assert changed.decided_by == user or changed.status == "decided"
+
+
+@pytest.mark.parametrize("action", API_ACTIONS)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_api_applies_the_same_matrix(request, email_item, client_for, persona, action):
+    user = request.getfixturevalue(persona)
+    item = email_item()
+    method, url, data, need = API_ACTIONS[action]
+    client = client_for(user)
+
+    if method == "get":
+        response = client.get(_fill(url, item.pk))
+    else:
+        response = client.post(_fill(url, item.pk), json.dumps(_fill(data, item.pk)), content_type="application/json")
+
+    assert response.status_code == (200 if _allowed(persona, need) else 403), response.content[:300]
+    if need == "decide" and not _allowed(persona, need):
+        assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_compliance_reads_but_sees_no_decision_buttons(email_item, compliance_user, client_for):
+    item = email_item()
+
+    html = client_for(compliance_user).get(f"/inbox/{item.pk}/").content.decode()
+
+    assert "Only members of <strong>reviewer</strong> decide this item" in html
+    assert 'id="approve-form"' not in html
+
+
+def test_an_engineer_decides_a_loop_guard_item_of_the_engineer_group(email_item, engineer_user, client_for):
+    item = email_item()
+    ReviewItem.objects.filter(pk=item.pk).update(kind="loop_guard", reviewer_group="engineer")
+
+    response = client_for(engineer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "approve"})
+
+    assert response.status_code == 302
+    assert ReviewItem.objects.get(pk=item.pk).decided_by == engineer_user
