@@ -1,0 +1,208 @@
+"""The ledger against real Postgres: verification throughput over a million stored entries, and what
+ledger writing adds to a step commit.
+
+    python bench/ledger_db.py [--entries 1000000] [--runs 10000] [--steps 2000]
+
+1. Bulk-generates valid chains (10,000 runs x 100 entries by default) with COPY into the bench
+   database (`gatehouse_bench`, created on the configured or embedded server; reused if filled),
+   seals them (one Merkle tree, one signed head), then times `audit verify` over everything:
+   every chain recomputed, the Merkle root rebuilt, the seal signature and its copy checked.
+2. Times the executor's one-statement step commit (orchestrator.commit) on the same data with and
+   without its ledger part: "with" = hashing the entry (ChainCursor.append) + the statement with
+   the ledger CTE; "without" = the same statement minus that CTE. The engine is not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from bench.executor_vs_langgraph import _setup_django  # noqa: E402
+
+PAYLOAD = '{{"cost":"0.000120","duration_ms":12.5,"input":"{d}","input_tokens":90,"models":["demo-small"],' \
+          '"next":"n","node":"step","output":"{d}","output_tokens":30}}'
+
+
+def generate(entries: int, runs: int) -> None:
+    """COPY `entries` ledger rows (valid chains, runs interleaved) and the runs' heads."""
+    from django.db import connection
+
+    from audit.canonical import payload_digest
+    from audit.chain import GENESIS, entry_hash
+    from orchestrator.models import Run
+
+    per_run = entries // runs
+    digest = payload_digest({"text": "a model's answer"}, salt="bench salt")
+    payload_text = PAYLOAD.format(d=digest)
+    payload = __import__("json").loads(payload_text)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_ledgerentry, audit_seal, audit_verificationrun, audit_prunedleaf, "
+                       "audit_prunedchain, audit_systemchainhead RESTART IDENTITY")
+        cursor.execute("DELETE FROM orchestrator_run WHERE workflow = 'bench_ledger'")
+    from django.conf import settings
+
+    for stale in Path(settings.GATEHOUSE_SEAL_DIR).glob("seal-*.json"):
+        stale.unlink()  # copies of the seals just truncated
+    Run.objects.bulk_create([Run(thread_id=f"L-{n:06d}", workflow="bench_ledger", graph_version="bench",
+                                 status="completed") for n in range(runs)], batch_size=5000)
+    ids = dict(Run.objects.filter(workflow="bench_ledger").values_list("thread_id", "id"))
+    heads = dict.fromkeys(ids, GENESIS)
+    started = time.perf_counter()
+    raw = connection.connection
+    burst, written = 10, 0
+    with raw.cursor() as cursor, cursor.copy(
+        "COPY audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash, redacted)"
+        " FROM STDIN"
+    ) as copy:
+        for block in range(0, per_run, burst):
+            for thread, run_id in ids.items():
+                prev = heads[thread]
+                for seq in range(block + 1, min(block + burst, per_run) + 1):
+                    entry = {"run": thread, "seq_run": seq, "kind": "node_completed", "step": seq, "actor": None,
+                             "at": "2025-06-01T12:00:00.000000Z", "payload": payload}
+                    digest_ = entry_hash(entry, prev)
+                    copy.write_row((thread, run_id, seq, "node_completed", seq, None, entry["at"], payload_text,
+                                    prev, digest_, False))
+                    prev = digest_
+                    written += 1
+                heads[thread] = prev
+            if block % (burst * 10) == 0:
+                print(f"  generated {written:,}/{per_run * runs:,} ({written / (time.perf_counter() - started):,.0f}/s)",
+                      flush=True)
+    raw.commit()
+    for thread, head in heads.items():
+        Run.objects.filter(thread_id=thread).update(ledger_len=per_run, ledger_head=head)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_ledgerentry")
+    print(f"  generated {written:,} entries in {time.perf_counter() - started:.1f} s")
+
+
+def bench_verify(entries: int, runs: int) -> None:
+    from audit.models import LedgerEntry, Seal
+    from audit.sealing import ledger_seal
+    from audit.verify import ledger_verify
+
+    have = LedgerEntry.objects.count()
+    if have < entries:
+        generate(entries, runs)
+    if not Seal.objects.exists() or Seal.objects.order_by("-seal_no").first().tree_size < LedgerEntry.objects.count():
+        started = time.perf_counter()
+        seal = ledger_seal()
+        took = time.perf_counter() - started
+        print(f"seal: {seal.tree_size:,} entries sealed in {took:.2f} s ({seal.tree_size / took:,.0f} entries/s)")
+    total = LedgerEntry.objects.count()
+    started = time.perf_counter()
+    result = ledger_verify(record=False)
+    took = time.perf_counter() - started
+    if not result.ok:
+        sys.exit(f"unexpected verification failure: {result.summary()}")
+    print(f"verify: {result.entries:,} entries in {result.chains:,} chains + {result.seals} seal(s) in {took:.1f} s "
+          f"-> {total / took:,.0f} entries/s (chains, Merkle root, signatures, external copy)")
+
+
+def bench_commit(steps: int, *, synchronous: bool) -> None:
+    from django.db import connection
+
+    from audit.ledger import ChainCursor
+    from orchestrator.commit import RunChange, Transition, _sql, execute_prepared, transition_commit
+    from orchestrator.models import GENESIS, Run
+    from orchestrator.state import dumps
+
+    delta = dumps({"set": {"answer": "x" * 200, "count": 3}, "append": {}})
+
+    def new_run(name: str) -> Run:
+        Run.objects.filter(thread_id=name).delete()
+        return Run.objects.create(thread_id=name, workflow="bench_commit", graph_version="bench", status="running",
+                                  lease_token=1, lease_expires_at=None)
+
+    def checkpoint(step: int) -> dict:
+        return {"node": "step", "source": "node", "delta": delta, "snapshot": None, "state_hash": "0" * 64,
+                "actor_id": None, "duration_ms": 1.0, "input_tokens": 90, "output_tokens": 30, "cost": 0,
+                "attempt": 1, "meta": "{}"}
+
+    with connection.cursor() as cursor:
+        # Off isolates the work the statement does from the WAL flush every commit waits for.
+        cursor.execute(f"SET synchronous_commit TO {'on' if synchronous else 'off'}")
+    tag = f"{time.time():.0f}-{'sync' if synchronous else 'async'}"
+    with_run, without_run = new_run(f"C-with-{tag}"), new_run(f"C-without-{tag}")
+    cursor_ = ChainCursor(chain=with_run.thread_id, length=0, head=GENESIS)
+    salt = with_run.ledger_salt
+    from audit.ledger import salted_digest
+
+    def commit_with(step: int) -> None:
+        before = cursor_.length
+        entry = cursor_.append(kind="node_completed", step=step, actor=None, payload={
+            "node": "step", "attempt": 1, "input": "0" * 64, "output": salted_digest(delta, salt), "next": "step",
+            "models": ["demo-small"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
+            "duration_ms": 1.0})
+        transition_commit(Transition(
+            run_id=with_run.pk, lease_token=1, lease_seconds=30, ledger_len_before=before,
+            run=RunChange(step=step, status="running", next_node="step", visit_step=step, visits={"step": step}),
+            ledger=[entry], checkpoint=checkpoint(step)))
+
+    without_sql = _sql(True, False, False)
+
+    def commit_without(step: int) -> None:
+        params = {"run_id": without_run.pk, "lease_token": 1, "lease_seconds": 30, "ledger_len_before": 0,
+                  "step": step, "status": "running", "suspended_reason": "", "next_node": "step", "visit_step": step,
+                  "visits": dumps({"step": step}), "error": None, "input_tokens": 0, "output_tokens": 0,
+                  "cached_tokens": 0, "cost": 0, "llm_calls": 0, "guard_base_step": None, "diverged_at_step": None,
+                  "ledger_head": GENESIS, "ledger_len": 0}
+        params.update({f"cp_{k}": v for k, v in checkpoint(step).items()})
+        (matched,) = execute_prepared(without_sql, params)
+        assert matched == 1
+
+    # Interleaved blocks so drift (autovacuum, caches) hits both variants alike.
+    with_ms: list[float] = []
+    without_ms: list[float] = []
+    hash_ms: list[float] = []
+    block = 100
+    for start in range(1, steps + 1, block):
+        for fn, out in ((commit_with, with_ms), (commit_without, without_ms)):
+            began = time.perf_counter()
+            for step in range(start, start + block):
+                fn(step)
+            out.append((time.perf_counter() - began) * 1000 / block)
+    probe = ChainCursor(chain="probe", length=0, head=GENESIS)
+    began = time.perf_counter()
+    for step in range(steps):
+        probe.append(kind="node_completed", step=step, actor=None, payload={
+            "node": "step", "attempt": 1, "input": "0" * 64, "output": salted_digest(delta, salt), "next": "step",
+            "models": ["demo-small"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
+            "duration_ms": 1.0})
+    hash_ms.append((time.perf_counter() - began) * 1000 / steps)
+    w, wo = statistics.median(with_ms), statistics.median(without_ms)
+    mode = "synchronous_commit=on " if synchronous else "synchronous_commit=off"
+    print(f"commit ({mode}): {steps:,} steps each; median ms/step with ledger {w:.3f}, without {wo:.3f} -> ledger adds "
+          f"{w - wo:.3f} ms/step (hashing alone {hash_ms[0]:.3f} ms; target <= 0.05 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--skip-verify", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-seals"))
+    _setup_django()
+    from django.db import connection
+
+    print(f"ledger_db: bench database {connection.settings_dict['NAME']}")
+    if not args.skip_verify:
+        bench_verify(args.entries, args.runs)
+    bench_commit(args.steps, synchronous=False)
+    bench_commit(args.steps, synchronous=True)
+
+
+if __name__ == "__main__":
+    main()
