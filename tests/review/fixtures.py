@@ -1,0 +1,49 @@
+"""Review fixtures: real runs advanced to their gate by the real executor (in this process).
+
+Imported by tests/review/conftest.py and by the browser tests that need pending items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from orchestrator.executor import run_advance
+from orchestrator.registry import workflows
+from orchestrator.services import run_start
+from review.models import ReviewItem
+
+
+@pytest.fixture
+def payment_workflow(settings):
+    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.review.graphs"]
+    workflows.cache_clear()
+    yield
+    workflows.cache_clear()
+
+
+def _advance_to_gate(workflow: str, payload: dict, actor=None) -> ReviewItem:
+    run = run_start(workflow=workflow, input=payload, actor=actor)
+    outcome = run_advance(run.pk, worker="test")
+    assert outcome == "suspended", f"{workflow} ended {outcome!r} instead of stopping at its gate"
+    return ReviewItem.objects.select_related("run").get(run=run)
+
+
+@pytest.fixture
+def email_item(transactional_db) -> Callable[..., ReviewItem]:
+    """email_item(to=..., topic=..., actor=...) -> the pending review item of a fresh email_approval run."""
+
+    def make(*, to: str = "cfo@example.com", topic: str = "Q3 numbers", actor=None, **extra) -> ReviewItem:
+        return _advance_to_gate("email_approval", {"to": to, "topic": topic, **extra}, actor)
+
+    return make
+
+
+@pytest.fixture
+def payment_item(transactional_db, payment_workflow) -> Callable[..., ReviewItem]:
+    """payment_item(amount=..., approvals=2, due_in=-1, on_expiry="escalate", actor=...) -> pending item."""
+
+    def make(*, actor=None, **fields) -> ReviewItem:
+        return _advance_to_gate("payment", {"payee": "ap@supplier.example", "amount": 1200, **fields}, actor)
+
+    return make
