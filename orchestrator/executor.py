@@ -133,7 +133,12 @@ class Execution:
         self.seen = seen_positions(claim.run_id, claim.guard_base_step)
         last = last_checkpoint_meta(claim.run_id)
         # A decision checkpoint at node X means "X was approved": run X instead of gating again.
-        self.approved_node = last[1] if last and last[0] == "decision" else None
+        # A fork taken at such a checkpoint carries the approval in its first checkpoint's meta.
+        self.approved_node = None
+        if last and last[0] == "decision":
+            self.approved_node = last[1]
+        elif last and last[0] == "fork":
+            self.approved_node = last[2].get("approved_node")
         self.info = RunInfo(
             id=claim.run_id, thread_id=claim.thread_id, workflow=claim.workflow, labels=claim.labels,
             lease_token=claim.token, overrides=claim.overrides, is_fork=claim.parent_id is not None,

@@ -174,7 +174,10 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             run=fork, step=0, node="", source="fork", delta=dumps({"set": stored_edits} if stored_edits else {}),
             snapshot=tracker.snapshot(), next_node=checkpoint.next_node, state_hash=tracker.state_hash(),
             actor=actor_user, meta=dumps({"parent": parent.thread_id, "step": at_step, "edits": stored_edits,
-                                          "mode": mode, "allow_effects": allow_effects}),
+                                          "mode": mode, "allow_effects": allow_effects,
+                                          # Forked right after a decision: the approved node runs.
+                                          "approved_node": checkpoint.node if checkpoint.source == "decision"
+                                          else None}),
         )
         LedgerEntry.objects.bulk_create([
             LedgerEntry(chain=row["run"], run_id=run_id, seq_run=row["seq_run"], kind=row["kind"], step=row["step"],

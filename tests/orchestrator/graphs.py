@@ -59,4 +59,15 @@ for name in ("a", "b", "c", "d"):
     sequence.node(name, count)
 sequence.node("ask", ask)
 sequence.edge(START, "a").edge("a", "b").edge("b", "c").edge("c", "ask").edge("ask", "d").edge("d", END)
-graphs = [bad_output, schema_violation, sequence]
+
+
+def transfer_request(state: Counter) -> GateRequest:
+    return GateRequest(action="transfer", args={"n": state.n}, description=f"Move {state.n} units?")
+
+
+static_gates = Graph("static_gates", state=Counter)
+static_gates.node("prepare", count, interrupt_after=True, request=transfer_request)
+static_gates.node("transfer", count, interrupt_before=True, request=transfer_request)
+static_gates.edge(START, "prepare").edge("prepare", "transfer").edge("transfer", END)
+
+graphs = [bad_output, schema_violation, sequence, static_gates]
