@@ -78,7 +78,9 @@ def bench_overhead(calls: int) -> dict[str, float]:
                                        ("per run", "run", "", "total")]:
         Budget.objects.create(name=name, scope=scope, match=match, period=period, cap=Decimal("1000000"),
                               soft_thresholds=[50, 80])
-    run = run_start(workflow="cost_probe", input={}, labels={"department": "legal"})
+    # Realistic shape: runs of 20 calls over 4 nodes (5 calls per node per run).
+    runs = [run_start(workflow="cost_probe", input={}, labels={"department": "legal"})
+            for _ in range((calls + 50) // 20 + 1)]
     request = LLMRequest(model="demo-small", messages=({"role": "user", "content": "a short prompt " * 20},),
                          max_tokens=300)
     response = LLMResponse(text="ok", model="demo-small", provider="demo", input_tokens=84, output_tokens=120)
@@ -86,9 +88,9 @@ def bench_overhead(calls: int) -> dict[str, float]:
     amount, cost = max_cost(price, request), cost_of(price, response)
     reserve_ms, settle_ms = [], []
     for i in range(calls + 50):
-        # A node makes a handful of calls per run; the settle sums the node's spend in the run.
+        run = runs[i // 20]
         call = CallRef(run_id=run.pk, lease_token=run.lease_token, workflow="cost_probe",
-                       labels={"department": "legal"}, node=f"node{i // 5}", visit=0, call_index=i, attempt=1,
+                       labels={"department": "legal"}, node=f"node{(i // 5) % 4}", visit=0, call_index=i, attempt=1,
                        model="demo-small")
         t0 = time.perf_counter()
         hold = budget_reserve(call=call, amount=amount)

@@ -35,6 +35,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 
+from orchestrator.commit import execute_prepared
 from orchestrator.llm import LLMRequest, LLMResponse, Price, cost_of, estimate_request_tokens
 from orchestrator.llm.env import timeout_seconds
 from orchestrator.state import dumps
@@ -107,16 +108,26 @@ def _ttl_seconds() -> float:
     return timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
 
 
+_RESERVE = (
+    "SELECT * FROM gatehouse_budget_reserve(%(token)s, %(run)s, %(lease)s, %(workflow)s, %(labels)s::text[],"
+    " %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, %(amount)s, %(ttl)s)"
+)
+_SETTLE = (
+    "SELECT * FROM gatehouse_budget_settle(%(token)s, %(run)s, %(workflow)s, %(labels)s::text[],"
+    " %(labels_json)s::jsonb, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(provider)s, %(model)s, %(input)s,"
+    " %(output)s, %(cached)s, %(cost)s, %(latency)s, %(partial)s, %(unpriced)s)"
+)
+
+
 def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
     """Hold `amount` on every applicable budget, or raise BudgetExceeded and hold nothing."""
     token = secrets.token_hex(16)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM gatehouse_budget_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [token, call.run_id, call.lease_token, call.workflow, call.label_pairs, call.node, call.visit,
-             call.call_index, call.attempt, call.model, amount, _ttl_seconds()],
-        )
-        blocked = cursor.fetchone()
+    # A server-side prepared statement: planned once per connection (see orchestrator.commit).
+    blocked = execute_prepared(_RESERVE, {
+        "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
+        "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
+        "attempt": call.attempt, "model": call.model, "amount": amount, "ttl": _ttl_seconds(),
+    })
     if blocked is not None:
         _usage, name, cap, spent, reserved = blocked
         raise BudgetExceeded(budget=name, cap=cap, spent=spent, reserved=reserved, max_cost=amount,
@@ -128,16 +139,13 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
                   partial: bool = False, unpriced: bool = False) -> None:
     """Turn the hold into real spend and record the call (attribution), in one transaction."""
     call = hold.call
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM gatehouse_budget_settle(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s, %s)",
-            [hold.token, call.run_id, call.workflow, call.label_pairs, dumps(call.labels), call.node,
-             call.visit, call.call_index, call.attempt, response.provider, response.model or call.model,
-             response.input_tokens, response.output_tokens, response.cached_tokens, cost, latency_ms,
-             partial, unpriced],
-        )
-        node_total, alert_ids = cursor.fetchone()
+    node_total, alert_ids = execute_prepared(_SETTLE, {
+        "token": hold.token, "run": call.run_id, "workflow": call.workflow, "labels": call.label_pairs,
+        "labels_json": dumps(call.labels), "node": call.node, "visit": call.visit, "call": call.call_index,
+        "attempt": call.attempt, "provider": response.provider, "model": response.model or call.model,
+        "input": response.input_tokens, "output": response.output_tokens, "cached": response.cached_tokens,
+        "cost": cost, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
+    })
     from orchestrator import cost_alerts
 
     alert_ids = list(alert_ids or [])
