@@ -165,6 +165,15 @@ def budget_stop_end(request: Request, pk: int) -> HttpResponse:
 @section_required("costs")
 def prices(request: Request) -> HttpResponse:
     rows = list(ModelPrice.objects.select_related("updated_by").order_by("pattern", "-effective_from"))
+    today, current = datetime.now(UTC).date(), set()
+    for row in rows:  # newest first per pattern: the first row already in force is the one used
+        if row.effective_from > today:
+            row.state = "scheduled"
+        elif row.pattern not in current:
+            row.state = "in force"
+            current.add(row.pattern)
+        else:
+            row.state = "superseded"
     return render(request, "audit/prices.html", {
         "prices": rows, "settings": cost_settings(), "is_admin": user_has_role(request.user, ADMIN),
     })

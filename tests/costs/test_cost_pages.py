@@ -136,3 +136,16 @@ def test_the_chargeback_needs_a_label_and_a_real_month(client_for, compliance_us
     assert client.get(reverse("audit:chargeback"), {"month": "2025-13", "label_key": "x"}).status_code == 400
     missing = client.get(reverse("audit:chargeback"), {"month": "2025-01"})
     assert missing.status_code == 400 and "label_key=department" in missing.content.decode()
+
+
+def test_the_price_table_marks_which_row_is_in_force(client_for, engineer_user):
+    from datetime import date
+
+    for day, out in ((date(2024, 1, 1), "40"), (date(2024, 6, 1), "8"), (date(2999, 1, 1), "1")):
+        ModelPrice.objects.create(pattern="probe-model", input_per_mtok=1, output_per_mtok=Decimal(out),
+                                  cached_input_per_mtok=1, effective_from=day)
+    page = client_for(engineer_user).get(reverse("audit:prices")).content.decode()
+    rows = [line for line in page.split("<tr>") if "probe-model" in line]
+    assert ["scheduled" in rows[0], "superseded" in rows[2]] == [True, True]
+    assert "superseded" not in rows[1] and "scheduled" not in rows[1], "the 2024-06-01 row is the one in force"
+    assert "Edit" not in rows[1], "engineers read prices; only admins edit them"
