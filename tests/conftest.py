@@ -7,6 +7,7 @@ Every persona's password is `user.raw_password` (browser tests log in with it).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +20,21 @@ from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
 pytest_plugins = ["tests.workers"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix) -> None:
+    """test_gatehouse_<run>_gw0 instead of test_gatehouse_gw0: two test runs against the same
+    server (two checkouts, or a run started while another is still going) never drop each other's
+    databases. Every xdist worker of one run shares the run id."""
+    from django.conf import settings
+
+    run = (getattr(request.config, "workerinput", {}).get("testrunuid") or uuid.uuid4().hex)[:8]
+    for db in settings.DATABASES.values():
+        base = f"test_{db['NAME']}"
+        current = db.setdefault("TEST", {}).get("NAME") or base  # base + "_gw0" under xdist
+        if current.startswith(base):
+            db["TEST"]["NAME"] = f"{base}_{run}{current[len(base) :]}"
 
 
 @pytest.fixture(autouse=True)
