@@ -90,12 +90,23 @@ SELECT id, %(step)s, %(cp_node)s, %(cp_source)s, %(cp_delta)s, %(cp_snapshot)s, 
 FROM r
 """
 
-_LEDGER_INSERT = """
-INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash, redacted)
-SELECT x.run, r.id, x.seq_run, x.kind, x.step, x.actor, x.at, x.payload, x.prev, x.hash, false
-FROM r, jsonb_to_recordset(%(ledger)s::jsonb) AS x(
-  run text, seq_run int, kind text, step int, actor text, at text, payload text, prev text, hash text)
-"""
+_LEDGER_FIELDS = ("run", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash")
+
+
+def _ledger_insert(count: int) -> str:
+    # Plain parameters (one row per entry) rather than a JSON array unpacked by
+    # jsonb_to_recordset: no JSON parsing on the server, and the plan is fixed per entry count.
+    casts = {"seq_run": "::int", "step": "::int"}
+    rows = ",\n  ".join(
+        f"(%(l{i}_run)s, (SELECT id FROM r), "
+        + ", ".join(f"%(l{i}_{f})s{casts.get(f, '')}" for f in _LEDGER_FIELDS[1:]) + ", false)"
+        for i in range(count)
+    )
+    return (
+        "INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash, redacted)\n"
+        f"SELECT v.* FROM (VALUES\n  {rows}) AS v, r"
+    )
+
 
 _REVIEW_INSERT = """
 INSERT INTO review_reviewitem
@@ -110,17 +121,17 @@ SELECT id, %(ri_step)s, %(ri_node)s, %(ri_kind)s, 'pending', %(ri_workflow)s, %(
 FROM r
 """
 
-_SQL_CACHE: dict[tuple[bool, bool, bool], str] = {}
+_SQL_CACHE: dict[tuple[bool, int, bool], str] = {}
 
 
-def _sql(has_checkpoint: bool, has_ledger: bool, has_item: bool) -> str:
-    key = (has_checkpoint, has_ledger, has_item)
+def _sql(has_checkpoint: bool, ledger_entries: int, has_item: bool) -> str:
+    key = (has_checkpoint, ledger_entries, has_item)
     if key not in _SQL_CACHE:
         parts = [f"WITH r AS ({_RUN_UPDATE})"]
         if has_checkpoint:
             parts.append(f", c AS ({_CHECKPOINT_INSERT})")
-        if has_ledger:
-            parts.append(f", l AS ({_LEDGER_INSERT})")
+        if ledger_entries:
+            parts.append(f", l AS ({_ledger_insert(ledger_entries)})")
         if has_item:
             parts.append(f", i AS ({_REVIEW_INSERT})")
         parts.append("SELECT count(*) FROM r")
@@ -172,10 +183,11 @@ def transition_commit(t: Transition) -> None:
     }
     if t.checkpoint is not None:
         params.update({f"cp_{k}": v for k, v in t.checkpoint.items()})
-    params["ledger"] = dumps(t.ledger)
+    for i, entry in enumerate(t.ledger):
+        params.update({f"l{i}_{f}": entry[f] for f in _LEDGER_FIELDS})
     if t.review_item is not None:
         params.update({f"ri_{k}": v for k, v in t.review_item.items()})
-    (matched,) = execute_prepared(_sql(t.checkpoint is not None, True, t.review_item is not None), params)
+    (matched,) = execute_prepared(_sql(t.checkpoint is not None, len(t.ledger), t.review_item is not None), params)
     if matched != 1:
         raise LeaseLost(f"run {t.run_id}: lease token {t.lease_token} is no longer current; commit rejected")
 
