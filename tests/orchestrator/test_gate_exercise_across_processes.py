@@ -52,3 +52,13 @@ def test_a_second_decision_through_the_cli_names_who_decided_first(manage, start
     run = Run.objects.get(thread_id=thread_id)
     assert run.status == "rejected"
     assert OutboxMessage.objects.count() == 0
+
+
+def test_the_cli_refuses_a_decision_from_someone_outside_the_gates_group(manage, start_worker, make_user):
+    make_user("eve", "engineer")
+    thread_id = manage("runs", "start", "email_approval", "--input",
+                       json.dumps({"to": "ops@example.com", "topic": "outage"})).stdout.strip()
+    assert start_worker(burst=True).popen.wait(timeout=60) == 0
+    refused = manage("runs", "resume", thread_id, "--approve", "--actor", "eve", check=False)
+    assert refused.returncode != 0 and "eve may not decide this item" in refused.stderr
+    assert Run.objects.get(thread_id=thread_id).status == "suspended"

@@ -12,6 +12,7 @@ from orchestrator.models import Run
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
+from review.permissions import may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
 
@@ -143,8 +144,11 @@ class Command(BaseCommand):
             decision = DecisionInput("edit", edits=_parse_json(opts["edit"], "--edit"))
         else:
             decision = DecisionInput("respond", response=opts["respond"])
-        item = review_decide(item=item, actor=_user(opts["actor"]), decision=decision,
-                             force_version=opts["force_version"])
+        actor = _user(opts["actor"])
+        if not may_decide(actor, item):
+            raise CommandError(f"{actor.username} may not decide this item: only members of the "
+                               f"{item.reviewer_group!r} group (or admins) may.")
+        item = review_decide(item=item, actor=actor, decision=decision, force_version=opts["force_version"])
         run.refresh_from_db()
         if item.status == "pending":
             self.stdout.write(f"recorded: {item.approvals} of {item.required_approvals} approvals")
