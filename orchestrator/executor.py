@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -118,6 +119,20 @@ class _Heartbeat:
                 connection.close()
 
 
+# Called (with the run id) after a transition that suspended a run has committed: other apps
+# hook in here, e.g. review sends new-item notifications at once instead of on the next
+# reconciler pass. A failing hook is logged; it never affects the run.
+AFTER_SUSPEND: list[Callable[[int], Any]] = []
+
+
+def _after_suspend(run_id: int) -> None:
+    for hook in AFTER_SUSPEND:
+        try:
+            hook(run_id)
+        except Exception:
+            log.exception("after-suspend hook %r failed for run %s", hook, run_id)
+
+
 class Execution:
     def __init__(self, claim: Claim, graph: Graph, lease_seconds: int) -> None:
         self.claim = claim
@@ -176,6 +191,8 @@ class Execution:
         while True:
             outcome = self.step_once()
             if outcome != "running":
+                if outcome == "suspended":
+                    _after_suspend(self.claim.run_id)
                 return outcome
 
     def step_once(self) -> str:
@@ -215,8 +232,10 @@ class Execution:
                 update = node.fn(self.model, ctx)
                 break
             except Interrupt as interrupt:
+                # The visit's spend is committed once, when the node completes after the decision
+                # (its journaled calls are counted then); committing it here too would count it twice.
                 return self._suspend_at_gate(
-                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index, spend=spend
+                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index
                 )
             except BudgetExceeded as exceeded:
                 return self._suspend_over_budget(node_name, exceeded, visit=visit)
@@ -345,12 +364,12 @@ class Execution:
         )
 
     def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
-                         call_index: int | None = None, spend: Spend | None = None) -> str:
+                         call_index: int | None = None) -> str:
+        """Suspend before (or, for ctx.interrupt, inside) a node. No spend is committed here: a node
+        interrupted mid-way commits its calls' spend once, when it completes after the decision."""
         claim = self.claim
-        spend = spend or Spend()
         step = claim.step + 1
-        kind = "gate"
-        item = self._item(step, node_name, kind, request, call_index=call_index, visit=visit)
+        item = self._item(step, node_name, "gate", request, call_index=call_index, visit=visit)
         self._ledger("gate_entered", {
             "node": node_name, "action": request.action, "dynamic": call_index is not None,
             "request": salted_digest(item["request"], claim.salt),
@@ -358,15 +377,11 @@ class Execution:
         checkpoint = {
             "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
             "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
-            "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "cost": spend.cost,
+            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0),
             "attempt": 1, "meta": dumps({"gate": request.action, "visit": visit, "call_index": call_index}),
         }
-        change = RunChange(
-            step=step, status="suspended", suspended_reason="gate", next_node=node_name,
-            visit_step=visit, visits=claim.visits, input_tokens=spend.input_tokens,
-            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
-            llm_calls=len(spend.calls),
-        )
+        change = RunChange(step=step, status="suspended", suspended_reason="gate", next_node=node_name,
+                           visit_step=visit, visits=claim.visits)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:

@@ -90,6 +90,10 @@ class RetryPolicy:
         return random.uniform(0, ceiling)
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        # An error that says it is not worth retrying (an unpriced model, a bad API key) is not,
+        # whatever the policy's exception list says.
+        if getattr(exc, "retryable", True) is False:
+            return False
         return attempt < self.max_attempts and isinstance(exc, self.retry_on)
 
 

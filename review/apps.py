@@ -8,7 +8,7 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orchestrator import reconciler
+        from orchestrator import executor, reconciler
         from review.expiry import items_expire
         from review.notifications import items_notify
 
@@ -16,3 +16,13 @@ class ReviewConfig(AppConfig):
         for extra in (items_expire, items_notify):
             if extra not in reconciler.EXTRA_PASSES:
                 reconciler.EXTRA_PASSES.append(extra)
+        # A worker that just suspended a run notifies at once; the reconciler pass is the safety net.
+        hook = _notify_after_suspend
+        if hook not in executor.AFTER_SUSPEND:
+            executor.AFTER_SUSPEND.append(hook)
+
+
+def _notify_after_suspend(run_id: int) -> None:
+    from review.notifications import items_notify
+
+    items_notify()

@@ -42,6 +42,7 @@ class Counter(BaseModel):
     seen: Annotated[list[int], append] = []
     decision: GateDecision | None = None
     answer: str = ""
+    ask_llm: bool = False
 
 
 def count(state: Counter, ctx) -> dict:
@@ -49,6 +50,8 @@ def count(state: Counter, ctx) -> dict:
 
 
 def ask(state: Counter, ctx) -> dict:
+    if state.ask_llm:
+        ctx.llm("Should we continue?", max_tokens=20)  # journaled before the interrupt
     decision = ctx.interrupt(GateRequest(action="confirm", args={}, description="Continue?",
                                          allowed=["approve", "reject", "respond"]))
     return {"answer": decision.response or decision.decision}

@@ -66,3 +66,27 @@ def test_a_code_only_change_is_compatible(db):
     structure = workflow_get("email_approval").version.split(".")[0]
     Run.objects.filter(pk=run.pk).update(graph_version=f"{structure}.ffffffffffff")
     assert run_advance(run.pk, worker="test") == "suspended"
+
+
+def test_spend_of_a_node_interrupted_by_its_gate_is_counted_once(db, test_graphs, make_user):
+    from orchestrator.models import JournalEntry
+
+    run = run_start(workflow="sequence", input={"ask_llm": True})
+    assert run_advance(run.pk, worker="test") == "suspended"
+    assert Run.objects.get(pk=run.pk).llm_calls == 0  # committed when the node completes, not before
+    review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
+                  decision=DecisionInput("approve"))
+    assert run_advance(run.pk, worker="test") == "completed"
+    run.refresh_from_db()
+    journal = JournalEntry.objects.filter(run=run, kind="llm")
+    assert journal.count() == 1 and run.llm_calls == 1
+    assert run.cost == journal.get().cost and run.input_tokens == journal.get().input_tokens
+
+
+def test_an_error_that_is_not_retryable_is_not_retried(db):
+    from orchestrator.graph import RetryPolicy
+    from orchestrator.llm.pricing import UnpricedModelError
+
+    policy = RetryPolicy(max_attempts=3)
+    assert not policy.should_retry(UnpricedModelError("nope-model"), 1)
+    assert policy.should_retry(RuntimeError("flaky"), 1)
