@@ -148,7 +148,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
             "models": ["demo-small"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
             "duration_ms": 1.0})
         transition_commit(Transition(
-            run_id=with_run.pk, lease_token=1, lease_seconds=30, ledger_len_before=before,
+            run_id=with_run.pk, lease_token=1, ledger_len_before=before,
             run=RunChange(step=step, status="running", next_node="step", visit_step=step, visits={"step": step}),
             ledger=[entry], checkpoint=checkpoint(step)))
 

@@ -50,7 +50,6 @@ class RunChange:
 class Transition:
     run_id: int
     lease_token: int
-    lease_seconds: int
     ledger_len_before: int
     run: RunChange
     ledger: list[dict[str, Any]] = field(default_factory=list)
@@ -69,8 +68,9 @@ UPDATE orchestrator_run SET
   guard_base_step = COALESCE(%(guard_base_step)s, guard_base_step),
   diverged_at_step = COALESCE(diverged_at_step, %(diverged_at_step)s),
   ledger_head = %(ledger_head)s, ledger_len = %(ledger_len)s,
-  lease_expires_at = CASE WHEN %(status)s = 'running'
-                          THEN statement_timestamp() + %(lease_seconds)s * interval '1 second' END,
+  -- The lease is extended by the worker's heartbeat, not here: leaving the indexed column
+  -- unchanged lets Postgres update the run row in place (HOT), without touching its indexes.
+  lease_expires_at = CASE WHEN %(status)s = 'running' THEN lease_expires_at END,
   lease_owner = CASE WHEN %(status)s = 'running' THEN lease_owner ELSE '' END,
   finished_at = CASE WHEN %(status)s IN ('completed', 'rejected', 'failed', 'cancelled')
                      THEN statement_timestamp() END,
@@ -162,7 +162,6 @@ def transition_commit(t: Transition) -> None:
     params: dict[str, Any] = {
         "run_id": t.run_id,
         "lease_token": t.lease_token,
-        "lease_seconds": t.lease_seconds,
         "ledger_len_before": t.ledger_len_before,
         "step": change.step,
         "status": change.status,

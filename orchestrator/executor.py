@@ -169,7 +169,7 @@ class Execution:
         before = self.claim.ledger.length - len(self.pending_ledger)
         transition_commit(
             Transition(
-                run_id=self.claim.run_id, lease_token=self.claim.token, lease_seconds=self.lease_seconds,
+                run_id=self.claim.run_id, lease_token=self.claim.token,
                 ledger_len_before=before, run=change, ledger=self.pending_ledger,
                 checkpoint=checkpoint, review_item=review_item,
             )
