@@ -363,25 +363,20 @@ class Execution:
             allowed=["approve", "reject"], risk="high", reviewer_group="engineer",
         )
 
-    def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
-                         call_index: int | None = None) -> str:
-        """Suspend before (or, for ctx.interrupt, inside) a node. No spend is committed here: a node
-        interrupted mid-way commits its calls' spend once, when it completes after the decision."""
-        claim = self.claim
-        step = claim.step + 1
-        item = self._item(step, node_name, "gate", request, call_index=call_index, visit=visit)
-        self._ledger("gate_entered", {
-            "node": node_name, "action": request.action, "dynamic": call_index is not None,
-            "request": salted_digest(item["request"], claim.salt),
-        }, step=step)
+    def _suspend(self, node_name: str, *, reason: str, item: dict[str, Any], ledger_kind: str,
+                 ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int) -> str:
+        """Commit a suspension: a "gate" checkpoint (state unchanged), the ledger entry and the
+        review item, in one statement. No spend is committed here: calls a node made before it was
+        suspended are counted once, when the node completes after the decision (its journal rows
+        add them to that visit's spend)."""
+        self._ledger(ledger_kind, ledger_payload, step=item["step"])
         checkpoint = {
             "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
             "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
-            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0),
-            "attempt": 1, "meta": dumps({"gate": request.action, "visit": visit, "call_index": call_index}),
+            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1, "meta": dumps(meta),
         }
-        change = RunChange(step=step, status="suspended", suspended_reason="gate", next_node=node_name,
-                           visit_step=visit, visits=claim.visits)
+        change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
+                           next_node=node_name, visit_step=visit, visits=self.claim.visits)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -389,16 +384,21 @@ class Execution:
             raise
         return "suspended"
 
+    def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
+                         call_index: int | None = None) -> str:
+        """Suspend before a node (static gate) or inside it (ctx.interrupt, `call_index` set)."""
+        item = self._item(self.claim.step + 1, node_name, "gate", request, call_index=call_index, visit=visit)
+        return self._suspend(
+            node_name, reason="gate", item=item, ledger_kind="gate_entered", visit=visit,
+            ledger_payload={"node": node_name, "action": request.action, "dynamic": call_index is not None,
+                            "request": salted_digest(item["request"], self.claim.salt)},
+            meta={"gate": request.action, "visit": visit, "call_index": call_index},
+        )
+
     def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int) -> str:
         """A call's maximum cost did not fit a budget (orchestrator.budgets): the provider was not
         called. Suspend with an inbox item for admins; approving (after raising the cap) re-runs this
-        node in the same visit, so the calls it already made come back from the journal, unpaid.
-
-        The visit's spend is NOT committed here: those calls are counted when the node completes
-        (their journal rows add them to that visit's spend again), so the run total counts them once.
-        """
-        claim = self.claim
-        step = claim.step + 1
+        node in the same visit, so the calls it already made come back from the journal, unpaid."""
         facts = exceeded.as_dict()
         request = GateRequest(
             action="raise_budget_cap",
@@ -411,43 +411,17 @@ class Execution:
             ),
             allowed=["approve", "reject"], risk="high", reviewer_group="admin",
         )
-        item = self._item(step, node_name, "budget_exceeded", request, visit=visit)
+        item = self._item(self.claim.step + 1, node_name, "budget_exceeded", request, visit=visit)
         item["request"] = dumps({**json.loads(item["request"]), "budget": facts})
-        self._ledger("budget_exceeded", {"node": node_name, **facts}, step=step)
-        checkpoint = {
-            "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
-            "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
-            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1,
-            "meta": dumps({"budget_exceeded": facts, "visit": visit}),
-        }
-        change = RunChange(step=step, status="suspended", suspended_reason="budget_exceeded",
-                           next_node=node_name, visit_step=visit, visits=claim.visits)
-        try:
-            self._commit(change, checkpoint=checkpoint, review_item=item)
-        except LeaseLost:
-            self._rollback_ledger()
-            raise
-        return "suspended"
+        return self._suspend(node_name, reason="budget_exceeded", item=item, ledger_kind="budget_exceeded",
+                             ledger_payload={"node": node_name, **facts}, visit=visit,
+                             meta={"budget_exceeded": facts, "visit": visit})
 
     def _loop_guard(self, node_name: str, why: str) -> str:
-        claim = self.claim
-        step = claim.step + 1
+        step = self.claim.step + 1
         item = self._item(step, node_name, "loop_guard", self._guard_request(node_name, why))
-        self._ledger("loop_guard", {"node": node_name, "why": why}, step=step)
-        checkpoint = {
-            "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
-            "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
-            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1,
-            "meta": dumps({"loop_guard": why}),
-        }
-        change = RunChange(step=step, status="suspended", suspended_reason="loop_guard", next_node=node_name,
-                           visit_step=step, visits=claim.visits)
-        try:
-            self._commit(change, checkpoint=checkpoint, review_item=item)
-        except LeaseLost:
-            self._rollback_ledger()
-            raise
-        return "suspended"
+        return self._suspend(node_name, reason="loop_guard", item=item, ledger_kind="loop_guard",
+                             ledger_payload={"node": node_name, "why": why}, meta={"loop_guard": why}, visit=step)
 
     # --- failures -----------------------------------------------------------------------------------
     def _record_retry(self, node_name: str, attempt: int, exc: BaseException, delay: float) -> None:

@@ -9,18 +9,10 @@ import pytest
 from orchestrator.executor import run_advance
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
-from orchestrator.registry import UnknownWorkflow, workflows
+from orchestrator.registry import UnknownWorkflow
 from orchestrator.services import RunError, run_start
 from review.models import ReviewItem
 from review.services import DecisionError, DecisionInput, review_decide
-
-
-@pytest.fixture
-def test_graphs(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
 
 
 def test_an_unknown_workflow_is_named_with_the_known_ones(db):

@@ -9,18 +9,10 @@ from orchestrator.commit import LeaseLost
 from orchestrator.executor import Execution, run_advance, run_claim
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
-from orchestrator.registry import workflow_get, workflows
+from orchestrator.registry import workflow_get
 from orchestrator.services import RunError, run_cancel, run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
-
-
-@pytest.fixture
-def test_graphs(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
 
 
 def test_a_dynamic_interrupt_returns_the_persons_answer_to_the_node(db, test_graphs, make_user):

@@ -8,16 +8,8 @@ from django.db import connection
 from orchestrator.commit import LeaseLost
 from orchestrator.executor import Execution, run_claim
 from orchestrator.models import Checkpoint, Run
-from orchestrator.registry import workflow_get, workflows
+from orchestrator.registry import workflow_get
 from orchestrator.services import run_start
-
-
-@pytest.fixture
-def test_graphs(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
 
 
 def _expire_lease(run_id: int) -> None:

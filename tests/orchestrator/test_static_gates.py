@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from orchestrator.executor import run_advance
 from orchestrator.forks import run_fork
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
-from orchestrator.registry import workflows
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
-
-
-@pytest.fixture
-def test_graphs(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
 
 
 def _decide(run: Run, user, decision: DecisionInput) -> None:
