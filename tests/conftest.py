@@ -17,7 +17,7 @@ from django.test import Client
 
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
 
-pytest_plugins = ["tests.workers"]
+pytest_plugins = ["tests.workers", "tests.fakes.fixtures"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -13,8 +13,6 @@ from orchestrator.services import run_start
 from orchestrator.spend import price_for
 from tests.fakes.llm_server import FakeLLMServer
 
-pytest_plugins = ["tests.fakes.fixtures"]
-
 
 def test_a_cut_off_openai_stream_is_billed_for_the_tokens_received(priced, advance, make_budget,
                                                                   fake_llm: FakeLLMServer):

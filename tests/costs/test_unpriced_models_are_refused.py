@@ -8,8 +8,6 @@ from orchestrator.services import run_start
 from orchestrator.spend import prices_invalidate
 from tests.fakes.llm_server import FakeLLMServer
 
-pytest_plugins = ["tests.fakes.fixtures"]
-
 MODEL = "openai:my-vllm-model"
 
 

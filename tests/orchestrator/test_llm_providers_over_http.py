@@ -14,8 +14,6 @@ from orchestrator.llm import (
 )
 from tests.fakes.llm_server import FakeLLMServer
 
-pytest_plugins = ["tests.fakes.fixtures"]  # the fake_llm fixture
-
 REPLY = "The invoice is late because the vendor changed banks last week."
 MESSAGES = (
     {"role": "system", "content": "You are terse."},

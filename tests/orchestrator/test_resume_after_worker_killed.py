@@ -12,8 +12,6 @@ from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
 from tests.fakes.llm_server import API_KEY
 
-pytest_plugins = ["tests.fakes.fixtures"]
-
 LLM_NODES = {"classify", "extract_entities", "summarize", "score_risk", "compose_report"}
 
 
