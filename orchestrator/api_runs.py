@@ -113,11 +113,11 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
                        overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user)
     except ForkError as exc:
-        return 422, {"detail": str(exc), "fields": exc.field_errors}
+        return Status(422, {"detail": str(exc), "fields": exc.field_errors})
     except RunError as exc:
-        return 422, {"detail": str(exc), "fields": {}}
-    return 201, {**run_summary(new), "forked_from_step": new.forked_from_step, "replay_mode": new.replay_mode,
-                 "allow_effects": new.allow_effects}
+        return Status(422, {"detail": str(exc), "fields": {}})
+    return Status(201, {**run_summary(new), "forked_from_step": new.forked_from_step, "replay_mode": new.replay_mode,
+                 "allow_effects": new.allow_effects})
 
 
 @router.get("/{thread_id}/diff", response=dict)
