@@ -33,7 +33,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = "gatehouse_bench"
 
 
-def _bench_database_url() -> str:
+def _bench_database_url(name: str = BENCH_DB) -> str:
     """Use (and create) a separate database on the configured or embedded server."""
     import psycopg
 
@@ -46,13 +46,14 @@ def _bench_database_url() -> str:
         return path.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
 
     with psycopg.connect(with_db("postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return with_db(BENCH_DB)
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return with_db(name)
 
 
-def _setup_django() -> str:
-    url = os.environ.get("GATEHOUSE_BENCH_URL") or _bench_database_url()
+def _setup_django(database: str = BENCH_DB) -> str:
+    """Point Django at a bench database of its own (created and migrated if needed)."""
+    url = os.environ.get("GATEHOUSE_BENCH_URL") or _bench_database_url(database)
     os.environ["GATEHOUSE_BENCH_URL"] = url
     os.environ["DATABASE_URL"] = url
     import django

@@ -4,7 +4,7 @@ ledger writing adds to a step commit.
     python bench/ledger_db.py [--entries 1000000] [--runs 10000] [--steps 2000]
 
 1. Bulk-generates valid chains (10,000 runs x 100 entries by default) with COPY into the bench
-   database (`gatehouse_bench`, created on the configured or embedded server; reused if filled),
+   database (`gatehouse_bench_ledger`, created on the configured or embedded server; reused),
    seals them (one Merkle tree, one signed head), then times `audit verify` over everything:
    every chain recomputed, the Merkle root rebuilt, the seal signature and its copy checked.
 2. Times the executor's one-statement step commit (orchestrator.commit) on the same data with and
@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--skip-verify", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-seals"))
-    _setup_django()
+    _setup_django("gatehouse_bench_ledger")
     from django.db import connection
 
     print(f"ledger_db: bench database {connection.settings_dict['NAME']}")
