@@ -11,9 +11,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import system_ledger_append
 from orchestrator import spend
 from orchestrator.budgets import budgets_release_for_run, money
-from orchestrator.cost_alerts import system_ledger_append
 from orchestrator.models import Budget, CostSettings, ModelPrice
 from orchestrator.services import RunError
 from orchestrator.state import loads

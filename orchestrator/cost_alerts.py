@@ -21,9 +21,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.ledger import ChainCursor
-from audit.models import LedgerEntry
-from orchestrator.models import GENESIS, CostAlert, CostSettings, Run
+from audit.services import system_ledger_append
+from orchestrator.models import CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
 SYSTEM_CHAIN = "system"
@@ -43,23 +42,6 @@ def _cached_settings() -> CostSettings:
     if _settings_cache is None or time.monotonic() - _settings_cache[0] > 5.0:
         _settings_cache = (time.monotonic(), cost_settings())
     return _settings_cache[1]
-
-
-# --- the system chain ---------------------------------------------------------------------------------
-def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any]) -> LedgerEntry:
-    """Append to the system chain. A transaction-scoped advisory lock serialises writers; the
-    (chain, seq_run) unique constraint would refuse a fork anyway."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:system'))")
-        last = (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN).order_by("-seq_run")
-                .values_list("seq_run", "hash").first())
-        cursor = ChainCursor(chain=SYSTEM_CHAIN, length=last[0] if last else 0, head=last[1] if last else GENESIS)
-        row = cursor.append(kind=kind, step=None, actor=actor, payload=payload)
-        return LedgerEntry.objects.create(
-            chain=SYSTEM_CHAIN, run=None, seq_run=row["seq_run"], kind=kind, step=None, actor=actor,
-            at=row["at"], payload=row["payload"], prev=row["prev"], hash=row["hash"],
-        )
 
 
 # --- anomalous spend ------------------------------------------------------------------------------------
