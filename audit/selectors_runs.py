@@ -129,6 +129,13 @@ def run_header(run: Run) -> dict[str, Any]:
     }
 
 
+def run_visits(run: Run) -> dict[str, int]:
+    """How many times each node ran in this run (all of it, across loop-guard approvals)."""
+    rows = (Checkpoint.objects.filter(run=run, source="node").values("node").annotate(n=Count("id"))
+            .values_list("node", "n"))
+    return dict(rows)
+
+
 def run_timeline(run: Run, *, after: int = -1, limit: int = TIMELINE_PAGE) -> dict[str, Any]:
     """One page of checkpoints (step > after), without their state payloads."""
     rows = list(

@@ -157,7 +157,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     def commit_without(step: int) -> None:
         params = {"run_id": without_run.pk, "lease_token": 1, "lease_seconds": 30, "ledger_len_before": 0,
                   "step": step, "status": "running", "suspended_reason": "", "next_node": "step", "visit_step": step,
-                  "visits": dumps({"step": step}), "error": None, "input_tokens": 0, "output_tokens": 0,
+                  "error": None, "input_tokens": 0, "output_tokens": 0,
                   "cached_tokens": 0, "cost": 0, "llm_calls": 0, "guard_base_step": None, "diverged_at_step": None,
                   "ledger_head": GENESIS, "ledger_len": 0}
         params.update({f"cp_{k}": v for k, v in checkpoint(step).items()})

@@ -34,7 +34,6 @@ class RunChange:
     status: str
     next_node: str
     visit_step: int
-    visits: dict[str, int]
     suspended_reason: str = ""
     error: dict[str, Any] | None = None
     input_tokens: int = 0
@@ -60,7 +59,7 @@ class Transition:
 _RUN_UPDATE = """
 UPDATE orchestrator_run SET
   step = %(step)s, status = %(status)s, suspended_reason = %(suspended_reason)s,
-  next_node = %(next_node)s, visit_step = %(visit_step)s, visits = %(visits)s::jsonb,
+  next_node = %(next_node)s, visit_step = %(visit_step)s,
   attempts = 0, error = %(error)s::jsonb,
   input_tokens = input_tokens + %(input_tokens)s, output_tokens = output_tokens + %(output_tokens)s,
   cached_tokens = cached_tokens + %(cached_tokens)s, cost = cost + %(cost)s,
@@ -168,7 +167,6 @@ def transition_commit(t: Transition) -> None:
         "suspended_reason": change.suspended_reason,
         "next_node": change.next_node,
         "visit_step": change.visit_step,
-        "visits": dumps(change.visits),
         "error": dumps(change.error) if change.error is not None else None,
         "input_tokens": change.input_tokens,
         "output_tokens": change.output_tokens,

@@ -42,7 +42,14 @@ _CLAIM = """
 UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
        lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second', updated_at = statement_timestamp()
 WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
-RETURNING lease_token, step, next_node, visit_step, visits, ledger_len, ledger_head, workflow, graph_version,
+RETURNING lease_token, step, next_node, visit_step,
+          -- Visits per node since the last loop-guard approval: derived from the checkpoints once
+          -- per claim, never stored, so a step does not rewrite a growing map on the run row.
+          (SELECT coalesce(jsonb_object_agg(v.node, v.n), '{}'::jsonb) FROM (
+             SELECT c.node, count(*) AS n FROM orchestrator_checkpoint c
+             WHERE c.run_id = orchestrator_run.id AND c.step > orchestrator_run.guard_base_step
+               AND c.source = 'node' GROUP BY c.node) v),
+          ledger_len, ledger_head, workflow, graph_version,
           thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
 """
 
@@ -323,7 +330,7 @@ class Execution:
         }
         change = RunChange(
             step=step, status=status, next_node=next_node if next_node != END else "", visit_step=step,
-            visits=visits, suspended_reason=reason, input_tokens=spend.input_tokens,
+            suspended_reason=reason, input_tokens=spend.input_tokens,
             output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
             llm_calls=len(spend.calls), diverged_at_step=self._divergence(step),
         )
@@ -376,7 +383,7 @@ class Execution:
             "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1, "meta": dumps(meta),
         }
         change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
-                           next_node=node_name, visit_step=visit, visits=self.claim.visits)
+                           next_node=node_name, visit_step=visit)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -456,7 +463,7 @@ class Execution:
                                      "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
         change = RunChange(
             step=claim.step, status="failed", next_node=node_name, visit_step=claim.visit_step,
-            visits=claim.visits, error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
+            error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
             cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
         )
         try:
@@ -469,8 +476,7 @@ class Execution:
     def _finish_without_node(self) -> str:
         claim = self.claim
         self._ledger("run_completed", {"steps": claim.step}, step=claim.step)
-        self._commit(RunChange(step=claim.step, status="completed", next_node="", visit_step=claim.visit_step,
-                               visits=claim.visits))
+        self._commit(RunChange(step=claim.step, status="completed", next_node="", visit_step=claim.visit_step))
         return "completed"
 
 

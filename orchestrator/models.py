@@ -53,7 +53,6 @@ class Run(models.Model):
     # Journal key of the node visit in progress: the step it started from. A node re-run after a
     # crash or a dynamic interrupt keeps its visit, so its journaled calls are found again.
     visit_step = models.IntegerField(default=0)
-    visits = models.JSONField(default=dict, blank=True)
     guard_base_step = models.IntegerField(default=0)
     attempts = models.IntegerField(default=0)
     error = models.JSONField(null=True, blank=True)

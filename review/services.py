@@ -228,8 +228,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     run.suspended_reason = ""
     run.updated_at = now
     if item.kind == ItemKind.LOOP_GUARD and kind != Decision.REJECT:
+        # Step and visit caps count again from here (visits are counted from checkpoints after it).
         run.guard_base_step = step
-        run.visits = {}
     if next_node == END:
         run.status = RunStatus.REJECTED if kind == Decision.REJECT else RunStatus.COMPLETED
         run.finished_at = now

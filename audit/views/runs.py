@@ -29,6 +29,7 @@ from audit.selectors_runs import (
     run_duration_rows,
     run_header,
     run_timeline,
+    run_visits,
     runs_page,
     workflow_names,
 )
@@ -76,7 +77,7 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
     graph = workflows().get(run.workflow)
     context = {
         **run_header(run), "timeline": run_timeline(run), "waterfall": charts.waterfall_html(rows, per=per),
-        "drawing": charts.graph_drawing(graph, visits=run.visits or {}, current=run.next_node) if graph else None,
+        "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
     }
     return render(request, "audit/run.html", context)
 
