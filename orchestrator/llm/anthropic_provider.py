@@ -13,13 +13,13 @@ import time
 import anthropic
 
 from orchestrator.llm import env
+from orchestrator.llm.sdk_errors import map_sdk_error, ms_since
 from orchestrator.llm.tokens import estimate_request_tokens, estimate_tokens
 from orchestrator.llm.types import (
     LLMError,
     LLMRequest,
     LLMResponse,
     LLMStreamCutOff,
-    RetryableLLMError,
 )
 
 PROVIDER = "anthropic"
@@ -55,7 +55,7 @@ def complete(request: LLMRequest) -> LLMResponse:
         input_tokens=input_tokens,
         output_tokens=message.usage.output_tokens,
         cached_tokens=cached,
-        latency_ms=_ms_since(started),
+        latency_ms=ms_since(started),
         finish_reason=_FINISH.get(message.stop_reason or "", message.stop_reason or "stop"),
     )
 
@@ -118,7 +118,7 @@ def _complete_stream(
             input_tokens=input_tokens if input_tokens is not None else estimate_request_tokens(request),
             output_tokens=output_tokens if output_tokens is not None else estimate_tokens(text),
             cached_tokens=cached,
-            latency_ms=_ms_since(started),
+            latency_ms=ms_since(started),
             finish_reason=finish_reason,
         )
     # message_start's output count is a placeholder (often 1): the text received is a better lower bound.
@@ -129,7 +129,7 @@ def _complete_stream(
         input_tokens=input_tokens if input_tokens is not None else estimate_request_tokens(request),
         output_tokens=max(output_tokens or 0, estimate_tokens(text)),
         cached_tokens=cached,
-        latency_ms=_ms_since(started),
+        latency_ms=ms_since(started),
         finish_reason=finish_reason if stop_reason else "cut_off",
         partial=True,
     )
@@ -147,39 +147,6 @@ def _normalise_input(usage: object) -> tuple[int, int]:
     return fresh + cache_read + cache_write, cache_read
 
 
-def _ms_since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 3)
-
-
 def map_error(exc: anthropic.AnthropicError) -> LLMError:
-    if isinstance(exc, anthropic.APITimeoutError):
-        return RetryableLLMError(
-            f"Anthropic request timed out (limit {env.TIMEOUT_ENV}={env.timeout_seconds()}s)"
-        )
-    if isinstance(exc, anthropic.APIConnectionError):
-        return RetryableLLMError(f"could not reach the Anthropic API ({BASE_URL_ENV} or default): {exc}")
-    if isinstance(exc, anthropic.RateLimitError):
-        retry_after = exc.response.headers.get("retry-after")
-        hint = f"; the provider asks to retry after {retry_after}s" if retry_after else ""
-        return RetryableLLMError(f"Anthropic rate limit (429): {_message(exc)}{hint}")
-    if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
-        return LLMError(
-            f"Anthropic rejected the credentials ({exc.status_code}): {_message(exc)}; check {KEY_ENV}",
-            retryable=False,
-        )
-    if isinstance(exc, anthropic.APIStatusError):
-        if exc.status_code >= 500 or exc.status_code in _RETRYABLE_STATUS:
-            return RetryableLLMError(f"Anthropic server error ({exc.status_code}): {_message(exc)}")
-        return LLMError(
-            f"Anthropic refused the request ({exc.status_code}): {_message(exc)}", retryable=False
-        )
-    return LLMError(f"Anthropic client error: {exc}", retryable=False)
-
-
-def _message(exc: anthropic.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-    return exc.message
+    return map_sdk_error(exc, sdk=anthropic, provider="Anthropic", key_env=KEY_ENV, base_url_env=BASE_URL_ENV,
+                         retryable_status=_RETRYABLE_STATUS)

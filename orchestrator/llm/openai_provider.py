@@ -13,13 +13,13 @@ import time
 import openai
 
 from orchestrator.llm import env
+from orchestrator.llm.sdk_errors import map_sdk_error, ms_since
 from orchestrator.llm.tokens import estimate_request_tokens, estimate_tokens
 from orchestrator.llm.types import (
     LLMError,
     LLMRequest,
     LLMResponse,
     LLMStreamCutOff,
-    RetryableLLMError,
 )
 
 PROVIDER = "openai"
@@ -57,7 +57,7 @@ def complete(request: LLMRequest) -> LLMResponse:
         input_tokens=usage.prompt_tokens if usage else estimate_request_tokens(request),
         output_tokens=usage.completion_tokens if usage else 0,
         cached_tokens=_cached(usage),
-        latency_ms=_ms_since(started),
+        latency_ms=ms_since(started),
         finish_reason=(choice.finish_reason or "stop") if choice else "stop",
     )
 
@@ -108,7 +108,7 @@ def _complete_stream(client: openai.OpenAI, request: LLMRequest, params: dict, s
             input_tokens=usage.prompt_tokens,
             output_tokens=usage.completion_tokens,
             cached_tokens=_cached(usage),
-            latency_ms=_ms_since(started),
+            latency_ms=ms_since(started),
             finish_reason=finish_reason or "stop",
         )
     partial = LLMResponse(
@@ -118,7 +118,7 @@ def _complete_stream(client: openai.OpenAI, request: LLMRequest, params: dict, s
         input_tokens=usage.prompt_tokens if usage else estimate_request_tokens(request),
         output_tokens=usage.completion_tokens if usage else estimate_tokens(text),
         cached_tokens=_cached(usage),
-        latency_ms=_ms_since(started),
+        latency_ms=ms_since(started),
         finish_reason=finish_reason or "cut_off",
         partial=True,
     )
@@ -133,37 +133,6 @@ def _cached(usage: object | None) -> int:
     return int(getattr(details, "cached_tokens", 0) or 0)
 
 
-def _ms_since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 3)
-
-
 def map_error(exc: openai.OpenAIError) -> LLMError:
-    if isinstance(exc, openai.APITimeoutError):
-        return RetryableLLMError(
-            f"OpenAI request timed out (limit {env.TIMEOUT_ENV}={env.timeout_seconds()}s)"
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        return RetryableLLMError(f"could not reach the OpenAI API ({BASE_URL_ENV} or default): {exc}")
-    if isinstance(exc, openai.RateLimitError):
-        retry_after = exc.response.headers.get("retry-after")
-        hint = f"; the provider asks to retry after {retry_after}s" if retry_after else ""
-        return RetryableLLMError(f"OpenAI rate limit (429): {_message(exc)}{hint}")
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return LLMError(
-            f"OpenAI rejected the credentials ({exc.status_code}): {_message(exc)}; check {KEY_ENV}",
-            retryable=False,
-        )
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code >= 500 or exc.status_code in _RETRYABLE_STATUS:
-            return RetryableLLMError(f"OpenAI server error ({exc.status_code}): {_message(exc)}")
-        return LLMError(f"OpenAI refused the request ({exc.status_code}): {_message(exc)}", retryable=False)
-    return LLMError(f"OpenAI client error: {exc}", retryable=False)
-
-
-def _message(exc: openai.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-    return exc.message
+    return map_sdk_error(exc, sdk=openai, provider="OpenAI", key_env=KEY_ENV, base_url_env=BASE_URL_ENV,
+                         retryable_status=_RETRYABLE_STATUS)
