@@ -10,7 +10,11 @@ class LedgerEntry(models.Model):
     # The primary key is the global sequence number used for sealing (never a timestamp).
     gseq = models.BigAutoField(primary_key=True)
     chain = models.CharField(max_length=200)  # the run's thread id, or "system"
-    run = models.ForeignKey("orchestrator.Run", null=True, on_delete=models.DO_NOTHING, related_name="+")
+    # Entries are found by chain (the run's thread id), so no index on run; and no FK constraint,
+    # for the same reason as Checkpoint.run: the step commit inserts entries only FROM the guarded
+    # UPDATE of their run row, and runs are never deleted.
+    run = models.ForeignKey("orchestrator.Run", null=True, on_delete=models.DO_NOTHING, related_name="+",
+                            db_index=False, db_constraint=False)
     seq_run = models.IntegerField()
     kind = models.CharField(max_length=50)
     step = models.IntegerField(null=True)

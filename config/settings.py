@@ -53,6 +53,13 @@ if not _database_url.startswith(("postgres://", "postgresql://")):
         "Gatehouse's checkpoint path is Postgres-specific: there is no SQLite mode."
     )
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+# Django turns psycopg's server-side prepared statements off (for transaction-mode poolers). Its own
+# queries stay client-bound and unprepared either way; this lets the hot path (orchestrator.commit.
+# execute_prepared: the step commit, budget reserve/settle) plan its statements once per connection
+# instead of on every step. Behind a pooler without prepared-statement support (PgBouncer < 1.21 in
+# transaction mode) set GATEHOUSE_DB_PREPARE=0.
+if env_bool("GATEHOUSE_DB_PREPARE", True):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 REDIS_URL = _redis_url
 
 INSTALLED_APPS = [

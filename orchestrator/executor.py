@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -28,29 +27,51 @@ from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import BudgetExceeded, money
-from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
+from orchestrator.commit import LeaseLost, RunChange, Transition, execute_prepared, transition_commit
 from orchestrator.context import Interrupt, LazyJournal, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
-from orchestrator.history import last_checkpoint_meta, seen_positions, state_at
+from orchestrator.heartbeat import lease_heartbeat
+from orchestrator.history import last_checkpoint_meta, node_steps_since, state_at, state_from_rows
 from orchestrator.registry import workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
 
 log = logging.getLogger("gatehouse.executor")
 
+# The claim and everything the executor needs to start, in one round trip: the run row (claimed
+# with a conditional UPDATE that bumps the fencing token), the checkpoints that rebuild its state
+# (the newest snapshot and the deltas after it), the (node, next node, state hash) of every node
+# step since the last loop-guard approval (visit counts and the repeated-state guard), and the
+# newest checkpoint's source and meta (was the pending node just approved?).
+#
+# The claim commits asynchronously (synchronous_commit off for this transaction only): nothing
+# outside Postgres depends on it being durable. The worker's first durable commit (a journal row
+# or a step) flushes the WAL up to and including the claim; a crash before that loses the claim
+# and the run is simply claimed again.
 _CLAIM = """
-UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
-       lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second', updated_at = statement_timestamp()
-WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
-RETURNING lease_token, step, next_node, visit_step,
-          -- Visits per node since the last loop-guard approval: derived from the checkpoints once
-          -- per claim, never stored, so a step does not rewrite a growing map on the run row.
-          (SELECT coalesce(jsonb_object_agg(v.node, v.n), '{}'::jsonb) FROM (
-             SELECT c.node, count(*) AS n FROM orchestrator_checkpoint c
-             WHERE c.run_id = orchestrator_run.id AND c.step > orchestrator_run.guard_base_step
-               AND c.source = 'node' GROUP BY c.node) v),
-          ledger_len, ledger_head, workflow, graph_version,
-          thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
+WITH c AS (
+  UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
+         lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
+         updated_at = statement_timestamp()
+  WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
+    AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+  RETURNING id, lease_token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version,
+            thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
+)
+SELECT c.lease_token, c.step, c.next_node, c.visit_step, c.ledger_len, c.ledger_head, c.workflow,
+       c.graph_version, c.thread_id, c.labels, c.guard_base_step, c.overrides, c.parent_id, c.allow_effects,
+       c.ledger_salt,
+       (SELECT json_agg(json_build_array(k.step, k.delta::json, k.snapshot::json) ORDER BY k.step)
+          FROM orchestrator_checkpoint k
+         WHERE k.run_id = c.id AND k.step <= c.step
+           AND k.step >= (SELECT max(s.step) FROM orchestrator_checkpoint s
+                           WHERE s.run_id = c.id AND s.step <= c.step AND s.snapshot IS NOT NULL)),
+       (SELECT json_agg(json_build_array(k.node, k.next_node, k.state_hash))
+          FROM orchestrator_checkpoint k
+         WHERE k.run_id = c.id AND k.step > c.guard_base_step AND k.source = 'node'),
+       (SELECT json_build_array(k.source, k.node, k.meta::json)
+          FROM orchestrator_checkpoint k WHERE k.run_id = c.id ORDER BY k.step DESC LIMIT 1)
+FROM c
 """
 
 
@@ -72,58 +93,41 @@ class Claim:
     parent_id: int | None
     allow_effects: bool
     salt: str
+    stored_state: dict[str, Any]
+    seen: set[tuple[str, str]]
+    last_checkpoint: tuple[str, str, dict[str, Any]] | None
 
 
 def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, {"run": run_id, "worker": worker, "lease": lease_seconds})
-        row = cursor.fetchone()
+    row = execute_prepared(_CLAIM, {"run": run_id, "worker": worker, "lease": lease_seconds})
     if row is None:
         return None
+    (token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
+     guard_base_step, overrides, parent_id, allow_effects, salt, checkpoints, node_steps, last) = row
+    if not checkpoints or checkpoints[-1][0] != step:
+        # The claim waited for a concurrent commit to the run row and then saw its newer step, but
+        # the checkpoint reads kept the statement's earlier snapshot: read them again, afresh.
+        stored_state = state_at(run_id, step)
+        node_steps = node_steps_since(run_id, guard_base_step)
+        last = last_checkpoint_meta(run_id)
+    else:
+        stored_state = state_from_rows(checkpoints)
+    visits: dict[str, int] = {}
+    for node, _next, _hash in node_steps or ():
+        visits[node] = visits.get(node, 0) + 1
     return Claim(
-        run_id=run_id, token=row[0], step=row[1], next_node=row[2], visit_step=row[3], visits=_json(row[4]),
-        ledger=ChainCursor(chain=row[9], length=row[5], head=row[6]), workflow=row[7], graph_version=row[8],
-        thread_id=row[9], labels=_json(row[10]), guard_base_step=row[11], overrides=_json(row[12]),
-        parent_id=row[13], allow_effects=row[14], salt=row[15],
+        run_id=run_id, token=token, step=step, next_node=next_node, visit_step=visit_step, visits=visits,
+        ledger=ChainCursor(chain=thread_id, length=ledger_len, head=ledger_head), workflow=workflow,
+        graph_version=graph_version, thread_id=thread_id, labels=_json(labels), guard_base_step=guard_base_step,
+        overrides=_json(overrides), parent_id=parent_id, allow_effects=allow_effects, salt=salt,
+        stored_state=stored_state, seen={(n, h) for _node, n, h in node_steps or ()},
+        last_checkpoint=tuple(last) if last else None,
     )
 
 
 def _json(value: Any) -> Any:
     # psycopg returns jsonb already decoded; keep a fallback for drivers configured otherwise.
     return json.loads(value) if isinstance(value, str) else value
-
-
-class _Heartbeat:
-    """Extends the lease while a long node runs, so a live worker is not mistaken for a dead one."""
-
-    def __init__(self, run_id: int, token: int, lease_seconds: int) -> None:
-        self.run_id, self.token, self.lease_seconds = run_id, token, lease_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"lease-{run_id}")
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.lease_seconds / 3):
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "UPDATE orchestrator_run SET lease_expires_at = statement_timestamp()"
-                        " + %s * interval '1 second' WHERE id = %s AND lease_token = %s AND status = 'running'",
-                        [self.lease_seconds, self.run_id, self.token],
-                    )
-                    if cursor.rowcount != 1:
-                        return
-            except Exception:  # a heartbeat must never kill the worker; the lease will just lapse
-                log.exception("lease heartbeat failed for run %s", self.run_id)
-            finally:
-                connection.close()
 
 
 # Called (with the run id) after a transition that suspended a run has committed: other apps
@@ -147,13 +151,13 @@ class Execution:
         self.lease_seconds = lease_seconds
         self.step_cap = int(claim.overrides.get("step_cap") or settings.GATEHOUSE_STEP_CAP)
         self.tracker = StateTracker(
-            state_at(claim.run_id, claim.step),
+            claim.stored_state,
             blob_threshold=settings.GATEHOUSE_BLOB_THRESHOLD,
             snapshot_every=settings.GATEHOUSE_SNAPSHOT_EVERY,
         )
         self.model = graph.state.model_validate(self.tracker.values)
-        self.seen = seen_positions(claim.run_id, claim.guard_base_step)
-        last = last_checkpoint_meta(claim.run_id)
+        self.seen = claim.seen
+        last = claim.last_checkpoint
         # A decision checkpoint at node X means "X was approved": run X instead of gating again.
         # A fork taken at such a checkpoint carries the approval in its first checkpoint's meta.
         self.approved_node = None
@@ -512,7 +516,7 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
             f"`python manage.py runs retry {claim.thread_id} --force-version` to run it on the new version."
         ))
     try:
-        with _Heartbeat(run_id, claim.token, lease):
+        with lease_heartbeat(run_id, claim.token, lease):
             return Execution(claim, graph, lease).advance()
     except LeaseLost as exc:
         log.warning("%s", exc)

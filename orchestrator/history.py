@@ -29,10 +29,16 @@ def state_at(run_id: int, step: int, *, hydrate: bool = False) -> dict[str, Any]
         rows = cursor.fetchall()
     if not rows or rows[-1][0] != step:
         raise LookupError(f"run {run_id} has no checkpoint at step {step}")
-    state: dict[str, Any] = loads(rows[0][2])
-    for _step, delta, _snapshot in rows[1:]:
-        apply_delta(state, loads(delta))
+    state = state_from_rows([(s, loads(d), loads(snap)) for s, d, snap in rows])
     return hydrate_state(state) if hydrate else state
+
+
+def state_from_rows(rows: list[tuple[int, Any, Any]]) -> dict[str, Any]:
+    """Fold (step, delta, snapshot) rows, decoded and in step order, the first a snapshot."""
+    state: dict[str, Any] = dict(rows[0][2])
+    for _step, delta, _snapshot in rows[1:]:
+        apply_delta(state, delta)
+    return state
 
 
 def last_checkpoint_meta(run_id: int) -> tuple[str, str, dict[str, Any]] | None:
@@ -46,12 +52,13 @@ def last_checkpoint_meta(run_id: int) -> tuple[str, str, dict[str, Any]] | None:
     return (row[0], row[1], loads(row[2])) if row else None
 
 
-def seen_positions(run_id: int, since_step: int) -> set[tuple[str, str]]:
-    """(next node, state hash) pairs reached by nodes since `since_step`: a repeat means a loop."""
+def node_steps_since(run_id: int, since_step: int) -> list[tuple[str, str, str]]:
+    """(node, next node, state hash) of every node step after `since_step`: visit counts, and the
+    positions reached (a repeated one means a loop)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT next_node, state_hash FROM orchestrator_checkpoint"
+            "SELECT node, next_node, state_hash FROM orchestrator_checkpoint"
             " WHERE run_id = %s AND step > %s AND source = 'node'",
             [run_id, since_step],
         )
-        return {(row[0], row[1]) for row in cursor.fetchall()}
+        return [tuple(row) for row in cursor.fetchall()]

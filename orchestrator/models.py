@@ -40,10 +40,13 @@ class SuspendReason(models.TextChoices):
 
 
 class Run(models.Model):
-    thread_id = models.CharField(max_length=200, unique=True)
-    workflow = models.CharField(max_length=200, db_index=True)
+    # Indexes are declared in Meta, not with unique=/db_index= on the fields: those also create a
+    # varchar_pattern_ops twin per text column that no query uses, and every index costs on the
+    # commits that change the run's status (a step that stays "running" updates the row in place).
+    thread_id = models.CharField(max_length=200)
+    workflow = models.CharField(max_length=200)
     graph_version = models.CharField(max_length=64)
-    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     suspended_reason = models.CharField(max_length=30, blank=True, default="")
     labels = models.JSONField(default=dict, blank=True)
 
@@ -75,7 +78,8 @@ class Run(models.Model):
     # address) cannot be confirmed from its digest, and erasure can drop the salt.
     ledger_salt = models.CharField(max_length=64, default=_new_salt)
 
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="forks")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="forks",
+                               db_index=False)
     forked_from_step = models.IntegerField(null=True, blank=True)
     replay_mode = models.CharField(max_length=20, blank=True, default="")
     allow_effects = models.BooleanField(default=True)
@@ -83,16 +87,21 @@ class Run(models.Model):
     overrides = models.JSONField(default=dict, blank=True)
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["thread_id"], name="run_thread_id_unique")]
         indexes = [
-            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
-            models.Index(fields=["-created_at", "-id"], name="run_recent"),
+            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),  # also serves status=
+            models.Index(fields=["-created_at", "-id"], name="run_recent"),  # also serves created_at ranges
+            models.Index(fields=["workflow"], name="run_workflow"),
+            # Most runs have no parent and no creating user: index only the rows that do.
+            models.Index(fields=["parent"], name="run_parent", condition=models.Q(parent__isnull=False)),
+            models.Index(fields=["created_by"], name="run_created_by", condition=models.Q(created_by__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -115,7 +124,12 @@ class CheckpointSource(models.TextChoices):
 class Checkpoint(models.Model):
     """One committed transition. Immutable: a trigger refuses UPDATE and DELETE."""
 
-    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, related_name="checkpoints")
+    # No foreign-key constraint: the step commit inserts a checkpoint only FROM the guarded UPDATE
+    # of its run row (orchestrator.commit), and runs are never deleted (retention clears a run's
+    # history, not its row), so the deferred RI check would re-prove on every step what the
+    # statement already guarantees. The (run, step) unique index serves lookups by run.
+    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, related_name="checkpoints", db_index=False,
+                            db_constraint=False)
     step = models.IntegerField()
     node = models.CharField(max_length=200, blank=True, default="")
     source = models.CharField(max_length=20, choices=CheckpointSource.choices)
@@ -125,7 +139,8 @@ class Checkpoint(models.Model):
     next_node = models.CharField(max_length=200, blank=True, default="")
     state_hash = models.CharField(max_length=64, default="")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.FloatField(default=0)
@@ -137,6 +152,8 @@ class Checkpoint(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "step"], name="checkpoint_run_step")]
+        # Node steps have no actor; only decisions, edits and forks do.
+        indexes = [models.Index(fields=["actor"], name="checkpoint_actor", condition=models.Q(actor__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.run_id}@{self.step}"
