@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models.functions import Cast
 
 
 class LedgerEntry(models.Model):
@@ -24,16 +23,11 @@ class LedgerEntry(models.Model):
     prev = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     redacted = models.BooleanField(default=False)
-    # Writing transaction id: a seal covers exactly the entries of transactions older than its
-    # horizon, so an entry committed late can never fall into an already-sealed range.
-    xid = models.BigIntegerField(
-        db_default=Cast(Cast(models.Func(function="pg_current_xact_id"), models.TextField()), models.BigIntegerField()),
-        editable=False,
-    )
 
     class Meta:
+        # Two indexes only (gseq, and chain + seq_run) since every step commit pays for each one.
+        # Sealing finds its range by gseq and waits out older transactions (audit/sealing.py).
         constraints = [models.UniqueConstraint(fields=["chain", "seq_run"], name="ledger_chain_seq")]
-        indexes = [models.Index(fields=["xid"], name="ledger_xid")]
 
 
 class SystemChainHead(models.Model):

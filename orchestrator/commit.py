@@ -76,7 +76,7 @@ UPDATE orchestrator_run SET
   updated_at = statement_timestamp()
 WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
   AND ledger_len = %(ledger_len_before)s
-RETURNING id
+RETURNING id, thread_id
 """
 
 _CHECKPOINT_INSERT = """
@@ -89,21 +89,27 @@ SELECT id, %(step)s, %(cp_node)s, %(cp_source)s, %(cp_delta)s, %(cp_snapshot)s, 
 FROM r
 """
 
-_LEDGER_FIELDS = ("run", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash")
+_LEDGER_FIELDS = ("kind", "step", "actor", "at", "payload")
 
 
 def _ledger_insert(count: int) -> str:
     # Plain parameters (one row per entry) rather than a JSON array unpacked by
     # jsonb_to_recordset: no JSON parsing on the server, and the plan is fixed per entry count.
-    casts = {"seq_run": "::int", "step": "::int"}
-    rows = ",\n  ".join(
-        f"(%(l{i}_run)s, (SELECT id FROM r), "
-        + ", ".join(f"%(l{i}_{f})s{casts.get(f, '')}" for f in _LEDGER_FIELDS[1:]) + ", false)"
-        for i in range(count)
-    )
+    # What the statement already has is not sent again: the chain is the run's thread id, entry i
+    # is number ledger_len_before + i + 1, each entry's prev is the hash before it, and the last
+    # entry's hash is the run's new ledger head. The run id comes from (1), so entries are
+    # written only if the guarded UPDATE matched.
+    rows = []
+    for i in range(count):
+        prev = "%(l0_prev)s" if i == 0 else f"%(l{i - 1}_hash)s"
+        digest = "%(ledger_head)s" if i == count - 1 else f"%(l{i}_hash)s"
+        rows.append(
+            f"SELECT r.id, r.thread_id, %(ledger_len_before)s::int + {i + 1}, %(l{i}_kind)s, %(l{i}_step)s::int,"
+            f" %(l{i}_actor)s, %(l{i}_at)s, %(l{i}_payload)s, {prev}, {digest}, false FROM r"
+        )
     return (
-        "INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash, redacted)\n"
-        f"SELECT v.* FROM (VALUES\n  {rows}) AS v, r"
+        "INSERT INTO audit_ledgerentry (run_id, chain, seq_run, kind, step, actor, at, payload, prev, hash, redacted)\n"
+        + "\nUNION ALL\n".join(rows)
     )
 
 
@@ -138,23 +144,35 @@ def _sql(has_checkpoint: bool, ledger_entries: int, has_item: bool) -> str:
     return _SQL_CACHE[key]
 
 
+def _hot_cursor() -> psycopg.Cursor:
+    """One server-binding cursor per database connection, reused by every hot-path statement."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cached = getattr(connection, "_gatehouse_hot_cursor", None)
+    if cached is not None and cached[0] is raw and not cached[1].closed:
+        return cached[1]
+    cursor = psycopg.Cursor(raw)
+    # Send str as text (not "unknown"), so a parameter used in two places has one type.
+    cursor.adapters.register_dumper(str, StrDumper)
+    connection._gatehouse_hot_cursor = (raw, cursor)
+    return cursor
+
+
 def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """Run one hot-path statement as a server-side prepared statement and return its first row.
 
     Django's psycopg backend binds parameters on the client, so Postgres would parse and plan the
-    four-CTE statement on every step; a server-side cursor with prepare=True plans it once per
-    connection. Autocommit: the statement is its own transaction.
+    four-CTE statement on every step; a server-binding cursor with prepare=True plans it once per
+    connection (config/settings.py re-enables psycopg's prepared statements, which Django turns
+    off). Autocommit: the statement is its own transaction.
     """
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        # Send str as text (not "unknown"), so a parameter used in two places has one type.
-        cursor.adapters.register_dumper(str, StrDumper)
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+    cursor = _hot_cursor()
+    cursor.execute(sql, params, prepare=True)
+    return cursor.fetchone()
 
 
-def transition_commit(t: Transition) -> None:
-    """Commit one transition atomically, or raise LeaseLost if this writer was fenced off."""
+def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
+    """The step commit's SQL and parameters for a transition (see the module docstring)."""
     if not t.ledger:
         raise ValueError("every transition writes at least one ledger entry")
     change = t.run
@@ -181,10 +199,20 @@ def transition_commit(t: Transition) -> None:
     if t.checkpoint is not None:
         params.update({f"cp_{k}": v for k, v in t.checkpoint.items()})
     for i, entry in enumerate(t.ledger):
+        if entry["seq_run"] != t.ledger_len_before + i + 1:
+            # The statement numbers entries itself; a hash taken over another number would not verify.
+            raise ValueError(f"ledger entry {entry['seq_run']} does not follow {t.ledger_len_before + i}")
         params.update({f"l{i}_{f}": entry[f] for f in _LEDGER_FIELDS})
+        params[f"l{i}_hash"] = entry["hash"]
+    params["l0_prev"] = t.ledger[0]["prev"]
     if t.review_item is not None:
         params.update({f"ri_{k}": v for k, v in t.review_item.items()})
-    (matched,) = execute_prepared(_sql(t.checkpoint is not None, len(t.ledger), t.review_item is not None), params)
+    return _sql(t.checkpoint is not None, len(t.ledger), t.review_item is not None), params
+
+
+def transition_commit(t: Transition) -> None:
+    """Commit one transition atomically, or raise LeaseLost if this writer was fenced off."""
+    sql, params = transition_statement(t)
+    (matched,) = execute_prepared(sql, params)
     if matched != 1:
         raise LeaseLost(f"run {t.run_id}: lease token {t.lease_token} is no longer current; commit rejected")
-
