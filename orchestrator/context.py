@@ -13,19 +13,16 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-
-from django.db import connection
 
 from orchestrator import budgets, spend
 from orchestrator import llm as llm_providers
 from orchestrator.blobs import blob_get, blob_put
-from orchestrator.commit import LeaseLost
 from orchestrator.graph import GateDecision, GateRequest
+from orchestrator.journal import JournalRow, LazyJournal, journal_params, journal_write
 from orchestrator.llm import LLMRequest, LLMResponse
-from orchestrator.state import check_serializable, dumps, loads
+from orchestrator.state import check_serializable, dumps
 
 DEFAULT_MODEL = "demo-small"
 
@@ -41,19 +38,6 @@ class Interrupt(Exception):  # noqa: N818 - it is a control-flow signal, not an 
 
 class NonDeterministicNode(RuntimeError):
     """A re-executed node made a different call than its journal recorded at the same index."""
-
-
-@dataclass
-class JournalRow:
-    call_index: int
-    kind: str
-    name: str
-    request_hash: str
-    result: Any
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    cost: Decimal = Decimal(0)
 
 
 @dataclass
@@ -101,75 +85,6 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(dumps(payload).encode()).hexdigest()
 
 
-class LazyJournal:
-    """The journal of one node visit, read on the first ctx call: a node that makes no outside
-    calls (most steps of most graphs) costs no journal query at all."""
-
-    def __init__(self, run_id: int, visit: int) -> None:
-        self.run_id, self.visit = run_id, visit
-        self._rows: dict[int, JournalRow] | None = None
-
-    def get(self, index: int) -> JournalRow | None:
-        if self._rows is None:
-            self._rows = journal_load(self.run_id, self.visit)
-        return self._rows.get(index)
-
-
-def journal_load(run_id: int, visit: int) -> dict[int, JournalRow]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT call_index, kind, name, request_hash, result, input_tokens, output_tokens, cached_tokens, cost"
-            " FROM orchestrator_journalentry WHERE run_id = %s AND visit = %s",
-            [run_id, visit],
-        )
-        return {
-            row[0]: JournalRow(row[0], row[1], row[2], row[3], loads(row[4]), row[5], row[6], row[7], row[8])
-            for row in cursor.fetchall()
-        }
-
-
-_JOURNAL_INSERT = """
-INSERT INTO orchestrator_journalentry
-  (run_id, visit, call_index, node, kind, name, request_hash, request, result, provider, model,
-   input_tokens, output_tokens, cached_tokens, cost, latency_ms, idempotency_key, replayed, dry_run, created_at)
-SELECT id, %(visit)s, %(call_index)s, %(node)s, %(kind)s, %(name)s, %(request_hash)s, %(request)s, %(result)s,
-       %(provider)s, %(model)s, %(input_tokens)s, %(output_tokens)s, %(cached_tokens)s, %(cost)s,
-       %(latency_ms)s, %(idempotency_key)s, %(replayed)s, %(dry_run)s, %(created_at)s
-FROM orchestrator_run WHERE id = %(run_id)s AND lease_token = %(lease_token)s
-"""
-
-
-def journal_write(*, run: RunInfo, visit: int, call_index: int, node: str, kind: str, **fields: Any) -> None:
-    params = {
-        "run_id": run.id,
-        "lease_token": run.lease_token,
-        "visit": visit,
-        "call_index": call_index,
-        "node": node,
-        "kind": kind,
-        "name": "",
-        "request_hash": "",
-        "request": "{}",
-        "result": "null",
-        "provider": "",
-        "model": "",
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "cached_tokens": 0,
-        "cost": Decimal(0),
-        "latency_ms": 0.0,
-        "idempotency_key": "",
-        "replayed": False,
-        "dry_run": False,
-        "created_at": datetime.now(UTC),
-        **fields,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_JOURNAL_INSERT, params)
-        if cursor.rowcount != 1:
-            raise LeaseLost(f"run {run.id}: lost the lease while journaling a call of node {node!r}")
-
-
 class Blobs:
     """`ctx.blobs`: store bytes once by content hash, keep the pointer in state."""
 
@@ -213,6 +128,10 @@ class NodeContext:
         """A node setting, overridable per run (forks may override e.g. model or prompt version)."""
         node_overrides = self.run.overrides.get("nodes", {}).get(self.node, {})
         return node_overrides.get(name, self.settings.get(name, default))
+
+    def _journal_write(self, index: int, kind: str, **fields: Any) -> None:
+        journal_write(run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
+                      node=self.node, kind=kind, **fields)
 
     def _next_index(self) -> int:
         index = self._index
@@ -262,8 +181,8 @@ class NodeContext:
         replayed = self._replay.lookup(self.node, digest) if self._replay is not None else None
         if replayed is not None:
             # Recorded replay (forks): the parent's result, zero tokens spent by this run.
-            journal_write(
-                run=self.run, visit=self.visit, call_index=index, node=self.node, kind="llm",
+            self._journal_write(
+                index, "llm",
                 name=chosen, request_hash=digest, request=dumps(request.canonical()),
                 result=dumps(replayed), provider=replayed.get("provider", ""), model=replayed.get("model", ""),
                 replayed=True,
@@ -299,14 +218,17 @@ class NodeContext:
             raise
         latency = (time.perf_counter() - started) * 1000
         cost = spend.cost_of(price, response)
-        budgets.budget_settle(hold=hold, response=response, cost=cost, latency_ms=response.latency_ms or latency,
-                              unpriced=spend.is_unpriced(price))
-        journal_write(
-            run=self.run, visit=self.visit, call_index=index, node=self.node, kind="llm", name=chosen,
-            request_hash=digest, request=dumps(request.canonical()), result=dumps(response.to_json()),
-            provider=response.provider, model=response.model, input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens, cached_tokens=response.cached_tokens, cost=cost,
-            latency_ms=response.latency_ms or latency,
+        # The settlement and the call's journal row are one statement (one durable commit).
+        budgets.budget_settle(
+            hold=hold, response=response, cost=cost, latency_ms=response.latency_ms or latency,
+            unpriced=spend.is_unpriced(price),
+            journal=journal_params(
+                run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
+                node=self.node, kind="llm", name=chosen, request_hash=digest, request=dumps(request.canonical()),
+                result=dumps(response.to_json()), provider=response.provider, model=response.model,
+                input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+                cached_tokens=response.cached_tokens, cost=cost, latency_ms=response.latency_ms or latency,
+            ),
         )
         self.spend.add(index, response.input_tokens, response.output_tokens, response.cached_tokens, cost)
         self.spend.models.add(chosen)
@@ -329,15 +251,15 @@ class NodeContext:
             return recorded.result
         key = self.idempotency_key(index, name)
         if self.run.is_fork and not self.run.allow_effects:
-            journal_write(
-                run=self.run, visit=self.visit, call_index=index, node=self.node, kind="effect", name=name,
+            self._journal_write(
+                index, "effect", name=name,
                 request_hash=digest, result=dumps({"dry_run": True}), idempotency_key=key, dry_run=True,
             )
             return None
         result = fn(key, *args, **kwargs)
         encoded = check_serializable(self.node, {f"effect {name!r} result": result})
-        journal_write(
-            run=self.run, visit=self.visit, call_index=index, node=self.node, kind="effect", name=name,
+        self._journal_write(
+            index, "effect", name=name,
             request_hash=digest, result=next(iter(encoded.values())), idempotency_key=key,
         )
         return result

@@ -44,6 +44,45 @@ def _cached_settings() -> CostSettings:
     return _settings_cache[1]
 
 
+# --- soft thresholds ------------------------------------------------------------------------------------
+# Settlement (orchestrator.budgets) reports which usage rows passed a soft threshold; this claims the
+# highest newly passed threshold per row (a guarded UPDATE: once per period, whoever gets there first)
+# and records the alert. Rows are locked in id order first, like every other budget writer.
+_THRESHOLDS_CLAIM = """
+WITH locked AS (
+  SELECT id FROM orchestrator_budgetusage WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
+), crossed AS (
+  SELECT u.id, u.budget_id, b.name, b.cap, u.spent,
+         (SELECT max(t.v::int) FROM jsonb_array_elements_text(b.soft_thresholds) AS t(v)
+           WHERE t.v::int > u.alerted_pct AND u.spent * 100 >= t.v::numeric * b.cap) AS pct
+  FROM orchestrator_budgetusage u JOIN orchestrator_budget b ON b.id = u.budget_id
+  WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.cap > 0
+), claimed AS (
+  UPDATE orchestrator_budgetusage u SET alerted_pct = c.pct FROM crossed c
+  WHERE u.id = c.id AND c.pct IS NOT NULL AND u.alerted_pct < c.pct
+  RETURNING u.id, c.budget_id, c.name, c.cap, c.spent, c.pct
+), ins AS (
+  INSERT INTO orchestrator_costalert
+    (kind, budget_id, usage_id, threshold, run_id, node, message, created_at, delivery_error)
+  SELECT 'threshold', budget_id, id, pct, %(run)s, %(node)s,
+         'Budget "' || name || '" passed ' || pct || '%% of its cap: $' || round(spent, 4)
+           || ' of $' || round(cap, 2) || ' spent.',
+         statement_timestamp(), ''
+  FROM claimed
+  ON CONFLICT DO NOTHING
+  RETURNING id
+)
+SELECT coalesce(array_agg(id), '{}') FROM ins
+"""
+
+
+def thresholds_claim(*, usage_ids: list[int], run_id: int, node: str) -> list[int]:
+    """Claim newly passed soft thresholds on these usage rows; returns the new alerts' ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(_THRESHOLDS_CLAIM, {"ids": list(usage_ids), "run": run_id, "node": node})
+        return list(cursor.fetchone()[0])
+
+
 # --- anomalous spend ------------------------------------------------------------------------------------
 _P95 = """
 SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY total), count(*) FROM (
@@ -68,6 +107,15 @@ def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_run
     value = Decimal(str(p95)).quantize(Decimal("0.000001")) if p95 is not None and runs >= min_runs else None
     _p95_cache[key] = (time.monotonic(), value)
     return value
+
+
+def anomaly_possible(*, run_id: int, workflow: str, node: str) -> bool:
+    """Whether the node has a norm to compare with (enough recent runs): if not, settlement need not
+    sum the node's spend at all."""
+    conf = _cached_settings()
+    p95 = node_p95(workflow=workflow, node=node, exclude_run=run_id, window=conf.anomaly_window,
+                   min_runs=conf.anomaly_min_runs)
+    return p95 is not None and p95 > 0
 
 
 def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal) -> int | None:

@@ -28,10 +28,11 @@ from pydantic import BaseModel, ValidationError
 from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, execute_prepared, transition_commit
-from orchestrator.context import Interrupt, LazyJournal, NodeContext, RunInfo, Spend
+from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
 from orchestrator.history import last_checkpoint_meta, node_steps_since, state_at, state_from_rows
+from orchestrator.journal import LazyJournal
 from orchestrator.registry import workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error

@@ -124,10 +124,16 @@ class BudgetUsage(models.Model):
 
 
 class BudgetReservation(models.Model):
-    """A live hold on budget for one LLM call in flight. Deleted when settled or released."""
+    """A live hold on budget for one LLM call in flight. Deleted when settled or released.
 
-    token = models.CharField(max_length=40, unique=True)
-    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+")
+    One index (the token): every call inserts and deletes a row here, and the table only ever
+    holds the calls in flight, so the reconciler's scans by run or expiry read a handful of rows.
+    No FK constraint on run: the reserve statement itself checks the run and its lease token.
+    """
+
+    token = models.CharField(max_length=40, primary_key=True)
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                            db_constraint=False)
     lease_token = models.BigIntegerField()  # the run's fencing token when reserved
     node = models.CharField(max_length=200)
     visit = models.IntegerField()
@@ -138,9 +144,6 @@ class BudgetReservation(models.Model):
     usage_ids = ArrayField(models.BigIntegerField(), default=list)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["expires_at"], name="reservation_expiry")]
 
 
 class SpendEvent(models.Model):
