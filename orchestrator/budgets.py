@@ -40,7 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from orchestrator.commit import LeaseLost, execute_prepared
+from orchestrator.commit import ASYNC_COMMIT, LeaseLost, async_commit_param, execute_prepared
 from orchestrator.journal import journal_insert_sql
 from orchestrator.llm import LLMRequest, LLMResponse, Price, cost_of, estimate_request_tokens
 from orchestrator.llm.env import timeout_seconds
@@ -164,7 +164,7 @@ WITH app AS (
   RETURNING 1
 )
 SELECT v.complete, v.leased, v.blocked, (SELECT count(*) FROM held), (SELECT count(*) FROM hold) FROM verdict v
-WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
+WHERE {ASYNC_COMMIT}
 """
 
 # Settle, as one statement: take the hold (or, if it was already released, the applicable rows),
@@ -223,6 +223,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
         "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
         "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "model": call.model, "amount": amount, "ttl": _ttl_seconds(),
+        "async_commit": async_commit_param(),
     }
     complete, leased, blocked, _held, _holds = execute_prepared(_RESERVE, params)
     if not leased:

@@ -171,6 +171,20 @@ def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None
     return cursor.fetchone()
 
 
+# For a statement whose own commit need not be durable (a claim, a budget hold): put it in a WHERE
+# clause and pass `async_commit_param()`. It turns the WAL flush off for the statement's own
+# transaction only — and changes nothing when the caller is inside a larger transaction
+# (transaction.atomic), whose durability is not this statement's to weaken.
+ASYNC_COMMIT = (
+    "set_config('synchronous_commit', coalesce(%(async_commit)s, current_setting('synchronous_commit')), true)"
+    " IS NOT NULL"
+)
+
+
+def async_commit_param() -> str | None:
+    return None if connection.in_atomic_block else "off"
+
+
 def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
     """The step commit's SQL and parameters for a transition (see the module docstring)."""
     if not t.ledger:

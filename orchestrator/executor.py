@@ -27,7 +27,15 @@ from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import BudgetExceeded, money
-from orchestrator.commit import LeaseLost, RunChange, Transition, execute_prepared, transition_commit
+from orchestrator.commit import (
+    ASYNC_COMMIT,
+    LeaseLost,
+    RunChange,
+    Transition,
+    async_commit_param,
+    execute_prepared,
+    transition_commit,
+)
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
@@ -49,13 +57,13 @@ log = logging.getLogger("gatehouse.executor")
 # outside Postgres depends on it being durable. The worker's first durable commit (a journal row
 # or a step) flushes the WAL up to and including the claim; a crash before that loses the claim
 # and the run is simply claimed again.
-_CLAIM = """
+_CLAIM = f"""
 WITH c AS (
   UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
          lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
          updated_at = statement_timestamp()
   WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
-    AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    AND {ASYNC_COMMIT}
   RETURNING id, lease_token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version,
             thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
 )
@@ -100,7 +108,8 @@ class Claim:
 
 
 def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
-    row = execute_prepared(_CLAIM, {"run": run_id, "worker": worker, "lease": lease_seconds})
+    row = execute_prepared(_CLAIM, {"run": run_id, "worker": worker, "lease": lease_seconds,
+                                    "async_commit": async_commit_param()})
     if row is None:
         return None
     (token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
