@@ -150,7 +150,8 @@ WITH app AS (
          (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{{}}') FROM app a) AS ids,
          (SELECT json_build_array(a.name, a.cap, a.spent, a.reserved) FROM app a
            WHERE a.spent + a.reserved + %(amount)s > a.cap ORDER BY a.id LIMIT 1) AS blocked,
-         EXISTS (SELECT 1 FROM orchestrator_run WHERE id = %(run)s AND lease_token = %(lease)s) AS leased
+         EXISTS (SELECT 1 FROM orchestrator_run
+                  WHERE id = %(run)s AND lease_token = %(lease)s AND status = 'running') AS leased
 ), held AS (
   UPDATE orchestrator_budgetusage u SET reserved = u.reserved + %(amount)s, updated_at = statement_timestamp()
   WHERE u.id = ANY((SELECT ids FROM verdict)::bigint[]) AND (SELECT complete AND leased AND blocked IS NULL FROM verdict)
@@ -225,21 +226,23 @@ def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
         "attempt": call.attempt, "model": call.model, "amount": amount, "ttl": _ttl_seconds(),
         "async_commit": async_commit_param(),
     }
-    complete, leased, blocked, _held, _holds = execute_prepared(_RESERVE, params)
-    if not leased:
-        raise LeaseLost(f"run {call.run_id}: lease token {call.lease_token} is no longer current; no budget hold")
-    if not complete:
+    for attempt in (1, 2):
+        complete, leased, blocked, _held, _holds = execute_prepared(_RESERVE, params)
+        if not leased:
+            raise LeaseLost(f"run {call.run_id}: not running under lease token {call.lease_token} any more;"
+                            " no budget hold, no call")
+        if complete or attempt == 2:
+            break
         # A new budget, day or month (or run) has no usage row yet: create the missing rows (in
         # budget id order, idempotently) and try once more.
         with connection.cursor() as cursor:
             cursor.execute("SELECT gatehouse_budget_usage_ids(%s, %s, %s::text[])",
                            [call.run_id, call.workflow, call.label_pairs])
-        complete, leased, blocked, _held, _holds = execute_prepared(_RESERVE, params)
     if blocked is not None:
         name, cap, spent, reserved = blocked
         raise BudgetExceeded(budget=name, cap=Decimal(str(cap)), spent=Decimal(str(spent)),
                              reserved=Decimal(str(reserved)), max_cost=amount, model=call.model, node=call.node)
-    if not (complete and leased):
+    if not complete:
         raise RuntimeError(f"run {call.run_id}: budget usage rows could not be created for this call")
     return Hold(token=token, amount=amount, call=call)
 

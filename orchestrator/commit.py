@@ -213,9 +213,12 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
     if t.checkpoint is not None:
         params.update({f"cp_{k}": v for k, v in t.checkpoint.items()})
     for i, entry in enumerate(t.ledger):
+        # The statement numbers and links entries itself; a hash taken over another number or
+        # predecessor would be stored under fields it does not cover, and would not verify.
         if entry["seq_run"] != t.ledger_len_before + i + 1:
-            # The statement numbers entries itself; a hash taken over another number would not verify.
-            raise ValueError(f"ledger entry {entry['seq_run']} does not follow {t.ledger_len_before + i}")
+            raise ValueError(f"ledger entry numbered {entry['seq_run']} where {t.ledger_len_before + i + 1} is next")
+        if i and entry["prev"] != t.ledger[i - 1]["hash"]:
+            raise ValueError(f"ledger entry {entry['seq_run']} does not link to the entry before it")
         params.update({f"l{i}_{f}": entry[f] for f in _LEDGER_FIELDS})
         params[f"l{i}_hash"] = entry["hash"]
     params["l0_prev"] = t.ledger[0]["prev"]

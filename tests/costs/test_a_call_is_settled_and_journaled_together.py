@@ -1,0 +1,74 @@
+"""An LLM call's settlement and its journal row are written together, and a lost lease splits them
+the right way: the provider billed the call, so its spend is always booked; but only the worker
+that still holds the run may journal it (a journal row is what a resumed node replays instead of
+calling again), and a worker that lost the lease is told to stop."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from orchestrator.budgets import CallRef, budget_reserve, budget_settle
+from orchestrator.commit import LeaseLost
+from orchestrator.journal import journal_load, journal_params
+from orchestrator.llm import LLMResponse
+from orchestrator.models import BudgetReservation, BudgetUsage, JournalEntry, Run, SpendEvent
+from orchestrator.services import run_start
+from orchestrator.state import dumps
+
+COST = Decimal("0.004")
+REPLY = LLMResponse(text="Budgets keep spend in check.", model="demo-small", provider="demo",
+                    input_tokens=12, output_tokens=30)
+
+
+def _reserved_call(run: Run) -> tuple:
+    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
+    call = CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
+                   call_index=0, attempt=1, model="demo-small")
+    hold = budget_reserve(call=call, amount=Decimal("0.01"))
+    # The call's journal row, as ctx.llm builds it: guarded by the lease token the worker holds.
+    journal = journal_params(
+        run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name="demo-small",
+        request_hash="ab" * 32, request=dumps({"prompt": "one sentence about budgets"}),
+        result=dumps(REPLY.to_json()), provider=REPLY.provider, model=REPLY.model,
+        input_tokens=REPLY.input_tokens, output_tokens=REPLY.output_tokens, cost=COST, latency_ms=5.0,
+    )
+    return hold, journal
+
+
+def test_a_settled_call_is_journaled_once_booked_once_and_its_hold_freed(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    hold, journal = _reserved_call(run)
+
+    budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (COST, Decimal(0))
+    assert not BudgetReservation.objects.exists()
+    event = SpendEvent.objects.get(run=run)
+    assert (event.cost, event.reserved, event.node) == (COST, Decimal("0.01"), "draft")
+    entry = JournalEntry.objects.get(run=run)
+    assert (entry.kind, entry.visit, entry.call_index, entry.cost) == ("llm", 0, 0, COST)
+    # A node re-run in this visit (after a crash) finds the answer here and does not pay again.
+    assert journal_load(run.pk, 0)[0].result["text"] == REPLY.text
+
+
+def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    hold, journal = _reserved_call(run)
+    Run.objects.filter(pk=run.pk).update(lease_token=8)  # another worker claimed the run mid-call
+
+    with pytest.raises(LeaseLost):
+        budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert usage.spent == COST, "the provider billed the call: the spend counts against the budget"
+    assert usage.reserved == 0, "and its hold is freed"
+    assert not BudgetReservation.objects.exists()
+    assert SpendEvent.objects.filter(run=run).count() == 1
+    # The new lease holder runs this visit itself; a row from the fenced worker would have it
+    # replay an answer from a node run it does not own.
+    assert not JournalEntry.objects.filter(run=run).exists()
