@@ -122,11 +122,11 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
         RunChange,
         Transition,
         _sql,
-        execute_prepared,
         transition_commit,
         transition_statement,
     )
     from orchestrator.models import GENESIS, Run
+    from orchestrator.prepared import execute_prepared
     from orchestrator.state import dumps
 
     delta = dumps({"set": {"answer": "x" * 200, "count": 3}, "append": {}})
@@ -161,7 +161,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
             run=RunChange(step=step, status="running", next_node="step", visit_step=step),
             ledger=[entry], checkpoint=checkpoint(step)))
 
-    without_sql = _sql(True, 0, False)
+    without_sql = _sql(True, 0, False, plain=True)  # the same run UPDATE as "with" (a plain running step)
     without_cursor = ChainCursor(chain=without_run.thread_id, length=0, head=GENESIS)
     fixed_entry = without_cursor.append(kind="node_completed", step=1, actor=None, payload={})
 

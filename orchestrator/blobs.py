@@ -8,13 +8,14 @@ content twice is a no-op, so a node re-run after a crash does not duplicate anyt
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from orchestrator.models import Blob
+from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 
 BLOB_KEY = "$blob"
 
@@ -23,15 +24,43 @@ def _path(sha: str) -> str:
     return f"{sha[:2]}/{sha[2:4]}/{sha}"
 
 
+# The row only describes the bytes; async commit is enough because whatever references the blob (a
+# step's checkpoint) commits durably after it, and that flush covers this earlier WAL too.
+_ROW = f"""
+INSERT INTO orchestrator_blob (sha256, size, content_type, created_at)
+SELECT %(sha)s, %(size)s, %(type)s, statement_timestamp() WHERE {ASYNC_COMMIT}
+ON CONFLICT (sha256) DO NOTHING
+"""
+
+
 def blob_put(data: bytes, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
     sha = hashlib.sha256(data).hexdigest()
     path = _path(sha)
     if not default_storage.exists(path):
-        default_storage.save(path, ContentFile(data))
-    Blob.objects.bulk_create(
-        [Blob(sha256=sha, size=len(data), content_type=content_type)], ignore_conflicts=True
-    )
+        saved = default_storage.save(path, ContentFile(data))
+        _make_durable(saved)
+    execute_prepared(_ROW, {"sha": sha, "size": len(data), "type": content_type, "async_commit": async_commit_param()})
     return {BLOB_KEY: sha, "size": len(data), "type": content_type}
+
+
+def _make_durable(name: str) -> None:
+    """A checkpoint that points at a blob is durable once committed, so the blob must be too:
+    Django's FileSystemStorage does not fsync, so flush the file and its directory here. (Object
+    stores such as S3 acknowledge a write only once it is durable; they have no local path.)"""
+    try:
+        local = default_storage.path(name)
+    except NotImplementedError:
+        return
+    fd = os.open(local, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    directory = os.open(os.path.dirname(local), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 @lru_cache(maxsize=256)

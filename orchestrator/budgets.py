@@ -40,10 +40,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from orchestrator.commit import ASYNC_COMMIT, LeaseLost, async_commit_param, execute_prepared
+from orchestrator.commit import LeaseLost
 from orchestrator.journal import journal_insert_sql
 from orchestrator.llm import LLMRequest, LLMResponse, Price, cost_of, estimate_request_tokens
 from orchestrator.llm.env import timeout_seconds
+from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 from orchestrator.state import dumps
 
 # Which budgets apply to a call and which period row of each: one text, shared with the SQL functions

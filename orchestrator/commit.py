@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import psycopg
-from django.db import connection
-from psycopg.types.string import StrDumper
-
+from orchestrator.prepared import execute_prepared
 from orchestrator.state import dumps
 
 
@@ -79,6 +76,19 @@ WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
 RETURNING id, thread_id
 """
 
+# Most transitions are a plain step: the run keeps running, nothing was spent, no guard or fork
+# bookkeeping changes. Their UPDATE sets only what moves; the constants are what _RUN_UPDATE would
+# compute for such a step. Fewer parameters to send and parse, fewer expressions per step.
+_RUN_STEP = """
+UPDATE orchestrator_run SET
+  step = %(step)s, next_node = %(next_node)s, visit_step = %(visit_step)s,
+  suspended_reason = '', attempts = 0, error = NULL, finished_at = NULL,
+  ledger_head = %(ledger_head)s, ledger_len = %(ledger_len)s, updated_at = statement_timestamp()
+WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
+  AND ledger_len = %(ledger_len_before)s
+RETURNING id, thread_id
+"""
+
 _CHECKPOINT_INSERT = """
 INSERT INTO orchestrator_checkpoint
   (run_id, step, node, source, delta, snapshot, next_node, state_hash, actor_id, created_at,
@@ -126,13 +136,13 @@ SELECT id, %(ri_step)s, %(ri_node)s, %(ri_kind)s, 'pending', %(ri_workflow)s, %(
 FROM r
 """
 
-_SQL_CACHE: dict[tuple[bool, int, bool], str] = {}
+_SQL_CACHE: dict[tuple[bool, bool, int, bool], str] = {}
 
 
-def _sql(has_checkpoint: bool, ledger_entries: int, has_item: bool) -> str:
-    key = (has_checkpoint, ledger_entries, has_item)
+def _sql(has_checkpoint: bool, ledger_entries: int, has_item: bool, plain: bool = False) -> str:
+    key = (plain, has_checkpoint, ledger_entries, has_item)
     if key not in _SQL_CACHE:
-        parts = [f"WITH r AS ({_RUN_UPDATE})"]
+        parts = [f"WITH r AS ({_RUN_STEP if plain else _RUN_UPDATE})"]
         if has_checkpoint:
             parts.append(f", c AS ({_CHECKPOINT_INSERT})")
         if ledger_entries:
@@ -144,45 +154,11 @@ def _sql(has_checkpoint: bool, ledger_entries: int, has_item: bool) -> str:
     return _SQL_CACHE[key]
 
 
-def _hot_cursor() -> psycopg.Cursor:
-    """One server-binding cursor per database connection, reused by every hot-path statement."""
-    connection.ensure_connection()
-    raw = connection.connection
-    cached = getattr(connection, "_gatehouse_hot_cursor", None)
-    if cached is not None and cached[0] is raw and not cached[1].closed:
-        return cached[1]
-    cursor = psycopg.Cursor(raw)
-    # Send str as text (not "unknown"), so a parameter used in two places has one type.
-    cursor.adapters.register_dumper(str, StrDumper)
-    connection._gatehouse_hot_cursor = (raw, cursor)
-    return cursor
-
-
-def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """Run one hot-path statement as a server-side prepared statement and return its first row.
-
-    Django's psycopg backend binds parameters on the client, so Postgres would parse and plan the
-    four-CTE statement on every step; a server-binding cursor with prepare=True plans it once per
-    connection (config/settings.py re-enables psycopg's prepared statements, which Django turns
-    off). Autocommit: the statement is its own transaction.
-    """
-    cursor = _hot_cursor()
-    cursor.execute(sql, params, prepare=True)
-    return cursor.fetchone()
-
-
-# For a statement whose own commit need not be durable (a claim, a budget hold): put it in a WHERE
-# clause and pass `async_commit_param()`. It turns the WAL flush off for the statement's own
-# transaction only — and changes nothing when the caller is inside a larger transaction
-# (transaction.atomic), whose durability is not this statement's to weaken.
-ASYNC_COMMIT = (
-    "set_config('synchronous_commit', coalesce(%(async_commit)s, current_setting('synchronous_commit')), true)"
-    " IS NOT NULL"
-)
-
-
-def async_commit_param() -> str | None:
-    return None if connection.in_atomic_block else "off"
+def _is_plain(change: RunChange) -> bool:
+    return (change.status == "running" and not change.suspended_reason and change.error is None
+            and not (change.input_tokens or change.output_tokens or change.cached_tokens or change.cost
+                     or change.llm_calls)
+            and change.guard_base_step is None and change.diverged_at_step is None)
 
 
 def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
@@ -224,7 +200,7 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
     params["l0_prev"] = t.ledger[0]["prev"]
     if t.review_item is not None:
         params.update({f"ri_{k}": v for k, v in t.review_item.items()})
-    return _sql(t.checkpoint is not None, len(t.ledger), t.review_item is not None), params
+    return _sql(t.checkpoint is not None, len(t.ledger), t.review_item is not None, _is_plain(change)), params
 
 
 def transition_commit(t: Transition) -> None:

@@ -27,20 +27,13 @@ from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import BudgetExceeded, money
-from orchestrator.commit import (
-    ASYNC_COMMIT,
-    LeaseLost,
-    RunChange,
-    Transition,
-    async_commit_param,
-    execute_prepared,
-    transition_commit,
-)
+from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
 from orchestrator.history import last_checkpoint_meta, node_steps_since, state_at, state_from_rows
 from orchestrator.journal import LazyJournal
+from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 from orchestrator.registry import workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db import connection
 
-from orchestrator.commit import LeaseLost, execute_prepared
+from orchestrator.commit import LeaseLost
+from orchestrator.prepared import execute_prepared
 from orchestrator.state import loads
 
 

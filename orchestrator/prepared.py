@@ -1,0 +1,54 @@
+"""Hot-path statements: server-side prepared, through one reused cursor per database connection.
+
+Kept free of other orchestrator imports: the step commit, the claim, the journal, budget holds and
+the blob store all use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from django.db import connection
+from psycopg.types.string import StrDumper
+
+
+def _hot_cursor() -> psycopg.Cursor:
+    """One server-binding cursor per database connection, reused by every hot-path statement."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cached = getattr(connection, "_gatehouse_hot_cursor", None)
+    if cached is not None and cached[0] is raw and not cached[1].closed:
+        return cached[1]
+    cursor = psycopg.Cursor(raw)
+    # Send str as text (not "unknown"), so a parameter used in two places has one type.
+    cursor.adapters.register_dumper(str, StrDumper)
+    connection._gatehouse_hot_cursor = (raw, cursor)
+    return cursor
+
+
+def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Run one hot-path statement as a server-side prepared statement and return its first row.
+
+    Django's psycopg backend binds parameters on the client, so Postgres would parse and plan the
+    four-CTE statement on every step; a server-binding cursor with prepare=True plans it once per
+    connection (config/settings.py re-enables psycopg's prepared statements, which Django turns
+    off). Autocommit: the statement is its own transaction.
+    """
+    cursor = _hot_cursor()
+    cursor.execute(sql, params, prepare=True)
+    return cursor.fetchone() if cursor.description is not None else None
+
+
+# For a statement whose own commit need not be durable (a claim, a budget hold): put it in a WHERE
+# clause and pass `async_commit_param()`. It turns the WAL flush off for the statement's own
+# transaction only — and changes nothing when the caller is inside a larger transaction
+# (transaction.atomic), whose durability is not this statement's to weaken.
+ASYNC_COMMIT = (
+    "set_config('synchronous_commit', coalesce(%(async_commit)s, current_setting('synchronous_commit')), true)"
+    " IS NOT NULL"
+)
+
+
+def async_commit_param() -> str | None:
+    return None if connection.in_atomic_block else "off"
