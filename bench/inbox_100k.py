@@ -59,11 +59,11 @@ def _seed(items: int) -> None:
             """
             INSERT INTO orchestrator_run
               (thread_id, workflow, graph_version, status, suspended_reason, labels, step, next_node,
-               visit_step, visits, guard_base_step, attempts, lease_token, lease_owner, input_tokens,
+               visit_step, guard_base_step, attempts, lease_token, lease_owner, input_tokens,
                output_tokens, cached_tokens, cost, llm_calls, ledger_head, ledger_len, ledger_salt,
                replay_mode, allow_effects, overrides, created_at, updated_at)
             SELECT 'bench-inbox-' || g, 'workflow_' || lpad((g %% %(wf)s)::text, 2, '0'), 'bench', 'suspended',
-                   'gate', '{}', 50, 'review', 50, '{}', 0, 0, 0, '', 1000, 500, 0, 0.01, 3, repeat('0', 64), 0,
+                   'gate', '{}', 50, 'review', 50, 0, 0, 0, '', 1000, 500, 0, 0.01, 3, repeat('0', 64), 0,
                    md5(g::text), '', true, '{}', now(), now()
             FROM generate_series(1, %(runs)s) AS g
             """,
