@@ -7,8 +7,10 @@ content twice is a no-op, so a node re-run after a crash does not duplicate anyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from functools import lru_cache
 from typing import Any
 
@@ -36,31 +38,60 @@ ON CONFLICT (sha256) DO NOTHING
 def blob_put(data: bytes, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
     sha = hashlib.sha256(data).hexdigest()
     path = _path(sha)
-    if not default_storage.exists(path):
-        saved = default_storage.save(path, ContentFile(data))
-        _make_durable(saved)
+    try:
+        local = default_storage.path(path)
+    except NotImplementedError:
+        local = None  # an object store (S3 & co.) acknowledges a write once it is durable
+    if local is not None:
+        _write_local_durably(local, data)
+    elif not default_storage.exists(path):
+        default_storage.save(path, ContentFile(data))
     execute_prepared(_ROW, {"sha": sha, "size": len(data), "type": content_type, "async_commit": async_commit_param()})
     return {BLOB_KEY: sha, "size": len(data), "type": content_type}
 
 
-def _make_durable(name: str) -> None:
-    """A checkpoint that points at a blob is durable once committed, so the blob must be too:
-    Django's FileSystemStorage does not fsync, so flush the file and its directory here. (Object
-    stores such as S3 acknowledge a write only once it is durable; they have no local path.)"""
-    try:
-        local = default_storage.path(name)
-    except NotImplementedError:
-        return
-    fd = os.open(local, os.O_RDONLY)
+def _write_local_durably(final: str, data: bytes) -> None:
+    """A checkpoint that points at a blob is durable once committed, so the blob must be durable
+    before that: Django's FileSystemStorage neither fsyncs nor writes atomically (a reader could see
+    a half-written file under the final name). So: write a temporary file beside it, fsync it,
+    rename it into place, and fsync every directory whose entries changed. A file already there
+    was put there the same way (complete); its directory is fsynced again, since the writer that
+    renamed it may not have got that far yet."""
+    directory = os.path.dirname(final)
+    _makedirs_durably(directory)
+    if not os.path.exists(final):
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, final)  # same content under the same name: a racing writer is harmless
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+    _fsync_directory(directory)
+
+
+def _makedirs_durably(directory: str) -> None:
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(created)
+        _fsync_directory(os.path.dirname(created))  # the new entry lives in its parent
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    directory = os.open(os.path.dirname(local), os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 @lru_cache(maxsize=256)

@@ -142,7 +142,12 @@ _USAGE_JOIN = _in_sql(f"""
 # Async commit, as the holds always were (migration 0006): a hold lost in a server crash only
 # frees room that the crashed worker's call could not settle anyway.
 _RESERVE = f"""
-WITH app AS (
+WITH lease AS (
+  -- A locking read (it does not block the claim's non-key UPDATE): it sees the newest committed
+  -- run row, so a claim that committed while this statement waited for usage-row locks counts.
+  SELECT 1 FROM orchestrator_run
+  WHERE id = %(run)s AND lease_token = %(lease)s AND status = 'running' FOR KEY SHARE
+), app AS (
   SELECT u.id, b.name, b.cap, u.spent, u.reserved{_USAGE_JOIN}
   ORDER BY u.id FOR UPDATE OF u
 ), verdict AS (
@@ -151,8 +156,7 @@ WITH app AS (
          (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{{}}') FROM app a) AS ids,
          (SELECT json_build_array(a.name, a.cap, a.spent, a.reserved) FROM app a
            WHERE a.spent + a.reserved + %(amount)s > a.cap ORDER BY a.id LIMIT 1) AS blocked,
-         EXISTS (SELECT 1 FROM orchestrator_run
-                  WHERE id = %(run)s AND lease_token = %(lease)s AND status = 'running') AS leased
+         EXISTS (SELECT 1 FROM lease) AS leased
 ), held AS (
   UPDATE orchestrator_budgetusage u SET reserved = u.reserved + %(amount)s, updated_at = statement_timestamp()
   WHERE u.id = ANY((SELECT ids FROM verdict)::bigint[]) AND (SELECT complete AND leased AND blocked IS NULL FROM verdict)

@@ -161,6 +161,33 @@ def _is_plain(change: RunChange) -> bool:
             and change.guard_base_step is None and change.diverged_at_step is None)
 
 
+_RETRY = f"""
+WITH r AS (
+  UPDATE orchestrator_run SET attempts = %(attempts)s, error = %(error)s::jsonb, ledger_head = %(ledger_head)s,
+         ledger_len = %(ledger_len)s, updated_at = statement_timestamp()
+  WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
+    AND ledger_len = %(ledger_len_before)s
+  RETURNING id, thread_id
+), l AS ({_ledger_insert(1)})
+SELECT count(*) FROM r
+"""
+
+
+def retry_commit(*, run_id: int, lease_token: int, ledger_len_before: int, entry: dict[str, Any], attempts: int,
+                 error: dict[str, Any]) -> None:
+    """Record a failed attempt that will be retried: the run's attempt count and error, and the
+    `retry` ledger entry, in one statement (a crash can never leave the run's ledger head pointing
+    at an entry that was not written). Raises LeaseLost if this writer was fenced off."""
+    # The transition's parameter building (and its ledger checks); only the guard and ledger ones are used.
+    _sql_unused, params = transition_statement(Transition(
+        run_id=run_id, lease_token=lease_token, ledger_len_before=ledger_len_before,
+        run=RunChange(step=0, status="running", next_node="", visit_step=0), ledger=[entry]))
+    params.update(attempts=attempts, error=dumps(error))
+    (matched,) = execute_prepared(_RETRY, params)
+    if matched != 1:
+        raise LeaseLost(f"run {run_id}: lost the lease while recording a retry")
+
+
 def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
     """The step commit's SQL and parameters for a transition (see the module docstring)."""
     if not t.ledger:

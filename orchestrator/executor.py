@@ -22,12 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import BudgetExceeded, money
-from orchestrator.commit import LeaseLost, RunChange, Transition, transition_commit
+from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
@@ -441,24 +440,13 @@ class Execution:
     def _record_retry(self, node_name: str, attempt: int, exc: BaseException, delay: float) -> None:
         self._ledger("retry", {"node": node_name, "attempt": attempt, "error": type(exc).__name__,
                                "delay_s": round(delay, 3)}, step=None)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE orchestrator_run SET attempts = %s, error = %s::jsonb, ledger_head = %s, ledger_len = %s,"
-                " updated_at = statement_timestamp() WHERE id = %s AND lease_token = %s AND ledger_len = %s"
-                " RETURNING id",
-                [attempt, dumps(_error(node_name, exc, attempt, retrying=True)), self.claim.ledger.head,
-                 self.claim.ledger.length, self.claim.run_id, self.claim.token, self.claim.ledger.length - 1],
-            )
-            matched = cursor.fetchone()
-            if matched is None:
-                self._rollback_ledger()
-                raise LeaseLost(f"run {self.claim.run_id}: lost the lease while recording a retry")
-            cursor.execute(
-                "INSERT INTO audit_ledgerentry (chain, run_id, seq_run, kind, step, actor, at, payload, prev, hash,"
-                " redacted) VALUES (%(run)s, %(run_id)s, %(seq_run)s, %(kind)s, %(step)s, %(actor)s, %(at)s,"
-                " %(payload)s, %(prev)s, %(hash)s, false)",
-                {**self.pending_ledger[-1], "run_id": self.claim.run_id},
-            )
+        try:
+            retry_commit(run_id=self.claim.run_id, lease_token=self.claim.token,
+                         ledger_len_before=self.claim.ledger.length - 1, entry=self.pending_ledger[-1],
+                         attempts=attempt, error=_error(node_name, exc, attempt, retrying=True))
+        except LeaseLost:
+            self._rollback_ledger()
+            raise
         self.pending_ledger = []
 
     def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None) -> str:
@@ -519,7 +507,7 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
             f"`python manage.py runs retry {claim.thread_id} --force-version` to run it on the new version."
         ))
     try:
-        with lease_heartbeat(run_id, claim.token, lease):
+        with lease_heartbeat(run_id, claim.token, worker, lease):
             return Execution(claim, graph, lease).advance()
     except LeaseLost as exc:
         log.warning("%s", exc)

@@ -3,12 +3,13 @@
 A run's lease is extended every lease/3 seconds while its worker advances it, so a live worker
 with a long node is not mistaken for a dead one. One shared thread (rather than a thread per run)
 makes taking and dropping a lease a dictionary operation: starting a thread per run cost more
-than a step commit. The thread is (re)started lazily in each process, so a forked RQ work horse
-gets its own.
+than a step commit. The thread is started lazily (and again if it ever died); a forked process
+(an RQ work horse) starts with no leases and its own thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -21,32 +22,40 @@ from django.db import connection
 
 log = logging.getLogger("gatehouse.executor")
 
+# The owner is checked as well as the token: should a claim be lost in a database crash (claims
+# commit asynchronously), the next claim reissues the same token, and this worker must not keep
+# the new owner's lease alive.
 _EXTEND = (
     "UPDATE orchestrator_run SET lease_expires_at = statement_timestamp() + %s * interval '1 second'"
-    " WHERE id = %s AND lease_token = %s AND status = 'running'"
+    " WHERE id = %s AND lease_token = %s AND lease_owner = %s AND status = 'running'"
 )
 
 
 @dataclass
 class _Lease:
     token: int
+    owner: str
     seconds: int
     due: float
 
 
 class _Heartbeats:
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also the fork handler: a child must not inherit the parent's leases or a lock held mid-beat.
         self._cond = threading.Condition()
         self._leases: dict[int, _Lease] = {}
-        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
 
     @contextmanager
-    def hold(self, run_id: int, token: int, lease_seconds: int) -> Iterator[None]:
+    def hold(self, run_id: int, token: int, owner: str, lease_seconds: int) -> Iterator[None]:
         with self._cond:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._loop, daemon=True, name="gatehouse-lease-heartbeat").start()
-            self._leases[run_id] = _Lease(token, lease_seconds, time.monotonic() + lease_seconds / 3)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="gatehouse-lease-heartbeat")
+                self._thread.start()
+            self._leases[run_id] = _Lease(token, owner, lease_seconds, time.monotonic() + lease_seconds / 3)
             self._cond.notify()
         try:
             yield
@@ -77,18 +86,20 @@ class _Heartbeats:
     def _extend(run_id: int, lease: _Lease) -> bool:
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_EXTEND, [lease.seconds, run_id, lease.token])
+                cursor.execute(_EXTEND, [lease.seconds, run_id, lease.token, lease.owner])
                 return cursor.rowcount == 1
         except Exception:  # a heartbeat must never kill the worker; the lease will just lapse
             log.exception("lease heartbeat failed for run %s", run_id)
             return True
         finally:
-            connection.close()
+            with contextlib.suppress(Exception):  # the loop must outlive a broken connection
+                connection.close()
 
 
 _heartbeats = _Heartbeats()
+os.register_at_fork(after_in_child=_heartbeats._reset)
 
 
-def lease_heartbeat(run_id: int, token: int, lease_seconds: int) -> AbstractContextManager[None]:
+def lease_heartbeat(run_id: int, token: int, owner: str, lease_seconds: int) -> AbstractContextManager[None]:
     """`with lease_heartbeat(...):` keeps the run's lease alive until the block ends."""
-    return _heartbeats.hold(run_id, token, lease_seconds)
+    return _heartbeats.hold(run_id, token, owner, lease_seconds)

@@ -94,7 +94,11 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["thread_id"], name="run_thread_id_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["thread_id"], name="run_thread_id_unique"),
+            # The ledger's chain of entries outside runs is called "system" (audit.services).
+            models.CheckConstraint(condition=~models.Q(thread_id="system"), name="run_thread_id_not_system"),
+        ]
         indexes = [
             models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),  # also serves status=
             models.Index(fields=["-created_at", "-id"], name="run_recent"),  # also serves created_at ranges

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from audit.ledger import salted_digest
-from audit.services import ledger_append
+from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
@@ -34,6 +34,10 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
               labels: dict[str, str] | None = None, actor: Any = None) -> Run:
     """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
     graph = workflow_get(workflow)
+    if thread_id == SYSTEM_CHAIN:
+        # A run's ledger chain is named after its thread id; "system" is the chain of entries
+        # outside runs (exports, erasures, alerts).
+        raise RunError(f"thread id {SYSTEM_CHAIN!r} is reserved for the ledger's system chain; pick another or omit it.")
     payload = input or {}
     if not isinstance(payload, dict):
         raise RunError("input must be a JSON object whose keys are state fields.")

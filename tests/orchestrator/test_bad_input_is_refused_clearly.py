@@ -83,6 +83,14 @@ def test_a_reused_thread_id_is_refused(db):
         run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"}, thread_id="T-1")
 
 
+def test_the_ledger_system_chain_name_is_not_a_thread_id(db):
+    # A run's ledger chain is its thread id; a run called "system" would write into the chain of
+    # entries outside runs and break every later export, erasure and alert entry.
+    with pytest.raises(RunError, match="reserved for the ledger's system chain"):
+        run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"}, thread_id="system")
+    assert not Run.objects.filter(thread_id="system").exists()
+
+
 def test_unknown_ids_on_the_cli_are_one_clear_line(manage):
     result = manage("runs", "show", "no-such-run", check=False)
     assert result.returncode != 0 and "no run with thread id 'no-such-run'" in result.stderr
