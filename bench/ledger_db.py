@@ -99,11 +99,15 @@ def bench_verify(entries: int, runs: int) -> None:
     have = LedgerEntry.objects.count()
     if have < entries:
         generate(entries, runs)
-    if not Seal.objects.exists() or Seal.objects.order_by("-seal_no").first().tree_size < LedgerEntry.objects.count():
+    last = Seal.objects.order_by("-seal_no").first()
+    if last is None or last.tree_size < LedgerEntry.objects.count():
+        before = last.tree_size if last else 0
         started = time.perf_counter()
         seal = ledger_seal()
         took = time.perf_counter() - started
-        print(f"seal: {seal.tree_size:,} entries sealed in {took:.2f} s ({seal.tree_size / took:,.0f} entries/s)")
+        added = seal.tree_size - before
+        print(f"seal: {added:,} new entries sealed in {took:.2f} s ({added / took:,.0f} entries/s; the tree now holds "
+              f"{seal.tree_size:,})")
     total = LedgerEntry.objects.count()
     started = time.perf_counter()
     result = ledger_verify(record=False)
