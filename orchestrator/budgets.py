@@ -160,16 +160,14 @@ WITH lease AS (
 ), held AS (
   UPDATE orchestrator_budgetusage u SET reserved = u.reserved + %(amount)s, updated_at = statement_timestamp()
   WHERE u.id = ANY((SELECT ids FROM verdict)::bigint[]) AND (SELECT complete AND leased AND blocked IS NULL FROM verdict)
-  RETURNING u.id
 ), hold AS (
   INSERT INTO orchestrator_budgetreservation
     (token, run_id, lease_token, node, visit, call_index, attempt, model, amount, usage_ids, created_at, expires_at)
   SELECT %(token)s, %(run)s, %(lease)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, %(amount)s, v.ids,
          statement_timestamp(), statement_timestamp() + %(ttl)s * interval '1 second'
   FROM verdict v WHERE v.complete AND v.leased AND v.blocked IS NULL
-  RETURNING 1
 )
-SELECT v.complete, v.leased, v.blocked, (SELECT count(*) FROM held), (SELECT count(*) FROM hold) FROM verdict v
+SELECT v.complete, v.leased, v.blocked FROM verdict v
 WHERE {ASYNC_COMMIT}
 """
 
@@ -232,7 +230,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
         "async_commit": async_commit_param(),
     }
     for attempt in (1, 2):
-        complete, leased, blocked, _held, _holds = execute_prepared(_RESERVE, params)
+        complete, leased, blocked = execute_prepared(_RESERVE, params)
         if not leased:
             raise LeaseLost(f"run {call.run_id}: not running under lease token {call.lease_token} any more;"
                             " no budget hold, no call")

@@ -35,19 +35,25 @@ def test_a_node_three_leases_long_runs_once_and_the_run_is_never_reclaimed(worke
              what="the slow node to start")
     started = time.monotonic()
 
-    duplicate, answered_during_node = None, False
-    while Run.objects.filter(pk=run.pk, status="running", next_node="clean").exists():
+    watch = {"duplicate": None, "answered_during_node": False}
+
+    def node_ended() -> bool:
+        if not Run.objects.filter(pk=run.pk, status="running", next_node="clean").exists():
+            return True
         # The reconciler runs all along, as it does in production: the lease must never lapse.
         assert run.pk not in runs_reconcile().expired_leases, (
             f"the lease lapsed {time.monotonic() - started:.1f}s into a live node")
-        if duplicate is None and time.monotonic() - started > 1.5 * LEASE:
+        if watch["duplicate"] is None and time.monotonic() - started > 1.5 * LEASE:
             # Well past the lease the claim took: a second job for the same run (a duplicate
             # enqueue) goes to the idle worker, which must find the run still leased.
-            duplicate = queue.enqueue("orchestrator.tasks.advance_run", run.pk, job_id=f"dup-{run.pk}",
-                                      result_ttl=60)
-        elif duplicate is not None and not answered_during_node:
-            answered_during_node = duplicate.get_status(refresh=True) == "finished"
-        time.sleep(0.1)
+            watch["duplicate"] = queue.enqueue("orchestrator.tasks.advance_run", run.pk, job_id=f"dup-{run.pk}",
+                                               result_ttl=60)
+        elif watch["duplicate"] is not None and not watch["answered_during_node"]:
+            watch["answered_during_node"] = watch["duplicate"].get_status(refresh=True) == "finished"
+        return False
+
+    wait_for(node_ended, timeout=SLOW + 60, what="the slow node to finish")
+    duplicate, answered_during_node = watch["duplicate"], watch["answered_during_node"]
     assert duplicate is not None, "the node ended before the test could try to take the run over"
     assert answered_during_node, "the duplicate job was not taken while the slow node ran"
     assert duplicate.return_value() == "noop", "the second worker found the run leased and left it alone"

@@ -9,7 +9,6 @@ would run the next node on the old state: the committed step's changes would sil
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from queue import Queue
@@ -51,19 +50,13 @@ def _claim_in_a_thread(run_id: int, pids: Queue) -> Claim | None:
         connection.close()
 
 
-def _blocked_by(pid: int, blocker: int, *, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
+def _blocked_by(pid: int, blocker: int) -> bool:
     with connection.cursor() as cursor:
-        while True:
-            cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [blocker, pid])
-            if cursor.fetchone()[0]:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError("the claim never waited for the open step commit: the race was not exercised")
-            time.sleep(0.02)
+        cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [blocker, pid])
+        return cursor.fetchone()[0]
 
 
-def test_a_claim_that_waited_for_a_step_commit_resumes_after_that_step(transactional_db, test_graphs):
+def test_a_claim_that_waited_for_a_step_commit_resumes_after_that_step(transactional_db, test_graphs, wait_for):
     run = run_start(workflow="sequence")
     stale = run_claim(run.pk, "worker-a", 30)
     assert stale is not None and stale.step == 0
@@ -80,7 +73,9 @@ def test_a_claim_that_waited_for_a_step_commit_resumes_after_that_step(transacti
             pending = pool.submit(_claim_in_a_thread, run.pk, pids)
             # Only a claim that is really waiting on the row lock exercises the race; one that ran
             # after the commit would read everything afresh and prove nothing.
-            _blocked_by(pids.get(timeout=10), late.info.backend_pid)
+            claimer = pids.get(timeout=10)
+            wait_for(lambda: _blocked_by(claimer, late.info.backend_pid), timeout=10,
+                     what="the claim to wait for the open step commit (else the race is not exercised)")
             late.commit()
             claim = pending.result(timeout=10)
     finally:
