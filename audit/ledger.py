@@ -6,20 +6,47 @@ checkpoints and journal, so erasing a payload later leaves every hash verifiable
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from json.encoder import encode_basestring
+import hashlib
+import time
+from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
-from audit.canonical import canonical_json, payload_digest, sha256_hex
+from audit.canonical import _encode_default, _reject_non_string_keys, canonical_json, payload_digest
+
+# Every step writes an entry, and between steps the worker waits on the database, so this module
+# runs on a cold CPU cache: each Python operation counts. canonical_json builds a new C encoder per
+# call (json.JSONEncoder.encode does); this is the same encoder (sorted keys, no whitespace, UTF-8,
+# no NaN, Decimals as strings) built once. tests/audit/test_ledger_writer_matches_canonical_json.py
+# holds the two to the same bytes.
+_ENCODE = (c_make_encoder(None, _encode_default, encode_basestring, None, ":", ",", True, False, False)
+           if c_make_encoder is not None else None)
+
+_second: tuple[int, str] = (-1, "")
 
 
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """Now in UTC as ``2025-06-01T12:00:00.123456Z`` (what entries hash and store as ``at``)."""
+    global _second
+    micros = time.time_ns() // 1000
+    second, fraction = divmod(micros, 1_000_000)
+    cached, prefix = _second  # one tuple, so threads never pair a second with another's prefix
+    if cached != second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, prefix)
+    return f"{prefix}.{fraction:06d}Z"
 
 
 def salted_digest(value: Any, salt: str) -> str:
     return payload_digest(value, salt=salt)
+
+
+def payload_json(payload: dict[str, Any]) -> bytes:
+    """canonical_json(payload), by the prebuilt encoder when this Python has it."""
+    if _ENCODE is None:
+        return canonical_json(payload)
+    _reject_non_string_keys(payload)
+    return "".join(_ENCODE(payload, 0)).encode("utf-8")
 
 
 @dataclass
@@ -29,20 +56,23 @@ class ChainCursor:
     chain: str
     length: int
     head: str
+    _chain_json: bytes = field(default=b"", repr=False, compare=False)
 
     def append(self, *, kind: str, step: int | None, actor: str | None, payload: dict[str, Any],
                at: str | None = None) -> dict[str, Any]:
         at = at or utc_now_iso()
-        payload_json = canonical_json(payload)
+        payload_bytes = payload_json(payload)
+        if not self._chain_json:
+            self._chain_json = _scalar(self.chain)
         # The entry's canonical JSON (audit.chain.entry_hash: sorted keys, no whitespace), assembled
         # around the payload's so the payload is encoded once per step, not twice.
-        # tests/audit/test_chain_verification_names_the_tampering.py holds the two to the same bytes.
+        # tests/audit/test_ledger_writer_matches_canonical_json.py holds the two to the same bytes.
         body = b'{"actor":%s,"at":%s,"kind":%s,"payload":%s,"prev":%s,"run":%s,"seq_run":%d,"step":%s}' % (
-            _scalar(actor), _scalar(at), _scalar(kind), payload_json, _scalar(self.head), _scalar(self.chain),
+            _scalar(actor), _scalar(at), _scalar(kind), payload_bytes, _scalar(self.head), self._chain_json,
             self.length + 1, _scalar(step))
-        digest = sha256_hex(body)
+        digest = hashlib.sha256(body).hexdigest()
         row = {"run": self.chain, "seq_run": self.length + 1, "kind": kind, "step": step, "actor": actor, "at": at,
-               "payload": payload_json.decode(), "prev": self.head, "hash": digest}
+               "payload": payload_bytes.decode(), "prev": self.head, "hash": digest}
         self.length += 1
         self.head = digest
         return row
@@ -50,10 +80,12 @@ class ChainCursor:
 
 def _scalar(value: str | int | None) -> bytes:
     # canonical_json for the envelope's scalars, without its container checks (hot path).
-    if isinstance(value, str):
+    if type(value) is str:
         return encode_basestring(value).encode()
     if value is None:
         return b"null"
     if type(value) is int:
         return b"%d" % value
+    if isinstance(value, str):
+        return encode_basestring(value).encode()
     raise TypeError(f"ledger entry fields are str, int or None, not {type(value).__name__}")

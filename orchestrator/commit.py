@@ -100,6 +100,16 @@ FROM r
 """
 
 _LEDGER_FIELDS = ("kind", "step", "actor", "at", "payload")
+# Parameter names, built once rather than formatted on every step.
+_CP_KEYS: dict[str, str] = {}
+_LEDGER_KEYS: list[tuple[tuple[str, str], ...]] = []
+
+
+def _ledger_keys(i: int) -> tuple[tuple[str, str], ...]:
+    while len(_LEDGER_KEYS) <= i:
+        n = len(_LEDGER_KEYS)
+        _LEDGER_KEYS.append(tuple((f"l{n}_{f}", f) for f in (*_LEDGER_FIELDS, "hash")))
+    return _LEDGER_KEYS[i]
 
 
 def _ledger_insert(count: int) -> str:
@@ -214,7 +224,8 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
         "ledger_len": t.ledger_len_before + len(t.ledger),
     }
     if t.checkpoint is not None:
-        params.update({f"cp_{k}": v for k, v in t.checkpoint.items()})
+        for key, value in t.checkpoint.items():
+            params[_CP_KEYS.get(key) or _CP_KEYS.setdefault(key, f"cp_{key}")] = value
     for i, entry in enumerate(t.ledger):
         # The statement numbers and links entries itself; a hash taken over another number or
         # predecessor would be stored under fields it does not cover, and would not verify.
@@ -222,8 +233,8 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
             raise ValueError(f"ledger entry numbered {entry['seq_run']} where {t.ledger_len_before + i + 1} is next")
         if i and entry["prev"] != t.ledger[i - 1]["hash"]:
             raise ValueError(f"ledger entry {entry['seq_run']} does not link to the entry before it")
-        params.update({f"l{i}_{f}": entry[f] for f in _LEDGER_FIELDS})
-        params[f"l{i}_hash"] = entry["hash"]
+        for name, key in _ledger_keys(i):
+            params[name] = entry[key]
     params["l0_prev"] = t.ledger[0]["prev"]
     if t.review_item is not None:
         params.update({f"ri_{k}": v for k, v in t.review_item.items()})

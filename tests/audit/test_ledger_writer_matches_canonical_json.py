@@ -1,0 +1,76 @@
+"""The step commit's ledger writer takes shortcuts (a prebuilt JSON encoder, the entry's JSON
+assembled around its payload's, a cached clock prefix). A verifier recomputes every hash from the
+stored row with the reference canonical_json: one byte apart and every chain "breaks". These tests
+hold the writer to the reference's bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from audit.canonical import canonical_json, payload_digest
+from audit.chain import entry_hash
+from audit.ledger import ChainCursor, payload_json, utc_now_iso
+
+TRICKY_PAYLOADS = [
+    {},
+    {"output": "sha256:" + "0" * 64, "models": ["m"], "cost": "0.1", "nested": {"b": 1, "a": [True]}},
+    {"z": None, "a": False, "m": -0.0, "f": 1.5e-7, "big": 10**30, "e": 1e16, "d": Decimal("0.000120")},
+    {"zoë": "naïve \x00 \u2028 \"quoted\" \\ back", "emoji": "🙂", "tab": "\t\n\r"},
+    {"list": [[], {}, [1, [2, [3]]], {"y": {"x": []}}], "tuple": (1, "two")},
+    {"B": 1, "a": 2, "_": 3, "é": 4, "A": 5},  # code-point order, not alphabetical
+]
+
+
+@pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
+def test_the_writers_payload_bytes_are_canonical_json(payload: dict) -> None:
+    assert payload_json(payload) == canonical_json(payload)
+
+
+@pytest.mark.parametrize("bad", [{1: "int key"}, {"nested": {2: "x"}}, {"x": float("nan")}, {"x": object()},
+                                 {"x": Decimal("Infinity")}])
+def test_the_writer_refuses_what_canonical_json_refuses(bad: dict) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        canonical_json(bad)
+    with pytest.raises((TypeError, ValueError)):
+        payload_json(bad)
+
+
+@pytest.mark.parametrize("actor", [None, "alice@example.com", "zoë \x00 \"quoted\""])
+@pytest.mark.parametrize("step", [None, 0, 7])
+@pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
+def test_the_writers_fast_hash_is_the_verifiers_hash(actor: str | None, step: int | None, payload: dict) -> None:
+    cursor = ChainCursor(chain="T-ü", length=4, head="ab" * 32)
+    rows = [cursor.append(kind="node_completed", step=step, actor=actor, payload=payload, at="2025-06-01T12:00:00Z"),
+            cursor.append(kind="gate_entered", step=step, actor=actor, payload=payload)]
+    prev = "ab" * 32
+    for row in rows:
+        # What a verifier sees: the stored row, its payload parsed back from the stored text.
+        stored = {**row, "payload": json.loads(row["payload"], parse_float=Decimal)}
+        assert row["prev"] == prev
+        assert row["hash"] == entry_hash({**stored, "payload": payload}, prev)
+        assert row["payload"].encode() == canonical_json(payload)
+        prev = row["hash"]
+    assert (cursor.length, cursor.head) == (6, rows[-1]["hash"])
+
+
+def test_the_clock_prints_utc_with_microseconds_like_isoformat() -> None:
+    before = datetime.now(UTC)
+    at = utc_now_iso()
+    after = datetime.now(UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", at)
+    parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    assert before - timedelta(microseconds=1) <= parsed <= after
+    assert at == parsed.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("value", ["", "plain", "zoë \"q\" \x00 🙂", {"a": [1, "x"]}, ["s"], 3, None])
+@pytest.mark.parametrize("salt", ["", "s41t"])
+def test_a_payload_digest_is_sha256_of_salt_and_canonical_json(value: object, salt: str) -> None:
+    expected = "sha256:" + hashlib.sha256(salt.encode() + canonical_json(value)).hexdigest()
+    assert payload_digest(value, salt=salt or None) == expected
