@@ -1,31 +1,39 @@
-"""Budget enforcement around every LLM call: reserve before, settle after, release on failure.
+"""Budget enforcement around every LLM call: a hold before, settlement after, nothing leaked.
 
-The flow for one call (orchestrator.context.NodeContext.llm), each step ONE prepared statement:
-  1. `budget_reserve`, its own (asynchronously committed) transaction:
+A worker job (one claim of a run, orchestrator.executor) holds budget for its LLM calls through an
+`Allowance`: one hold, reserved once and drawn down by several calls, so most calls pay no extra
+round trip and touch no shared row. Each step is ONE prepared statement:
+  1. `budget_reserve` — when the job has no usable hold, its own (asynchronously committed)
+     transaction:
        a. find the budgets that apply (global, the run's workflow, its labels, per-run) and their
           usage rows for this period (periods are rows keyed by their UTC start date; missing rows
           are created by `gatehouse_budget_usage_ids` and the statement runs once more);
        b. lock those rows in ascending id order — every writer locks in that order, so concurrent
           workers cannot deadlock — and check `spent + reserved + max_cost <= cap` on each, seeing
           the latest committed values; check the worker still holds the run's lease;
-       c. if all fit, add max_cost to `reserved` on all of them and insert the reservation row
-          (run, lease token, expiry); otherwise change nothing and name the first budget that
-          does not fit → `BudgetExceeded`, and the provider is never called.
+       c. if the call fits, grant a hold of up to GATEHOUSE_BUDGET_ALLOWANCE_CALLS times its
+          maximum — never less than the call's maximum, never more than a quarter of what is left
+          on the tightest budget — add it to `reserved` on all of them and insert the hold row;
+          otherwise change nothing and name the first budget that does not fit → `BudgetExceeded`,
+          and the provider is never called.
      Because the check and the increment happen under the row locks, the sum of what concurrent
-     runs hold can never pass the cap: overshoot is impossible as long as a call costs no more
-     than its reservation (the maximum: the prompt estimate with a margin + every output token).
-  2. `budget_settle`: delete the reservation, move its amount out of `reserved` and the real cost
-     into `spent`, insert the attributed `SpendEvent` — and, for a completed call, write the call's
-     journal row, so settling adds no round trip to the one the journal needs anyway. Rows that
-     passed a soft threshold are claimed afterwards (cost_alerts.thresholds_claim, rare). A
+     jobs hold can never pass the cap: overshoot is impossible as long as what a job's calls cost
+     stays within its hold — and a call is drawn from a hold only if its maximum (the prompt
+     estimate with a margin + every output token) fits in what the hold has left.
+  2. `budget_settle` — after each call, in the statement that writes the call's journal row (the
+     write-ahead record every priced call needs anyway): add the real cost to the hold's `used`
+     and insert the attributed `SpendEvent`. One row update, no shared row. If the hold is gone
+     (released while the call was in flight) the cost is booked on the budgets directly. A
      cut-off stream settles what was received.
-  3. `budget_release` — on any other error the reservation is deleted and its amount freed.
-  4. Crash or cancel: `budgets_release_expired` (a reconciler pass) frees reservations whose run
-     is no longer running under the same lease token (the worker died and the run was re-queued,
-     or the run was cancelled), and any past its expiry.
+  3. `budget_close` — when the job ends, or its hold cannot cover the next call: delete the hold,
+     move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
+     claimed then (cost_alerts.thresholds_claim). A call that failed frees its draw locally.
+  4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases holds whose run is no
+     longer running under the same lease token (the worker died and the run was re-queued, or the
+     run was cancelled), and any past its expiry — booking their `used` as spent.
 
-A settle that finds its reservation already released (a fenced worker whose call still returned)
-books the cost anyway: the provider charged it.
+A budget change revokes every live hold (`budget_holds_revoke`): a job learns it at its next
+settlement and takes a fresh hold, checked against the new caps, before its next call.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from __future__ import annotations
 import importlib
 import math
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -104,9 +114,23 @@ class CallRef:
 
 @dataclass
 class Hold:
+    """A hold as its job sees it. `used` and `in_flight` are kept locally; the row's `used` is
+    what the database books when the hold is closed or released."""
+
     token: str
-    amount: Decimal
-    call: CallRef
+    amount: Decimal  # held on every applicable budget
+    call: CallRef  # the call that opened it
+    used: Decimal = Decimal(0)  # settled calls' cost
+    in_flight: Decimal = Decimal(0)  # maxima of calls drawn and not settled yet
+    deadline: float = math.inf  # time.monotonic() after which the server may expire it
+    live: bool = True  # False once revoked, found released, or closed
+    ttl: float = 0.0  # seconds the server keeps it after each settlement (read once per hold)
+    labels_json: str = ""  # the run's labels as the spend rows store them (encoded once per hold)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def can_cover(self, call: CallRef, amount: Decimal) -> bool:
+        return (self.live and self.call.run_id == call.run_id and self.call.lease_token == call.lease_token
+                and self.amount - self.used - self.in_flight >= amount and time.monotonic() < self.deadline)
 
 
 def max_cost(price: Price, request: LLMRequest) -> Decimal:
@@ -118,6 +142,17 @@ def max_cost(price: Price, request: LLMRequest) -> Decimal:
 def _ttl_seconds() -> float:
     # Longer than any call can take; only a backstop — a dead worker's hold goes when its run is re-claimed.
     return timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
+
+
+def _draw_window(ttl: float) -> float:
+    # A job draws on its hold only while the server cannot have expired it yet: the expiry is set
+    # (and pushed back by every settlement) to the statement's time + TTL, and a call drawn within
+    # this window of the last one settles within one provider timeout, still inside the TTL.
+    return ttl - timeout_seconds() - settings.GATEHOUSE_LEASE_SECONDS - 30
+
+
+def allowance_calls() -> int:
+    return max(1, int(settings.GATEHOUSE_BUDGET_ALLOWANCE_CALLS))
 
 
 def _in_sql(fragment: str) -> str:
@@ -156,40 +191,64 @@ WITH lease AS (
          (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{{}}') FROM app a) AS ids,
          (SELECT json_build_array(a.name, a.cap, a.spent, a.reserved) FROM app a
            WHERE a.spent + a.reserved + %(amount)s > a.cap ORDER BY a.id LIMIT 1) AS blocked,
-         EXISTS (SELECT 1 FROM lease) AS leased
+         EXISTS (SELECT 1 FROM lease) AS leased,
+         -- The grant: what was asked (several calls' maximum), at most a quarter of what is left
+         -- on the tightest budget, at least this call's maximum (which fits, or nothing is held).
+         greatest(%(amount)s::numeric, least(%(want)s::numeric,
+                  trunc((SELECT min(a.cap - a.spent - a.reserved) FROM app a) / 4, 6))) AS grant_
 ), held AS (
-  UPDATE orchestrator_budgetusage u SET reserved = u.reserved + %(amount)s, updated_at = statement_timestamp()
+  UPDATE orchestrator_budgetusage u SET reserved = u.reserved + (SELECT grant_ FROM verdict),
+         updated_at = statement_timestamp()
   WHERE u.id = ANY((SELECT ids FROM verdict)::bigint[]) AND (SELECT complete AND leased AND blocked IS NULL FROM verdict)
 ), hold AS (
   INSERT INTO orchestrator_budgetreservation
-    (token, run_id, lease_token, node, visit, call_index, attempt, model, amount, usage_ids, created_at, expires_at)
-  SELECT %(token)s, %(run)s, %(lease)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, %(amount)s, v.ids,
-         statement_timestamp(), statement_timestamp() + %(ttl)s * interval '1 second'
+    (token, run_id, lease_token, node, visit, call_index, attempt, model, amount, used, revoked, usage_ids,
+     created_at, expires_at)
+  SELECT %(token)s, %(run)s, %(lease)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, v.grant_, 0, false,
+         v.ids, statement_timestamp(), statement_timestamp() + %(ttl)s * interval '1 second'
   FROM verdict v WHERE v.complete AND v.leased AND v.blocked IS NULL
 )
-SELECT v.complete, v.leased, v.blocked FROM verdict v
+SELECT v.complete, v.leased, v.blocked, v.grant_ FROM verdict v
 WHERE {ASYNC_COMMIT}
 """
 
-# Settle, as one statement: take the hold (or, if it was already released, the applicable rows),
-# lock the usage rows in id order before writing any (the InitPlan over `locked`), move the hold
-# out of `reserved` and the real cost into `spent`, insert the attributed spend row, and report
-# the node's spend so far in this run (anomaly check) and which rows crossed a soft threshold.
-# With an LLM call's journal row appended (ctx.llm), the call's write-ahead record and its
-# settlement are one durable commit.
+# Settle one call, as one statement: add its cost to its hold's `used` (which also pushes the
+# hold's expiry back), insert the attributed spend row, and report the node's spend so far in this
+# run (anomaly check) and whether the hold was revoked. One row update, no shared row. With an LLM
+# call's journal row appended (ctx.llm), the call's write-ahead record and its settlement are one
+# durable commit. Nothing is written if the hold is gone: then _SETTLE_DIRECT runs instead.
 _SETTLE = """
-WITH d AS (
-  DELETE FROM orchestrator_budgetreservation WHERE token = %(token)s RETURNING usage_ids, amount
-), hold AS (
-  SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN (SELECT usage_ids FROM d)
-              ELSE gatehouse_budget_usage_ids(%(run)s, %(workflow)s, %(labels)s::text[]) END AS ids,
-         coalesce((SELECT amount FROM d), 0) AS amount
+WITH h AS (
+  UPDATE orchestrator_budgetreservation
+     SET used = used + %(cost)s, expires_at = statement_timestamp() + %(ttl)s * interval '1 second'
+   WHERE token = %(token)s
+  RETURNING revoked
+), ev AS (
+  INSERT INTO orchestrator_spendevent
+    (run_id, workflow, node, visit, call_index, attempt, labels, provider, model, input_tokens, output_tokens,
+     cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)
+  SELECT %(run)s, %(workflow)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(labels_json)s::jsonb, %(provider)s,
+         %(model)s, %(input)s, %(output)s, %(cached)s, %(cost)s, %(drawn)s, %(latency)s, %(partial)s, %(unpriced)s,
+         statement_timestamp()
+  FROM h
+  RETURNING 1
+){journal_cte}
+SELECT {node_total},
+       NULL::bigint[],
+       (SELECT revoked FROM h),
+       {journal_count}
+"""
+# The hold is gone — released while the call was in flight (the worker was taken for dead, or the
+# run cancelled) — but the provider billed the call: lock the budgets' usage rows in id order and
+# book the cost there directly, with the spend row; report rows that crossed a soft threshold.
+_SETTLE_DIRECT = """
+WITH applicable AS (  -- once: the function may create this period's rows
+  SELECT gatehouse_budget_usage_ids(%(run)s, %(workflow)s, %(labels)s::text[]) AS ids
 ), locked AS (
-  SELECT u.id FROM orchestrator_budgetusage u WHERE u.id = ANY((SELECT ids FROM hold)::bigint[]) ORDER BY u.id FOR UPDATE
+  SELECT u.id FROM orchestrator_budgetusage u
+  WHERE u.id = ANY((SELECT ids FROM applicable)::bigint[]) ORDER BY u.id FOR UPDATE
 ), upd AS (
-  UPDATE orchestrator_budgetusage u
-     SET spent = u.spent + %(cost)s, reserved = u.reserved - (SELECT amount FROM hold),
-         updated_at = statement_timestamp()
+  UPDATE orchestrator_budgetusage u SET spent = u.spent + %(cost)s, updated_at = statement_timestamp()
   FROM orchestrator_budget b
   WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.id = u.budget_id
   RETURNING u.id, u.spent, u.alerted_pct, b.cap, b.soft_thresholds
@@ -197,28 +256,69 @@ WITH d AS (
   INSERT INTO orchestrator_spendevent
     (run_id, workflow, node, visit, call_index, attempt, labels, provider, model, input_tokens, output_tokens,
      cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)
-  SELECT %(run)s, %(workflow)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(labels_json)s::jsonb, %(provider)s,
-         %(model)s, %(input)s, %(output)s, %(cached)s, %(cost)s, h.amount, %(latency)s, %(partial)s, %(unpriced)s,
-         statement_timestamp()
-  FROM hold h
+  VALUES (%(run)s, %(workflow)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(labels_json)s::jsonb, %(provider)s,
+          %(model)s, %(input)s, %(output)s, %(cached)s, %(cost)s, 0, %(latency)s, %(partial)s, %(unpriced)s,
+          statement_timestamp())
   RETURNING 1
 ){journal_cte}
-SELECT CASE WHEN %(want_total)s  -- only when the node has a norm to compare with (cost_alerts)
-            THEN (SELECT coalesce(sum(s.cost), 0) FROM orchestrator_spendevent s
-                   WHERE s.run_id = %(run)s AND s.node = %(node)s) + %(cost)s END,  -- the new row is not visible yet
-       (SELECT array_agg(upd.id) FROM upd
-         WHERE upd.cap > 0 AND EXISTS (
-           SELECT 1 FROM jsonb_array_elements_text(upd.soft_thresholds) AS t(v)
-           WHERE t.v::int > upd.alerted_pct AND upd.spent * 100 >= t.v::numeric * upd.cap)),
+SELECT {node_total},
+       ({crossed}),
+       true,
        {journal_count}
 """
-_SETTLE_ONLY = _SETTLE.format(journal_cte="", journal_count="1")
-_SETTLE_AND_JOURNAL = _SETTLE.format(journal_cte=f", j AS (\n{journal_insert_sql('j_')}\n)",
-                                     journal_count="(SELECT count(*) FROM j)")
+# The node's spend in this run, only when the node has a norm to compare with (cost_alerts); the new
+# spend row is not visible to the statement that inserts it, hence + cost.
+_NODE_TOTAL = """CASE WHEN %(want_total)s
+            THEN (SELECT coalesce(sum(s.cost), 0) FROM orchestrator_spendevent s
+                   WHERE s.run_id = %(run)s AND s.node = %(node)s) + %(cost)s END"""
+# Which of the updated usage rows crossed a soft threshold they have not alerted for yet.
+_CROSSED = """SELECT array_agg(upd.id) FROM upd
+         WHERE upd.cap > 0 AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements_text(upd.soft_thresholds) AS t(v)
+           WHERE t.v::int > upd.alerted_pct AND upd.spent * 100 >= t.v::numeric * upd.cap)"""
 
 
-def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
-    """Hold `amount` on every applicable budget, or raise BudgetExceeded and hold nothing.
+def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
+    return template.format(
+        journal_cte=f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n)" if journal else "",
+        journal_count="(SELECT count(*) FROM j)" if journal else "1",
+        node_total=_NODE_TOTAL, crossed=_CROSSED)
+
+
+_J_KEYS: dict[str, str] = {}  # journal column → parameter name, built once
+
+# (statement, with the call's journal row?) → SQL. On a hold, the journal row is written only if
+# the hold was there (else the direct statement writes both).
+_SETTLE_SQL = {
+    (False, False): _settle_sql(_SETTLE, journal=False),
+    (False, True): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
+    (True, False): _settle_sql(_SETTLE_DIRECT, journal=False),
+    (True, True): _settle_sql(_SETTLE_DIRECT, journal=True),
+}
+
+# Close a hold, as one statement: delete it, lock its usage rows in id order, move its amount out of
+# `reserved` and what its calls cost into `spent`; report rows that crossed a soft threshold.
+_CLOSE = f"""
+WITH d AS (
+  DELETE FROM orchestrator_budgetreservation WHERE token = %(token)s RETURNING usage_ids, amount, used
+), locked AS (
+  SELECT u.id FROM orchestrator_budgetusage u WHERE u.id = ANY((SELECT usage_ids FROM d)::bigint[]) ORDER BY u.id FOR UPDATE
+), upd AS (
+  UPDATE orchestrator_budgetusage u
+     SET spent = u.spent + (SELECT used FROM d), reserved = u.reserved - (SELECT amount FROM d),
+         updated_at = statement_timestamp()
+  FROM orchestrator_budget b
+  WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.id = u.budget_id
+  RETURNING u.id, u.spent, u.alerted_pct, b.cap, b.soft_thresholds
+)
+SELECT ({_CROSSED}), (SELECT used FROM d)
+WHERE {ASYNC_COMMIT}
+"""
+
+
+def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = None) -> Hold:
+    """Hold at least `amount` (up to `want`) on every applicable budget, or raise BudgetExceeded and
+    hold nothing. The hold is returned with `amount` drawn for the call that asked.
 
     Raises LeaseLost if the run's lease moved on to another worker: a fenced worker must not call.
     """
@@ -226,11 +326,12 @@ def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
     params = {
         "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
         "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
-        "attempt": call.attempt, "model": call.model, "amount": amount, "ttl": _ttl_seconds(),
-        "async_commit": async_commit_param(),
+        "attempt": call.attempt, "model": call.model, "amount": amount, "want": max(amount, want or amount),
+        "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
     }
+    sent_at = time.monotonic()
     for attempt in (1, 2):
-        complete, leased, blocked = execute_prepared(_RESERVE, params)
+        complete, leased, blocked, granted = execute_prepared(_RESERVE, params)
         if not leased:
             raise LeaseLost(f"run {call.run_id}: not running under lease token {call.lease_token} any more;"
                             " no budget hold, no call")
@@ -247,32 +348,52 @@ def budget_reserve(*, call: CallRef, amount: Decimal) -> Hold:
                              reserved=Decimal(str(reserved)), max_cost=amount, model=call.model, node=call.node)
     if not complete:
         raise RuntimeError(f"run {call.run_id}: budget usage rows could not be created for this call")
-    return Hold(token=token, amount=amount, call=call)
+    ttl = params["ttl"]
+    return Hold(token=token, amount=Decimal(granted), call=call, in_flight=amount, ttl=ttl,
+                deadline=sent_at + _draw_window(ttl), labels_json=dumps(call.labels))
 
 
-def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_ms: float,
-                  partial: bool = False, unpriced: bool = False, journal: dict[str, Any] | None = None) -> None:
-    """Turn the hold into real spend and record the call (attribution), in one transaction.
+def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_ms: float, call: CallRef | None = None,
+                  drawn: Decimal | None = None, partial: bool = False, unpriced: bool = False,
+                  journal: dict[str, Any] | None = None) -> None:
+    """Book one call's real cost on its hold and record the call (attribution), in one transaction.
 
-    `journal`: the call's journal row (orchestrator.journal.journal_params), written by the same
-    statement; raises LeaseLost after settling if the lease moved on (the provider billed the
-    call either way, so its spend is booked).
+    `call`: the call settled (default: the one that opened the hold); `drawn`: the maximum it drew
+    from the hold (default: all the hold had in flight). `journal`: the call's journal row
+    (orchestrator.journal.journal_params), written by the same statement; raises LeaseLost after
+    settling if the lease moved on (the provider billed the call either way, so its spend is booked).
     """
-    call = hold.call
+    call = call or hold.call
+    drawn = hold.in_flight if drawn is None else drawn
+    ttl = hold.ttl or _ttl_seconds()
     params = {
-        "token": hold.token, "run": call.run_id, "workflow": call.workflow, "labels": call.label_pairs,
-        "labels_json": dumps(call.labels), "node": call.node, "visit": call.visit, "call": call.call_index,
+        "token": hold.token, "run": call.run_id, "workflow": call.workflow,
+        "labels_json": hold.labels_json if hold.labels_json and call.labels is hold.call.labels else dumps(call.labels),
+        "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "provider": response.provider, "model": response.model or call.model,
         "input": response.input_tokens, "output": response.output_tokens, "cached": response.cached_tokens,
-        "cost": cost, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
+        "cost": cost, "drawn": drawn, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
+        "ttl": ttl,
     }
     from orchestrator import cost_alerts
 
     params["want_total"] = cost_alerts.anomaly_possible(run_id=call.run_id, workflow=call.workflow, node=call.node)
     if journal is not None:
-        params.update({f"j_{key}": value for key, value in journal.items()})
-    node_total, crossed, journaled = execute_prepared(_SETTLE_AND_JOURNAL if journal is not None else _SETTLE_ONLY,
-                                                      params)
+        for key, value in journal.items():
+            params[_J_KEYS.get(key) or _J_KEYS.setdefault(key, f"j_{key}")] = value
+    sent_at = time.monotonic()
+    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, journal is not None], params)
+    if revoked is None:
+        params["labels"] = call.label_pairs  # the direct statement finds the budgets that apply
+        node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[True, journal is not None], params)
+        revoked = None
+    with hold.lock:
+        hold.in_flight -= drawn
+        hold.used += cost
+        if revoked is None or revoked:
+            hold.live = False  # released while the call was in flight (booked directly), or revoked
+        else:
+            hold.deadline = sent_at + _draw_window(ttl)
     alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node) if crossed else []
     if node_total is not None:
         anomaly = cost_alerts.anomaly_check(run_id=call.run_id, workflow=call.workflow, node=call.node,
@@ -285,36 +406,113 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
         raise LeaseLost(f"run {call.run_id}: lost the lease while journaling a call of node {call.node!r}")
 
 
-def budget_release(*, hold: Hold) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT gatehouse_budget_release(%s)", [[hold.token]])
+def budget_close(*, hold: Hold) -> None:
+    """Give a hold back: what its calls cost becomes spend, the rest is free for others."""
+    hold.live = False
+    crossed, _used = execute_prepared(_CLOSE, {"token": hold.token, "async_commit": async_commit_param()}) or (
+        None, None)
+    if crossed:
+        from orchestrator import cost_alerts
+
+        call = hold.call
+        alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node)
+        if alert_ids:
+            cost_alerts.alerts_deliver(ids=alert_ids)
+
+
+class Allowance:
+    """One worker job's budget hold, drawn down by its LLM calls.
+
+    A call draws its maximum from the hold if the hold can still cover it (not revoked, not found
+    released, not near its expiry, enough left); otherwise the job closes the hold and reserves a
+    new one — checked against the budgets as they are now — before calling. A failed call gives
+    its draw back; a settled one keeps what it cost. `close()` when the job ends.
+    """
+
+    def __init__(self) -> None:
+        self.hold: Hold | None = None
+        # Replaced holds that still had a call in flight (a node calling from several threads):
+        # that call settles on its hold, and close() gives them back with the current one.
+        self._replaced: list[Hold] = []
+        self._lock = threading.Lock()
+
+    def draw(self, *, call: CallRef, amount: Decimal) -> Hold:
+        with self._lock:
+            hold = self.hold
+            if hold is not None:
+                with hold.lock:
+                    if hold.can_cover(call, amount):
+                        hold.in_flight += amount
+                        return hold
+                    busy = hold.in_flight > 0
+                self.hold = None
+                if busy:
+                    self._replaced.append(hold)
+                else:
+                    budget_close(hold=hold)
+            self.hold = budget_reserve(call=call, amount=amount, want=amount * allowance_calls())
+            return self.hold
+
+    @staticmethod
+    def undraw(hold: Hold, amount: Decimal) -> None:
+        """A call that failed before the provider billed anything gives its draw back."""
+        with hold.lock:
+            hold.in_flight -= amount
+
+    def close(self) -> None:
+        with self._lock:
+            holds = [h for h in (*self._replaced, self.hold) if h is not None]
+            self.hold, self._replaced = None, []
+        for hold in holds:
+            budget_close(hold=hold)
 
 
 _STALE = """
-SELECT r.token FROM orchestrator_budgetreservation r
+SELECT r.token, r.usage_ids, r.run_id, r.node FROM orchestrator_budgetreservation r
 LEFT JOIN orchestrator_run run ON run.id = r.run_id
 WHERE r.expires_at < statement_timestamp() OR run.id IS NULL OR run.status <> 'running'
    OR run.lease_token <> r.lease_token
 """
 
 
+def _release(rows: list[tuple[str, list[int], int, str]]) -> int:
+    """Release holds (booking what their calls cost) and claim any soft threshold that crossed."""
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gatehouse_budget_release(%s)", [[token for token, *_rest in rows]])
+        released = cursor.fetchone()[0]
+    from orchestrator import cost_alerts
+
+    alert_ids: list[int] = []
+    for _token, usage_ids, run_id, node in rows:
+        if usage_ids:
+            alert_ids += cost_alerts.thresholds_claim(usage_ids=usage_ids, run_id=run_id, node=node)
+    if alert_ids:
+        cost_alerts.alerts_deliver(ids=alert_ids)
+    return released
+
+
 def budgets_release_expired() -> int:
-    """Reconciler pass: free the holds of calls that can no longer settle (crash, cancel, expiry)."""
+    """Reconciler pass: release the holds no call can settle on any more (crash, cancel, expiry)."""
     with connection.cursor() as cursor:
         cursor.execute(_STALE)
-        tokens = [row[0] for row in cursor.fetchall()]
-        if not tokens:
-            return 0
-        cursor.execute("SELECT gatehouse_budget_release(%s)", [tokens])
-        return cursor.fetchone()[0]
+        rows = cursor.fetchall()
+    return _release(rows)
 
 
 def budgets_release_for_run(*, run_id: int) -> int:
-    """Free every hold of one run (after it was cancelled or ended)."""
+    """Release every hold of one run (after it was cancelled or ended)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT token FROM orchestrator_budgetreservation WHERE run_id = %s", [run_id])
-        tokens = [row[0] for row in cursor.fetchall()]
-        if not tokens:
-            return 0
-        cursor.execute("SELECT gatehouse_budget_release(%s)", [tokens])
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT token, usage_ids, run_id, node FROM orchestrator_budgetreservation WHERE run_id = %s",
+                       [run_id])
+        rows = cursor.fetchall()
+    return _release(rows)
+
+
+def budget_holds_revoke() -> int:
+    """A budget was created or changed: every running job takes a fresh hold, checked against the
+    budgets as they are now, before its next call (it learns of this at its next settlement)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE orchestrator_budgetreservation SET revoked = true WHERE NOT revoked")
+        return cursor.rowcount

@@ -108,8 +108,11 @@ class NodeContext:
         spend_so_far: Spend,
         settings: dict[str, Any],
         replay: Any | None = None,
+        allowance: budgets.Allowance | None = None,
     ) -> None:
         self.run = run
+        # The job's budget hold (shared by its node visits); a context made alone gets its own.
+        self._allowance = allowance if allowance is not None else budgets.Allowance()
         self.node = node
         self.visit = visit
         self.attempt = attempt
@@ -190,13 +193,16 @@ class NodeContext:
             self.spend.add(index, 0, 0, 0, Decimal(0))
             return LLMResponse.from_json(replayed)
         price = spend.price_for(chosen)
-        # Budgets (orchestrator.budgets): hold the call's maximum cost before calling, or raise
-        # BudgetExceeded (the executor suspends the run) without calling the provider.
-        hold = budgets.budget_reserve(call=budgets.CallRef(
+        # Budgets (orchestrator.budgets): draw the call's maximum cost from the job's hold before
+        # calling (taking a new hold if it cannot cover it), or raise BudgetExceeded (the executor
+        # suspends the run) without calling the provider.
+        call = budgets.CallRef(
             run_id=self.run.id, lease_token=self.run.lease_token, workflow=self.run.workflow,
             labels=self.run.labels, node=self.node, visit=self.visit, call_index=index, attempt=self.attempt,
             model=chosen,
-        ), amount=budgets.max_cost(price, request))
+        )
+        need = budgets.max_cost(price, request)
+        hold = self._allowance.draw(call=call, amount=need)
         started = time.perf_counter()
         try:
             response = llm_providers.complete(request)
@@ -205,8 +211,8 @@ class NodeContext:
             # (committed with the step or the failure), keyed per attempt so a retry adds its own.
             partial = cut.partial
             partial_cost = spend.cost_of(price, partial)
-            budgets.budget_settle(hold=hold, response=partial, cost=partial_cost, partial=True,
-                                  latency_ms=(time.perf_counter() - started) * 1000,
+            budgets.budget_settle(hold=hold, call=call, drawn=need, response=partial, cost=partial_cost,
+                                  partial=True, latency_ms=(time.perf_counter() - started) * 1000,
                                   unpriced=spend.is_unpriced(price))
             self.spend.add(
                 ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
@@ -214,14 +220,14 @@ class NodeContext:
             )
             raise
         except BaseException:
-            budgets.budget_release(hold=hold)
+            self._allowance.undraw(hold, need)
             raise
         latency = (time.perf_counter() - started) * 1000
         cost = spend.cost_of(price, response)
         # The settlement and the call's journal row are one statement (one durable commit).
         budgets.budget_settle(
-            hold=hold, response=response, cost=cost, latency_ms=response.latency_ms or latency,
-            unpriced=spend.is_unpriced(price),
+            hold=hold, call=call, drawn=need, response=response, cost=cost,
+            latency_ms=response.latency_ms or latency, unpriced=spend.is_unpriced(price),
             journal=journal_params(
                 run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
                 node=self.node, kind="llm", name=chosen, request_hash=digest, request=dumps(request.canonical()),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.services import system_ledger_append
 from orchestrator import spend
-from orchestrator.budgets import budgets_release_for_run, money
+from orchestrator.budgets import budget_holds_revoke, budgets_release_for_run, money
 from orchestrator.models import Budget, CostSettings, ModelPrice
 from orchestrator.services import RunError
 from orchestrator.state import loads
@@ -81,12 +81,14 @@ def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
         raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
                              {"name": "This name is taken."}) from None
     system_ledger_append(kind="budget_created", actor=_actor(actor), payload={"budget": budget.pk, **_snapshot(budget)})
+    budget_holds_revoke()  # running jobs took their holds without this budget
     return budget
 
 
 @transaction.atomic
 def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
-    """Edit a budget; a cap change applies to the very next call (the reserve reads the cap live)."""
+    """Edit a budget. Running jobs' holds are revoked: each takes a fresh hold, checked against the
+    new cap, once its call in flight settles (orchestrator.budgets)."""
     _check_budget(data)
     locked = Budget.objects.select_for_update().get(pk=budget.pk)
     before = _snapshot(locked)
@@ -104,6 +106,7 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
     if changed:
         system_ledger_append(kind="budget_changed", actor=_actor(actor),
                              payload={"budget": locked.pk, "name": locked.name, "changes": changed})
+        budget_holds_revoke()
     return locked
 
 

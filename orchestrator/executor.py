@@ -25,7 +25,7 @@ from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
-from orchestrator.budgets import BudgetExceeded, money
+from orchestrator.budgets import Allowance, BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
@@ -173,6 +173,7 @@ class Execution:
             allow_effects=claim.allow_effects,
         )
         self.replay = replay_source(claim.run_id) if claim.parent_id is not None else None
+        self.allowance = Allowance()  # this job's budget hold, given back when advance() ends
         self.diverged_at: int | None = None
         self.pending_ledger: list[dict[str, Any]] = []
 
@@ -201,12 +202,18 @@ class Execution:
 
     # --- the loop ----------------------------------------------------------------------------------
     def advance(self) -> str:
-        while True:
-            outcome = self.step_once()
-            if outcome != "running":
-                if outcome == "suspended":
-                    _after_suspend(self.claim.run_id)
-                return outcome
+        try:
+            while True:
+                outcome = self.step_once()
+                if outcome != "running":
+                    if outcome == "suspended":
+                        _after_suspend(self.claim.run_id)
+                    return outcome
+        finally:
+            try:
+                self.allowance.close()
+            except Exception:  # the reconciler releases it instead; do not hide the job's own error
+                log.exception("run %s: could not give back the budget hold", self.claim.run_id)
 
     def step_once(self) -> str:
         claim = self.claim
@@ -239,7 +246,7 @@ class Execution:
             attempt += 1
             ctx = NodeContext(
                 run=self.info, node=node_name, visit=visit, attempt=attempt, journal=journal,
-                spend_so_far=spend, settings=node.settings, replay=self.replay,
+                spend_so_far=spend, settings=node.settings, replay=self.replay, allowance=self.allowance,
             )
             try:
                 update = node.fn(self.model, ctx)

@@ -65,15 +65,17 @@ _COLUMNS = ("visit", "call_index", "node", "kind", "name", "request_hash", "requ
             "dry_run", "created_at")
 
 
-def journal_insert_sql(prefix: str = "") -> str:
-    """The guarded journal INSERT (no row if the lease token moved on), with parameter names
-    prefixed so it can sit in a larger statement. Returns one row when written."""
+def journal_insert_sql(prefix: str = "", *, guard: str = "") -> str:
+    """The guarded journal INSERT (no row if the lease token moved on, or if the extra SQL condition
+    `guard` is false), with parameter names prefixed so it can sit in a larger statement. Returns
+    one row when written."""
     values = ", ".join(f"%({prefix}{column})s" for column in _COLUMNS)
     return (
         f"INSERT INTO orchestrator_journalentry (run_id, {', '.join(_COLUMNS)})\n"
         f"SELECT id, {values}\n"
         f"FROM orchestrator_run WHERE id = %({prefix}run_id)s AND lease_token = %({prefix}lease_token)s\n"
-        "RETURNING 1"
+        + (f"  AND {guard}\n" if guard else "")
+        + "RETURNING 1"
     )
 
 

@@ -8,6 +8,8 @@ these models describe the tables those functions read and write.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -124,11 +126,13 @@ class BudgetUsage(models.Model):
 
 
 class BudgetReservation(models.Model):
-    """A live hold on budget for one LLM call in flight. Deleted when settled or released.
+    """A live hold on budget, drawn down by the LLM calls of one worker job (orchestrator.budgets).
+    Deleted when the job closes it or the reconciler releases it; both book `used` as spent.
 
-    One index (the token): every call inserts and deletes a row here, and the table only ever
-    holds the calls in flight, so the reconciler's scans by run or expiry read a handful of rows.
-    No FK constraint on run: the reserve statement itself checks the run and its lease token.
+    One index (the token): the table only ever holds the holds of running jobs, so the
+    reconciler's scans by run or expiry read a handful of rows. No FK constraint on run: the
+    reserve statement itself checks the run and its lease token. node/visit/call_index/attempt/
+    model describe the call that opened the hold.
     """
 
     token = models.CharField(max_length=40, primary_key=True)
@@ -140,16 +144,23 @@ class BudgetReservation(models.Model):
     call_index = models.IntegerField()
     attempt = models.IntegerField(default=1)
     model = models.CharField(max_length=200)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)  # held on every applicable budget
+    used = models.DecimalField(**MONEY, default=Decimal(0))  # settled calls' cost, booked at close
+    revoked = models.BooleanField(default=False)  # a budget changed: draw no more from this hold
     usage_ids = ArrayField(models.BigIntegerField(), default=list)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
 
 class SpendEvent(models.Model):
-    """One billed LLM call, with everything chargeback needs. Written with the budget settlement."""
+    """One billed LLM call, with everything chargeback needs. Written with the budget settlement.
 
-    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+")
+    Written on every call, so it carries no more than it needs: no index of its own on run (the
+    (run, node) index serves lookups by run) and no FK constraint — the settlement writes it only for
+    a run whose hold or budgets it just updated, and runs are never deleted."""
+
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                            db_constraint=False)
     workflow = models.CharField(max_length=200)
     node = models.CharField(max_length=200)
     visit = models.IntegerField()

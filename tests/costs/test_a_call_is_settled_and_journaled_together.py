@@ -1,7 +1,8 @@
 """An LLM call's settlement and its journal row are written together, and a lost lease splits them
-the right way: the provider billed the call, so its spend is always booked; but only the worker
-that still holds the run may journal it (a journal row is what a resumed node replays instead of
-calling again), and a worker that lost the lease is told to stop."""
+the right way: the provider billed the call, so its spend is always booked (on its hold, and on the
+budgets when the hold is given back or released); but only the worker that still holds the run may
+journal it (a journal row is what a resumed node replays instead of calling again), and a worker
+that lost the lease is told to stop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from orchestrator.budgets import CallRef, budget_reserve, budget_settle
+from orchestrator.budgets import CallRef, budget_close, budget_reserve, budget_settle, budgets_release_expired
 from orchestrator.commit import LeaseLost
 from orchestrator.journal import journal_load, journal_params
 from orchestrator.llm import LLMResponse
@@ -37,22 +38,27 @@ def _reserved_call(run: Run) -> tuple:
     return hold, journal
 
 
-def test_a_settled_call_is_journaled_once_booked_once_and_its_hold_freed(priced, make_budget):
+def test_a_settled_call_is_journaled_once_and_booked_once_when_its_hold_is_given_back(priced, make_budget):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
     hold, journal = _reserved_call(run)
 
     budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
-    usage = BudgetUsage.objects.get(budget=budget)
-    assert (usage.spent, usage.reserved) == (COST, Decimal(0))
-    assert not BudgetReservation.objects.exists()
+    row = BudgetReservation.objects.get(token=hold.token)
+    assert row.used == COST, "the hold knows what its calls cost"
+    assert (hold.used, hold.in_flight) == (COST, 0)
     event = SpendEvent.objects.get(run=run)
     assert (event.cost, event.reserved, event.node) == (COST, Decimal("0.01"), "draft")
     entry = JournalEntry.objects.get(run=run)
     assert (entry.kind, entry.visit, entry.call_index, entry.cost) == ("llm", 0, 0, COST)
     # A node re-run in this visit (after a crash) finds the answer here and does not pay again.
     assert journal_load(run.pk, 0)[0].result["text"] == REPLY.text
+
+    budget_close(hold=hold)  # the job ends
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (COST, Decimal(0))
+    assert not BudgetReservation.objects.exists()
 
 
 def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget):
@@ -64,6 +70,8 @@ def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(p
     with pytest.raises(LeaseLost):
         budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
+    # The fenced worker's hold goes with its lease: the reconciler gives it back, with the call's cost.
+    assert budgets_release_expired() == 1
     usage = BudgetUsage.objects.get(budget=budget)
     assert usage.spent == COST, "the provider billed the call: the spend counts against the budget"
     assert usage.reserved == 0, "and its hold is freed"

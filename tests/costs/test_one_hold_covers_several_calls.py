@@ -1,0 +1,119 @@
+"""A worker job holds budget once for several calls (orchestrator.budgets.Allowance): fewer holds,
+the same caps. The job's calls draw on its hold; what they cost is booked on the budgets when the
+job gives the hold back — or when the reconciler releases it after a crash; near a cap a hold
+shrinks to a quarter of what is left; and a budget change makes running jobs take a fresh hold,
+checked against the new cap."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from orchestrator import budgets
+from orchestrator.budgets import Allowance, BudgetExceeded, CallRef, budget_settle, budgets_release_expired
+from orchestrator.cost_admin import BudgetInput, budget_update
+from orchestrator.llm import LLMResponse
+from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
+from orchestrator.services import run_start
+
+REPLY = LLMResponse(text="ok", model="demo-small", provider="demo", input_tokens=10, output_tokens=20)
+
+
+@pytest.fixture
+def reserves(monkeypatch) -> list[Decimal]:
+    """The holds taken (their granted amounts), watched on the way to the database."""
+    taken: list[Decimal] = []
+    real = budgets.budget_reserve
+
+    def watched(**kwargs):
+        hold = real(**kwargs)
+        taken.append(hold.amount)
+        return hold
+
+    monkeypatch.setattr(budgets, "budget_reserve", watched)
+    return taken
+
+
+def _call(run: Run, index: int) -> CallRef:
+    return CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
+                   call_index=index, attempt=1, model="demo-small")
+
+
+def _running(run: Run) -> Run:
+    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
+    return run
+
+
+def test_a_run_of_eight_calls_takes_one_hold_and_books_them_all(priced, advance, make_budget, reserves):
+    budget = make_budget(cap="5.00")
+    run = run_start(workflow="cost_probe", input={"calls": 4})  # two nodes, four calls each
+    assert advance(run) == "completed"
+    assert len(reserves) == 1, f"one hold for the job's eight calls, not {len(reserves)}"
+    spent = SpendEvent.objects.filter(run=run).aggregate(s=Sum("cost"))["s"]
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert SpendEvent.objects.filter(run=run).count() == 8
+    assert (usage.spent, usage.reserved) == (spent, Decimal(0)), "all booked, nothing left held"
+    assert not BudgetReservation.objects.exists()
+    for event in SpendEvent.objects.filter(run=run):
+        assert event.cost <= event.reserved, "each call drew its maximum before it was made"
+
+
+def test_with_one_call_per_hold_every_call_reserves(priced, advance, make_budget, reserves, settings):
+    settings.GATEHOUSE_BUDGET_ALLOWANCE_CALLS = 1
+    make_budget(cap="5.00")
+    run = run_start(workflow="cost_probe", input={"calls": 2})
+    assert advance(run) == "completed"
+    assert len(reserves) == 4
+
+
+def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, make_budget):
+    make_budget(cap="0.10")
+    run = _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    assert hold.amount == Decimal("0.025"), "a quarter of $0.10, not eight calls' $0.08"
+    # A call larger than a quarter of what is left still gets exactly what it needs, if it fits.
+    allowance.undraw(hold, Decimal("0.01"))
+    allowance.close()
+    big = allowance.draw(call=_call(run, 1), amount=Decimal("0.06"))
+    assert big.amount == Decimal("0.06")
+    allowance.close()
+    assert BudgetUsage.objects.get().reserved == 0
+
+
+def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    for index, cost in enumerate((Decimal("0.003"), Decimal("0.004"))):
+        hold = allowance.draw(call=_call(run, index), amount=Decimal("0.01"))
+        budget_settle(hold=hold, call=_call(run, index), drawn=Decimal("0.01"), response=REPLY, cost=cost,
+                      latency_ms=1.0)
+    assert BudgetReservation.objects.count() == 1
+    assert BudgetUsage.objects.get(budget=budget).spent == 0, "booked when the hold is given back"
+    Run.objects.filter(pk=run.pk).update(status="queued")  # the worker was taken for dead
+    assert budgets_release_expired() == 1
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (Decimal("0.007"), Decimal(0))
+
+
+def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    # The admin lowers the cap below what the job already holds, while its call is in flight.
+    budget_update(budget=budget, data=BudgetInput(name=budget.name, scope="global", match="", period="total",
+                                                  cap=Decimal("0.02"), soft_thresholds=[], active=True), actor=None)
+    assert BudgetReservation.objects.get().revoked
+    budget_settle(hold=hold, call=_call(run, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+                  latency_ms=1.0)
+    assert not hold.live, "the settlement told the job its hold was revoked"
+    # The next call takes a fresh hold against the new cap: $0.004 spent + $0.02 does not fit $0.02.
+    with pytest.raises(BudgetExceeded, match="cap \\$0.02"):
+        allowance.draw(call=_call(run, 1), amount=Decimal("0.02"))
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0)), "the old hold was given back first"
+    assert not BudgetReservation.objects.exists()
