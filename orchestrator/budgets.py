@@ -17,23 +17,30 @@ round trip and touch no shared row. Each step is ONE prepared statement:
           otherwise change nothing and name the first budget that does not fit → `BudgetExceeded`,
           and the provider is never called.
      Because the check and the increment happen under the row locks, the sum of what concurrent
-     jobs hold can never pass the cap: overshoot is impossible as long as what a job's calls cost
-     stays within its hold — and a call is drawn from a hold only if its maximum (the prompt
-     estimate with a margin + every output token) fits in what the hold has left.
+     jobs hold can never pass the cap. A call is drawn from a hold only if its maximum (the
+     prompt estimate with a margin + every output token) fits in what the hold has left, the hold
+     was taken today (UTC: its usage rows are today's) and the job has spoken with the database
+     about it within the draw window (the lease: 30 s) — so no call spends more than is held.
   2. `budget_settle` — after each call, in the statement that writes the call's journal row (the
-     write-ahead record every priced call needs anyway): add the real cost to the hold's `used`
-     and insert the attributed `SpendEvent`. One row update, no shared row. If the hold is gone
-     (released while the call was in flight) the cost is booked on the budgets directly. A
-     cut-off stream settles what was received.
+     write-ahead record every priced call needs anyway): add the real cost to the hold's `used`,
+     push its draw window and expiry on, and insert the attributed `SpendEvent`. One row update,
+     no shared row. If the hold is gone (expired while the call was in flight) the cost is booked
+     on the budgets directly: the provider billed it. A cut-off stream settles what was received.
   3. `budget_close` — when the job ends, or its hold cannot cover the next call: delete the hold,
      move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
-     claimed then (cost_alerts.thresholds_claim). A call that failed frees its draw locally.
-  4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases holds whose run is no
-     longer running under the same lease token (the worker died and the run was re-queued, or the
-     run was cancelled), and any past its expiry — booking their `used` as spent.
+     claimed then (cost_alerts.thresholds_claim). A call that failed gives its draw back locally.
+  4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases, booking their
+     `used` as spent, the holds past their backstop expiry, and the holds of runs no longer running
+     under the hold's lease token (the worker died and the run was re-queued, or the run was
+     cancelled) — but only once their draw window has closed: a worker that lost its run learns it
+     only at its next commit, and until then its calls must find their hold in place.
 
-A budget change revokes every live hold (`budget_holds_revoke`): a job learns it at its next
-settlement and takes a fresh hold, checked against the new caps, before its next call.
+The lease is checked when a hold is taken, not on every call: a worker that lost its run (fenced,
+cancelled) may still make the calls of its draw window — on its hold, so within the caps — and is
+stopped at its next commit. A budget created or changed revokes every hold (`budget_holds_revoke`):
+a job learns it when its next call settles and takes a fresh hold, checked against the budgets as
+they are now, for the call after that. Until then its calls draw on the hold granted before the
+change, and are booked on the budgets that hold was taken on.
 """
 
 from __future__ import annotations
@@ -122,15 +129,20 @@ class Hold:
     call: CallRef  # the call that opened it
     used: Decimal = Decimal(0)  # settled calls' cost
     in_flight: Decimal = Decimal(0)  # maxima of calls drawn and not settled yet
-    deadline: float = math.inf  # time.monotonic() after which the server may expire it
+    deadline: float = math.inf  # time.monotonic() at which its draw window closes (see _draw_window)
     live: bool = True  # False once revoked, found released, or closed
-    ttl: float = 0.0  # seconds the server keeps it after each settlement (read once per hold)
+    ttl: float = 0.0  # the backstop expiry, seconds (read once per hold)
+    window: float = 0.0  # the draw window, seconds (read once per hold)
+    day: tuple[int, int, int] = (0, 0, 0)  # the UTC day its usage rows belong to
     labels_json: str = ""  # the run's labels as the spend rows store them (encoded once per hold)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def can_cover(self, call: CallRef, amount: Decimal) -> bool:
+        # A new UTC day (or month) means other usage rows: a hold's calls are booked on the rows of
+        # the day it was taken, so a call of the next day takes a new hold, checked on the new rows.
         return (self.live and self.call.run_id == call.run_id and self.call.lease_token == call.lease_token
-                and self.amount - self.used - self.in_flight >= amount and time.monotonic() < self.deadline)
+                and self.amount - self.used - self.in_flight >= amount and time.monotonic() < self.deadline
+                and _utc_day() == self.day)
 
 
 def max_cost(price: Price, request: LLMRequest) -> Decimal:
@@ -139,16 +151,21 @@ def max_cost(price: Price, request: LLMRequest) -> Decimal:
     return cost_of(price, prompt, request.max_tokens, 0)
 
 
+def _draw_window() -> float:
+    # How long after its last word with the database (the reserve, or a settlement) a job may still
+    # draw on its hold. The reconciler never releases the hold of a job that lost its run (a
+    # re-queue, a cancel) within this window, so a worker that does not know yet finds it in place.
+    return float(settings.GATEHOUSE_LEASE_SECONDS)
+
+
 def _ttl_seconds() -> float:
-    # Longer than any call can take; only a backstop — a dead worker's hold goes when its run is re-claimed.
-    return timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
+    # The backstop expiry, past the draw window by more than any call can take: a call drawn at the
+    # end of the window still settles on its hold.
+    return _draw_window() + timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
 
 
-def _draw_window(ttl: float) -> float:
-    # A job draws on its hold only while the server cannot have expired it yet: the expiry is set
-    # (and pushed back by every settlement) to the statement's time + TTL, and a call drawn within
-    # this window of the last one settles within one provider timeout, still inside the TTL.
-    return ttl - timeout_seconds() - settings.GATEHOUSE_LEASE_SECONDS - 30
+def _utc_day() -> tuple[int, int, int]:
+    return time.gmtime()[:3]
 
 
 def allowance_calls() -> int:
@@ -203,9 +220,10 @@ WITH lease AS (
 ), hold AS (
   INSERT INTO orchestrator_budgetreservation
     (token, run_id, lease_token, node, visit, call_index, attempt, model, amount, used, revoked, usage_ids,
-     created_at, expires_at)
+     created_at, draw_until, expires_at)
   SELECT %(token)s, %(run)s, %(lease)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, v.grant_, 0, false,
-         v.ids, statement_timestamp(), statement_timestamp() + %(ttl)s * interval '1 second'
+         v.ids, statement_timestamp(), statement_timestamp() + %(window)s * interval '1 second',
+         statement_timestamp() + %(ttl)s * interval '1 second'
   FROM verdict v WHERE v.complete AND v.leased AND v.blocked IS NULL
 )
 SELECT v.complete, v.leased, v.blocked, v.grant_ FROM verdict v
@@ -220,7 +238,8 @@ WHERE {ASYNC_COMMIT}
 _SETTLE = """
 WITH h AS (
   UPDATE orchestrator_budgetreservation
-     SET used = used + %(cost)s, expires_at = statement_timestamp() + %(ttl)s * interval '1 second'
+     SET used = used + %(cost)s, draw_until = statement_timestamp() + %(window)s * interval '1 second',
+         expires_at = statement_timestamp() + %(ttl)s * interval '1 second'
    WHERE token = %(token)s
   RETURNING revoked
 ), ev AS (
@@ -287,14 +306,29 @@ def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
 
 _J_KEYS: dict[str, str] = {}  # journal column → parameter name, built once
 
-# (statement, with the call's journal row?) → SQL. On a hold, the journal row is written only if
+# Spend-row values the journal row carries too: when they are equal (as ctx.llm makes them), the
+# statement reads them from the journal's parameters instead of binding each one twice.
+_SHARED = {"run": "j_run_id", "node": "j_node", "visit": "j_visit", "call": "j_call_index",
+           "provider": "j_provider", "input": "j_input_tokens", "output": "j_output_tokens",
+           "cached": "j_cached_tokens", "cost": "j_cost", "latency": "j_latency_ms"}
+
+
+def _shared(sql: str) -> str:
+    for name, journal_name in _SHARED.items():
+        sql = sql.replace(f"%({name})s", f"%({journal_name})s")
+    return sql
+
+
+# (direct?, journal: None / "own" / "shared") → SQL. On a hold, the journal row is written only if
 # the hold was there (else the direct statement writes both).
 _SETTLE_SQL = {
-    (False, False): _settle_sql(_SETTLE, journal=False),
-    (False, True): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
-    (True, False): _settle_sql(_SETTLE_DIRECT, journal=False),
-    (True, True): _settle_sql(_SETTLE_DIRECT, journal=True),
+    (False, None): _settle_sql(_SETTLE, journal=False),
+    (False, "own"): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
+    (True, None): _settle_sql(_SETTLE_DIRECT, journal=False),
+    (True, "own"): _settle_sql(_SETTLE_DIRECT, journal=True),
 }
+_SETTLE_SQL[False, "shared"] = _shared(_SETTLE_SQL[False, "own"])
+_SETTLE_SQL[True, "shared"] = _shared(_SETTLE_SQL[True, "own"])
 
 # Close a hold, as one statement: delete it, lock its usage rows in id order, move its amount out of
 # `reserved` and what its calls cost into `spent`; report rows that crossed a soft threshold.
@@ -320,15 +354,16 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
     """Hold at least `amount` (up to `want`) on every applicable budget, or raise BudgetExceeded and
     hold nothing. The hold is returned with `amount` drawn for the call that asked.
 
-    Raises LeaseLost if the run's lease moved on to another worker: a fenced worker must not call.
+    Raises LeaseLost if the run's lease moved on to another worker: a fenced worker gets no new hold.
     """
     token = secrets.token_hex(16)
     params = {
         "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
         "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "model": call.model, "amount": amount, "want": max(amount, want or amount),
-        "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
+        "window": _draw_window(), "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
     }
+    day = _utc_day()
     sent_at = time.monotonic()
     for attempt in (1, 2):
         complete, leased, blocked, granted = execute_prepared(_RESERVE, params)
@@ -348,9 +383,9 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
                              reserved=Decimal(str(reserved)), max_cost=amount, model=call.model, node=call.node)
     if not complete:
         raise RuntimeError(f"run {call.run_id}: budget usage rows could not be created for this call")
-    ttl = params["ttl"]
-    return Hold(token=token, amount=Decimal(granted), call=call, in_flight=amount, ttl=ttl,
-                deadline=sent_at + _draw_window(ttl), labels_json=dumps(call.labels))
+    return Hold(token=token, amount=Decimal(granted), call=call, in_flight=amount, ttl=params["ttl"],
+                window=params["window"], deadline=sent_at + params["window"], day=day,
+                labels_json=dumps(call.labels))
 
 
 def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_ms: float, call: CallRef | None = None,
@@ -365,7 +400,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     """
     call = call or hold.call
     drawn = hold.in_flight if drawn is None else drawn
-    ttl = hold.ttl or _ttl_seconds()
+    ttl, window = hold.ttl or _ttl_seconds(), hold.window or _draw_window()
     params = {
         "token": hold.token, "run": call.run_id, "workflow": call.workflow,
         "labels_json": hold.labels_json if hold.labels_json and call.labels is hold.call.labels else dumps(call.labels),
@@ -373,19 +408,24 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
         "attempt": call.attempt, "provider": response.provider, "model": response.model or call.model,
         "input": response.input_tokens, "output": response.output_tokens, "cached": response.cached_tokens,
         "cost": cost, "drawn": drawn, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
-        "ttl": ttl,
+        "ttl": ttl, "window": window,
     }
     from orchestrator import cost_alerts
 
     params["want_total"] = cost_alerts.anomaly_possible(run_id=call.run_id, workflow=call.workflow, node=call.node)
+    mode = None
     if journal is not None:
         for key, value in journal.items():
             params[_J_KEYS.get(key) or _J_KEYS.setdefault(key, f"j_{key}")] = value
+        mode = "shared" if all(params[own] == params[theirs] for own, theirs in _SHARED.items()) else "own"
+        if mode == "shared":
+            for own in _SHARED:
+                del params[own]
     sent_at = time.monotonic()
-    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, journal is not None], params)
+    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, mode], params)
     if revoked is None:
         params["labels"] = call.label_pairs  # the direct statement finds the budgets that apply
-        node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[True, journal is not None], params)
+        node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[True, mode], params)
         revoked = None
     with hold.lock:
         hold.in_flight -= drawn
@@ -393,7 +433,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
         if revoked is None or revoked:
             hold.live = False  # released while the call was in flight (booked directly), or revoked
         else:
-            hold.deadline = sent_at + _draw_window(ttl)
+            hold.deadline = sent_at + window
     alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node) if crossed else []
     if node_total is not None:
         anomaly = cost_alerts.anomaly_check(run_id=call.run_id, workflow=call.workflow, node=call.node,
@@ -423,10 +463,11 @@ def budget_close(*, hold: Hold) -> None:
 class Allowance:
     """One worker job's budget hold, drawn down by its LLM calls.
 
-    A call draws its maximum from the hold if the hold can still cover it (not revoked, not found
-    released, not near its expiry, enough left); otherwise the job closes the hold and reserves a
-    new one — checked against the budgets as they are now — before calling. A failed call gives
-    its draw back; a settled one keeps what it cost. `close()` when the job ends.
+    A call draws its maximum from the hold if the hold can still cover it (`Hold.can_cover`: not
+    known to be revoked or gone, within its draw window, taken today, enough left); otherwise the
+    job gives the hold back and reserves a new one — checked against the budgets as they are now —
+    before calling. A failed call gives its draw back; a settled one keeps what it cost. `close()`
+    when the job ends.
     """
 
     def __init__(self) -> None:
@@ -470,8 +511,12 @@ class Allowance:
 _STALE = """
 SELECT r.token, r.usage_ids, r.run_id, r.node FROM orchestrator_budgetreservation r
 LEFT JOIN orchestrator_run run ON run.id = r.run_id
-WHERE r.expires_at < statement_timestamp() OR run.id IS NULL OR run.status <> 'running'
-   OR run.lease_token <> r.lease_token
+WHERE r.expires_at < statement_timestamp() OR run.id IS NULL
+   -- The run is not running under the hold's lease any more (its worker died and the run was
+   -- re-queued, or it was cancelled) — but a live worker may not know yet, and may still draw on
+   -- the hold until its draw window closes: release it only after.
+   OR ((run.status <> 'running' OR run.lease_token <> r.lease_token)
+       AND coalesce(r.draw_until, r.created_at) < statement_timestamp())
 """
 
 
@@ -513,6 +558,8 @@ def budgets_release_for_run(*, run_id: int) -> int:
 def budget_holds_revoke() -> int:
     """A budget was created or changed: every running job takes a fresh hold, checked against the
     budgets as they are now, before its next call (it learns of this at its next settlement)."""
+    # Token order, as releases lock them: the two can never wait on each other in a cycle.
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE orchestrator_budgetreservation SET revoked = true WHERE NOT revoked")
+        cursor.execute("UPDATE orchestrator_budgetreservation SET revoked = true WHERE token IN ("
+                       " SELECT token FROM orchestrator_budgetreservation WHERE NOT revoked ORDER BY token FOR UPDATE)")
         return cursor.rowcount

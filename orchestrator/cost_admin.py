@@ -81,14 +81,15 @@ def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
         raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
                              {"name": "This name is taken."}) from None
     system_ledger_append(kind="budget_created", actor=_actor(actor), payload={"budget": budget.pk, **_snapshot(budget)})
-    budget_holds_revoke()  # running jobs took their holds without this budget
+    transaction.on_commit(budget_holds_revoke)  # running jobs took their holds without this budget
     return budget
 
 
 @transaction.atomic
 def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
-    """Edit a budget. Running jobs' holds are revoked: each takes a fresh hold, checked against the
-    new cap, once its call in flight settles (orchestrator.budgets)."""
+    """Edit a budget. Running jobs' holds are revoked: a job learns it when its next call settles
+    and then takes a fresh hold, checked against the new cap, for the call after that
+    (orchestrator.budgets)."""
     _check_budget(data)
     locked = Budget.objects.select_for_update().get(pk=budget.pk)
     before = _snapshot(locked)
@@ -106,7 +107,8 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
     if changed:
         system_ledger_append(kind="budget_changed", actor=_actor(actor),
                              payload={"budget": locked.pk, "name": locked.name, "changes": changed})
-        budget_holds_revoke()
+        # After the commit, outside the lock on the budget: settlements must not queue behind it.
+        transaction.on_commit(budget_holds_revoke)
     return locked
 
 

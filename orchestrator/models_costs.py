@@ -149,7 +149,10 @@ class BudgetReservation(models.Model):
     revoked = models.BooleanField(default=False)  # a budget changed: draw no more from this hold
     usage_ids = ArrayField(models.BigIntegerField(), default=list)
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    # Its job may draw on it without asking the database until then (pushed on by every
+    # settlement): the reconciler never releases a hold of a live-looking job before.
+    draw_until = models.DateTimeField(null=True)
+    expires_at = models.DateTimeField()  # released after this whatever happens (backstop)
 
 
 class SpendEvent(models.Model):

@@ -1,8 +1,9 @@
 """A worker job holds budget once for several calls (orchestrator.budgets.Allowance): fewer holds,
 the same caps. The job's calls draw on its hold; what they cost is booked on the budgets when the
-job gives the hold back — or when the reconciler releases it after a crash; near a cap a hold
-shrinks to a quarter of what is left; and a budget change makes running jobs take a fresh hold,
-checked against the new cap."""
+job gives the hold back — or when the reconciler releases it after a crash, never while a worker
+that lost its run may still draw on it; near a cap a hold shrinks to a quarter of what is left; a
+new UTC day takes a new hold; and a budget change makes running jobs take a fresh hold, checked
+against the new cap."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from orchestrator.budgets import Allowance, BudgetExceeded, CallRef, budget_sett
 from orchestrator.cost_admin import BudgetInput, budget_update
 from orchestrator.llm import LLMResponse
 from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
-from orchestrator.services import run_start
+from orchestrator.services import run_cancel, run_start
 
 REPLY = LLMResponse(text="ok", model="demo-small", provider="demo", input_tokens=10, output_tokens=20)
 
@@ -83,7 +84,7 @@ def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, mak
     assert BudgetUsage.objects.get().reserved == 0
 
 
-def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget):
+def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget, wait_for, short_draw_window):
     budget = make_budget(cap="1.00")
     run = _running(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
@@ -94,7 +95,7 @@ def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, ma
     assert BudgetReservation.objects.count() == 1
     assert BudgetUsage.objects.get(budget=budget).spent == 0, "booked when the hold is given back"
     Run.objects.filter(pk=run.pk).update(status="queued")  # the worker was taken for dead
-    assert budgets_release_expired() == 1
+    wait_for(lambda: budgets_release_expired() == 1, timeout=15, what="the hold to be released")
     usage = BudgetUsage.objects.get(budget=budget)
     assert (usage.spent, usage.reserved) == (Decimal("0.007"), Decimal(0))
 
@@ -116,4 +117,42 @@ def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, mak
         allowance.draw(call=_call(run, 1), amount=Decimal("0.02"))
     usage = BudgetUsage.objects.get(budget=budget)
     assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0)), "the old hold was given back first"
+    assert not BudgetReservation.objects.exists()
+
+
+def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(priced, make_budget, wait_for, short_draw_window):
+    budget = make_budget(cap="0.05")
+    a, b = _running(run_start(workflow="cost_probe", input={})), _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    hold = allowance.draw(call=_call(a, 0), amount=Decimal("0.01"))
+    assert hold.amount == Decimal("0.0125")
+    budget_settle(hold=hold, call=_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+                  latency_ms=1.0)
+    run_cancel(run=a, reason="not needed")
+    assert budgets_release_expired() == 0, "a's worker may not know yet: its hold stays"
+    other = Allowance()
+    taken = other.draw(call=_call(b, 0), amount=Decimal("0.0375"))  # everything that is left
+    # a's worker, not knowing, draws its next call on its hold — which is still there.
+    assert allowance.draw(call=_call(a, 1), amount=Decimal("0.008")) is hold
+    budget_settle(hold=hold, call=_call(a, 1), drawn=Decimal("0.008"), response=REPLY, cost=Decimal("0.008"),
+                  latency_ms=1.0)
+    budget_settle(hold=taken, call=_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
+                  latency_ms=1.0)
+    other.close()
+    wait_for(lambda: budgets_release_expired() == 1, timeout=15, what="a's hold to be released")
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert usage.spent == Decimal("0.0495") <= budget.cap, "every call was covered by a hold: no overshoot"
+    assert usage.reserved == 0
+
+
+def test_a_new_utc_day_takes_a_new_hold(priced, make_budget, reserves):
+    make_budget(cap="1.00", period="daily")
+    run = _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    allowance.undraw(hold, Decimal("0.01"))
+    hold.day = (2000, 1, 1)  # taken yesterday, as far as its usage rows go
+    assert allowance.draw(call=_call(run, 1), amount=Decimal("0.01")) is not hold
+    assert len(reserves) == 2
+    allowance.close()
     assert not BudgetReservation.objects.exists()
