@@ -129,7 +129,7 @@ class Hold:
     call: CallRef  # the call that opened it
     used: Decimal = Decimal(0)  # settled calls' cost
     in_flight: Decimal = Decimal(0)  # maxima of calls drawn and not settled yet
-    deadline: float = math.inf  # time.monotonic() at which its draw window closes (see _draw_window)
+    deadline: float = math.inf  # _clock() at which its draw window closes (see _draw_window)
     live: bool = True  # False once revoked, found released, or closed
     ttl: float = 0.0  # the backstop expiry, seconds (read once per hold)
     window: float = 0.0  # the draw window, seconds (read once per hold)
@@ -141,7 +141,7 @@ class Hold:
         # A new UTC day (or month) means other usage rows: a hold's calls are booked on the rows of
         # the day it was taken, so a call of the next day takes a new hold, checked on the new rows.
         return (self.live and self.call.run_id == call.run_id and self.call.lease_token == call.lease_token
-                and self.amount - self.used - self.in_flight >= amount and time.monotonic() < self.deadline
+                and self.amount - self.used - self.in_flight >= amount and _clock() < self.deadline
                 and _utc_day() == self.day)
 
 
@@ -162,6 +162,15 @@ def _ttl_seconds() -> float:
     # The backstop expiry, past the draw window by more than any call can take: a call drawn at the
     # end of the window still settles on its hold.
     return _draw_window() + timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
+
+
+def _clock() -> float:
+    # The draw window is measured against the database's clock: a machine that was suspended must
+    # see the window close, so on Linux count suspended time too (CLOCK_MONOTONIC does not).
+    return time.clock_gettime(_BOOTTIME) if _BOOTTIME is not None else time.monotonic()
+
+
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
 
 
 def _utc_day() -> tuple[int, int, int]:
@@ -364,7 +373,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
         "window": _draw_window(), "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
     }
     day = _utc_day()
-    sent_at = time.monotonic()
+    sent_at = _clock()
     for attempt in (1, 2):
         complete, leased, blocked, granted = execute_prepared(_RESERVE, params)
         if not leased:
@@ -421,7 +430,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
         if mode == "shared":
             for own in _SHARED:
                 del params[own]
-    sent_at = time.monotonic()
+    sent_at = _clock()
     node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, mode], params)
     if revoked is None:
         params["labels"] = call.label_pairs  # the direct statement finds the budgets that apply
