@@ -107,12 +107,12 @@ class NodeContext:
         journal: LazyJournal,
         spend_so_far: Spend,
         settings: dict[str, Any],
+        allowance: budgets.Allowance,
         replay: Any | None = None,
-        allowance: budgets.Allowance | None = None,
     ) -> None:
         self.run = run
-        # The job's budget hold (shared by its node visits); a context made alone gets its own.
-        self._allowance = allowance if allowance is not None else budgets.Allowance()
+        # The job's budget hold, shared by its node visits; whoever runs the job closes it.
+        self._allowance = allowance
         self.node = node
         self.visit = visit
         self.attempt = attempt
