@@ -91,7 +91,7 @@ class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by
         self.max_cost, self.model, self.node = max_cost, model, node
         super().__init__(
             f'budget "{budget}" cannot cover this call: cap {money(cap)}, spent {money(spent)}, '
-            f"held by calls in flight {money(reserved)}, this call may cost up to {money(max_cost)} ({model})"
+            f"held by running jobs {money(reserved)}, this call may cost up to {money(max_cost)} ({model})"
         )
 
     def as_dict(self) -> dict[str, str]:

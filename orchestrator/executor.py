@@ -424,7 +424,7 @@ class Execution:
             action="raise_budget_cap",
             description=(
                 f"**Budget exceeded**: budget *{exceeded.budget}* (cap {money(exceeded.cap)}, spent "
-                f"{money(exceeded.spent)}, held by calls in flight {money(exceeded.reserved)}) cannot cover the "
+                f"{money(exceeded.spent)}, held by running jobs {money(exceeded.reserved)}) cannot cover the "
                 f"next call of node `{node_name}`, which may cost up to {money(exceeded.max_cost)} "
                 f"({exceeded.model}). Raise the cap (Costs → Budgets), then approve to resume; "
                 "reject to end the run."
