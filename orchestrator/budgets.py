@@ -198,10 +198,11 @@ _USAGE_JOIN = _in_sql(f"""
 #            latest committed spent/reserved;
 #   verdict  is read by everything below as an InitPlan, so every lock is taken before any row is
 #            written: are all applicable budgets' period rows there, does the call fit each one,
-#            does this worker still hold the run's lease (fencing: a stale worker gets no hold);
-#   held/hold add the amount to every row and insert the reservation, only on a yes.
+#            does this worker still hold the run's lease (fencing: a stale worker gets no hold),
+#            and how much to grant;
+#   held/hold add the grant to every row and insert the hold, only on a yes.
 # Async commit, as the holds always were (migration 0006): a hold lost in a server crash only
-# frees room that the crashed worker's call could not settle anyway.
+# frees room that the crashed worker's calls could not settle anyway.
 _RESERVE = f"""
 WITH lease AS (
   -- A locking read (it does not block the claim's non-key UPDATE): it sees the newest committed
