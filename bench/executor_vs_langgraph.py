@@ -61,9 +61,24 @@ def _setup_django(database: str = BENCH_DB) -> str:
     import django
 
     django.setup()
+    bench_queue()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return url
+
+
+def bench_queue() -> str:
+    """Send this process's (and its children's) RQ jobs to a Redis database of the bench's own
+    (15 on the configured server), emptied first: a bench's runs live in the bench database, and
+    their jobs must not wait in the product's queue for its workers to pick up."""
+    import redis
+    from django.conf import settings
+
+    url = settings.REDIS_URL.rsplit("/", 1)[0] + "/15"
+    settings.RQ_QUEUES["default"]["URL"] = url
+    os.environ["REDIS_URL"] = url
+    redis.Redis.from_url(url).flushdb()
     return url
 
 
