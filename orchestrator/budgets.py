@@ -18,28 +18,31 @@ round trip and touch no shared row. Each step is ONE prepared statement:
           and the provider is never called.
      Because the check and the increment happen under the row locks, the sum of what concurrent
      jobs hold can never pass the cap. A call is drawn from a hold only if its maximum (the
-     prompt estimate with a margin + every output token) fits in what the hold has left, the hold
-     was taken today (UTC: its usage rows are today's) and the job has spoken with the database
-     about it within the draw window (the lease: 30 s) — so no call spends more than is held.
+     prompt estimate with a margin + every output token) fits in what the hold has left, within
+     the hold's UTC day (its usage rows are that day's) and within the draw window (the lease:
+     30 s) after the job's last word with the database about it — so no call spends more than is
+     held.
   2. `budget_settle` — after each call, in the statement that writes the call's journal row (the
      write-ahead record every priced call needs anyway): add the real cost to the hold's `used`,
-     push its draw window and expiry on, and insert the attributed `SpendEvent`. One row update,
-     no shared row. If the hold is gone (expired while the call was in flight) the cost is booked
-     on the budgets directly: the provider billed it. A cut-off stream settles what was received.
+     push its expiry on, and insert the attributed `SpendEvent`. One row update, no shared row. If
+     the hold is gone (given back, or expired, while the call was in flight) the cost is booked on
+     the budgets directly: the provider billed it. A cut-off stream settles what was received.
   3. `budget_close` — when the job ends, or its hold cannot cover the next call: delete the hold,
      move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
      claimed then (cost_alerts.thresholds_claim). A call that failed gives its draw back locally.
   4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases, booking their
-     `used` as spent, the holds past their backstop expiry, and the holds of runs no longer running
-     under the hold's lease token (the worker died and the run was re-queued, or the run was
-     cancelled) — but only once their draw window has closed: a worker that lost its run learns it
-     only at its next commit, and until then its calls must find their hold in place.
+     `used` as spent, the holds past their expiry: a hold's expiry is the end of its draw window
+     plus the longest a call can take (two provider timeouts and a lease), pushed on by every
+     settlement. So the holds of a worker that died, or lost its run (a re-queue, a cancel), are
+     released only once no call of theirs can still be drawn or in flight — never while their
+     room could still be spent.
 
-The lease is checked when a hold is taken, not on every call: a worker that lost its run (fenced,
-cancelled) may still make the calls of its draw window — on its hold, so within the caps — and is
-stopped at its next commit. A budget created or changed revokes every hold (`budget_holds_revoke`):
-a job learns it when its next call settles and takes a fresh hold, checked against the budgets as
-they are now, for the call after that. Until then its calls draw on the hold granted before the
+The lease is checked when a hold is taken, not on every call: a worker that lost its run may still
+make the calls of its draw window — on its hold, so within the caps — and is stopped at its next
+commit. A budget created or changed revokes every hold (`budget_holds_revoke`; a change to a budget
+waits for a hold being taken on it, which share-locks the budget rows): a job learns it when a call
+settles, and takes a fresh hold, checked against the budgets as they are now, for the call after
+that. Until then — one call per thread of the job — its calls draw on the hold granted before the
 change, and are booked on the budgets that hold was taken on.
 """
 
@@ -133,16 +136,17 @@ class Hold:
     live: bool = True  # False once revoked, found released, or closed
     ttl: float = 0.0  # the backstop expiry, seconds (read once per hold)
     window: float = 0.0  # the draw window, seconds (read once per hold)
-    day: tuple[int, int, int] = (0, 0, 0)  # the UTC day its usage rows belong to
+    day_ends: float = math.inf  # _clock() at which the UTC day of its usage rows ends (database's clock)
     labels_json: str = ""  # the run's labels as the spend rows store them (encoded once per hold)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def can_cover(self, call: CallRef, amount: Decimal) -> bool:
         # A new UTC day (or month) means other usage rows: a hold's calls are booked on the rows of
         # the day it was taken, so a call of the next day takes a new hold, checked on the new rows.
+        now = _clock()
         return (self.live and self.call.run_id == call.run_id and self.call.lease_token == call.lease_token
-                and self.amount - self.used - self.in_flight >= amount and _clock() < self.deadline
-                and _utc_day() == self.day)
+                and self.amount - self.used - self.in_flight >= amount and now < self.deadline
+                and now < self.day_ends)
 
 
 def max_cost(price: Price, request: LLMRequest) -> Decimal:
@@ -152,16 +156,18 @@ def max_cost(price: Price, request: LLMRequest) -> Decimal:
 
 
 def _draw_window() -> float:
-    # How long after its last word with the database (the reserve, or a settlement) a job may still
-    # draw on its hold. The reconciler never releases the hold of a job that lost its run (a
-    # re-queue, a cancel) within this window, so a worker that does not know yet finds it in place.
+    # How long after its last word with the database about a hold (the reserve, or a settlement) a
+    # job may still draw on it without asking: the lease, so a worker that lost its run (it learns
+    # at its next commit) stops drawing about when its lease would have lapsed.
     return float(settings.GATEHOUSE_LEASE_SECONDS)
 
 
 def _ttl_seconds() -> float:
-    # The backstop expiry, past the draw window by more than any call can take: a call drawn at the
-    # end of the window still settles on its hold.
-    return _draw_window() + timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS + 30
+    # The expiry, past the draw window by more than any call can take (two provider timeouts, for a
+    # stream, and a lease): a call drawn at the end of the window still settles on its hold, so
+    # the reconciler — which releases a hold only once it has expired — never frees room a call
+    # may still spend.
+    return _draw_window() + timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS
 
 
 def _clock() -> float:
@@ -171,10 +177,6 @@ def _clock() -> float:
 
 
 _BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
-
-
-def _utc_day() -> tuple[int, int, int]:
-    return time.gmtime()[:3]
 
 
 def allowance_calls() -> int:
@@ -210,8 +212,11 @@ WITH lease AS (
   SELECT 1 FROM orchestrator_run
   WHERE id = %(run)s AND lease_token = %(lease)s AND status = 'running' FOR KEY SHARE
 ), app AS (
+  -- The budget rows are share-locked too: an admin's change to a budget (cost_admin, which locks
+  -- its row) either commits first, and this statement reads the new cap, or waits for this hold
+  -- to commit, and then revokes it.
   SELECT u.id, b.name, b.cap, u.spent, u.reserved{_USAGE_JOIN}
-  ORDER BY u.id FOR UPDATE OF u
+  ORDER BY u.id FOR UPDATE OF u FOR SHARE OF b
 ), verdict AS (
   SELECT (SELECT count(*) FROM app) = (SELECT count(*) FROM orchestrator_budget b WHERE {_in_sql(APPLICABLE)})
            AS complete,
@@ -230,13 +235,17 @@ WITH lease AS (
 ), hold AS (
   INSERT INTO orchestrator_budgetreservation
     (token, run_id, lease_token, node, visit, call_index, attempt, model, amount, used, revoked, usage_ids,
-     created_at, draw_until, expires_at)
+     created_at, expires_at)
   SELECT %(token)s, %(run)s, %(lease)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(model)s, v.grant_, 0, false,
-         v.ids, statement_timestamp(), statement_timestamp() + %(window)s * interval '1 second',
-         statement_timestamp() + %(ttl)s * interval '1 second'
+         v.ids, statement_timestamp(), statement_timestamp() + %(ttl)s * interval '1 second'
   FROM verdict v WHERE v.complete AND v.leased AND v.blocked IS NULL
 )
-SELECT v.complete, v.leased, v.blocked, v.grant_ FROM verdict v
+SELECT v.complete, v.leased, v.blocked, v.grant_,
+       -- Seconds until the UTC day ends (as the usage rows' periods count days): a hold is drawn
+       -- on only within its day, measured on the worker's own clock from this answer.
+       extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day'
+                         - (now() AT TIME ZONE 'UTC'))::float8
+FROM verdict v
 WHERE {ASYNC_COMMIT}
 """
 
@@ -248,8 +257,9 @@ WHERE {ASYNC_COMMIT}
 _SETTLE = """
 WITH h AS (
   UPDATE orchestrator_budgetreservation
-     SET used = used + %(cost)s, draw_until = statement_timestamp() + %(window)s * interval '1 second',
-         expires_at = statement_timestamp() + %(ttl)s * interval '1 second'
+     SET used = used + %(cost)s,
+         -- Never backwards: settlements of calls on several threads may commit out of order.
+         expires_at = greatest(expires_at, statement_timestamp() + %(ttl)s * interval '1 second')
    WHERE token = %(token)s
   RETURNING revoked
 ), ev AS (
@@ -371,12 +381,12 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
         "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
         "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "model": call.model, "amount": amount, "want": max(amount, want or amount),
-        "window": _draw_window(), "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
+        "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
     }
-    day = _utc_day()
+    window = _draw_window()
     sent_at = _clock()
     for attempt in (1, 2):
-        complete, leased, blocked, granted = execute_prepared(_RESERVE, params)
+        complete, leased, blocked, granted, day_left = execute_prepared(_RESERVE, params)
         if not leased:
             raise LeaseLost(f"run {call.run_id}: not running under lease token {call.lease_token} any more;"
                             " no budget hold, no call")
@@ -394,7 +404,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
     if not complete:
         raise RuntimeError(f"run {call.run_id}: budget usage rows could not be created for this call")
     return Hold(token=token, amount=Decimal(granted), call=call, in_flight=amount, ttl=params["ttl"],
-                window=params["window"], deadline=sent_at + params["window"], day=day,
+                window=window, deadline=sent_at + window, day_ends=sent_at + day_left,
                 labels_json=dumps(call.labels))
 
 
@@ -418,7 +428,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
         "attempt": call.attempt, "provider": response.provider, "model": response.model or call.model,
         "input": response.input_tokens, "output": response.output_tokens, "cached": response.cached_tokens,
         "cost": cost, "drawn": drawn, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
-        "ttl": ttl, "window": window,
+        "ttl": ttl,
     }
     from orchestrator import cost_alerts
 
@@ -520,22 +530,17 @@ class Allowance:
 
 _STALE = """
 SELECT r.token, r.usage_ids, r.run_id, r.node FROM orchestrator_budgetreservation r
-LEFT JOIN orchestrator_run run ON run.id = r.run_id
-WHERE r.expires_at < statement_timestamp() OR run.id IS NULL
-   -- The run is not running under the hold's lease any more (its worker died and the run was
-   -- re-queued, or it was cancelled) — but a live worker may not know yet, and may still draw on
-   -- the hold until its draw window closes: release it only after.
-   OR ((run.status <> 'running' OR run.lease_token <> r.lease_token)
-       AND coalesce(r.draw_until, r.created_at) < statement_timestamp())
+WHERE r.expires_at < statement_timestamp()
 """
 
 
-def _release(rows: list[tuple[str, list[int], int, str]]) -> int:
-    """Release holds (booking what their calls cost) and claim any soft threshold that crossed."""
+def _release(rows: list[tuple[str, list[int], int, str]], *, expired_only: bool) -> int:
+    """Release holds (booking what their calls cost) and claim any soft threshold that crossed.
+    `expired_only`: re-checked by the DELETE, so a hold a settlement just pushed on is kept."""
     if not rows:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT gatehouse_budget_release(%s)", [[token for token, *_rest in rows]])
+        cursor.execute("SELECT gatehouse_budget_release(%s, %s)", [[token for token, *_rest in rows], expired_only])
         released = cursor.fetchone()[0]
     from orchestrator import cost_alerts
 
@@ -549,20 +554,23 @@ def _release(rows: list[tuple[str, list[int], int, str]]) -> int:
 
 
 def budgets_release_expired() -> int:
-    """Reconciler pass: release the holds no call can settle on any more (crash, cancel, expiry)."""
+    """Reconciler pass: release the expired holds — those of workers that died, or lost their run
+    (a re-queue, a cancel) and so stopped settling; a live job's settlements keep pushing its
+    hold's expiry on, and its give-back at the end of the job removes the hold anyway."""
     with connection.cursor() as cursor:
         cursor.execute(_STALE)
         rows = cursor.fetchall()
-    return _release(rows)
+    return _release(rows, expired_only=True)
 
 
 def budgets_release_for_run(*, run_id: int) -> int:
-    """Release every hold of one run (after it was cancelled or ended)."""
+    """Release every hold of one run at once. Only for a run whose jobs have ended (it is stopped on
+    a budget and an admin decides): no worker can draw on its holds any more."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT token, usage_ids, run_id, node FROM orchestrator_budgetreservation WHERE run_id = %s",
                        [run_id])
         rows = cursor.fetchall()
-    return _release(rows)
+    return _release(rows, expired_only=False)
 
 
 def budget_holds_revoke() -> int:

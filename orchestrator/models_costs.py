@@ -149,10 +149,9 @@ class BudgetReservation(models.Model):
     revoked = models.BooleanField(default=False)  # a budget changed: draw no more from this hold
     usage_ids = ArrayField(models.BigIntegerField(), default=list)
     created_at = models.DateTimeField(default=timezone.now)
-    # Its job may draw on it without asking the database until then (pushed on by every
-    # settlement): the reconciler never releases a hold of a live-looking job before.
-    draw_until = models.DateTimeField(null=True)
-    expires_at = models.DateTimeField()  # released after this whatever happens (backstop)
+    # Pushed on by every settlement to past the end of its job's draw window by the longest a call
+    # can take; the reconciler releases a hold only after this (orchestrator.budgets).
+    expires_at = models.DateTimeField()
 
 
 class SpendEvent(models.Model):

@@ -64,7 +64,9 @@ def make_budget(transactional_db) -> Callable[..., object]:
 
 
 @pytest.fixture
-def short_draw_window(settings) -> None:
-    """Holds taken in this test may be drawn on for 2 s after their last settlement (the lease, as
-    the test workers run with), so the reconciler's wait for a lost run's window stays short."""
+def short_holds(settings, monkeypatch) -> None:
+    """Holds taken in this test have a 2 s draw window (the lease, as the test workers run with)
+    and expire 2 s + two 1 s provider timeouts + the lease after their last settlement, so the
+    reconciler's wait for them stays short."""
     settings.GATEHOUSE_LEASE_SECONDS = 2
+    monkeypatch.setenv("GATEHOUSE_LLM_TIMEOUT", "1")

@@ -61,7 +61,7 @@ def test_a_settled_call_is_journaled_once_and_booked_once_when_its_hold_is_given
     assert not BudgetReservation.objects.exists()
 
 
-def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget, wait_for, short_draw_window):
+def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
     hold, journal = _reserved_call(run)
@@ -71,7 +71,7 @@ def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(p
         budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
     # The fenced worker's hold goes with its lease: the reconciler gives it back, with the call's cost.
-    wait_for(lambda: budgets_release_expired() == 1, timeout=15, what="the fenced worker's hold to be released")
+    wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="the fenced worker's hold to be released")
     usage = BudgetUsage.objects.get(budget=budget)
     assert usage.spent == COST, "the provider billed the call: the spend counts against the budget"
     assert usage.reserved == 0, "and its hold is freed"

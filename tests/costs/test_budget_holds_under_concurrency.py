@@ -58,12 +58,15 @@ def test_sixteen_concurrent_runs_never_spend_past_a_hard_cap(priced, advance, ma
 def test_a_hold_of_a_killed_worker_is_released_and_the_run_completes(priced, make_budget, start_worker, wait_for):
     budget = make_budget(cap="5.00")
     run = run_start(workflow="cost_probe", input={"calls": 2})
-    worker = start_worker(env={"GATEHOUSE_DEMO_LLM_LATENCY_MS": "4000"})
+    # A 5 s provider timeout: the dead worker's hold expires 2 s (its draw window) + 2 x 5 s + 2 s
+    # (the lease) after it was taken, when no call of that worker could still be spending it.
+    worker = start_worker(env={"GATEHOUSE_DEMO_LLM_LATENCY_MS": "4000", "GATEHOUSE_LLM_TIMEOUT": "5"})
     wait_for(lambda: BudgetReservation.objects.filter(run=run).exists(), timeout=60, what="a call in flight")
     worker.kill()
     assert BudgetUsage.objects.get(budget=budget).reserved > 0, "the dead worker's hold is still there"
 
-    # The lease (2 s in tests) lapses; the reconciler re-queues the run and frees the dead call's hold.
+    # The lease (2 s in tests) lapses and the reconciler re-queues the run; the hold expires and the
+    # reconciler frees it.
     wait_for(lambda: runs_reconcile() and not BudgetReservation.objects.exists(), timeout=30,
              what="the reconciler to release the hold")
     assert BudgetUsage.objects.get(budget=budget).reserved == 0

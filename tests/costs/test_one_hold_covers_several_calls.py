@@ -7,6 +7,7 @@ against the new cap."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -84,7 +85,7 @@ def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, mak
     assert BudgetUsage.objects.get().reserved == 0
 
 
-def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget, wait_for, short_draw_window):
+def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="1.00")
     run = _running(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
@@ -95,7 +96,7 @@ def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, ma
     assert BudgetReservation.objects.count() == 1
     assert BudgetUsage.objects.get(budget=budget).spent == 0, "booked when the hold is given back"
     Run.objects.filter(pk=run.pk).update(status="queued")  # the worker was taken for dead
-    wait_for(lambda: budgets_release_expired() == 1, timeout=15, what="the hold to be released")
+    wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="the hold to be released")
     usage = BudgetUsage.objects.get(budget=budget)
     assert (usage.spent, usage.reserved) == (Decimal("0.007"), Decimal(0))
 
@@ -120,7 +121,7 @@ def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, mak
     assert not BudgetReservation.objects.exists()
 
 
-def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(priced, make_budget, wait_for, short_draw_window):
+def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="0.05")
     a, b = _running(run_start(workflow="cost_probe", input={})), _running(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
@@ -139,7 +140,7 @@ def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(price
     budget_settle(hold=taken, call=_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
                   latency_ms=1.0)
     other.close()
-    wait_for(lambda: budgets_release_expired() == 1, timeout=15, what="a's hold to be released")
+    wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to be released")
     usage = BudgetUsage.objects.get(budget=budget)
     assert usage.spent == Decimal("0.0495") <= budget.cap, "every call was covered by a hold: no overshoot"
     assert usage.reserved == 0
@@ -151,8 +152,27 @@ def test_a_new_utc_day_takes_a_new_hold(priced, make_budget, reserves):
     allowance = Allowance()
     hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
     allowance.undraw(hold, Decimal("0.01"))
-    hold.day = (2000, 1, 1)  # taken yesterday, as far as its usage rows go
+    assert 0 < hold.day_ends - budgets._clock() <= 86400, "the database said when its UTC day ends"
+    hold.day_ends = budgets._clock()  # that moment has come: the day's usage rows are done
     assert allowance.draw(call=_call(run, 1), amount=Decimal("0.01")) is not hold
     assert len(reserves) == 2
     allowance.close()
     assert not BudgetReservation.objects.exists()
+
+
+def test_a_call_still_in_flight_after_its_worker_lost_the_run_keeps_its_hold(priced, make_budget, wait_for,
+                                                                              short_holds):
+    budget = make_budget(cap="0.05")
+    a, b = _running(run_start(workflow="cost_probe", input={})), _running(run_start(workflow="cost_probe", input={}))
+    allowance = Allowance()
+    hold = allowance.draw(call=_call(a, 0), amount=Decimal("0.01"))  # the call starts, and takes long
+    run_cancel(run=a, reason="not needed")
+    time.sleep(2.5)  # past the draw window (2 s): a's worker draws no more, but its call still runs
+    assert budgets_release_expired() == 0, "the hold outlives the longest call"
+    with pytest.raises(BudgetExceeded):
+        Allowance().draw(call=_call(b, 0), amount=Decimal("0.04"))  # a's hold still counts
+    budget_settle(hold=hold, call=_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.009"),
+                  latency_ms=4000.0)
+    wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to expire")
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (Decimal("0.009"), Decimal(0))
