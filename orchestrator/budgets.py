@@ -31,11 +31,13 @@ round trip and touch no shared row. Each step is ONE prepared statement:
      move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
      claimed then (cost_alerts.thresholds_claim). A call that failed gives its draw back locally.
   4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases, booking their
-     `used` as spent, the holds past their expiry: a hold's expiry is the end of its draw window
-     plus the longest a call can take (two provider timeouts and a lease), pushed on by every
-     settlement. So the holds of a worker that died, or lost its run (a re-queue, a cancel), are
-     released only once no call of theirs can still be drawn or in flight — never while their
-     room could still be spent.
+     `used` as spent, the holds past their expiry (`hold_ttl_seconds`): the end of the draw window
+     plus two provider timeouts and a lease, pushed on by every settlement and by the job's lease
+     heartbeat (orchestrator.heartbeat). So a live job's hold never expires under it, however
+     long a call streams, and the hold of a worker that died or lost its run (a re-queue, a
+     cancel) is released once its draws have stopped and its calls have had their time. The one
+     call that can still book past a cap is one that keeps streaming for a worker that lost its
+     run, beyond that time: it is booked anyway (the provider billed it).
 
 The lease is checked when a hold is taken, not on every call: a worker that lost its run may still
 make the calls of its draw window — on its hold, so within the caps — and is stopped at its next
@@ -43,7 +45,8 @@ commit. A budget created or changed revokes every hold (`budget_holds_revoke`; a
 waits for a hold being taken on it, which share-locks the budget rows): a job learns it when a call
 settles, and takes a fresh hold, checked against the budgets as they are now, for the call after
 that. Until then — one call per thread of the job — its calls draw on the hold granted before the
-change, and are booked on the budgets that hold was taken on.
+change, and are booked on the budgets that hold was taken on. A budget created — or activated, or
+re-scoped to match — while a hold is being taken can miss that hold.
 """
 
 from __future__ import annotations
@@ -162,11 +165,13 @@ def _draw_window() -> float:
     return float(settings.GATEHOUSE_LEASE_SECONDS)
 
 
-def _ttl_seconds() -> float:
-    # The expiry, past the draw window by more than any call can take (two provider timeouts, for a
-    # stream, and a lease): a call drawn at the end of the window still settles on its hold, so
-    # the reconciler — which releases a hold only once it has expired — never frees room a call
-    # may still spend.
+def hold_ttl_seconds() -> float:
+    """How far past its last settlement, or its job's last lease heartbeat, a hold expires: past the
+    draw window by two provider timeouts and a lease, so a call drawn at the end of the window
+    still settles on its hold. A live job's heartbeat keeps pushing the expiry on (a stream has no
+    total time limit: the SDKs' timeouts bound each read), so the reconciler — which releases a
+    hold only once it has expired — frees the room of a job that died or lost its run, never of a
+    call still running for a live one."""
     return _draw_window() + timeout_seconds() * 2 + settings.GATEHOUSE_LEASE_SECONDS
 
 
@@ -381,7 +386,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
         "token": token, "run": call.run_id, "lease": call.lease_token, "workflow": call.workflow,
         "labels": call.label_pairs, "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "model": call.model, "amount": amount, "want": max(amount, want or amount),
-        "ttl": _ttl_seconds(), "async_commit": async_commit_param(),
+        "ttl": hold_ttl_seconds(), "async_commit": async_commit_param(),
     }
     window = _draw_window()
     sent_at = _clock()
@@ -420,7 +425,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     """
     call = call or hold.call
     drawn = hold.in_flight if drawn is None else drawn
-    ttl, window = hold.ttl or _ttl_seconds(), hold.window or _draw_window()
+    ttl, window = hold.ttl or hold_ttl_seconds(), hold.window or _draw_window()
     params = {
         "token": hold.token, "run": call.run_id, "workflow": call.workflow,
         "labels_json": hold.labels_json if hold.labels_json and call.labels is hold.call.labels else dumps(call.labels),
@@ -561,16 +566,6 @@ def budgets_release_expired() -> int:
         cursor.execute(_STALE)
         rows = cursor.fetchall()
     return _release(rows, expired_only=True)
-
-
-def budgets_release_for_run(*, run_id: int) -> int:
-    """Release every hold of one run at once. Only for a run whose jobs have ended (it is stopped on
-    a budget and an admin decides): no worker can draw on its holds any more."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT token, usage_ids, run_id, node FROM orchestrator_budgetreservation WHERE run_id = %s",
-                       [run_id])
-        rows = cursor.fetchall()
-    return _release(rows, expired_only=False)
 
 
 def budget_holds_revoke() -> int:

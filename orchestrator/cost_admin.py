@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.services import system_ledger_append
 from orchestrator import spend
-from orchestrator.budgets import budget_holds_revoke, budgets_release_for_run, money
+from orchestrator.budgets import budget_holds_revoke, money
 from orchestrator.models import Budget, CostSettings, ModelPrice
 from orchestrator.services import RunError
 from orchestrator.state import loads
@@ -145,9 +145,9 @@ def budget_item_end(*, item: Any, reason: str, actor: Any) -> Any:
     """Reject the item: the run ends as `rejected` (the decision flow's reject goes to END)."""
     from review.services import DecisionInput, review_decide
 
-    decided = review_decide(item=item, actor=actor, decision=DecisionInput("reject", reason=reason))
-    budgets_release_for_run(run_id=item.run_id)
-    return decided
+    # No hold to free here: the run's jobs gave theirs back when they ended, and a hold of a worker
+    # that lost the run is released by the reconciler once no call can still spend it.
+    return review_decide(item=item, actor=actor, decision=DecisionInput("reject", reason=reason))
 
 
 # --- prices and settings ------------------------------------------------------------------------------

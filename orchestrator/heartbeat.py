@@ -24,11 +24,22 @@ log = logging.getLogger("gatehouse.executor")
 
 # The owner is checked as well as the token: should a claim be lost in a database crash (claims
 # commit asynchronously), the next claim reissues the same token, and this worker must not keep
-# the new owner's lease alive.
-_EXTEND = (
-    "UPDATE orchestrator_run SET lease_expires_at = statement_timestamp() + %s * interval '1 second'"
-    " WHERE id = %s AND lease_token = %s AND lease_owner = %s AND status = 'running'"
+# the new owner's lease alive. The run's budget holds (orchestrator.budgets) are kept alive with
+# it, in token order as every hold writer locks them: a call of a live job may stream for longer
+# than any fixed expiry.
+_EXTEND = """
+WITH r AS (
+  UPDATE orchestrator_run SET lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second'
+  WHERE id = %(run)s AND lease_token = %(token)s AND lease_owner = %(owner)s AND status = 'running'
+  RETURNING id
+), h AS (
+  UPDATE orchestrator_budgetreservation
+     SET expires_at = greatest(expires_at, statement_timestamp() + %(hold_ttl)s * interval '1 second')
+  WHERE token IN (SELECT token FROM orchestrator_budgetreservation
+                  WHERE run_id = (SELECT id FROM r) AND lease_token = %(token)s ORDER BY token FOR UPDATE)
 )
+SELECT count(*) FROM r
+"""
 
 
 @dataclass
@@ -85,9 +96,12 @@ class _Heartbeats:
     @staticmethod
     def _extend(run_id: int, lease: _Lease) -> bool:
         try:
+            from orchestrator.budgets import hold_ttl_seconds
+
             with connection.cursor() as cursor:
-                cursor.execute(_EXTEND, [lease.seconds, run_id, lease.token, lease.owner])
-                return cursor.rowcount == 1
+                cursor.execute(_EXTEND, {"lease": lease.seconds, "run": run_id, "token": lease.token,
+                                         "owner": lease.owner, "hold_ttl": hold_ttl_seconds()})
+                return cursor.fetchone()[0] == 1
         except Exception:  # a heartbeat must never kill the worker; the lease will just lapse
             log.exception("lease heartbeat failed for run %s", run_id)
             return True

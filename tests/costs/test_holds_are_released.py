@@ -71,3 +71,22 @@ def test_a_call_returning_after_its_hold_was_freed_is_still_booked(priced, make_
     assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0))
     event = SpendEvent.objects.get(run=run)
     assert event.cost == Decimal("0.004") and event.reserved == 0
+
+
+def test_a_live_jobs_heartbeat_keeps_its_hold_however_long_its_call_streams(priced, make_budget, wait_for):
+    # A stream has no total time limit (the SDKs' timeouts bound each read): while the job's lease
+    # heartbeat beats, its hold must not expire under the call.
+    from django.db.models.functions import Now
+
+    from orchestrator.heartbeat import lease_heartbeat
+
+    make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    _hold(run)
+    Run.objects.filter(pk=run.pk).update(lease_owner="w-live", lease_expires_at=timezone.now() + timedelta(seconds=30))
+    BudgetReservation.objects.update(expires_at=timezone.now() + timedelta(seconds=1))  # nearly up
+    with lease_heartbeat(run.pk, 7, "w-live", 2):  # beats every 2/3 s
+        wait_for(lambda: BudgetReservation.objects.filter(expires_at__gt=Now() + timedelta(seconds=30)).exists(),
+                 timeout=10, what="the heartbeat to push the hold's expiry on")
+    assert budgets_release_expired() == 0
+    assert BudgetReservation.objects.count() == 1
