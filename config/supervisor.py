@@ -183,8 +183,15 @@ def supervise(children: list[Child], port: int) -> int:
         return 1
     print(_banner(port, children), flush=True)
 
+    parent = os.getppid()
     while not stopping:
         time.sleep(0.3)
+        if os.getppid() != parent:
+            # Whoever started us (make run) is gone — stopped by a SIGTERM that only reached it (a
+            # service manager, `timeout`): stop too, rather than keep serving as an orphan.
+            print("gatehouse: the process that started me has exited.", file=sys.stderr, flush=True)
+            stopping.append(signal.SIGHUP)
+            break
         now = time.monotonic()
         for child in children:
             if child.restart_at is not None:
