@@ -30,35 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 PROBE = "tests.costs.probe_workflow"
 
-from bench.executor_vs_langgraph import bench_queue  # noqa: E402
-
-
-def _setup_database() -> str:
-    """Create (or reuse) a scratch database and point Django at it. Returns its URL for the workers."""
-    import django
-    from django.conf import settings
-
-    django.setup()
-    bench_queue()  # the overhead part starts runs too: their jobs stay out of the product's queue
-    from django.db import connection
-
-    base = dict(connection.settings_dict)
-    name = "gatehouse_bench"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = name
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from urllib.parse import quote
-
-    host = base["HOST"] or base.get("OPTIONS", {}).get("host") or "localhost"
-    port = base["PORT"] or base.get("OPTIONS", {}).get("port") or 5432
-    auth = quote(base["USER"] or "", safe="") + (":" + quote(base["PASSWORD"], safe="") if base["PASSWORD"] else "")
-    return f"postgresql://{auth}@{quote(host, safe='')}:{port}/{name}"
+from bench.executor_vs_langgraph import _setup_django, bench_queue  # noqa: E402
 
 
 def _reset() -> None:
@@ -223,7 +195,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    db_url = _setup_database()
+    db_url = _setup_django()  # the bench database, its own RQ queue; the URL is for the workers
     from django.conf import settings
 
     if PROBE not in settings.GATEHOUSE_WORKFLOWS:

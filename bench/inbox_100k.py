@@ -22,29 +22,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from bench.executor_vs_langgraph import _setup_django  # noqa: E402
+
 TARGET_MS = 100.0
 WORKFLOWS = 20
 RUNS = 2000
 
 
 def _setup_database() -> None:
-    import django
     from django.conf import settings
 
-    django.setup()
-    from django.db import connection
-
-    name = "gatehouse_bench_inbox"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = name
+    _setup_django("gatehouse_bench_inbox")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _seed(items: int) -> None:

@@ -67,7 +67,7 @@ from orchestrator.commit import LeaseLost
 from orchestrator.journal import journal_insert_sql
 from orchestrator.llm import LLMRequest, LLMResponse, Price, cost_of, estimate_request_tokens
 from orchestrator.llm.env import timeout_seconds
-from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
+from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared, prefixed
 from orchestrator.state import dumps
 
 # Which budgets apply to a call and which period row of each: one text, shared with the SQL functions
@@ -137,7 +137,7 @@ class Hold:
     in_flight: Decimal = Decimal(0)  # maxima of calls drawn and not settled yet
     deadline: float = math.inf  # _clock() at which its draw window closes (see _draw_window)
     live: bool = True  # False once revoked, found released, or closed
-    ttl: float = 0.0  # the backstop expiry, seconds (read once per hold)
+    ttl: float = 0.0  # how far past each settlement it expires (hold_ttl_seconds, read once per hold)
     window: float = 0.0  # the draw window, seconds (read once per hold)
     day_ends: float = math.inf  # _clock() at which the UTC day of its usage rows ends (database's clock)
     labels_json: str = ""  # the run's labels as the spend rows store them (encoded once per hold)
@@ -307,7 +307,7 @@ WITH applicable AS (  -- once: the function may create this period's rows
 ){journal_cte}
 SELECT {node_total},
        ({crossed}),
-       true,
+       NULL::boolean,  -- no hold, nothing to revoke
        {journal_count}
 """
 # The node's spend in this run, only when the node has a norm to compare with (cost_alerts); the new
@@ -329,31 +329,14 @@ def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
         node_total=_NODE_TOTAL, crossed=_CROSSED)
 
 
-_J_KEYS: dict[str, str] = {}  # journal column → parameter name, built once
-
-# Spend-row values the journal row carries too: when they are equal (as ctx.llm makes them), the
-# statement reads them from the journal's parameters instead of binding each one twice.
-_SHARED = {"run": "j_run_id", "node": "j_node", "visit": "j_visit", "call": "j_call_index",
-           "provider": "j_provider", "input": "j_input_tokens", "output": "j_output_tokens",
-           "cached": "j_cached_tokens", "cost": "j_cost", "latency": "j_latency_ms"}
-
-
-def _shared(sql: str) -> str:
-    for name, journal_name in _SHARED.items():
-        sql = sql.replace(f"%({name})s", f"%({journal_name})s")
-    return sql
-
-
-# (direct?, journal: None / "own" / "shared") → SQL. On a hold, the journal row is written only if
+# (hold gone?, with the call's journal row?) → SQL. On a hold, the journal row is written only if
 # the hold was there (else the direct statement writes both).
 _SETTLE_SQL = {
-    (False, None): _settle_sql(_SETTLE, journal=False),
-    (False, "own"): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
-    (True, None): _settle_sql(_SETTLE_DIRECT, journal=False),
-    (True, "own"): _settle_sql(_SETTLE_DIRECT, journal=True),
+    (False, False): _settle_sql(_SETTLE, journal=False),
+    (False, True): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
+    (True, False): _settle_sql(_SETTLE_DIRECT, journal=False),
+    (True, True): _settle_sql(_SETTLE_DIRECT, journal=True),
 }
-_SETTLE_SQL[False, "shared"] = _shared(_SETTLE_SQL[False, "own"])
-_SETTLE_SQL[True, "shared"] = _shared(_SETTLE_SQL[True, "own"])
 
 # Close a hold, as one statement: delete it, lock its usage rows in id order, move its amount out of
 # `reserved` and what its calls cost into `spent`; report rows that crossed a soft threshold.
@@ -370,7 +353,7 @@ WITH d AS (
   WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.id = u.budget_id
   RETURNING u.id, u.spent, u.alerted_pct, b.cap, b.soft_thresholds
 )
-SELECT ({_CROSSED}), (SELECT used FROM d)
+SELECT ({_CROSSED})
 WHERE {ASYNC_COMMIT}
 """
 
@@ -425,40 +408,32 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     """
     call = call or hold.call
     drawn = hold.in_flight if drawn is None else drawn
-    ttl, window = hold.ttl or hold_ttl_seconds(), hold.window or _draw_window()
     params = {
         "token": hold.token, "run": call.run_id, "workflow": call.workflow,
-        "labels_json": hold.labels_json if hold.labels_json and call.labels is hold.call.labels else dumps(call.labels),
+        "labels_json": hold.labels_json if call.labels is hold.call.labels else dumps(call.labels),
         "node": call.node, "visit": call.visit, "call": call.call_index,
         "attempt": call.attempt, "provider": response.provider, "model": response.model or call.model,
         "input": response.input_tokens, "output": response.output_tokens, "cached": response.cached_tokens,
         "cost": cost, "drawn": drawn, "latency": float(latency_ms), "partial": partial, "unpriced": unpriced,
-        "ttl": ttl,
+        "ttl": hold.ttl,
     }
     from orchestrator import cost_alerts
 
     params["want_total"] = cost_alerts.anomaly_possible(run_id=call.run_id, workflow=call.workflow, node=call.node)
-    mode = None
     if journal is not None:
-        for key, value in journal.items():
-            params[_J_KEYS.get(key) or _J_KEYS.setdefault(key, f"j_{key}")] = value
-        mode = "shared" if all(params[own] == params[theirs] for own, theirs in _SHARED.items()) else "own"
-        if mode == "shared":
-            for own in _SHARED:
-                del params[own]
+        prefixed("j_", journal, params)
     sent_at = _clock()
-    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, mode], params)
-    if revoked is None:
+    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, journal is not None], params)
+    if revoked is None:  # the hold is gone: book the call on the budgets directly
         params["labels"] = call.label_pairs  # the direct statement finds the budgets that apply
-        node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[True, mode], params)
-        revoked = None
+        node_total, crossed, _, journaled = execute_prepared(_SETTLE_SQL[True, journal is not None], params)
     with hold.lock:
         hold.in_flight -= drawn
         hold.used += cost
         if revoked is None or revoked:
             hold.live = False  # released while the call was in flight (booked directly), or revoked
         else:
-            hold.deadline = sent_at + window
+            hold.deadline = sent_at + hold.window
     alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node) if crossed else []
     if node_total is not None:
         anomaly = cost_alerts.anomaly_check(run_id=call.run_id, workflow=call.workflow, node=call.node,
@@ -474,8 +449,7 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
 def budget_close(*, hold: Hold) -> None:
     """Give a hold back: what its calls cost becomes spend, the rest is free for others."""
     hold.live = False
-    crossed, _used = execute_prepared(_CLOSE, {"token": hold.token, "async_commit": async_commit_param()}) or (
-        None, None)
+    (crossed,) = execute_prepared(_CLOSE, {"token": hold.token, "async_commit": async_commit_param()})
     if crossed:
         from orchestrator import cost_alerts
 

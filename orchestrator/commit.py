@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from orchestrator.prepared import execute_prepared
+from orchestrator.prepared import execute_prepared, prefixed
 from orchestrator.state import dumps
 
 
@@ -101,7 +101,6 @@ FROM r
 
 _LEDGER_FIELDS = ("kind", "step", "actor", "at", "payload")
 # Parameter names, built once rather than formatted on every step.
-_CP_KEYS: dict[str, str] = {}
 _LEDGER_KEYS: list[tuple[tuple[str, str], ...]] = []
 
 
@@ -224,8 +223,7 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
         "ledger_len": t.ledger_len_before + len(t.ledger),
     }
     if t.checkpoint is not None:
-        for key, value in t.checkpoint.items():
-            params[_CP_KEYS.get(key) or _CP_KEYS.setdefault(key, f"cp_{key}")] = value
+        prefixed("cp_", t.checkpoint, params)
     for i, entry in enumerate(t.ledger):
         # The statement numbers and links entries itself; a hash taken over another number or
         # predecessor would be stored under fields it does not cover, and would not verify.

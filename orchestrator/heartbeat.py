@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from orchestrator.budgets import hold_ttl_seconds
+
 log = logging.getLogger("gatehouse.executor")
 
 # The owner is checked as well as the token: should a claim be lost in a database crash (claims
@@ -96,8 +98,6 @@ class _Heartbeats:
     @staticmethod
     def _extend(run_id: int, lease: _Lease) -> bool:
         try:
-            from orchestrator.budgets import hold_ttl_seconds
-
             with connection.cursor() as cursor:
                 cursor.execute(_EXTEND, {"lease": lease.seconds, "run": run_id, "token": lease.token,
                                          "owner": lease.owner, "hold_ttl": hold_ttl_seconds()})

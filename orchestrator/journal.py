@@ -80,8 +80,8 @@ def journal_insert_sql(prefix: str = "", *, guard: str = "") -> str:
 
 
 def journal_params(*, run_id: int, lease_token: int, visit: int, call_index: int, node: str, kind: str,
-                   prefix: str = "", **fields: Any) -> dict[str, Any]:
-    params = {
+                   **fields: Any) -> dict[str, Any]:
+    return {
         "run_id": run_id,
         "lease_token": lease_token,
         "visit": visit,
@@ -105,7 +105,6 @@ def journal_params(*, run_id: int, lease_token: int, visit: int, call_index: int
         "created_at": datetime.now(UTC),
         **fields,
     }
-    return {f"{prefix}{key}": value for key, value in params.items()} if prefix else params
 
 
 _INSERT = journal_insert_sql()

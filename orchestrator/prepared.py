@@ -50,5 +50,19 @@ ASYNC_COMMIT = (
 )
 
 
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+def prefixed(prefix: str, values: dict[str, Any], into: dict[str, Any]) -> None:
+    """Copy `values` into `into` as `prefix + key` (a statement's parameters for one of its parts),
+    each name built once per process rather than formatted on every step or call."""
+    names = _NAMES.setdefault(prefix, {})
+    for key, value in values.items():
+        name = names.get(key)
+        if name is None:
+            name = names[key] = prefix + key
+        into[name] = value
+
+
 def async_commit_param() -> str | None:
     return None if connection.in_atomic_block else "off"

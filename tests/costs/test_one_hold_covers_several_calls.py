@@ -7,7 +7,6 @@ against the new cap."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -167,7 +166,9 @@ def test_a_call_still_in_flight_after_its_worker_lost_the_run_keeps_its_hold(pri
     allowance = Allowance()
     hold = allowance.draw(call=_call(a, 0), amount=Decimal("0.01"))  # the call starts, and takes long
     run_cancel(run=a, reason="not needed")
-    time.sleep(2.5)  # past the draw window (2 s): a's worker draws no more, but its call still runs
+    # Past the draw window (2 s): a's worker draws no more on the hold, but its call still runs.
+    wait_for(lambda: not hold.can_cover(_call(a, 1), Decimal("0.000001")), timeout=10,
+             what="a's draw window to close")
     assert budgets_release_expired() == 0, "the hold outlives the longest call"
     with pytest.raises(BudgetExceeded):
         Allowance().draw(call=_call(b, 0), amount=Decimal("0.04"))  # a's hold still counts
