@@ -5,6 +5,7 @@ released); `revoked` is set when a budget changes, so a job stops drawing on a h
 the old caps. Releasing a hold (reconciler, cancel) now books its `used` as spent.
 """
 
+import importlib
 from decimal import Decimal
 
 from django.db import migrations, models
@@ -40,31 +41,11 @@ END $$;
 """
 
 # 0004's function (with 0006's asynchronous commit), for going back.
-RELEASE_BEFORE = """
-CREATE OR REPLACE FUNCTION gatehouse_budget_release(p_tokens text[])
-RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-  v_ids bigint[];
-  v_amounts numeric[];
-  v_count integer;
-BEGIN
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH d AS (
-    DELETE FROM orchestrator_budgetreservation WHERE token = ANY(p_tokens) RETURNING amount, usage_ids
-  ), per AS (
-    SELECT x.uid, sum(d.amount) AS amount FROM d, unnest(d.usage_ids) AS x(uid) GROUP BY x.uid
-  )
-  SELECT (SELECT array_agg(uid ORDER BY uid) FROM per), (SELECT array_agg(amount ORDER BY uid) FROM per),
-         (SELECT count(*) FROM d)
-  INTO v_ids, v_amounts, v_count;
-  IF v_ids IS NOT NULL THEN
-    PERFORM 1 FROM orchestrator_budgetusage WHERE id = ANY(v_ids) ORDER BY id FOR UPDATE;
-    UPDATE orchestrator_budgetusage u SET reserved = u.reserved - s.amount, updated_at = now()
-    FROM unnest(v_ids, v_amounts) AS s(uid, amount) WHERE u.id = s.uid;
-  END IF;
-  RETURN v_count;
-END $$;
-"""
+_base = importlib.import_module("orchestrator.migrations.0004_budget_functions")
+_async = importlib.import_module("orchestrator.migrations.0006_budget_functions_async_commit")
+_all = _base.functions_sql(_async.ASYNC)
+_at = _all.index("CREATE OR REPLACE FUNCTION gatehouse_budget_release(")
+RELEASE_BEFORE = _all[_at:_all.index("END $$;", _at) + len("END $$;")]
 
 
 class Migration(migrations.Migration):
