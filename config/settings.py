@@ -163,7 +163,9 @@ GATEHOUSE_WORKFLOWS = env_list(
 GATEHOUSE_LEASE_SECONDS = env_int("GATEHOUSE_LEASE_SECONDS", 30, minimum=2)
 GATEHOUSE_STEP_CAP = env_int("GATEHOUSE_STEP_CAP", 200, minimum=1)
 # One budget hold covers up to this many calls' maximum cost of a worker job (1: a hold per call).
-GATEHOUSE_BUDGET_ALLOWANCE_CALLS = env_int("GATEHOUSE_BUDGET_ALLOWANCE_CALLS", 8, minimum=1)
+# Far from a cap a larger hold costs other runs nothing; near one, the quarter-of-headroom rule
+# (orchestrator.budgets) sets its size, so this mostly decides how many round trips a long job pays.
+GATEHOUSE_BUDGET_ALLOWANCE_CALLS = env_int("GATEHOUSE_BUDGET_ALLOWANCE_CALLS", 16, minimum=1)
 GATEHOUSE_SNAPSHOT_EVERY = env_int("GATEHOUSE_SNAPSHOT_EVERY", 50, minimum=1)
 GATEHOUSE_BLOB_THRESHOLD = env_int("GATEHOUSE_BLOB_THRESHOLD", 64 * 1024, minimum=1024)
 GATEHOUSE_MAX_INPUT_BYTES = env_int("GATEHOUSE_MAX_INPUT_BYTES", 16 * 1024 * 1024, minimum=1024)

@@ -6,8 +6,10 @@ round trip and touch no shared row. Each step is ONE prepared statement:
   1. `budget_reserve` — when the job has no usable hold, its own (asynchronously committed)
      transaction:
        a. find the budgets that apply (global, the run's workflow, its labels, per-run) and their
-          usage rows for this period (periods are rows keyed by their UTC start date; missing rows
-          are created by `gatehouse_budget_usage_ids` and the statement runs once more);
+          usage rows for this period (periods are rows keyed by their UTC start date; a run's rows
+          are created with the run, `budget_usage_ensure`; rows still missing — a budget created
+          since, a new day — are created by `gatehouse_budget_usage_ids` and the statement runs
+          once more);
        b. lock those rows in ascending id order — every writer locks in that order, so concurrent
           workers cannot deadlock — and check `spent + reserved + max_cost <= cap` on each, seeing
           the latest committed values; check the worker still holds the run's lease;
@@ -122,7 +124,12 @@ class CallRef:
 
     @property
     def label_pairs(self) -> list[str]:
-        return [f"{k}={v}" for k, v in sorted(self.labels.items())]
+        return label_pairs(self.labels)
+
+
+def label_pairs(labels: dict[str, str]) -> list[str]:
+    """A run's labels as label-scoped budgets match them (`department=legal`)."""
+    return [f"{k}={v}" for k, v in sorted(labels.items())]
 
 
 @dataclass
@@ -358,6 +365,16 @@ WHERE {ASYNC_COMMIT}
 """
 
 
+def budget_usage_ensure(*, run_id: int, workflow: str, labels: dict[str, str]) -> None:
+    """Create the usage rows of the budgets that apply to a new run — its per-run budgets' rows,
+    and this period's shared rows if they are missing — in the transaction that creates the run.
+    Without them its first call's reserve would find a row missing, create it in a transaction of
+    its own and reserve again: two round trips and a durable commit more, on every run's first
+    call. (A budget created later, or a new day or month, still takes that path.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gatehouse_budget_usage_ids(%s, %s, %s::text[])", [run_id, workflow, label_pairs(labels)])
+
+
 def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = None) -> Hold:
     """Hold at least `amount` (up to `want`) on every applicable budget, or raise BudgetExceeded and
     hold nothing. The hold is returned with `amount` drawn for the call that asked.
@@ -382,9 +399,7 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
             break
         # A new budget, day or month (or run) has no usage row yet: create the missing rows (in
         # budget id order, idempotently) and try once more.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT gatehouse_budget_usage_ids(%s, %s, %s::text[])",
-                           [call.run_id, call.workflow, call.label_pairs])
+        budget_usage_ensure(run_id=call.run_id, workflow=call.workflow, labels=call.labels)
     if blocked is not None:
         name, cap, spent, reserved = blocked
         raise BudgetExceeded(budget=name, cap=Decimal(str(cap)), spent=Decimal(str(spent)),

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from audit.models import LedgerEntry
+from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import state_at
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
@@ -188,6 +189,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             ledger_len=parent_chain.length, ledger_head=parent_chain.head)
         if moved != 1:
             raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
+        budget_usage_ensure(run_id=fork.pk, workflow=fork.workflow, labels=fork.labels)
         run_enqueue(fork.pk)
     return fork
 

@@ -9,21 +9,29 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from psycopg import pq
 from psycopg.types.string import StrDumper
+
+_ROWS = pq.ExecStatus.TUPLES_OK
 
 
 def _hot_cursor() -> psycopg.Cursor:
     """One server-binding cursor per database connection, reused by every hot-path statement."""
-    connection.ensure_connection()
-    raw = connection.connection
-    cached = getattr(connection, "_gatehouse_hot_cursor", None)
+    # The thread's connection wrapper, read through the proxy once (each attribute read through
+    # django.db.connection costs a thread-local lookup, and this runs for every step and call).
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    raw = wrapper.connection
+    if raw is None:
+        wrapper.ensure_connection()
+        raw = wrapper.connection
+    cached = wrapper.__dict__.get("_gatehouse_hot_cursor")
     if cached is not None and cached[0] is raw and not cached[1].closed:
         return cached[1]
     cursor = psycopg.Cursor(raw)
     # Send str as text (not "unknown"), so a parameter used in two places has one type.
     cursor.adapters.register_dumper(str, StrDumper)
-    connection._gatehouse_hot_cursor = (raw, cursor)
+    wrapper._gatehouse_hot_cursor = (raw, cursor)
     return cursor
 
 
@@ -37,7 +45,8 @@ def execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None
     """
     cursor = _hot_cursor()
     cursor.execute(sql, params, prepare=True)
-    return cursor.fetchone() if cursor.description is not None else None
+    # The result's status, not cursor.description (which builds a Column object per column).
+    return cursor.fetchone() if cursor.pgresult.status == _ROWS else None
 
 
 # For a statement whose own commit need not be durable (a claim, a budget hold): put it in a WHERE

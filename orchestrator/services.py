@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from audit.ledger import salted_digest
 from audit.services import SYSTEM_CHAIN, ledger_append
+from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
@@ -76,6 +77,7 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
                 "labels": {k: salted_digest(v, run.ledger_salt) for k, v in labels.items()},
             })
             run.save(update_fields=["ledger_len", "ledger_head"])
+            budget_usage_ensure(run_id=run.pk, workflow=workflow, labels=labels)
             run_enqueue(run.pk)
     except IntegrityError:
         raise RunError(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") from None

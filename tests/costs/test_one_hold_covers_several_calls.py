@@ -69,6 +69,27 @@ def test_with_one_call_per_hold_every_call_reserves(priced, advance, make_budget
     assert len(reserves) == 4
 
 
+def test_a_run_starts_with_its_budget_rows_so_its_first_hold_is_one_statement(priced, advance, make_budget,
+                                                                                  monkeypatch):
+    per_run = make_budget("Per run", cap="1.00", scope="run")
+    daily = make_budget("Daily", cap="5.00", period="daily")
+    run = run_start(workflow="cost_probe", input={"calls": 1})
+    assert BudgetUsage.objects.filter(budget=per_run, run_key=run.pk).exists(), "created with the run"
+    assert BudgetUsage.objects.filter(budget=daily, run_key=0).exists(), "today's shared row too"
+    statements: list[str] = []
+    real = budgets.execute_prepared
+
+    def watched(sql, params):
+        statements.append(sql)
+        return real(sql, params)
+
+    monkeypatch.setattr(budgets, "execute_prepared", watched)
+    assert advance(run) == "completed"
+    assert statements.count(budgets._RESERVE) == 1, "no missing row to create, no second attempt"
+    usage = BudgetUsage.objects.get(budget=per_run, run_key=run.pk)
+    assert usage.spent == SpendEvent.objects.filter(run=run).aggregate(s=Sum("cost"))["s"] > 0
+
+
 def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, make_budget):
     make_budget(cap="0.10")
     run = _running(run_start(workflow="cost_probe", input={}))
