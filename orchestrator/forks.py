@@ -147,7 +147,8 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     actor_user = actor if getattr(actor, "pk", None) else None
     name = _actor_name(actor)
     with transaction.atomic():
-        parent = Run.objects.select_for_update().get(pk=run.pk)
+        # No key update: rows that reference the run (an alert's FK check) need not wait for the fork.
+        parent = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
         if parent.status == RunStatus.RUNNING:
             raise ForkError(f"run {parent.thread_id} is running: a worker is advancing it. Fork it once it "
                             "completes, suspends or fails, or cancel it first.")
