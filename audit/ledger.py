@@ -43,10 +43,15 @@ def salted_digest(value: Any, salt: str) -> str:
 
 def payload_json(payload: dict[str, Any]) -> bytes:
     """canonical_json(payload), by the prebuilt encoder when this Python has it."""
+    return payload_text(payload).encode("utf-8")
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """canonical_json(payload) before its UTF-8 encoding: what the ledger row stores."""
     if _ENCODE is None:
-        return canonical_json(payload)
+        return canonical_json(payload).decode("utf-8")
     _reject_non_string_keys(payload)
-    return "".join(_ENCODE(payload, 0)).encode("utf-8")
+    return "".join(_ENCODE(payload, 0))
 
 
 @dataclass
@@ -56,36 +61,37 @@ class ChainCursor:
     chain: str
     length: int
     head: str
-    _chain_json: bytes = field(default=b"", repr=False, compare=False)
+    _chain_json: str = field(default="", repr=False, compare=False)
 
     def append(self, *, kind: str, step: int | None, actor: str | None, payload: dict[str, Any],
                at: str | None = None) -> dict[str, Any]:
         at = at or utc_now_iso()
-        payload_bytes = payload_json(payload)
+        text = payload_text(payload)
         if not self._chain_json:
             self._chain_json = _scalar(self.chain)
+        head = self.head
         # The entry's canonical JSON (audit.chain.entry_hash: sorted keys, no whitespace), assembled
-        # around the payload's so the payload is encoded once per step, not twice.
-        # tests/audit/test_ledger_writer_matches_canonical_json.py holds the two to the same bytes.
-        body = b'{"actor":%s,"at":%s,"kind":%s,"payload":%s,"prev":%s,"run":%s,"seq_run":%d,"step":%s}' % (
-            _scalar(actor), _scalar(at), _scalar(kind), payload_bytes, _scalar(self.head), self._chain_json,
-            self.length + 1, _scalar(step))
-        digest = hashlib.sha256(body).hexdigest()
-        row = {"run": self.chain, "seq_run": self.length + 1, "kind": kind, "step": step, "actor": actor, "at": at,
-               "payload": payload_bytes.decode(), "prev": self.head, "hash": digest}
+        # around the payload's so the payload is encoded once per step, not twice; one string, one
+        # UTF-8 encoding. tests/audit/test_ledger_writer_matches_canonical_json.py holds the two
+        # to the same bytes.
+        body = (f'{{"actor":{"null" if actor is None else _scalar(actor)},"at":{encode_basestring(at)},'
+                f'"kind":{_scalar(kind)},"payload":{text},"prev":{_scalar(head)},"run":{self._chain_json},'
+                f'"seq_run":{self.length + 1},"step":{"null" if step is None else _scalar(step)}}}')
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         self.length += 1
         self.head = digest
-        return row
+        return {"run": self.chain, "seq_run": self.length, "kind": kind, "step": step, "actor": actor, "at": at,
+                "payload": text, "prev": head, "hash": digest}
 
 
-def _scalar(value: str | int | None) -> bytes:
+def _scalar(value: str | int | None) -> str:
     # canonical_json for the envelope's scalars, without its container checks (hot path).
     if type(value) is str:
-        return encode_basestring(value).encode()
+        return encode_basestring(value)
     if value is None:
-        return b"null"
+        return "null"
     if type(value) is int:
-        return b"%d" % value
+        return str(value)
     if isinstance(value, str):
-        return encode_basestring(value).encode()
+        return encode_basestring(value)
     raise TypeError(f"ledger entry fields are str, int or None, not {type(value).__name__}")
