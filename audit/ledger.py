@@ -41,13 +41,9 @@ def salted_digest(value: Any, salt: str) -> str:
     return payload_digest(value, salt=salt)
 
 
-def payload_json(payload: dict[str, Any]) -> bytes:
-    """canonical_json(payload), by the prebuilt encoder when this Python has it."""
-    return payload_text(payload).encode("utf-8")
-
-
 def payload_text(payload: dict[str, Any]) -> str:
-    """canonical_json(payload) before its UTF-8 encoding: what the ledger row stores."""
+    """canonical_json(payload) before its UTF-8 encoding (what the ledger row stores), by the
+    prebuilt encoder when this Python has it."""
     if _ENCODE is None:
         return canonical_json(payload).decode("utf-8")
     _reject_non_string_keys(payload)

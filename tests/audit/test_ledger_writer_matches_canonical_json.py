@@ -15,7 +15,7 @@ import pytest
 
 from audit.canonical import canonical_json, payload_digest
 from audit.chain import entry_hash
-from audit.ledger import ChainCursor, payload_json, utc_now_iso
+from audit.ledger import ChainCursor, payload_text, utc_now_iso
 
 TRICKY_PAYLOADS = [
     {},
@@ -29,7 +29,7 @@ TRICKY_PAYLOADS = [
 
 @pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
 def test_the_writers_payload_bytes_are_canonical_json(payload: dict) -> None:
-    assert payload_json(payload) == canonical_json(payload)
+    assert payload_text(payload).encode() == canonical_json(payload)
 
 
 @pytest.mark.parametrize("bad", [{1: "int key"}, {"nested": {2: "x"}}, {"x": float("nan")}, {"x": object()},
@@ -38,7 +38,7 @@ def test_the_writer_refuses_what_canonical_json_refuses(bad: dict) -> None:
     with pytest.raises((TypeError, ValueError)):
         canonical_json(bad)
     with pytest.raises((TypeError, ValueError)):
-        payload_json(bad)
+        payload_text(bad)
 
 
 @pytest.mark.parametrize("actor", [None, "alice@example.com", "zoë \x00 \"quoted\""])
