@@ -31,7 +31,7 @@ round trip and touch no shared row. Each step is ONE prepared statement:
      the budgets directly: the provider billed it. A cut-off stream settles what was received.
   3. `budget_close` — when the job ends, or its hold cannot cover the next call: delete the hold,
      move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
-     claimed then (cost_alerts.thresholds_claim). A call that failed gives its draw back locally.
+     claimed then (cost_alerts.thresholds_alert). A call that failed gives its draw back locally.
   4. Crash or cancel: `budgets_release_expired` (a reconciler pass) releases, booking their
      `used` as spent, the holds past their expiry (`hold_ttl_seconds`): the end of the draw window
      plus two provider timeouts and a lease, pushed on by every settlement and by the job's lease
@@ -275,9 +275,7 @@ WITH h AS (
    WHERE token = %(token)s
   RETURNING revoked
 ), ev AS (
-  INSERT INTO orchestrator_spendevent
-    (run_id, workflow, node, visit, call_index, attempt, labels, provider, model, input_tokens, output_tokens,
-     cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)
+  {spend_insert}
   SELECT %(run)s, %(workflow)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(labels_json)s::jsonb, %(provider)s,
          %(model)s, %(input)s, %(output)s, %(cached)s, %(cost)s, %(drawn)s, %(latency)s, %(partial)s, %(unpriced)s,
          statement_timestamp()
@@ -304,9 +302,7 @@ WITH applicable AS (  -- once: the function may create this period's rows
   WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.id = u.budget_id
   RETURNING u.id, u.spent, u.alerted_pct, b.cap, b.soft_thresholds
 ), ev AS (
-  INSERT INTO orchestrator_spendevent
-    (run_id, workflow, node, visit, call_index, attempt, labels, provider, model, input_tokens, output_tokens,
-     cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)
+  {spend_insert}
   VALUES (%(run)s, %(workflow)s, %(node)s, %(visit)s, %(call)s, %(attempt)s, %(labels_json)s::jsonb, %(provider)s,
           %(model)s, %(input)s, %(output)s, %(cached)s, %(cost)s, 0, %(latency)s, %(partial)s, %(unpriced)s,
           statement_timestamp())
@@ -322,18 +318,26 @@ SELECT {node_total},
 _NODE_TOTAL = """CASE WHEN %(want_total)s
             THEN (SELECT coalesce(sum(s.cost), 0) FROM orchestrator_spendevent s
                    WHERE s.run_id = %(run)s AND s.node = %(node)s) + %(cost)s END"""
+# A usage row has passed soft threshold t.v (a percentage) it has not alerted for yet; shared with
+# the claim that records the alert (cost_alerts.thresholds_claim).
+THRESHOLD_PASSED = "t.v::int > {usage}.alerted_pct AND {usage}.spent * 100 >= t.v::numeric * {cap}"
 # Which of the updated usage rows crossed a soft threshold they have not alerted for yet.
-_CROSSED = """SELECT array_agg(upd.id) FROM upd
+_CROSSED = f"""SELECT array_agg(upd.id) FROM upd
          WHERE upd.cap > 0 AND EXISTS (
            SELECT 1 FROM jsonb_array_elements_text(upd.soft_thresholds) AS t(v)
-           WHERE t.v::int > upd.alerted_pct AND upd.spent * 100 >= t.v::numeric * upd.cap)"""
+           WHERE {THRESHOLD_PASSED.format(usage="upd", cap="upd.cap")})"""
+
+
+_SPEND_INSERT = """INSERT INTO orchestrator_spendevent
+    (run_id, workflow, node, visit, call_index, attempt, labels, provider, model, input_tokens, output_tokens,
+     cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)"""
 
 
 def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
     return template.format(
         journal_cte=f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n)" if journal else "",
         journal_count="(SELECT count(*) FROM j)" if journal else "1",
-        node_total=_NODE_TOTAL, crossed=_CROSSED)
+        node_total=_NODE_TOTAL, crossed=_CROSSED, spend_insert=_SPEND_INSERT)
 
 
 # (hold gone?, with the call's journal row?) → SQL. On a hold, the journal row is written only if
@@ -449,14 +453,13 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
             hold.live = False  # released while the call was in flight (booked directly), or revoked
         else:
             hold.deadline = sent_at + hold.window
-    alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node) if crossed else []
+    if crossed:
+        cost_alerts.thresholds_alert(usage_ids=crossed, run_id=call.run_id, node=call.node)
     if node_total is not None:
         anomaly = cost_alerts.anomaly_check(run_id=call.run_id, workflow=call.workflow, node=call.node,
                                             node_total=node_total)
         if anomaly is not None:
-            alert_ids.append(anomaly)
-    if alert_ids:
-        cost_alerts.alerts_deliver(ids=alert_ids)
+            cost_alerts.alerts_deliver(ids=[anomaly])
     if not journaled:
         raise LeaseLost(f"run {call.run_id}: lost the lease while journaling a call of node {call.node!r}")
 
@@ -468,10 +471,7 @@ def budget_close(*, hold: Hold) -> None:
     if crossed:
         from orchestrator import cost_alerts
 
-        call = hold.call
-        alert_ids = cost_alerts.thresholds_claim(usage_ids=crossed, run_id=call.run_id, node=call.node)
-        if alert_ids:
-            cost_alerts.alerts_deliver(ids=alert_ids)
+        cost_alerts.thresholds_alert(usage_ids=crossed, run_id=hold.call.run_id, node=hold.call.node)
 
 
 class Allowance:
@@ -528,33 +528,25 @@ WHERE r.expires_at < statement_timestamp()
 """
 
 
-def _release(rows: list[tuple[str, list[int], int, str]], *, expired_only: bool) -> int:
-    """Release holds (booking what their calls cost) and claim any soft threshold that crossed.
-    `expired_only`: re-checked by the DELETE, so a hold a settlement just pushed on is kept."""
-    if not rows:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT gatehouse_budget_release(%s, %s)", [[token for token, *_rest in rows], expired_only])
-        released = cursor.fetchone()[0]
-    from orchestrator import cost_alerts
-
-    alert_ids: list[int] = []
-    for _token, usage_ids, run_id, node in rows:
-        if usage_ids:
-            alert_ids += cost_alerts.thresholds_claim(usage_ids=usage_ids, run_id=run_id, node=node)
-    if alert_ids:
-        cost_alerts.alerts_deliver(ids=alert_ids)
-    return released
-
-
 def budgets_release_expired() -> int:
     """Reconciler pass: release the expired holds — those of workers that died, or lost their run
     (a re-queue, a cancel) and so stopped settling; a live job's settlements keep pushing its
-    hold's expiry on, and its give-back at the end of the job removes the hold anyway."""
+    hold's expiry on, and its give-back at the end of the job removes the hold anyway. What their
+    calls cost is booked as spent, and any soft threshold that passed is claimed."""
     with connection.cursor() as cursor:
         cursor.execute(_STALE)
         rows = cursor.fetchall()
-    return _release(rows, expired_only=True)
+        if not rows:
+            return 0
+        # Expired only, re-checked by the function's DELETE: a hold a settlement just pushed on is kept.
+        cursor.execute("SELECT gatehouse_budget_release(%s, true)", [[token for token, *_rest in rows]])
+        released = cursor.fetchone()[0]
+    from orchestrator import cost_alerts
+
+    for _token, usage_ids, run_id, node in rows:
+        if usage_ids:
+            cost_alerts.thresholds_alert(usage_ids=usage_ids, run_id=run_id, node=node)
+    return released
 
 
 def budget_holds_revoke() -> int:

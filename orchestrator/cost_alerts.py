@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import system_ledger_append
+from orchestrator.budgets import THRESHOLD_PASSED
 from orchestrator.models import CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
@@ -48,13 +49,13 @@ def _cached_settings() -> CostSettings:
 # Settlement (orchestrator.budgets) reports which usage rows passed a soft threshold; this claims the
 # highest newly passed threshold per row (a guarded UPDATE: once per period, whoever gets there first)
 # and records the alert. Rows are locked in id order first, like every other budget writer.
-_THRESHOLDS_CLAIM = """
+_THRESHOLDS_CLAIM = f"""
 WITH locked AS (
   SELECT id FROM orchestrator_budgetusage WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
 ), crossed AS (
   SELECT u.id, u.budget_id, b.name, b.cap, u.spent,
          (SELECT max(t.v::int) FROM jsonb_array_elements_text(b.soft_thresholds) AS t(v)
-           WHERE t.v::int > u.alerted_pct AND u.spent * 100 >= t.v::numeric * b.cap) AS pct
+           WHERE {THRESHOLD_PASSED.format(usage="u", cap="b.cap")}) AS pct
   FROM orchestrator_budgetusage u JOIN orchestrator_budget b ON b.id = u.budget_id
   WHERE u.id = ANY((SELECT array_agg(id) FROM locked)::bigint[]) AND b.cap > 0
 ), claimed AS (
@@ -72,7 +73,7 @@ WITH locked AS (
   ON CONFLICT DO NOTHING
   RETURNING id
 )
-SELECT coalesce(array_agg(id), '{}') FROM ins
+SELECT coalesce(array_agg(id), '{{}}') FROM ins
 """
 
 
@@ -81,6 +82,13 @@ def thresholds_claim(*, usage_ids: list[int], run_id: int, node: str) -> list[in
     with connection.cursor() as cursor:
         cursor.execute(_THRESHOLDS_CLAIM, {"ids": list(usage_ids), "run": run_id, "node": node})
         return list(cursor.fetchone()[0])
+
+
+def thresholds_alert(*, usage_ids: list[int], run_id: int, node: str) -> None:
+    """Claim newly passed soft thresholds on these usage rows and deliver the alerts at once."""
+    alert_ids = thresholds_claim(usage_ids=usage_ids, run_id=run_id, node=node)
+    if alert_ids:
+        alerts_deliver(ids=alert_ids)
 
 
 # --- anomalous spend ------------------------------------------------------------------------------------
@@ -109,25 +117,29 @@ def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_run
     return value
 
 
-def anomaly_possible(*, run_id: int, workflow: str, node: str) -> bool:
-    """Whether the node has a norm to compare with (enough recent runs): if not, settlement need not
-    sum the node's spend at all."""
+def _node_norm(*, run_id: int, workflow: str, node: str) -> Decimal | None:
+    """The node's p95 spend over the workflow's recent other runs, if there are enough of them."""
     conf = _cached_settings()
     p95 = node_p95(workflow=workflow, node=node, exclude_run=run_id, window=conf.anomaly_window,
                    min_runs=conf.anomaly_min_runs)
-    return p95 is not None and p95 > 0
+    return p95 if p95 is not None and p95 > 0 else None
+
+
+def anomaly_possible(*, run_id: int, workflow: str, node: str) -> bool:
+    """Whether the node has a norm to compare with (enough recent runs): if not, settlement need not
+    sum the node's spend at all."""
+    return _node_norm(run_id=run_id, workflow=workflow, node=node) is not None
 
 
 def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal) -> int | None:
     """Raise an anomaly alert (once per run and node) if the node's spend in this run is far above its norm."""
-    conf = _cached_settings()
-    p95 = node_p95(workflow=workflow, node=node, exclude_run=run_id, window=conf.anomaly_window,
-                   min_runs=conf.anomaly_min_runs)
-    if p95 is None or p95 <= 0 or node_total <= conf.anomaly_k * p95:
+    p95 = _node_norm(run_id=run_id, workflow=workflow, node=node)
+    k = _cached_settings().anomaly_k
+    if p95 is None or node_total <= k * p95:
         return None
     thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first() or str(run_id)
     message = (f"Node {node} of run {thread_id} ({workflow}) has spent ${node_total:.6f}, "
-               f"above {conf.anomaly_k} × its p95 of ${p95:.6f} over recent runs.")
+               f"above {k} × its p95 of ${p95:.6f} over recent runs.")
     try:
         with transaction.atomic():
             alert = CostAlert.objects.create(kind="anomaly", run_id=run_id, node=node, message=message)
