@@ -10,13 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from orchestrator.budgets import CallRef, budget_close, budget_reserve, budget_settle, budgets_release_expired
+from orchestrator.budgets import budget_close, budget_reserve, budget_settle, budgets_release_expired
 from orchestrator.commit import LeaseLost
 from orchestrator.journal import journal_load, journal_params
 from orchestrator.llm import LLMResponse
 from orchestrator.models import BudgetReservation, BudgetUsage, JournalEntry, Run, SpendEvent
 from orchestrator.services import run_start
 from orchestrator.state import dumps
+from tests.costs.calls import draft_call, leased
 
 COST = Decimal("0.004")
 REPLY = LLMResponse(text="Budgets keep spend in check.", model="demo-small", provider="demo",
@@ -24,10 +25,7 @@ REPLY = LLMResponse(text="Budgets keep spend in check.", model="demo-small", pro
 
 
 def _reserved_call(run: Run) -> tuple:
-    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
-    call = CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
-                   call_index=0, attempt=1, model="demo-small")
-    hold = budget_reserve(call=call, amount=Decimal("0.01"))
+    hold = budget_reserve(call=draft_call(leased(run)), amount=Decimal("0.01"))
     # The call's journal row, as ctx.llm builds it: guarded by the lease token the worker holds.
     journal = journal_params(
         run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name="demo-small",
@@ -61,6 +59,22 @@ def test_a_settled_call_is_journaled_once_and_booked_once_when_its_hold_is_given
     assert not BudgetReservation.objects.exists()
 
 
+def test_a_call_settling_after_its_hold_was_given_back_is_journaled_once_and_booked_on_the_budgets(
+        priced, make_budget):
+    budget = make_budget(cap="1.00")
+    run = run_start(workflow="cost_probe", input={})
+    hold, journal = _reserved_call(run)
+    budget_close(hold=hold)  # given back while the call was in flight (its job moved to a new hold)
+
+    budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+
+    assert JournalEntry.objects.filter(run=run).count() == 1
+    assert SpendEvent.objects.filter(run=run).count() == 1
+    usage = BudgetUsage.objects.get(budget=budget)
+    assert (usage.spent, usage.reserved) == (COST, Decimal(0)), "booked on the budget directly"
+    assert not hold.live
+
+
 def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
@@ -83,7 +97,7 @@ def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(p
 
 
 def test_a_spend_row_keeps_its_own_values_where_they_differ_from_the_journal_row(priced, make_budget):
-    # The statement reads values the two rows share from one set of parameters, only when equal.
+    # The two rows are written from their own parameters: where they differ, each keeps its own.
     make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
     hold, journal = _reserved_call(run)

@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from orchestrator.budgets import budget_reserve, max_cost
-from orchestrator.models import Budget, BudgetReservation, BudgetUsage, JournalEntry, Run, SpendEvent
+from orchestrator.models import Budget, BudgetReservation, BudgetUsage, JournalEntry, SpendEvent
 from orchestrator.services import run_start
 from orchestrator.state import loads
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
+from tests.costs.calls import draft_call, leased
 
 
 def _start(**labels):
@@ -99,17 +100,16 @@ def test_the_default_per_run_cap_stops_a_runaway_run_but_not_the_next_one(priced
 
 
 def test_a_call_must_fit_every_applicable_budget_and_a_refusal_holds_nothing(priced, make_budget):
-    from orchestrator.budgets import BudgetExceeded, CallRef
+    from orchestrator.budgets import BudgetExceeded
     from orchestrator.llm import LLMRequest
     from orchestrator.spend import price_for
 
     roomy = make_budget("Roomy", cap="5.00")
     make_budget("Tight", cap="0.0001", scope="workflow", match="cost_probe")
     run = _start()
-    Run.objects.filter(pk=run.pk).update(status="running", lease_token=1)  # a worker holds it
+    leased(run, token=1)  # a worker holds it
     request = LLMRequest(model="demo-small", messages=({"role": "user", "content": "hi"},), max_tokens=400)
-    call = CallRef(run_id=run.pk, lease_token=1, workflow="cost_probe", labels={}, node="draft",
-                   visit=0, call_index=0, attempt=1, model="demo-small")
+    call = draft_call(run, token=1)
     try:
         budget_reserve(call=call, amount=max_cost(price_for("demo-small"), request))
     except BudgetExceeded as exc:

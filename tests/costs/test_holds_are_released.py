@@ -10,19 +10,17 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from orchestrator.budgets import CallRef, budget_reserve, budget_settle, budgets_release_expired
+from orchestrator.budgets import budget_reserve, budget_settle, budgets_release_expired
 from orchestrator.llm import LLMResponse
 from orchestrator.llm.demo import FAIL_RATE_LIMIT_MARKER
 from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
 from orchestrator.reconciler import EXTRA_PASSES
 from orchestrator.services import run_cancel, run_start
+from tests.costs.calls import draft_call, leased
 
 
 def _hold(run: Run, amount: str = "0.01"):
-    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
-    call = CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
-                   call_index=0, attempt=1, model="demo-small")
-    return budget_reserve(call=call, amount=Decimal(amount))
+    return budget_reserve(call=draft_call(leased(run)), amount=Decimal(amount))
 
 
 def test_a_provider_error_frees_the_hold_at_once(priced, advance, make_budget):

@@ -7,17 +7,19 @@ against the new cap."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
 
 from orchestrator import budgets
-from orchestrator.budgets import Allowance, BudgetExceeded, CallRef, budget_settle, budgets_release_expired
+from orchestrator.budgets import Allowance, BudgetExceeded, budget_settle, budgets_release_expired
 from orchestrator.cost_admin import BudgetInput, budget_update
 from orchestrator.llm import LLMResponse
 from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
 from orchestrator.services import run_cancel, run_start
+from tests.costs.calls import draft_call, leased
 
 REPLY = LLMResponse(text="ok", model="demo-small", provider="demo", input_tokens=10, output_tokens=20)
 
@@ -35,16 +37,6 @@ def reserves(monkeypatch) -> list[Decimal]:
 
     monkeypatch.setattr(budgets, "budget_reserve", watched)
     return taken
-
-
-def _call(run: Run, index: int) -> CallRef:
-    return CallRef(run_id=run.pk, lease_token=7, workflow=run.workflow, labels={}, node="draft", visit=0,
-                   call_index=index, attempt=1, model="demo-small")
-
-
-def _running(run: Run) -> Run:
-    Run.objects.filter(pk=run.pk).update(status="running", lease_token=7)
-    return run
 
 
 def test_a_run_of_eight_calls_takes_one_hold_and_books_them_all(priced, advance, make_budget, reserves):
@@ -92,14 +84,14 @@ def test_a_run_starts_with_its_budget_rows_so_its_first_hold_is_one_statement(pr
 
 def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, make_budget):
     make_budget(cap="0.10")
-    run = _running(run_start(workflow="cost_probe", input={}))
+    run = leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
-    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    hold = allowance.draw(call=draft_call(run, 0), amount=Decimal("0.01"))
     assert hold.amount == Decimal("0.025"), "a quarter of $0.10, not eight calls' $0.08"
     # A call larger than a quarter of what is left still gets exactly what it needs, if it fits.
     allowance.undraw(hold, Decimal("0.01"))
     allowance.close()
-    big = allowance.draw(call=_call(run, 1), amount=Decimal("0.06"))
+    big = allowance.draw(call=draft_call(run, 1), amount=Decimal("0.06"))
     assert big.amount == Decimal("0.06")
     allowance.close()
     assert BudgetUsage.objects.get().reserved == 0
@@ -107,11 +99,11 @@ def test_near_the_cap_a_hold_takes_at_most_a_quarter_of_what_is_left(priced, mak
 
 def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="1.00")
-    run = _running(run_start(workflow="cost_probe", input={}))
+    run = leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
     for index, cost in enumerate((Decimal("0.003"), Decimal("0.004"))):
-        hold = allowance.draw(call=_call(run, index), amount=Decimal("0.01"))
-        budget_settle(hold=hold, call=_call(run, index), drawn=Decimal("0.01"), response=REPLY, cost=cost,
+        hold = allowance.draw(call=draft_call(run, index), amount=Decimal("0.01"))
+        budget_settle(hold=hold, call=draft_call(run, index), drawn=Decimal("0.01"), response=REPLY, cost=cost,
                       latency_ms=1.0)
     assert BudgetReservation.objects.count() == 1
     assert BudgetUsage.objects.get(budget=budget).spent == 0, "booked when the hold is given back"
@@ -123,19 +115,19 @@ def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, ma
 
 def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, make_budget):
     budget = make_budget(cap="1.00")
-    run = _running(run_start(workflow="cost_probe", input={}))
+    run = leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
-    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    hold = allowance.draw(call=draft_call(run, 0), amount=Decimal("0.01"))
     # The admin lowers the cap below what the job already holds, while its call is in flight.
     budget_update(budget=budget, data=BudgetInput(name=budget.name, scope="global", match="", period="total",
                                                   cap=Decimal("0.02"), soft_thresholds=[], active=True), actor=None)
     assert BudgetReservation.objects.get().revoked
-    budget_settle(hold=hold, call=_call(run, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+    budget_settle(hold=hold, call=draft_call(run, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
                   latency_ms=1.0)
     assert not hold.live, "the settlement told the job its hold was revoked"
     # The next call takes a fresh hold against the new cap: $0.004 spent + $0.02 does not fit $0.02.
     with pytest.raises(BudgetExceeded, match="cap \\$0.02"):
-        allowance.draw(call=_call(run, 1), amount=Decimal("0.02"))
+        allowance.draw(call=draft_call(run, 1), amount=Decimal("0.02"))
     usage = BudgetUsage.objects.get(budget=budget)
     assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0)), "the old hold was given back first"
     assert not BudgetReservation.objects.exists()
@@ -143,21 +135,21 @@ def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, mak
 
 def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="0.05")
-    a, b = _running(run_start(workflow="cost_probe", input={})), _running(run_start(workflow="cost_probe", input={}))
+    a, b = leased(run_start(workflow="cost_probe", input={})), leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
-    hold = allowance.draw(call=_call(a, 0), amount=Decimal("0.01"))
+    hold = allowance.draw(call=draft_call(a, 0), amount=Decimal("0.01"))
     assert hold.amount == Decimal("0.0125")
-    budget_settle(hold=hold, call=_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+    budget_settle(hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
                   latency_ms=1.0)
     run_cancel(run=a, reason="not needed")
     assert budgets_release_expired() == 0, "a's worker may not know yet: its hold stays"
     other = Allowance()
-    taken = other.draw(call=_call(b, 0), amount=Decimal("0.0375"))  # everything that is left
+    taken = other.draw(call=draft_call(b, 0), amount=Decimal("0.0375"))  # everything that is left
     # a's worker, not knowing, draws its next call on its hold — which is still there.
-    assert allowance.draw(call=_call(a, 1), amount=Decimal("0.008")) is hold
-    budget_settle(hold=hold, call=_call(a, 1), drawn=Decimal("0.008"), response=REPLY, cost=Decimal("0.008"),
+    assert allowance.draw(call=draft_call(a, 1), amount=Decimal("0.008")) is hold
+    budget_settle(hold=hold, call=draft_call(a, 1), drawn=Decimal("0.008"), response=REPLY, cost=Decimal("0.008"),
                   latency_ms=1.0)
-    budget_settle(hold=taken, call=_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
+    budget_settle(hold=taken, call=draft_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
                   latency_ms=1.0)
     other.close()
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to be released")
@@ -168,13 +160,13 @@ def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(price
 
 def test_a_new_utc_day_takes_a_new_hold(priced, make_budget, reserves):
     make_budget(cap="1.00", period="daily")
-    run = _running(run_start(workflow="cost_probe", input={}))
+    run = leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
-    hold = allowance.draw(call=_call(run, 0), amount=Decimal("0.01"))
+    hold = allowance.draw(call=draft_call(run, 0), amount=Decimal("0.01"))
     allowance.undraw(hold, Decimal("0.01"))
     assert 0 < hold.day_ends - budgets._clock() <= 86400, "the database said when its UTC day ends"
     hold.day_ends = budgets._clock()  # that moment has come: the day's usage rows are done
-    assert allowance.draw(call=_call(run, 1), amount=Decimal("0.01")) is not hold
+    assert allowance.draw(call=draft_call(run, 1), amount=Decimal("0.01")) is not hold
     assert len(reserves) == 2
     allowance.close()
     assert not BudgetReservation.objects.exists()
@@ -183,17 +175,21 @@ def test_a_new_utc_day_takes_a_new_hold(priced, make_budget, reserves):
 def test_a_call_still_in_flight_after_its_worker_lost_the_run_keeps_its_hold(priced, make_budget, wait_for,
                                                                               short_holds):
     budget = make_budget(cap="0.05")
-    a, b = _running(run_start(workflow="cost_probe", input={})), _running(run_start(workflow="cost_probe", input={}))
+    a, b = leased(run_start(workflow="cost_probe", input={})), leased(run_start(workflow="cost_probe", input={}))
     allowance = Allowance()
-    hold = allowance.draw(call=_call(a, 0), amount=Decimal("0.01"))  # the call starts, and takes long
+    hold = allowance.draw(call=draft_call(a, 0), amount=Decimal("0.01"))  # the call starts, and takes long
+    row = BudgetReservation.objects.get(token=hold.token)
+    # It expires past the draw window (2 s) by two provider timeouts (1 s each) and a lease (2 s):
+    # a call drawn at the window's last moment still settles on it.
+    assert row.expires_at - row.created_at == timedelta(seconds=2 + 2 * 1 + 2)
     run_cancel(run=a, reason="not needed")
     # Past the draw window (2 s): a's worker draws no more on the hold, but its call still runs.
-    wait_for(lambda: not hold.can_cover(_call(a, 1), Decimal("0.000001")), timeout=10,
+    wait_for(lambda: not hold.can_cover(draft_call(a, 1), Decimal("0.000001")), timeout=10,
              what="a's draw window to close")
     assert budgets_release_expired() == 0, "the hold outlives the longest call"
     with pytest.raises(BudgetExceeded):
-        Allowance().draw(call=_call(b, 0), amount=Decimal("0.04"))  # a's hold still counts
-    budget_settle(hold=hold, call=_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.009"),
+        Allowance().draw(call=draft_call(b, 0), amount=Decimal("0.04"))  # a's hold still counts
+    budget_settle(hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.009"),
                   latency_ms=4000.0)
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to expire")
     usage = BudgetUsage.objects.get(budget=budget)

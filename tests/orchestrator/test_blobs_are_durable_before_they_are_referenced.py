@@ -16,14 +16,19 @@ from orchestrator.models import Blob
 
 
 def test_a_blob_is_written_whole_under_its_hash_with_no_temporary_file_left(db, monkeypatch):
-    synced: list[str] = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    events: list[tuple[str, str]] = []  # ("fsync", path) and ("replace", final path), in order
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda src, dst: (events.append(("replace", dst)), real_replace(src, dst)))
     data = os.urandom(300_000)
-    ref = blob_put(data, content_type="application/octet-stream")
-
     sha = hashlib.sha256(data).hexdigest()
     final = default_storage.path(f"{sha[:2]}/{sha[2:4]}/{sha}")
+    leaf = os.path.dirname(final)
+    leaf_existed = os.path.isdir(leaf)
+    ref = blob_put(data, content_type="application/octet-stream")
+    synced = [path for kind, path in events if kind == "fsync"]
+
     assert ref["$blob"] == sha and ref["size"] == len(data)
     with open(final, "rb") as handle:
         assert handle.read() == data
@@ -31,6 +36,12 @@ def test_a_blob_is_written_whole_under_its_hash_with_no_temporary_file_left(db, 
     # The bytes (under their temporary name), the directory entry, and any directory just created.
     assert any(".incoming-" in path for path in synced)
     assert os.path.dirname(final) in synced
+    # In that order: the bytes before the rename, the directory holding the new name after it.
+    renamed = events.index(("replace", final))
+    assert min(i for i, (kind, path) in enumerate(events) if kind == "fsync" and ".incoming-" in path) < renamed
+    assert max(i for i, event in enumerate(events) if event == ("fsync", leaf)) > renamed
+    if not leaf_existed:
+        assert ("fsync", os.path.dirname(leaf)) in events, "a directory just created is synced in its parent"
     assert Blob.objects.get(sha256=sha).size == len(data)
     assert blob_get(sha) == data
 

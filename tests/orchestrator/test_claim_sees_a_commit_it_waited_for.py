@@ -22,6 +22,7 @@ from orchestrator.history import state_at
 from orchestrator.models import Run
 from orchestrator.registry import workflow_get
 from orchestrator.services import run_start
+from tests.workers import database_url
 
 # Worker A's step 1 ("a" ran and set n to 42), as its step commit writes it: the run row moves on,
 # the lease columns stay as they are (the heartbeat owns them), and the checkpoint holds the delta.
@@ -33,12 +34,6 @@ INSERT INTO orchestrator_checkpoint
 VALUES (%s, 1, 'a', 'node', '{"set":{"n":42},"append":{"seen":[42]}}', NULL, 'b', 'after-a', NULL, now(),
         0, 0, 0, 0, 1, '{}')
 """
-
-
-def _second_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    keep = {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port") and v}
-    return psycopg.connect(**keep, autocommit=False)
 
 
 def _claim_in_a_thread(run_id: int, pids: Queue) -> Claim | None:
@@ -63,7 +58,7 @@ def test_a_claim_that_waited_for_a_step_commit_resumes_after_that_step(transacti
     # Worker A stalls past its lease: the run is up for grabs.
     Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=5))
 
-    late = _second_connection()
+    late = psycopg.connect(database_url())
     try:
         with late.cursor() as cursor:  # worker A's step commit, in flight: the run row is locked
             cursor.execute(_STEP_ONE_RUN, [run.pk])
