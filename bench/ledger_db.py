@@ -152,14 +152,13 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     with_run, without_run = new_run(f"C-with-{tag}"), new_run(f"C-without-{tag}")
     cursor_ = ChainCursor(chain=with_run.thread_id, length=0, head=GENESIS)
     salt = with_run.ledger_salt
-    from audit.ledger import salted_digest
+    from audit.ledger import node_completed_text, salted_digest
 
     def commit_with(step: int) -> None:
         before = cursor_.length
-        entry = cursor_.append(kind="node_completed", step=step, actor=None, payload={
-            "node": "step", "attempt": 1, "input": "0" * 64, "output": salted_digest(delta, salt), "next": "step",
-            "models": ["demo-small"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
-            "duration_ms": 1.0})
+        entry = cursor_.append(kind="node_completed", step=step, actor=None, text=node_completed_text(
+            node="step", attempt=1, input="0" * 64, output=salted_digest(delta, salt), next="step",
+            models=["demo-small"], input_tokens=90, output_tokens=30, cost="0.000120", duration_ms=1.0))
         transition_commit(Transition(
             run_id=with_run.pk, lease_token=1, ledger_len_before=before,
             run=RunChange(step=step, status="running", next_node="step", visit_step=step),
@@ -201,10 +200,9 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     probe = ChainCursor(chain="probe", length=0, head=GENESIS)
     began = time.perf_counter()
     for step in range(steps):
-        probe.append(kind="node_completed", step=step, actor=None, payload={
-            "node": "step", "attempt": 1, "input": "0" * 64, "output": salted_digest(delta, salt), "next": "step",
-            "models": ["demo-small"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
-            "duration_ms": 1.0})
+        probe.append(kind="node_completed", step=step, actor=None, text=node_completed_text(
+            node="step", attempt=1, input="0" * 64, output=salted_digest(delta, salt), next="step",
+            models=["demo-small"], input_tokens=90, output_tokens=30, cost="0.000120", duration_ms=1.0))
     hash_ms.append((time.perf_counter() - began) * 1000 / steps)
     w, wo = statistics.median(with_ms), statistics.median(without_ms)
     added = statistics.median(a - b for a, b in zip(with_ms, without_ms, strict=True))

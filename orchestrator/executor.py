@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from audit.ledger import ChainCursor, salted_digest
+from audit.ledger import ChainCursor, node_completed_text, salted_digest
 from orchestrator.budgets import Allowance, BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
@@ -190,8 +190,10 @@ class Execution:
         )
         self.pending_ledger = []
 
-    def _ledger(self, kind: str, payload: dict[str, Any], *, step: int | None) -> None:
-        self.pending_ledger.append(self.claim.ledger.append(kind=kind, step=step, actor=None, payload=payload))
+    def _ledger(self, kind: str, payload: dict[str, Any] | None = None, *, step: int | None,
+                text: str | None = None) -> None:
+        self.pending_ledger.append(self.claim.ledger.append(kind=kind, step=step, actor=None, payload=payload,
+                                                            text=text))
 
     def _rollback_ledger(self) -> None:
         """A rejected commit wrote nothing; forget the entries we chained in memory."""
@@ -323,12 +325,11 @@ class Execution:
             status, reason = "suspended", "gate"
             item = self._item(step, node_name, "gate", node.request(model))
         delta_json = delta.to_json()
-        self._ledger("node_completed", {
-            "node": node_name, "attempt": attempt, "input": state_hash_before,
-            "output": salted_digest(delta_json, claim.salt), "next": next_node,
-            "models": sorted(spend.models), "input_tokens": spend.input_tokens,
-            "output_tokens": spend.output_tokens, "cost": str(spend.cost), "duration_ms": round(duration_ms, 3),
-        }, step=step)
+        self._ledger("node_completed", text=node_completed_text(
+            node=node_name, attempt=attempt, input=state_hash_before, output=salted_digest(delta_json, claim.salt),
+            next=next_node, models=sorted(spend.models), input_tokens=spend.input_tokens,
+            output_tokens=spend.output_tokens, cost=str(spend.cost), duration_ms=round(duration_ms, 3),
+        ), step=step)
         if item is not None:
             self._ledger("gate_entered" if reason == "gate" else "loop_guard",
                          {"node": item["node"], "action": item["action"], "kind": item["kind"]}, step=step)
