@@ -4,7 +4,8 @@ The ledger never held the data, only (salted) digests of it, so:
 1. checkpoint state values (deltas and snapshots) become the marker {"$erased": true}, the decision
    checkpoints' reasons and responses are cleared, journal request/result texts, review item texts
    and decisions, run labels' values and error messages are replaced; blobs only these runs
-   reference are deleted;
+   reference are deleted; the unsalted digests kept beside them for the engine's own use (a
+   checkpoint's state hash, a journal row's request hash) are cleared too;
 2. the runs' ledger entries are marked redacted: an UPDATE of that one column, the only change the
    ledger trigger accepts under `gatehouse.erasure = 'on'`; hashes, and so verification, are untouched;
 3. each run gets a fresh ledger salt: with the old one gone, nobody holding a guess (an email
@@ -120,14 +121,18 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
             for key in ("reason", "response", "edits"):
                 if meta.get(key):
                     meta[key] = ERASED_TEXT
+            # The state hash goes too: it is an unsalted digest of the erased values.
             Checkpoint.objects.filter(pk=cp.pk).update(
-                delta=_erase_delta(cp.delta, blobs), snapshot=_erase_snapshot(cp.snapshot, blobs), meta=dumps(meta))
+                delta=_erase_delta(cp.delta, blobs), snapshot=_erase_snapshot(cp.snapshot, blobs), meta=dumps(meta),
+                state_hash="")
             checkpoints += 1
         journal = 0
         for row in JournalEntry.objects.filter(run_id__in=ids).only("id", "request", "result"):
             _blob_refs(loads(row.request), blobs)
             _blob_refs(loads(row.result), blobs)
-            journal += JournalEntry.objects.filter(pk=row.pk).update(request=dumps(ERASED), result=dumps(ERASED))
+            # request_hash is an unsalted digest of the request (a prompt, an effect's arguments).
+            journal += JournalEntry.objects.filter(pk=row.pk).update(request=dumps(ERASED), result=dumps(ERASED),
+                                                                     request_hash="")
         items = ReviewItem.objects.filter(run_id__in=ids).update(
             request=dumps({"description": ERASED_TEXT, "args": {}, "erased": True}), summary=ERASED_TEXT,
             reason="", response="", edits=None)

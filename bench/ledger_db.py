@@ -8,7 +8,7 @@ ledger writing adds to a step commit.
    seals them (one Merkle tree, one signed head), then times `audit verify` over everything:
    every chain recomputed, the Merkle root rebuilt, the seal signature and its copy checked.
 2. Times the executor's one-statement step commit (orchestrator.commit) on the same data with and
-   without its ledger part: "with" = building and hashing the entry (payload digest,
+   without its ledger part: "with" = building and hashing the entry (the two salted payload digests,
    ChainCursor.append) + the statement with the ledger CTE; "without" = the same parameter
    building and the same statement minus that CTE. The engine is not changed.
 """
@@ -157,7 +157,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     def commit_with(step: int) -> None:
         before = cursor_.length
         entry = cursor_.append(kind="node_completed", step=step, actor=None, text=node_completed_text(
-            node="step", attempt=1, input="0" * 64, output=salted_digest(delta, salt), next="step",
+            node="step", attempt=1, input=salted_digest("0" * 64, salt), output=salted_digest(delta, salt), next="step",
             models=["demo-small"], input_tokens=90, output_tokens=30, cost="0.000120", duration_ms=1.0))
         transition_commit(Transition(
             run_id=with_run.pk, lease_token=1, ledger_len_before=before,
@@ -201,7 +201,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     began = time.perf_counter()
     for step in range(steps):
         probe.append(kind="node_completed", step=step, actor=None, text=node_completed_text(
-            node="step", attempt=1, input="0" * 64, output=salted_digest(delta, salt), next="step",
+            node="step", attempt=1, input=salted_digest("0" * 64, salt), output=salted_digest(delta, salt), next="step",
             models=["demo-small"], input_tokens=90, output_tokens=30, cost="0.000120", duration_ms=1.0))
     hash_ms.append((time.perf_counter() - began) * 1000 / steps)
     w, wo = statistics.median(with_ms), statistics.median(without_ms)

@@ -326,7 +326,10 @@ class Execution:
             item = self._item(step, node_name, "gate", node.request(model))
         delta_json = delta.to_json()
         self._ledger("node_completed", text=node_completed_text(
-            node=node_name, attempt=attempt, input=state_hash_before, output=salted_digest(delta_json, claim.salt),
+            # Salted like the output: the state hash is a plain digest of the state's values, so a
+            # guessed state (an email address and little else) could be confirmed against it.
+            node=node_name, attempt=attempt, input=salted_digest(state_hash_before, claim.salt),
+            output=salted_digest(delta_json, claim.salt),
             next=next_node, models=sorted(spend.models), input_tokens=spend.input_tokens,
             output_tokens=spend.output_tokens, cost=str(spend.cost), duration_ms=round(duration_ms, 3),
         ), step=step)

@@ -8,7 +8,9 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
-from orchestrator.models import Checkpoint, Run
+from orchestrator.models import Checkpoint, JournalEntry, Run
+from orchestrator.state import StateTracker, dumps
+from tests.ledger.graphs import Letter, letter
 
 
 def test_erasing_a_customer_removes_payloads_and_verification_still_passes(letter_run, audit_cli, admin_user):
@@ -35,6 +37,28 @@ def test_erasing_a_customer_removes_payloads_and_verification_still_passes(lette
 
     verified = audit_cli("verify")
     assert verified.returncode == 0, verified.stderr
+
+
+def test_a_guessed_customer_cannot_be_confirmed_against_any_digest_left(letter_run, audit_cli, admin_user):
+    run = letter_run(email="ana@example.com", labels={"customer": "acme"})
+    # What someone holding a guess would compute: the engine's plain state hash of the state after
+    # the first step (write() is deterministic). Checkpoints keep it for the loop guard...
+    guessed = StateTracker(Letter(customer_email="ana@example.com").model_dump(), blob_threshold=10**9,
+                           snapshot_every=10**9)
+    first_step = {"text": "Dear ana@example.com, step 1", "notes": ["wrote to ana@example.com"], "steps": 1}
+    guessed.apply(first_step, {key: dumps(value) for key, value in first_step.items()}, letter.reducers)
+    guessed_hash = guessed.state_hash()
+    assert Checkpoint.objects.filter(run=run, step=1, state_hash=guessed_hash).exists()
+    # ...but the ledger, which is exported and outlives the data, never holds it: a step's input
+    # digest is salted like its output.
+    payloads = " ".join(LedgerEntry.objects.filter(chain=run.thread_id).values_list("payload", flat=True))
+    assert guessed_hash not in payloads and '"input":"sha256:' in payloads
+
+    assert audit_cli("erase", "--run", run.thread_id, "--actor", admin_user.username).returncode == 0
+
+    assert not Checkpoint.objects.filter(run=run).exclude(state_hash="").exists()
+    assert not JournalEntry.objects.filter(run=run).exclude(request_hash="").exists()
+    assert audit_cli("verify", "--run", run.thread_id).returncode == 0
 
 
 def test_only_an_admin_may_erase(letter_run, audit_cli, compliance_user):
