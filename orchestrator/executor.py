@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from audit.ledger import ChainCursor, node_completed_text, salted_digest
+from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import Allowance, BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
@@ -190,10 +190,8 @@ class Execution:
         )
         self.pending_ledger = []
 
-    def _ledger(self, kind: str, payload: dict[str, Any] | None = None, *, step: int | None,
-                text: str | None = None) -> None:
-        self.pending_ledger.append(self.claim.ledger.append(kind=kind, step=step, actor=None, payload=payload,
-                                                            text=text))
+    def _ledger(self, kind: str, payload: dict[str, Any], *, step: int | None) -> None:
+        self.pending_ledger.append(self.claim.ledger.append(kind=kind, step=step, actor=None, payload=payload))
 
     def _rollback_ledger(self) -> None:
         """A rejected commit wrote nothing; forget the entries we chained in memory."""
@@ -325,14 +323,12 @@ class Execution:
             status, reason = "suspended", "gate"
             item = self._item(step, node_name, "gate", node.request(model))
         delta_json = delta.to_json()
-        self._ledger("node_completed", text=node_completed_text(
-            # Salted like the output: the state hash is a plain digest of the state's values, so a
-            # guessed state (an email address and little else) could be confirmed against it.
-            node=node_name, attempt=attempt, input=salted_digest(state_hash_before, claim.salt),
-            output=salted_digest(delta_json, claim.salt),
-            next=next_node, models=sorted(spend.models), input_tokens=spend.input_tokens,
-            output_tokens=spend.output_tokens, cost=str(spend.cost), duration_ms=round(duration_ms, 3),
-        ), step=step)
+        # Salted like the output (append_step): the state hash is a plain digest of the state's
+        # values, so a guessed state (an email address and little else) could be confirmed against it.
+        self.pending_ledger.append(claim.ledger.append_step(
+            step=step, salt=claim.salt, node=node_name, attempt=attempt, state_hash=state_hash_before,
+            delta=delta_json, next=next_node, models=sorted(spend.models), input_tokens=spend.input_tokens,
+            output_tokens=spend.output_tokens, cost=str(spend.cost), duration_ms=round(duration_ms, 3)))
         if item is not None:
             self._ledger("gate_entered" if reason == "gate" else "loop_guard",
                          {"node": item["node"], "action": item["action"], "kind": item["kind"]}, step=step)

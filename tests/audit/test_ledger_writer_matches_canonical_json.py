@@ -14,7 +14,7 @@ import pytest
 
 from audit.canonical import canonical_json, payload_digest
 from audit.chain import entry_hash
-from audit.ledger import ChainCursor, node_completed_text, payload_text, utc_now_iso
+from audit.ledger import ChainCursor, payload_text, utc_now_iso
 
 TRICKY_PAYLOADS = [
     {},
@@ -57,40 +57,46 @@ def test_the_writers_fast_hash_is_the_verifiers_hash(actor: str | None, step: in
     assert (cursor.length, cursor.head) == (6, rows[-1]["hash"])
 
 
-STEP = {"node": "draft", "attempt": 1, "input": "0" * 64, "output": "sha256:" + "1" * 64, "next": "review",
-        "models": ["demo-small", "gpt-4o"], "input_tokens": 90, "output_tokens": 30, "cost": "0.000120",
-        "duration_ms": 12.5}
+STEP = {"node": "draft", "attempt": 1, "state_hash": "ab" * 32, "delta": '{"append":{},"set":{"x":"ana@example.com"}}',
+        "next": "review", "models": ["demo-small", "gpt-4o"], "input_tokens": 90, "output_tokens": 30,
+        "cost": "0.000120", "duration_ms": 12.5}
+
+
+def _reference_step(cursor: ChainCursor, step: dict, salt: str) -> dict:
+    """The entry append_step stands for, through the generic writer and the reference digests."""
+    payload = {key: value for key, value in step.items() if key not in ("state_hash", "delta")}
+    payload.update(input=payload_digest(step["state_hash"], salt=salt or None),
+                   output=payload_digest(step["delta"], salt=salt or None))
+    return cursor.append(kind="node_completed", step=7, actor=None, payload=payload)
 
 
 @pytest.mark.parametrize("change", [
     {},
-    {"node": "zoë \"quoted\" \x00 \u2028 🙂", "next": "__end__", "models": []},
+    {"node": "zoë \"quoted\" \x00 \u2028 🙂", "next": "__end__", "models": [], "delta": "{}", "state_hash": ""},
     {"duration_ms": 0.0}, {"duration_ms": -0.0}, {"duration_ms": 1e-7}, {"duration_ms": 1e16}, {"duration_ms": 123.457},
     {"input_tokens": 10**30, "output_tokens": -1, "attempt": 0},
-    {"models": ["a\"b", "c\\d", "é"]},
+    {"models": ["a\"b", "c\\d", "é"], "delta": "naïve \"\\ \t"},
     # Other types take the generic encoder, with its bytes and its refusals.
-    {"attempt": True}, {"duration_ms": 3}, {"cost": Decimal("0.000120")}, {"models": ("tuple",)},
+    {"attempt": True}, {"duration_ms": 3}, {"cost": Decimal("0.000120")}, {"models": ("tuple",)}, {"models": [1]},
 ])
-def test_a_steps_node_completed_text_is_canonical_json(change: dict) -> None:
-    payload = {**STEP, **change}
-    assert node_completed_text(**payload).encode() == canonical_json(payload)
+@pytest.mark.parametrize("salt", ["", "s41t"])
+def test_a_steps_entry_is_the_generic_writers_entry(change: dict, salt: str) -> None:
+    step = {**STEP, **change}
+    fast, reference = (ChainCursor(chain="T-ü", length=4, head="cd" * 32) for _ in range(2))
+    entry = fast.append_step(step=7, salt=salt, **step)
+    expected = _reference_step(reference, step, salt)
+    assert {**entry, "at": "", "hash": ""} == {**expected, "at": "", "hash": ""}
+    # Hashes differ only through the clock: recompute the reference over the fast entry's own time.
+    payload = __import__("json").loads(entry["payload"])
+    assert entry["hash"] == entry_hash({**entry, "payload": payload}, "cd" * 32)
+    assert entry["payload"].encode() == canonical_json(payload)
+    assert (fast.length, fast.head) == (5, entry["hash"])
 
 
 @pytest.mark.parametrize("bad", [{"duration_ms": float("nan")}, {"duration_ms": float("inf")}, {"models": [1j]}])
-def test_node_completed_text_refuses_what_canonical_json_refuses(bad: dict) -> None:
+def test_a_steps_entry_refuses_what_canonical_json_refuses(bad: dict) -> None:
     with pytest.raises((TypeError, ValueError)):
-        canonical_json({**STEP, **bad})
-    with pytest.raises((TypeError, ValueError)):
-        node_completed_text(**{**STEP, **bad})
-
-
-def test_an_entry_chained_from_its_payload_text_hashes_as_from_its_payload() -> None:
-    by_text, by_payload = (ChainCursor(chain="T-1", length=2, head="cd" * 32) for _ in range(2))
-    at = "2025-06-01T12:00:00.000000Z"
-    assert (by_text.append(kind="node_completed", step=3, actor=None, text=node_completed_text(**STEP), at=at)
-            == by_payload.append(kind="node_completed", step=3, actor=None, payload=STEP, at=at))
-    with pytest.raises(TypeError, match="payload"):
-        by_text.append(kind="node_completed", step=4, actor=None)
+        ChainCursor(chain="T-1", length=0, head="0" * 64).append_step(step=1, salt="s", **{**STEP, **bad})
 
 
 def test_the_clock_prints_utc_with_microseconds_like_isoformat() -> None:
