@@ -33,14 +33,23 @@ class RetentionError(ValueError):
     pass
 
 
-def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False) -> RetentionPolicy:
+def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False,
+                  actor: str | None = None) -> RetentionPolicy:
+    """Set how long `workflow`'s finished runs are kept; the change is recorded in the system chain
+    (how long evidence is kept is a setting an auditor must be able to trace)."""
     if days < 1:
         raise RetentionError("retention must be at least one day")
     if days < MINIMUM_DAYS and not allow_below_minimum:
         raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); pass the "
                              "explicit override if a regulation really requires less")
-    policy, _ = RetentionPolicy.objects.update_or_create(
-        workflow=workflow, defaults={"days": days, "below_minimum": days < MINIMUM_DAYS})
+    with transaction.atomic():
+        previous = retention_days(workflow)
+        policy, _ = RetentionPolicy.objects.update_or_create(
+            workflow=workflow, defaults={"days": days, "below_minimum": days < MINIMUM_DAYS})
+        if previous != days:
+            system_ledger_append(kind="retention_changed", actor=actor or None, payload={
+                "workflow": workflow, "days": days, "previous_days": previous,
+                "below_minimum": days < MINIMUM_DAYS})
     return policy
 
 

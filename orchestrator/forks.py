@@ -36,6 +36,7 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.services import RunError
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, hydrate_state
+from orchestrator.workflow_versions import workflow_version_record
 
 ReplayMode = Literal["live", "recorded"]
 MODES: tuple[str, ...] = ("live", "recorded")
@@ -190,6 +191,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             ledger_len=parent_chain.length, ledger_head=parent_chain.head)
         if moved != 1:
             raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
+        workflow_version_record(graph, actor=name)
         budget_usage_ensure(run_id=fork.pk, workflow=fork.workflow, labels=fork.labels)
         run_enqueue(fork.pk)
     return fork

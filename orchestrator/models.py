@@ -199,6 +199,18 @@ class JournalEntry(models.Model):
         ]
 
 
+class WorkflowVersion(models.Model):
+    """A workflow version that has started a run (orchestrator.workflow_versions): its first run
+    records it in the ledger, because a new version is how gate policies change (gates are code)."""
+
+    workflow = models.CharField(max_length=200)
+    version = models.CharField(max_length=64)
+    first_run_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "version"], name="workflow_version_unique")]
+
+
 class Blob(models.Model):
     """Content-addressed payload: the bytes live in Django storage under their sha256."""
 

@@ -18,6 +18,7 @@ from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
+from orchestrator.workflow_versions import workflow_version_record
 
 
 class RunError(ValueError):
@@ -77,6 +78,7 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
                 "labels": {k: salted_digest(v, run.ledger_salt) for k, v in labels.items()},
             })
             run.save(update_fields=["ledger_len", "ledger_head"])
+            workflow_version_record(graph, actor=_name(actor))
             budget_usage_ensure(run_id=run.pk, workflow=workflow, labels=labels)
             run_enqueue(run.pk)
     except IntegrityError:
@@ -144,6 +146,7 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
         locked.updated_at = timezone.now()
         ledger_append(run=locked, kind="run_retried", step=locked.step, actor=_name(actor),
                       payload={"from_version": old_version, "to_version": graph.version, "forced": force_version})
+        workflow_version_record(graph, actor=_name(actor))
         locked.save()
         run_enqueue(locked.pk)
     return locked

@@ -34,6 +34,7 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.services import RunError, check_resumable
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads
+from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
 
 
@@ -240,6 +241,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
         run_enqueue(run.pk)
     if force_version:
         run.graph_version = graph.version
+        workflow_version_record(graph, actor=actor.username)
     run.save()
     item.refresh_from_db()
     return item

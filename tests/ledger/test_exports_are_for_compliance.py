@@ -32,7 +32,8 @@ def test_compliance_can_download_an_inclusion_proof(exported_run, client_for, co
     entry = LedgerEntry.objects.filter(chain=exported_run.thread_id).first()
     document = client_for(compliance_user).get(reverse("audit:ledger_proof", args=[entry.gseq])).json()
     assert document["entry"]["hash"] == entry.hash and document["seal"]["seal_no"] == 1
-    assert document["proof"]["tree_size"] == 8
+    # The seal covers the run's 8 entries and the system chain's record of its workflow version.
+    assert document["proof"]["tree_size"] == 9
 
 
 @pytest.mark.parametrize("persona", ["reviewer_user", "engineer_user"])
@@ -51,4 +52,4 @@ def test_the_audit_page_shows_the_last_seal_and_verifies_on_request(exported_run
     page = client.get(reverse("audit:ledger")).content.decode()
     assert "#1" in page and "never verified" in page
     after = client.post(reverse("audit:ledger_verify"), follow=True).content.decode()
-    assert "OK: 8 entries" in after and "intact" in after
+    assert "OK: 9 entries" in after and "intact" in after  # the run's 8 and its version's first run

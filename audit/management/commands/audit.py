@@ -87,6 +87,7 @@ class Command(BaseCommand):
         retention = sub.add_parser("retention", help="set a workflow's retention period in days")
         retention.add_argument("workflow")
         retention.add_argument("days", type=int)
+        retention.add_argument("--actor", default="", help="who is changing it (recorded)")
         retention.add_argument("--allow-below-minimum", action="store_true",
                                help="accept fewer than 183 days (a deliberate, recorded choice)")
 
@@ -171,7 +172,7 @@ class Command(BaseCommand):
 
     def _retention(self, opts: dict[str, Any]) -> None:
         policy = retention_set(workflow=opts["workflow"], days=opts["days"],
-                               allow_below_minimum=opts["allow_below_minimum"])
+                               allow_below_minimum=opts["allow_below_minimum"], actor=opts["actor"])
         self.stdout.write(f"{policy.workflow}: finished runs are kept {policy.days} days")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
