@@ -6,9 +6,15 @@ from __future__ import annotations
 import json
 
 from audit.models import LedgerEntry
+from orchestrator.executor import run_advance
 from orchestrator.registry import workflows
 from orchestrator.services import run_start
 from tests.ledger.conftest import LETTER
+
+
+def _deploy(settings, module: str) -> None:
+    settings.GATEHOUSE_WORKFLOWS = [w for w in settings.GATEHOUSE_WORKFLOWS if w != LETTER] + [module]
+    workflows.cache_clear()
 
 
 def _system(kind: str) -> list[tuple[str | None, dict]]:
@@ -25,9 +31,7 @@ def test_a_new_gate_policy_is_in_the_ledger_when_its_version_first_runs(letter_r
                         "structure_changed": False, "gates": []}
 
     # A deploy puts a gate after the first step.
-    settings.GATEHOUSE_WORKFLOWS = [w for w in settings.GATEHOUSE_WORKFLOWS if w != LETTER] + [
-        "tests.ledger.graphs_gated"]
-    workflows.cache_clear()
+    _deploy(settings, "tests.ledger.graphs_gated")
     gated = run_start(workflow="ledger_letter", input={"customer_email": "ana@example.com"}, actor=engineer_user)
 
     assert gated.graph_version != first.graph_version
@@ -37,6 +41,19 @@ def test_a_new_gate_policy_is_in_the_ledger_when_its_version_first_runs(letter_r
     assert change["structure_changed"] is True
     assert change["gates"] == [{"node": "write_1", "stops": ["after"], "on_reject": "__end__", "on_respond": ""}]
     assert audit_cli("verify").returncode == 0
+
+
+def test_a_code_change_met_by_a_run_in_flight_is_recorded_by_its_worker(ledger_workflows, settings,
+                                                                         transactional_db, redis_conn):
+    waiting = run_start(workflow="ledger_letter", input={"customer_email": "ana@example.com"})
+    _deploy(settings, "tests.ledger.graphs_reworded")  # same structure, other code: the run goes on
+
+    assert run_advance(waiting.pk, worker="test") == "completed"
+
+    (actor, change) = _system("workflow_version_first_run")[-1]
+    assert actor is None and change["previous"] == waiting.graph_version
+    assert change["version"] != waiting.graph_version and change["structure_changed"] is False
+    assert len(_system("workflow_version_first_run")) == 2
 
 
 def test_a_retention_change_is_in_the_ledger_with_who_made_it(ledger_workflows, audit_cli, transactional_db):
