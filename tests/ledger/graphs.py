@@ -22,12 +22,18 @@ def write(state: Letter, ctx) -> dict:
 
 
 STEPS = 6
-letter = Graph("ledger_letter", state=Letter)
-previous = START
-for n in range(1, STEPS + 1):
-    letter.node(f"write_{n}", write)
-    letter.edge(previous, f"write_{n}")
-    previous = f"write_{n}"
-letter.edge(previous, END)
 
+
+def letter_of(step_fn) -> Graph:
+    """STEPS nodes in a row, each running `step_fn`."""
+    graph = Graph("ledger_letter", state=Letter)
+    previous = START
+    for n in range(1, STEPS + 1):
+        graph.node(f"write_{n}", step_fn)
+        graph.edge(previous, f"write_{n}")
+        previous = f"write_{n}"
+    return graph.edge(previous, END)
+
+
+letter = letter_of(write)
 graphs = [letter]

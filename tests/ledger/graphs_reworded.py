@@ -3,8 +3,7 @@ in flight go on with it), other code (so another version)."""
 
 from __future__ import annotations
 
-from orchestrator.graph import END, START, Graph
-from tests.ledger.graphs import STEPS, Letter
+from tests.ledger.graphs import Letter, letter_of
 
 
 def write(state: Letter, ctx) -> dict:
@@ -12,12 +11,6 @@ def write(state: Letter, ctx) -> dict:
             "notes": [f"wrote to {state.customer_email}"], "steps": state.steps + 1}
 
 
-reworded = Graph("ledger_letter", state=Letter)
-previous = START
-for n in range(1, STEPS + 1):
-    reworded.node(f"write_{n}", write)
-    reworded.edge(previous, f"write_{n}")
-    previous = f"write_{n}"
-reworded.edge(previous, END)
+reworded = letter_of(write)
 
 graphs = [reworded]
