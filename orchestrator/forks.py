@@ -191,8 +191,9 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             ledger_len=parent_chain.length, ledger_head=parent_chain.head)
         if moved != 1:
             raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
-        workflow_version_record(graph, actor=name)
         budget_usage_ensure(run_id=fork.pk, workflow=fork.workflow, labels=fork.labels)
+        # Last: a new version takes the system chain's lock, held only until this commits.
+        workflow_version_record(graph, actor=name)
         run_enqueue(fork.pk)
     return fork
 

@@ -78,8 +78,9 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
                 "labels": {k: salted_digest(v, run.ledger_salt) for k, v in labels.items()},
             })
             run.save(update_fields=["ledger_len", "ledger_head"])
-            workflow_version_record(graph, actor=_name(actor))
             budget_usage_ensure(run_id=run.pk, workflow=workflow, labels=labels)
+            # Last: a new version takes the system chain's lock, held only until this commits.
+            workflow_version_record(graph, actor=_name(actor))
             run_enqueue(run.pk)
     except IntegrityError:
         raise RunError(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") from None
