@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from audit.models import LedgerEntry
+from audit.selectors_ledger import ERASED_KIND
 from audit.services import ledger_append, system_ledger_append
 from orchestrator.blobs import BLOB_KEY, _path, blob_get
 from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
@@ -146,14 +147,15 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
             Run.objects.filter(pk=r.pk).update(
                 labels=dict.fromkeys(r.labels or {}, ERASED_TEXT), error=error or None,
                 ledger_salt=secrets.token_hex(16))
-            ledger_append(run=r, kind="personal_data_erased", step=r.step, actor=actor.get_username(),
+            ledger_append(run=r, kind=ERASED_KIND, step=r.step, actor=actor.get_username(),
                           payload={"checkpoints": True, "journal": True, "review": True, "blobs": True})
             Run.objects.filter(pk=r.pk).update(ledger_len=r.ledger_len, ledger_head=r.ledger_head)
+        deleted = _delete_unshared_blobs(blobs, ids)
+        # Last: from here every system chain writer waits for this transaction.
         system_ledger_append(kind="erasure", actor=actor.get_username(), payload={
             "runs": [r.thread_id for r in runs], "selector": "label" if label else "run",
             "label_key": label[0] if label else "", "entries_redacted": redacted,
         })
-        deleted = _delete_unshared_blobs(blobs, ids)
     return ErasureResult(runs=[r.thread_id for r in runs], checkpoints=checkpoints, journal=journal,
                          review_items=items, blobs=deleted, entries_redacted=redacted)
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.erasure import _delete_unshared_blobs
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, RetentionPolicy, Seal
-from audit.services import system_ledger_append
+from audit.services import system_chain_lock, system_ledger_append
 from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run
 from orchestrator.state import loads
 from review.models import ReviewDecision, ReviewItem
@@ -43,6 +43,7 @@ def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False
         raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); pass the "
                              "explicit override if a regulation really requires less")
     with transaction.atomic():
+        system_chain_lock()  # before reading what this replaces: concurrent changes record in order
         previous = retention_days(workflow)
         policy, _ = RetentionPolicy.objects.update_or_create(
             workflow=workflow, defaults={"days": days, "below_minimum": days < MINIMUM_DAYS})

@@ -13,6 +13,13 @@ from audit.models import LedgerEntry, Seal, VerificationRun
 from orchestrator.models import Checkpoint, Run
 from review.models import ReviewDecision
 
+ERASED_KIND = "personal_data_erased"  # the run-chain entry audit.erasure appends
+
+
+def run_erased(thread_id: str) -> bool:
+    """Whether the run's personal data was erased: its state is gone, so it cannot run again."""
+    return LedgerEntry.objects.filter(chain=thread_id, kind=ERASED_KIND).exists()
+
 DECISIONS = ("approve", "reject", "edit", "respond")
 PAGE_SIZE = 50
 

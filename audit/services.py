@@ -25,6 +25,16 @@ def ledger_append(*, run: Any, kind: str, step: int | None, actor: str | None,
 SYSTEM_CHAIN = "system"
 
 
+def system_chain_lock() -> None:
+    """Queue behind every system chain writer until this transaction ends. A change that reads the
+    setting it is about to record (its previous value) takes it first, so two changes at once are
+    recorded in the order they were made, each with the value it really replaced."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:system'))")
+
+
 def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any]) -> LedgerEntry:
     """Append to the system chain (exports, erasures, prunes, alerts: entries outside any run).
 
@@ -36,13 +46,12 @@ def system_ledger_append(*, kind: str, actor: str | None, payload: dict[str, Any
        A raw insert that bypassed this function could not fork the chain either: the next entry
        here would take the same number and the unique (chain, seq_run) index refuses it.)
     """
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from audit.models import SystemChainHead
 
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:system'))")
+        system_chain_lock()
         head = SystemChainHead.objects.select_for_update().filter(pk=1).first()
         cursor_ = ChainCursor(chain=SYSTEM_CHAIN, length=head.length if head else 0,
                               head=head.head if head else "0" * 64)

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from pydantic import BaseModel, ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
@@ -37,7 +36,7 @@ from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prep
 from orchestrator.registry import workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
-from orchestrator.workflow_versions import workflow_version_record
+from orchestrator.workflow_versions import workflow_version_seen
 
 log = logging.getLogger("gatehouse.executor")
 
@@ -515,13 +514,12 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
             f"(version {claim.graph_version} → {graph.version}). Retry it with "
             f"`python manage.py runs retry {claim.thread_id} --force-version` to run it on the new version."
         ))
-    if claim.graph_version != graph.version:
-        # A compatible code change (a node's or a gate's code) that this run goes on with: it is
-        # in the ledger once, whichever run meets it first.
-        with transaction.atomic():
-            workflow_version_record(graph, actor=None)
     try:
         with lease_heartbeat(run_id, claim.token, worker, lease):
+            # The code this worker runs may be a version other than the one in use (a deploy or a
+            # revert since the run started): that is a ledger entry. Under the heartbeat, since
+            # it may wait behind other system chain writers.
+            workflow_version_seen(graph)
             return Execution(claim, graph, lease).advance()
     except LeaseLost as exc:
         log.warning("%s", exc)

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from audit.models import LedgerEntry
+from audit.selectors_ledger import run_erased
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import state_at
@@ -122,6 +123,9 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     """Fork `run` at checkpoint `at_step` into a new queued run; see the module docstring."""
     if mode not in MODES:
         raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
+    if run_erased(run.thread_id):
+        raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
+                        "Start a new run instead.")
     graph = workflow_get(run.workflow)
     if not versions_compatible(run.graph_version, graph.version):
         raise ForkError(

@@ -199,16 +199,14 @@ class JournalEntry(models.Model):
         ]
 
 
-class WorkflowVersion(models.Model):
-    """A workflow version that has started a run (orchestrator.workflow_versions): its first run
-    records it in the ledger, because a new version is how gate policies change (gates are code)."""
+class WorkflowInUse(models.Model):
+    """The version of each workflow that last started, forked, upgraded or advanced a run
+    (orchestrator.workflow_versions): a change of it is a ledger entry, because a new version is
+    how gate policies change (gates are code)."""
 
-    workflow = models.CharField(max_length=200)
+    workflow = models.CharField(max_length=200, primary_key=True)
     version = models.CharField(max_length=64)
-    first_run_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["workflow", "version"], name="workflow_version_unique")]
+    since = models.DateTimeField(default=timezone.now)
 
 
 class Blob(models.Model):

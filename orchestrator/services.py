@@ -11,6 +11,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from audit.ledger import salted_digest
+from audit.selectors_ledger import run_erased
 from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import START, GraphError, versions_compatible
@@ -134,6 +135,9 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.FAILED:
             raise RunError(f"run {locked.thread_id} is {locked.status}; only failed runs can be retried.")
+        if run_erased(locked.thread_id):
+            raise RunError(f"run {locked.thread_id}'s personal data was erased: there is no state to retry "
+                           "from. Start a new run instead.")
         if not versions_compatible(locked.graph_version, graph.version) and not force_version:
             raise RunError(
                 f"workflow {locked.workflow!r} changed incompatibly since this run started "

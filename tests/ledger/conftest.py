@@ -15,6 +15,7 @@ from orchestrator.executor import run_advance
 from orchestrator.models import Run
 from orchestrator.registry import workflows
 from orchestrator.services import run_start
+from orchestrator.workflow_versions import workflow_versions_forget
 from tests.workers import ROOT
 
 LETTER = "tests.ledger.graphs"
@@ -24,6 +25,7 @@ LETTER = "tests.ledger.graphs"
 def ledger_workflows(settings):
     settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, LETTER]
     workflows.cache_clear()
+    workflow_versions_forget()  # what an earlier test's (since emptied) database held
     yield
     workflows.cache_clear()
 

@@ -32,7 +32,7 @@ def test_eight_concurrent_workflows_verify_and_are_fully_sealed(ledger_workflows
         sealer.terminate()
         sealer.wait(timeout=30)
 
-    # 8 runs x 8 entries, and the system chain's record of the workflow version's first run.
+    # 8 runs x 8 entries, and the system chain's record of the workflow version coming into use.
     assert total == 8 * 8 + 1
     assert Seal.objects.count() > 1, "the sealer should have sealed while the workers were writing"
     # Every chain is whole and numbered 1..8, with no two entries sharing a number.

@@ -8,7 +8,9 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
+from orchestrator.forks import ForkError, run_fork
 from orchestrator.models import Checkpoint, JournalEntry, Run
+from orchestrator.services import RunError, run_retry
 from orchestrator.state import StateTracker, dumps
 from tests.ledger.graphs import Letter, letter
 
@@ -59,6 +61,18 @@ def test_a_guessed_customer_cannot_be_confirmed_against_any_digest_left(letter_r
     assert not Checkpoint.objects.filter(run=run).exclude(state_hash="").exists()
     assert not JournalEntry.objects.filter(run=run).exclude(request_hash="").exists()
     assert audit_cli("verify", "--run", run.thread_id).returncode == 0
+
+
+def test_an_erased_run_cannot_be_forked_or_retried(letter_run, audit_cli, admin_user):
+    run = letter_run(labels={"customer": "acme"})
+    assert audit_cli("erase", "--run", run.thread_id, "--actor", admin_user.username).returncode == 0
+    run.refresh_from_db()
+
+    with pytest.raises(ForkError, match="personal data was erased: there is no state to fork from"):
+        run_fork(run=run, at_step=2)
+    Run.objects.filter(pk=run.pk).update(status="failed")  # as if it had failed before the erasure
+    with pytest.raises(RunError, match="personal data was erased: there is no state to retry from"):
+        run_retry(run=Run.objects.get(pk=run.pk))
 
 
 def test_only_an_admin_may_erase(letter_run, audit_cli, compliance_user):

@@ -52,4 +52,4 @@ def test_the_audit_page_shows_the_last_seal_and_verifies_on_request(exported_run
     page = client.get(reverse("audit:ledger")).content.decode()
     assert "#1" in page and "never verified" in page
     after = client.post(reverse("audit:ledger_verify"), follow=True).content.decode()
-    assert "OK: 9 entries" in after and "intact" in after  # the run's 8 and its version's first run
+    assert "OK: 9 entries" in after and "intact" in after  # the run's 8 and its version coming into use

@@ -24,6 +24,7 @@ from audit.retention import RetentionError, retention_prune, retention_set
 from audit.sealing import SealPending, ledger_seal, seal_loop
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
+from orchestrator.roles import ADMIN, user_has_role
 
 
 def _date(value: str) -> date:
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         retention = sub.add_parser("retention", help="set a workflow's retention period in days")
         retention.add_argument("workflow")
         retention.add_argument("days", type=int)
-        retention.add_argument("--actor", default="", help="who is changing it (recorded)")
+        retention.add_argument("--actor", required=True, help="username of the admin changing it (recorded)")
         retention.add_argument("--allow-below-minimum", action="store_true",
                                help="accept fewer than 183 days (a deliberate, recorded choice)")
 
@@ -171,6 +172,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  kept {thread_id}: {why}")
 
     def _retention(self, opts: dict[str, Any]) -> None:
+        user = get_user_model().objects.filter(username=opts["actor"]).first()
+        if user is None or not user_has_role(user, ADMIN):
+            raise CommandError(f"{opts['actor']!r} is not an admin: changing how long evidence is kept needs the "
+                               "admin role (--actor takes an admin's username)")
         policy = retention_set(workflow=opts["workflow"], days=opts["days"],
                                allow_below_minimum=opts["allow_below_minimum"], actor=opts["actor"])
         self.stdout.write(f"{policy.workflow}: finished runs are kept {policy.days} days")
