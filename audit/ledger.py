@@ -77,8 +77,9 @@ class ChainCursor:
         and each Python call counts: the two digests share one salted hash state, and the payload's
         JSON comes from a fixed template (the keys in code-point order, one type each) instead of
         the generic encoder's key walk and sort: 17–23 µs between real commits, against 31–36 by append().
-        A value of another type (a bool, a Decimal, an int duration) takes the generic encoder, so
-        the bytes are canonical_json's either way; tests/audit/test_ledger_writer_matches_canonical_json.py
+        `state_hash` and `delta` are str (the executor's state hash and delta JSON); in the other
+        fields a value of another type (a bool, a Decimal, an int duration) takes the generic
+        encoder, so the bytes are canonical_json's either way; tests/audit/test_ledger_writer_matches_canonical_json.py
         holds the two together.
         """
         salted = hashlib.sha256(salt.encode("utf-8") if salt else b"")
