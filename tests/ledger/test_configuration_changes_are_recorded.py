@@ -26,6 +26,22 @@ def _deploy(settings, module: str) -> None:
     workflows.cache_clear()
 
 
+def _started(fn, errors: list[Exception]) -> threading.Thread:
+    """fn() in a thread of its own, with its own database connection; what it raises goes to `errors`."""
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception as exc:  # reported by the test, in its own thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 def _system(kind: str) -> list[tuple[str | None, dict]]:
     return [(actor, json.loads(payload)) for actor, payload in LedgerEntry.objects.filter(chain="system", kind=kind)
             .order_by("gseq").values_list("actor", "payload")]
@@ -75,24 +91,17 @@ def test_a_worker_waiting_to_record_a_version_keeps_its_lease(ledger_workflows, 
                                                               redis_conn, wait_for):
     waiting = run_start(workflow="ledger_letter", input={"customer_email": "ana@example.com"})
     _deploy(settings, "tests.ledger.graphs_reworded")
-    locked, release, outcome = threading.Event(), threading.Event(), []
+    locked, release, outcome, errors = threading.Event(), threading.Event(), [], []
 
     def other_system_writer() -> None:  # e.g. an erasure in progress
         with transaction.atomic():
             system_chain_lock()
             locked.set()
             release.wait(60)
-        connection.close()
 
-    def worker() -> None:
-        outcome.append(run_advance(waiting.pk, worker="w1", lease_seconds=2))
-        connection.close()
-
-    holder = threading.Thread(target=other_system_writer)
-    holder.start()
+    holder = _started(other_system_writer, errors)
     assert locked.wait(30)
-    advancing = threading.Thread(target=worker)
-    advancing.start()
+    advancing = _started(lambda: outcome.append(run_advance(waiting.pk, worker="w1", lease_seconds=2)), errors)
     claimed = wait_for(lambda: Run.objects.filter(pk=waiting.pk, lease_owner="w1").values_list(
         "lease_expires_at", flat=True).first(), what="the worker to claim the run")
     # Blocked behind the other writer, the worker's heartbeat still extends its lease...
@@ -103,7 +112,7 @@ def test_a_worker_waiting_to_record_a_version_keeps_its_lease(ledger_workflows, 
     release.set()
     holder.join(30)
     advancing.join(60)
-    assert outcome == ["completed"]
+    assert not errors and outcome == ["completed"]
 
 
 def test_a_retention_change_is_in_the_ledger_with_the_admin_who_made_it(ledger_workflows, audit_cli, admin_user,
@@ -122,7 +131,9 @@ def test_a_retention_change_is_in_the_ledger_with_the_admin_who_made_it(ledger_w
 
 def _waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        # This test database's sessions only: the other test worker shares the server.
+        cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                       " WHERE NOT l.granted AND a.datname = current_database()")
         return cursor.fetchone()[0]
 
 
@@ -130,29 +141,14 @@ def test_two_retention_changes_at_once_are_recorded_in_order(ledger_workflows, t
     first_made, let_it_commit, errors = threading.Event(), threading.Event(), []
 
     def shorten() -> None:
-        try:
-            with transaction.atomic():
-                retention_set(workflow="ledger_letter", days=90, allow_below_minimum=True, actor="ana")
-                first_made.set()
-                let_it_commit.wait(30)
-        except Exception as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            retention_set(workflow="ledger_letter", days=90, allow_below_minimum=True, actor="ana")
+            first_made.set()
+            let_it_commit.wait(30)
 
-    def restore() -> None:
-        try:
-            retention_set(workflow="ledger_letter", days=400, actor="bob")
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=shorten)
-    first.start()
+    first = _started(shorten, errors)
     assert first_made.wait(30)
-    second = threading.Thread(target=restore)
-    second.start()
+    second = _started(lambda: retention_set(workflow="ledger_letter", days=400, actor="bob"), errors)
     wait_for(lambda: _waiting_on_a_lock() > 0, what="the second change to queue behind the first")
     let_it_commit.set()
     first.join(30)
