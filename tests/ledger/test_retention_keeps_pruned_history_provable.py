@@ -20,7 +20,7 @@ def test_a_retention_below_six_months_needs_the_override(db):
     assert retention_set(workflow="ledger_letter", days=90, allow_below_minimum=True).below_minimum
 
 
-def test_prune_removes_old_runs_and_what_it_pruned_stays_provable(letter_run, audit_cli):
+def test_prune_removes_old_runs_and_what_it_pruned_stays_provable(letter_run, audit_cli, admin_user, engineer_user):
     old, recent = letter_run(), letter_run()
     Run.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=401))
     assert ledger_seal() is not None
@@ -29,7 +29,11 @@ def test_prune_removes_old_runs_and_what_it_pruned_stays_provable(letter_run, au
     assert dry.returncode == 0 and "would prune 1 run" in dry.stdout and old.thread_id in dry.stdout
     assert LedgerEntry.objects.filter(chain=old.thread_id).count() == 8
 
-    done = audit_cli("prune", "--actor", "admin")
+    refused = audit_cli("prune", "--actor", engineer_user.username)
+    assert refused.returncode != 0 and "pruning deletes runs' data needs the admin role" in refused.stderr
+    assert LedgerEntry.objects.filter(chain=old.thread_id).count() == 8
+
+    done = audit_cli("prune", "--actor", admin_user.username)
     assert done.returncode == 0, done.stderr
     assert not LedgerEntry.objects.filter(chain=old.thread_id).exists()
     assert not Checkpoint.objects.filter(run=old).exists()

@@ -83,7 +83,7 @@ class Command(BaseCommand):
 
         prune = sub.add_parser("prune", help="delete runs past their retention period (sealed ones only)")
         prune.add_argument("--dry-run", action="store_true")
-        prune.add_argument("--actor", default="")
+        prune.add_argument("--actor", default="", help="username of the admin pruning (recorded; not needed for --dry-run)")
 
         retention = sub.add_parser("retention", help="set a workflow's retention period in days")
         retention.add_argument("workflow")
@@ -162,6 +162,8 @@ class Command(BaseCommand):
             f"{result.blobs} blobs; {result.entries_redacted} ledger entries marked redacted (hashes unchanged)")
 
     def _prune(self, opts: dict[str, Any]) -> None:
+        if not opts["dry_run"]:
+            self._admin(opts["actor"], "pruning deletes runs' data")
         plan = retention_prune(dry_run=opts["dry_run"], actor=opts["actor"])
         verb = "would prune" if opts["dry_run"] else "pruned"
         self.stdout.write(f"{verb} {len(plan.due)} run{'s' if len(plan.due) != 1 else ''} "
@@ -172,13 +174,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  kept {thread_id}: {why}")
 
     def _retention(self, opts: dict[str, Any]) -> None:
-        user = get_user_model().objects.filter(username=opts["actor"]).first()
-        if user is None or not user_has_role(user, ADMIN):
-            raise CommandError(f"{opts['actor']!r} is not an admin: changing how long evidence is kept needs the "
-                               "admin role (--actor takes an admin's username)")
+        self._admin(opts["actor"], "changing how long evidence is kept")
         policy = retention_set(workflow=opts["workflow"], days=opts["days"],
                                allow_below_minimum=opts["allow_below_minimum"], actor=opts["actor"])
         self.stdout.write(f"{policy.workflow}: finished runs are kept {policy.days} days")
+
+    def _admin(self, username: str, what: str) -> None:
+        user = get_user_model().objects.filter(username=username).first() if username else None
+        if user is None or not user_has_role(user, ADMIN):
+            raise CommandError(f"{username or 'nobody'!r} is not an admin: {what} needs the admin role "
+                               "(--actor takes an admin's username)")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
         self.stdout.write(export_public_key_pem().rstrip("\n"))
