@@ -74,23 +74,18 @@ class ChainCursor:
              "output_tokens", "cost", "duration_ms"}
 
         Every step writes one, between two waits on the database, so it runs on a cold CPU cache
-        and each Python call counts: the two digests share one salted hash state, and the payload's
-        JSON comes from a fixed template (the keys in code-point order, one type each) instead of
-        the generic encoder's key walk and sort: 17–23 µs between real commits, against 31–36 by append().
-        `state_hash` and `delta` are str (the executor's state hash and delta JSON); in the other
-        fields a value of another type (a bool, a Decimal, an int duration) takes the generic
-        encoder, so the bytes are canonical_json's either way; tests/audit/test_ledger_writer_matches_canonical_json.py
-        holds the two together.
+        and each Python call counts: the payload's JSON comes from a fixed template (the keys in
+        code-point order, one type each) instead of the generic encoder's key walk and sort:
+        17–23 µs between real commits, against 31–36 by append(). `state_hash` and `delta` are str
+        (the executor's state hash and delta JSON); in the other fields a value of another type (a
+        bool, a Decimal, an int duration) takes the generic encoder, so the bytes are
+        canonical_json's either way; tests/audit/test_ledger_writer_matches_canonical_json.py holds
+        the two together.
         """
-        salted = hashlib.sha256(salt.encode("utf-8") if salt else b"")
-        before = salted.copy()
-        before.update(encode_basestring(state_hash).encode("utf-8"))
-        salted.update(encode_basestring(delta).encode("utf-8"))
-        source, result = "sha256:" + before.hexdigest(), "sha256:" + salted.hexdigest()
+        source, result = payload_digest(state_hash, salt=salt), payload_digest(delta, salt=salt)
         text = None
         if (type(attempt) is int and type(input_tokens) is int and type(output_tokens) is int
-                and type(duration_ms) is float and math.isfinite(duration_ms) and type(step) is int
-                and type(models) is list):
+                and type(duration_ms) is float and math.isfinite(duration_ms) and type(models) is list):
             try:
                 # encode_basestring refuses anything but a str: another type takes the generic path.
                 # The digests are "sha256:" + hex: nothing in them to escape.
@@ -100,33 +95,22 @@ class ChainCursor:
                         f'"node":{encode_basestring(node)},"output":"{result}","output_tokens":{output_tokens}}}')
             except TypeError:
                 text = None
-        if text is not None:
-            # The clock prints digits only: nothing to escape in `at` either.
-            at, head, seq = utc_now_iso(), self.head, self.length + 1
-            body = (f'{{"actor":null,"at":"{at}","kind":"node_completed","payload":{text},'
-                    f'"prev":{encode_basestring(head)},"run":{self._chain_json or self._json_chain()},'
-                    f'"seq_run":{seq},"step":{step}}}')
-            digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-            self.length, self.head = seq, digest
-            return {"run": self.chain, "seq_run": seq, "kind": "node_completed", "step": step, "actor": None,
-                    "at": at, "payload": text, "prev": head, "hash": digest}
-        return self.append(kind="node_completed", step=step, actor=None, payload={
-            "attempt": attempt, "cost": cost, "duration_ms": duration_ms, "input": source,
-            "input_tokens": input_tokens, "models": models, "next": next, "node": node, "output": result,
-            "output_tokens": output_tokens})
-
-    def _json_chain(self) -> str:
-        self._chain_json = _scalar(self.chain)
-        return self._chain_json
+        if text is None:
+            text = payload_text({"attempt": attempt, "cost": cost, "duration_ms": duration_ms, "input": source,
+                                 "input_tokens": input_tokens, "models": models, "next": next, "node": node,
+                                 "output": result, "output_tokens": output_tokens})
+        return self._chain("node_completed", step, None, utc_now_iso(), text)
 
     def _chain(self, kind: str, step: int | None, actor: str | None, at: str, text: str) -> dict[str, Any]:
+        if not self._chain_json:
+            self._chain_json = _scalar(self.chain)
         head = self.head
         # The entry's canonical JSON (audit.chain.entry_hash: sorted keys, no whitespace), assembled
         # around the payload's so the payload is encoded once per step, not twice; one string, one
         # UTF-8 encoding. tests/audit/test_ledger_writer_matches_canonical_json.py holds the two
         # to the same bytes.
         body = (f'{{"actor":{"null" if actor is None else _scalar(actor)},"at":{encode_basestring(at)},'
-                f'"kind":{_scalar(kind)},"payload":{text},"prev":{_scalar(head)},"run":{self._chain_json or self._json_chain()},'
+                f'"kind":{_scalar(kind)},"payload":{text},"prev":{_scalar(head)},"run":{self._chain_json},'
                 f'"seq_run":{self.length + 1},"step":{"null" if step is None else _scalar(step)}}}')
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         self.length += 1
