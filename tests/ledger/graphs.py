@@ -16,7 +16,13 @@ class Letter(BaseModel):
     steps: int = 0
 
 
+def file_letter(idempotency_key: str, email: str) -> dict:
+    return {"filed_for": email}
+
+
 def write(state: Letter, ctx) -> dict:
+    # An effect whose arguments carry the customer's email: its journal row keeps a digest of them.
+    ctx.effect("file_letter", file_letter, state.customer_email)
     return {"text": f"Dear {state.customer_email}, step {state.steps + 1}",
             "notes": [f"wrote to {state.customer_email}"], "steps": state.steps + 1}
 

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
+from orchestrator.context import request_hash
 from orchestrator.forks import ForkError, run_fork
 from orchestrator.models import Checkpoint, JournalEntry, Run
 from orchestrator.services import RunError, run_retry
@@ -55,6 +56,9 @@ def test_a_guessed_customer_cannot_be_confirmed_against_any_digest_left(letter_r
     # digest is salted like its output.
     payloads = " ".join(LedgerEntry.objects.filter(chain=run.thread_id).values_list("payload", flat=True))
     assert guessed_hash not in payloads and '"input":"sha256:' in payloads
+    # The journal keeps the plain digest of each effect's arguments (to match a re-executed call).
+    guessed_request = request_hash(["file_letter", ("ana@example.com",), {}])
+    assert JournalEntry.objects.filter(run=run, request_hash=guessed_request).exists()
 
     assert audit_cli("erase", "--run", run.thread_id, "--actor", admin_user.username).returncode == 0
 
