@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from orchestrator.graph import Graph
+from orchestrator.graph import Graph, versions_compatible
 from orchestrator.models import WorkflowInUse
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ def workflow_version_record(graph: Graph, *, actor: str | None) -> bool:
     previous = WorkflowInUse.objects.filter(workflow=graph.name).values_list("version", flat=True).first() or ""
     if previous == graph.version:
         return False
-    WorkflowInUse.objects.update_or_create(workflow=graph.name,
-                                           defaults={"version": graph.version, "since": timezone.now()})
+    # The row was just read under the lock: save() updates it (or inserts the first), no re-read.
+    WorkflowInUse(workflow=graph.name, version=graph.version, since=timezone.now()).save()
     system_ledger_append(kind="workflow_version_changed", actor=actor, payload={
         "workflow": graph.name, "version": graph.version, "previous": previous,
-        "structure_changed": bool(previous) and previous.split(".")[0] != graph.version.split(".")[0],
+        "structure_changed": bool(previous) and not versions_compatible(previous, graph.version),
         "gates": _gates(graph),
     })
     return True
