@@ -13,7 +13,9 @@
 
 The executor then runs the fork like any run. In "recorded" mode its LLM calls are answered
 from the parent's journal until the first request that differs (orchestrator.replay); side
-effects are dry-run unless `allow_effects` (orchestrator.context).
+effects are dry-run unless `allow_effects` (orchestrator.context). A fork taken right after a
+decision keeps that approval only if it cannot act differently (no edits, no real effects);
+otherwise the gate asks again.
 """
 
 from __future__ import annotations
@@ -113,6 +115,16 @@ def _inherited(labels: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in ("replay_batch", "replay_node")}
 
 
+def _carried_approval(checkpoint: Checkpoint, changed: dict[str, Any], allow_effects: bool) -> str | None:
+    """The node a fork may run without asking its gate again: the one a reviewer just approved, and
+    only while the fork cannot act differently from what was approved. Edited state is not what the
+    reviewer saw, and a fork allowed real effects would act a second time on one approval; either
+    way the gate asks again (an engineer must not turn an approval into a different action)."""
+    if checkpoint.source != "decision" or changed or allow_effects:
+        return None
+    return checkpoint.node
+
+
 def _fork_thread_id(parent: Run) -> str:
     return f"{parent.thread_id[:170]}-fork-{uuid.uuid4().hex[:8]}"
 
@@ -182,9 +194,8 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             snapshot=tracker.snapshot(), next_node=checkpoint.next_node, state_hash=tracker.state_hash(),
             actor=actor_user, meta=dumps({"parent": parent.thread_id, "step": at_step, "edits": stored_edits,
                                           "mode": mode, "allow_effects": allow_effects,
-                                          # Forked right after a decision: the approved node runs.
-                                          "approved_node": checkpoint.node if checkpoint.source == "decision"
-                                          else None}),
+                                          "approved_node": _carried_approval(checkpoint, changed,
+                                                                             allow_effects)}),
         )
         LedgerEntry.objects.bulk_create([
             LedgerEntry(chain=row["run"], run_id=run_id, seq_run=row["seq_run"], kind=row["kind"], step=row["step"],

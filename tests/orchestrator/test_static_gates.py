@@ -1,4 +1,5 @@
-"""interrupt_after and interrupt_before gates; a fork taken at a decision keeps the approval."""
+"""interrupt_after and interrupt_before gates; a fork taken at a decision keeps the approval only
+while it cannot act differently from what was approved."""
 
 from __future__ import annotations
 
@@ -33,18 +34,46 @@ def test_gates_after_and_before_nodes_suspend_and_resume_in_order(db, test_graph
                        ("decision", "transfer"), ("node", "transfer")]
 
 
-def test_a_fork_from_a_decision_runs_the_approved_node_without_asking_again(db, test_graphs, make_user):
-    rita = make_user("rita", "reviewer")
+def _approved_run(user) -> tuple[Run, int]:
+    """A static_gates run whose "transfer" a reviewer approved; and the step of that decision."""
     run = run_start(workflow="static_gates")
     run_advance(run.pk, worker="t")
-    _decide(run, rita, DecisionInput("approve"))
+    _decide(run, user, DecisionInput("approve"))
     run_advance(run.pk, worker="t")
-    _decide(run, rita, DecisionInput("approve"))
+    _decide(run, user, DecisionInput("approve"))
     run_advance(run.pk, worker="t")
-    decision_step = Checkpoint.objects.get(run=run, source="decision", node="transfer").step
-    fork = run_fork(run=Run.objects.get(pk=run.pk), at_step=decision_step, edits={"n": 40}, mode="live",
-                    actor=rita)
+    return Run.objects.get(pk=run.pk), Checkpoint.objects.get(run=run, source="decision", node="transfer").step
+
+
+def test_a_fork_from_a_decision_runs_the_approved_node_without_asking_again(db, test_graphs, make_user):
+    rita = make_user("rita", "reviewer")
+    run, decision_step = _approved_run(rita)
+    fork = run_fork(run=run, at_step=decision_step, mode="live", actor=rita)
+    assert run_advance(fork.pk, worker="t") == "completed"
+    fork.refresh_from_db()
+    assert state_at(fork.pk, fork.step)["n"] == state_at(run.pk, run.step)["n"]
+    assert not ReviewItem.objects.filter(run=fork).exists()
+
+
+def test_a_fork_that_edits_the_approved_state_asks_the_gate_again(db, test_graphs, make_user):
+    # The reviewer approved a transfer of the state they saw; an engineer's edit is a different
+    # transfer and needs its own decision.
+    rita, eric = make_user("rita", "reviewer"), make_user("eric", "engineer")
+    run, decision_step = _approved_run(rita)
+    fork = run_fork(run=run, at_step=decision_step, edits={"n": 40}, mode="live", actor=eric)
+    assert run_advance(fork.pk, worker="t") == "suspended"
+    item = ReviewItem.objects.get(run=fork, status="pending")
+    assert item.node == "transfer" and '"n":40' in item.request
+    _decide(fork, rita, DecisionInput("approve"))
     assert run_advance(fork.pk, worker="t") == "completed"
     fork.refresh_from_db()
     assert state_at(fork.pk, fork.step)["n"] == 41
-    assert not ReviewItem.objects.filter(run=fork).exists()
+
+
+def test_a_fork_allowed_real_effects_asks_the_gate_again(db, test_graphs, make_user):
+    # One approval, one action: a fork that would act for real again needs its own decision.
+    rita = make_user("rita", "reviewer")
+    run, decision_step = _approved_run(rita)
+    fork = run_fork(run=run, at_step=decision_step, mode="recorded", allow_effects=True, actor=rita)
+    assert run_advance(fork.pk, worker="t") == "suspended"
+    assert ReviewItem.objects.get(run=fork, status="pending").node == "transfer"
