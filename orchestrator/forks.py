@@ -87,10 +87,20 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
 
 
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    # Checked here, not when the fork runs: a setting the engine would ignore (a typo) makes a fork
+    # that silently replays unchanged, and a value it cannot use would fail the fork on every retry.
     if not overrides:
         return {}
     if not isinstance(overrides, dict) or not isinstance(overrides.get("nodes", {}), dict):
         raise ForkError('overrides must look like {"nodes": {"<node>": {"model": "...", "prompt_version": "..."}}}.')
+    unknown = sorted(set(overrides) - {"nodes", "step_cap"})
+    if unknown:
+        raise ForkError(f"unknown override {', '.join(map(repr, unknown))}: overrides are \"nodes\" "
+                        "(per-node settings) and \"step_cap\" (a whole number of steps).")
+    step_cap = overrides.get("step_cap")
+    if step_cap is not None and (type(step_cap) is not int or step_cap < 1):
+        raise ForkError(f"step_cap must be a whole number of steps of at least 1, not {step_cap!r}.",
+                        {"step_cap": "a whole number ≥ 1"})
     nodes: dict[str, dict[str, Any]] = {}
     for node, values in overrides.get("nodes", {}).items():
         if node not in graph.nodes:
@@ -98,11 +108,19 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
                             {"override_node": "not a node of this workflow"})
         if not isinstance(values, dict):
             raise ForkError(f"override for node {node!r} must be an object of setting → value.")
+        settable = sorted({*OVERRIDABLE, *graph.nodes[node].settings})
+        typos = sorted(set(values) - set(settable))
+        if typos:
+            raise ForkError(f"override for node {node!r}: {', '.join(map(repr, typos))} is not one of its settings "
+                            f"({', '.join(settable)}).", {"override_node": "unknown setting"})
         cleaned = {k: v for k, v in values.items() if v not in (None, "")}
         if cleaned:
-            check_serializable("override", cleaned)
+            try:
+                check_serializable("override", cleaned)
+            except StateError as exc:
+                raise ForkError(f"override for node {node!r}: {exc}", {"override_node": "not a JSON value"}) from None
             nodes[node] = cleaned
-    extra = {k: v for k, v in overrides.items() if k != "nodes"}
+    extra = {"step_cap": step_cap} if step_cap is not None else {}
     return {**extra, "nodes": nodes} if nodes else extra
 
 

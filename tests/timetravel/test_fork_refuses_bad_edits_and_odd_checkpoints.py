@@ -60,6 +60,28 @@ def test_an_override_for_an_unknown_node_is_refused(pipeline_run, engineer_user)
                  overrides={"nodes": {"summarise": {"model": "demo-large"}}})
 
 
+@pytest.mark.parametrize(("overrides", "said"), [
+    # A typo would make a fork that silently replays unchanged.
+    ({"nodes": {"summarize": {"modle": "demo-large"}}}, "'modle' is not one of its settings"),
+    # The engine could not use these: the fork would fail on every retry.
+    ({"step_cap": "ten"}, "step_cap must be a whole number"),
+    ({"step_cap": 0}, "step_cap must be a whole number"),
+    ({"stepcap": 10}, "unknown override 'stepcap'"),
+    ({"nodes": {"summarize": {"model": float("nan")}}}, "override for node 'summarize'"),
+])
+def test_overrides_the_engine_would_ignore_or_choke_on_are_refused(pipeline_run, engineer_user, overrides, said):
+    forks_before = Run.objects.filter(parent=pipeline_run).count()
+    with pytest.raises(ForkError, match=said):
+        run_fork(run=pipeline_run, at_step=3, mode="recorded", actor=engineer_user, overrides=overrides)
+    assert Run.objects.filter(parent=pipeline_run).count() == forks_before
+
+
+def test_a_valid_step_cap_override_is_kept(pipeline_run, engineer_user):
+    fork = run_fork(run=pipeline_run, at_step=3, mode="recorded", actor=engineer_user,
+                    overrides={"step_cap": 50, "nodes": {"summarize": {"model": "demo-large"}}})
+    assert fork.overrides == {"step_cap": 50, "nodes": {"summarize": {"model": "demo-large"}}}
+
+
 @pytest.fixture
 def email_run(transactional_db, engineer_user, advance_run):
     run = run_start(workflow="email_approval", input={"to": "ops@example.com", "topic": "renewal"},
