@@ -36,7 +36,7 @@ from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import state_at
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
-from orchestrator.registry import workflow_get
+from orchestrator.registry import UnknownWorkflow, workflow_get
 from orchestrator.services import RunError
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, hydrate_state
 from orchestrator.workflow_versions import workflow_version_record
@@ -156,7 +156,11 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     if run_erased(run.thread_id):
         raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
                         "Start a new run instead.")
-    graph = workflow_get(run.workflow)
+    try:
+        graph = workflow_get(run.workflow)
+    except UnknownWorkflow:
+        raise ForkError(f"workflow {run.workflow!r} of run {run.thread_id} is no longer deployed: there is no "
+                        "code to run a fork on.") from None
     if not versions_compatible(run.graph_version, graph.version):
         raise ForkError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} ran "

@@ -163,8 +163,9 @@ def check_resumable(run: Run) -> None:
     if not versions_compatible(run.graph_version, graph.version):
         raise RunError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "
-            f"({run.graph_version} → {graph.version}). Decide anyway with --force-version (the run then "
-            "continues on the new version), or cancel it."
+            f"({run.graph_version} → {graph.version}): it cannot resume on the new structure, so nothing was "
+            "decided. An engineer can cancel the run, or an admin can decide on the new version with "
+            f"`python manage.py runs resume {run.thread_id} --approve (or --reject …) --actor NAME --force-version`."
         )
 
 

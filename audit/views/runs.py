@@ -38,7 +38,7 @@ from orchestrator.forks import ForkError, replay_batch_start, run_fork
 from orchestrator.history import state_at
 from orchestrator.http import Request
 from orchestrator.models import Blob, Run, RunStatus
-from orchestrator.registry import workflow_get, workflows
+from orchestrator.registry import UnknownWorkflow, workflow_get, workflows
 from orchestrator.roles import section_required
 from orchestrator.services import RunError, run_get
 from orchestrator.state import dumps
@@ -165,8 +165,16 @@ def blob_download(request: Request, sha: str) -> FileResponse:
 
 
 # --- fork -----------------------------------------------------------------------------------------
+def _graph_or_404(run: Run) -> Any:
+    try:
+        return workflow_get(run.workflow)
+    except UnknownWorkflow:
+        raise Http404(f"workflow {run.workflow!r} of run {run.thread_id} is no longer deployed: its runs can be "
+                      "read but not forked or replayed.") from None
+
+
 def _fork_fields(run: Run, step: int, posted: Any | None) -> list[dict[str, Any]]:
-    graph = workflow_get(run.workflow)
+    graph = _graph_or_404(run)
     state = state_at(run.pk, step)
     fields = []
     for name, info in graph.state.model_fields.items():
@@ -205,7 +213,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
         raise Http404(f"run {run.thread_id} has no checkpoint {step}")
     posted = request.POST if request.method == "POST" else None
     fields = _fork_fields(run, step, posted)
-    graph = workflow_get(run.workflow)
+    graph = _graph_or_404(run)
     form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
             "override_prompt_version": ""}
     errors: dict[str, str] = {}
