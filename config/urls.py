@@ -14,3 +14,5 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("api/", include("orchestrator.api_urls")),
 ]
+
+handler400 = "config.views.bad_request"

@@ -1,14 +1,15 @@
-"""The two views that belong to no app: the role-aware start page and the health check."""
+"""The views that belong to no app: the role-aware start page, the health check, and the 400 page."""
 
 from __future__ import annotations
 
 import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -49,3 +50,13 @@ def healthz(request: Request) -> JsonResponse:
     checks = {"db": _check_db(), "redis": _check_redis()}
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def bad_request(request: Request, exception: Exception) -> HttpResponse:
+    """Django's 400 page says nothing; this one says what was wrong when it is the size of the form."""
+    reason = ""
+    if isinstance(exception, RequestDataTooBig):
+        reason = (f"What you sent is larger than the {filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} "
+                  "a request may carry, so nothing was saved. Go back (your browser keeps what you typed), "
+                  "shorten it, or store a large document as a blob and refer to it.")
+    return render(request, "400.html", {"reason": reason}, status=400)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from orchestrator.tokens import api_token_user
@@ -32,6 +35,34 @@ api = NinjaAPI(
     auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
 )
+
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    # A role check deep in a service raises Django's PermissionDenied; ninja would answer it with a
+    # 500 (a traceback under DEBUG). API clients get the 403 and its reason as JSON, like the pages.
+    return api.create_response(request, {"detail": str(exc) or "your role may not do this."}, status=403)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return api.create_response(request, {"detail": (
+        f"the request body is over the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}-byte limit "
+        f"(GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES:,} plus room for the envelope); "
+        "nothing was done. Store large documents as blobs and pass their pointers.")}, status=413)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja answers a body it cannot parse with 400 "Cannot parse request body"; say what was wrong
+    # and what to send instead (the parser's error is chained on it).
+    if isinstance(exc.__cause__, ValueError):  # json.JSONDecodeError, UnicodeDecodeError
+        return api.create_response(request, {"detail": (
+            f"the request body is not valid JSON ({exc.__cause__}); nothing was done. Send one JSON object, "
+            'e.g. {"workflow": "email_approval", "input": {"to": "a@example.com"}}.')}, status=400)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
 
 from orchestrator.api_runs import router as runs_router  # noqa: E402  (routers import `api` helpers)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -58,9 +60,21 @@ def test_bad_starts_get_a_clear_error(api, engineer_user, body, status, text):
     assert response.status_code == status and text in response.json()["detail"]
 
 
-def test_invalid_json_is_refused_with_422(api, engineer_user):
+def test_invalid_json_is_refused_saying_where_and_what_to_send(api, engineer_user):
     response = api(engineer_user).post("/api/runs", "{nope", content_type="application/json")
-    assert response.status_code in (400, 422)
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2" in detail
+    assert "Send one JSON object" in detail and not Run.objects.exists()
+
+
+def test_an_oversized_body_is_a_413_naming_the_limit(api, engineer_user, settings):
+    settings.GATEHOUSE_MAX_INPUT_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096, 8192
+    body = json.dumps({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x" * 20_000}})
+    response = api(engineer_user).post("/api/runs", body, content_type="application/json")
+    assert response.status_code == 413
+    assert "over the 8,192-byte limit (GATEHOUSE_MAX_INPUT_BYTES=4,096" in response.json()["detail"]
+    assert not Run.objects.exists()
 
 
 def test_roles_are_enforced(api, reviewer_user, compliance_user, engineer_user):
@@ -71,7 +85,10 @@ def test_roles_are_enforced(api, reviewer_user, compliance_user, engineer_user):
     run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test")
     decided = api(engineer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
                                       content_type="application/json")
-    assert decided.status_code == 403
+    # JSON with the reason, as for every API error (not an HTML page or a server error).
+    assert decided.status_code == 403 and "group may decide this item" in decided.json()["detail"]
+    refused = api(reviewer_user).post("/api/runs", body, content_type="application/json")
+    assert "this needs one of the roles: engineer, admin" in refused.json()["detail"]
 
 
 def test_no_token_or_a_wrong_token_is_401(api):

@@ -126,3 +126,13 @@ def test_an_llm_draft_with_markup_is_escaped_and_markdown_is_sanitized(payment_i
 
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_an_oversized_form_is_refused_saying_the_limit_and_nothing_is_decided(email_item, reviewer_user, client_for,
+                                                                               settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 8192
+    item = email_item()
+    page = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "reject", "reason": "x" * 20_000})
+    assert page.status_code == 400
+    assert "larger than the 8.0\xa0KB a request may carry, so nothing was saved. Go back" in page.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
