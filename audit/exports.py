@@ -21,6 +21,7 @@ from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, PrunedLeaf, Seal
 from audit.sealing import seal_head
 from audit.services import system_ledger_append
+from audit.spreadsheet import csv_text
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -198,8 +199,10 @@ def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None
     yield flush()
     for done, row in enumerate(_selected_entries(runs), 1):
         sealed_by = next((no for no, last in seals if row["gseq"] <= last), "")
-        writer.writerow([row["gseq"], row["chain"], workflows.get(row["chain"], ""), row["seq_run"], row["kind"],
-                         "" if row["step"] is None else row["step"], row["actor"] or "", row["at"],
+        # The thread id and the actor are free text (older runs' ids were not checked); the payload
+        # is JSON (starts with "{") and the rest is the engine's own vocabulary.
+        writer.writerow([row["gseq"], csv_text(row["chain"]), workflows.get(row["chain"], ""), row["seq_run"],
+                         row["kind"], "" if row["step"] is None else row["step"], csv_text(row["actor"] or ""), row["at"],
                          row["payload"], row["prev"], row["hash"], "yes" if row["redacted"] else "no", sealed_by])
         if done % 500 == 0:
             yield flush()

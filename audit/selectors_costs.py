@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Sum
 
+from audit.spreadsheet import csv_text
 from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
 from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
@@ -179,11 +180,7 @@ def chargeback_csv(*, month: str, label_key: str) -> str:
     writer.writerow(["month", f"label:{label_key}", "runs", "llm_calls", "input_tokens", "cached_input_tokens",
                      "output_tokens", "cost_usd"])
     for r in chargeback_rows(month=month, label_key=label_key):
-        writer.writerow([month, _csv_safe(r["value"]), r["runs"], r["calls"], r["input_tokens"], r["cached_tokens"],
+        writer.writerow([month, csv_text(r["value"]), r["runs"], r["calls"], r["input_tokens"], r["cached_tokens"],
                          r["output_tokens"], f"{r['cost']:.6f}"])
     return out.getvalue()
 
-
-def _csv_safe(value: str) -> str:
-    # A label value is user input: stop spreadsheets from running it as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -26,6 +27,9 @@ class RunError(ValueError):
     """A request about a run that cannot be carried out; the message says what to do instead."""
 
 
+_THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+
+
 def _validation_message(exc: ValidationError, what: str) -> str:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:5]
@@ -37,6 +41,11 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
               labels: dict[str, str] | None = None, actor: Any = None) -> Run:
     """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
     graph = workflow_get(workflow)
+    if thread_id is not None and not _THREAD_ID.fullmatch(thread_id):
+        # It names the run in URLs, file names and exports: a "/" would make the run unreachable
+        # by link, a leading "=" a spreadsheet formula, more than 200 characters a database error.
+        raise RunError(f"thread id {thread_id[:60]!r}{'…' if len(thread_id) > 60 else ''} is not allowed: use 1 to "
+                       "200 letters, digits, '.', '_', ':' or '-', starting with a letter or digit; or omit it.")
     if thread_id == SYSTEM_CHAIN:
         # A run's ledger chain is named after its thread id; "system" is the chain of entries
         # outside runs (exports, erasures, alerts).

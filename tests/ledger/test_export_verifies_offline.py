@@ -3,11 +3,14 @@ fails it. CSV and PDF exports come out too, and every export is itself a ledger 
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
+from orchestrator.executor import run_advance
+from orchestrator.services import run_start
 from tests.workers import ROOT
 
 VERIFIER = ROOT / "audit" / "offline_verifier.py"
@@ -64,6 +67,20 @@ def test_a_date_range_exports_as_csv_and_a_readable_pdf(letter_run, audit_cli, t
     text = subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout
     assert "Verified: the record is intact" in text
     assert run.thread_id in text and "Timeline" in text and "Costs by node" in text
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_come_out_as_text(transactional_db, redis_conn,
+                                                                       ledger_workflows, make_user, audit_cli,
+                                                                       tmp_path):
+    # Django usernames may start with "@", "+" or "-"; a spreadsheet would run such a cell.
+    mallory = make_user("@mallory", "engineer")
+    run = run_start(workflow="ledger_letter", input={"customer_email": "ana@example.com"}, actor=mallory)
+    run_advance(run.pk, worker="test")
+    csv_file = tmp_path / "run.csv"
+    assert audit_cli("export", "--run", run.thread_id, "--format", "csv", "-o", str(csv_file)).returncode == 0
+    rows = list(csv.DictReader(csv_file.read_text(encoding="utf-8-sig").splitlines()))
+    started = next(row for row in rows if row["kind"] == "run_started")
+    assert started["actor"] == "'@mallory" and started["run"] == run.thread_id
 
 
 def test_an_export_that_matches_nothing_says_what_to_change(letter_run, audit_cli, tmp_path):

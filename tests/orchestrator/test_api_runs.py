@@ -54,6 +54,13 @@ def test_a_reviewer_decides_through_the_api_once(api, engineer_user, reviewer_us
 @pytest.mark.parametrize(("body", "status", "text"), [
     ({"workflow": "nope"}, 404, "unknown workflow"),
     ({"workflow": "email_approval", "input": {"to": "x"}}, 422, "violates the state schema"),
+    # A thread id names the run in URLs and exports: no "/", no leading "=", at most 200 characters.
+    ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "a/b"}, 422,
+     "thread id 'a/b' is not allowed: use 1 to 200 letters"),
+    ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "=HYPERLINK(1)"}, 422,
+     "is not allowed"),
+    ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "t" * 201}, 422,
+     "is not allowed"),
 ])
 def test_bad_starts_get_a_clear_error(api, engineer_user, body, status, text):
     response = api(engineer_user).post("/api/runs", body, content_type="application/json")
