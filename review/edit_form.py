@@ -133,6 +133,7 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
                 edits[row.name] = json.loads(raw) if raw.strip() else None
             except json.JSONDecodeError as exc:
                 errors[row.name] = f"not valid JSON ({exc.msg} at line {exc.lineno}); fix it or restore the original."
+                edits[row.name] = raw  # shown back as typed (a str is the input's text), so nothing is lost
         elif row.widget == "number":
             edits[row.name] = raw.strip() if raw.strip() else None
         else:
