@@ -33,6 +33,8 @@ class ForkIn(Schema):
     mode: str = "recorded"
     overrides: dict[str, Any] = {}
     allow_effects: bool = False
+    # Send one (8-16 lowercase hex) to make retries safe: the same key returns the same fork.
+    request_key: str | None = None
 
 
 class DecisionIn(Schema):
@@ -111,7 +113,8 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     parent = _run(thread_id)
     try:
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
-                       overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user)
+                       overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user,
+                       request_key=body.request_key)
     except ForkError as exc:
         return Status(422, {"detail": str(exc), "fields": exc.field_errors})
     except RunError as exc:

@@ -20,6 +20,8 @@ otherwise the gate asks again.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 import uuid
 from typing import Any, Literal
@@ -143,14 +145,31 @@ def _carried_approval(checkpoint: Checkpoint, changed: dict[str, Any], allow_eff
     return checkpoint.node
 
 
-def _fork_thread_id(parent: Run) -> str:
-    return f"{parent.thread_id[:170]}-fork-{uuid.uuid4().hex[:8]}"
+_REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
+
+
+def fork_request_key() -> str:
+    """A key for one fork request (a form renders one; a re-sent form carries the same)."""
+    return uuid.uuid4().hex[:12]
+
+
+def _fork_thread_id(parent: Run, request_key: str | None) -> str:
+    # The request key is the fork's name: a form sent twice names the same fork, and the thread
+    # id's unique constraint (with the parent row lock) makes the second send find the first.
+    return f"{parent.thread_id[:170]}-fork-{request_key or uuid.uuid4().hex[:8]}"
 
 
 def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mode: ReplayMode = "recorded",
              overrides: dict[str, Any] | None = None, allow_effects: bool = False, actor: Any = None,
-             labels: dict[str, str] | None = None) -> Run:
-    """Fork `run` at checkpoint `at_step` into a new queued run; see the module docstring."""
+             labels: dict[str, str] | None = None, request_key: str | None = None) -> Run:
+    """Fork `run` at checkpoint `at_step` into a new queued run; see the module docstring.
+
+    With a `request_key` (8–16 lowercase hex, e.g. fork_request_key()) the call is idempotent: a
+    second call with the same key returns the fork the first one made (a double-submitted form, a
+    client retrying after a timeout) instead of forking, and running its side effects, twice."""
+    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
+        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
+                        {"request_key": "8 to 16 lowercase hex characters"})
     if mode not in MODES:
         raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
     if run_erased(run.thread_id):
@@ -188,10 +207,14 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     with transaction.atomic():
         # No key update: rows that reference the run (an alert's FK check) need not wait for the fork.
         parent = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
+        thread_id = _fork_thread_id(parent, request_key)
+        if request_key is not None:
+            made = Run.objects.filter(thread_id=thread_id, parent=parent).first()
+            if made is not None:
+                return made  # this request was carried out already
         if parent.status == RunStatus.RUNNING:
             raise ForkError(f"run {parent.thread_id} is running: a worker is advancing it. Fork it once it "
                             "completes, suspends or fails, or cancel it first.")
-        thread_id = _fork_thread_id(parent)
         salt = secrets.token_hex(16)
         # Both chain heads are computed here and written with the rows (fewer round trips than
         # ledger_append's insert-then-save; the parent row lock makes it safe the same way).
@@ -236,15 +259,19 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
 
 
 def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, Any], actor: Any,
-                       allow_effects: bool = False) -> tuple[str, list[Run], list[tuple[Run, str]]]:
+                       allow_effects: bool = False, request_key: str | None = None,
+                       ) -> tuple[str, list[Run], list[tuple[Run, str]]]:
     """Regression replay: fork each run just before `node` first ran, recorded mode, with the node's
     settings overridden. Returns (batch id, forks, [(run, why it was skipped)]). The batch is the
-    set of runs labelled `replay_batch=<id>`."""
+    set of runs labelled `replay_batch=<id>`. With a `request_key` the batch is that key and each
+    fork is keyed by it: the same request sent twice names the same batch and forks once."""
     settings_clean = {k: v for k, v in node_settings.items() if v not in (None, "")}
     if not settings_clean:
         raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
                         "proves nothing.", {"override": "set a model or a prompt version"})
-    batch = uuid.uuid4().hex[:10]
+    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
+        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.")
+    batch = request_key or uuid.uuid4().hex[:10]
     forks: list[Run] = []
     skipped: list[tuple[Run, str]] = []
     for run in runs:
@@ -258,6 +285,7 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
                 run=run, at_step=point, mode="recorded", allow_effects=allow_effects, actor=actor,
                 overrides={"nodes": {node: settings_clean}},
                 labels={"replay_batch": batch, "replay_node": node},
+                request_key=hashlib.sha256(f"{batch}:{run.pk}".encode()).hexdigest()[:12] if request_key else None,
             ))
         except RunError as exc:
             skipped.append((run, str(exc)))

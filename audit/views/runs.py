@@ -34,7 +34,7 @@ from audit.selectors_runs import (
     workflow_names,
 )
 from orchestrator.blobs import blob_get
-from orchestrator.forks import ForkError, replay_batch_start, run_fork
+from orchestrator.forks import ForkError, fork_request_key, replay_batch_start, run_fork
 from orchestrator.history import state_at
 from orchestrator.http import Request
 from orchestrator.models import Blob, Run, RunStatus
@@ -214,14 +214,16 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
     posted = request.POST if request.method == "POST" else None
     fields = _fork_fields(run, step, posted)
     graph = _graph_or_404(run)
+    # One key per rendered form, sent back with it: a form submitted twice makes one fork.
     form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
-            "override_prompt_version": ""}
+            "override_prompt_version": "", "request_key": fork_request_key()}
     errors: dict[str, str] = {}
     message = ""
     if posted is not None:
         form = {"mode": posted.get("mode", "recorded"), "allow_effects": posted.get("allow_effects") == "on",
                 "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
-                "override_prompt_version": posted.get("override_prompt_version", "")}
+                "override_prompt_version": posted.get("override_prompt_version", ""),
+                "request_key": posted.get("request_key") or form["request_key"]}
         edits, errors = _parse_fork_form(posted, fields)
         overrides = None
         if form["override_node"]:
@@ -232,7 +234,8 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
         else:
             try:
                 fork = run_fork(run=run, at_step=step, edits=edits, mode=form["mode"], overrides=overrides,
-                                allow_effects=form["allow_effects"], actor=request.user)
+                                allow_effects=form["allow_effects"], actor=request.user,
+                                request_key=form["request_key"])
             except ForkError as exc:
                 errors, message = exc.field_errors, str(exc)
             except RunError as exc:
@@ -275,7 +278,9 @@ def regression(request: Request) -> HttpResponse:
     context: dict[str, Any] = {"filters": filters, "workflows": sorted(graphs), "errors": {}, "message": "",
                                "node": source.get("node", ""), "model": source.get("model", ""),
                                "prompt_version": source.get("prompt_version", ""),
-                               "limit": source.get("limit", "20")}
+                               "limit": source.get("limit", "20"),
+                               # One key per rendered form: a form submitted twice starts one batch.
+                               "request_key": request.POST.get("request_key") or fork_request_key()}
     graph = graphs.get(filters.workflow)
     context["nodes"] = [n for n, node in graph.nodes.items() if not node.is_gate] if graph else []
     candidates = list(filters.queryset().exclude(status=RunStatus.RUNNING).order_by("-created_at")[:200]) \
@@ -298,7 +303,7 @@ def regression(request: Request) -> HttpResponse:
     if not context["errors"]:
         try:
             batch, forks, skipped = replay_batch_start(
-                runs=candidates, node=context["node"], actor=request.user,
+                runs=candidates, node=context["node"], actor=request.user, request_key=context["request_key"],
                 node_settings={"model": context["model"].strip(), "prompt_version": context["prompt_version"].strip()})
         except ForkError as exc:
             context["errors"].update(exc.field_errors)

@@ -1,0 +1,85 @@
+"""A fork form (or API call, or regression batch) sent twice makes one fork: the request key it
+carries names the fork, so a double click, a browser resend or a client retry after a timeout finds
+the fork the first send made instead of forking (and running side effects) again."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from django.db import connection
+
+from orchestrator.forks import ForkError, fork_request_key, run_fork
+from orchestrator.models import Run
+
+
+def test_the_fork_form_sent_twice_makes_one_fork(client_for, engineer_user, pipeline_run):
+    client = client_for(engineer_user)
+    url = f"/runs/{pipeline_run.thread_id}/checkpoints/3/fork/"
+    key = re.search(r'name="request_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    form = {"field_pages": "31", "mode": "recorded", "request_key": key}
+
+    first, second = client.post(url, form), client.post(url, form)
+
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
+    # A new render is a new request: forking again on purpose still works.
+    again = re.search(r'name="request_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    assert again != key
+    client.post(url, {**form, "request_key": again})
+    assert Run.objects.filter(parent=pipeline_run).count() == 2
+
+
+def test_two_sends_racing_each_other_make_one_fork(pipeline_run, engineer_user):
+    key, made, errors = fork_request_key(), [], []
+    barrier = threading.Barrier(2)
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            made.append(run_fork(run=pipeline_run, at_step=3, edits={"pages": 31}, actor=engineer_user,
+                                 request_key=key).thread_id)
+        except Exception as exc:  # reported below; a thread's exception would otherwise vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors and len(made) == 2 and made[0] == made[1]
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
+
+
+def test_the_api_returns_the_same_fork_for_the_same_request_key(client_for, engineer_user, pipeline_run):
+    body = {"at_step": 3, "edits": {"pages": 31}, "request_key": "0123456789ab"}
+    url = f"/api/runs/{pipeline_run.thread_id}/fork"
+    client = client_for(engineer_user)
+    first = client.post(url, body, content_type="application/json")
+    second = client.post(url, body, content_type="application/json")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["thread_id"] == second.json()["thread_id"]
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
+
+
+def test_a_malformed_request_key_is_refused(pipeline_run, engineer_user):
+    with pytest.raises(ForkError, match="8 to 16 lowercase hex"):
+        run_fork(run=pipeline_run, at_step=3, actor=engineer_user, request_key="../../x")
+    assert not Run.objects.filter(parent=pipeline_run).exists()
+
+
+def test_a_regression_batch_sent_twice_starts_one_batch(client_for, engineer_user, pipeline_run):
+    client = client_for(engineer_user)
+    page = client.get("/runs/regression/?workflow=document_pipeline&status=completed").content.decode()
+    key = re.search(r'name="request_key" value="([0-9a-f]+)"', page).group(1)
+    form = {"workflow": "document_pipeline", "status": "completed", "node": "summarize", "model": "demo-large",
+            "limit": "10", "request_key": key}
+
+    first, second = client.post("/runs/regression/", form), client.post("/runs/regression/", form)
+
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
