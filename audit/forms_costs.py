@@ -44,7 +44,8 @@ class BudgetForm(forms.Form):
 
 
 class RaiseCapForm(forms.Form):
-    cap = forms.DecimalField(label="New cap (USD)", **_MONEY)
+    # Empty resumes without a raise: the budget was removed, or its cap raised on the budgets page.
+    cap = forms.DecimalField(label="New cap (USD)", required=False, **_MONEY)
 
 
 class EndRunForm(forms.Form):

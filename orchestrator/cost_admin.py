@@ -134,11 +134,16 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
         raise CostAdminError("This item is not a budget stop.")
     facts = budget_item_facts(item)
     budget = Budget.objects.filter(name=facts.get("budget", "")).first()
-    if cap is not None:
-        if budget is None:
-            raise CostAdminError(f"Budget “{facts.get('budget')}” no longer exists; approve without a new cap.")
-        budget = budget_cap_raise(budget=budget, cap=cap, actor=actor)
-    return review_decide(item=item, actor=actor, decision=DecisionInput("approve"))
+    # One transaction: if the decision is refused (another admin ended the run a moment ago), the
+    # cap raise and its ledger entry are undone with it, instead of a raise nobody asked for.
+    with transaction.atomic():
+        if cap is not None:
+            if budget is None:
+                message = (f"Budget “{facts.get('budget')}” no longer exists (removed or renamed): leave the cap "
+                           "empty to resume without raising one.")
+                raise CostAdminError(message, {"cap": message})
+            budget_cap_raise(budget=budget, cap=cap, actor=actor)
+        return review_decide(item=item, actor=actor, decision=DecisionInput("approve"))
 
 
 def budget_item_end(*, item: Any, reason: str, actor: Any) -> Any:

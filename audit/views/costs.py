@@ -141,7 +141,9 @@ def budget_stop_resume(request: Request, pk: int) -> HttpResponse:
     except RunError as exc:
         messages.error(request, str(exc))
         return redirect("audit:budget_stop", pk=item.pk)
-    messages.success(request, f"Cap raised to {money(form.cleaned_data['cap'])}; run {item.run.thread_id} resumed.")
+    cap = form.cleaned_data["cap"]
+    raised = f"Cap raised to {money(cap)}; run" if cap is not None else "Cap unchanged; run"
+    messages.success(request, f"{raised} {item.run.thread_id} resumed.")
     return redirect("audit:budgets")
 
 

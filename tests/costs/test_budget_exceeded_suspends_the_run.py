@@ -118,3 +118,45 @@ def test_a_call_must_fit_every_applicable_budget_and_a_refusal_holds_nothing(pri
         raise AssertionError("the call should not fit the tight budget")
     assert BudgetUsage.objects.get(budget=roomy).reserved == 0
     assert not BudgetReservation.objects.exists()
+
+
+def test_a_cap_raise_whose_resume_is_refused_is_undone(priced, advance, make_budget, admin_user, make_user):
+    # Another admin ended the run a moment before: the raise must not stay behind, unasked for.
+    from audit.models import LedgerEntry
+    from orchestrator.cost_admin import budget_item_resume
+    from review.services import AlreadyDecided
+
+    budget = make_budget(cap=(cap := _room_for_three_calls(advance)))
+    run = _start()
+    advance(run)
+    item = ReviewItem.objects.get(run=run, status="pending")
+    review_decide(item=item, actor=make_user("ada", "admin"), decision=DecisionInput("reject", reason="too dear"))
+    entries = LedgerEntry.objects.filter(kind="budget_changed").count()
+
+    try:
+        budget_item_resume(item=ReviewItem.objects.get(pk=item.pk), cap=Decimal("5.00"), actor=admin_user)
+    except AlreadyDecided as exc:
+        assert "already decided (reject) by ada" in str(exc)
+    else:
+        raise AssertionError("a decided item was resumed")
+    budget.refresh_from_db()
+    assert budget.cap == Decimal(cap) and LedgerEntry.objects.filter(kind="budget_changed").count() == entries
+
+
+def test_a_stop_whose_budget_was_removed_resumes_without_a_cap(priced, advance, make_budget, admin_user,
+                                                               client_for):
+    budget = make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    item = ReviewItem.objects.get(run=run, status="pending")
+    Budget.objects.filter(pk=budget.pk).update(active=False, name="retired")  # no longer blocks, name gone
+    client = client_for(admin_user)
+    page = client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
+    assert "This budget no longer exists: resume without a cap." in page
+
+    refused = client.post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": "9"})
+    assert refused.status_code == 400 and "leave the cap empty to resume" in refused.content.decode()
+    resumed = client.post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": ""})
+    assert resumed.status_code == 302
+    assert ReviewItem.objects.get(pk=item.pk).status != "pending"
+    assert advance(run) == "completed"
