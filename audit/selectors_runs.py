@@ -50,6 +50,10 @@ class RunFilters:
                 filters.min_cost = Decimal(raw_cost)
             except InvalidOperation:
                 filters.errors["min_cost"] = "use a number like 0.05"
+            else:
+                if not filters.min_cost.is_finite():  # NaN / Infinity parse, but no cost compares to them
+                    filters.min_cost = None
+                    filters.errors["min_cost"] = "use a number like 0.05"
         if filters.label and "=" not in filters.label:
             filters.errors["label"] = "use key=value, e.g. department=legal"
         if filters.status and filters.status not in RunStatus.values:

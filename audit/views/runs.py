@@ -275,7 +275,10 @@ def regression(request: Request) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     filters = RunFilters.from_query(source)
     graphs = workflows()
-    context: dict[str, Any] = {"filters": filters, "workflows": sorted(graphs), "errors": {}, "message": "",
+    # A filter that does not parse is shown, and blocks the replay: ignoring it would replay runs
+    # nobody chose (every run of the workflow instead of one department's).
+    context: dict[str, Any] = {"filters": filters, "workflows": sorted(graphs), "errors": dict(filters.errors),
+                               "message": "",
                                "node": source.get("node", ""), "model": source.get("model", ""),
                                "prompt_version": source.get("prompt_version", ""),
                                "limit": source.get("limit", "20"),

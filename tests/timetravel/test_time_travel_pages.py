@@ -148,3 +148,15 @@ def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(clie
 
     refused = client.post("/runs/regression/", {"workflow": "document_pipeline", "node": "summarize"})
     assert refused.status_code == 422 and "give at least one override" in refused.content.decode()
+
+
+def test_a_regression_filter_that_does_not_parse_blocks_the_replay(client_for, engineer_user, pipeline_run):
+    # Ignoring the label would replay every run of the workflow instead of the chosen ones.
+    client = client_for(engineer_user)
+    response = client.post("/runs/regression/", {"workflow": "document_pipeline", "label": "department-legal",
+                                                 "node": "summarize", "model": "demo-large", "limit": "10"})
+    assert response.status_code == 422
+    assert "use key=value, e.g. department=legal" in response.content.decode()
+    assert not Run.objects.filter(parent=pipeline_run).exists()
+    listing = client.get("/runs/?min_cost=NaN")
+    assert listing.status_code == 200 and "use a number like 0.05" in listing.content.decode()
