@@ -88,3 +88,12 @@ def test_an_export_that_matches_nothing_says_what_to_change(letter_run, audit_cl
     result = audit_cli("export", "--workflow", "no_such_workflow", "--format", "jsonl", "-o", str(tmp_path / "x"))
     assert result.returncode != 0
     assert "no runs match" in result.stderr and "clear a filter" in result.stderr
+    assert not (tmp_path / "x").exists()  # no empty file to mistake for an export
+
+
+def test_an_export_to_a_path_that_cannot_be_written_records_nothing(letter_run, audit_cli, tmp_path):
+    letter_run()
+    exports = LedgerEntry.objects.filter(kind="export").count()
+    result = audit_cli("export", "--since", "2000-01-01", "--format", "csv", "-o", str(tmp_path / "no" / "dir.csv"))
+    assert result.returncode != 0 and "cannot write" in result.stderr and "nothing was exported" in result.stderr
+    assert LedgerEntry.objects.filter(kind="export").count() == exports

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -132,17 +133,29 @@ class Command(BaseCommand):
         scope = ExportScope(run=opts["run"], since=opts["since"], until=opts["until"], workflow=opts["workflow"],
                             actor=opts["actor"])
         bar = ProgressBar(self.stderr._out, f"export {opts['format']}", force=opts["progress"])
-        runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
         if opts["output"] == "-":
+            runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
             for chunk in stream:
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             return
+        # Opened before the export is recorded in the ledger: a path that cannot be written must
+        # not leave an "export" entry for a file nobody received.
+        try:
+            handle = open(opts["output"], "wb")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise CommandError(f"cannot write {opts['output']} ({exc.strerror}); nothing was exported or "
+                               "recorded. Pick a writable path, or -o - for standard output.") from None
         size = 0
-        with open(opts["output"], "wb") as handle:
-            for chunk in stream:
-                handle.write(chunk)
-                size += len(chunk)
+        try:
+            with handle:
+                runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
+                for chunk in stream:
+                    handle.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            Path(opts["output"]).unlink(missing_ok=True)  # no half-written or empty file left to mistake
+            raise
         self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
 
     def _erase(self, opts: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -44,6 +45,16 @@ def _user(username: str):
     return user
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 class Command(BaseCommand):
     help = "Start, inspect, resume, cancel and retry workflow runs."
 
@@ -82,7 +93,7 @@ class Command(BaseCommand):
         sub.add_parser("workflows")
         listing = sub.add_parser("list")
         listing.add_argument("--status")
-        listing.add_argument("--limit", type=int, default=20)
+        listing.add_argument("--limit", type=_positive, default=20, help="how many runs, newest first (≥ 1)")
 
         fork = sub.add_parser("fork", help="fork a run at a checkpoint; prints the new run's thread id")
         fork.add_argument("id")
