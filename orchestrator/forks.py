@@ -40,7 +40,14 @@ from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import UnknownWorkflow, workflow_get
 from orchestrator.services import RunError
-from orchestrator.state import StateError, StateTracker, check_serializable, dumps, hydrate_state
+from orchestrator.state import (
+    StateError,
+    StateTracker,
+    check_serializable,
+    dumps,
+    hydrate_state,
+    schema_field_errors,
+)
 from orchestrator.workflow_versions import workflow_version_record
 
 ReplayMode = Literal["live", "recorded"]
@@ -76,12 +83,7 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
     try:
         model = graph.state.model_validate({**state, **edits})
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for err in exc.errors():
-            loc = err["loc"]
-            field = str(loc[0]) if loc else "(state)"
-            where = ".".join(str(p) for p in loc[1:])
-            errors.setdefault(field, f"{err['msg']}{f' (at {where})' if where else ''}")
+        errors = schema_field_errors(exc)
         detail = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
         raise ForkError(f"the edited state violates the schema: {detail}.", errors) from None
     dumped = model.model_dump(mode="json", include=set(edits))

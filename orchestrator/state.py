@@ -77,6 +77,17 @@ def schema_error(node: str, exc: ValidationError) -> StateError:
     return StateError(f"node {node!r} produced a state that violates the schema: {problems}.")
 
 
+def schema_field_errors(exc: ValidationError) -> dict[str, str]:
+    """A schema violation as {state field: reason}, for a form that marks each field: the path
+    inside the field is kept in the reason, and a field's first problem is the one shown."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = err["loc"]
+        where = ".".join(str(p) for p in loc[1:])
+        errors.setdefault(str(loc[0]) if loc else "(state)", f"{err['msg']}{f' (at {where})' if where else ''}")
+    return errors
+
+
 @dataclass
 class Delta:
     set: dict[str, Any] = field(default_factory=dict)

@@ -33,7 +33,7 @@ from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import UnknownWorkflow, workflow_get
 from orchestrator.services import RunError, check_resumable
-from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads
+from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads, schema_field_errors
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
 
@@ -109,7 +109,7 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
     try:
         model = graph.state.model_validate(candidate)
     except ValidationError as exc:
-        field_errors = {str(err["loc"][0]): err["msg"] for err in exc.errors() if err["loc"]}
+        field_errors = schema_field_errors(exc)
         detail = "; ".join(f"{k}: {v}" for k, v in field_errors.items())
         raise DecisionError(f"the edit violates the state schema: {detail}.", field_errors) from None
     # Keep the typed, schema-coerced value (e.g. "3" for an int field becomes 3).
