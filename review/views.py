@@ -139,7 +139,7 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
             decision=kind, reason=posted["reason"], edits=edits, response=posted["response"]))
     except AlreadyDecided as exc:
         item.refresh_from_db()
-        return _render_item(request, item, status=409, error=str(exc))
+        return _render_item(request, item, status=409, error=str(exc), submitted=edits, posted=posted)
     except DecisionError as exc:
         return _render_item(request, item, status=422, error=_sentence(str(exc)), field_errors=exc.field_errors,
                             submitted=edits, posted=posted)

@@ -118,6 +118,20 @@ def test_a_claim_by_someone_else_shows_who_and_offers_a_takeover(email_item, rev
     assert ReviewItem.objects.get(pk=item.pk).claimed_by == reviewer2_user
 
 
+def test_what_a_reviewer_typed_stays_in_view_when_someone_else_claimed_the_item(email_item, reviewer_user,
+                                                                                reviewer2_user, client_for):
+    item = email_item()
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/claim/")
+
+    page = client_for(reviewer2_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": "edit", "arg-to": "ceo@example.com", "arg-subject": "About Q3 numbers", "arg-body": "Hi"})
+
+    html = page.content.decode()
+    assert page.status_code == 422 and "Claimed by reviewer" in html
+    assert 'data-testid="unsent-input"' in html and "ceo@example.com" in html
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
 def test_an_llm_draft_with_markup_is_escaped_and_markdown_is_sanitized(payment_item, reviewer_user, client_for):
     hostile = '<script>alert("x")</script><img src=x onerror="alert(1)"> [click](javascript:alert(2))'
     item = payment_item(memo=hostile)
