@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from audit.ledger import salted_digest
 from audit.services import ledger_append
+from orchestrator.blobs import BLOB_KEY
 from orchestrator.graph import END, GateDecision, Graph
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
@@ -105,6 +106,11 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
         check_serializable("edit", edits)
     except StateError as exc:
         raise DecisionError(str(exc)) from None
+    if f'"{BLOB_KEY}":' in dumps(edits):  # as a key only: in a string value the quotes are escaped
+        # A pointer typed by a reviewer would load whatever stored blob it names (another run's
+        # document) into this run; pointers are made by the engine only.
+        raise DecisionError(f"edits may not contain the key {BLOB_KEY!r}: it is reserved for the engine's pointers "
+                            "to stored documents. Type the value itself.")
     candidate = {**state, **edits}
     try:
         model = graph.state.model_validate(candidate)

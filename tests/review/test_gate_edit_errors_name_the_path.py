@@ -1,5 +1,5 @@
 """A refused gate edit says where inside the field the problem is, and a rule over the whole state
-is still explained (not an empty "violates the schema: .")."""
+is still explained (not an empty "violates the schema: ."); a typed blob pointer is refused."""
 
 from __future__ import annotations
 
@@ -39,3 +39,17 @@ def test_a_rule_over_the_whole_state_is_explained():
         validate_edits(GRAPH, REQUEST, STATE, {"total": 4})
     assert "total must equal the sum of the lines" in str(refused.value)
     assert refused.value.field_errors == {"(state)": "Value error, total must equal the sum of the lines"}
+
+
+class Note(BaseModel):
+    meta: dict[str, str]
+    text: str
+
+
+def test_a_typed_blob_pointer_is_refused_but_the_words_in_text_are_fine():
+    graph, request = SimpleNamespace(state=Note), {"args": {"meta": {}, "text": ""}}
+    state = {"meta": {}, "text": ""}
+    with pytest.raises(DecisionError, match="reserved for the engine's pointers"):
+        validate_edits(graph, request, state, {"meta": {"$blob": "ab" * 32}})
+    assert validate_edits(graph, request, state, {"text": 'see {"$blob": "x"} in the docs'}) == {
+        "text": 'see {"$blob": "x"} in the docs'}
