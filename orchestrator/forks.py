@@ -13,9 +13,9 @@
 
 The executor then runs the fork like any run. In "recorded" mode its LLM calls are answered
 from the parent's journal until the first request that differs (orchestrator.replay); side
-effects are dry-run unless `allow_effects` (orchestrator.context). A fork taken right after a
-decision keeps that approval only if it cannot act differently (no edits, no real effects);
-otherwise the gate asks again.
+effects are dry-run unless `allow_effects` (orchestrator.context), which needs the admin role: a
+fork starts past the gates its checkpoint follows. A fork taken right after an interrupt_before
+decision runs the approved node without asking again only while its effects are dry runs.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from orchestrator.history import state_at
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import UnknownWorkflow, workflow_get
+from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.services import RunError
 from orchestrator.state import (
     StateError,
@@ -137,14 +138,24 @@ def _inherited(labels: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in ("replay_batch", "replay_node")}
 
 
-def _carried_approval(checkpoint: Checkpoint, changed: dict[str, Any], allow_effects: bool) -> str | None:
-    """The node a fork may run without asking its gate again: the one a reviewer just approved, and
-    only while the fork cannot act differently from what was approved. Edited state is not what the
-    reviewer saw, and a fork allowed real effects would act a second time on one approval; either
-    way the gate asks again (an engineer must not turn an approval into a different action)."""
-    if checkpoint.source != "decision" or changed or allow_effects:
+def _carried_approval(checkpoint: Checkpoint, allow_effects: bool) -> str | None:
+    """The node a fork may run without asking its gate again: the one a reviewer just approved, as
+    long as the fork's effects are dry runs (nothing real happens, edited or not). A fork that acts
+    for real asks again: one approval is one action."""
+    if checkpoint.source != "decision" or allow_effects:
         return None
     return checkpoint.node
+
+
+def _check_may_act(actor: Any, allow_effects: bool) -> None:
+    # A fork starts after whatever gates its checkpoint follows, so real effects from edited or
+    # replayed state would act without the reviewer who approved the original: only an admin
+    # may make that call. Dry runs (the default) are every engineer's to make.
+    if allow_effects and not user_has_role(actor, ADMIN):
+        raise ForkError("performing side effects for real in a fork needs the admin role: the fork starts past "
+                        "the gates its checkpoint follows, so its actions would skip their reviewers. Fork with "
+                        "effects as dry runs, or ask an admin (CLI: --actor ADMIN).",
+                        {"allow_effects": "admins only"})
 
 
 _REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
@@ -174,6 +185,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
                         {"request_key": "8 to 16 lowercase hex characters"})
     if mode not in MODES:
         raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
+    _check_may_act(actor, allow_effects)
     if run_erased(run.thread_id):
         raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
                         "Start a new run instead.")
@@ -241,8 +253,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
             snapshot=tracker.snapshot(), next_node=checkpoint.next_node, state_hash=tracker.state_hash(),
             actor=actor_user, meta=dumps({"parent": parent.thread_id, "step": at_step, "edits": stored_edits,
                                           "mode": mode, "allow_effects": allow_effects,
-                                          "approved_node": _carried_approval(checkpoint, changed,
-                                                                             allow_effects)}),
+                                          "approved_node": _carried_approval(checkpoint, allow_effects)}),
         )
         LedgerEntry.objects.bulk_create([
             LedgerEntry(chain=row["run"], run_id=run_id, seq_run=row["seq_run"], kind=row["kind"], step=row["step"],

@@ -39,7 +39,7 @@ from orchestrator.history import state_at
 from orchestrator.http import Request
 from orchestrator.models import Blob, Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflow_get, workflows
-from orchestrator.roles import section_required
+from orchestrator.roles import ADMIN, section_required, user_has_role
 from orchestrator.services import RunError, run_get
 from orchestrator.state import dumps
 
@@ -247,6 +247,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
     for field in fields:
         field["error"] = errors.get(field["name"], "")
     context = {"run": run, "cp": cp, "fields": fields, "form": form, "errors": errors, "message": message,
+               "may_act": user_has_role(request.user, ADMIN),
                "nodes": [n for n, node in graph.nodes.items() if not node.is_gate], "family": fork_family(run)}
     return render(request, "audit/fork.html", context, status=422 if posted is not None else 200)
 

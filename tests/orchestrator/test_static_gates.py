@@ -1,10 +1,12 @@
-"""interrupt_after and interrupt_before gates; a fork taken at a decision keeps the approval only
-while it cannot act differently from what was approved."""
+"""interrupt_after and interrupt_before gates; a fork taken at a decision keeps the approval while its
+effects are dry runs, and only an admin may fork with real effects (the gate then asks again)."""
 
 from __future__ import annotations
 
+import pytest
+
 from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
+from orchestrator.forks import ForkError, run_fork
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.services import run_start
@@ -55,12 +57,27 @@ def test_a_fork_from_a_decision_runs_the_approved_node_without_asking_again(db, 
     assert not ReviewItem.objects.filter(run=fork).exists()
 
 
-def test_a_fork_that_edits_the_approved_state_asks_the_gate_again(db, test_graphs, make_user):
-    # The reviewer approved a transfer of the state they saw; an engineer's edit is a different
-    # transfer and needs its own decision.
+def test_an_edited_fork_with_dry_run_effects_runs_the_approved_node(db, test_graphs, make_user):
+    # Nothing real happens in it, so asking a reviewer again would only fill their inbox.
     rita, eric = make_user("rita", "reviewer"), make_user("eric", "engineer")
     run, decision_step = _approved_run(rita)
     fork = run_fork(run=run, at_step=decision_step, edits={"n": 40}, mode="live", actor=eric)
+    assert run_advance(fork.pk, worker="t") == "completed"
+    fork.refresh_from_db()
+    assert state_at(fork.pk, fork.step)["n"] == 41 and not fork.allow_effects
+    assert not ReviewItem.objects.filter(run=fork).exists()
+
+
+def test_only_an_admin_may_fork_with_real_effects_and_the_gate_then_asks_again(db, test_graphs, make_user):
+    # A fork starts past the gates its checkpoint follows: acting for real would skip their
+    # reviewers, so it takes an admin; and one approval is one action, so the gate asks again.
+    rita, eric, ada = make_user("rita", "reviewer"), make_user("eric", "engineer"), make_user("ada", "admin")
+    run, decision_step = _approved_run(rita)
+    with pytest.raises(ForkError, match="needs the admin role"):
+        run_fork(run=run, at_step=decision_step, edits={"n": 40}, allow_effects=True, actor=eric)
+    assert not Run.objects.filter(parent=run).exists()
+
+    fork = run_fork(run=run, at_step=decision_step, edits={"n": 40}, allow_effects=True, actor=ada)
     assert run_advance(fork.pk, worker="t") == "suspended"
     item = ReviewItem.objects.get(run=fork, status="pending")
     assert item.node == "transfer" and '"n":40' in item.request
@@ -68,12 +85,3 @@ def test_a_fork_that_edits_the_approved_state_asks_the_gate_again(db, test_graph
     assert run_advance(fork.pk, worker="t") == "completed"
     fork.refresh_from_db()
     assert state_at(fork.pk, fork.step)["n"] == 41
-
-
-def test_a_fork_allowed_real_effects_asks_the_gate_again(db, test_graphs, make_user):
-    # One approval, one action: a fork that would act for real again needs its own decision.
-    rita = make_user("rita", "reviewer")
-    run, decision_step = _approved_run(rita)
-    fork = run_fork(run=run, at_step=decision_step, mode="recorded", allow_effects=True, actor=rita)
-    assert run_advance(fork.pk, worker="t") == "suspended"
-    assert ReviewItem.objects.get(run=fork, status="pending").node == "transfer"

@@ -40,11 +40,11 @@ def test_a_fork_dry_runs_the_archive_effect_and_leaves_its_parent_as_it_was(pipe
     assert LedgerEntry.objects.filter(run=fork, kind="fork").count() == 1
 
 
-def test_an_allowed_effect_is_performed_once_under_the_forks_own_key(pipeline_run, advance_run, engineer_user):
+def test_an_allowed_effect_is_performed_once_under_the_forks_own_key(pipeline_run, advance_run, admin_user):
     outbox_before = OutboxMessage.objects.count()
 
     fork = advance_run(run_fork(run=pipeline_run, at_step=10, mode="recorded", allow_effects=True,
-                                actor=engineer_user))
+                                actor=admin_user))
 
     assert fork.status == RunStatus.COMPLETED
     assert OutboxMessage.objects.count() == outbox_before + 1
