@@ -47,6 +47,7 @@ from orchestrator.state import (
     check_serializable,
     dumps,
     hydrate_state,
+    loads,
     schema_field_errors,
 )
 from orchestrator.workflow_versions import workflow_version_record
@@ -161,9 +162,28 @@ def _check_may_act(actor: Any, allow_effects: bool) -> None:
 _REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
 
 
-def fork_request_key() -> str:
-    """A key for one fork request (a form renders one; a re-sent form carries the same)."""
-    return uuid.uuid4().hex[:12]
+class RequestKeyReused(ForkError):
+    """The request key already made a fork with other settings (or names another run)."""
+
+
+def fork_request_key(posted: str | None = None) -> str:
+    """The key of one fork request: the one a re-sent form carries back, or a new one (a form
+    renders one; a key that is not one of ours is replaced rather than refused forever)."""
+    return posted if posted and _REQUEST_KEY.fullmatch(posted) else uuid.uuid4().hex[:12]
+
+
+def _check_request_key(request_key: str | None) -> None:
+    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
+        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
+                        {"request_key": "8 to 16 lowercase hex characters"})
+
+
+def _same_request(made: Run, *, at_step: int, mode: str, allow_effects: bool, overrides: dict[str, Any],
+                  labels: dict[str, str], stored_edits: dict[str, Any]) -> bool:
+    first = Checkpoint.objects.filter(run=made, step=0).only("meta").first()
+    edits = (loads(first.meta) or {}).get("edits", {}) if first else None
+    return (made.forked_from_step, made.replay_mode, made.allow_effects, made.overrides, made.labels, edits) == \
+        (at_step, mode, allow_effects, overrides, labels, stored_edits)
 
 
 def _fork_thread_id(parent: Run, request_key: str | None) -> str:
@@ -180,9 +200,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     With a `request_key` (8–16 lowercase hex, e.g. fork_request_key()) the call is idempotent: a
     second call with the same key returns the fork the first one made (a double-submitted form, a
     client retrying after a timeout) instead of forking, and running its side effects, twice."""
-    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
-        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
-                        {"request_key": "8 to 16 lowercase hex characters"})
+    _check_request_key(request_key)
     if mode not in MODES:
         raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
     _check_may_act(actor, allow_effects)
@@ -222,10 +240,16 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
         # No key update: rows that reference the run (an alert's FK check) need not wait for the fork.
         parent = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
         thread_id = _fork_thread_id(parent, request_key)
-        if request_key is not None:
-            made = Run.objects.filter(thread_id=thread_id, parent=parent).first()
-            if made is not None:
+        fork_labels = {**_inherited(parent.labels), **(labels or {}), "forked_from": parent.thread_id}
+        made = Run.objects.filter(thread_id=thread_id).first() if request_key is not None else None
+        if made is not None:
+            if made.parent_id == parent.pk and _same_request(
+                    made, at_step=at_step, mode=mode, allow_effects=allow_effects, overrides=clean_overrides,
+                    labels=fork_labels, stored_edits=stored_edits):
                 return made  # this request was carried out already
+            raise RequestKeyReused(
+                f"request key {request_key} already made {made.thread_id}, with other settings: reload the "
+                "form (or send a new key) to fork again.", {"request_key": "already used for another fork"})
         if parent.status == RunStatus.RUNNING:
             raise ForkError(f"run {parent.thread_id} is running: a worker is advancing it. Fork it once it "
                             "completes, suspends or fails, or cancel it first.")
@@ -243,7 +267,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
                                            payload={"fork": thread_id, "step": at_step, "mode": mode})
         fork = Run.objects.create(
             thread_id=thread_id, workflow=parent.workflow, graph_version=graph.version,
-            labels={**_inherited(parent.labels), **(labels or {}), "forked_from": parent.thread_id},
+            labels=fork_labels,
             next_node=checkpoint.next_node, parent=parent, forked_from_step=at_step, replay_mode=mode,
             allow_effects=allow_effects, overrides=clean_overrides, created_by=actor_user, ledger_salt=salt,
             ledger_len=fork_chain.length, ledger_head=fork_chain.head,
@@ -282,8 +306,7 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
     if not settings_clean:
         raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
                         "proves nothing.", {"override": "set a model or a prompt version"})
-    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
-        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.")
+    _check_request_key(request_key)
     batch = request_key or uuid.uuid4().hex[:10]
     forks: list[Run] = []
     skipped: list[tuple[Run, str]] = []
@@ -298,8 +321,12 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
                 run=run, at_step=point, mode="recorded", allow_effects=allow_effects, actor=actor,
                 overrides={"nodes": {node: settings_clean}},
                 labels={"replay_batch": batch, "replay_node": node},
+                # Per run, from the batch's key: the same form sent again finds its forks, and a
+                # changed node or setting under that key is refused (RequestKeyReused) for all.
                 request_key=hashlib.sha256(f"{batch}:{run.pk}".encode()).hexdigest()[:12] if request_key else None,
             ))
+        except RequestKeyReused:
+            raise
         except RunError as exc:
             skipped.append((run, str(exc)))
     return batch, forks, skipped

@@ -34,7 +34,7 @@ from audit.selectors_runs import (
     workflow_names,
 )
 from orchestrator.blobs import blob_get
-from orchestrator.forks import ForkError, fork_request_key, replay_batch_start, run_fork
+from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, replay_batch_start, run_fork
 from orchestrator.history import state_at
 from orchestrator.http import Request
 from orchestrator.models import Blob, Run, RunStatus
@@ -223,7 +223,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
         form = {"mode": posted.get("mode", "recorded"), "allow_effects": posted.get("allow_effects") == "on",
                 "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
                 "override_prompt_version": posted.get("override_prompt_version", ""),
-                "request_key": posted.get("request_key") or form["request_key"]}
+                "request_key": fork_request_key(posted.get("request_key"))}
         edits, errors = _parse_fork_form(posted, fields)
         overrides = None
         if form["override_node"]:
@@ -236,6 +236,11 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
                 fork = run_fork(run=run, at_step=step, edits=edits, mode=form["mode"], overrides=overrides,
                                 allow_effects=form["allow_effects"], actor=request.user,
                                 request_key=form["request_key"])
+            except RequestKeyReused as exc:
+                # The form came back (the browser's Back) with other settings: keep them, and make
+                # the next submit a new request.
+                form["request_key"] = fork_request_key()
+                message = f"{exc} The form below now carries a new key: submit it again to make another fork."
             except ForkError as exc:
                 errors, message = exc.field_errors, str(exc)
             except RunError as exc:
@@ -284,7 +289,7 @@ def regression(request: Request) -> HttpResponse:
                                "prompt_version": source.get("prompt_version", ""),
                                "limit": source.get("limit", "20"),
                                # One key per rendered form: a form submitted twice starts one batch.
-                               "request_key": request.POST.get("request_key") or fork_request_key()}
+                               "request_key": fork_request_key(request.POST.get("request_key"))}
     graph = graphs.get(filters.workflow)
     context["nodes"] = [n for n, node in graph.nodes.items() if not node.is_gate] if graph else []
     candidates = list(filters.queryset().exclude(status=RunStatus.RUNNING).order_by("-created_at")[:200]) \
@@ -309,6 +314,9 @@ def regression(request: Request) -> HttpResponse:
             batch, forks, skipped = replay_batch_start(
                 runs=candidates, node=context["node"], actor=request.user, request_key=context["request_key"],
                 node_settings={"model": context["model"].strip(), "prompt_version": context["prompt_version"].strip()})
+        except RequestKeyReused as exc:
+            context["request_key"] = fork_request_key()
+            context["message"] = f"{exc} The form now carries a new key: submit it again to start another batch."
         except ForkError as exc:
             context["errors"].update(exc.field_errors)
             context["message"] = str(exc)

@@ -10,7 +10,7 @@ import threading
 import pytest
 from django.db import connection
 
-from orchestrator.forks import ForkError, fork_request_key, run_fork
+from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, run_fork
 from orchestrator.models import Run
 
 
@@ -82,4 +82,47 @@ def test_a_regression_batch_sent_twice_starts_one_batch(client_for, engineer_use
     first, second = client.post("/runs/regression/", form), client.post("/runs/regression/", form)
 
     assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
+
+
+def test_a_key_sent_back_with_other_settings_is_refused_and_the_form_gets_a_new_one(client_for, engineer_user,
+                                                                                    pipeline_run):
+    # The browser's Back restores the form, key included; changing the edits must not answer
+    # with the fork the first send made.
+    client = client_for(engineer_user)
+    url = f"/runs/{pipeline_run.thread_id}/checkpoints/3/fork/"
+    key = re.search(r'name="request_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    client.post(url, {"field_pages": "31", "mode": "recorded", "request_key": key})
+
+    back = client.post(url, {"field_pages": "32", "mode": "recorded", "request_key": key})
+
+    html = back.content.decode()
+    assert back.status_code == 422 and "already made" in html and "with other settings" in html
+    fresh = re.search(r'name="request_key" value="([0-9a-f]+)"', html).group(1)
+    assert fresh != key and "32" in html  # the changed value is kept
+    again = client.post(url, {"field_pages": "32", "mode": "recorded", "request_key": fresh})
+    assert again.status_code == 302
+    assert Run.objects.filter(parent=pipeline_run).count() == 2
+
+
+def test_the_api_answers_a_reused_key_with_other_settings_with_409(client_for, engineer_user, pipeline_run):
+    url = f"/api/runs/{pipeline_run.thread_id}/fork"
+    client = client_for(engineer_user)
+    client.post(url, {"at_step": 3, "edits": {"pages": 31}, "request_key": "00000000aaaa"},
+                content_type="application/json")
+    other = client.post(url, {"at_step": 3, "edits": {"pages": 32}, "request_key": "00000000aaaa"},
+                        content_type="application/json")
+    assert other.status_code == 409 and "with other settings" in other.json()["detail"]
+    with pytest.raises(RequestKeyReused):
+        run_fork(run=pipeline_run, at_step=4, actor=engineer_user, request_key="00000000aaaa")
+    assert Run.objects.filter(parent=pipeline_run).count() == 1
+
+
+def test_a_batch_key_sent_back_with_another_model_starts_nothing(client_for, engineer_user, pipeline_run):
+    client = client_for(engineer_user)
+    form = {"workflow": "document_pipeline", "status": "completed", "node": "summarize", "model": "demo-large",
+            "limit": "10", "request_key": "1234567890ab"}
+    assert client.post("/runs/regression/", form).status_code == 302
+    other = client.post("/runs/regression/", {**form, "model": "demo-small"})
+    assert other.status_code == 422 and "with other settings" in other.content.decode()
     assert Run.objects.filter(parent=pipeline_run).count() == 1
