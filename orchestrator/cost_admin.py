@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.services import system_ledger_append
 from orchestrator import spend
 from orchestrator.budgets import budget_holds_revoke, money
-from orchestrator.models import Budget, CostSettings, ModelPrice
+from orchestrator.models import Budget, CostSettings, ModelPrice, Run
 from orchestrator.services import RunError
 from orchestrator.state import loads
 
@@ -135,8 +135,12 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     facts = budget_item_facts(item)
     budget = Budget.objects.filter(name=facts.get("budget", "")).first()
     # One transaction: if the decision is refused (another admin ended the run a moment ago), the
-    # cap raise and its ledger entry are undone with it, instead of a raise nobody asked for.
+    # cap raise and its ledger entry are undone with it, instead of a raise nobody asked for. The run
+    # and the item are locked first, in review_decide's order, so no one waits on the budget row
+    # while holding the run (a fork of this run would, through its usage rows).
     with transaction.atomic():
+        Run.objects.select_for_update().filter(pk=item.run_id).first()
+        type(item).objects.select_for_update().filter(pk=item.pk).first()  # a review.ReviewItem
         if cap is not None:
             if budget is None:
                 message = (f"Budget “{facts.get('budget')}” no longer exists (removed or renamed): leave the cap "
