@@ -83,12 +83,15 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_come_out_as_text(transact
     assert started["actor"] == "'@mallory" and started["run"] == run.thread_id
 
 
-def test_an_export_that_matches_nothing_says_what_to_change(letter_run, audit_cli, tmp_path):
+def test_an_export_that_matches_nothing_says_what_to_change_and_leaves_files_alone(letter_run, audit_cli, tmp_path):
     letter_run()
-    result = audit_cli("export", "--workflow", "no_such_workflow", "--format", "jsonl", "-o", str(tmp_path / "x"))
+    earlier = tmp_path / "last_month.jsonl"
+    earlier.write_text("an earlier export\n")
+    result = audit_cli("export", "--workflow", "no_such_workflow", "--format", "jsonl", "-o", str(earlier))
     assert result.returncode != 0
     assert "no runs match" in result.stderr and "clear a filter" in result.stderr
-    assert not (tmp_path / "x").exists()  # no empty file to mistake for an export
+    assert earlier.read_text() == "an earlier export\n"  # neither truncated nor deleted
+    assert [p.name for p in tmp_path.iterdir()] == ["last_month.jsonl"]  # no temporary file left
 
 
 def test_an_export_to_a_path_that_cannot_be_written_records_nothing(letter_run, audit_cli, tmp_path):

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -139,10 +141,12 @@ class Command(BaseCommand):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             return
-        # Opened before the export is recorded in the ledger: a path that cannot be written must
-        # not leave an "export" entry for a file nobody received.
+        # Written to a new file beside the target, which replaces the target only once complete: a
+        # path that cannot be written fails before the export is recorded in the ledger, and a
+        # failed export never truncates or deletes a file that was already there.
+        target = Path(opts["output"])
         try:
-            handle = open(opts["output"], "wb")  # noqa: SIM115 - closed by the with below
+            handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False)  # noqa: SIM115 - closed below
         except OSError as exc:
             raise CommandError(f"cannot write {opts['output']} ({exc.strerror}); nothing was exported or "
                                "recorded. Pick a writable path, or -o - for standard output.") from None
@@ -153,8 +157,9 @@ class Command(BaseCommand):
                 for chunk in stream:
                     handle.write(chunk)
                     size += len(chunk)
+            os.replace(handle.name, target)
         except BaseException:
-            Path(opts["output"]).unlink(missing_ok=True)  # no half-written or empty file left to mistake
+            Path(handle.name).unlink(missing_ok=True)
             raise
         self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
 
