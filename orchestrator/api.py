@@ -7,6 +7,7 @@ Apps add their own routers here (one line each).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -57,7 +58,7 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja answers a body it cannot parse with 400 "Cannot parse request body"; say what was wrong
     # and what to send instead (the parser's error is chained on it).
-    if isinstance(exc.__cause__, ValueError):  # json.JSONDecodeError, UnicodeDecodeError
+    if isinstance(exc.__cause__, (json.JSONDecodeError, UnicodeDecodeError)):
         return api.create_response(request, {"detail": (
             f"the request body is not valid JSON ({exc.__cause__}); nothing was done. Send one JSON object, "
             'e.g. {"workflow": "email_approval", "input": {"to": "a@example.com"}}.')}, status=400)

@@ -45,20 +45,39 @@ def items_expire(*, now: datetime | None = None, limit: int = 100) -> int:
     """Apply the expiry policy to overdue pending items; returns how many were handled."""
     now = now or timezone.now()
     handled = 0
-    for item in ReviewItem.objects.filter(status=ItemStatus.PENDING, due_at__lt=now).order_by("due_at")[:limit]:
-        request = loads(item.request) or {}
-        try:
-            if request.get("on_expiry") == "escalate":
-                item_escalate(item=item, group=request.get("escalate_to") or "admin")
+    # Items that cannot be decided (their workflow changed incompatibly under the run) stay pending
+    # and are passed over, so they never hold up the items behind them; a pass looks at no more
+    # than a few pages of them.
+    stuck: list[int] = []
+    overdue = ReviewItem.objects.filter(status=ItemStatus.PENDING, due_at__lt=now).order_by("due_at")
+    for _page in range(5):
+        items = list(overdue.exclude(pk__in=stuck)[:limit - handled])
+        if not items:
+            break
+        for item in items:
+            if _expire(item):
+                handled += 1
             else:
-                review_decide(item=item, actor=system_user(), expired=True, decision=DecisionInput(
-                    decision="reject", reason=f"Expired: nobody decided by {item.due_at:%Y-%m-%d %H:%M} UTC."))
-            handled += 1
-        except DecisionError as exc:
-            # Already decided in the meantime (fine), or the run ended: the item can never execute.
-            if not _cancel_if_run_ended(item):
-                log.warning("expiry: item %s left pending: %s", item.pk, exc)
+                stuck.append(item.pk)
+        if handled >= limit:
+            break
     return handled
+
+
+def _expire(item: ReviewItem) -> bool:
+    request = loads(item.request) or {}
+    try:
+        if request.get("on_expiry") == "escalate":
+            item_escalate(item=item, group=request.get("escalate_to") or "admin")
+        else:
+            review_decide(item=item, actor=system_user(), expired=True, decision=DecisionInput(
+                decision="reject", reason=f"Expired: nobody decided by {item.due_at:%Y-%m-%d %H:%M} UTC."))
+        return True
+    except DecisionError as exc:
+        # Already decided in the meantime (fine), or the run ended: the item can never execute.
+        if not _cancel_if_run_ended(item):
+            log.warning("expiry: item %s left pending: %s", item.pk, exc)
+        return False
 
 
 def _cancel_if_run_ended(item: ReviewItem) -> bool:

@@ -84,3 +84,18 @@ def test_an_item_decided_before_the_pass_runs_is_left_alone(payment_item, review
     assert items_expire() == 0
     item.refresh_from_db()
     assert (item.status, item.decided_by) == ("decided", reviewer_user)
+
+
+def test_an_item_that_cannot_be_decided_does_not_hold_up_the_ones_behind_it(payment_item):
+    # Its workflow changed incompatibly under the run: it stays pending (a person must sort it out),
+    # but the expiry pass moves on to the next overdue item instead of retrying it forever.
+    from orchestrator.models import Run
+
+    stuck, behind = payment_item(due_in=3600), payment_item(due_in=3600)
+    ReviewItem.objects.filter(pk=stuck.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+    _make_overdue(behind)
+    Run.objects.filter(pk=stuck.run_id).update(graph_version="000000000000.000000000000")
+
+    assert items_expire(limit=1) == 1
+    assert ReviewItem.objects.get(pk=stuck.pk).status == "pending"
+    assert ReviewItem.objects.get(pk=behind.pk).status == "expired"
