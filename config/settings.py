@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.FormSizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -169,9 +170,11 @@ GATEHOUSE_BUDGET_ALLOWANCE_CALLS = env_int("GATEHOUSE_BUDGET_ALLOWANCE_CALLS", 1
 GATEHOUSE_SNAPSHOT_EVERY = env_int("GATEHOUSE_SNAPSHOT_EVERY", 50, minimum=1)
 GATEHOUSE_BLOB_THRESHOLD = env_int("GATEHOUSE_BLOB_THRESHOLD", 64 * 1024, minimum=1024)
 GATEHOUSE_MAX_INPUT_BYTES = env_int("GATEHOUSE_MAX_INPUT_BYTES", 16 * 1024 * 1024, minimum=1024)
-# A request may carry a whole input plus its envelope (workflow, labels, form fields): without this,
-# Django's 2.5 MB default would refuse an input the limit above allows, with a bare 400.
+# An API request may carry a whole input plus its envelope (workflow, labels): without this,
+# Django's 2.5 MB default would refuse an input the limit above allows, with a bare 400. Pages keep
+# an ordinary form limit (config.middleware.FormSizeLimit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEHOUSE_MAX_INPUT_BYTES + 256 * 1024
+GATEHOUSE_FORM_MAX_BYTES = env_int("GATEHOUSE_FORM_MAX_BYTES", 2_621_440, minimum=1024)
 GATEHOUSE_RECONCILE_SECONDS = env_int("GATEHOUSE_RECONCILE_SECONDS", 10, minimum=1)
 # Review inbox: how long a claim keeps others out; where "new item" notifications go.
 GATEHOUSE_CLAIM_SECONDS = env_int("GATEHOUSE_CLAIM_SECONDS", 15 * 60, minimum=1)

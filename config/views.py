@@ -56,7 +56,7 @@ def bad_request(request: Request, exception: Exception) -> HttpResponse:
     """Django's 400 page says nothing; this one says what was wrong when it is the size of the form."""
     reason = ""
     if isinstance(exception, RequestDataTooBig):
-        reason = (f"What you sent is larger than the {filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} "
+        reason = (f"What you sent is larger than the {filesizeformat(settings.GATEHOUSE_FORM_MAX_BYTES)} "
                   "a request may carry, so nothing was saved. Go back (your browser keeps what you typed), "
                   "shorten it, or store a large document as a blob and refer to it.")
     return render(request, "400.html", {"reason": reason}, status=400)

@@ -144,7 +144,7 @@ def test_an_llm_draft_with_markup_is_escaped_and_markdown_is_sanitized(payment_i
 
 def test_an_oversized_form_is_refused_saying_the_limit_and_nothing_is_decided(email_item, reviewer_user, client_for,
                                                                                settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 8192
+    settings.GATEHOUSE_FORM_MAX_BYTES = 8192
     item = email_item()
     page = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "reject", "reason": "x" * 20_000})
     assert page.status_code == 400
