@@ -126,6 +126,11 @@ def budget_item_facts(item: Any) -> dict[str, str]:
     return (loads(item.request) or {}).get("budget", {})
 
 
+def budget_item_needed(facts: dict[str, str]) -> Decimal:
+    """The smallest cap that lets the stopped call through, as things stood when it stopped."""
+    return sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))
+
+
 def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     """Raise the blocking budget's cap (if given) and approve the item: the run re-runs the node."""
     from review.services import DecisionInput, review_decide
@@ -147,6 +152,11 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
                            "empty to resume without raising one.")
                 raise CostAdminError(message, {"cap": message})
             budget_cap_raise(budget=budget, cap=cap, actor=actor)
+        elif budget is not None and budget.active and budget.cap < (needed := budget_item_needed(facts)):
+            # Resuming as it is would only stop again at the same call.
+            message = (f"The cap of “{budget.name}” is still {money(budget.cap)}, below the {money(needed)} this "
+                       "call needs: give a new cap, or end the run.")
+            raise CostAdminError(message, {"cap": message})
         return review_decide(item=item, actor=actor, decision=DecisionInput("approve"))
 
 

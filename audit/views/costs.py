@@ -4,7 +4,6 @@ stops, prices and cost settings (admin edits; everyone with the costs section ma
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -117,8 +116,7 @@ def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end
                status: int = 200) -> HttpResponse:
     facts = cost_admin.budget_item_facts(item)
     budget = Budget.objects.filter(name=facts.get("budget", "")).first()
-    # The smallest cap that lets the stopped call through, as things stood when it stopped.
-    needed = sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))
+    needed = cost_admin.budget_item_needed(facts)
     return render(request, "audit/budget_stop.html", {
         "item": item, "facts": facts, "budget": budget, "raise_form": raise_form, "end_form": end_form,
         "needed": money(needed), "current": money(budget.cap) if budget else "",

@@ -160,3 +160,17 @@ def test_a_stop_whose_budget_was_removed_resumes_without_a_cap(priced, advance, 
     assert resumed.status_code == 302
     assert ReviewItem.objects.get(pk=item.pk).status != "pending"
     assert advance(run) == "completed"
+
+
+def test_resuming_without_a_cap_while_the_budget_still_blocks_is_refused(priced, advance, make_budget, admin_user,
+                                                                        client_for):
+    make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    item = ReviewItem.objects.get(run=run, status="pending")
+
+    refused = client_for(admin_user).post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": ""})
+
+    assert refused.status_code == 400 and "this call needs: give a new cap, or end the run" in \
+        refused.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
