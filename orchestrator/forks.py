@@ -38,7 +38,7 @@ from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import state_at
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
-from orchestrator.registry import UnknownWorkflow, workflow_get
+from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.services import RunError
 from orchestrator.state import (
@@ -118,7 +118,8 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
         typos = sorted(set(values) - set(settable))
         if typos:
             raise ForkError(f"override for node {node!r}: {', '.join(map(repr, typos))} is not one of its settings "
-                            f"({', '.join(settable)}).", {"override_node": "unknown setting"})
+                            f"({', '.join(settable)}); a setting the node reads with ctx.setting() is overridable "
+                            "once it is declared in the node's settings={...}.", {"override_node": "unknown setting"})
         cleaned = {k: v for k, v in values.items() if v not in (None, "")}
         if cleaned:
             try:
@@ -208,10 +209,9 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
         raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
                         "Start a new run instead.")
     try:
-        graph = workflow_get(run.workflow)
-    except UnknownWorkflow:
-        raise ForkError(f"workflow {run.workflow!r} of run {run.thread_id} is no longer deployed: there is no "
-                        "code to run a fork on.") from None
+        graph = run_workflow(run.workflow, run.thread_id)
+    except WorkflowRetired as exc:
+        raise ForkError(f"{exc}: there is no code to run a fork on.") from None
     if not versions_compatible(run.graph_version, graph.version):
         raise ForkError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} ran "

@@ -21,6 +21,21 @@ class UnknownWorkflow(LookupError):
         )
 
 
+class WorkflowRetired(UnknownWorkflow):
+    """A stored run's workflow is not registered any more: its runs can be read, not resumed or forked."""
+
+    def __init__(self, workflow: str, thread_id: str) -> None:
+        LookupError.__init__(self, f"workflow {workflow!r} of run {thread_id} is no longer deployed")
+
+
+def run_workflow(workflow: str, thread_id: str) -> Graph:
+    """The graph a stored run executes, or WorkflowRetired naming the run."""
+    try:
+        return workflow_get(workflow)
+    except UnknownWorkflow:
+        raise WorkflowRetired(workflow, thread_id) from None
+
+
 @cache
 def workflows() -> dict[str, Graph]:
     found: dict[str, Graph] = {}

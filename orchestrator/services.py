@@ -28,6 +28,7 @@ class RunError(ValueError):
 
 
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+_RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
 
 
 def _validation_message(exc: ValidationError, what: str) -> str:
@@ -46,6 +47,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         # by link, a leading "=" a spreadsheet formula, more than 200 characters a database error.
         raise RunError(f"thread id {thread_id[:60]!r}{'…' if len(thread_id) > 60 else ''} is not allowed: use 1 to "
                        "200 letters, digits, '.', '_', ':' or '-', starting with a letter or digit; or omit it.")
+    if thread_id in _RESERVED_IDS:
+        raise RunError(f"thread id {thread_id!r} names a page of its own (/runs/{thread_id}/); pick another or omit it.")
     if thread_id == SYSTEM_CHAIN:
         # A run's ledger chain is named after its thread id; "system" is the chain of entries
         # outside runs (exports, erasures, alerts).
@@ -173,7 +176,7 @@ def check_resumable(run: Run) -> None:
         raise RunError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "
             f"({run.graph_version} → {graph.version}): it cannot resume on the new structure, so nothing was "
-            "decided. An engineer can cancel the run, or an admin can decide on the new version with "
+            "decided. An engineer can cancel the run, or a reviewer of its group can decide on the new version with "
             f"`python manage.py runs resume {run.thread_id} --approve (or --reject …) --actor NAME --force-version`."
         )
 

@@ -32,7 +32,7 @@ from orchestrator.graph import END, GateDecision, Graph
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
-from orchestrator.registry import UnknownWorkflow, workflow_get
+from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.services import RunError, check_resumable
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads, schema_field_errors
 from orchestrator.workflow_versions import workflow_version_record
@@ -167,14 +167,14 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     # Refused like any other decision (409/422 in the inbox and the API, not a server error): the
     # workflow's code changed under the suspended run, which the reviewer cannot fix.
     try:
+        graph = run_workflow(run.workflow, run.thread_id)
         if not force_version:
             check_resumable(run)
-        graph = workflow_get(run.workflow)
     except RunError as exc:
         raise DecisionError(str(exc)) from None
-    except UnknownWorkflow as exc:
-        raise DecisionError(f"{exc} The run's workflow is no longer deployed, so it cannot resume and nothing was "
-                            "decided; an engineer can cancel the run.") from None
+    except WorkflowRetired as exc:
+        raise DecisionError(f"{exc}, so it cannot resume and nothing was decided; an engineer can cancel the run.") \
+            from None
     state = state_at(run.pk, run.step, hydrate=True)
     edits: dict[str, Any] = {}
     if kind == Decision.EDIT:

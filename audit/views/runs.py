@@ -38,7 +38,7 @@ from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, re
 from orchestrator.history import state_at
 from orchestrator.http import Request
 from orchestrator.models import Blob, Run, RunStatus
-from orchestrator.registry import UnknownWorkflow, workflow_get, workflows
+from orchestrator.registry import WorkflowRetired, run_workflow, workflows
 from orchestrator.roles import ADMIN, section_required, user_has_role
 from orchestrator.services import RunError, run_get
 from orchestrator.state import dumps
@@ -167,14 +167,12 @@ def blob_download(request: Request, sha: str) -> FileResponse:
 # --- fork -----------------------------------------------------------------------------------------
 def _graph_or_404(run: Run) -> Any:
     try:
-        return workflow_get(run.workflow)
-    except UnknownWorkflow:
-        raise Http404(f"workflow {run.workflow!r} of run {run.thread_id} is no longer deployed: its runs can be "
-                      "read but not forked or replayed.") from None
+        return run_workflow(run.workflow, run.thread_id)
+    except WorkflowRetired as exc:
+        raise Http404(f"{exc}: its runs can be read but not forked or replayed.") from None
 
 
-def _fork_fields(run: Run, step: int, posted: Any | None) -> list[dict[str, Any]]:
-    graph = _graph_or_404(run)
+def _fork_fields(run: Run, graph: Any, step: int, posted: Any | None) -> list[dict[str, Any]]:
     state = state_at(run.pk, step)
     fields = []
     for name, info in graph.state.model_fields.items():
@@ -212,8 +210,8 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
     if cp is None:
         raise Http404(f"run {run.thread_id} has no checkpoint {step}")
     posted = request.POST if request.method == "POST" else None
-    fields = _fork_fields(run, step, posted)
     graph = _graph_or_404(run)
+    fields = _fork_fields(run, graph, step, posted)
     # One key per rendered form, sent back with it: a form submitted twice makes one fork.
     form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
             "override_prompt_version": "", "request_key": fork_request_key()}

@@ -61,6 +61,8 @@ def test_a_reviewer_decides_through_the_api_once(api, engineer_user, reviewer_us
      "is not allowed"),
     ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "t" * 201}, 422,
      "is not allowed"),
+    ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "regression"}, 422,
+     "names a page of its own (/runs/regression/)"),
 ])
 def test_bad_starts_get_a_clear_error(api, engineer_user, body, status, text):
     response = api(engineer_user).post("/api/runs", body, content_type="application/json")

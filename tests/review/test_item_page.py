@@ -132,6 +132,19 @@ def test_what_a_reviewer_typed_stays_in_view_when_someone_else_claimed_the_item(
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
 
 
+def test_what_a_reviewer_typed_stays_in_view_when_someone_decided_first(email_item, reviewer_user, reviewer2_user,
+                                                                        client_for):
+    item = email_item()
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "approve"})
+
+    page = client_for(reviewer2_user).post(f"/inbox/{item.pk}/decide/",
+                                           {"decision": "reject", "reason": "the figures are not final"})
+
+    html = page.content.decode()
+    assert page.status_code == 409 and "already decided" in html
+    assert 'data-testid="unsent-input"' in html and "the figures are not final" in html
+
+
 def test_an_llm_draft_with_markup_is_escaped_and_markdown_is_sanitized(payment_item, reviewer_user, client_for):
     hostile = '<script>alert("x")</script><img src=x onerror="alert(1)"> [click](javascript:alert(2))'
     item = payment_item(memo=hostile)
