@@ -16,7 +16,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir_from_env()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
+# Development mode is the default only for the self-contained setup (`make run`, `make test`: no
+# DATABASE_URL, so the embedded servers start). A deployment names its database, and then forgetting
+# DEBUG=0 must not leave tracebacks and a generated secret key in production.
+DEBUG = env_bool("DEBUG", not env_str("DATABASE_URL"))
 
 
 def _secret_key() -> str:
@@ -24,7 +27,8 @@ def _secret_key() -> str:
     if key:
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is unset and DEBUG=0: set SECRET_KEY (or SECRET_KEY_FILE).")
+        raise ImproperlyConfigured("SECRET_KEY is unset and DEBUG=0 (the default once DATABASE_URL is set): set "
+                                   "SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=1 for development.")
     # Development only: generate once and keep it, so sessions survive restarts.
     path = DATA_DIR / "secret_key"
     if not path.exists():
@@ -108,8 +112,12 @@ TEMPLATES = [
     },
 ]
 
+# Django's standard set (applied wherever a password is chosen: admin, changepassword).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -140,6 +148,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+# HTTPS hardening for deployments behind TLS: opt-in, because HSTS cannot be taken back from
+# browsers that saw it, and the proxy header must only be trusted behind a proxy that sets it.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

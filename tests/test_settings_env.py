@@ -95,3 +95,11 @@ def test_a_mistyped_debug_flag_stops_the_process_naming_the_variable():
 
     assert result.returncode != 0
     assert "DEBUG='flase' is not a boolean" in result.stderr
+
+
+def test_a_deployment_that_names_its_database_but_forgets_debug_is_not_in_debug_mode():
+    # Development mode is the default only when the embedded servers are used (no DATABASE_URL).
+    result = _setup_django(DATABASE_URL="postgresql://app:pw@db.internal:5432/gatehouse")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is unset and DEBUG=0 (the default once DATABASE_URL is set)" in result.stderr
