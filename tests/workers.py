@@ -78,6 +78,7 @@ def worker_env(transactional_db, redis_conn, _isolated_redis) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "REDIS_URL": _isolated_redis,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": os.environ.get("DEBUG", "1"),  # a DATABASE_URL alone would mean a deployment (debug off)
         "GATEHOUSE_LEASE_SECONDS": "2",
         "GATEHOUSE_WORKFLOWS": ",".join(settings.GATEHOUSE_WORKFLOWS),
         "PYTHONPATH": str(ROOT),

@@ -46,7 +46,8 @@ def start_worker(isolated_queue, tmp_path):
         database_url = f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
     def start() -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": isolated_queue}
+        # DEBUG as in this process: a DATABASE_URL alone would mean a deployment (debug off).
+        env = {"DEBUG": "1", **os.environ, "DATABASE_URL": database_url, "REDIS_URL": isolated_queue}
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen([sys.executable, "manage.py", "rqworker", "default", "--burst"], cwd=ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
