@@ -158,5 +158,7 @@ def test_a_regression_filter_that_does_not_parse_blocks_the_replay(client_for, e
     assert response.status_code == 422
     assert "use key=value, e.g. department=legal" in response.content.decode()
     assert not Run.objects.filter(parent=pipeline_run).exists()
-    listing = client.get("/runs/?min_cost=NaN")
-    assert listing.status_code == 200 and "use a number like 0.05" in listing.content.decode()
+    listing = client.get("/runs/?min_cost=NaN&since=31-01-2025&status=sleeping")
+    html = listing.content.decode()
+    assert listing.status_code == 200 and "use a number like 0.05" in html
+    assert "use a date like 2025-01-31" in html and "one of queued" in html  # each bad filter says so
