@@ -58,6 +58,8 @@ def _setup_django(database: str = BENCH_DB) -> str:
     url = os.environ.get("GATEHOUSE_BENCH_URL") or _bench_database_url(database)
     os.environ["GATEHOUSE_BENCH_URL"] = url
     os.environ["DATABASE_URL"] = url
+    # Development settings, as for every earlier figure: a DATABASE_URL alone would mean a deployment.
+    os.environ.setdefault("DEBUG", "1")
     import django
 
     django.setup()
@@ -247,6 +249,7 @@ def _throughput_worker(args: tuple[str, int, int]) -> int:
     url, runs, n = args
     os.environ["DATABASE_URL"] = url
     os.environ["GATEHOUSE_BENCH_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
     import django
 
     django.setup()

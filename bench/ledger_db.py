@@ -1,7 +1,7 @@
 """The ledger against real Postgres: verification throughput over a million stored entries, and what
 ledger writing adds to a step commit.
 
-    python bench/ledger_db.py [--entries 1000000] [--runs 10000] [--steps 2000]
+    python bench/ledger_db.py [--entries 1000000] [--runs 10000] [--steps 4000] [--durable-only] [--repeat N]
 
 1. Bulk-generates valid chains (10,000 runs x 100 entries by default) with COPY into the bench
    database (`gatehouse_bench_ledger`, created on the configured or embedded server; reused),
@@ -118,7 +118,7 @@ def bench_verify(entries: int, runs: int) -> None:
           f"-> {total / took:,.0f} entries/s (chains, Merkle root, signatures, external copy)")
 
 
-def bench_commit(steps: int, *, synchronous: bool) -> None:
+def bench_commit(steps: int, *, synchronous: bool) -> float:
     from django.db import connection
 
     from audit.ledger import ChainCursor
@@ -210,6 +210,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> None:
     print(f"commit ({mode}): {steps:,} steps each; median ms/step with ledger {w:.3f}, without {wo:.3f} -> ledger adds "
           f"{added:.3f} ms/step (median of {len(with_ms)} paired blocks, middle half {low:.3f}-{high:.3f}; building + "
           f"hashing the entry alone {hash_ms[0]:.3f} ms) target <= 0.05 ms -> {'OK' if added <= 0.05 else 'ABOVE TARGET'}")
+    return added
 
 
 def main() -> None:
@@ -219,6 +220,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--skip-verify", action="store_true")
     parser.add_argument("--durable-only", action="store_true", help="time only synchronous_commit=on commits")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time the durable commit this many times and summarise (one run is one spell's luck)")
     args = parser.parse_args()
     os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-seals"))
     _setup_django("gatehouse_bench_ledger")
@@ -229,7 +232,11 @@ def main() -> None:
         bench_verify(args.entries, args.runs)
     if not args.durable_only:
         bench_commit(args.steps, synchronous=False)
-    bench_commit(args.steps, synchronous=True)
+    runs = [bench_commit(args.steps, synchronous=True) for _ in range(max(1, args.repeat))]
+    if len(runs) > 1:
+        met = sum(added <= 0.05 for added in runs)
+        print(f"durable commits over {len(runs)} runs: ledger adds median {statistics.median(runs):.3f} ms/step, "
+              f"range {min(runs):.3f}-{max(runs):.3f}; {met} of {len(runs)} runs <= 0.05 ms")
 
 
 if __name__ == "__main__":
