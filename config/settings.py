@@ -184,6 +184,7 @@ GATEHOUSE_BUDGET_ALLOWANCE_CALLS = env_int("GATEHOUSE_BUDGET_ALLOWANCE_CALLS", 1
 GATEHOUSE_SNAPSHOT_EVERY = env_int("GATEHOUSE_SNAPSHOT_EVERY", 50, minimum=1)
 GATEHOUSE_BLOB_THRESHOLD = env_int("GATEHOUSE_BLOB_THRESHOLD", 64 * 1024, minimum=1024)
 GATEHOUSE_MAX_INPUT_BYTES = env_int("GATEHOUSE_MAX_INPUT_BYTES", 16 * 1024 * 1024, minimum=1024)
+GATEHOUSE_API_TOKEN_DAYS = env_int("GATEHOUSE_API_TOKEN_DAYS", 90, minimum=0)  # 0: tokens never expire
 # An API request may carry a whole input plus its envelope (workflow, labels): without this,
 # Django's 2.5 MB default would refuse an input the limit above allows, with a bare 400. Pages keep
 # an ordinary form limit (config.middleware.FormSizeLimit).

@@ -225,6 +225,10 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A token stops working at expires_at (none: never) or once revoked; the row stays, to show
+    # which token a request used and when it was turned off.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
 
 class OutboxMessage(models.Model):
