@@ -1,0 +1,39 @@
+"""Repeated failed sign-ins for one username from one address pause that pair (django-axes): the
+right password is refused too until the pause ends, the page says why and what to do, and neither
+another address nor another user is affected."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+
+def _sign_in(username: str, password: str, address: str = "10.0.0.1"):
+    return Client(REMOTE_ADDR=address).post("/login/", {"username": username, "password": password})
+
+
+def test_five_failures_pause_that_username_from_that_address(reviewer_user, reviewer2_user, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    for _ in range(4):
+        assert _sign_in("reviewer", "guess").status_code == 200  # the form again, "did not match"
+
+    locked = _sign_in("reviewer", "guess")
+    assert locked.status_code == 429 and "signing in is paused" in locked.content.decode()
+    assert _sign_in("reviewer", PASSWORD).status_code == 429  # the right password waits too
+
+    assert _sign_in("reviewer", PASSWORD, address="10.0.0.2").status_code == 302  # not from elsewhere
+    assert _sign_in("reviewer2", PASSWORD).status_code == 302  # nor a colleague
+
+    call_command("axes_reset_username", "reviewer", verbosity=0)  # what the page tells an admin to run
+    assert _sign_in("reviewer", PASSWORD).status_code == 302
+
+
+def test_a_success_clears_earlier_failures(reviewer_user, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        _sign_in("reviewer", "guess")
+    assert _sign_in("reviewer", PASSWORD).status_code == 302
+    for _ in range(2):
+        assert _sign_in("reviewer", "guess").status_code == 200  # counting starts again
