@@ -20,7 +20,7 @@ def test_five_failures_pause_that_username_from_that_address(reviewer_user, revi
         assert _sign_in("reviewer", "guess").status_code == 200  # the form again, "did not match"
 
     locked = _sign_in("reviewer", "guess")
-    assert locked.status_code == 429 and "signing in is paused" in locked.content.decode()
+    assert locked.status_code == 429 and "signing in is paused for 15 minutes" in locked.content.decode()
     assert _sign_in("reviewer", PASSWORD).status_code == 429  # the right password waits too
 
     assert _sign_in("reviewer", PASSWORD, address="10.0.0.2").status_code == 302  # not from elsewhere
