@@ -26,9 +26,9 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
 	@touch $(STAMP)
 
-# Both are development commands: debug mode even with a DATABASE_URL of your own (which would
-# otherwise turn it off, as for a deployment); DEBUG=0 in the environment still wins.
-run test: export DEBUG ?= 1
+# Development commands: debug mode even with a DATABASE_URL of your own (which would otherwise turn
+# it off, as for a deployment); DEBUG=0 in the environment still wins.
+run test bench: export DEBUG ?= 1
 run: install
 	@$(PY) -m config.embedded up > /dev/null
 	@$(PY) -m config.checks

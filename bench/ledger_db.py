@@ -151,7 +151,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> float:
     with connection.cursor() as cursor:
         # Off isolates the work the statement does from the WAL flush every commit waits for.
         cursor.execute(f"SET synchronous_commit TO {'on' if synchronous else 'off'}")
-    tag = f"{time.time():.0f}-{'sync' if synchronous else 'async'}"
+    tag = f"{time.time_ns()}-{'sync' if synchronous else 'async'}"  # unique per run, also with --repeat
     with_run, without_run = new_run(f"C-with-{tag}"), new_run(f"C-without-{tag}")
     cursor_ = ChainCursor(chain=with_run.thread_id, length=0, head=GENESIS)
     salt = with_run.ledger_salt

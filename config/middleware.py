@@ -22,7 +22,7 @@ class FormSizeLimit:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/api/"):
+        if not request.path_info.startswith("/api/"):  # path_info: the same under a URL prefix
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from orchestrator.models import ApiToken
 
+PREFIX_LENGTH = 10  # what --list shows of a token, and what names it for revocation
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -26,7 +28,7 @@ def api_token_create(*, user: Any, name: str, days: int | None = None) -> str:
     """A new token for `user`, valid for `days` (default GATEHOUSE_API_TOKEN_DAYS; 0: no expiry)."""
     days = settings.GATEHOUSE_API_TOKEN_DAYS if days is None else days
     token = "gh_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, prefix=token[:10], token_hash=_digest(token),
+    ApiToken.objects.create(user=user, name=name, prefix=token[:PREFIX_LENGTH], token_hash=_digest(token),
                             expires_at=timezone.now() + timedelta(days=days) if days else None)
     return token
 
@@ -49,8 +51,9 @@ def api_tokens_of(user: Any) -> QuerySet[ApiToken]:
 
 
 def api_token_revoke(*, user: Any, prefix: str | None = None) -> int:
-    """Revoke the user's usable tokens starting with `prefix` (all of them without one); the count."""
+    """Revoke the user's usable token with this prefix (its first 10 characters; a whole token
+    works too), or all of them when `prefix` is None; the count."""
     tokens = ApiToken.objects.filter(_usable(timezone.now()), user=user)
-    if prefix:
-        tokens = tokens.filter(prefix__startswith=prefix)
+    if prefix is not None:
+        tokens = tokens.filter(prefix=prefix[:PREFIX_LENGTH])
     return tokens.update(revoked_at=timezone.now())

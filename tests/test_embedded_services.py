@@ -37,6 +37,7 @@ def _closed_port() -> int:
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.setdefault("DEBUG", "1")  # development settings: a DATABASE_URL alone would mean a deployment
     environment.update(env)
     return subprocess.run(
         [sys.executable, *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120

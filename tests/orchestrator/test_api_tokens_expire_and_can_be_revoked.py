@@ -57,5 +57,16 @@ def test_the_cli_creates_a_token_that_never_expires_on_request_and_revokes_all(d
     assert _get(token) == 401
     with pytest.raises(CommandError, match="has no usable token"):
         _cli("engineer", "--revoke-all")
-    with pytest.raises(CommandError, match="no usable token starting 'gh_nope'; see --list"):
-        _cli("engineer", "--revoke", "gh_nope")
+    with pytest.raises(CommandError, match="10-character prefix"):
+        _cli("engineer", "--revoke", "gh_")  # would match every token
+    with pytest.raises(CommandError, match="10-character prefix"):
+        _cli("engineer", "--revoke", "")  # never falls through to creating a token
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_revoking_by_the_whole_token_works_and_never_echoes_it(db, engineer_user):
+    token = api_token_create(user=engineer_user, name="ci")
+    assert "revoked 1 token" in _cli("engineer", "--revoke", token)
+    with pytest.raises(CommandError) as refused:
+        _cli("engineer", "--revoke", token)  # already revoked
+    assert token not in str(refused.value) and token[:10] in str(refused.value)

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from orchestrator.tokens import api_token_create, api_token_revoke, api_tokens_of
+from orchestrator.tokens import PREFIX_LENGTH, api_token_create, api_token_revoke, api_tokens_of
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                             help="lifetime in days (default GATEHOUSE_API_TOKEN_DAYS; 0: never expires)")
         action = parser.add_mutually_exclusive_group()
         action.add_argument("--list", action="store_true", help="the user's tokens (prefix, name, state)")
-        action.add_argument("--revoke", metavar="PREFIX", help="revoke the token(s) whose prefix starts so")
+        action.add_argument("--revoke", metavar="PREFIX", help="revoke the token with this prefix (as --list shows)")
         action.add_argument("--revoke-all", action="store_true", help="revoke every usable token of the user")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -35,16 +35,24 @@ class Command(BaseCommand):
             raise CommandError(f"no user {opts['username']!r}")
         if opts["list"]:
             self._list(user)
-        elif opts["revoke"] or opts["revoke_all"]:
-            count = api_token_revoke(user=user, prefix=opts["revoke"])
-            if not count:
-                raise CommandError(f"{user.username} has no usable token starting {opts['revoke']!r}; "
-                                   "see --list." if opts["revoke"] else f"{user.username} has no usable token.")
-            self.stdout.write(f"revoked {count} token{'s' if count != 1 else ''} of {user.username}")
+        elif opts["revoke"] is not None or opts["revoke_all"]:
+            self._revoke(user, None if opts["revoke_all"] else opts["revoke"])
         else:
-            if opts["days"] is not None and opts["days"] < 0:
-                raise CommandError("--days is a number of days, 0 for a token that never expires.")
+            if opts["days"] is not None and not 0 <= opts["days"] <= 36_500:
+                raise CommandError("--days is a number of days up to 36500, 0 for a token that never expires.")
             self.stdout.write(api_token_create(user=user, name=opts["name"], days=opts["days"]))
+
+    def _revoke(self, user: Any, prefix: str | None) -> None:
+        if prefix is not None and len(prefix) < PREFIX_LENGTH:
+            # A shorter prefix ("gh_") would match, and revoke, several tokens at once.
+            raise CommandError(f"give the token's {PREFIX_LENGTH}-character prefix as --list shows it "
+                               "(or the whole token); --revoke-all revokes every token.")
+        count = api_token_revoke(user=user, prefix=prefix)
+        if not count:
+            # Only the prefix is echoed: the argument may be a whole token, which must not reach logs.
+            raise CommandError(f"{user.username} has no usable token {prefix[:PREFIX_LENGTH]}…; see --list."
+                               if prefix is not None else f"{user.username} has no usable token.")
+        self.stdout.write(f"revoked {count} token{'s' if count != 1 else ''} of {user.username}")
 
     def _list(self, user: Any) -> None:
         now = timezone.now()
