@@ -94,8 +94,9 @@ class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by
     """The call's maximum cost does not fit in a budget: the run suspends as budget_exceeded."""
 
     def __init__(self, *, budget: str, cap: Decimal, spent: Decimal, reserved: Decimal, max_cost: Decimal,
-                 model: str, node: str) -> None:
+                 model: str, node: str, budget_id: int | None = None) -> None:
         self.budget, self.cap, self.spent, self.reserved = budget, cap, spent, reserved
+        self.budget_id = budget_id  # the stop finds its budget by id, so renaming it loses nothing
         self.max_cost, self.model, self.node = max_cost, model, node
         super().__init__(
             f'budget "{budget}" cannot cover this call: cap {money(cap)}, spent {money(spent)}, '
@@ -103,9 +104,12 @@ class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by
         )
 
     def as_dict(self) -> dict[str, str]:
-        return {"budget": self.budget, "cap": str(self.cap), "spent": str(self.spent),
-                "reserved": str(self.reserved), "max_cost": str(self.max_cost), "model": self.model,
-                "node": self.node}
+        facts = {"budget": self.budget, "cap": str(self.cap), "spent": str(self.spent),
+                 "reserved": str(self.reserved), "max_cost": str(self.max_cost), "model": self.model,
+                 "node": self.node}
+        if self.budget_id is not None:
+            facts["budget_id"] = str(self.budget_id)
+        return facts
 
 
 @dataclass
@@ -227,13 +231,13 @@ WITH lease AS (
   -- The budget rows are share-locked too: an admin's change to a budget (cost_admin, which locks
   -- its row) either commits first, and this statement reads the new cap, or waits for this hold
   -- to commit, and then revokes it.
-  SELECT u.id, b.name, b.cap, u.spent, u.reserved{_USAGE_JOIN}
+  SELECT u.id, b.id AS budget_id, b.name, b.cap, u.spent, u.reserved{_USAGE_JOIN}
   ORDER BY u.id FOR UPDATE OF u FOR SHARE OF b
 ), verdict AS (
   SELECT (SELECT count(*) FROM app) = (SELECT count(*) FROM orchestrator_budget b WHERE {_in_sql(APPLICABLE)})
            AS complete,
          (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{{}}') FROM app a) AS ids,
-         (SELECT json_build_array(a.name, a.cap, a.spent, a.reserved) FROM app a
+         (SELECT json_build_array(a.name, a.cap, a.spent, a.reserved, a.budget_id) FROM app a
            WHERE a.spent + a.reserved + %(amount)s > a.cap ORDER BY a.id LIMIT 1) AS blocked,
          EXISTS (SELECT 1 FROM lease) AS leased,
          -- The grant: what was asked (several calls' maximum), at most a quarter of what is left
@@ -405,8 +409,8 @@ def budget_reserve(*, call: CallRef, amount: Decimal, want: Decimal | None = Non
         # budget id order, idempotently) and try once more.
         budget_usage_ensure(run_id=call.run_id, workflow=call.workflow, labels=call.labels)
     if blocked is not None:
-        name, cap, spent, reserved = blocked
-        raise BudgetExceeded(budget=name, cap=Decimal(str(cap)), spent=Decimal(str(spent)),
+        name, cap, spent, reserved, budget_id = blocked
+        raise BudgetExceeded(budget=name, budget_id=budget_id, cap=Decimal(str(cap)), spent=Decimal(str(spent)),
                              reserved=Decimal(str(reserved)), max_cost=amount, model=call.model, node=call.node)
     if not complete:
         raise RuntimeError(f"run {call.run_id}: budget usage rows could not be created for this call")

@@ -126,6 +126,13 @@ def budget_item_facts(item: Any) -> dict[str, str]:
     return (loads(item.request) or {}).get("budget", {})
 
 
+def budget_item_budget(facts: dict[str, str]) -> Budget | None:
+    """The budget a stop was made by: by id (stops made before ids were recorded: by name)."""
+    if facts.get("budget_id", "").isdigit():
+        return Budget.objects.filter(pk=int(facts["budget_id"])).first()
+    return Budget.objects.filter(name=facts.get("budget", "")).first()
+
+
 def budget_item_needed(facts: dict[str, str]) -> Decimal:
     """The smallest cap that lets the stopped call through, as things stood when it stopped."""
     return sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))
@@ -138,7 +145,7 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     if item.kind != "budget_exceeded":
         raise CostAdminError("This item is not a budget stop.")
     facts = budget_item_facts(item)
-    budget = Budget.objects.filter(name=facts.get("budget", "")).first()
+    budget = budget_item_budget(facts)
     # One transaction: if the decision is refused (another admin ended the run a moment ago), the
     # cap raise and its ledger entry are undone with it, instead of a raise nobody asked for. The run
     # and the item are locked first, in review_decide's order, so no one waits on the budget row
@@ -148,8 +155,8 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
         type(item).objects.select_for_update().filter(pk=item.pk).first()  # a review.ReviewItem
         if cap is not None:
             if budget is None:
-                message = (f"Budget “{facts.get('budget')}” no longer exists (removed or renamed): leave the cap "
-                           "empty to resume without raising one.")
+                message = (f"Budget “{facts.get('budget')}” no longer exists: leave the cap empty to resume "
+                           "without raising one.")
                 raise CostAdminError(message, {"cap": message})
             budget_cap_raise(budget=budget, cap=cap, actor=actor)
         elif budget is not None and budget.active and budget.cap < (needed := budget_item_needed(facts)):

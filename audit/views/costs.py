@@ -115,7 +115,7 @@ def budget_stop(request: Request, pk: int) -> HttpResponse:
 def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end_form: EndRunForm,
                status: int = 200) -> HttpResponse:
     facts = cost_admin.budget_item_facts(item)
-    budget = Budget.objects.filter(name=facts.get("budget", "")).first()
+    budget = cost_admin.budget_item_budget(facts)
     needed = cost_admin.budget_item_needed(facts)
     return render(request, "audit/budget_stop.html", {
         "item": item, "facts": facts, "budget": budget, "raise_form": raise_form, "end_form": end_form,

@@ -149,7 +149,7 @@ def test_a_stop_whose_budget_was_removed_resumes_without_a_cap(priced, advance, 
     run = _start()
     advance(run)
     item = ReviewItem.objects.get(run=run, status="pending")
-    Budget.objects.filter(pk=budget.pk).update(active=False, name="retired")  # no longer blocks, name gone
+    Budget.objects.filter(pk=budget.pk).delete()
     client = client_for(admin_user)
     page = client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
     assert "This budget no longer exists: resume without a cap." in page
@@ -174,3 +174,15 @@ def test_resuming_without_a_cap_while_the_budget_still_blocks_is_refused(priced,
     assert refused.status_code == 400 and "this call needs: give a new cap, or end the run" in \
         refused.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_a_renamed_budget_is_still_the_one_its_stop_raises(priced, advance, make_budget, admin_user, client_for):
+    budget = make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    item = ReviewItem.objects.get(run=run, status="pending")
+    Budget.objects.filter(pk=budget.pk).update(name="Renamed since")
+
+    assert client_for(admin_user).post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": "9"}).status_code == 302
+    budget.refresh_from_db()
+    assert budget.cap == Decimal("9") and advance(run) == "completed"
