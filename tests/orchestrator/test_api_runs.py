@@ -118,9 +118,12 @@ def test_an_unknown_run_is_404(api, engineer_user):
     assert response.status_code == 404 and "no run with thread id" in response.json()["detail"]
 
 
-def test_the_openapi_schema_documents_the_endpoints_to_signed_in_users(client, client_for, engineer_user):
+def test_the_openapi_schema_documents_the_endpoints_to_signed_in_users_and_bots(client, client_for, api,
+                                                                                engineer_user):
     assert client.get("/api/schema").status_code == 302  # to the login page: not published to the internet
     assert client.get("/api/docs").status_code == 302
+    assert api(token="gh_wrong").get("/api/schema").status_code == 302
+    assert api(engineer_user).get("/api/schema").status_code == 200  # a bot with a token reads it too
     schema = client_for(engineer_user).get("/api/schema").json()
     assert {"/api/runs", "/api/runs/{thread_id}", "/api/runs/{thread_id}/checkpoints",
             "/api/runs/{thread_id}/decision"} <= set(schema["paths"])
