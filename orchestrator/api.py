@@ -31,6 +31,9 @@ class BearerToken(HttpBearer):
         return user
 
 
+_BEARER = BearerToken()
+
+
 def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The schema and docs list every endpoint: for a signed-in user or a client with a valid token,
     not for the internet (anyone else is sent to sign in)."""
@@ -38,8 +41,7 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token and api_token_user(token.strip()) is not None:
+        if _BEARER(request) is not None:  # the endpoints' own token check
             return view(request, *args, **kwargs)
         return session_view(request, *args, **kwargs)
 
