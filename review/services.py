@@ -103,10 +103,11 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
         raise DecisionError(f"these fields cannot be edited at this gate: {', '.join(unknown)}.",
                             dict.fromkeys(unknown, "not an editable argument of this gate"))
     try:
-        check_serializable("edit", edits)
+        encoded = check_serializable("edit", edits)
     except StateError as exc:
         raise DecisionError(str(exc)) from None
-    if f'"{BLOB_KEY}":' in dumps(edits):  # as a key only: in a string value the quotes are escaped
+    # As a key only: in a string value the quotes are escaped.
+    if any(f'"{BLOB_KEY}":' in text for text in encoded.values()):
         # A pointer typed by a reviewer would load whatever stored blob it names (another run's
         # document) into this run; pointers are made by the engine only.
         raise DecisionError(f"edits may not contain the key {BLOB_KEY!r}: it is reserved for the engine's pointers "
