@@ -15,7 +15,7 @@ from audit.ledger import salted_digest
 from audit.selectors_ledger import run_erased
 from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.budgets import budget_usage_ensure
-from orchestrator.graph import START, GraphError, versions_compatible
+from orchestrator.graph import START, Graph, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
@@ -169,9 +169,9 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
     return locked
 
 
-def check_resumable(run: Run) -> None:
-    """Refuse to resume a run whose workflow changed incompatibly (structure, not just code)."""
-    graph = workflow_get(run.workflow)
+def check_resumable(run: Run, graph: Graph) -> None:
+    """Refuse to resume a run whose workflow (`graph`, as deployed now) changed incompatibly
+    (structure, not just code)."""
     if not versions_compatible(run.graph_version, graph.version):
         raise RunError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "

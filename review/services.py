@@ -170,7 +170,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     try:
         graph = run_workflow(run.workflow, run.thread_id)
         if not force_version:
-            check_resumable(run)
+            check_resumable(run, graph)
     except RunError as exc:
         raise DecisionError(str(exc)) from None
     except WorkflowRetired as exc:
