@@ -46,19 +46,11 @@ def items_expire(*, now: datetime | None = None, limit: int = 100) -> int:
     now = now or timezone.now()
     handled = 0
     # Items that cannot be decided (their workflow changed incompatibly under the run) stay pending
-    # and are passed over, so they never hold up the items behind them; a pass looks at no more
-    # than a few pages of them.
-    stuck: list[int] = []
+    # and are passed over, so they never hold up the items behind them: a pass reads a few times
+    # `limit` of the oldest and stops once `limit` are handled.
     overdue = ReviewItem.objects.filter(status=ItemStatus.PENDING, due_at__lt=now).order_by("due_at")
-    for _page in range(5):
-        items = list(overdue.exclude(pk__in=stuck)[:limit - handled])
-        if not items:
-            break
-        for item in items:
-            if _expire(item):
-                handled += 1
-            else:
-                stuck.append(item.pk)
+    for item in overdue[:limit * 5]:
+        handled += _expire(item)
         if handled >= limit:
             break
     return handled
