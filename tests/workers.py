@@ -3,7 +3,7 @@
     def test_it_survives(worker_env, start_worker, wait_for):
         worker = start_worker()              # `manage.py rqworker default` in its own process group
         ...
-        worker.kill()                        # SIGKILL the whole group (worker + work horse)
+        worker.kill()                        # SIGKILL the worker and its work horse
 
 Each pytest-xdist process uses its own Redis database number, so one test's jobs are never
 picked up by another process's workers; it is flushed before every test that asks for it.
@@ -11,6 +11,7 @@ picked up by another process's workers; it is flushed before every test that ask
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,15 +88,42 @@ def worker_env(transactional_db, redis_conn, _isolated_redis) -> dict[str, str]:
     return env
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, read from /proc (children first found, grandchildren after)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in field 2 may hold spaces and parentheses: ppid follows the last ')'.
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 @dataclass
 class Proc:
     popen: subprocess.Popen
     log: Path
 
     def kill(self) -> None:
-        """SIGKILL the process group: the RQ worker and the work horse it forked."""
+        """SIGKILL the RQ worker and every process under it, as a machine that loses power would.
+
+        The work horse that runs the job puts itself in its own process group (RQ calls setpgrp), so
+        killing the worker's group alone would leave the job running and finishing the run."""
         if self.popen.poll() is None:
+            tree = _descendants(self.popen.pid)
             os.killpg(self.popen.pid, signal.SIGKILL)
+            for pid in tree:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
 
     def output(self) -> str:
