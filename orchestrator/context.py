@@ -20,7 +20,7 @@ from orchestrator import budgets, spend
 from orchestrator import llm as llm_providers
 from orchestrator.blobs import blob_get, blob_put
 from orchestrator.graph import GateDecision, GateRequest
-from orchestrator.journal import JournalRow, LazyJournal, journal_params, journal_write
+from orchestrator.journal import JournalRow, LazyJournal, journal_fence, journal_params, journal_write
 from orchestrator.llm import LLMRequest, LLMResponse
 from orchestrator.state import check_serializable, dumps
 
@@ -262,6 +262,8 @@ class NodeContext:
                 request_hash=digest, result=dumps({"dry_run": True}), idempotency_key=key, dry_run=True,
             )
             return None
+        journal_fence(run_id=self.run.id, lease_token=self.run.lease_token, node=self.node,
+                      action=f"effect {name!r}")
         result = fn(key, *args, **kwargs)
         encoded = check_serializable(self.node, {f"effect {name!r} result": result})
         self._journal_write(

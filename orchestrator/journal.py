@@ -116,3 +116,17 @@ def journal_write(*, run_id: int, lease_token: int, visit: int, call_index: int,
                             kind=kind, **fields)
     if execute_prepared(_INSERT, params) is None:
         raise LeaseLost(f"run {run_id}: lost the lease while journaling a call of node {node!r}")
+
+
+_STILL_OURS = ("SELECT 1 FROM orchestrator_run WHERE id = %(run_id)s AND lease_token = %(lease_token)s"
+               " AND status = 'running'")
+
+
+def journal_fence(*, run_id: int, lease_token: int, node: str, action: str) -> None:
+    """Raise LeaseLost unless this writer still owns the running run, checked just before an action
+    that cannot be taken back. The step commit fences a stale or cancelled writer's *record*; this
+    fences its *act*: without it a node cancelled mid-visit (cancel bumps the token) would still
+    send its e-mail or move its money, and only the journal row afterwards would be refused."""
+    if execute_prepared(_STILL_OURS, {"run_id": run_id, "lease_token": lease_token}) is None:
+        raise LeaseLost(f"run {run_id}: node {node!r} no longer owns the run (cancelled, or another worker took "
+                        f"it over); {action} was not carried out")

@@ -73,4 +73,20 @@ static_gates.node("prepare", count, interrupt_after=True, request=transfer_reque
 static_gates.node("transfer", count, interrupt_before=True, request=transfer_request)
 static_gates.edge(START, "prepare").edge("prepare", "transfer").edge("transfer", END)
 
-graphs = [bad_output, schema_violation, sequence, static_gates]
+SENT: list[str] = []  # what cancelled_mid_node's effect actually did, in this process
+
+
+def cancel_then_send(state: Counter, ctx) -> dict:
+    from orchestrator.models import Run
+    from orchestrator.services import run_cancel
+
+    # Someone presses Cancel while the node is busy, just before it acts.
+    run_cancel(run=Run.objects.get(pk=ctx.run.id), reason="changed my mind")
+    ctx.effect("wire_money", lambda key: SENT.append(key))
+    return {"n": 1}
+
+
+cancelled_mid_node = Graph("cancelled_mid_node", state=Counter)
+cancelled_mid_node.node("send", cancel_then_send).edge(START, "send").edge("send", END)
+
+graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node]

@@ -41,6 +41,17 @@ def test_cancelling_a_running_run_rejects_the_workers_next_commit(db, test_graph
     assert run.status == "cancelled" and run.step == 1
 
 
+def test_a_node_cancelled_mid_visit_does_not_carry_out_its_side_effect(db, test_graphs):
+    from tests.orchestrator.graphs import SENT
+
+    SENT.clear()
+    run = run_start(workflow="cancelled_mid_node")
+    assert run_advance(run.pk, worker="test") == "lease_lost"
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert SENT == [], "the money was not wired after the run was cancelled"
+
+
 def test_a_structurally_changed_workflow_is_not_resumed_unless_forced(db, make_user):
     run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})
     run_advance(run.pk, worker="test")
