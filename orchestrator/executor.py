@@ -30,7 +30,13 @@ from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, 
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
-from orchestrator.history import last_checkpoint_meta, node_steps_since, state_at, state_from_rows
+from orchestrator.history import (
+    approved_node_of,
+    last_checkpoint_meta,
+    node_steps_since,
+    state_at,
+    state_from_rows,
+)
 from orchestrator.journal import LazyJournal
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 from orchestrator.registry import workflow_get
@@ -162,12 +168,7 @@ class Execution:
         self.seen = claim.seen
         last = claim.last_checkpoint
         # A decision checkpoint at node X means "X was approved": run X instead of gating again.
-        # A fork taken at such a checkpoint carries the approval in its first checkpoint's meta.
-        self.approved_node = None
-        if last and last[0] == "decision":
-            self.approved_node = last[1]
-        elif last and last[0] == "fork":
-            self.approved_node = last[2].get("approved_node")
+        self.approved_node = approved_node_of(*last) if last else None
         self.info = RunInfo(
             id=claim.run_id, thread_id=claim.thread_id, workflow=claim.workflow, labels=claim.labels,
             lease_token=claim.token, overrides=claim.overrides, is_fork=claim.parent_id is not None,
@@ -316,13 +317,16 @@ class Execution:
         status, reason, item = "running", "", None
         if next_node == END:
             status = "completed"
+        elif node.interrupt_after:
+            # The node's own gate before the loop guard: the guard's item is decided by engineers,
+            # and approving it would move on past this node's reviewers. A loop through a gate asks
+            # a person on every lap anyway.
+            status, reason = "suspended", "gate"
+            item = self._item(step, node_name, "gate", node.request(model))
         elif looping:
             status, reason = "suspended", "loop_guard"
             item = self._item(step, next_node, "loop_guard", self._guard_request(
                 next_node, "the state repeated: this node was reached before with exactly the same state"))
-        elif node.interrupt_after:
-            status, reason = "suspended", "gate"
-            item = self._item(step, node_name, "gate", node.request(model))
         delta_json = delta.to_json()
         # Salted like the output (append_step): the state hash is a plain digest of the state's
         # values, so a guessed state (an email address and little else) could be confirmed against it.

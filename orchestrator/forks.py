@@ -35,7 +35,7 @@ from audit.models import LedgerEntry
 from audit.selectors_ledger import run_erased
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
-from orchestrator.history import state_at
+from orchestrator.history import approved_node_of, state_at
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
@@ -146,7 +146,7 @@ def _carried_approval(checkpoint: Checkpoint, allow_effects: bool) -> str | None
     for real asks again: one approval is one action."""
     if checkpoint.source != "decision" or allow_effects:
         return None
-    return checkpoint.node
+    return approved_node_of(checkpoint.source, checkpoint.node, loads(checkpoint.meta) or {})
 
 
 def _check_may_act(actor: Any, allow_effects: bool) -> None:

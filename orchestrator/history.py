@@ -52,6 +52,20 @@ def last_checkpoint_meta(run_id: int) -> tuple[str, str, dict[str, Any]] | None:
     return (row[0], row[1], loads(row[2])) if row else None
 
 
+def approved_node_of(source: str, node: str, meta: dict[str, Any]) -> str | None:
+    """The node a checkpoint lets run without asking its gate again, if any.
+
+    A person's decision at node X means "X was approved", except a loop guard's: that item only
+    lets the run go on counting steps, and is decided by the guard's group (engineers), not by X's
+    reviewers, so X's own gate must still ask. A fork's first checkpoint carries what its parent's
+    decision approved (orchestrator.forks)."""
+    if source == "decision":
+        return None if meta.get("item_kind") == "loop_guard" else node
+    if source == "fork":
+        return meta.get("approved_node")
+    return None
+
+
 def node_steps_since(run_id: int, since_step: int) -> list[tuple[str, str, str]]:
     """(node, next node, state hash) of every node step after `since_step`: visit counts, and the
     positions reached (a repeated one means a loop)."""

@@ -231,7 +231,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     Checkpoint.objects.create(
         run=run, step=step, node=item.node, source="decision", delta=delta.to_json(), snapshot=None,
         next_node="" if next_node == END else next_node, state_hash=tracker.state_hash(), actor=actor,
-        meta=dumps({"decision": kind, "item": item.pk, "reason": decision.reason, "response": decision.response}),
+        meta=dumps({"decision": kind, "item": item.pk, "item_kind": item.kind, "reason": decision.reason,
+                    "response": decision.response}),
     )
     ledger_append(run=run, kind="decision", step=step, actor=actor.username, payload={
         "item": item.pk, "node": item.node, "decision": kind, **({"expired": True} if expired else {}),

@@ -89,4 +89,14 @@ def cancel_then_send(state: Counter, ctx) -> dict:
 cancelled_mid_node = Graph("cancelled_mid_node", state=Counter)
 cancelled_mid_node.node("send", cancel_then_send).edge(START, "send").edge("send", END)
 
-graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node]
+def unchanged(state: Counter, ctx) -> dict:
+    return {}
+
+
+# "check" asks a person after every lap and changes nothing, so the lap repeats the same state.
+gated_loop = Graph("gated_loop", state=Counter)
+gated_loop.node("check", unchanged, interrupt_after=True, request=transfer_request)
+gated_loop.edge(START, "check")
+gated_loop.router("check", lambda state: "check" if not state.answer else END, ["check", END])
+
+graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop]

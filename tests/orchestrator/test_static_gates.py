@@ -1,5 +1,6 @@
 """interrupt_after and interrupt_before gates; a fork taken at a decision keeps the approval while its
-effects are dry runs, and only an admin may fork with real effects (the gate then asks again)."""
+effects are dry runs, and only an admin may fork with real effects (the gate then asks again); a
+loop guard's decision never stands in for a gate's reviewers."""
 
 from __future__ import annotations
 
@@ -85,3 +86,30 @@ def test_only_an_admin_may_fork_with_real_effects_and_the_gate_then_asks_again(d
     assert run_advance(fork.pk, worker="t") == "completed"
     fork.refresh_from_db()
     assert state_at(fork.pk, fork.step)["n"] == 41
+
+
+def test_approving_a_loop_guard_does_not_approve_the_gated_node_behind_it(db, test_graphs, settings, make_user):
+    settings.GATEHOUSE_STEP_CAP = 1
+    rita, eve = make_user("rita", "reviewer"), make_user("eve", "engineer")
+    run = run_start(workflow="static_gates")
+    assert run_advance(run.pk, worker="t") == "suspended"  # after "prepare"
+    _decide(run, rita, DecisionInput("approve"))
+    assert run_advance(run.pk, worker="t") == "suspended"
+    guard = ReviewItem.objects.get(run=run, status="pending")
+    assert guard.kind == "loop_guard" and guard.node == "transfer"
+    _decide(run, eve, DecisionInput("approve"))  # the engineer lets the run go on counting steps
+
+    assert run_advance(run.pk, worker="t") == "suspended", "transfer's own gate still asks"
+    gate = ReviewItem.objects.get(run=run, status="pending")
+    assert gate.kind == "gate" and gate.node == "transfer"
+    assert not Checkpoint.objects.filter(run=run, source="node", node="transfer").exists()
+
+
+def test_a_gate_after_a_node_asks_even_when_its_lap_repeats_the_state(db, test_graphs, make_user):
+    rita = make_user("rita", "reviewer")
+    run = run_start(workflow="gated_loop")
+    for _lap in range(3):
+        assert run_advance(run.pk, worker="t") == "suspended"
+        item = ReviewItem.objects.get(run=run, status="pending")
+        assert item.kind == "gate" and item.node == "check", "the reviewers are asked, not the loop guard's group"
+        _decide(run, rita, DecisionInput("approve"))
