@@ -373,6 +373,10 @@ class Execution:
               call_index: int | None = None, visit: int | None = None) -> dict[str, Any]:
         body = request.model_dump(mode="json")
         body["_gate"] = {"call_index": call_index, "visit": visit, "kind": kind}
+        if kind == "gate" and call_index is None and self.graph.nodes[node].on_respond is None:
+            # A static gate sends a response only where on_respond says; without one, "respond"
+            # would carry the action out like an approval, past four eyes and separation of duties.
+            body["allowed"] = [d for d in body["allowed"] if d != "respond"]
         return {
             "step": step, "node": node, "kind": kind, "workflow": self.graph.name, "action": request.action[:200],
             "summary": _summary(request), "risk": request.risk, "group": request.reviewer_group,

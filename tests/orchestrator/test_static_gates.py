@@ -113,3 +113,28 @@ def test_a_gate_after_a_node_asks_even_when_its_lap_repeats_the_state(db, test_g
         item = ReviewItem.objects.get(run=run, status="pending")
         assert item.kind == "gate" and item.node == "check", "the reviewers are asked, not the loop guard's group"
         _decide(run, rita, DecisionInput("approve"))
+
+
+def test_a_gate_with_no_respond_route_does_not_offer_respond_and_refuses_it(db, test_graphs, make_user):
+    import json
+
+    from review.services import DecisionError
+
+    run = run_start(workflow="static_gates")
+    run_advance(run.pk, worker="t")
+    item = ReviewItem.objects.get(run=run, status="pending")
+    assert "respond" not in json.loads(item.request)["allowed"], "the inbox shows no Respond button"
+    # An item made before that rule still cannot be answered into carrying out the action.
+    ReviewItem.objects.filter(pk=item.pk).update(request=item.request.replace('"approve"', '"respond","approve"'))
+    with pytest.raises(DecisionError, match="nowhere to send a response"):
+        _decide(run, make_user("rita", "reviewer"), DecisionInput("respond", response="sure, go"))
+    run.refresh_from_db()
+    assert run.status == "suspended" and ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_a_gate_with_a_respond_route_still_offers_respond(db, make_user):
+    import json
+
+    run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})
+    assert run_advance(run.pk, worker="t") == "suspended"
+    assert "respond" in json.loads(ReviewItem.objects.get(run=run, status="pending").request)["allowed"]
