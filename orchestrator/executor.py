@@ -232,7 +232,11 @@ class Execution:
         if visits >= max_visits:
             return self._loop_guard(node_name, f"node {node_name!r} visited {visits} times (cap {max_visits})")
         if node.is_gate or (node.interrupt_before and self.approved_node != node_name):
-            return self._suspend_at_gate(node_name, node.request(self.model), visit=claim.step)
+            try:
+                request = self.graph.gate_request(node_name, self.model)
+            except GraphError as exc:
+                return self._fail(node_name, exc)
+            return self._suspend_at_gate(node_name, request, visit=claim.step)
         return self._run_node(node_name)
 
     def _run_node(self, node_name: str) -> str:
@@ -322,7 +326,7 @@ class Execution:
             # and approving it would move on past this node's reviewers. A loop through a gate asks
             # a person on every lap anyway.
             status, reason = "suspended", "gate"
-            item = self._item(step, node_name, "gate", node.request(model))
+            item = self._item(step, node_name, "gate", graph.gate_request(node_name, model))
         elif looping:
             status, reason = "suspended", "loop_guard"
             item = self._item(step, next_node, "loop_guard", self._guard_request(

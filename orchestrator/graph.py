@@ -129,6 +129,21 @@ class GraphError(ValueError):
     """A workflow definition that cannot run; the message says what to change."""
 
 
+class WorkflowCodeError(GraphError):
+    """Workflow code that runs between nodes (a router, a gate's request builder) raised: the run
+    fails naming it, rather than the job crashing and the reconciler retrying it for ever."""
+
+
+def _between_nodes(what: str, fn: Callable[[Any], Any], state: Any) -> Any:
+    try:
+        return fn(state)
+    except GraphError:
+        raise
+    except Exception as exc:
+        raise WorkflowCodeError(f"{what} raised {type(exc).__name__}: {exc}. Fix the workflow's code, then retry "
+                                "the run.") from exc
+
+
 class Graph:
     def __init__(
         self,
@@ -233,13 +248,17 @@ class Graph:
     def next_after(self, source: str, state: BaseModel) -> str:
         if source in self.routers:
             router = self.routers[source]
-            target = router.fn(state)
+            target = _between_nodes(f"{self.name}: the router after {source!r}", router.fn, state)
             if target not in router.targets:
                 raise GraphError(
                     f"{self.name}: router after {source!r} returned {target!r}; expected one of {list(router.targets)}."
                 )
             return target
         return self.edges[source]
+
+    def gate_request(self, node: str, state: BaseModel) -> GateRequest:
+        """What node's gate asks a person, built by its request builder from the state."""
+        return _between_nodes(f"{self.name}: the gate request builder of {node!r}", self.nodes[node].request, state)
 
     # --- versioning ---------------------------------------------------------------------------
     def structure(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from audit.ledger import salted_digest
 from audit.services import ledger_append
 from orchestrator.blobs import BLOB_KEY
-from orchestrator.graph import END, GateDecision, Graph
+from orchestrator.graph import END, GateDecision, Graph, GraphError
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
@@ -232,7 +232,11 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
     model = graph.state.model_validate({**state, **update})
     delta = tracker.apply(update, encoded, graph.reducers)
-    next_node = _route(graph, item, run, kind, model)
+    try:
+        next_node = _route(graph, item, run, kind, model)
+    except GraphError as exc:
+        # Rolled back with the rest: the workflow's router is broken, which no reviewer can fix.
+        raise DecisionError(f"{exc} Nothing was decided; an engineer must fix the workflow first.") from None
     step = run.step + 1
     gate = request.get("_gate", {})
     if gate.get("call_index") is not None:

@@ -99,4 +99,20 @@ gated_loop.node("check", unchanged, interrupt_after=True, request=transfer_reque
 gated_loop.edge(START, "check")
 gated_loop.router("check", lambda state: "check" if not state.answer else END, ["check", END])
 
-graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop]
+def broken_router(state: Counter) -> str:
+    return {"a": "count"}[state.answer]  # KeyError: a bug in the workflow's routing code
+
+
+def broken_request(state: Counter) -> GateRequest:
+    raise KeyError("recipient")  # a bug in the gate's request builder
+
+
+broken_routing = Graph("broken_routing", state=Counter)
+broken_routing.node("count", count).edge(START, "count").router("count", broken_router, ["count", END])
+
+broken_gate = Graph("broken_gate", state=Counter)
+broken_gate.node("send", count, interrupt_before=True, request=broken_request)
+broken_gate.edge(START, "send").edge("send", END)
+
+graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
+          broken_gate]

@@ -70,6 +70,23 @@ def test_a_node_output_that_violates_the_schema_fails_the_run_naming_the_field(t
     assert "node 'wrong' produced a state that violates the schema: count:" in run.error["message"]
 
 
+def test_a_broken_router_fails_the_run_naming_it_instead_of_retrying_for_ever(transactional_db, test_graphs):
+    run = run_start(workflow="broken_routing")
+    assert run_advance(run.pk, worker="test") == "failed"
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error["node"] == "count"
+    assert "the router after 'count' raised KeyError" in run.error["message"]
+    assert run.step == 0, "the node's output was not committed past a route nobody could compute"
+
+
+def test_a_broken_gate_request_builder_fails_the_run_naming_it(transactional_db, test_graphs):
+    run = run_start(workflow="broken_gate")
+    assert run_advance(run.pk, worker="test") == "failed"
+    run.refresh_from_db()
+    assert "the gate request builder of 'send' raised KeyError: 'recipient'" in run.error["message"]
+    assert not ReviewItem.objects.filter(run=run).exists()
+
+
 def test_an_oversized_input_is_refused_before_anything_is_written(db, settings):
     settings.GATEHOUSE_MAX_INPUT_BYTES = 2048
     with pytest.raises(RunError, match="above GATEHOUSE_MAX_INPUT_BYTES"):
