@@ -39,6 +39,8 @@ class Interrupt(Exception):  # noqa: N818 - it is a control-flow signal, not an 
 class NonDeterministicNode(RuntimeError):
     """A re-executed node made a different call than its journal recorded at the same index."""
 
+    retryable = False  # the same code on the same state makes the same different call again
+
 
 @dataclass
 class Spend:

@@ -225,7 +225,11 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
 
     resumed = GateDecision(decision=kind, actor=actor.username, reason=decision.reason,
                            response=decision.response, edits=edits)
-    update = dict(edits)
+    gate = request.get("_gate", {})
+    # At a ctx.interrupt() the node runs again and must repeat its calls before the interrupt exactly
+    # (their journaled results are reused): edits written into its state would change them. The node
+    # gets them in the GateDecision that ctx.interrupt() returns, and returns what it makes of them.
+    update = {} if gate.get("call_index") is not None else dict(edits)
     if graph.decision_field in graph.state.model_fields:
         update[graph.decision_field] = resumed.model_dump(mode="json")
     encoded = check_serializable("decision", update)
@@ -238,7 +242,6 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
         # Rolled back with the rest: the workflow's router is broken, which no reviewer can fix.
         raise DecisionError(f"{exc} Nothing was decided; an engineer must fix the workflow first.") from None
     step = run.step + 1
-    gate = request.get("_gate", {})
     if gate.get("call_index") is not None:
         # The node's ctx.interrupt() call returns this decision when the node runs again.
         JournalEntry.objects.create(

@@ -114,5 +114,17 @@ broken_gate = Graph("broken_gate", state=Counter)
 broken_gate.node("send", count, interrupt_before=True, request=broken_request)
 broken_gate.edge(START, "send").edge("send", END)
 
+def draft_then_ask(state: Counter, ctx) -> dict:
+    # The call before the interrupt depends on the state: it must be repeated identically when the
+    # node runs again after the decision, so an edit cannot have changed the state under it.
+    draft = ctx.llm(f"Draft a note about {state.answer or 'nothing'}", max_tokens=20)
+    decision = ctx.interrupt(GateRequest(action="post_note", args={"answer": state.answer},
+                                         description=draft.text))
+    return {"answer": decision.edits.get("answer", state.answer), "n": state.n + 1}
+
+
+interrupt_edit = Graph("interrupt_edit", state=Counter)
+interrupt_edit.node("draft", draft_then_ask).edge(START, "draft").edge("draft", END)
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
-          broken_gate]
+          broken_gate, interrupt_edit]

@@ -30,6 +30,18 @@ def test_a_dynamic_interrupt_returns_the_persons_answer_to_the_node(db, test_gra
         ["a", "b", "c", "ask", "d"]
 
 
+def test_an_edit_at_a_dynamic_interrupt_reaches_the_node_without_breaking_its_earlier_calls(db, test_graphs,
+                                                                                            make_user):
+    run = run_start(workflow="interrupt_edit", input={"answer": "cats"})
+    assert run_advance(run.pk, worker="test") == "suspended"
+    review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
+                  decision=DecisionInput("edit", edits={"answer": "dogs"}))
+    assert run_advance(run.pk, worker="test") == "completed", Run.objects.get(pk=run.pk).error
+    run.refresh_from_db()
+    assert state_at(run.pk, run.step)["answer"] == "dogs"
+    assert run.llm_calls == 1, "the draft was not paid for twice"
+
+
 def test_cancelling_a_running_run_rejects_the_workers_next_commit(db, test_graphs):
     run = run_start(workflow="sequence")
     execution = Execution(run_claim(run.pk, "worker-a", 30), workflow_get("sequence"), 30)
