@@ -45,14 +45,11 @@ def items_expire(*, now: datetime | None = None, limit: int = 100) -> int:
     """Apply the expiry policy to overdue pending items; returns how many were handled."""
     now = now or timezone.now()
     handled = 0
-    # Items that cannot be decided (their workflow changed incompatibly under the run) stay pending
-    # and are passed over, so they never hold up the items behind them: a pass reads a few times
-    # `limit` of the oldest and stops once `limit` are handled.
-    overdue = ReviewItem.objects.filter(status=ItemStatus.PENDING, due_at__lt=now).order_by("due_at")
-    for item in overdue[:limit * 5]:
+    # Every item read leaves the overdue set (decided, escalated, or cancelled with its run), so
+    # the next pass reads the next ones and no item can hold up those behind it.
+    overdue = ReviewItem.objects.filter(status=ItemStatus.PENDING, due_at__lt=now).order_by("due_at", "pk")
+    for item in overdue[:limit]:
         handled += _expire(item)
-        if handled >= limit:
-            break
     return handled
 
 
@@ -67,9 +64,17 @@ def _expire(item: ReviewItem) -> bool:
         return True
     except DecisionError as exc:
         # Already decided in the meantime (fine), or the run ended: the item can never execute.
-        if not _cancel_if_run_ended(item):
-            log.warning("expiry: item %s left pending: %s", item.pk, exc)
-        return False
+        if _cancel_if_run_ended(item):
+            return True
+        # Nobody can decide it (its workflow changed incompatibly under the run, or was retired):
+        # admins get it, without a deadline, and can cancel the run; left overdue, it would be read
+        # first by every pass. Already decided meanwhile: the guarded move changes nothing.
+        try:
+            item_escalate(item=item, group="admin")
+        except DecisionError:
+            return False
+        log.warning("expiry: item %s cannot be decided (%s); escalated to admin", item.pk, exc)
+        return True
 
 
 def _cancel_if_run_ended(item: ReviewItem) -> bool:

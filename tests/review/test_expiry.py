@@ -86,16 +86,24 @@ def test_an_item_decided_before_the_pass_runs_is_left_alone(payment_item, review
     assert (item.status, item.decided_by) == ("decided", reviewer_user)
 
 
-def test_an_item_that_cannot_be_decided_does_not_hold_up_the_ones_behind_it(payment_item):
-    # Its workflow changed incompatibly under the run: it stays pending (a person must sort it out),
-    # but the expiry pass moves on to the next overdue item instead of retrying it forever.
+def test_items_that_cannot_be_decided_go_to_admins_and_do_not_hold_up_the_ones_behind_them(payment_item):
+    # Their workflow changed incompatibly under the runs: nobody can decide them, so the pass hands
+    # them to admins (who can cancel the runs) and reaches the item behind them.
     from orchestrator.models import Run
 
-    stuck, behind = payment_item(due_in=3600), payment_item(due_in=3600)
-    ReviewItem.objects.filter(pk=stuck.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+    stuck = [payment_item(due_in=3600) for _ in range(4)]
+    behind = payment_item(due_in=3600)
+    for item in stuck:
+        ReviewItem.objects.filter(pk=item.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+        Run.objects.filter(pk=item.run_id).update(graph_version="000000000000.000000000000")
     _make_overdue(behind)
-    Run.objects.filter(pk=stuck.run_id).update(graph_version="000000000000.000000000000")
 
-    assert items_expire(limit=1) == 1
-    assert ReviewItem.objects.get(pk=stuck.pk).status == "pending"
+    passes = 0
+    while ReviewItem.objects.get(pk=behind.pk).status == "pending" and passes < 5:
+        items_expire(limit=2)
+        passes += 1
     assert ReviewItem.objects.get(pk=behind.pk).status == "expired"
+    for item in stuck:
+        item.refresh_from_db()
+        assert (item.status, item.reviewer_group, item.due_at) == ("pending", "admin", None)
+    assert LedgerEntry.objects.filter(kind="review_escalated").count() == len(stuck)
