@@ -18,7 +18,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -63,10 +62,10 @@ WITH c AS (
          updated_at = statement_timestamp()
   WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
     AND {ASYNC_COMMIT}
-  RETURNING id, lease_token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version,
+  RETURNING id, lease_token, step, next_node, visit_step, spend_counted_calls, ledger_len, ledger_head, workflow, graph_version,
             thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
 )
-SELECT c.lease_token, c.step, c.next_node, c.visit_step, c.ledger_len, c.ledger_head, c.workflow,
+SELECT c.lease_token, c.step, c.next_node, c.visit_step, c.spend_counted_calls, c.ledger_len, c.ledger_head, c.workflow,
        c.graph_version, c.thread_id, c.labels, c.guard_base_step, c.overrides, c.parent_id, c.allow_effects,
        c.ledger_salt,
        (SELECT json_agg(json_build_array(k.step, k.delta::json, k.snapshot::json) ORDER BY k.step)
@@ -90,6 +89,7 @@ class Claim:
     step: int
     next_node: str
     visit_step: int
+    spend_counted_calls: int
     visits: dict[str, int]
     ledger: ChainCursor
     workflow: str
@@ -111,7 +111,7 @@ def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
                                     "async_commit": async_commit_param()})
     if row is None:
         return None
-    (token, step, next_node, visit_step, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
+    (token, step, next_node, visit_step, spend_counted_calls, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
      guard_base_step, overrides, parent_id, allow_effects, salt, checkpoints, node_steps, last) = row
     if not checkpoints or checkpoints[-1][0] != step:
         # The claim waited for a concurrent commit to the run row and then saw its newer step, but
@@ -125,7 +125,8 @@ def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
     for node, _next, _hash in node_steps or ():
         visits[node] = visits.get(node, 0) + 1
     return Claim(
-        run_id=run_id, token=token, step=step, next_node=next_node, visit_step=visit_step, visits=visits,
+        run_id=run_id, token=token, step=step, next_node=next_node, visit_step=visit_step,
+        spend_counted_calls=spend_counted_calls, visits=visits,
         ledger=ChainCursor(chain=thread_id, length=ledger_len, head=ledger_head), workflow=workflow,
         graph_version=graph_version, thread_id=thread_id, labels=_json(labels), guard_base_step=guard_base_step,
         overrides=_json(overrides), parent_id=parent_id, allow_effects=allow_effects, salt=salt,
@@ -246,6 +247,8 @@ class Execution:
         visit = claim.visit_step if self.approved_node == node_name else claim.step
         journal = LazyJournal(claim.run_id, visit)
         spend = Spend()
+        # Calls of this visit already in the run's totals (it suspended or failed before).
+        counted = claim.spend_counted_calls if visit == claim.visit_step else 0
         attempt = 0
         started = time.perf_counter()
         while True:
@@ -253,18 +256,22 @@ class Execution:
             ctx = NodeContext(
                 run=self.info, node=node_name, visit=visit, attempt=attempt, journal=journal,
                 spend_so_far=spend, settings=node.settings, replay=self.replay, allowance=self.allowance,
+                counted_calls=counted,
             )
             try:
                 update = node.fn(self.model, ctx)
                 break
             except Interrupt as interrupt:
-                # The visit's spend is committed once, when the node completes after the decision
-                # (its journaled calls are counted then); committing it here too would count it twice.
+                # The calls made so far are counted now (the run may be rejected or cancelled here
+                # and never come back); run again after the decision, the node gets them back from
+                # the journal and they are not counted twice.
                 return self._suspend_at_gate(
-                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index
+                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index,
+                    spend=spend, counted_calls=ctx.calls_made,
                 )
             except BudgetExceeded as exceeded:
-                return self._suspend_over_budget(node_name, exceeded, visit=visit)
+                return self._suspend_over_budget(node_name, exceeded, visit=visit, spend=spend,
+                                                 counted_calls=ctx.calls_made)
             except LeaseLost:
                 raise
             except Exception as exc:
@@ -274,12 +281,14 @@ class Execution:
                     journal = LazyJournal(claim.run_id, visit)
                     time.sleep(delay)
                     continue
-                return self._fail(node_name, exc, attempts=attempt, spend=spend)
+                return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
+                                  counted_calls=ctx.calls_made)
         duration_ms = (time.perf_counter() - started) * 1000
         try:
             return self._commit_node(node_name, update, visit, attempt, duration_ms, spend)
         except (StateError, GraphError) as exc:
-            return self._fail(node_name, exc, attempts=attempt, spend=spend)
+            return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
+                              counted_calls=ctx.calls_made)
 
     def _commit_node(self, node_name: str, update: Any, visit: int, attempt: int, duration_ms: float,
                      spend: Spend) -> str:
@@ -397,19 +406,22 @@ class Execution:
         )
 
     def _suspend(self, node_name: str, *, reason: str, item: dict[str, Any], ledger_kind: str,
-                 ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int) -> str:
-        """Commit a suspension: a "gate" checkpoint (state unchanged), the ledger entry and the
-        review item, in one statement. No spend is committed here: calls a node made before it was
-        suspended are counted once, when the node completes after the decision (its journal rows
-        add them to that visit's spend)."""
+                 ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int, spend: Spend | None = None,
+                 counted_calls: int = 0) -> str:
+        """Commit a suspension: a "gate" checkpoint (state unchanged), the spend of the calls the
+        node made before it was suspended, the ledger entry and the review item, in one statement."""
+        spend = spend or Spend()
         self._ledger(ledger_kind, ledger_payload, step=item["step"])
         checkpoint = {
             "node": node_name, "source": "gate", "delta": "{}", "snapshot": None,
             "state_hash": self.tracker.state_hash(), "actor_id": None, "duration_ms": 0,
-            "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0), "attempt": 1, "meta": dumps(meta),
+            "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "cost": spend.cost,
+            "attempt": 1, "meta": dumps(meta),
         }
         change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
-                           next_node=node_name, visit_step=visit)
+                           next_node=node_name, visit_step=visit, input_tokens=spend.input_tokens,
+                           output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
+                           llm_calls=len(spend.calls), spend_counted_calls=counted_calls)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -418,7 +430,7 @@ class Execution:
         return "suspended"
 
     def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
-                         call_index: int | None = None) -> str:
+                         call_index: int | None = None, spend: Spend | None = None, counted_calls: int = 0) -> str:
         """Suspend before a node (static gate) or inside it (ctx.interrupt, `call_index` set)."""
         item = self._item(self.claim.step + 1, node_name, "gate", request, call_index=call_index, visit=visit)
         return self._suspend(
@@ -426,9 +438,11 @@ class Execution:
             ledger_payload={"node": node_name, "action": request.action, "dynamic": call_index is not None,
                             "request": salted_digest(item["request"], self.claim.salt)},
             meta={"gate": request.action, "visit": visit, "call_index": call_index},
+            spend=spend, counted_calls=counted_calls,
         )
 
-    def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int) -> str:
+    def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int, spend: Spend,
+                             counted_calls: int) -> str:
         """A call's maximum cost did not fit a budget (orchestrator.budgets): the provider was not
         called. Suspend with an inbox item for admins; approving (after raising the cap) re-runs this
         node in the same visit, so the calls it already made come back from the journal, unpaid."""
@@ -448,7 +462,8 @@ class Execution:
         item["request"] = dumps({**json.loads(item["request"]), "budget": facts})
         return self._suspend(node_name, reason="budget_exceeded", item=item, ledger_kind="budget_exceeded",
                              ledger_payload={"node": node_name, **facts}, visit=visit,
-                             meta={"budget_exceeded": facts, "visit": visit})
+                             meta={"budget_exceeded": facts, "visit": visit}, spend=spend,
+                             counted_calls=counted_calls)
 
     def _loop_guard(self, node_name: str, why: str) -> str:
         step = self.claim.step + 1
@@ -469,7 +484,8 @@ class Execution:
             raise
         self.pending_ledger = []
 
-    def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None) -> str:
+    def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None,
+              visit: int | None = None, counted_calls: int = 0) -> str:
         claim = self.claim
         spend = spend or Spend()
         error = _error(node_name, exc, attempts)
@@ -477,7 +493,8 @@ class Execution:
         self._ledger("node_failed", {"node": node_name, "error": type(exc).__name__, "attempts": attempts,
                                      "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
         change = RunChange(
-            step=claim.step, status="failed", next_node=node_name, visit_step=claim.visit_step,
+            step=claim.step, status="failed", next_node=node_name,
+            visit_step=claim.visit_step if visit is None else visit, spend_counted_calls=counted_calls,
             error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
             cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
         )

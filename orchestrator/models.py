@@ -56,6 +56,10 @@ class Run(models.Model):
     # Journal key of the node visit in progress: the step it started from. A node re-run after a
     # crash or a dynamic interrupt keeps its visit, so its journaled calls are found again.
     visit_step = models.IntegerField(default=0)
+    # How many calls of visit `visit_step` are already in the run's totals (committed when the visit
+    # suspended or failed): re-run after the decision or a retry, the node gets those calls back
+    # from the journal and they are not counted a second time.
+    spend_counted_calls = models.IntegerField(default=0)
     guard_base_step = models.IntegerField(default=0)
     attempts = models.IntegerField(default=0)
     error = models.JSONField(null=True, blank=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from orchestrator.graph import END, START, GateDecision, GateRequest, Graph, append
+from orchestrator.graph import END, NO_RETRY, START, GateDecision, GateRequest, Graph, append
 
 
 class Bad(BaseModel):
@@ -126,5 +126,18 @@ def draft_then_ask(state: Counter, ctx) -> dict:
 interrupt_edit = Graph("interrupt_edit", state=Counter)
 interrupt_edit.node("draft", draft_then_ask).edge(START, "draft").edge("draft", END)
 
+PARSER = {"broken": False}
+
+
+def call_then_parse(state: Counter, ctx) -> dict:
+    answer = ctx.llm("Give me a number", max_tokens=20)
+    if PARSER["broken"]:
+        raise ValueError("the answer's parser broke")  # fixed by a deploy, then the run is retried
+    return {"answer": answer.text}
+
+
+call_then_parse_graph = Graph("call_then_parse", state=Counter)
+call_then_parse_graph.node("call", call_then_parse, retry=NO_RETRY).edge(START, "call").edge("call", END)
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
-          broken_gate, interrupt_edit]
+          broken_gate, interrupt_edit, call_then_parse_graph]

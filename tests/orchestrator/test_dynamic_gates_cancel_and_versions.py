@@ -88,7 +88,7 @@ def test_spend_of_a_node_interrupted_by_its_gate_is_counted_once(db, test_graphs
 
     run = run_start(workflow="sequence", input={"ask_llm": True})
     assert run_advance(run.pk, worker="test") == "suspended"
-    assert Run.objects.get(pk=run.pk).llm_calls == 0  # committed when the node completes, not before
+    assert Run.objects.get(pk=run.pk).llm_calls == 1  # counted when the node suspends, and only then
     review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
                   decision=DecisionInput("approve"))
     assert run_advance(run.pk, worker="test") == "completed"
@@ -96,6 +96,34 @@ def test_spend_of_a_node_interrupted_by_its_gate_is_counted_once(db, test_graphs
     journal = JournalEntry.objects.filter(run=run, kind="llm")
     assert journal.count() == 1 and run.llm_calls == 1
     assert run.cost == journal.get().cost and run.input_tokens == journal.get().input_tokens
+
+
+def test_spend_before_a_gate_counts_even_when_the_run_is_then_cancelled(db, test_graphs):
+    from orchestrator.models import JournalEntry
+
+    run = run_start(workflow="sequence", input={"ask_llm": True})
+    assert run_advance(run.pk, worker="test") == "suspended"
+    run_cancel(run=Run.objects.get(pk=run.pk), reason="not now")
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert run.llm_calls == 1 and run.cost == JournalEntry.objects.get(run=run, kind="llm").cost > 0
+
+
+def test_a_failed_visits_calls_are_not_counted_again_when_the_run_is_retried(db, test_graphs):
+    from orchestrator.models import JournalEntry
+    from orchestrator.services import run_retry
+    from tests.orchestrator.graphs import PARSER
+
+    PARSER["broken"] = True
+    run = run_start(workflow="call_then_parse")
+    assert run_advance(run.pk, worker="test") == "failed"
+    assert Run.objects.get(pk=run.pk).llm_calls == 1, "the failed visit's call is in the totals"
+    PARSER["broken"] = False
+    run_retry(run=Run.objects.get(pk=run.pk))
+    assert run_advance(run.pk, worker="test") == "completed"
+    run.refresh_from_db()
+    call = JournalEntry.objects.get(run=run, kind="llm")
+    assert (run.llm_calls, run.cost, run.input_tokens) == (1, call.cost, call.input_tokens)
 
 
 def test_an_error_that_is_not_retryable_is_not_retried(db):
