@@ -17,7 +17,7 @@ from orchestrator.budgets import money
 from orchestrator.cost_alerts import cost_settings
 from orchestrator.http import Request
 from orchestrator.models import Budget, ModelPrice
-from orchestrator.roles import ADMIN, role_required, section_required, user_has_role
+from orchestrator.roles import ADMIN, role_required, section_required, user_has_role, user_may_open
 from orchestrator.selectors import run_label_pairs
 from orchestrator.services import RunError
 from review.models import ItemStatus, ReviewItem
@@ -37,6 +37,9 @@ def costs(request: Request) -> HttpResponse:
         "budget_chart": charts_costs.budget_utilization_html(budgets),
         "alerts": selectors_costs.recent_alerts(), "stops": len(selectors_costs.budget_stops()),
         "is_admin": user_has_role(request.user, ADMIN),
+        # Compliance reads spend but not run pages (their state holds the workflow's data; the
+        # ledger export is compliance's view of a run): no link that would answer 403.
+        "may_open_runs": user_may_open(request.user, "runs"),
         "this_month": datetime.now(UTC).strftime("%Y-%m"),
     }
     template = "audit/_costs_body.html" if request.htmx else "audit/costs.html"
