@@ -15,6 +15,7 @@ from orchestrator.budgets import money
 INK, MUTED = "#101828", "#667085"
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#f97316", "#64748b"]
 _CONFIG = {"displayModeBar": False, "responsive": True}
+BUDGET_BAR_HEIGHT, BUDGET_CHART_MARGIN = 44, 64  # px per budget; px for the axis, its title and padding
 
 
 def _layout(fig: go.Figure, *, height: int, **extra: Any) -> None:
@@ -59,16 +60,21 @@ def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
     active = [r for r in rows if r["budget"].active]
     if not active:
         return ""
-    names = [r["budget"].name for r in active]
+    # Each budget's amounts go under its name, not on its bar: an empty bar's text started at 0 %,
+    # right against the name, and read as one label running into the plot.
+    names = [f"{r['budget'].name}<br><span style='color:{MUTED}'>{money(r['spent'] + r['reserved'])} of "
+             f"{money(r['budget'].cap)}</span>" for r in active]
     colors = {"ok": "#10b981", "warn": "#f59e0b", "over": "#ef4444"}
     fig = go.Figure(go.Bar(
-        y=names, x=[r["pct_raw"] for r in active], orientation="h",
-        marker_color=[colors[r["level"]] for r in active],
-        text=[f"{money(r['spent'] + r['reserved'])} of {money(r['budget'].cap)}" for r in active],
-        textposition="auto", hovertemplate="%{y}: %{x:.1f}% of cap<extra></extra>",
+        y=names, x=[r["pct_raw"] for r in active], orientation="h", marker_color=[colors[r["level"]] for r in active],
+        customdata=[r["budget"].name for r in active], hovertemplate="%{customdata}: %{x:.1f}% of cap<extra></extra>",
     ))
-    _layout(fig, height=max(160, 44 * len(active) + 60), showlegend=False,
+    # Budget names are long: automargin widens the left margin to fit them instead of a fixed one
+    # they overflow; the height follows the number of bars, so one budget is not a tall empty card.
+    _layout(fig, height=BUDGET_CHART_MARGIN + BUDGET_BAR_HEIGHT * len(active), showlegend=False, bargap=0.35,
             xaxis={"title": "% of cap (spent + held)", "range": [0, max(100, *(r["pct_raw"] for r in active))],
-                   "gridcolor": "#eaecf0"}, yaxis={"autorange": "reversed"})
+                   "gridcolor": "#eaecf0", "automargin": True},
+            yaxis={"autorange": "reversed", "automargin": True, "ticksuffix": "  "})
+    fig.update_layout(margin={"l": 8, "t": 8})
     fig.add_vline(x=100, line_color=MUTED, line_dash="dot")
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-budgets", config=_CONFIG)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 
-from orchestrator.cost_admin import BudgetInput, PriceInput
-from orchestrator.models import BudgetPeriod, BudgetScope
+from orchestrator.cost_admin import BudgetInput, CostAdminError, PriceInput
+from orchestrator.models import Budget, BudgetPeriod, BudgetScope
+from orchestrator.registry import workflows
 
 _MONEY = {"max_digits": 18, "decimal_places": 6, "min_value": Decimal(0)}
 
@@ -16,13 +18,29 @@ _MONEY = {"max_digits": 18, "decimal_places": 6, "min_value": Decimal(0)}
 class BudgetForm(forms.Form):
     name = forms.CharField(max_length=120)
     scope = forms.ChoiceField(choices=BudgetScope.choices)
-    match = forms.CharField(max_length=300, required=False, label="Applies to",
-                            help_text="Workflow name, or key=value for a label; empty for everything / each run.")
+    # One field per kind of scope: a workflow is picked from those registered rather than typed (a
+    # typo would save a budget that guards nothing), a label is typed with the labels in use
+    # suggested. The page shows only the field the chosen scope needs (costs.css). The workflow is
+    # not a ChoiceField: cost_admin refuses an unknown one with the names it knows, for every caller.
+    workflow = forms.CharField(required=False, label="Workflow", widget=forms.Select,
+                               help_text="For “One workflow”: the workflows registered in this deployment.")
+    label = forms.CharField(max_length=300, required=False, label="Label (key=value)",
+                            widget=forms.TextInput(attrs={"list": "label-suggestions",
+                                                          "placeholder": "department=legal"}),
+                            help_text="For “A run label”: labels on recent runs are suggested as you type.")
     period = forms.ChoiceField(choices=BudgetPeriod.choices)
     cap = forms.DecimalField(label="Hard cap (USD)", **_MONEY)
     soft_thresholds = forms.CharField(required=False, label="Soft thresholds (% of cap)",
                                       help_text="Comma-separated, e.g. 50, 80: alert once per period at each.")
     active = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, budget: Budget | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = sorted(workflows())
+        choices = [("", "— choose a workflow —"), *((name, name) for name in names)]
+        if budget is not None and budget.scope == "workflow" and budget.match not in names:
+            choices.append((budget.match, f"{budget.match} (no longer registered)"))
+        self.fields["workflow"].widget.choices = choices
 
     def clean_soft_thresholds(self) -> list[int]:
         raw = self.cleaned_data["soft_thresholds"].replace("%", "")
@@ -31,16 +49,31 @@ class BudgetForm(forms.Form):
         except ValueError:
             raise forms.ValidationError("Write whole percentages separated by commas, e.g. 50, 80.") from None
 
+    def _match_field(self) -> str | None:
+        return {"workflow": "workflow", "label": "label"}.get(self.cleaned_data.get("scope", ""))
+
     def to_input(self) -> BudgetInput:
         d = self.cleaned_data
-        return BudgetInput(name=d["name"].strip(), scope=d["scope"], match=d["match"].strip(), period=d["period"],
-                           cap=d["cap"], soft_thresholds=d["soft_thresholds"], active=d["active"])
+        match_field = self._match_field()
+        return BudgetInput(name=d["name"].strip(), scope=d["scope"], match=d[match_field] if match_field else "",
+                           period=d["period"], cap=d["cap"], soft_thresholds=d["soft_thresholds"],
+                           active=d["active"])
+
+    def add_service_errors(self, exc: CostAdminError) -> None:
+        """Show cost_admin's refusal on the fields it is about (its `match` is this form's
+        workflow or label field, whichever the scope uses)."""
+        for field, message in exc.field_errors.items():
+            field = self._match_field() if field == "match" else field
+            self.add_error(field if field in self.fields else None, message)
+        if not exc.field_errors:
+            self.add_error(None, str(exc))
 
     @classmethod
-    def initial_for(cls, budget) -> dict:
-        return {"name": budget.name, "scope": budget.scope, "match": budget.match, "period": budget.period,
-                "cap": budget.cap, "soft_thresholds": ", ".join(str(t) for t in budget.soft_thresholds),
-                "active": budget.active}
+    def initial_for(cls, budget: Budget) -> dict:
+        return {"name": budget.name, "scope": budget.scope, "period": budget.period, "cap": budget.cap,
+                "workflow": budget.match if budget.scope == "workflow" else "",
+                "label": budget.match if budget.scope == "label" else "",
+                "soft_thresholds": ", ".join(str(t) for t in budget.soft_thresholds), "active": budget.active}
 
 
 class RaiseCapForm(forms.Form):

@@ -15,6 +15,7 @@ from django.db.models import Count, Sum
 
 from audit.spreadsheet import csv_text
 from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
+from orchestrator.registry import workflows
 from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
 
@@ -125,6 +126,7 @@ def _current_period_start(period: str, today: date) -> date:
 def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
     """Each budget with its current period's usage (per-run budgets: the run closest to its cap)."""
     today = today or datetime.now(UTC).date()
+    registered = workflows()
     rows = []
     for budget in Budget.objects.order_by("-active", "name"):
         start = _current_period_start(budget.period, today)
@@ -137,6 +139,8 @@ def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
             "budget": budget, "spent": spent, "reserved": reserved, "pct": min(pct, 100.0), "pct_raw": pct,
             "spent_pct": min(float(spent / budget.cap * 100), 100.0) if budget.cap else 0.0,
             "period_start": start, "runs": runs,
+            # Saved before workflows were checked, or its workflow retired since: it guards nothing.
+            "unregistered": budget.scope == "workflow" and budget.match not in registered,
             "level": "over" if pct >= 100 else "warn" if any(pct >= t for t in budget.soft_thresholds) else "ok",
         })
     return rows

@@ -15,6 +15,8 @@ from audit.services import system_ledger_append
 from orchestrator import spend
 from orchestrator.budgets import budget_holds_revoke, money
 from orchestrator.models import Budget, CostSettings, ModelPrice, Run
+from orchestrator.registry import workflows
+from orchestrator.selectors import run_label_pairs
 from orchestrator.services import RunError
 from orchestrator.state import loads
 
@@ -42,15 +44,34 @@ def _actor(user: Any) -> str | None:
     return getattr(user, "username", None)
 
 
-def _check_budget(data: BudgetInput) -> None:
-    errors: dict[str, str] = {}
-    if data.scope == "workflow" and not data.match:
-        errors["match"] = "Name the workflow this budget covers."
+def _match(data: BudgetInput) -> str:
+    """The match as the budget functions compare it with a run's labels: `key=value`, no spaces
+    around either (`department = legal` would otherwise never match a run)."""
     if data.scope == "label":
         key, sep, value = data.match.partition("=")
-        if not sep or not key.strip() or not value.strip():
+        return f"{key.strip()}{sep}{value.strip()}"
+    return data.match.strip()
+
+
+def _kept_scope(current: Budget | None, data: BudgetInput) -> bool:
+    return current is not None and current.scope == data.scope and current.match == _match(data)
+
+
+def _check_budget(data: BudgetInput, *, current: Budget | None = None) -> None:
+    errors: dict[str, str] = {}
+    match = _match(data)
+    if data.scope == "workflow" and not match:
+        errors["match"] = "Name the workflow this budget covers."
+    # A misspelt workflow would be saved as a budget that guards nothing. A budget already on a
+    # workflow that was since retired may still be edited (deactivated, renamed) as it is.
+    elif data.scope == "workflow" and match not in workflows() and not _kept_scope(current, data):
+        known = ", ".join(sorted(workflows())) or "(none registered)"
+        errors["match"] = f"No workflow is registered as “{match}”. Choose one of: {known}."
+    if data.scope == "label":
+        key, sep, value = match.partition("=")
+        if not sep or not key or not value:
             errors["match"] = "Write the label as key=value, e.g. department=legal."
-    if data.scope in ("global", "run") and data.match:
+    if data.scope in ("global", "run") and match:
         errors["match"] = "Leave this empty: this scope covers every run."
     if data.scope == "run" and data.period != "total":
         errors["period"] = "A per-run cap covers the whole run: choose “All time”."
@@ -60,6 +81,23 @@ def _check_budget(data: BudgetInput) -> None:
         errors["soft_thresholds"] = "Soft thresholds are percentages between 1 and 99, e.g. 50, 80."
     if errors:
         raise CostAdminError("The budget was not saved: " + " ".join(errors.values()), errors)
+
+
+def budget_scope_warning(*, scope: str, match: str) -> str:
+    """What to tell whoever saved a label budget that no run carries yet ("" when some run does).
+
+    A warning, not a refusal: runs get their labels when they start, so a budget may rightly be
+    set up before the first `customer=acme` run. But a typo looks exactly the same, so say so and
+    name the values in use for that key."""
+    if scope != "label":
+        return ""
+    key, _, value = match.partition("=")
+    if Run.objects.filter(labels__contains={key: value}).exists():
+        return ""
+    in_use = [pair.partition("=")[2] for pair in run_label_pairs() if pair.partition("=")[0] == key]
+    shown = ", ".join(in_use[:12]) + (", …" if len(in_use) > 12 else "")
+    known = f"Values of “{key}” on recent runs: {shown}." if in_use else f"No recent run has a “{key}” label."
+    return f"No run is labelled {match} yet: this budget guards nothing until one is. {known}"
 
 
 def _snapshot(budget: Budget) -> dict[str, Any]:
@@ -73,7 +111,7 @@ def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
     try:
         with transaction.atomic():
             budget = Budget.objects.create(
-                name=data.name, scope=data.scope, match=data.match.strip(), period=data.period, cap=data.cap,
+                name=data.name, scope=data.scope, match=_match(data), period=data.period, cap=data.cap,
                 soft_thresholds=sorted(set(data.soft_thresholds)), active=data.active,
                 created_by=actor if getattr(actor, "pk", None) else None,
             )
@@ -90,10 +128,10 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
     """Edit a budget. Running jobs' holds are revoked: a job learns it when its next call settles
     and then takes a fresh hold, checked against the new cap, for the call after that
     (orchestrator.budgets)."""
-    _check_budget(data)
     locked = Budget.objects.select_for_update().get(pk=budget.pk)
+    _check_budget(data, current=locked)
     before = _snapshot(locked)
-    locked.name, locked.scope, locked.match, locked.period = data.name, data.scope, data.match.strip(), data.period
+    locked.name, locked.scope, locked.match, locked.period = data.name, data.scope, _match(data), data.period
     locked.cap, locked.soft_thresholds, locked.active = data.cap, sorted(set(data.soft_thresholds)), data.active
     locked.updated_at = timezone.now()
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 from orchestrator.models import Checkpoint, Run
 from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
@@ -54,3 +56,15 @@ def run_checkpoints(run: Run) -> list[dict[str, Any]]:
         }
         for cp in rows
     ]
+
+
+def run_label_pairs(*, recent: int = 5000) -> list[str]:
+    """The `key=value` labels on the newest `recent` labelled runs, sorted: what label budgets
+    are written against. Bounded so the budget form stays one index scan on a large run table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT t.k || '=' || t.v FROM (SELECT labels FROM orchestrator_run WHERE labels <> '{}'"
+            " ORDER BY created_at DESC, id DESC LIMIT %s) r, jsonb_each_text(r.labels) AS t(k, v) ORDER BY 1",
+            [recent],
+        )
+        return [row[0] for row in cursor.fetchall()]

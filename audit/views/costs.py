@@ -17,7 +17,8 @@ from orchestrator.budgets import money
 from orchestrator.cost_alerts import cost_settings
 from orchestrator.http import Request
 from orchestrator.models import Budget, ModelPrice
-from orchestrator.roles import ADMIN, role_required, section_required, user_has_role
+from orchestrator.roles import ADMIN, role_required, section_required, user_has_role, user_may_open
+from orchestrator.selectors import run_label_pairs
 from orchestrator.services import RunError
 from review.models import ItemStatus, ReviewItem
 
@@ -36,6 +37,9 @@ def costs(request: Request) -> HttpResponse:
         "budget_chart": charts_costs.budget_utilization_html(budgets),
         "alerts": selectors_costs.recent_alerts(), "stops": len(selectors_costs.budget_stops()),
         "is_admin": user_has_role(request.user, ADMIN),
+        # Compliance reads spend but not run pages (their state holds the workflow's data; the
+        # ledger export is compliance's view of a run): no link that would answer 403.
+        "may_open_runs": user_may_open(request.user, "runs"),
         "this_month": datetime.now(UTC).strftime("%Y-%m"),
     }
     template = "audit/_costs_body.html" if request.htmx else "audit/costs.html"
@@ -72,7 +76,7 @@ def budgets(request: Request) -> HttpResponse:
 
 def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpResponse:
     if request.method == "POST":
-        form = BudgetForm(request.POST)
+        form = BudgetForm(request.POST, budget=budget)
         if form.is_valid():
             try:
                 if budget is None:
@@ -80,16 +84,17 @@ def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpRespons
                 else:
                     saved = cost_admin.budget_update(budget=budget, data=form.to_input(), actor=request.user)
             except cost_admin.CostAdminError as exc:
-                for field, message in exc.field_errors.items():
-                    form.add_error(field if field in form.fields else None, message)
-                if not exc.field_errors:
-                    form.add_error(None, str(exc))
+                form.add_service_errors(exc)
             else:
                 messages.success(request, f"Budget “{saved.name}” saved: cap {money(saved.cap)}.")
+                if warning := cost_admin.budget_scope_warning(scope=saved.scope, match=saved.match):
+                    messages.warning(request, warning)
                 return redirect("audit:budgets")
     else:
-        form = BudgetForm(initial=BudgetForm.initial_for(budget) if budget else {"period": "monthly", "active": True})
-    return render(request, "audit/budget_form.html", {"form": form, "budget": budget})
+        initial = BudgetForm.initial_for(budget) if budget else {"period": "monthly", "active": True}
+        form = BudgetForm(initial=initial, budget=budget)
+    return render(request, "audit/budget_form.html", {"form": form, "budget": budget,
+                                                      "label_suggestions": run_label_pairs()})
 
 
 @role_required(ADMIN)

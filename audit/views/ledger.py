@@ -12,6 +12,7 @@ from datetime import date
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.exports import (
@@ -89,7 +90,7 @@ def ledger_export(request: Request) -> HttpResponse:
         context = _ledger_context(request, export_error=str(exc), export_form=data)
         return render(request, "audit/ledger.html", context, status=400)
     response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(scope, fmt)}"'
+    response["Content-Disposition"] = content_disposition_header(True, export_filename(scope, fmt))
     response["X-Export-Runs"] = str(len(runs))
     return response
 

@@ -77,7 +77,7 @@ def test_the_price_table_and_the_budget_form_read_clearly(page, login_as, screen
     page.goto("/costs/budgets/new/")
     page.get_by_label("Name", exact=True).fill("Legal")
     page.get_by_label("Scope").select_option("label")
-    page.get_by_label("Applies to").fill("legal")
+    page.locator("#id_label").fill("legal")
     page.get_by_label("Hard cap (USD)").fill("100")
     page.get_by_role("button", name="Save budget").click()
     page.get_by_text("Write the label as key=value, e.g. department=legal.").wait_for()

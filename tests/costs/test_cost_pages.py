@@ -35,7 +35,7 @@ def test_only_admins_may_manage_budgets_prices_and_settings(client_for, engineer
 
 def test_a_bad_label_scope_is_refused_with_what_to_write(client_for, admin_user):
     response = client_for(admin_user).post(reverse("audit:budget_new"), {
-        "name": "Legal", "scope": "label", "match": "legal", "period": "monthly", "cap": "100",
+        "name": "Legal", "scope": "label", "label": "legal", "period": "monthly", "cap": "100",
         "soft_thresholds": "50, 80", "active": "on"})
     assert response.status_code == 200
     assert "Write the label as key=value, e.g. department=legal." in response.content.decode()
@@ -50,12 +50,12 @@ def test_thresholds_must_be_percentages(client_for, admin_user):
 
 def test_a_cap_change_is_recorded_in_the_ledger_with_who_and_old_and_new(client_for, admin_user):
     client = client_for(admin_user)
-    client.post(reverse("audit:budget_new"), {"name": "Legal", "scope": "label", "match": "department=legal",
+    client.post(reverse("audit:budget_new"), {"name": "Legal", "scope": "label", "label": "department=legal",
                                               "period": "monthly", "cap": "100", "soft_thresholds": "80",
                                               "active": "on"})
     budget = Budget.objects.get(name="Legal")
     response = client.post(reverse("audit:budget_edit", args=[budget.pk]), {
-        "name": "Legal", "scope": "label", "match": "department=legal", "period": "monthly", "cap": "250",
+        "name": "Legal", "scope": "label", "label": "department=legal", "period": "monthly", "cap": "250",
         "soft_thresholds": "80", "active": "on"})
     assert response.status_code == 302
     budget.refresh_from_db()

@@ -22,7 +22,7 @@ def test_compliance_can_export_a_run_as_jsonl(exported_run, client_for, complian
     response = client_for(compliance_user).post(reverse("audit:ledger_export"),
                                                 {"run": exported_run.thread_id, "format": "jsonl"})
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="{exported_run.thread_id}.jsonl"'
+    assert response["Content-Disposition"].startswith(f'attachment; filename="ledger-{exported_run.thread_id}-')
     lines = b"".join(response.streaming_content).splitlines()
     assert json.loads(lines[0])["counts"]["entries"] == 8
     assert LedgerEntry.objects.filter(chain="system", kind="export", actor="compliance").exists()
