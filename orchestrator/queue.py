@@ -1,4 +1,9 @@
-"""Enqueueing runs on RQ. Redis carries only "please advance run N"; Postgres says what to do."""
+"""Enqueueing runs on RQ. Redis carries only "please advance run N"; Postgres says what to do.
+
+A job id is `run-<id>-<random>`, new for every enqueue, so a job a worker has already taken can
+never write its bookkeeping (RQ records a job's status when it ends) over the job that replaced it.
+Duplicate jobs are harmless by design: a job whose claim matches no row does nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,56 +12,46 @@ import secrets
 
 import django_rq
 from django.db import transaction
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.queue import Queue
 
 log = logging.getLogger("gatehouse.queue")
 QUEUE = "default"
-# Which job was last enqueued for a run. Only a hint: lost with Redis, when the reconciler enqueues
-# again (Postgres still says the run is queued).
-_LATEST_JOB = "gatehouse:run-job:{}"
-_LATEST_JOB_TTL = 7 * 24 * 3600
+_PREFIX = "run-"
 
 
-def _still_waiting(queue: Queue, job: Job) -> bool:
-    """Will this job still be taken by a worker and claim its run?
-
-    Only a job waiting in the queue will. A job a worker has taken has made its claim already, or
-    is finishing the tail of a visit that a decision has since re-queued, or died with its worker:
-    RQ keeps a dead job 'started' (and a job its worker took just before dying 'queued' in the
-    intermediate list) until a worker's maintenance pass, minutes later. Postgres says the run is
-    queued, so it needs a new job; if the old one claims it after all, the other claim matches no
-    row (duplicate jobs are harmless by design)."""
-    status = job.get_status(refresh=False)
-    if status in (JobStatus.DEFERRED, JobStatus.SCHEDULED):
-        return True
-    return status == JobStatus.QUEUED and job.id not in queue.intermediate_queue.get_job_ids()
+def _run_of(job_id: str) -> int | None:
+    """The run a job id names (`run-<id>-<random>`; `run-<id>` before this scheme), or None."""
+    if not job_id.startswith(_PREFIX):
+        return None
+    number = job_id[len(_PREFIX):].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
-def run_enqueue_now(run_id: int) -> bool:
-    """Enqueue unless a job for this run is still waiting in the queue. Returns True if enqueued."""
+def runs_waiting() -> set[int]:
+    """Runs with a job still waiting to be taken by a worker: in the queue's list, or in RQ's
+    intermediate list (taken a moment ago, or by a worker that died right then: RQ's own cleanup
+    fails such a job a minute or more later; the reconciler's grace period is shorter, and one
+    duplicate job is harmless). One read of each list per reconciler pass, not one per run.
+
+    A job's status is not asked: RQ keeps a job whose worker died 'started' (or, when it was
+    dequeued without the intermediate list, 'queued' in no list) until a maintenance pass."""
     queue = django_rq.get_queue(QUEUE)
-    latest = queue.connection.get(_LATEST_JOB.format(run_id))
-    if latest is not None:
-        try:
-            if _still_waiting(queue, Job.fetch(latest.decode(), connection=queue.connection)):
-                return False
-        except NoSuchJobError:
-            pass
-    # A new id every time: a taken job's own bookkeeping (RQ writes its status when it ends) never
-    # lands on the job that replaces it.
-    job_id = f"run-{run_id}-{secrets.token_hex(4)}"
-    queue.enqueue("orchestrator.tasks.advance_run", run_id, job_id=job_id, result_ttl=60, failure_ttl=3600,
-                  job_timeout=-1)
-    queue.connection.set(_LATEST_JOB.format(run_id), job_id, ex=_LATEST_JOB_TTL)
-    return True
+    ids = queue.connection.lrange(queue.key, 0, -1) + queue.connection.lrange(queue.intermediate_queue.key, 0, -1)
+    return {run for run in (_run_of(raw.decode()) for raw in ids) if run is not None}
+
+
+def run_enqueue_now(run_id: int) -> None:
+    """Put a job for this run on the queue."""
+    django_rq.get_queue(QUEUE).enqueue(
+        "orchestrator.tasks.advance_run", run_id, job_id=f"{_PREFIX}{run_id}-{secrets.token_hex(4)}",
+        result_ttl=60, failure_ttl=3600, job_timeout=-1)
 
 
 def run_enqueue(run_id: int) -> None:
     """Enqueue after the current transaction commits, so a worker never sees uncommitted state.
 
-    If Redis is unreachable the run stays queued in Postgres and the reconciler enqueues it later.
+    Callers have just made the run 'queued' (start, decision, retry, fork), so any job of the
+    run's still waiting is stale; one more is harmless. If Redis is unreachable the run stays
+    queued in Postgres and the reconciler enqueues it later.
     """
 
     def _enqueue() -> None:

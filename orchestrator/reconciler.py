@@ -2,8 +2,8 @@
 
 Each pass:
   1. Runs whose lease expired (their worker died) go back to 'queued' (guarded UPDATE).
-  2. Runs 'queued' in Postgres for a few seconds with no live job in Redis (Redis restarted,
-     flushed, or an enqueue was lost) are enqueued again.
+  2. Runs 'queued' in Postgres for a few seconds with no job waiting in Redis (Redis restarted,
+     flushed, an enqueue was lost, or the job's worker died after taking it) are enqueued again.
   3. Hooks registered by other apps (expired review items, budget reservations) run.
 Duplicate jobs are harmless: a job whose claim matches no row does nothing.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from orchestrator.queue import run_enqueue_now
+from orchestrator.queue import run_enqueue_now, runs_waiting
 
 log = logging.getLogger("gatehouse.reconciler")
 
@@ -44,8 +44,10 @@ def runs_reconcile(*, queued_grace_seconds: float = 3.0) -> ReconcileReport:
             [queued_grace_seconds, report.expired_leases],
         )
         queued = [row[0] for row in cursor.fetchall()]
+    waiting = runs_waiting() if queued else set()
     for run_id in queued:
-        if run_enqueue_now(run_id):
+        if run_id not in waiting:
+            run_enqueue_now(run_id)
             report.enqueued.append(run_id)
     for extra in EXTRA_PASSES:
         report.extra += extra()
