@@ -40,7 +40,7 @@ class RunChange:
     llm_calls: int = 0
     guard_base_step: int | None = None
     diverged_at_step: int | None = None
-    spend_counted_calls: int = 0
+    spend_counted: list[int] | None = None  # None: a new visit, nothing of it counted yet
 
 
 @dataclass
@@ -57,7 +57,8 @@ class Transition:
 _RUN_UPDATE = """
 UPDATE orchestrator_run SET
   step = %(step)s, status = %(status)s, suspended_reason = %(suspended_reason)s,
-  next_node = %(next_node)s, visit_step = %(visit_step)s, spend_counted_calls = %(spend_counted_calls)s,
+  next_node = %(next_node)s, visit_step = %(visit_step)s,
+  spend_counted = COALESCE(%(spend_counted)s::int[], '{}'),
   attempts = 0, error = %(error)s::jsonb,
   input_tokens = input_tokens + %(input_tokens)s, output_tokens = output_tokens + %(output_tokens)s,
   cached_tokens = cached_tokens + %(cached_tokens)s, cost = cost + %(cost)s,
@@ -83,7 +84,7 @@ RETURNING id, thread_id
 _RUN_STEP = """
 UPDATE orchestrator_run SET
   step = %(step)s, next_node = %(next_node)s, visit_step = %(visit_step)s,
-  suspended_reason = '', attempts = 0, error = NULL, finished_at = NULL, spend_counted_calls = 0,
+  suspended_reason = '', attempts = 0, error = NULL, finished_at = NULL, spend_counted = '{}',
   ledger_head = %(ledger_head)s, ledger_len = %(ledger_len)s, updated_at = statement_timestamp()
 WHERE id = %(run_id)s AND lease_token = %(lease_token)s AND status = 'running'
   AND ledger_len = %(ledger_len_before)s
@@ -169,7 +170,7 @@ def _is_plain(change: RunChange) -> bool:
             and not (change.input_tokens or change.output_tokens or change.cached_tokens or change.cost
                      or change.llm_calls)
             and change.guard_base_step is None and change.diverged_at_step is None
-            and not change.spend_counted_calls)
+            and not change.spend_counted)
 
 
 _RETRY = f"""
@@ -213,7 +214,7 @@ def transition_statement(t: Transition) -> tuple[str, dict[str, Any]]:
         "suspended_reason": change.suspended_reason,
         "next_node": change.next_node,
         "visit_step": change.visit_step,
-        "spend_counted_calls": change.spend_counted_calls,
+        "spend_counted": change.spend_counted,
         "error": dumps(change.error) if change.error is not None else None,
         "input_tokens": change.input_tokens,
         "output_tokens": change.output_tokens,

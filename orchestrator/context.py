@@ -111,7 +111,7 @@ class NodeContext:
         settings: dict[str, Any],
         allowance: budgets.Allowance,
         replay: Any | None = None,
-        counted_calls: int = 0,
+        counted: frozenset[int] = frozenset(),
     ) -> None:
         self.run = run
         # The job's budget hold, shared by its node visits; whoever runs the job closes it.
@@ -125,12 +125,7 @@ class NodeContext:
         self._journal = journal
         self._replay = replay
         self._index = 0
-        self._counted = counted_calls
-
-    @property
-    def calls_made(self) -> int:
-        """How many ctx calls (LLM calls, effects, interrupts) this visit has made so far."""
-        return self._index
+        self._counted = counted
 
     @property
     def thread_id(self) -> str:
@@ -187,7 +182,7 @@ class NodeContext:
         index = self._next_index()
         recorded = self._recorded(index, "llm", digest)
         if recorded is not None:
-            if index >= self._counted:  # else it is in the run's totals since the visit suspended or failed
+            if index not in self._counted:  # else in the run's totals since the visit suspended or failed
                 self.spend.add(index, recorded.input_tokens, recorded.output_tokens, recorded.cached_tokens,
                                recorded.cost)
             self.spend.models.add(chosen)

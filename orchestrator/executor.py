@@ -62,10 +62,10 @@ WITH c AS (
          updated_at = statement_timestamp()
   WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
     AND {ASYNC_COMMIT}
-  RETURNING id, lease_token, step, next_node, visit_step, spend_counted_calls, ledger_len, ledger_head, workflow, graph_version,
+  RETURNING id, lease_token, step, next_node, visit_step, spend_counted, ledger_len, ledger_head, workflow, graph_version,
             thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
 )
-SELECT c.lease_token, c.step, c.next_node, c.visit_step, c.spend_counted_calls, c.ledger_len, c.ledger_head, c.workflow,
+SELECT c.lease_token, c.step, c.next_node, c.visit_step, c.spend_counted, c.ledger_len, c.ledger_head, c.workflow,
        c.graph_version, c.thread_id, c.labels, c.guard_base_step, c.overrides, c.parent_id, c.allow_effects,
        c.ledger_salt,
        (SELECT json_agg(json_build_array(k.step, k.delta::json, k.snapshot::json) ORDER BY k.step)
@@ -89,7 +89,7 @@ class Claim:
     step: int
     next_node: str
     visit_step: int
-    spend_counted_calls: int
+    spend_counted: list[int]
     visits: dict[str, int]
     ledger: ChainCursor
     workflow: str
@@ -111,7 +111,7 @@ def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
                                     "async_commit": async_commit_param()})
     if row is None:
         return None
-    (token, step, next_node, visit_step, spend_counted_calls, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
+    (token, step, next_node, visit_step, spend_counted, ledger_len, ledger_head, workflow, graph_version, thread_id, labels,
      guard_base_step, overrides, parent_id, allow_effects, salt, checkpoints, node_steps, last) = row
     if not checkpoints or checkpoints[-1][0] != step:
         # The claim waited for a concurrent commit to the run row and then saw its newer step, but
@@ -126,13 +126,19 @@ def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
         visits[node] = visits.get(node, 0) + 1
     return Claim(
         run_id=run_id, token=token, step=step, next_node=next_node, visit_step=visit_step,
-        spend_counted_calls=spend_counted_calls, visits=visits,
+        spend_counted=list(spend_counted or ()), visits=visits,
         ledger=ChainCursor(chain=thread_id, length=ledger_len, head=ledger_head), workflow=workflow,
         graph_version=graph_version, thread_id=thread_id, labels=_json(labels), guard_base_step=guard_base_step,
         overrides=_json(overrides), parent_id=parent_id, allow_effects=allow_effects, salt=salt,
         stored_state=stored_state, seen={(n, h) for _node, n, h in node_steps or ()},
         last_checkpoint=tuple(last) if last else None,
     )
+
+
+def _counted_now(before: frozenset[int], spend: Spend) -> list[int]:
+    """The visit's calls in the run's totals once this commit adds `spend`: those counted before
+    and those in it (journaled calls; a call that failed without a row is in neither)."""
+    return sorted(before.union(k for k in spend.calls if type(k) is int))
 
 
 def _json(value: Any) -> Any:
@@ -248,7 +254,7 @@ class Execution:
         journal = LazyJournal(claim.run_id, visit)
         spend = Spend()
         # Calls of this visit already in the run's totals (it suspended or failed before).
-        counted = claim.spend_counted_calls if visit == claim.visit_step else 0
+        counted = frozenset(claim.spend_counted) if visit == claim.visit_step else frozenset()
         attempt = 0
         started = time.perf_counter()
         while True:
@@ -256,7 +262,7 @@ class Execution:
             ctx = NodeContext(
                 run=self.info, node=node_name, visit=visit, attempt=attempt, journal=journal,
                 spend_so_far=spend, settings=node.settings, replay=self.replay, allowance=self.allowance,
-                counted_calls=counted,
+                counted=counted,
             )
             try:
                 update = node.fn(self.model, ctx)
@@ -267,11 +273,11 @@ class Execution:
                 # the journal and they are not counted twice.
                 return self._suspend_at_gate(
                     node_name, interrupt.request, visit=visit, call_index=interrupt.call_index,
-                    spend=spend, counted_calls=ctx.calls_made,
+                    spend=spend, counted=_counted_now(counted, spend),
                 )
             except BudgetExceeded as exceeded:
                 return self._suspend_over_budget(node_name, exceeded, visit=visit, spend=spend,
-                                                 counted_calls=ctx.calls_made)
+                                                 counted=_counted_now(counted, spend))
             except LeaseLost:
                 raise
             except Exception as exc:
@@ -282,13 +288,13 @@ class Execution:
                     time.sleep(delay)
                     continue
                 return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
-                                  counted_calls=ctx.calls_made)
+                                  counted=_counted_now(counted, spend))
         duration_ms = (time.perf_counter() - started) * 1000
         try:
             return self._commit_node(node_name, update, visit, attempt, duration_ms, spend)
         except (StateError, GraphError) as exc:
             return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
-                              counted_calls=ctx.calls_made)
+                              counted=_counted_now(counted, spend))
 
     def _commit_node(self, node_name: str, update: Any, visit: int, attempt: int, duration_ms: float,
                      spend: Spend) -> str:
@@ -335,7 +341,7 @@ class Execution:
             # and approving it would move on past this node's reviewers. A loop through a gate asks
             # a person on every lap anyway.
             status, reason = "suspended", "gate"
-            item = self._item(step, node_name, "gate", graph.gate_request(node_name, model))
+            item = self._item(step, node_name, "gate", graph.gate_request(node_name, model), after=True)
         elif looping:
             status, reason = "suspended", "loop_guard"
             item = self._item(step, next_node, "loop_guard", self._guard_request(
@@ -383,9 +389,9 @@ class Execution:
 
     # --- suspensions ------------------------------------------------------------------------------
     def _item(self, step: int, node: str, kind: str, request: GateRequest,
-              call_index: int | None = None, visit: int | None = None) -> dict[str, Any]:
+              call_index: int | None = None, visit: int | None = None, after: bool = False) -> dict[str, Any]:
         body = request.model_dump(mode="json")
-        body["_gate"] = {"call_index": call_index, "visit": visit, "kind": kind}
+        body["_gate"] = {"call_index": call_index, "visit": visit, "kind": kind, "after": after}
         if kind == "gate" and call_index is None and self.graph.nodes[node].on_respond is None:
             # A static gate sends a response only where on_respond says; without one, "respond"
             # would carry the action out like an approval, past four eyes and separation of duties.
@@ -407,7 +413,7 @@ class Execution:
 
     def _suspend(self, node_name: str, *, reason: str, item: dict[str, Any], ledger_kind: str,
                  ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int, spend: Spend | None = None,
-                 counted_calls: int = 0) -> str:
+                 counted: list[int] | None = None) -> str:
         """Commit a suspension: a "gate" checkpoint (state unchanged), the spend of the calls the
         node made before it was suspended, the ledger entry and the review item, in one statement."""
         spend = spend or Spend()
@@ -421,7 +427,7 @@ class Execution:
         change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
                            next_node=node_name, visit_step=visit, input_tokens=spend.input_tokens,
                            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
-                           llm_calls=len(spend.calls), spend_counted_calls=counted_calls)
+                           llm_calls=len(spend.calls), spend_counted=counted)
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -430,7 +436,8 @@ class Execution:
         return "suspended"
 
     def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
-                         call_index: int | None = None, spend: Spend | None = None, counted_calls: int = 0) -> str:
+                         call_index: int | None = None, spend: Spend | None = None,
+                         counted: list[int] | None = None) -> str:
         """Suspend before a node (static gate) or inside it (ctx.interrupt, `call_index` set)."""
         item = self._item(self.claim.step + 1, node_name, "gate", request, call_index=call_index, visit=visit)
         return self._suspend(
@@ -438,11 +445,11 @@ class Execution:
             ledger_payload={"node": node_name, "action": request.action, "dynamic": call_index is not None,
                             "request": salted_digest(item["request"], self.claim.salt)},
             meta={"gate": request.action, "visit": visit, "call_index": call_index},
-            spend=spend, counted_calls=counted_calls,
+            spend=spend, counted=counted,
         )
 
     def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int, spend: Spend,
-                             counted_calls: int) -> str:
+                             counted: list[int]) -> str:
         """A call's maximum cost did not fit a budget (orchestrator.budgets): the provider was not
         called. Suspend with an inbox item for admins; approving (after raising the cap) re-runs this
         node in the same visit, so the calls it already made come back from the journal, unpaid."""
@@ -462,8 +469,7 @@ class Execution:
         item["request"] = dumps({**json.loads(item["request"]), "budget": facts})
         return self._suspend(node_name, reason="budget_exceeded", item=item, ledger_kind="budget_exceeded",
                              ledger_payload={"node": node_name, **facts}, visit=visit,
-                             meta={"budget_exceeded": facts, "visit": visit}, spend=spend,
-                             counted_calls=counted_calls)
+                             meta={"budget_exceeded": facts, "visit": visit}, spend=spend, counted=counted)
 
     def _loop_guard(self, node_name: str, why: str) -> str:
         step = self.claim.step + 1
@@ -485,7 +491,7 @@ class Execution:
         self.pending_ledger = []
 
     def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None,
-              visit: int | None = None, counted_calls: int = 0) -> str:
+              visit: int | None = None, counted: list[int] | None = None) -> str:
         claim = self.claim
         spend = spend or Spend()
         error = _error(node_name, exc, attempts)
@@ -494,7 +500,10 @@ class Execution:
                                      "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
         change = RunChange(
             step=claim.step, status="failed", next_node=node_name,
-            visit_step=claim.visit_step if visit is None else visit, spend_counted_calls=counted_calls,
+            # Failing before its node ran (a gate's request builder, a retired node), the visit in
+            # progress keeps what it had counted.
+            visit_step=claim.visit_step if visit is None else visit,
+            spend_counted=claim.spend_counted if visit is None else counted,
             error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
             cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
         )

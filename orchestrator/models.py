@@ -10,7 +10,9 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Value
 from django.utils import timezone
 
 GENESIS = "0" * 64
@@ -56,10 +58,11 @@ class Run(models.Model):
     # Journal key of the node visit in progress: the step it started from. A node re-run after a
     # crash or a dynamic interrupt keeps its visit, so its journaled calls are found again.
     visit_step = models.IntegerField(default=0)
-    # How many calls of visit `visit_step` are already in the run's totals (committed when the visit
-    # suspended or failed): re-run after the decision or a retry, the node gets those calls back
-    # from the journal and they are not counted a second time.
-    spend_counted_calls = models.IntegerField(default=0)
+    # The call indices of visit `visit_step` whose spend is already in the run's totals (committed
+    # when the visit suspended or failed): re-run after the decision or a retry, the node gets those
+    # calls back from the journal and they are not counted a second time. A set, not a count: a
+    # call that failed without a journal row leaves a gap, and a later attempt may make it.
+    spend_counted = ArrayField(models.IntegerField(), default=list, db_default=Value([], ArrayField(models.IntegerField())))
     guard_base_step = models.IntegerField(default=0)
     attempts = models.IntegerField(default=0)
     error = models.JSONField(null=True, blank=True)

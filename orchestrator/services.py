@@ -73,7 +73,10 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
     first = graph.edges.get(START) or ""
     if not first:
-        first = graph.next_after(START, model)
+        try:
+            first = graph.next_after(START, model)
+        except GraphError as exc:  # the workflow's START router raised or named an unknown node
+            raise RunError(str(exc)) from None
     thread_id = thread_id or f"{workflow}-{uuid.uuid4().hex[:10]}"
     try:
         with transaction.atomic():

@@ -226,12 +226,14 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     resumed = GateDecision(decision=kind, actor=actor.username, reason=decision.reason,
                            response=decision.response, edits=edits)
     gate = request.get("_gate", {})
-    # At a ctx.interrupt() the node runs again and must repeat its calls before the interrupt exactly
-    # (their journaled results are reused): edits written into its state would change them. The node
-    # gets them in the GateDecision that ctx.interrupt() returns, and returns what it makes of them.
-    update = {} if gate.get("call_index") is not None else dict(edits)
+    update = dict(edits)
     if graph.decision_field in graph.state.model_fields:
         update[graph.decision_field] = resumed.model_dump(mode="json")
+    if gate.get("call_index") is not None or item.kind == ItemKind.BUDGET:
+        # The node runs again in the same visit and must repeat its calls before the stop exactly
+        # (their journaled results are reused): anything written into its state first could change
+        # them. At a ctx.interrupt() the node gets the decision, edits included, as its return value.
+        update = {}
     encoded = check_serializable("decision", update)
     tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
     model = graph.state.model_validate({**state, **update})
@@ -251,8 +253,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     Checkpoint.objects.create(
         run=run, step=step, node=item.node, source="decision", delta=delta.to_json(), snapshot=None,
         next_node="" if next_node == END else next_node, state_hash=tracker.state_hash(), actor=actor,
-        meta=dumps({"decision": kind, "item": item.pk, "item_kind": item.kind, "reason": decision.reason,
-                    "response": decision.response}),
+        meta=dumps({"decision": kind, "item": item.pk, "item_kind": item.kind, "gate_after": bool(gate.get("after")),
+                    "reason": decision.reason, "response": decision.response}),
     )
     ledger_append(run=run, kind="decision", step=step, actor=actor.username, payload={
         "item": item.pk, "node": item.node, "decision": kind, **({"expired": True} if expired else {}),

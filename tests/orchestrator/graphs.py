@@ -139,5 +139,21 @@ def call_then_parse(state: Counter, ctx) -> dict:
 call_then_parse_graph = Graph("call_then_parse", state=Counter)
 call_then_parse_graph.node("call", call_then_parse, retry=NO_RETRY).edge(START, "call").edge("call", END)
 
+def call_then_ask(state: Counter, ctx) -> dict:
+    if PARSER["broken"]:
+        raise ValueError("could not read the attachment")  # before any call, on the re-run after the decision
+    # The prompt reads the whole state, the decision field included.
+    ctx.llm(f"Should we go on? {state.model_dump_json()}", max_tokens=20)
+    decision = ctx.interrupt(GateRequest(action="go_on", args={}, description="Go on?"))
+    return {"answer": decision.decision}
+
+
+call_then_ask_graph = Graph("call_then_ask", state=Counter)
+call_then_ask_graph.node("ask", call_then_ask, retry=NO_RETRY).edge(START, "ask").edge("ask", END)
+
+gated_both_ways = Graph("gated_both_ways", state=Counter)
+gated_both_ways.node("t", count, interrupt_before=True, interrupt_after=True, request=transfer_request)
+gated_both_ways.edge(START, "t").router("t", lambda state: "t" if state.n < 2 else END, ["t", END])
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
-          broken_gate, interrupt_edit, call_then_parse_graph]
+          broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways]

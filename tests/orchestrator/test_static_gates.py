@@ -138,3 +138,16 @@ def test_a_gate_with_a_respond_route_still_offers_respond(db, make_user):
     run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})
     assert run_advance(run.pk, worker="t") == "suspended"
     assert "respond" in json.loads(ReviewItem.objects.get(run=run, status="pending").request)["allowed"]
+
+
+def test_approving_a_nodes_after_gate_does_not_approve_its_next_run(db, test_graphs, make_user):
+    rita = make_user("rita", "reviewer")
+    run = run_start(workflow="gated_both_ways")
+    asked = []
+    for _ in range(3):  # before lap 1, after lap 1, before lap 2 (lap 2 ends the run: no "after")
+        assert run_advance(run.pk, worker="t") == "suspended"
+        item = ReviewItem.objects.get(run=run, status="pending")
+        asked.append((item.node, Checkpoint.objects.filter(run=run, source="node").count()))
+        _decide(run, rita, DecisionInput("approve"))
+    assert run_advance(run.pk, worker="t") == "completed"
+    assert asked == [("t", 0), ("t", 1), ("t", 1)], "lap 2 is asked before it runs, after lap 1's approval"
