@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from orchestrator.http import Request
 from orchestrator.roles import section_required, user_may_open
@@ -58,7 +59,9 @@ def inbox(request: Request) -> HttpResponse:
     context = {"page": page, "error": error, "workflows": inbox_workflows(), "scopes": SCOPES, "risks": RISKS,
                "bulk_cap": BULK_CAP}
     if request.htmx and request.htmx.target == "inbox-rows":
-        return render(request, "review/_inbox_rows.html", context)
+        # The nav badge refreshes on this event (base.html), so the count and the list never disagree
+        # for the badge's own 20 s period.
+        return trigger_client_event(render(request, "review/_inbox_rows.html", context), "inbox-refreshed")
     return render(request, "review/inbox.html", context, status=400 if error else 200)
 
 
@@ -82,21 +85,27 @@ def item_detail(request: Request, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def item_status(request: Request, pk: int) -> HttpResponse:
-    """htmx poll from the item page: the status banner (claimed by / decided by)."""
+    """htmx poll from the item page: the status banner (claimed by / decided by). When the item moved
+    on since the page showed it (`seen`), the decision panels come along, swapped out-of-band, so no
+    Approve button stays active on an item someone else decided."""
     item = _get_item(request, pk)
-    return render(request, "review/_item_status.html", {"view": item_view(item=item, user=request.user)})
+    context = _item_context(request, item)
+    context["oob"] = request.GET.get("seen", context["view"].live_key) != context["view"].live_key
+    return render(request, "review/_item_status.html", context)
 
 
-def _render_item(request: Request, item: ReviewItem, *, status: int = 200, error: str = "",
-                 field_errors: dict[str, str] | None = None, submitted: dict | None = None,
-                 posted: dict | None = None) -> HttpResponse:
+def _item_context(request: Request, item: ReviewItem, *, error: str = "",
+                  field_errors: dict[str, str] | None = None, submitted: dict | None = None,
+                  posted: dict | None = None) -> dict:
     view = item_view(item=item, user=request.user)
     schema = workflow_schema(item)
     fields = edit_fields(schema, view.args, submitted=submitted, errors=field_errors) if schema else []
-    return render(request, "review/item.html", {
-        "view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
-        "posted": posted or {},
-    }, status=status)
+    return {"view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
+            "posted": posted or {}}
+
+
+def _render_item(request: Request, item: ReviewItem, *, status: int = 200, **context) -> HttpResponse:
+    return render(request, "review/item.html", _item_context(request, item, **context), status=status)
 
 
 @login_required

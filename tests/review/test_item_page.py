@@ -163,3 +163,22 @@ def test_an_oversized_form_is_refused_saying_the_limit_and_nothing_is_decided(em
     assert page.status_code == 400
     assert "larger than the 8.0\xa0KB a request may carry, so nothing was saved. Go back" in page.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_the_status_poll_brings_new_decision_panels_only_once_the_item_moved_on(email_item, reviewer_user,
+                                                                                 reviewer2_user, client_for):
+    import re
+
+    item = email_item()
+    client = client_for(reviewer2_user)
+    seen = re.search(r"status/\?seen=([^\"&]+)", client.get(f"/inbox/{item.pk}/").content.decode()).group(1)
+
+    unchanged = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
+    assert "hx-swap-oob" not in unchanged and "Waiting for a decision" in unchanged
+
+    review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
+    moved_on = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
+    assert '<aside id="item-side" class="item-side" hx-swap-oob="true">' in moved_on
+    assert "Nothing is left to decide" in moved_on and 'id="approve-form"' not in moved_on
+    assert '<span class="pill pill-queued">queued</span>' in moved_on  # the run card, refreshed
+    assert "hx-trigger" not in moved_on  # a decided item stops polling
