@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
@@ -204,6 +205,8 @@ class ItemView:
     # What the decision panels depend on beyond the viewer: the item page's status poll compares it
     # with what the page shows and swaps the panels when it changed.
     live_key: str
+    # A pending budget stop whose budget is still too small: (budget, the cap its call needs).
+    budget_short: tuple[Any, Decimal] | None = None
 
 
 def item_view(*, item: ReviewItem, user: Any) -> ItemView:
@@ -228,6 +231,8 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),
         timeline_url=f"/runs/{run.thread_id}/",
         live_key=f"{item.status}.{item.approvals}.{int(claim_live_other)}",
+        budget_short=budget_item_short(item)
+        if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
     )
 
 
