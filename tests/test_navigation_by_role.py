@@ -11,7 +11,7 @@ SECTION_URLS = {"inbox": "/inbox/", "runs": "/runs/", "audit": "/audit/", "costs
 ALLOWED = {
     "reviewer_user": {"inbox"},
     "reviewer2_user": {"inbox"},
-    "engineer_user": {"runs", "costs"},
+    "engineer_user": {"inbox", "runs", "costs"},  # the inbox for the loop guards of their group
     "compliance_user": {"audit", "costs"},
     "admin_user": {"inbox", "runs", "audit", "costs", "admin"},
     "outsider_user": set(),

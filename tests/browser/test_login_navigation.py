@@ -7,7 +7,7 @@ import pytest
 # persona fixture -> (start page path, navigation labels in menu order)
 PERSONAS = {
     "reviewer_user": ("/inbox/", ["Inbox"]),
-    "engineer_user": ("/runs/", ["Runs", "Costs"]),
+    "engineer_user": ("/runs/", ["Inbox", "Runs", "Costs"]),
     "compliance_user": ("/audit/", ["Audit", "Costs"]),
     "admin_user": ("/inbox/", ["Inbox", "Runs", "Audit", "Costs", "Admin"]),
 }
