@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -24,6 +25,13 @@ def home(request: Request) -> HttpResponse:
     if section is not None:
         return redirect(SECTIONS[section][1])
     raise PermissionDenied("Your account has no role yet: ask an administrator to add you to a group.")
+
+
+@require_GET
+def favicon(request: Request) -> HttpResponse:
+    """Pages name their icon (base.html); browsers still ask for /favicon.ico where a page names none
+    (the admin site, a downloaded report opened in a tab), and a 404 there is noise in every console."""
+    return redirect(static("favicon.ico"), permanent=True)
 
 
 def _check_db() -> str:
