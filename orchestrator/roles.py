@@ -26,6 +26,8 @@ SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
     "audit": ("Audit", "audit:ledger", frozenset({COMPLIANCE, ADMIN})),
     "costs": ("Costs", "audit:costs", frozenset({ENGINEER, COMPLIANCE, ADMIN})),
     "admin": ("Admin", "admin:index", frozenset({ADMIN})),
+    # Every role has an endpoint (compliance reads items); each endpoint checks its own role.
+    "api": ("API docs", "api:openapi-view", frozenset(ROLES)),
 }
 
 
