@@ -105,6 +105,9 @@ class DecisionFilters:
                     setattr(filters, name, date.fromisoformat(raw))
                 except ValueError:
                     filters.errors[name] = "use a date like 2025-06-01"
+        if filters.since and filters.until and filters.since > filters.until:
+            # The same words as the export form: reversed dates match nothing, which is not news to report.
+            filters.errors["since"] = "the start date is after the end date: swap them"
         return filters
 
     @property

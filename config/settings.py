@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Lets django-ninja render /api/docs from the Swagger UI files it ships (ninja/static/ninja/,
+    # served by whitenoise) instead of its CDN template, which is blank offline.
+    "ninja",
     "django_rq",
     "axes",
     "orchestrator",

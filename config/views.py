@@ -10,20 +10,28 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from orchestrator.http import Request
-from orchestrator.roles import SECTIONS, user_may_open
+from orchestrator.roles import SECTIONS, user_start_section
 
 
 @login_required
 def home(request: Request) -> HttpResponse:
-    """Send each user to the first section their role may open (reviewers to the inbox, ...)."""
-    for key, (_label, url_name, _roles) in SECTIONS.items():
-        if user_may_open(request.user, key):
-            return redirect(url_name)
+    """Send each user to their role's start section (reviewers to the inbox, engineers to runs, ...)."""
+    section = user_start_section(request.user)
+    if section is not None:
+        return redirect(SECTIONS[section][1])
     raise PermissionDenied("Your account has no role yet: ask an administrator to add you to a group.")
+
+
+@require_GET
+def favicon(request: Request) -> HttpResponse:
+    """Pages name their icon (base.html); browsers still ask for /favicon.ico where a page names none
+    (the admin site, a downloaded report opened in a tab), and a 404 there is noise in every console."""
+    return redirect(static("favicon.ico"), permanent=True)
 
 
 def _check_db() -> str:

@@ -20,6 +20,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
+from orchestrator.roles import user_may_open
 from orchestrator.tokens import api_token_user
 
 
@@ -35,14 +36,21 @@ _BEARER = BearerToken()
 
 
 def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The schema and docs list every endpoint: for a signed-in user or a client with a valid token,
+    """The schema and docs list every endpoint: for a signed-in user or a client with a valid token
+    whose role may use the API (the "api" section, which also puts "API docs" in their navigation),
     not for the internet (anyone else is sent to sign in)."""
-    session_view = login_required(view)
+
+    def role_checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_may_open(request.user, "api"):
+            raise PermissionDenied("Your account has no role that may use the API; ask an admin for one.")
+        return view(request, *args, **kwargs)
+
+    session_view = login_required(role_checked)
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _BEARER(request) is not None:  # the endpoints' own token check
-            return view(request, *args, **kwargs)
+            return role_checked(request, *args, **kwargs)
         return session_view(request, *args, **kwargs)
 
     return guarded

@@ -176,6 +176,17 @@ def budget_item_needed(facts: dict[str, str]) -> Decimal:
     return sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))
 
 
+def budget_item_short(item: Any) -> tuple[Budget, Decimal] | None:
+    """(the budget, the cap the stopped call needs) while that budget's cap is still below it, so
+    resuming as it is would only stop again at the same call; None when the call now fits."""
+    facts = budget_item_facts(item)
+    budget = budget_item_budget(facts)
+    needed = budget_item_needed(facts)
+    if budget is not None and budget.active and budget.cap < needed:
+        return budget, needed
+    return None
+
+
 def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     """Raise the blocking budget's cap (if given) and approve the item: the run re-runs the node."""
     from review.services import DecisionInput, review_decide
@@ -197,10 +208,9 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
                            "without raising one.")
                 raise CostAdminError(message, {"cap": message})
             budget_cap_raise(budget=budget, cap=cap, actor=actor)
-        elif budget is not None and budget.active and budget.cap < (needed := budget_item_needed(facts)):
-            # Resuming as it is would only stop again at the same call.
-            message = (f"The cap of “{budget.name}” is still {money(budget.cap)}, below the {money(needed)} this "
-                       "call needs: give a new cap, or end the run.")
+        elif (short := budget_item_short(item)) is not None:
+            message = (f"The cap of “{short[0].name}” is still {money(short[0].cap)}, below the {money(short[1])} "
+                       "this call needs: give a new cap, or end the run.")
             raise CostAdminError(message, {"cap": message})
         return review_decide(item=item, actor=actor, decision=DecisionInput("approve"))
 

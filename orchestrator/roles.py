@@ -20,11 +20,14 @@ ROLES = (REVIEWER, ENGINEER, COMPLIANCE, ADMIN)
 
 # section -> (label, url name, roles that may open it)
 SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
-    "inbox": ("Inbox", "review:inbox", frozenset({REVIEWER, ADMIN})),
+    # Engineers decide the loop-guard items of the "engineer" group: their inbox lists only those.
+    "inbox": ("Inbox", "review:inbox", frozenset({REVIEWER, ENGINEER, ADMIN})),
     "runs": ("Runs", "audit:runs", frozenset({ENGINEER, ADMIN})),
     "audit": ("Audit", "audit:ledger", frozenset({COMPLIANCE, ADMIN})),
     "costs": ("Costs", "audit:costs", frozenset({ENGINEER, COMPLIANCE, ADMIN})),
     "admin": ("Admin", "admin:index", frozenset({ADMIN})),
+    # Every role has an endpoint (compliance reads items); each endpoint checks its own role.
+    "api": ("API docs", "api:openapi-view", frozenset(ROLES)),
 }
 
 
@@ -44,6 +47,21 @@ def user_has_role(user: Any, *roles: str) -> bool:
 
 def user_may_open(user: Any, section: str) -> bool:
     return bool(user_roles(user) & SECTIONS[section][2])
+
+
+# Sections that are not where a role starts its day although it may open them: an engineer's inbox
+# holds only the occasional loop guard (its count badge says when one waits), so engineers start on Runs.
+_NOT_A_START_PAGE_FOR = {"inbox": frozenset({ENGINEER})}
+
+
+def user_start_section(user: Any) -> str | None:
+    """The section the home page sends this user to: the first in menu order that is a start page for
+    one of their roles (a reviewer who is also an engineer starts on the inbox)."""
+    roles = user_roles(user)
+    for key, (_label, _url_name, allowed) in SECTIONS.items():
+        if roles & (allowed - _NOT_A_START_PAGE_FOR.get(key, frozenset())):
+            return key
+    return None
 
 
 def section_required(section: str) -> Callable:

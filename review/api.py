@@ -74,7 +74,7 @@ def item_json(item: ReviewItem) -> dict[str, Any]:
 def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: str = "", q: str = "",
                after: str = ""):
     if not user_may_open(request.user, "inbox"):
-        raise HttpError(403, "only reviewers and admins have an inbox")
+        raise HttpError(403, "only reviewers, engineers and admins have an inbox")
     try:
         filters = InboxFilters.from_query({"workflow": workflow, "scope": scope, "risk": risk, "q": q,
                                            "after": after})
@@ -122,7 +122,7 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
 @router.post("/bulk", response=dict)
 def items_bulk(request: HttpRequest, body: BulkIn):
     if not user_may_open(request.user, "inbox"):
-        raise HttpError(403, "only reviewers and admins decide in bulk")
+        raise HttpError(403, "only reviewers, engineers and admins decide in bulk")
     try:
         result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
     except DecisionError as exc:

@@ -3,12 +3,14 @@
 The matrix (tests/review/test_permissions_matrix.py proves each cell):
 
     action                  reviewer   engineer   compliance   admin   no role
-    open the inbox / list      yes        -           -         yes       -
+    open the inbox / list      yes       yes*         -         yes       -
     read an item               yes       yes         yes        yes       -
     claim / decide / bulk    if in the item's reviewer group     yes       -
                              (budget items: admins only)
 
-An engineer decides loop-guard items (their reviewer group is "engineer"); compliance reads only.
+An engineer decides loop-guard items (their reviewer group is "engineer"), so engineers have an
+inbox too: *it lists only their groups' items, like everyone's (selectors.visible_pending), and bulk
+decisions skip the items they may not decide. Compliance reads only.
 """
 
 from __future__ import annotations

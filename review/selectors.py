@@ -9,12 +9,14 @@ from typing import Any
 
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
 from django.utils import timezone
 
+from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
-from orchestrator.roles import ADMIN, user_roles
+from orchestrator.roles import ADMIN, user_may_open, user_roles
 from orchestrator.services import RunError
 from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
@@ -200,13 +202,20 @@ class ItemView:
     may_decide: bool
     started_by_viewer: bool
     already_approved_by_viewer: bool
-    timeline_url: str
+    timeline_url: str  # empty for roles that may not open run pages
+    back: tuple[str, str] | None  # (label, url) of the list this person came from, if they may open one
+    # What the decision panels depend on beyond the viewer: the item page's status poll compares it
+    # with what the page shows and swaps the panels when it changed.
+    live_key: str
+    # A pending budget stop whose budget is still too small: (budget, the cap its call needs).
+    budget_short: tuple[Any, Decimal] | None = None
 
 
 def item_view(*, item: ReviewItem, user: Any) -> ItemView:
     now = timezone.now()
     request = loads(item.request) or {}
     run = item.run
+    claim_live_other = claim_is_live(item, now=now) and item.claimed_by_id != user.pk
     state = _state_or_empty(run.pk, item.step)
     changes, changed_by = _changes_before(run.pk, item.step, state)
     decisions = list(item.decisions.select_related("actor").order_by("created_at"))
@@ -219,11 +228,24 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         decisions=decisions, allowed=request.get("allowed", ["approve", "reject", "edit", "respond"]),
         overdue=bool(item.status == ItemStatus.PENDING and item.due_at and item.due_at < now),
         claim_live=claim_is_live(item, now=now), claim_until=claim_expires_at(item),
-        claim_live_other=claim_is_live(item, now=now) and item.claimed_by_id != user.pk,
+        claim_live_other=claim_live_other,
         may_decide=may_decide(user, item), started_by_viewer=bool(run.created_by_id and run.created_by_id == user.pk),
         already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),
-        timeline_url=f"/runs/{run.thread_id}/",
+        timeline_url=reverse("audit:run", args=[run.thread_id]) if user_may_open(user, "runs") else "",
+        back=_back_link(user),
+        live_key=f"{item.status}.{item.approvals}.{int(claim_live_other)}",
+        budget_short=budget_item_short(item)
+        if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
     )
+
+
+def _back_link(user: Any) -> tuple[str, str] | None:
+    # Compliance reads items but has no inbox: it reaches them from the decision log.
+    if user_may_open(user, "inbox"):
+        return "Inbox", reverse("review:inbox")
+    if user_may_open(user, "audit"):
+        return "Decision log", reverse("audit:decisions")
+    return None
 
 
 def _state_or_empty(run_id: int, step: int) -> dict[str, Any]:

@@ -11,14 +11,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
+from orchestrator.budgets import money
+from orchestrator.cost_admin import budget_item_short
 from orchestrator.http import Request
+from orchestrator.models import Run, RunStatus
 from orchestrator.roles import section_required, user_may_open
 from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
-from review.models import Decision, ItemStatus, ReviewItem
+from review.models import Decision, ItemKind, ItemStatus, ReviewItem
 from review.permissions import assert_may_decide, assert_may_read
 from review.selectors import (
     RISKS,
@@ -58,7 +63,9 @@ def inbox(request: Request) -> HttpResponse:
     context = {"page": page, "error": error, "workflows": inbox_workflows(), "scopes": SCOPES, "risks": RISKS,
                "bulk_cap": BULK_CAP}
     if request.htmx and request.htmx.target == "inbox-rows":
-        return render(request, "review/_inbox_rows.html", context)
+        # The nav badge refreshes on this event (base.html), so the count and the list never disagree
+        # for the badge's own 20 s period.
+        return trigger_client_event(render(request, "review/_inbox_rows.html", context), "inbox-refreshed")
     return render(request, "review/inbox.html", context, status=400 if error else 200)
 
 
@@ -82,21 +89,27 @@ def item_detail(request: Request, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def item_status(request: Request, pk: int) -> HttpResponse:
-    """htmx poll from the item page: the status banner (claimed by / decided by)."""
+    """htmx poll from the item page: the status banner (claimed by / decided by). When the item moved
+    on since the page showed it (`seen`), the decision panels come along, swapped out-of-band, so no
+    Approve button stays active on an item someone else decided."""
     item = _get_item(request, pk)
-    return render(request, "review/_item_status.html", {"view": item_view(item=item, user=request.user)})
+    context = _item_context(request, item)
+    context["oob"] = request.GET.get("seen", context["view"].live_key) != context["view"].live_key
+    return render(request, "review/_item_status.html", context)
 
 
-def _render_item(request: Request, item: ReviewItem, *, status: int = 200, error: str = "",
-                 field_errors: dict[str, str] | None = None, submitted: dict | None = None,
-                 posted: dict | None = None) -> HttpResponse:
+def _item_context(request: Request, item: ReviewItem, *, error: str = "",
+                  field_errors: dict[str, str] | None = None, submitted: dict | None = None,
+                  posted: dict | None = None) -> dict:
     view = item_view(item=item, user=request.user)
     schema = workflow_schema(item)
     fields = edit_fields(schema, view.args, submitted=submitted, errors=field_errors) if schema else []
-    return render(request, "review/item.html", {
-        "view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
-        "posted": posted or {},
-    }, status=status)
+    return {"view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
+            "posted": posted or {}}
+
+
+def _render_item(request: Request, item: ReviewItem, *, status: int = 200, **context) -> HttpResponse:
+    return render(request, "review/item.html", _item_context(request, item, **context), status=status)
 
 
 @login_required
@@ -143,7 +156,8 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
     except DecisionError as exc:
         return _render_item(request, item, status=422, error=_sentence(str(exc)), field_errors=exc.field_errors,
                             submitted=edits, posted=posted)
-    messages.success(request, _done_message(item, request.user))
+    level, text = _done_message(item)
+    messages.add_message(request, level, text)
     return redirect(reverse("review:inbox"))
 
 
@@ -166,13 +180,36 @@ def inbox_bulk(request: Request) -> HttpResponse:
     return redirect("review:inbox")
 
 
-def _done_message(item: ReviewItem, user) -> str:
+# What the run does after a decision, by its status read right after it.
+_RUN_AFTER = {
+    RunStatus.QUEUED: "The run continues.",
+    RunStatus.RUNNING: "The run continues.",
+    RunStatus.SUSPENDED: "The run has stopped again and waits for another decision.",
+    RunStatus.COMPLETED: "The run has finished.",
+    RunStatus.REJECTED: "The run ended as rejected.",
+    RunStatus.CANCELLED: "The run was cancelled.",
+    RunStatus.FAILED: "The run failed: an engineer can see why on its timeline.",
+}
+
+
+def _done_message(item: ReviewItem) -> tuple[int, str]:
+    """The confirmation, worded from what happened rather than what usually does: a rejection may
+    end the run or send it back to a step, and approving a budget stop without a higher cap only
+    stops the run again at the same call."""
     if item.status == ItemStatus.PENDING:
-        return (f"Your approval of #{item.pk} is recorded ({item.progress}); "
-                "it needs another approver before the run continues.")
+        return messages.SUCCESS, (f"Your approval of #{item.pk} is recorded ({item.progress}); "
+                                  "it needs another approver before the run continues.")
     verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected",
             "respond": "Sent your response on"}[item.decision]
-    return f"{verb} #{item.pk} ({item.action or item.node} · {item.run.thread_id}). The run continues."
+    done = f"{verb} #{item.pk} ({item.action or item.node} · {item.run.thread_id})."
+    if item.kind == ItemKind.BUDGET and item.decision == Decision.APPROVE and (short := budget_item_short(item)):
+        budget, needed = short
+        return messages.WARNING, format_html(
+            "{} The cap of “{}” is still {}, below the {} its next call needs, so the run will stop again at "
+            "the same call: <a href=\"{}\">raise the cap or end the run</a> (the new stop is listed there).",
+            done, budget.name, money(budget.cap), money(needed), reverse("audit:budgets"))
+    status = Run.objects.values_list("status", flat=True).get(pk=item.run_id)
+    return messages.SUCCESS, f"{done} {_RUN_AFTER.get(status, f'The run is {status}.')}"
 
 
 def _sentence(text: str) -> str:

@@ -110,10 +110,13 @@ def ledger_proof(request: Request, gseq: int) -> HttpResponse:
 @require_GET
 def decisions(request: Request) -> HttpResponse:
     filters = DecisionFilters.from_query(request.GET)
-    rows = decision_log(filters)
+    # A filter in error shows the error where the rows would be, not rows filtered by half the filters.
+    rows = [] if filters.errors else decision_log(filters)
     context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": decision_actors(),
                "workflows": audit_overview().workflows}
     for row in rows:
         row.edits_json = json.dumps(row.edits, indent=1, sort_keys=True, ensure_ascii=False) if row.edits else ""
-    template = "audit/_decision_rows.html" if request.htmx and not request.htmx.boosted else "audit/decisions.html"
-    return render(request, template, context, status=400 if filters.errors else 200)
+    if request.htmx and not request.htmx.boosted:
+        # 200 even with an error: htmx swaps in only 2xx answers, and this fragment carries the error.
+        return render(request, "audit/_decision_rows.html", context)
+    return render(request, "audit/decisions.html", context, status=400 if filters.errors else 200)

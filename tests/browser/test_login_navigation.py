@@ -6,10 +6,10 @@ import pytest
 
 # persona fixture -> (start page path, navigation labels in menu order)
 PERSONAS = {
-    "reviewer_user": ("/inbox/", ["Inbox"]),
-    "engineer_user": ("/runs/", ["Runs", "Costs"]),
-    "compliance_user": ("/audit/", ["Audit", "Costs"]),
-    "admin_user": ("/inbox/", ["Inbox", "Runs", "Audit", "Costs", "Admin"]),
+    "reviewer_user": ("/inbox/", ["Inbox", "API docs"]),
+    "engineer_user": ("/runs/", ["Inbox", "Runs", "Costs", "API docs"]),
+    "compliance_user": ("/audit/", ["Audit", "Costs", "API docs"]),
+    "admin_user": ("/inbox/", ["Inbox", "Runs", "Audit", "Costs", "Admin", "API docs"]),
 }
 
 

@@ -110,3 +110,15 @@ def test_the_nav_badge_counts_my_pending_items(email_item, payment_item, reviewe
 
     assert client_for(reviewer_user).get("/inbox/count/").content == b"2"
     assert client_for(engineer_user).get("/inbox/count/").content == b""
+
+
+def test_an_engineer_s_inbox_lists_the_loop_guards_of_their_group_and_nothing_else(email_item, engineer_user,
+                                                                                    reviewer_user, client_for):
+    guard, gate = email_item(topic="loops"), email_item()
+    ReviewItem.objects.filter(pk=guard.pk).update(kind="loop_guard", reviewer_group="engineer")
+    engineer = client_for(engineer_user)
+
+    assert _rows(engineer.get("/inbox/")) == [guard.pk]
+    assert engineer.get("/inbox/count/").content == b"1"
+    assert 'data-section="inbox"' in engineer.get("/runs/").content.decode()  # reachable from the navigation
+    assert _rows(client_for(reviewer_user).get("/inbox/")) == [gate.pk]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from orchestrator.models import Run
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
@@ -20,7 +22,7 @@ def test_the_item_page_shows_the_proposal_context_changes_and_spend(email_item, 
     assert "Relevant state" in html and "Q3 numbers" in html
     run = Run.objects.get(pk=item.run_id)
     assert f"{run.input_tokens + run.output_tokens} <span" in html
-    assert f'href="/runs/{run.thread_id}/"' in html
+    assert "Open the run timeline" not in html  # reviewers may not open run pages (a link would answer 403)
     assert 'name="arg-to"' in html and 'name="arg-body"' in html  # the edit form, from the schema
 
 
@@ -163,3 +165,40 @@ def test_an_oversized_form_is_refused_saying_the_limit_and_nothing_is_decided(em
     assert page.status_code == 400
     assert "larger than the 8.0\xa0KB a request may carry, so nothing was saved. Go back" in page.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_the_status_poll_brings_new_decision_panels_only_once_the_item_moved_on(email_item, reviewer_user,
+                                                                                 reviewer2_user, client_for):
+    item = email_item()
+    client = client_for(reviewer2_user)
+    seen = re.search(r"status/\?seen=([^\"&]+)", client.get(f"/inbox/{item.pk}/").content.decode()).group(1)
+
+    unchanged = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
+    assert "hx-swap-oob" not in unchanged and "Waiting for a decision" in unchanged
+
+    review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
+    moved_on = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
+    assert '<aside id="item-side" class="item-side" hx-swap-oob="true">' in moved_on
+    assert "Nothing is left to decide" in moved_on and 'id="approve-form"' not in moved_on
+    assert '<span class="pill pill-queued">queued</span>' in moved_on  # the run card, refreshed
+    assert "hx-trigger" not in moved_on  # a decided item stops polling
+
+
+def test_links_on_the_item_page_lead_only_where_the_role_may_go(email_item, reviewer_user, engineer_user,
+                                                                compliance_user, admin_user, client_for):
+    item = email_item()
+    timeline = f'href="/runs/{item.run.thread_id}/"'
+
+    def page(user) -> str:
+        return client_for(user).get(f"/inbox/{item.pk}/").content.decode()
+
+    reviewer, engineer, compliance, admin = (page(u) for u in (reviewer_user, engineer_user, compliance_user,
+                                                               admin_user))
+    assert timeline not in reviewer and '<a href="/inbox/">← Inbox</a>' in reviewer
+    assert timeline in engineer and '<a href="/inbox/">← Inbox</a>' in engineer
+    assert timeline not in compliance and '<a href="/audit/decisions/">← Decision log</a>' in compliance
+    assert timeline in admin and '<a href="/inbox/">← Inbox</a>' in admin
+    for user in (reviewer_user, engineer_user, compliance_user, admin_user):  # every link shown opens
+        client = client_for(user)
+        for url in set(re.findall(r'<a href="(/(?:runs|inbox|audit)/[^"]*)"', page(user))):
+            assert client.get(url).status_code == 200, (user.username, url)
