@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -71,11 +71,12 @@ class RunFilters:
             runs = runs.filter(labels__contains={key.strip(): value.strip()})
         if self.q:
             runs = runs.filter(thread_id__icontains=self.q)
+        # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
         if self.since:
-            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=timezone.utc))
+            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
         if self.until:
             runs = runs.filter(created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min,
-                                                               tzinfo=timezone.utc))
+                                                               tzinfo=UTC))
         if self.min_cost is not None:
             runs = runs.filter(cost__gte=self.min_cost)
         return runs
