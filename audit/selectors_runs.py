@@ -32,19 +32,23 @@ class RunFilters:
     until: date | None = None
     min_cost: Decimal | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # The text as typed for the parsed fields: a form shows it back, so a value that did not parse
+    # stays in its box next to its error instead of vanishing.
+    raw: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_query(cls, query: Any) -> RunFilters:
         filters = cls(workflow=query.get("workflow", "").strip(), status=query.get("status", "").strip(),
-                      label=query.get("label", "").strip(), q=query.get("q", "").strip())
+                      label=query.get("label", "").strip(), q=query.get("q", "").strip(),
+                      raw={name: query.get(name, "").strip() for name in ("since", "until", "min_cost")})
         for name in ("since", "until"):
-            raw = query.get(name, "").strip()
+            raw = filters.raw[name]
             if raw:
                 try:
                     setattr(filters, name, date.fromisoformat(raw))
                 except ValueError:
                     filters.errors[name] = "use a date like 2025-01-31"
-        raw_cost = query.get("min_cost", "").strip()
+        raw_cost = filters.raw["min_cost"]
         if raw_cost:
             try:
                 filters.min_cost = Decimal(raw_cost)
@@ -95,7 +99,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) -> dict[str, Any]:
-    """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1."""
+    """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1.
+
+    Nothing is listed while a filter does not parse: the runs of the other filters alone would
+    read as the answer to a question nobody asked."""
+    if filters.errors:
+        return {"runs": [], "next_cursor": "", "any_live": False}
     runs = filters.queryset().select_related("parent").order_by("-created_at", "-id")
     position = _decode_cursor(cursor) if cursor else None
     if position is not None:

@@ -66,7 +66,8 @@ def runs(request: Request) -> HttpResponse:
     query.pop("cursor", None)
     context = {**page, "filters": filters, "workflows": workflow_names(), "statuses": RunStatus.choices,
                "query": query.urlencode(), "cursor": request.GET.get("cursor", "")}
-    return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context)
+    return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context,
+                             status=400 if filters.errors else 200)
 
 
 # --- one run --------------------------------------------------------------------------------------
