@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,17 @@ from orchestrator.state import loads
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 50
+MOVING = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+def poll_seconds(statuses: Iterable[str]) -> int:
+    """How often a page showing runs in these statuses refreshes them (0: never). Moving runs every
+    2 s; suspended runs every 5 s, because someone else's decision (in the inbox, on a budget stop)
+    moves them; once every run has ended nothing changes any more."""
+    statuses = set(statuses)
+    if statuses & MOVING:
+        return 2
+    return 5 if RunStatus.SUSPENDED in statuses else 0
 
 
 # --- runs list ------------------------------------------------------------------------------------
@@ -104,7 +116,7 @@ def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) 
     Nothing is listed while a filter does not parse: the runs of the other filters alone would
     read as the answer to a question nobody asked."""
     if filters.errors:
-        return {"runs": [], "next_cursor": "", "any_live": False}
+        return {"runs": [], "next_cursor": "", "poll_s": 0}
     runs = filters.queryset().select_related("parent").order_by("-created_at", "-id")
     position = _decode_cursor(cursor) if cursor else None
     if position is not None:
@@ -116,7 +128,7 @@ def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) 
     return {
         "runs": rows,
         "next_cursor": _encode_cursor(rows[-1]) if more else "",
-        "any_live": any(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in rows),
+        "poll_s": poll_seconds(r.status for r in rows),
     }
 
 
@@ -138,7 +150,9 @@ def run_header(run: Run) -> dict[str, Any]:
         "duration_s": max(0.0, (end - run.created_at).total_seconds()),
         "tokens": run.input_tokens + run.output_tokens,
         "forks": forks,
-        "live": run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        "live": run.status in MOVING,
+        "poll_s": poll_seconds([run.status]),
+        "shown": f"{run.status}@{run.step}",
         "diverged_node": diverged_node,
     }
 

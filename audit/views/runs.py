@@ -25,6 +25,7 @@ from audit.selectors_runs import (
     checkpoint_steps,
     compare_runs,
     fork_family,
+    poll_seconds,
     replay_batch_rows,
     run_duration_rows,
     run_header,
@@ -85,10 +86,12 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
 
 @section_required("runs")
 def run_status(request: Request, thread_id: str) -> HttpResponse:
-    """The header fragment, polled by htmx while the run is queued or running; once the run stops,
-    the page reloads so the timeline, graph and chart show the finished run."""
+    """The header fragment, polled by htmx until the run ends (a suspended run too: a reviewer's
+    decision moves it). When the run comes to rest at another status or step than the page shows
+    (`shown`), the page reloads so the timeline, graph and chart catch up."""
     header = run_header(_run_or_404(thread_id))
-    if request.htmx and request.GET.get("was_live") and not header["live"]:
+    shown = request.GET.get("shown")
+    if request.htmx and shown and shown != header["shown"] and not header["live"]:
         return HttpResponseClientRefresh()
     return render(request, "audit/_run_header.html", header)
 
@@ -269,7 +272,7 @@ def compare(request: Request, thread_id: str) -> HttpResponse:
         messages.info(request, f"{fork.thread_id} is not a fork: fork it from one of its checkpoints to compare.")
         return redirect("audit:run", fork.thread_id)
     context = compare_runs(fork)
-    context["live"] = fork.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    context["poll_s"] = poll_seconds([fork.status])
     return _page_or_fragment(request, "audit/compare.html", "audit/_compare_rows.html", context)
 
 

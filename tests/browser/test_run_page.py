@@ -1,7 +1,10 @@
-"""In a real browser at a laptop's 1366x900: the run page shows every timeline column, including on
-a fork whose first row names its long parent thread id."""
+"""In a real browser at a laptop's 1366x900: the run page shows every timeline column (also on a
+fork, whose first row names its long parent thread id), and a page opened while the run waits for a
+reviewer follows the decision someone else makes."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -62,3 +65,21 @@ def test_every_timeline_column_shows_on_a_fork_at_1366(laptop, login_as, screens
     expect(fork_row).to_contain_text(f"fork of {parent.thread_id} @ 1")
     assert _inside(fork_row.get_by_text("forked by"), laptop.locator(".timeline-col .table-wrap"))
     screenshot(laptop, "run-page-fork-timeline")
+
+
+def test_a_suspended_run_page_follows_a_reviewers_decision(laptop, login_as, screenshot, engineer_user,
+                                                            reviewer_user):
+    run = _suspended_at_review(engineer_user)
+    login_as(laptop, engineer_user)
+    laptop.goto(f"/runs/{run.thread_id}/")
+    expect(laptop.get_by_test_id("run-status")).to_have_text("Suspended")
+    expect(laptop.get_by_test_id("timeline-row")).to_have_count(3)
+
+    # Someone else decides in the inbox; the page was opened before and is not touched.
+    _approve(run, reviewer_user)
+    _advance(run)
+    expect(laptop.get_by_test_id("run-status")).to_have_text("Completed", timeout=15_000)
+    expect(laptop.get_by_test_id("timeline-row")).to_have_count(5)  # the page reloaded: decision, send
+    # Nothing more can change: the page stops asking.
+    expect(laptop.get_by_test_id("run-header")).not_to_have_attribute("hx-trigger", re.compile("."))
+    screenshot(laptop, "run-page-after-someone-approved")
