@@ -16,7 +16,11 @@ from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.registry import workflows
+from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.state import loads
+from review.markdown import render_inline
+from review.models import ItemKind, ItemStatus, ReviewItem
+from review.permissions import may_read
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 50
@@ -137,7 +141,7 @@ def workflow_names() -> list[str]:
 
 
 # --- one run --------------------------------------------------------------------------------------
-def run_header(run: Run) -> dict[str, Any]:
+def run_header(run: Run, *, viewer: Any) -> dict[str, Any]:
     end = run.finished_at or timezone.now()
     forks = list(Run.objects.filter(parent=run).order_by("created_at").only("thread_id", "status",
                                                                              "forked_from_step"))
@@ -154,6 +158,27 @@ def run_header(run: Run) -> dict[str, Any]:
         "poll_s": poll_seconds([run.status]),
         "shown": f"{run.status}@{run.step}",
         "diverged_node": diverged_node,
+        "waiting": run_waiting(run, viewer=viewer),
+    }
+
+
+def run_waiting(run: Run, *, viewer: Any) -> dict[str, Any] | None:
+    """Why a suspended run waits and on whom: its pending review item, and which page about it the
+    viewer may open. Links follow review.permissions and the roles table: anyone with a role may
+    read an item (engineers too, who may not open the inbox list); only admins decide budget stops."""
+    if run.status != RunStatus.SUSPENDED:
+        return None
+    item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
+    budget: dict[str, Any] = {}
+    if item is not None and item.kind == ItemKind.BUDGET:
+        budget = (loads(item.request) or {}).get("budget") or {}
+    return {
+        "reason": run.suspended_reason, "item": item, "node": item.node if item else run.next_node,
+        # The executor writes a loop guard's summary: what tripped it and what approving does.
+        "summary_html": render_inline(item.summary) if item is not None else "",
+        "budget": budget.get("budget", ""),
+        "may_open_item": item is not None and may_read(viewer),
+        "may_open_stop": item is not None and item.kind == ItemKind.BUDGET and user_has_role(viewer, ADMIN),
     }
 
 

@@ -78,7 +78,7 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
     per, rows = run_duration_rows(run)
     graph = workflows().get(run.workflow)
     context = {
-        **run_header(run), "timeline": run_timeline(run), "waterfall": charts.waterfall_html(rows, per=per),
+        **run_header(run, viewer=request.user), "timeline": run_timeline(run), "waterfall": charts.waterfall_html(rows, per=per),
         "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
     }
     return render(request, "audit/run.html", context)
@@ -89,7 +89,7 @@ def run_status(request: Request, thread_id: str) -> HttpResponse:
     """The header fragment, polled by htmx until the run ends (a suspended run too: a reviewer's
     decision moves it). When the run comes to rest at another status or step than the page shows
     (`shown`), the page reloads so the timeline, graph and chart catch up."""
-    header = run_header(_run_or_404(thread_id))
+    header = run_header(_run_or_404(thread_id), viewer=request.user)
     shown = request.GET.get("shown")
     if request.htmx and shown and shown != header["shown"] and not header["live"]:
         return HttpResponseClientRefresh()
