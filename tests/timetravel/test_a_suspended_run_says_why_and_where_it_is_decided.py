@@ -44,7 +44,8 @@ def test_a_run_at_a_gate_names_the_node_and_links_its_inbox_item(request, client
     assert client.get(_links(banner)[0]).status_code == 200
 
 
-def test_a_run_stopped_by_the_loop_guard_says_what_tripped_it(client_for, engineer_user, advance_run):
+def test_a_run_stopped_by_the_loop_guard_says_what_tripped_it(client_for, engineer_user, transactional_db,
+                                                             advance_run):
     run = advance_run(run_start(workflow="research_agent", input={"question": "why?", "mode": "stuck"}))
     assert run.suspended_reason == "loop_guard"
     item = ReviewItem.objects.get(run=run, status="pending")
