@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
-from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
+from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.registry import workflows
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.state import loads
@@ -323,11 +323,15 @@ def compare_runs(fork: Run) -> dict[str, Any]:
     for index in range(max(len(theirs), len(ours))):
         a = theirs[index] if index < len(theirs) else None
         b = ours[index] if index < len(ours) else None
+        # A step the fork has not reached yet (it is queued, running or waiting for a person) is
+        # not a difference: only a fork that ended short of the original really lacks it.
+        pending = b is None and fork.status not in TERMINAL_STATUSES
         changes = state_diff(_delta(a), _delta(b)) if a and b else []
         same_node = bool(a and b and a.node == b.node and a.source == b.source)
-        differs = not same_node or bool(changes)
+        differs = not pending and (not same_node or bool(changes))
         row = {
             "index": index + 1, "a": a, "b": b, "same_node": same_node, "changes": changes, "differs": differs,
+            "pending": pending,
             "tokens_a": (a.input_tokens + a.output_tokens) if a else 0,
             "tokens_b": (b.input_tokens + b.output_tokens) if b else 0,
             "cost_a": a.cost if a else Decimal(0), "cost_b": b.cost if b else Decimal(0),
@@ -347,6 +351,7 @@ def compare_runs(fork: Run) -> dict[str, Any]:
         "first_live_node": divergent["b"].node if divergent else "",
         "first_live_step": fork.diverged_at_step,
         "first_output_divergence": first_output_divergence,
+        "pending": any(r["pending"] for r in rows),
         "tokens_parent": tokens_a, "tokens_fork": fork.input_tokens + fork.output_tokens,
         "cost_parent": cost_a, "cost_fork": fork.cost,
     }
