@@ -19,11 +19,16 @@ INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
 
 
 def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
-    """Cumulative node durations as a waterfall; each bar's label and hover show its cost."""
+    """Cumulative node durations as a waterfall; each bar's label and hover show its cost. Empty
+    when there is nothing to draw: no rows, or no duration that shows at 0.1 ms precision."""
     if not rows:
         return ""
     labels = [r["label"] for r in rows]
     durations = [round(float(r["duration_ms"]), 2) for r in rows]
+    if not any(round(d, 1) for d in durations):
+        # Every node took under 0.05 ms (the timeline says 0.0 ms): plotly would draw a blank
+        # -1…1 axis, so the page says so in words instead.
+        return ""
     costs = [Decimal(r["cost"] or 0) for r in rows]
     hover = []
     for r, d, c in zip(rows, durations, costs, strict=True):

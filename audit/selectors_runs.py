@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,12 +14,27 @@ from django.utils import timezone
 
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
-from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
+from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.registry import workflows
+from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.state import loads
+from review.markdown import render_inline
+from review.models import ItemKind, ItemStatus, ReviewItem
+from review.permissions import may_read
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 50
+MOVING = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+def poll_seconds(statuses: Iterable[str]) -> int:
+    """How often a page showing runs in these statuses refreshes them (0: never). Moving runs every
+    2 s; suspended runs every 5 s, because someone else's decision (in the inbox, on a budget stop)
+    moves them; once every run has ended nothing changes any more."""
+    statuses = set(statuses)
+    if statuses & MOVING:
+        return 2
+    return 5 if RunStatus.SUSPENDED in statuses else 0
 
 
 # --- runs list ------------------------------------------------------------------------------------
@@ -32,19 +48,23 @@ class RunFilters:
     until: date | None = None
     min_cost: Decimal | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # The text as typed for the parsed fields: a form shows it back, so a value that did not parse
+    # stays in its box next to its error instead of vanishing.
+    raw: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_query(cls, query: Any) -> RunFilters:
         filters = cls(workflow=query.get("workflow", "").strip(), status=query.get("status", "").strip(),
-                      label=query.get("label", "").strip(), q=query.get("q", "").strip())
+                      label=query.get("label", "").strip(), q=query.get("q", "").strip(),
+                      raw={name: query.get(name, "").strip() for name in ("since", "until", "min_cost")})
         for name in ("since", "until"):
-            raw = query.get(name, "").strip()
+            raw = filters.raw[name]
             if raw:
                 try:
                     setattr(filters, name, date.fromisoformat(raw))
                 except ValueError:
                     filters.errors[name] = "use a date like 2025-01-31"
-        raw_cost = query.get("min_cost", "").strip()
+        raw_cost = filters.raw["min_cost"]
         if raw_cost:
             try:
                 filters.min_cost = Decimal(raw_cost)
@@ -71,11 +91,12 @@ class RunFilters:
             runs = runs.filter(labels__contains={key.strip(): value.strip()})
         if self.q:
             runs = runs.filter(thread_id__icontains=self.q)
+        # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
         if self.since:
-            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=timezone.utc))
+            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
         if self.until:
             runs = runs.filter(created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min,
-                                                               tzinfo=timezone.utc))
+                                                               tzinfo=UTC))
         if self.min_cost is not None:
             runs = runs.filter(cost__gte=self.min_cost)
         return runs
@@ -94,7 +115,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) -> dict[str, Any]:
-    """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1."""
+    """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1.
+
+    Nothing is listed while a filter does not parse: the runs of the other filters alone would
+    read as the answer to a question nobody asked."""
+    if filters.errors:
+        return {"runs": [], "next_cursor": "", "poll_s": 0}
     runs = filters.queryset().select_related("parent").order_by("-created_at", "-id")
     position = _decode_cursor(cursor) if cursor else None
     if position is not None:
@@ -106,7 +132,7 @@ def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) 
     return {
         "runs": rows,
         "next_cursor": _encode_cursor(rows[-1]) if more else "",
-        "any_live": any(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in rows),
+        "poll_s": poll_seconds(r.status for r in rows),
     }
 
 
@@ -115,7 +141,7 @@ def workflow_names() -> list[str]:
 
 
 # --- one run --------------------------------------------------------------------------------------
-def run_header(run: Run) -> dict[str, Any]:
+def run_header(run: Run, *, viewer: Any) -> dict[str, Any]:
     end = run.finished_at or timezone.now()
     forks = list(Run.objects.filter(parent=run).order_by("created_at").only("thread_id", "status",
                                                                              "forked_from_step"))
@@ -128,8 +154,31 @@ def run_header(run: Run) -> dict[str, Any]:
         "duration_s": max(0.0, (end - run.created_at).total_seconds()),
         "tokens": run.input_tokens + run.output_tokens,
         "forks": forks,
-        "live": run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        "live": run.status in MOVING,
+        "poll_s": poll_seconds([run.status]),
+        "shown": f"{run.status}@{run.step}",
         "diverged_node": diverged_node,
+        "waiting": run_waiting(run, viewer=viewer),
+    }
+
+
+def run_waiting(run: Run, *, viewer: Any) -> dict[str, Any] | None:
+    """Why a suspended run waits and on whom: its pending review item, and which page about it the
+    viewer may open. Links follow review.permissions and the roles table: anyone with a role may
+    read an item (engineers too, who may not open the inbox list); only admins decide budget stops."""
+    if run.status != RunStatus.SUSPENDED:
+        return None
+    item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
+    budget: dict[str, Any] = {}
+    if item is not None and item.kind == ItemKind.BUDGET:
+        budget = (loads(item.request) or {}).get("budget") or {}
+    return {
+        "reason": run.suspended_reason, "item": item, "node": item.node if item else run.next_node,
+        # The executor writes a loop guard's summary: what tripped it and what approving does.
+        "summary_html": render_inline(item.summary) if item is not None else "",
+        "budget": budget.get("budget", ""),
+        "may_open_item": item is not None and may_read(viewer),
+        "may_open_stop": item is not None and item.kind == ItemKind.BUDGET and user_has_role(viewer, ADMIN),
     }
 
 
@@ -274,11 +323,15 @@ def compare_runs(fork: Run) -> dict[str, Any]:
     for index in range(max(len(theirs), len(ours))):
         a = theirs[index] if index < len(theirs) else None
         b = ours[index] if index < len(ours) else None
+        # A step the fork has not reached yet (it is queued, running or waiting for a person) is
+        # not a difference: only a fork that ended short of the original really lacks it.
+        pending = b is None and fork.status not in TERMINAL_STATUSES
         changes = state_diff(_delta(a), _delta(b)) if a and b else []
         same_node = bool(a and b and a.node == b.node and a.source == b.source)
-        differs = not same_node or bool(changes)
+        differs = not pending and (not same_node or bool(changes))
         row = {
             "index": index + 1, "a": a, "b": b, "same_node": same_node, "changes": changes, "differs": differs,
+            "pending": pending,
             "tokens_a": (a.input_tokens + a.output_tokens) if a else 0,
             "tokens_b": (b.input_tokens + b.output_tokens) if b else 0,
             "cost_a": a.cost if a else Decimal(0), "cost_b": b.cost if b else Decimal(0),
@@ -298,6 +351,7 @@ def compare_runs(fork: Run) -> dict[str, Any]:
         "first_live_node": divergent["b"].node if divergent else "",
         "first_live_step": fork.diverged_at_step,
         "first_output_divergence": first_output_divergence,
+        "pending": any(r["pending"] for r in rows),
         "tokens_parent": tokens_a, "tokens_fork": fork.input_tokens + fork.output_tokens,
         "cost_parent": cost_a, "cost_fork": fork.cost,
     }

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from orchestrator.blobs import blob_get, is_blob_ref
+from orchestrator.models import SuspendReason
 
 register = template.Library()
 LEAF_LIMIT = 4000
@@ -31,6 +32,12 @@ def as_json(value: Any, limit: int = LEAF_LIMIT) -> str:
     """Indented JSON text (autoescaped by the template), cut after `limit` characters."""
     text = _json(value, indent=2)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+@register.filter
+def suspend_reason(code: str) -> str:
+    """A suspended run's reason as people say it ("Waiting for a decision"); an unknown code as is."""
+    return SuspendReason(code).label if code in SuspendReason.values else code
 
 
 @register.filter

@@ -6,7 +6,6 @@ page includes, so each page works without JavaScript.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit import charts
+from audit.fork_form import fork_fields, parse_fork_form
 from audit.selectors_runs import (
     RunFilters,
     checkpoint_diff,
@@ -25,6 +25,7 @@ from audit.selectors_runs import (
     checkpoint_steps,
     compare_runs,
     fork_family,
+    poll_seconds,
     replay_batch_rows,
     run_duration_rows,
     run_header,
@@ -41,7 +42,6 @@ from orchestrator.models import Blob, Run, RunStatus
 from orchestrator.registry import WorkflowRetired, run_workflow, workflows
 from orchestrator.roles import ADMIN, section_required, user_has_role
 from orchestrator.services import RunError, run_get
-from orchestrator.state import dumps
 
 
 def _run_or_404(thread_id: str) -> Run:
@@ -66,7 +66,8 @@ def runs(request: Request) -> HttpResponse:
     query.pop("cursor", None)
     context = {**page, "filters": filters, "workflows": workflow_names(), "statuses": RunStatus.choices,
                "query": query.urlencode(), "cursor": request.GET.get("cursor", "")}
-    return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context)
+    return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context,
+                             status=400 if filters.errors else 200)
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -76,7 +77,8 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
     per, rows = run_duration_rows(run)
     graph = workflows().get(run.workflow)
     context = {
-        **run_header(run), "timeline": run_timeline(run), "waterfall": charts.waterfall_html(rows, per=per),
+        **run_header(run, viewer=request.user), "timeline": run_timeline(run), "nodes_ran": len(rows),
+        "waterfall": charts.waterfall_html(rows, per=per),
         "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
     }
     return render(request, "audit/run.html", context)
@@ -84,10 +86,12 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
 
 @section_required("runs")
 def run_status(request: Request, thread_id: str) -> HttpResponse:
-    """The header fragment, polled by htmx while the run is queued or running; once the run stops,
-    the page reloads so the timeline, graph and chart show the finished run."""
-    header = run_header(_run_or_404(thread_id))
-    if request.htmx and request.GET.get("was_live") and not header["live"]:
+    """The header fragment, polled by htmx until the run ends (a suspended run too: a reviewer's
+    decision moves it). When the run comes to rest at another status or step than the page shows
+    (`shown`), the page reloads so the timeline, graph and chart catch up."""
+    header = run_header(_run_or_404(thread_id), viewer=request.user)
+    shown = request.GET.get("shown")
+    if request.htmx and shown and shown != header["shown"] and not header["live"]:
         return HttpResponseClientRefresh()
     return render(request, "audit/_run_header.html", header)
 
@@ -172,36 +176,6 @@ def _graph_or_404(run: Run) -> Any:
         raise Http404(f"{exc}: its runs can be read but not forked or replayed.") from None
 
 
-def _fork_fields(run: Run, graph: Any, step: int, posted: Any | None) -> list[dict[str, Any]]:
-    state = state_at(run.pk, step)
-    fields = []
-    for name, info in graph.state.model_fields.items():
-        original = dumps(state.get(name)) if name in state else "null"
-        pretty = json.dumps(state.get(name), ensure_ascii=False, indent=2) if name in state else "null"
-        value = posted.get(f"field_{name}", pretty) if posted is not None else pretty
-        fields.append({"name": name, "original": original, "value": value,
-                       "type": getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", ""),
-                       "rows": min(12, max(1, value.count("\n") + 1))})
-    return fields
-
-
-def _parse_fork_form(post: Any, fields: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
-    edits, errors = {}, {}
-    for field in fields:
-        raw = post.get(f"field_{field['name']}")
-        if raw is None:
-            continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            errors[field["name"]] = (f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-                                     'text needs double quotes, e.g. "hello"')
-            continue
-        if dumps(value) != field["original"]:
-            edits[field["name"]] = value
-    return edits, errors
-
-
 @section_required("runs")
 @require_http_methods(["GET", "POST"])
 def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
@@ -211,7 +185,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
         raise Http404(f"run {run.thread_id} has no checkpoint {step}")
     posted = request.POST if request.method == "POST" else None
     graph = _graph_or_404(run)
-    fields = _fork_fields(run, graph, step, posted)
+    fields = fork_fields(graph.state, state_at(run.pk, step), posted)
     # One key per rendered form, sent back with it: a form submitted twice makes one fork.
     form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
             "override_prompt_version": "", "request_key": fork_request_key()}
@@ -222,7 +196,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
                 "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
                 "override_prompt_version": posted.get("override_prompt_version", ""),
                 "request_key": fork_request_key(posted.get("request_key"))}
-        edits, errors = _parse_fork_form(posted, fields)
+        edits, errors = parse_fork_form(posted, fields)
         overrides = None
         if form["override_node"]:
             overrides = {"nodes": {form["override_node"]: {"model": form["override_model"].strip(),
@@ -248,7 +222,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
                 messages.success(request, f"Forked {run.thread_id} at step {step}{changed} ({form['mode']} mode).")
                 return redirect("audit:run", fork.thread_id)
     for field in fields:
-        field["error"] = errors.get(field["name"], "")
+        field.error = errors.get(field.name, "")
     context = {"run": run, "cp": cp, "fields": fields, "form": form, "errors": errors, "message": message,
                "may_act": user_has_role(request.user, ADMIN),
                "nodes": [n for n, node in graph.nodes.items() if not node.is_gate], "family": fork_family(run)}
@@ -268,7 +242,7 @@ def compare(request: Request, thread_id: str) -> HttpResponse:
         messages.info(request, f"{fork.thread_id} is not a fork: fork it from one of its checkpoints to compare.")
         return redirect("audit:run", fork.thread_id)
     context = compare_runs(fork)
-    context["live"] = fork.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    context["poll_s"] = poll_seconds([fork.status])
     return _page_or_fragment(request, "audit/compare.html", "audit/_compare_rows.html", context)
 
 

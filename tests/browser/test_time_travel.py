@@ -83,14 +83,14 @@ def test_an_engineer_forks_a_run_from_the_browser_and_compares_it(page, login_as
     screenshot(page, "time-travel-checkpoint")
 
     page.get_by_test_id("fork-button").click()
-    page.get_by_role("textbox", name="pages int").fill('"many"')
-    page.get_by_role("textbox", name="model str").fill('"demo-large"')
+    page.get_by_role("textbox", name="pages integer").fill('"many"')
+    page.get_by_role("textbox", name="model text").fill('"demo-large"')
     page.get_by_test_id("fork-submit").click()
     expect(page.get_by_test_id("field-error")).to_contain_text("pages: Input should be a valid integer")
     assert Run.objects.filter(parent=run).count() == 0
     screenshot(page, "time-travel-fork-refused")
 
-    page.get_by_role("textbox", name="pages int").fill("20")
+    page.get_by_role("textbox", name="pages integer").fill("20")
     expect(page.get_by_label("Recorded")).to_be_checked()
     expect(page.get_by_label("Perform side effects for real")).not_to_be_checked()
     page.get_by_test_id("fork-submit").click()
