@@ -126,9 +126,8 @@ def test_a_failed_visits_calls_are_not_counted_again_when_the_run_is_retried(db,
     assert (run.llm_calls, run.cost, run.input_tokens) == (1, call.cost, call.input_tokens)
 
 
-def test_a_visit_that_fails_after_its_gate_keeps_its_counted_calls_through_a_retry(db, test_graphs, make_user):
-    from orchestrator.models import JournalEntry
-    from orchestrator.services import run_retry
+def _call_then_ask_approved(make_user) -> Run:
+    """A call_then_ask run whose node made its LLM call, asked, and was approved: queued to run again."""
     from tests.orchestrator.graphs import PARSER
 
     PARSER["broken"] = False
@@ -136,6 +135,15 @@ def test_a_visit_that_fails_after_its_gate_keeps_its_counted_calls_through_a_ret
     assert run_advance(run.pk, worker="test") == "suspended"
     review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
                   decision=DecisionInput("approve"))
+    return run
+
+
+def test_a_visit_that_fails_after_its_gate_keeps_its_counted_calls_through_a_retry(db, test_graphs, make_user):
+    from orchestrator.models import JournalEntry
+    from orchestrator.services import run_retry
+    from tests.orchestrator.graphs import PARSER
+
+    run = _call_then_ask_approved(make_user)
     PARSER["broken"] = True  # the re-run fails before it reaches its recorded call
     assert run_advance(run.pk, worker="test") == "failed"
     PARSER["broken"] = False
@@ -147,13 +155,7 @@ def test_a_visit_that_fails_after_its_gate_keeps_its_counted_calls_through_a_ret
 
 
 def test_a_node_whose_prompt_reads_the_whole_state_resumes_after_its_interrupt(db, test_graphs, make_user):
-    from tests.orchestrator.graphs import PARSER
-
-    PARSER["broken"] = False
-    run = run_start(workflow="call_then_ask")
-    assert run_advance(run.pk, worker="test") == "suspended"
-    review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
-                  decision=DecisionInput("approve"))
+    run = _call_then_ask_approved(make_user)
     assert run_advance(run.pk, worker="test") == "completed", Run.objects.get(pk=run.pk).error
     run.refresh_from_db()
     assert state_at(run.pk, run.step)["answer"] == "approve"
