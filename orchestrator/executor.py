@@ -474,8 +474,14 @@ class Execution:
     def _loop_guard(self, node_name: str, why: str) -> str:
         step = self.claim.step + 1
         item = self._item(step, node_name, "loop_guard", self._guard_request(node_name, why))
+        # The guard may fire between a person's decision and the approved node's run: that approval,
+        # and the visit it resumes (its journaled calls, its interrupt answer), wait behind the guard.
+        carried = node_name if self.approved_node == node_name else None
         return self._suspend(node_name, reason="loop_guard", item=item, ledger_kind="loop_guard",
-                             ledger_payload={"node": node_name, "why": why}, meta={"loop_guard": why}, visit=step)
+                             ledger_payload={"node": node_name, "why": why},
+                             meta={"loop_guard": why, "approved_node": carried},
+                             visit=self.claim.visit_step if carried else step,
+                             counted=self.claim.spend_counted if carried else None)
 
     # --- failures -----------------------------------------------------------------------------------
     def _record_retry(self, node_name: str, attempt: int, exc: BaseException, delay: float) -> None:

@@ -60,9 +60,11 @@ def approved_node_of(source: str, node: str, meta: dict[str, Any]) -> str | None
     reviewers, so X's own gate must still ask. A fork's first checkpoint carries what its parent's
     decision approved (orchestrator.forks)."""
     if source == "decision":
+        if meta.get("item_kind") == "loop_guard":
+            return meta.get("approved_node")  # an approval the guard stopped in front of, if any
         # An interrupt_after gate's approval lets the run move on from X; it does not approve X's
         # next run (a loop back through X with interrupt_before asks again).
-        return None if meta.get("item_kind") == "loop_guard" or meta.get("gate_after") else node
+        return None if meta.get("gate_after") else node
     if source == "fork":
         return meta.get("approved_node")
     return None

@@ -133,6 +133,13 @@ def _respond_routable(graph: Graph, item: ReviewItem, request: dict[str, Any]) -
     return node is not None and node.on_respond is not None
 
 
+def _held_approval(run: Run) -> str | None:
+    """The approval a loop guard's checkpoint holds (orchestrator.executor._loop_guard), carried
+    through the guard's own decision."""
+    gate = Checkpoint.objects.filter(run=run, step=run.step, source="gate").only("meta").first()
+    return (loads(gate.meta) or {}).get("approved_node") if gate else None
+
+
 def _route(graph: Graph, item: ReviewItem, run: Run, decision: str, model: Any) -> str:
     """Where the run goes after this decision (END means it stops)."""
     gate = loads(item.request).get("_gate", {})
@@ -229,10 +236,13 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     update = dict(edits)
     if graph.decision_field in graph.state.model_fields:
         update[graph.decision_field] = resumed.model_dump(mode="json")
-    if gate.get("call_index") is not None or item.kind == ItemKind.BUDGET:
-        # The node runs again in the same visit and must repeat its calls before the stop exactly
-        # (their journaled results are reused): anything written into its state first could change
-        # them. At a ctx.interrupt() the node gets the decision, edits included, as its return value.
+    if gate.get("call_index") is not None or item.kind != ItemKind.GATE:
+        # Only a static gate's decision goes into the state. At a ctx.interrupt() (or a budget stop,
+        # or a loop guard holding an earlier approval) the node runs again in the same visit and must
+        # repeat its calls before the stop exactly, so nothing may change its state first; it gets
+        # the decision, edits included, from ctx.interrupt(). A loop guard's or budget stop's
+        # decision is the engineers' or admins', not an answer to the workflow's question, and must
+        # not overwrite the reviewers' decision the state holds.
         update = {}
     encoded = check_serializable("decision", update)
     tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
@@ -254,6 +264,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
         run=run, step=step, node=item.node, source="decision", delta=delta.to_json(), snapshot=None,
         next_node="" if next_node == END else next_node, state_hash=tracker.state_hash(), actor=actor,
         meta=dumps({"decision": kind, "item": item.pk, "item_kind": item.kind, "gate_after": bool(gate.get("after")),
+                    "approved_node": _held_approval(run) if item.kind == ItemKind.LOOP_GUARD else None,
                     "reason": decision.reason, "response": decision.response}),
     )
     ledger_append(run=run, kind="decision", step=step, actor=actor.username, payload={

@@ -161,6 +161,24 @@ def test_a_node_whose_prompt_reads_the_whole_state_resumes_after_its_interrupt(d
     assert state_at(run.pk, run.step)["answer"] == "approve"
 
 
+def test_a_loop_guard_between_a_decision_and_the_nodes_run_keeps_the_decision(db, test_graphs, settings,
+                                                                             make_user):
+    from orchestrator.models import JournalEntry
+
+    settings.GATEHOUSE_STEP_CAP = 2  # reached right after the decision, before the node runs again
+    run = _call_then_ask_approved(make_user)
+    assert run_advance(run.pk, worker="test") == "suspended"
+    guard = ReviewItem.objects.get(run=run, status="pending")
+    assert guard.kind == "loop_guard"
+    review_decide(item=guard, actor=make_user("eve", "engineer"), decision=DecisionInput("approve"))
+
+    assert run_advance(run.pk, worker="test") == "completed", "the reviewer is not asked again"
+    run.refresh_from_db()
+    assert state_at(run.pk, run.step)["answer"] == "approve"
+    assert JournalEntry.objects.filter(run=run, kind="llm").count() == 1, "the draft was not paid for again"
+    assert run.llm_calls == 1
+
+
 def test_an_error_that_is_not_retryable_is_not_retried(db):
     from orchestrator.graph import RetryPolicy
     from orchestrator.llm.pricing import UnpricedModelError
