@@ -83,6 +83,9 @@ def checkpoints(request: HttpRequest, thread_id: str):
 
 @router.post("/{thread_id}/decision", response=dict)
 def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
+    # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
+    # for people who may decide something.
+    _require(request, REVIEWER, ENGINEER, ADMIN)
     run = _run(thread_id)
     try:
         item = pending_item_for_run(run)

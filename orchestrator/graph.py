@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 START = "__start__"
 END = "__end__"
@@ -73,6 +73,14 @@ class GateRequest(BaseModel):
     due_in_seconds: int | None = None
     on_expiry: Literal["reject", "escalate"] = "reject"
     escalate_to: str = "admin"
+
+    @field_validator("reviewer_group", "escalate_to")
+    @classmethod
+    def _not_compliance(cls, group: str) -> str:
+        # Deciding is a role's membership (review.permissions.may_decide); compliance only reads.
+        if group == "compliance":
+            raise ValueError("compliance only reads the record and may not decide gates; name a reviewer group")
+        return group
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from orchestrator.roles import user_may_open
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
-from review.permissions import assert_may_decide, assert_may_read
+from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item
 from review.selectors import FilterError, InboxFilters, inbox_page, item_view
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
@@ -41,6 +41,7 @@ def _item(request: HttpRequest, pk: int, *, deciding: bool = False) -> ReviewIte
     try:
         assert_may_read(request.user)
         item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
+        assert_may_read_item(request.user, item)
         if deciding:
             assert_may_decide(request.user, item)
     except PermissionDenied as exc:

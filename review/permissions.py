@@ -4,13 +4,17 @@ The matrix (tests/review/test_permissions_matrix.py proves each cell):
 
     action                  reviewer   engineer   compliance   admin   no role
     open the inbox / list      yes       yes*         -         yes       -
-    read an item               yes       yes         yes        yes       -
+    read an item             its group   yes         yes        yes       -
+                             or decided it
     claim / decide / bulk    if in the item's reviewer group     yes       -
                              (budget items: admins only)
 
 An engineer decides loop-guard items (their reviewer group is "engineer"), so engineers have an
 inbox too: *it lists only their groups' items, like everyone's (selectors.visible_pending), and bulk
-decisions skip the items they may not decide. Compliance reads only.
+decisions skip the items they may not decide. Compliance reads only: every item (what was proposed
+and approved is what it audits). A reviewer reads the items of their groups and those they decided,
+not other groups' (a budget stop's item shows the step's state changes); engineers and admins may
+open the runs themselves.
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-from orchestrator.roles import ADMIN, ROLES, user_roles
+from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, ROLES, user_roles
 from review.models import ItemKind, ReviewItem
 
 
 def may_read(user: Any) -> bool:
+    """May this user read review items at all (the inbox section, the item API)?"""
     return bool(user_roles(user) & set(ROLES))
+
+
+def may_read_item(user: Any, item: ReviewItem) -> bool:
+    roles = user_roles(user)
+    if roles & {ADMIN, ENGINEER, COMPLIANCE} or may_decide(user, item):
+        return True
+    return bool(roles) and item.decisions.filter(actor=user).exists()
 
 
 def may_decide(user: Any, item: ReviewItem) -> bool:
@@ -37,6 +49,13 @@ def may_decide(user: Any, item: ReviewItem) -> bool:
 def assert_may_read(user: Any) -> None:
     if not may_read(user):
         raise PermissionDenied("your account has no role that may read review items; ask an admin for one.")
+
+
+def assert_may_read_item(user: Any, item: ReviewItem) -> None:
+    assert_may_read(user)
+    if not may_read_item(user, item):
+        raise PermissionDenied(f"this item is for the {item.reviewer_group!r} group; only its members, admins, "
+                               "engineers and compliance may read it.")
 
 
 def assert_may_decide(user: Any, item: ReviewItem) -> None:

@@ -24,7 +24,7 @@ from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
 from review.models import Decision, ItemKind, ItemStatus, ReviewItem
-from review.permissions import assert_may_decide, assert_may_read
+from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item
 from review.selectors import (
     RISKS,
     SCOPES,
@@ -46,6 +46,7 @@ def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewIte
         item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
     except ReviewItem.DoesNotExist:
         raise Http404(f"There is no review item {pk}.") from None
+    assert_may_read_item(request.user, item)
     if deciding:
         assert_may_decide(request.user, item)
     return item

@@ -37,8 +37,8 @@ def test_bulk_is_capped(reviewer_user):
 
 
 def test_bulk_skips_items_of_another_group(payment_item, reviewer_user):
-    item = payment_item(group="compliance")
+    item = payment_item(group="legal")
 
     result = items_decide_bulk(item_ids=[item.pk], actor=reviewer_user, decision="approve")
 
-    assert result.decided == [] and "only the 'compliance' group" in result.skipped[0][1]
+    assert result.decided == [] and "only the 'legal' group" in result.skipped[0][1]

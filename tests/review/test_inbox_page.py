@@ -106,7 +106,7 @@ def test_the_htmx_poll_returns_only_the_rows_fragment(email_item, reviewer_user,
 
 
 def test_the_nav_badge_counts_my_pending_items(email_item, payment_item, reviewer_user, engineer_user, client_for):
-    email_item(), email_item(topic="two"), payment_item(group="compliance")
+    email_item(), email_item(topic="two"), payment_item(group="legal")
 
     assert client_for(reviewer_user).get("/inbox/count/").content == b"2"
     assert client_for(engineer_user).get("/inbox/count/").content == b""

@@ -106,3 +106,41 @@ def test_an_engineer_decides_a_loop_guard_item_of_the_engineer_group(email_item,
 
     assert response.status_code == 302
     assert ReviewItem.objects.get(pk=item.pk).decided_by == engineer_user
+
+
+def test_a_reviewer_reads_only_the_items_of_their_groups_and_those_they_decided(email_item, reviewer_user,
+                                                                               admin_user, client_for):
+    from review.services import DecisionInput, review_decide
+
+    item = email_item()
+    ReviewItem.objects.filter(pk=item.pk).update(kind="budget_exceeded", reviewer_group="admin")
+    reviewer = client_for(reviewer_user)
+    for url in (f"/inbox/{item.pk}/", f"/inbox/{item.pk}/status/", f"/api/items/{item.pk}"):
+        assert reviewer.get(url).status_code == 403, url  # an admin's budget stop shows the step's state changes
+
+    mine = email_item()
+    review_decide(item=mine, actor=reviewer_user, decision=DecisionInput("approve"))
+    ReviewItem.objects.filter(pk=mine.pk).update(reviewer_group="legal")  # moved on since, say
+    assert reviewer.get(f"/inbox/{mine.pk}/").status_code == 200, "what they decided stays readable"
+    assert client_for(admin_user).get(f"/inbox/{item.pk}/").status_code == 200
+
+
+def test_the_run_decision_api_says_nothing_to_a_caller_who_may_not_decide(email_item, make_user, client_for):
+    item = email_item()
+    for user in (make_user("nobody"), make_user("cora", "compliance")):
+        for thread_id in (item.run.thread_id, "no-such-run"):
+            response = client_for(user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                             content_type="application/json")
+            assert response.status_code == 403, (user.username, thread_id, response.content)
+            detail = response.json()["detail"]
+            assert detail == "this needs one of the roles: reviewer, engineer, admin", detail
+
+
+def test_compliance_cannot_be_named_to_decide_a_gate():
+    from pydantic import ValidationError
+
+    from orchestrator.graph import GateRequest
+
+    for field in ("reviewer_group", "escalate_to"):
+        with pytest.raises(ValidationError, match="compliance only reads"):
+            GateRequest(action="pay", **{field: "compliance"})
