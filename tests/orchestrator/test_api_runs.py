@@ -127,3 +127,14 @@ def test_the_openapi_schema_documents_the_endpoints_to_signed_in_users_and_bots(
     schema = client_for(engineer_user).get("/api/schema").json()
     assert {"/api/runs", "/api/runs/{thread_id}", "/api/runs/{thread_id}/checkpoints",
             "/api/runs/{thread_id}/decision"} <= set(schema["paths"])
+
+
+def test_a_reviewer_reads_a_runs_status_but_not_its_error_details(api, engineer_user, reviewer_user):
+    body = {"workflow": "document_pipeline", "input": {"fail_at": "classify", "fail_times": 10, "pages": 2}}
+    thread_id = api(engineer_user).post("/api/runs", body, content_type="application/json").json()["thread_id"]
+    assert run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test") == "failed"
+    engineer_view = api(engineer_user).get(f"/api/runs/{thread_id}").json()
+    reviewer_view = api(reviewer_user).get(f"/api/runs/{thread_id}").json()
+    assert reviewer_view["status"] == engineer_view["status"] == "failed"
+    assert engineer_view["error"] and engineer_view["error"] != reviewer_view["error"]
+    assert reviewer_view["error"] == "failed (details for engineers)"
