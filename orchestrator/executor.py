@@ -334,14 +334,15 @@ class Execution:
         node = graph.nodes[node_name]
         looping = (next_node, state_hash) in self.seen and next_node != END
         status, reason, item = "running", "", None
-        if next_node == END:
-            status = "completed"
-        elif node.interrupt_after:
-            # The node's own gate before the loop guard: the guard's item is decided by engineers,
-            # and approving it would move on past this node's reviewers. A loop through a gate asks
-            # a person on every lap anyway.
+        if node.interrupt_after:
+            # Asked even when the node was the last (its output is what the person approves; the
+            # decision then completes or rejects the run), and before the loop guard: the guard's
+            # item is decided by engineers, and approving it would move on past this node's
+            # reviewers. A loop through a gate asks a person on every lap anyway.
             status, reason = "suspended", "gate"
             item = self._item(step, node_name, "gate", graph.gate_request(node_name, model), after=True)
+        elif next_node == END:
+            status = "completed"
         elif looping:
             status, reason = "suspended", "loop_guard"
             item = self._item(step, next_node, "loop_guard", self._guard_request(

@@ -155,5 +155,9 @@ gated_both_ways = Graph("gated_both_ways", state=Counter)
 gated_both_ways.node("t", count, interrupt_before=True, interrupt_after=True, request=transfer_request)
 gated_both_ways.edge(START, "t").router("t", lambda state: "t" if state.n < 2 else END, ["t", END])
 
+last_node_gated = Graph("last_node_gated", state=Counter)
+last_node_gated.node("report", count, interrupt_after=True, request=transfer_request)
+last_node_gated.edge(START, "report").edge("report", END)
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
-          broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways]
+          broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated]

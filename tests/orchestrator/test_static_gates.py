@@ -144,10 +144,20 @@ def test_approving_a_nodes_after_gate_does_not_approve_its_next_run(db, test_gra
     rita = make_user("rita", "reviewer")
     run = run_start(workflow="gated_both_ways")
     asked = []
-    for _ in range(3):  # before lap 1, after lap 1, before lap 2 (lap 2 ends the run: no "after")
+    for _ in range(4):  # before lap 1, after lap 1, before lap 2, after lap 2
         assert run_advance(run.pk, worker="t") == "suspended"
         item = ReviewItem.objects.get(run=run, status="pending")
         asked.append((item.node, Checkpoint.objects.filter(run=run, source="node").count()))
         _decide(run, rita, DecisionInput("approve"))
-    assert run_advance(run.pk, worker="t") == "completed"
-    assert asked == [("t", 0), ("t", 1), ("t", 1)], "lap 2 is asked before it runs, after lap 1's approval"
+    assert Run.objects.get(pk=run.pk).status == "completed", "the last approval completes the run"
+    assert asked == [("t", 0), ("t", 1), ("t", 1), ("t", 2)], "lap 2 is asked before it runs, after lap 1's approval"
+
+
+@pytest.mark.parametrize(("decision", "ends"), [(DecisionInput("approve"), "completed"),
+                                               (DecisionInput("reject", reason="wrong figures"), "rejected")])
+def test_a_gate_after_the_last_node_asks_before_the_run_completes(db, test_graphs, make_user, decision, ends):
+    run = run_start(workflow="last_node_gated")
+    assert run_advance(run.pk, worker="t") == "suspended", "the last node's output is reviewed"
+    _decide(run, make_user("rita", "reviewer"), decision)
+    run.refresh_from_db()
+    assert run.status == ends
