@@ -393,7 +393,9 @@ def replay_batch_rows(batch: str) -> dict[str, Any]:
     return {
         "rows": rows, "node": forks[0].labels.get("replay_node", "") if forks else "",
         "overrides": forks[0].overrides if forks else {},
-        "live": any(f.status in (RunStatus.QUEUED, RunStatus.RUNNING) for f in forks),
+        "live": any(f.status in MOVING for f in forks),
+        # Forks waiting at a gate move when someone decides them, so the page keeps following them.
+        "poll": poll_seconds(f.status for f in forks),
         "diverged": sum(1 for r in rows if r["diverged"]),
         "cost_before": sum((r["cost_before"] for r in rows), Decimal(0)),
         "cost_after": sum((r["cost_after"] for r in rows), Decimal(0)),

@@ -167,6 +167,10 @@ def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(clie
     assert html.count('data-testid="batch-row"') == 2
     assert html.count("yes · summarize") == 2  # a new model changes the request: both go live there
     assert 'data-testid="batch-diverged">2<' in html
+    assert 'hx-trigger="every' not in html, "every replay has ended: nothing to follow"
+    Run.objects.filter(pk=forks[0].pk).update(status="suspended")  # waiting at a gate, say
+    html = client.get(f"/runs/regression/{batch}/").content.decode()
+    assert 'hx-trigger="every 5s"' in html and "Some replays wait at a gate" in html
 
     refused = client.post("/runs/regression/", {"workflow": "document_pipeline", "node": "summarize"})
     assert refused.status_code == 422 and "give at least one override" in refused.content.decode()
