@@ -20,7 +20,7 @@ from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.state import loads
 from review.markdown import render_inline
 from review.models import ItemKind, ItemStatus, ReviewItem
-from review.permissions import may_read
+from review.permissions import may_read_item
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 50
@@ -164,8 +164,8 @@ def run_header(run: Run, *, viewer: Any) -> dict[str, Any]:
 
 def run_waiting(run: Run, *, viewer: Any) -> dict[str, Any] | None:
     """Why a suspended run waits and on whom: its pending review item, and which page about it the
-    viewer may open. Links follow review.permissions and the roles table: anyone with a role may
-    read an item (engineers too, who may not open the inbox list); only admins decide budget stops."""
+    viewer may open. Links follow review.permissions (may_read_item) and the roles table; only
+    admins decide budget stops."""
     if run.status != RunStatus.SUSPENDED:
         return None
     item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
@@ -177,7 +177,7 @@ def run_waiting(run: Run, *, viewer: Any) -> dict[str, Any] | None:
         # The executor writes a loop guard's summary: what tripped it and what approving does.
         "summary_html": render_inline(item.summary) if item is not None else "",
         "budget": budget.get("budget", ""),
-        "may_open_item": item is not None and may_read(viewer),
+        "may_open_item": item is not None and may_read_item(viewer, item),
         "may_open_stop": item is not None and item.kind == ItemKind.BUDGET and user_has_role(viewer, ADMIN),
     }
 

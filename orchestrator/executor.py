@@ -478,10 +478,10 @@ class Execution:
         # The guard may fire between a person's decision and the approved node's run: that approval,
         # and the visit it resumes (its journaled calls, its interrupt answer), wait behind the guard.
         carried = node_name if self.approved_node == node_name else None
+        visit = self.claim.visit_step if carried else step
         return self._suspend(node_name, reason="loop_guard", item=item, ledger_kind="loop_guard",
                              ledger_payload={"node": node_name, "why": why},
-                             meta={"loop_guard": why, "approved_node": carried},
-                             visit=self.claim.visit_step if carried else step,
+                             meta={"loop_guard": why, "approved_node": carried, "visit": visit}, visit=visit,
                              counted=self.claim.spend_counted if carried else None)
 
     # --- failures -----------------------------------------------------------------------------------

@@ -57,8 +57,9 @@ def approved_node_of(source: str, node: str, meta: dict[str, Any]) -> str | None
 
     A person's decision at node X means "X was approved", except a loop guard's: that item only
     lets the run go on counting steps, and is decided by the guard's group (engineers), not by X's
-    reviewers, so X's own gate must still ask. A fork's first checkpoint carries what its parent's
-    decision approved (orchestrator.forks)."""
+    reviewers, so X's own gate must still ask, unless the guard fired between X's approval and its
+    run, when the guard's decision passes that approval on. A fork's first checkpoint carries what
+    its parent's decision approved (orchestrator.forks)."""
     if source == "decision":
         if meta.get("item_kind") == "loop_guard":
             return meta.get("approved_node")  # an approval the guard stopped in front of, if any

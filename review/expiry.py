@@ -57,7 +57,9 @@ def _expire(item: ReviewItem) -> bool:
     request = loads(item.request) or {}
     try:
         if request.get("on_expiry") == "escalate":
-            item_escalate(item=item, group=request.get("escalate_to") or "admin")
+            group = request.get("escalate_to") or "admin"
+            # Compliance only reads: an item stored before gates were refused that group goes to admins.
+            item_escalate(item=item, group="admin" if group == "compliance" else group)
         else:
             review_decide(item=item, actor=system_user(), expired=True, decision=DecisionInput(
                 decision="reject", reason=f"Expired: nobody decided by {item.due_at:%Y-%m-%d %H:%M} UTC."))

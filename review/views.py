@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +20,7 @@ from orchestrator.budgets import money
 from orchestrator.cost_admin import budget_item_short
 from orchestrator.http import Request
 from orchestrator.models import Run, RunStatus
-from orchestrator.roles import section_required, user_may_open
+from orchestrator.roles import section_required, user_may_open, user_roles
 from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
@@ -93,7 +94,15 @@ def item_status(request: Request, pk: int) -> HttpResponse:
     """htmx poll from the item page: the status banner (claimed by / decided by). When the item moved
     on since the page showed it (`seen`), the decision panels come along, swapped out-of-band, so no
     Approve button stays active on an item someone else decided."""
-    item = _get_item(request, pk)
+    try:
+        item = _get_item(request, pk)
+    except PermissionDenied:
+        moved = ReviewItem.objects.filter(pk=pk).only("reviewer_group", "escalated_from").first()
+        if moved is None or not moved.escalated_from or moved.escalated_from not in user_roles(request.user):
+            raise
+        # Escalated away from the viewer's groups while their page was open: say so instead of a
+        # 403 that htmx would not swap in, which would leave the page's buttons active.
+        return render(request, "review/_item_moved.html", {"group": moved.reviewer_group})
     context = _item_context(request, item)
     context["oob"] = request.GET.get("seen", context["view"].live_key) != context["view"].live_key
     return render(request, "review/_item_status.html", context)

@@ -1,5 +1,5 @@
 """The ledger letter workflow after a deploy that put a person in front of it: the same name, a
-gate after the first step (two approvals from compliance). Its first run must record the change."""
+gate after the first step (two approvals from the legal group). Its first run must record the change."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class GatedLetter(Letter):
 
 
 def sign_off(state: GatedLetter) -> GateRequest:
-    return GateRequest(action="send_letter", description=state.text, reviewer_group="compliance",
+    return GateRequest(action="send_letter", description=state.text, reviewer_group="legal",
                        required_approvals=2)
 
 

@@ -177,6 +177,11 @@ def test_a_loop_guard_between_a_decision_and_the_nodes_run_keeps_the_decision(db
     assert state_at(run.pk, run.step)["answer"] == "approve"
     assert JournalEntry.objects.filter(run=run, kind="llm").count() == 1, "the draft was not paid for again"
     assert run.llm_calls == 1
+    from audit.selectors_runs import checkpoint_journal
+    from orchestrator.models import Checkpoint
+
+    step = Checkpoint.objects.get(run=run, source="node", node="ask")
+    assert len(checkpoint_journal(run, step)) == 2, "the step's page lists its call and its answer"
 
 
 def test_an_error_that_is_not_retryable_is_not_retried(db):

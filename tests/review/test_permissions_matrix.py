@@ -144,3 +144,27 @@ def test_compliance_cannot_be_named_to_decide_a_gate():
     for field in ("reviewer_group", "escalate_to"):
         with pytest.raises(ValidationError, match="compliance only reads"):
             GateRequest(action="pay", **{field: "compliance"})
+
+
+def test_compliance_never_decides_even_an_item_stored_naming_its_group(email_item, compliance_user, client_for):
+    item = email_item()
+    ReviewItem.objects.filter(pk=item.pk).update(reviewer_group="compliance")  # made before the rule
+    response = client_for(compliance_user).post(f"/api/items/{item.pk}/decision", {"decision": "approve"},
+                                                content_type="application/json")
+    assert response.status_code == 403
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_a_page_open_on_an_item_escalated_away_says_so_and_drops_its_buttons(email_item, reviewer_user,
+                                                                            client_for):
+    item = email_item()
+    client = client_for(reviewer_user)
+    assert client.get(f"/inbox/{item.pk}/").status_code == 200
+    ReviewItem.objects.filter(pk=item.pk).update(reviewer_group="admin", escalated_from="reviewer")
+
+    poll = client.get(f"/inbox/{item.pk}/status/", HTTP_HX_REQUEST="true")
+    html = poll.content.decode()
+    assert poll.status_code == 200 and "now belongs to the <strong>admin</strong> group" in html
+    assert 'id="item-side" class="item-side" hx-swap-oob="true"></aside>' in html, "no Approve button stays"
+    assert "hx-trigger" not in html, "the page stops polling"
+    assert client.get(f"/inbox/{item.pk}/").status_code == 403
