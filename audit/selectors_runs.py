@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from orchestrator.diffs import Change, state_diff
@@ -369,13 +369,16 @@ def _delta(cp: Checkpoint | None) -> dict[str, Any]:
 
 # --- regression batches ---------------------------------------------------------------------------
 def replay_batch_rows(batch: str) -> dict[str, Any]:
+    # What each parent spent after its fork's checkpoint, in the same query as the forks (the page
+    # polls while replays run or wait at a gate; one query per fork would be up to 200 a poll).
+    after = Checkpoint.objects.filter(run_id=OuterRef("parent_id"), step__gt=OuterRef("forked_from_step")) \
+        .values("run_id")
     forks = list(Run.objects.filter(labels__contains={"replay_batch": batch}).select_related("parent")
+                 .annotate(parent_cost_after=Subquery(after.annotate(v=Sum("cost")).values("v")),
+                           parent_tokens_after=Subquery(after.annotate(
+                               v=Sum(F("input_tokens") + F("output_tokens"))).values("v")))
                  .order_by("created_at", "id"))
-    parent_costs: dict[int, tuple[Decimal, int]] = {}
-    for fork in forks:
-        agg = Checkpoint.objects.filter(run_id=fork.parent_id, step__gt=fork.forked_from_step).aggregate(
-            cost=Sum("cost"), tin=Sum("input_tokens"), tout=Sum("output_tokens"))
-        parent_costs[fork.pk] = (agg["cost"] or Decimal(0), (agg["tin"] or 0) + (agg["tout"] or 0))
+    parent_costs = {fork.pk: (fork.parent_cost_after or Decimal(0), fork.parent_tokens_after or 0) for fork in forks}
     pairs = Q(pk__in=[])
     for fork in forks:
         if fork.diverged_at_step is not None:

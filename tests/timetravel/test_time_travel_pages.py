@@ -168,6 +168,16 @@ def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(clie
     assert html.count("yes · summarize") == 2  # a new model changes the request: both go live there
     assert 'data-testid="batch-diverged">2<' in html
     assert 'hx-trigger="every' not in html, "every replay has ended: nothing to follow"
+    from django.db.models import Sum
+
+    from audit.selectors_runs import replay_batch_rows
+    from orchestrator.models import Checkpoint
+
+    for row in replay_batch_rows(batch)["rows"]:
+        fork = row["fork"]
+        after = Checkpoint.objects.filter(run_id=fork.parent_id, step__gt=fork.forked_from_step)
+        assert row["cost_before"] == after.aggregate(c=Sum("cost"))["c"] > 0, "the parent's cost after the fork point"
+        assert row["tokens_before"] == sum(c.input_tokens + c.output_tokens for c in after)
     Run.objects.filter(pk=forks[0].pk).update(status="suspended")  # waiting at a gate, say
     html = client.get(f"/runs/regression/{batch}/").content.decode()
     assert 'hx-trigger="every 5s"' in html and "Some replays wait at a gate" in html
