@@ -393,9 +393,7 @@ class Execution:
               call_index: int | None = None, visit: int | None = None, after: bool = False) -> dict[str, Any]:
         body = request.model_dump(mode="json")
         body["_gate"] = {"call_index": call_index, "visit": visit, "kind": kind, "after": after}
-        if kind == "gate" and call_index is None and self.graph.nodes[node].on_respond is None:
-            # A static gate sends a response only where on_respond says; without one, "respond"
-            # would carry the action out like an approval, past four eyes and separation of duties.
+        if kind == "gate" and not self.graph.takes_response(node, dynamic=call_index is not None):
             body["allowed"] = [d for d in body["allowed"] if d != "respond"]
         return {
             "step": step, "node": node, "kind": kind, "workflow": self.graph.name, "action": request.action[:200],

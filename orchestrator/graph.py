@@ -264,6 +264,12 @@ class Graph:
             return target
         return self.edges[source]
 
+    def takes_response(self, node: str, *, dynamic: bool) -> bool:
+        """Whether a "respond" decision at node's gate has somewhere to go: a ctx.interrupt() hands it
+        to its node; a static gate only along its on_respond route. Without one, a response would
+        carry the action out like an approval, past four eyes and separation of duties."""
+        return dynamic or (node in self.nodes and self.nodes[node].on_respond is not None)
+
     def gate_request(self, node: str, state: BaseModel) -> GateRequest:
         """What node's gate asks a person, built by its request builder from the state."""
         return _between_nodes(f"{self.name}: the gate request builder of {node!r}", self.nodes[node].request, state)

@@ -124,15 +124,6 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
     return {k: v for k, v in dumped.items() if state.get(k) != v}
 
 
-def _respond_routable(graph: Graph, item: ReviewItem, request: dict[str, Any]) -> bool:
-    """Whether a response has somewhere to go: a dynamic interrupt hands it to its node, a static
-    gate only along its on_respond route."""
-    if item.kind != ItemKind.GATE or request.get("_gate", {}).get("call_index") is not None:
-        return True
-    node = graph.nodes.get(item.node)
-    return node is not None and node.on_respond is not None
-
-
 def _held_approval(run: Run) -> str | None:
     """The approval a loop guard's checkpoint holds (orchestrator.executor._loop_guard), carried
     through the guard's own decision."""
@@ -192,7 +183,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     except WorkflowRetired as exc:
         raise DecisionError(f"{exc}, so it cannot resume and nothing was decided; an engineer can cancel the run.") \
             from None
-    if kind == Decision.RESPOND and not _respond_routable(graph, item, request):
+    if kind == Decision.RESPOND and item.kind == ItemKind.GATE and not graph.takes_response(
+            item.node, dynamic=request.get("_gate", {}).get("call_index") is not None):
         # Items made before the executor stopped offering it (orchestrator.executor._item).
         raise DecisionError("this gate has nowhere to send a response (its workflow gives it no on_respond "
                             "route): approve, edit or reject it instead.")
