@@ -167,7 +167,7 @@ def bench_accuracy(db_url: str, runs: int, workers: int) -> dict[str, object]:
     budget = Budget.objects.create(name="hard cap", scope="workflow", match="cost_probe", period="total", cap=cap)
     ids = [run_start(workflow="cost_probe", input={"calls": 2}).pk for _ in range(runs)]
     # DEBUG as in this process: a DATABASE_URL alone would mean a deployment (debug off).
-    env = {"DEBUG": "1", **os.environ, "DATABASE_URL": db_url, "REDIS_URL": bench_redis,
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": bench_redis,
            "GATEHOUSE_WORKFLOWS": ",".join(dict.fromkeys([*settings.GATEHOUSE_WORKFLOWS, PROBE])),
            "GATEHOUSE_DEMO_LLM_LATENCY_MS": "40", "PYTHONPATH": str(ROOT)}
     log = open(ROOT / ".local" / "bench-workers.log", "wb")  # noqa: SIM115 - kept open for the children

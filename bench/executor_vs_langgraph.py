@@ -249,7 +249,6 @@ def _throughput_worker(args: tuple[str, int, int]) -> int:
     url, runs, n = args
     os.environ["DATABASE_URL"] = url
     os.environ["GATEHOUSE_BENCH_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
     import django
 
     django.setup()

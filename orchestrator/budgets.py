@@ -93,8 +93,8 @@ def money(amount: Decimal) -> str:
 class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by the executor
     """The call's maximum cost does not fit in a budget: the run suspends as budget_exceeded."""
 
-    def __init__(self, *, budget: str, cap: Decimal, spent: Decimal, reserved: Decimal, max_cost: Decimal,
-                 model: str, node: str, budget_id: int | None = None) -> None:
+    def __init__(self, *, budget: str, budget_id: int, cap: Decimal, spent: Decimal, reserved: Decimal,
+                 max_cost: Decimal, model: str, node: str) -> None:
         self.budget, self.cap, self.spent, self.reserved = budget, cap, spent, reserved
         self.budget_id = budget_id  # the stop finds its budget by id, so renaming it loses nothing
         self.max_cost, self.model, self.node = max_cost, model, node
@@ -104,12 +104,8 @@ class BudgetExceeded(Exception):  # noqa: N818 - a control-flow signal caught by
         )
 
     def as_dict(self) -> dict[str, str]:
-        facts = {"budget": self.budget, "cap": str(self.cap), "spent": str(self.spent),
-                 "reserved": str(self.reserved), "max_cost": str(self.max_cost), "model": self.model,
-                 "node": self.node}
-        if self.budget_id is not None:
-            facts["budget_id"] = str(self.budget_id)
-        return facts
+        return {"budget": self.budget, "budget_id": str(self.budget_id), "cap": str(self.cap), "spent": str(self.spent),
+                "reserved": str(self.reserved), "max_cost": str(self.max_cost), "model": self.model, "node": self.node}
 
 
 @dataclass

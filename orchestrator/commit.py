@@ -169,8 +169,7 @@ def _is_plain(change: RunChange) -> bool:
     return (change.status == "running" and not change.suspended_reason and change.error is None
             and not (change.input_tokens or change.output_tokens or change.cached_tokens or change.cost
                      or change.llm_calls)
-            and change.guard_base_step is None and change.diverged_at_step is None
-            and not change.spend_counted)
+            and change.guard_base_step is None and change.diverged_at_step is None)
 
 
 _RETRY = f"""
