@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from orchestrator.cost_admin import budget_item_facts
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
 from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run, RunStatus
@@ -169,9 +170,7 @@ def run_waiting(run: Run, *, viewer: Any) -> dict[str, Any] | None:
     if run.status != RunStatus.SUSPENDED:
         return None
     item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
-    budget: dict[str, Any] = {}
-    if item is not None and item.kind == ItemKind.BUDGET:
-        budget = (loads(item.request) or {}).get("budget") or {}
+    budget = budget_item_facts(item) if item is not None and item.kind == ItemKind.BUDGET else {}
     return {
         "reason": run.suspended_reason, "item": item, "node": item.node if item else run.next_node,
         # The executor writes a loop guard's summary: what tripped it and what approving does.
@@ -378,7 +377,6 @@ def replay_batch_rows(batch: str) -> dict[str, Any]:
                            parent_tokens_after=Subquery(after.annotate(
                                v=Sum(F("input_tokens") + F("output_tokens"))).values("v")))
                  .order_by("created_at", "id"))
-    parent_costs = {fork.pk: (fork.parent_cost_after or Decimal(0), fork.parent_tokens_after or 0) for fork in forks}
     pairs = Q(pk__in=[])
     for fork in forks:
         if fork.diverged_at_step is not None:
@@ -386,7 +384,7 @@ def replay_batch_rows(batch: str) -> dict[str, Any]:
     diverged_nodes = dict(Checkpoint.objects.filter(pairs).values_list("run_id", "node"))
     rows = []
     for fork in forks:
-        cost_before, tokens_before = parent_costs[fork.pk]
+        cost_before, tokens_before = fork.parent_cost_after or Decimal(0), fork.parent_tokens_after or 0
         rows.append({
             "fork": fork, "parent": fork.parent, "diverged": fork.diverged_at_step is not None,
             "diverged_node": diverged_nodes.get(fork.pk, ""), "cost_before": cost_before, "cost_after": fork.cost,

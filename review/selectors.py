@@ -215,7 +215,8 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
     now = timezone.now()
     request = loads(item.request) or {}
     run = item.run
-    claim_live_other = claim_is_live(item, now=now) and item.claimed_by_id != user.pk
+    claim_live = claim_is_live(item, now=now)
+    claim_live_other = claim_live and item.claimed_by_id != user.pk
     state = _state_or_empty(run.pk, item.step)
     changes, changed_by = _changes_before(run.pk, item.step, state)
     decisions = list(item.decisions.select_related("actor").order_by("created_at"))
@@ -227,7 +228,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
                "tokens": run.input_tokens + run.output_tokens, "cost": Decimal(run.cost), "llm_calls": run.llm_calls},
         decisions=decisions, allowed=request.get("allowed", ["approve", "reject", "edit", "respond"]),
         overdue=bool(item.status == ItemStatus.PENDING and item.due_at and item.due_at < now),
-        claim_live=claim_is_live(item, now=now), claim_until=claim_expires_at(item),
+        claim_live=claim_live, claim_until=claim_expires_at(item),
         claim_live_other=claim_live_other,
         may_decide=may_decide(user, item), started_by_viewer=bool(run.created_by_id and run.created_by_id == user.pk),
         already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),

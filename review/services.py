@@ -225,17 +225,17 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     resumed = GateDecision(decision=kind, actor=actor.username, reason=decision.reason,
                            response=decision.response, edits=edits)
     gate = request.get("_gate", {})
-    update = dict(edits)
-    if graph.decision_field in graph.state.model_fields:
-        update[graph.decision_field] = resumed.model_dump(mode="json")
-    if gate.get("call_index") is not None or item.kind != ItemKind.GATE:
-        # Only a static gate's decision goes into the state. At a ctx.interrupt() (or a budget stop,
-        # or a loop guard holding an earlier approval) the node runs again in the same visit and must
-        # repeat its calls before the stop exactly, so nothing may change its state first; it gets
-        # the decision, edits included, from ctx.interrupt(). A loop guard's or budget stop's
-        # decision is the engineers' or admins', not an answer to the workflow's question, and must
-        # not overwrite the reviewers' decision the state holds.
-        update = {}
+    # Only a static gate's decision goes into the state. At a ctx.interrupt() (or a budget stop, or a
+    # loop guard holding an earlier approval) the node runs again in the same visit and must repeat
+    # its calls before the stop exactly, so nothing may change its state first; it gets the decision,
+    # edits included, from ctx.interrupt(). A loop guard's or budget stop's decision is the engineers'
+    # or admins', not an answer to the workflow's question, and must not overwrite the reviewers'
+    # decision the state holds.
+    update: dict[str, Any] = {}
+    if item.kind == ItemKind.GATE and gate.get("call_index") is None:
+        update = dict(edits)
+        if graph.decision_field in graph.state.model_fields:
+            update[graph.decision_field] = resumed.model_dump(mode="json")
     encoded = check_serializable("decision", update)
     tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
     model = graph.state.model_validate({**state, **update})

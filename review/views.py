@@ -25,7 +25,7 @@ from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
 from review.models import Decision, ItemKind, ItemStatus, ReviewItem
-from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item
+from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item, may_read_item
 from review.selectors import (
     RISKS,
     SCOPES,
@@ -40,13 +40,18 @@ from review.selectors import (
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 
-def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewItem:
-    """The item, or 404; 403 unless the user may read it (and decide it, when deciding)."""
+def _load_item(request: Request, pk: int) -> ReviewItem:
+    """The item, or 404; 403 unless the user may read review items at all."""
     assert_may_read(request.user)
     try:
-        item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
+        return ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
     except ReviewItem.DoesNotExist:
         raise Http404(f"There is no review item {pk}.") from None
+
+
+def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewItem:
+    """The item, or 404; 403 unless the user may read it (and decide it, when deciding)."""
+    item = _load_item(request, pk)
     assert_may_read_item(request.user, item)
     if deciding:
         assert_may_decide(request.user, item)
@@ -94,15 +99,13 @@ def item_status(request: Request, pk: int) -> HttpResponse:
     """htmx poll from the item page: the status banner (claimed by / decided by). When the item moved
     on since the page showed it (`seen`), the decision panels come along, swapped out-of-band, so no
     Approve button stays active on an item someone else decided."""
-    try:
-        item = _get_item(request, pk)
-    except PermissionDenied:
-        moved = ReviewItem.objects.filter(pk=pk).only("reviewer_group", "escalated_from").first()
-        if moved is None or not moved.escalated_from or moved.escalated_from not in user_roles(request.user):
-            raise
+    item = _load_item(request, pk)
+    if not may_read_item(request.user, item):
+        if not item.escalated_from or item.escalated_from not in user_roles(request.user):
+            raise PermissionDenied(f"this item is for the {item.reviewer_group!r} group.")
         # Escalated away from the viewer's groups while their page was open: say so instead of a
         # 403 that htmx would not swap in, which would leave the page's buttons active.
-        return render(request, "review/_item_moved.html", {"group": moved.reviewer_group})
+        return render(request, "review/_item_moved.html", {"group": item.reviewer_group})
     context = _item_context(request, item)
     context["oob"] = request.GET.get("seen", context["view"].live_key) != context["view"].live_key
     return render(request, "review/_item_status.html", context)
