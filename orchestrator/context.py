@@ -48,6 +48,14 @@ class Spend:
 
     calls: dict[Any, tuple[int, int, int, Decimal]] = field(default_factory=dict)
     models: set[str] = field(default_factory=set)
+    # Call indices of this visit already in the run's totals (it suspended or failed before): a
+    # re-run gets them back from the journal without counting them again.
+    counted: frozenset[int] = frozenset()
+
+    def counted_after(self) -> list[int]:
+        """The visit's calls in the run's totals once this spend is committed: those counted before
+        and the journaled ones in it (a call that failed without a journal row is in neither)."""
+        return sorted(self.counted.union(k for k in self.calls if type(k) is int))
 
     def add(self, index: Any, tokens_in: int, tokens_out: int, cached: int, cost: Decimal) -> None:
         self.calls[index] = (tokens_in, tokens_out, cached, cost)
@@ -111,7 +119,6 @@ class NodeContext:
         settings: dict[str, Any],
         allowance: budgets.Allowance,
         replay: Any | None = None,
-        counted: frozenset[int] = frozenset(),
     ) -> None:
         self.run = run
         # The job's budget hold, shared by its node visits; whoever runs the job closes it.
@@ -125,7 +132,6 @@ class NodeContext:
         self._journal = journal
         self._replay = replay
         self._index = 0
-        self._counted = counted
 
     @property
     def thread_id(self) -> str:
@@ -182,7 +188,7 @@ class NodeContext:
         index = self._next_index()
         recorded = self._recorded(index, "llm", digest)
         if recorded is not None:
-            if index not in self._counted:  # else in the run's totals since the visit suspended or failed
+            if index not in self.spend.counted:  # else in the run's totals since the visit suspended or failed
                 self.spend.add(index, recorded.input_tokens, recorded.output_tokens, recorded.cached_tokens,
                                recorded.cost)
             self.spend.models.add(chosen)

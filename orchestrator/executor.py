@@ -135,12 +135,6 @@ def run_claim(run_id: int, worker: str, lease_seconds: int) -> Claim | None:
     )
 
 
-def _counted_now(before: frozenset[int], spend: Spend) -> list[int]:
-    """The visit's calls in the run's totals once this commit adds `spend`: those counted before
-    and those in it (journaled calls; a call that failed without a row is in neither)."""
-    return sorted(before.union(k for k in spend.calls if type(k) is int))
-
-
 def _json(value: Any) -> Any:
     # psycopg returns jsonb already decoded; keep a fallback for drivers configured otherwise.
     return json.loads(value) if isinstance(value, str) else value
@@ -252,9 +246,7 @@ class Execution:
         # answer); otherwise the visit is the step it starts from, the same after a crash.
         visit = claim.visit_step if self.approved_node == node_name else claim.step
         journal = LazyJournal(claim.run_id, visit)
-        spend = Spend()
-        # Calls of this visit already in the run's totals (it suspended or failed before).
-        counted = frozenset(claim.spend_counted) if visit == claim.visit_step else frozenset()
+        spend = Spend(counted=frozenset(claim.spend_counted) if visit == claim.visit_step else frozenset())
         attempt = 0
         started = time.perf_counter()
         while True:
@@ -262,7 +254,6 @@ class Execution:
             ctx = NodeContext(
                 run=self.info, node=node_name, visit=visit, attempt=attempt, journal=journal,
                 spend_so_far=spend, settings=node.settings, replay=self.replay, allowance=self.allowance,
-                counted=counted,
             )
             try:
                 update = node.fn(self.model, ctx)
@@ -272,12 +263,9 @@ class Execution:
                 # and never come back); run again after the decision, the node gets them back from
                 # the journal and they are not counted twice.
                 return self._suspend_at_gate(
-                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index,
-                    spend=spend, counted=_counted_now(counted, spend),
-                )
+                    node_name, interrupt.request, visit=visit, call_index=interrupt.call_index, spend=spend)
             except BudgetExceeded as exceeded:
-                return self._suspend_over_budget(node_name, exceeded, visit=visit, spend=spend,
-                                                 counted=_counted_now(counted, spend))
+                return self._suspend_over_budget(node_name, exceeded, visit=visit, spend=spend)
             except LeaseLost:
                 raise
             except Exception as exc:
@@ -287,14 +275,12 @@ class Execution:
                     journal = LazyJournal(claim.run_id, visit)
                     time.sleep(delay)
                     continue
-                return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
-                                  counted=_counted_now(counted, spend))
+                return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit)
         duration_ms = (time.perf_counter() - started) * 1000
         try:
             return self._commit_node(node_name, update, visit, attempt, duration_ms, spend)
         except (StateError, GraphError) as exc:
-            return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit,
-                              counted=_counted_now(counted, spend))
+            return self._fail(node_name, exc, attempts=attempt, spend=spend, visit=visit)
 
     def _commit_node(self, node_name: str, update: Any, visit: int, attempt: int, duration_ms: float,
                      spend: Spend) -> str:
@@ -411,8 +397,7 @@ class Execution:
         )
 
     def _suspend(self, node_name: str, *, reason: str, item: dict[str, Any], ledger_kind: str,
-                 ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int, spend: Spend | None = None,
-                 counted: list[int] | None = None) -> str:
+                 ledger_payload: dict[str, Any], meta: dict[str, Any], visit: int, spend: Spend | None = None) -> str:
         """Commit a suspension: a "gate" checkpoint (state unchanged), the spend of the calls the
         node made before it was suspended, the ledger entry and the review item, in one statement."""
         spend = spend or Spend()
@@ -426,7 +411,7 @@ class Execution:
         change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
                            next_node=node_name, visit_step=visit, input_tokens=spend.input_tokens,
                            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
-                           llm_calls=len(spend.calls), spend_counted=counted)
+                           llm_calls=len(spend.calls), spend_counted=spend.counted_after())
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -435,8 +420,7 @@ class Execution:
         return "suspended"
 
     def _suspend_at_gate(self, node_name: str, request: GateRequest, *, visit: int,
-                         call_index: int | None = None, spend: Spend | None = None,
-                         counted: list[int] | None = None) -> str:
+                         call_index: int | None = None, spend: Spend | None = None) -> str:
         """Suspend before a node (static gate) or inside it (ctx.interrupt, `call_index` set)."""
         item = self._item(self.claim.step + 1, node_name, "gate", request, call_index=call_index, visit=visit)
         return self._suspend(
@@ -444,11 +428,10 @@ class Execution:
             ledger_payload={"node": node_name, "action": request.action, "dynamic": call_index is not None,
                             "request": salted_digest(item["request"], self.claim.salt)},
             meta={"gate": request.action, "visit": visit, "call_index": call_index},
-            spend=spend, counted=counted,
+            spend=spend,
         )
 
-    def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int, spend: Spend,
-                             counted: list[int]) -> str:
+    def _suspend_over_budget(self, node_name: str, exceeded: BudgetExceeded, *, visit: int, spend: Spend) -> str:
         """A call's maximum cost did not fit a budget (orchestrator.budgets): the provider was not
         called. Suspend with an inbox item for admins; approving (after raising the cap) re-runs this
         node in the same visit, so the calls it already made come back from the journal, unpaid."""
@@ -468,7 +451,7 @@ class Execution:
         item["request"] = dumps({**json.loads(item["request"]), "budget": facts})
         return self._suspend(node_name, reason="budget_exceeded", item=item, ledger_kind="budget_exceeded",
                              ledger_payload={"node": node_name, **facts}, visit=visit,
-                             meta={"budget_exceeded": facts, "visit": visit}, spend=spend, counted=counted)
+                             meta={"budget_exceeded": facts, "visit": visit}, spend=spend)
 
     def _loop_guard(self, node_name: str, why: str) -> str:
         step = self.claim.step + 1
@@ -480,7 +463,7 @@ class Execution:
         return self._suspend(node_name, reason="loop_guard", item=item, ledger_kind="loop_guard",
                              ledger_payload={"node": node_name, "why": why},
                              meta={"loop_guard": why, "approved_node": carried, "visit": visit}, visit=visit,
-                             counted=self.claim.spend_counted if carried else None)
+                             spend=Spend(counted=frozenset(self.claim.spend_counted if carried else ())))
 
     # --- failures -----------------------------------------------------------------------------------
     def _record_retry(self, node_name: str, attempt: int, exc: BaseException, delay: float) -> None:
@@ -496,19 +479,19 @@ class Execution:
         self.pending_ledger = []
 
     def _fail(self, node_name: str, exc: BaseException, *, attempts: int = 1, spend: Spend | None = None,
-              visit: int | None = None, counted: list[int] | None = None) -> str:
+              visit: int | None = None) -> str:
         claim = self.claim
-        spend = spend or Spend()
+        if visit is None or spend is None:
+            # Failing before its node ran (a gate's request builder, a retired node): the visit in
+            # progress keeps its place and what it had counted.
+            visit, spend = claim.visit_step, Spend(counted=frozenset(claim.spend_counted))
         error = _error(node_name, exc, attempts)
         log.warning("run %s failed at %s: %s", claim.thread_id, node_name, error["message"])
         self._ledger("node_failed", {"node": node_name, "error": type(exc).__name__, "attempts": attempts,
                                      "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
         change = RunChange(
-            step=claim.step, status="failed", next_node=node_name,
-            # Failing before its node ran (a gate's request builder, a retired node), the visit in
-            # progress keeps what it had counted.
-            visit_step=claim.visit_step if visit is None else visit,
-            spend_counted=claim.spend_counted if visit is None else counted,
+            step=claim.step, status="failed", next_node=node_name, visit_step=visit,
+            spend_counted=spend.counted_after(),
             error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
             cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
         )
