@@ -180,11 +180,12 @@ def budget_item_short(item: Any) -> tuple[Budget, Decimal] | None:
     """(the budget, the cap the stopped call needs) while that budget's cap is still below it, so
     resuming as it is would only stop again at the same call; None when the call now fits."""
     facts = budget_item_facts(item)
-    budget = budget_item_budget(facts)
+    return _still_short(budget_item_budget(facts), facts)
+
+
+def _still_short(budget: Budget | None, facts: dict[str, str]) -> tuple[Budget, Decimal] | None:
     needed = budget_item_needed(facts)
-    if budget is not None and budget.active and budget.cap < needed:
-        return budget, needed
-    return None
+    return (budget, needed) if budget is not None and budget.active and budget.cap < needed else None
 
 
 def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
@@ -194,21 +195,21 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     if item.kind != "budget_exceeded":
         raise CostAdminError("This item is not a budget stop.")
     facts = budget_item_facts(item)
-    budget = budget_item_budget(facts)
     # One transaction: if the decision is refused (another admin ended the run a moment ago), the
     # cap raise and its ledger entry are undone with it, instead of a raise nobody asked for. The run
     # and the item are locked first, in review_decide's order, so no one waits on the budget row
     # while holding the run (a fork of this run would, through its usage rows).
     with transaction.atomic():
-        Run.objects.select_for_update().filter(pk=item.run_id).first()
-        type(item).objects.select_for_update().filter(pk=item.pk).first()  # a review.ReviewItem
+        Run.objects.select_for_update().filter(pk=item.run_id).only("pk").first()
+        type(item).objects.select_for_update().filter(pk=item.pk).only("pk").first()  # a review.ReviewItem
+        budget = budget_item_budget(facts)
         if cap is not None:
             if budget is None:
                 message = (f"Budget “{facts.get('budget')}” no longer exists: leave the cap empty to resume "
                            "without raising one.")
                 raise CostAdminError(message, {"cap": message})
             budget_cap_raise(budget=budget, cap=cap, actor=actor)
-        elif (short := budget_item_short(item)) is not None:
+        elif (short := _still_short(budget, facts)) is not None:
             message = (f"The cap of “{short[0].name}” is still {money(short[0].cap)}, below the {money(short[1])} "
                        "this call needs: give a new cap, or end the run.")
             raise CostAdminError(message, {"cap": message})
