@@ -13,14 +13,13 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
-from orchestrator.roles import user_may_open
+from orchestrator.roles import section_required
 from orchestrator.tokens import api_token_user
 
 
@@ -39,19 +38,12 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
     """The schema and docs list every endpoint: for a signed-in user or a client with a valid token
     whose role may use the API (the "api" section, which also puts "API docs" in their navigation),
     not for the internet (anyone else is sent to sign in)."""
-
-    def role_checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not user_may_open(request.user, "api"):
-            raise PermissionDenied("Your account has no role that may use the API; ask an admin for one.")
-        return view(request, *args, **kwargs)
-
-    session_view = login_required(role_checked)
+    checked = section_required("api")(view)
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _BEARER(request) is not None:  # the endpoints' own token check
-            return role_checked(request, *args, **kwargs)
-        return session_view(request, *args, **kwargs)
+        _BEARER(request)  # the endpoints' own token check: a valid token signs its user in
+        return checked(request, *args, **kwargs)
 
     return guarded
 
@@ -61,7 +53,7 @@ api = NinjaAPI(
     version="1",
     openapi_url="/schema",
     docs_url="/docs",
-    auth=[BearerToken(), SessionAuth()],
+    auth=[_BEARER, SessionAuth()],
     docs_decorator=_signed_in_or_token,
     urls_namespace="api",
 )
