@@ -15,7 +15,7 @@ from audit.ledger import salted_digest
 from audit.selectors_ledger import run_erased
 from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.budgets import budget_usage_ensure
-from orchestrator.graph import START, Graph, GraphError, versions_compatible
+from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
@@ -172,16 +172,4 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
     return locked
 
 
-def check_resumable(run: Run, graph: Graph) -> None:
-    """Refuse to resume a run whose workflow (`graph`, as deployed now) changed incompatibly
-    (structure, not just code)."""
-    if not versions_compatible(run.graph_version, graph.version):
-        raise RunError(
-            f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "
-            f"({run.graph_version} → {graph.version}): it cannot resume on the new structure, so nothing was "
-            "decided. An engineer can cancel the run, or a reviewer of its group can decide on the new version with "
-            f"`python manage.py runs resume {run.thread_id} --approve (or --reject …) --actor NAME --force-version`."
-        )
-
-
-__all__ = ["RunError", "run_start", "run_get", "run_cancel", "run_retry", "check_resumable", "GraphError"]
+__all__ = ["RunError", "run_start", "run_get", "run_cancel", "run_retry", "GraphError"]

@@ -28,12 +28,12 @@ from pydantic import ValidationError
 from audit.ledger import salted_digest
 from audit.services import ledger_append
 from orchestrator.blobs import BLOB_KEY
-from orchestrator.graph import END, GateDecision, Graph, GraphError
+from orchestrator.graph import END, GateDecision, Graph, GraphError, versions_compatible
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
-from orchestrator.services import RunError, check_resumable
+from orchestrator.services import RunError
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads, schema_field_errors
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
@@ -176,13 +176,16 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     # workflow's code changed under the suspended run, which the reviewer cannot fix.
     try:
         graph = run_workflow(run.workflow, run.thread_id)
-        if not force_version:
-            check_resumable(run, graph)
-    except RunError as exc:
-        raise DecisionError(str(exc)) from None
     except WorkflowRetired as exc:
         raise DecisionError(f"{exc}, so it cannot resume and nothing was decided; an engineer can cancel the run.") \
             from None
+    if not force_version and not versions_compatible(run.graph_version, graph.version):
+        raise DecisionError(
+            f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "
+            f"({run.graph_version} → {graph.version}): it cannot resume on the new structure, so nothing was "
+            "decided. An engineer can cancel the run, or a reviewer of its group can decide on the new version with "
+            f"`python manage.py runs resume {run.thread_id} --approve (or --reject …) --actor NAME --force-version`."
+        )
     if kind == Decision.RESPOND and item.kind == ItemKind.GATE and not graph.takes_response(
             item.node, dynamic=request.get("_gate", {}).get("call_index") is not None):
         # Items made before the executor stopped offering it (orchestrator.executor._item).
