@@ -118,6 +118,29 @@ def bench_verify(entries: int, runs: int) -> None:
           f"-> {total / took:,.0f} entries/s (chains, Merkle root, signatures, external copy)")
 
 
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (/proc/stat's first line), or None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(n) for n in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def _contention(before: list[int] | None) -> str:
+    """How busy the machine was since `before`: other work's CPU share and time stolen by the
+    hypervisor. A commit figure taken while either is high measures the neighbours, not the code."""
+    after = _cpu_times()
+    if before is None or after is None:
+        return ""
+    spent = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(spent[:8]) or 1
+    idle = spent[3] + spent[4]  # idle + iowait
+    steal = spent[7] if len(spent) > 7 else 0
+    return f"; machine busy {100 * (total - idle) / total:.0f} %, steal {100 * steal / total:.1f} %, " \
+           f"load {os.getloadavg()[0]:.2f}"
+
+
 def bench_commit(steps: int, *, synchronous: bool) -> float:
     from django.db import connection
 
@@ -185,6 +208,7 @@ def bench_commit(steps: int, *, synchronous: bool) -> float:
     without_ms: list[float] = []
     hash_ms: list[float] = []
     block = 100
+    cpu_before = _cpu_times()
     gc.disable()  # a collection landing in one variant's block would dwarf what is measured
     try:
         for n, start in enumerate(range(1, steps + 1, block)):
@@ -209,7 +233,8 @@ def bench_commit(steps: int, *, synchronous: bool) -> float:
     mode = "synchronous_commit=on " if synchronous else "synchronous_commit=off"
     print(f"commit ({mode}): {steps:,} steps each; median ms/step with ledger {w:.3f}, without {wo:.3f} -> ledger adds "
           f"{added:.3f} ms/step (median of {len(with_ms)} paired blocks, middle half {low:.3f}-{high:.3f}; building + "
-          f"hashing the entry alone {hash_ms[0]:.3f} ms) target <= 0.05 ms -> {'OK' if added <= 0.05 else 'ABOVE TARGET'}")
+          f"hashing the entry alone {hash_ms[0]:.3f} ms{_contention(cpu_before)}) target <= 0.05 ms -> "
+          f"{'OK' if added <= 0.05 else 'ABOVE TARGET'}")
     return added
 
 
