@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from audit.canonical import canonical_json
+from audit.date_range import REVERSED
 from audit.ledger import utc_now_iso
 from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, PrunedLeaf, Seal
@@ -64,7 +65,7 @@ class ExportScope:
                 raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
             return [self.run]
         if self.since and self.until and self.since > self.until:
-            raise ExportError("the start date is after the end date: swap them")
+            raise ExportError(REVERSED)
         entries = LedgerEntry.objects.exclude(chain="system")
         if self.since:
             entries = entries.filter(at__gte=_iso(self.since))

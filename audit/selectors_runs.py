@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from audit.date_range import date_range_parse
 from orchestrator.cost_admin import budget_item_facts
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
@@ -58,13 +59,9 @@ class RunFilters:
         filters = cls(workflow=query.get("workflow", "").strip(), status=query.get("status", "").strip(),
                       label=query.get("label", "").strip(), q=query.get("q", "").strip(),
                       raw={name: query.get(name, "").strip() for name in ("since", "until", "min_cost")})
-        for name in ("since", "until"):
-            raw = filters.raw[name]
-            if raw:
-                try:
-                    setattr(filters, name, date.fromisoformat(raw))
-                except ValueError:
-                    filters.errors[name] = "use a date like 2025-01-31"
+        dates = date_range_parse(filters.raw)
+        filters.since, filters.until = dates.since, dates.until
+        filters.errors.update(dates.errors)
         raw_cost = filters.raw["min_cost"]
         if raw_cost:
             try:

@@ -108,7 +108,7 @@ def test_an_empty_period_says_so(client_for, engineer_user):
 
 def test_a_bad_date_is_explained(client_for, engineer_user):
     page = client_for(engineer_user).get(reverse("audit:costs") + "?since=yesterday").content.decode()
-    assert "Use a date like 2025-01-31." in page
+    assert "is not a date: use a date like 2025-01-31 (YYYY-MM-DD)" in page
 
 
 def test_the_chargeback_csv_sums_a_month_by_label(client_for, compliance_user):
