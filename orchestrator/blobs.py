@@ -20,6 +20,12 @@ from django.core.files.storage import default_storage
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 
 BLOB_KEY = "$blob"
+# The type of the blobs the engine itself makes for state values too big to keep inline, so they are
+# told apart from a node's own pointers (ctx.blobs.put): only these are read back as the value.
+STATE_BLOB_TYPE = "application/vnd.gatehouse.state+json"
+# What the engine wrote before it had its own type: still read back as values, so older runs
+# resume, fork and show as they did.
+_LEGACY_STATE_BLOB_TYPE = "application/json"
 
 
 def _path(sha: str) -> str:
@@ -103,3 +109,8 @@ def blob_get(sha: str) -> bytes:
 
 def is_blob_ref(value: Any) -> bool:
     return isinstance(value, dict) and BLOB_KEY in value and len(value) <= 3
+
+
+def is_state_blob(value: Any) -> bool:
+    """A pointer the engine made for a state value (read back as the value), not a node's own."""
+    return is_blob_ref(value) and value.get("type") in (STATE_BLOB_TYPE, _LEGACY_STATE_BLOB_TYPE)

@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrator import budgets, spend
 from orchestrator import llm as llm_providers
-from orchestrator.blobs import blob_get, blob_put
+from orchestrator.blobs import STATE_BLOB_TYPE, blob_get, blob_put
 from orchestrator.graph import GateDecision, GateRequest
 from orchestrator.journal import JournalRow, LazyJournal, journal_fence, journal_params, journal_write
 from orchestrator.llm import LLMRequest, LLMResponse
@@ -99,6 +99,9 @@ class Blobs:
     """`ctx.blobs`: store bytes once by content hash, keep the pointer in state."""
 
     def put(self, data: bytes | str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
+        if content_type == STATE_BLOB_TYPE:
+            raise ValueError(f"ctx.blobs.put: the content type {STATE_BLOB_TYPE!r} is the engine's own (it marks "
+                             "state values it stored itself); give your bytes their real type")
         raw = data.encode() if isinstance(data, str) else data
         return blob_put(raw, content_type=content_type)
 

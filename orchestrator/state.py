@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.blobs import blob_get, blob_put, is_blob_ref
+from orchestrator.blobs import STATE_BLOB_TYPE, blob_get, blob_put, is_state_blob
 
 
 class StateError(ValueError):
@@ -110,7 +110,9 @@ def apply_delta(stored: dict[str, Any], delta: dict[str, Any]) -> None:
 
 
 def hydrate(value: Any) -> Any:
-    if is_blob_ref(value):
+    # Only the engine's own pointers: a node's ctx.blobs.put() pointer kept in the state stays a
+    # pointer (its bytes need not be JSON at all).
+    if is_state_blob(value):
         return json.loads(blob_get(value["$blob"]))
     if isinstance(value, list):
         return [hydrate(v) if isinstance(v, (dict, list)) else v for v in value]
@@ -139,7 +141,7 @@ class StateTracker:
 
     def _store_value(self, text: str) -> tuple[Any, str]:
         if len(text) > self.blob_threshold:
-            ref = blob_put(text.encode(), content_type="application/json")
+            ref = blob_put(text.encode(), content_type=STATE_BLOB_TYPE)
             return ref, dumps(ref)
         return json.loads(text), text
 

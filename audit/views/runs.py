@@ -30,7 +30,7 @@ from audit.selectors_run_detail import (
     run_visits,
 )
 from audit.selectors_runs_list import RunFilters, runs_page, workflow_names
-from orchestrator.blobs import blob_get
+from orchestrator.blobs import STATE_BLOB_TYPE, blob_get
 from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, replay_batch_start, run_fork
 from orchestrator.history import state_at
 from orchestrator.http import Request
@@ -156,7 +156,7 @@ def blob_download(request: Request, sha: str) -> FileResponse:
         data = blob_get(sha)
     except OSError:
         raise Http404("the blob's bytes are missing from storage") from None
-    ext = "json" if blob.content_type == "application/json" else "bin"
+    ext = "json" if blob.content_type in ("application/json", STATE_BLOB_TYPE) else "bin"
     # Served as an attachment with its type pinned: blob bytes are never rendered as a page.
     response = FileResponse(iter([data]), content_type="application/octet-stream", as_attachment=True,
                             filename=f"{sha[:16]}.{ext}")

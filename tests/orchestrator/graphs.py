@@ -159,5 +159,35 @@ last_node_gated = Graph("last_node_gated", state=Counter)
 last_node_gated.node("report", count, interrupt_after=True, request=transfer_request)
 last_node_gated.edge(START, "report").edge("report", END)
 
+
+
+class Attachment(BaseModel):
+    """A node's own ctx.blobs pointers, kept as whole fields (and in an append list)."""
+
+    text: str = ""
+    file: dict = {}
+    pages: Annotated[list[dict], append] = []
+    note: str = ""
+    decision: GateDecision | None = None
+
+
+def attach(state: Attachment, ctx) -> dict:
+    pointer = ctx.blobs.put(state.text, content_type="text/plain")
+    return {"file": pointer, "pages": [pointer], "text": ""}
+
+
+def read_back(state: Attachment, ctx) -> dict:
+    return {"note": ctx.blobs.get(state.file).decode() + " / " + ctx.blobs.get(state.pages[0]).decode()}
+
+
+def attachment_request(state: Attachment) -> GateRequest:
+    return GateRequest(action="send", args={"size": state.file.get("size", 0)}, description="Send the file?")
+
+
+own_blobs = Graph("own_blobs", state=Attachment)
+own_blobs.node("attach", attach).node("read_back", read_back, interrupt_before=True, request=attachment_request)
+own_blobs.edge(START, "attach").edge("attach", "read_back").edge("read_back", END)
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
-          broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated]
+          broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
+          own_blobs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from orchestrator.blobs import STATE_BLOB_TYPE
 from orchestrator.executor import run_advance
 from orchestrator.history import state_at
 from orchestrator.models import Blob, Checkpoint
@@ -37,6 +38,7 @@ def test_a_large_value_is_stored_once_as_a_blob_and_the_state_keeps_a_pointer(db
     corpus_step = Checkpoint.objects.get(run=run, node="load")
     pointer = loads(corpus_step.delta)["set"]["corpus"]
     assert set(pointer) == {"$blob", "size", "type"} and pointer["size"] > settings.GATEHOUSE_BLOB_THRESHOLD
+    assert pointer["type"] == STATE_BLOB_TYPE  # the engine's own, read back as the value (a node's stays a pointer)
     assert Blob.objects.filter(sha256=pointer["$blob"]).exists()
     # Later steps do not write the corpus again: their deltas hold only what they changed.
     later = Checkpoint.objects.filter(run=run, step__gt=corpus_step.step, source="node")
