@@ -696,13 +696,20 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     return header
 
 
-def _entry_shape(obj: dict[str, Any]) -> str | None:
-    missing = sorted(ENTRY_LINE_FIELDS - obj.keys())
+def _fields_problem(obj: dict[str, Any], expected: frozenset[str], what: str) -> str | None:
+    missing = sorted(expected - obj.keys())
     if missing:
-        return f"entry line lacks {', '.join(missing)}"
-    extra = sorted(obj.keys() - ENTRY_LINE_FIELDS)
+        return f"{what} lacks {', '.join(missing)}"
+    extra = sorted(obj.keys() - expected)
     if extra:
-        return f"entry line has unexpected field {', '.join(extra)}"
+        return f"{what} has unexpected field {', '.join(extra)}"
+    return None
+
+
+def _entry_shape(obj: dict[str, Any]) -> str | None:
+    fields_problem = _fields_problem(obj, ENTRY_LINE_FIELDS, "entry line")
+    if fields_problem is not None:
+        return fields_problem
     if not _is_int(obj["gseq"]) or obj["gseq"] < 1:
         return "entry gseq is not a positive integer"
     if not isinstance(obj["redacted"], bool):
@@ -1006,17 +1013,14 @@ def _check_pins_carried(
 
 
 def _manifest_shape(obj: dict[str, Any]) -> str | None:
-    missing = sorted(MANIFEST_FIELDS - obj.keys())
-    if missing:
-        return f"lacks {', '.join(missing)}"
-    extra = sorted(obj.keys() - MANIFEST_FIELDS)
-    if extra:
-        return f"has unexpected field {', '.join(extra)}"
+    fields_problem = _fields_problem(obj, MANIFEST_FIELDS, "manifest line")
+    if fields_problem is not None:
+        return fields_problem
     bad = [name for name in ("generated_at", "key_id", "signature") if not isinstance(obj[name], str)]
     bad += [] if isinstance(obj["scope"], dict) else ["scope"]
     bad += [] if _is_heads(obj["runs"]) else ["runs"]
     bad += [] if _is_int(obj["last_seal"]) else ["last_seal"]
-    return f"has malformed {', '.join(bad)}" if bad else None
+    return f"manifest line has malformed {', '.join(bad)}" if bad else None
 
 
 def _check_manifest(
@@ -1043,7 +1047,7 @@ def _check_manifest(
     number, manifest = manifests[0]
     shape = _manifest_shape(manifest)
     if shape is not None:
-        report.fail(number, f"manifest line {shape}")
+        report.fail(number, shape)
         return False
     public_key = keyring.get(manifest["key_id"])
     if public_key is None:
@@ -1081,8 +1085,8 @@ def _check_manifest(
     for run in sorted(runs.keys() - heads.keys()):
         report.fail(
             runs[run][0][0],
-            f"run {run} is not in the signed manifest: its {_plural(len(runs[run]), 'entry', 'entries')} "
-            "were added to the export",
+            f"run {run} is not in the signed manifest: its "
+            f"{_plural(len(runs[run]), 'entry was', 'entries were')} added to the export",
         )
     for run in sorted(runs.keys() & heads.keys() - broken):
         length, head = heads[run]
@@ -1206,7 +1210,7 @@ def verify_export(
 
     seal_part = f"{_plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
     extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
-    extras += ["complete as its signed manifest lists"] if complete else []
+    extras += ["matches its signed manifest"] if complete else []
     report.summary = (
         f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, {seal_part} "
         f"({', '.join(extras)})"

@@ -5,6 +5,7 @@ It follows docs/ledger-export-format.md the way the real exporter must, so it do
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,10 @@ from audit.exports import export_manifest
 from audit.merkle import MerkleTree
 from audit.sealing import sign_chains
 from audit.signing import TreeHead, head_hash, key_id, sign_head
+
+# Run lengths of the example ledger (tests/audit/conftest.py): seal 1 at 10 entries covers T-1 1-4, T-2 1-3
+# and T-3 1-3; seal 2 at 22 covers T-1 5-8, T-2 4-7 and T-3 4-7; T-1 9-12 and T-2 8-9 are unsealed.
+EXAMPLE_RUNS = {"T-1": 12, "T-2": 9, "T-3": 7}
 
 
 @dataclass
@@ -149,3 +154,42 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
                         last_seal=len(ledger.seals), private_key=ledger.key),
     ]
     return [canonical_json(obj) + b"\n" for obj in objects]
+
+
+# --- What someone trying to hide entries does to an export ---
+
+
+def _objects(lines: list[bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines]
+
+
+def _recount(lines: list[bytes]) -> list[bytes]:
+    """The lines with the (unsigned) header's counts edited to match them."""
+    objects = _objects(lines)
+    kinds = [obj["type"] for obj in objects]
+    header = {**objects[0], "counts": {"entries": kinds.count("entry"), "seals": kinds.count("seal"),
+                                       "consistency": kinds.count("consistency"), "proofs": kinds.count("proof")}}
+    return [canonical_json(header) + b"\n", *lines[1:]]
+
+
+def cut_run(lines: list[bytes], run: str, keep: int) -> list[bytes]:
+    """Drop the entries of `run` after entry `keep` and their inclusion proofs, and edit the header's
+    counts to match: what hides a run's newest entries from a version 1 export. The manifest stays."""
+    objects = _objects(lines)
+    cut = {obj["gseq"] for obj in objects if obj["type"] == "entry" and obj["run"] == run and obj["seq_run"] > keep}
+    assert cut, f"run {run} has no entries after {keep}"
+    kept = [line for line, obj in zip(lines, objects, strict=True)
+            if not (obj["type"] in ("entry", "proof") and obj["gseq"] in cut)]
+    return _recount(kept)
+
+
+def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
+    """Replace the manifest with one over the entries the lines hold, signed with `key`: what an attacker
+    with another key does, or what Gatehouse itself signs if its database was cut before the export."""
+    objects = _objects(lines)
+    old = next(obj for obj in objects if obj["type"] == "manifest")
+    manifest = export_manifest(
+        generated_at=old["generated_at"], scope=old["scope"], last_seal=old["last_seal"], private_key=key,
+        heads={obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"})
+    return [canonical_json(manifest) + b"\n" if obj["type"] == "manifest" else line
+            for line, obj in zip(lines, objects, strict=True)]

@@ -14,31 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit import canonical, chain, merkle, sealing, signing
 from audit import offline_verifier as verifier
 from audit.signing import export_public_key_pem
-from tests.audit.ledger_export_builder import Ledger, build_ledger, export_lines
+from tests.audit.ledger_export_builder import Ledger, export_lines
 
 VERIFIER = Path(verifier.__file__)
-RUNS = {"T-1": 12, "T-2": 9, "T-3": 7}
-
-
-@pytest.fixture(scope="module")
-def keys() -> tuple[Ed25519PrivateKey, Ed25519PrivateKey]:
-    return Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def ledger(keys: tuple[Ed25519PrivateKey, Ed25519PrivateKey]) -> Ledger:
-    # Seal 1 signed by the old key, seal 2 by the new one: the export spans a key rotation.
-    return build_ledger(RUNS, seal_sizes=[10, 22], keys=list(keys))
-
-
-@pytest.fixture(scope="module")
-def lines(ledger: Ledger) -> list[bytes]:
-    return export_lines(ledger)
-
-
-@pytest.fixture(scope="module")
-def public_keys(keys: tuple[Ed25519PrivateKey, Ed25519PrivateKey]) -> list:
-    return [key.public_key() for key in keys]
 
 
 @pytest.fixture
