@@ -16,8 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -27,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.canonical import canonical_json
 from audit.chain import GENESIS
+from audit.date_range import REVERSED
+from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
 from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, PrunedLeaf, Seal
@@ -77,7 +77,7 @@ class ExportScope:
                 raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
             return [self.run]
         if self.since and self.until and self.since > self.until:
-            raise ExportError("the start date is after the end date: swap them")
+            raise ExportError(REVERSED)
         entries = LedgerEntry.objects.exclude(chain="system")
         if self.since:
             entries = entries.filter(at__gte=_iso(self.since))
@@ -284,29 +284,20 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
     return runs, export_pdf(runs, scope=scope, progress=progress)
 
 
-def _filename_part(text: str, fallback: str) -> str:
-    """`text` as plain ASCII letters, digits, dots, dashes and underscores (accents dropped, the
-    rest "_"), so every browser saves the file under this name, on every file system."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    safe = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_text)).strip("._-")
-    return safe or fallback
-
-
 def export_filename(scope: ExportScope, fmt: str, *, today: date | None = None) -> str:
     """`ledger-<scope>-<date>.<ext>`, e.g. `ledger-email_approval-by-alice-2025-06-01.csv`: what
     was exported (the run; else the workflow, the actor and the date range asked for; `all-runs`
     when nothing narrows it) and the day it was exported (UTC)."""
     if scope.run:
-        parts = [_filename_part(scope.run, "run")]
+        parts = [filename_part(scope.run, "run")]
     else:
         parts = []
         if scope.workflow:
-            parts.append(_filename_part(scope.workflow, "workflow"))
+            parts.append(filename_part(scope.workflow, "workflow"))
         if scope.actor:
-            parts.append("by-" + _filename_part(scope.actor, "user"))
+            parts.append("by-" + filename_part(scope.actor, "user"))
         if scope.since and scope.until:
             parts.append(f"{scope.since.isoformat()}_to_{scope.until.isoformat()}")
         elif scope.since or scope.until:
             parts.append(f"from-{scope.since.isoformat()}" if scope.since else f"to-{scope.until.isoformat()}")
-    stem = "-".join(parts)[:120] or "all-runs"
-    return f"ledger-{stem}-{(today or datetime.now(UTC).date()).isoformat()}.{fmt}"
+    return download_filename("ledger", parts, fmt, scope_if_empty="all-runs", today=today)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Sum
 
+from audit.date_range import date_range_parse
 from audit.spreadsheet import csv_text
 from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
 from orchestrator.registry import workflows
@@ -42,21 +43,10 @@ class CostFilters:
 
 def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
     today = today or datetime.now(UTC).date()
-    errors: dict[str, str] = {}
-
-    def day(name: str, default: date) -> date:
-        raw = (params.get(name) or "").strip()
-        if not raw:
-            return default
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            errors[name] = "Use a date like 2025-01-31."
-            return default
-
-    since, until = day("since", today - timedelta(days=29)), day("until", today)
-    if since > until:
-        errors["since"] = "The start date is after the end date; swap them."
+    dates = date_range_parse(params, default_since=today - timedelta(days=29), default_until=today)
+    errors = dict(dates.errors)
+    since, until = dates.since or today, dates.until or today  # never blank: both have defaults
+    if dates.reversed:  # shown swapped, next to the error that says so
         since, until = until, since
     by = params.get("by") or "workflow"
     if by not in DIMENSIONS:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 
+from audit.date_range import date_range_parse
 from audit.models import LedgerEntry, Seal, VerificationRun
 from orchestrator.models import Checkpoint, Run
 from review.models import ReviewDecision
@@ -114,16 +115,10 @@ class DecisionFilters:
         if filters.decision and filters.decision not in DECISIONS:
             filters.errors["decision"] = f"choose one of {', '.join(DECISIONS)}"
             filters.decision = ""
-        for name in ("since", "until"):
-            raw = data.get(name, "").strip()
-            if raw:
-                try:
-                    setattr(filters, name, date.fromisoformat(raw))
-                except ValueError:
-                    filters.errors[name] = "use a date like 2025-06-01"
-        if filters.since and filters.until and filters.since > filters.until:
-            # The same words as the export form: reversed dates match nothing, which is not news to report.
-            filters.errors["since"] = "the start date is after the end date: swap them"
+        # Reversed dates are an error, not "no decisions match": they match nothing, which is not news.
+        dates = date_range_parse(data)
+        filters.since, filters.until = dates.since, dates.until
+        filters.errors.update(dates.errors)
         return filters
 
     @property

@@ -143,6 +143,7 @@ def main() -> None:
         ("filtered: workflow + risk", "/inbox/?workflow=workflow_03&risk=high", None, False),
         ("search: thread id", "/inbox/?q=bench-inbox-1234", None, False),
         ("search: text (trigram)", "/inbox/?q=user77777%40example", None, False),
+        ("search: text in 1 % of items", "/inbox/?q=user12", None, False),
         ("search: text matching every item", "/inbox/?q=example", None, False),
         ("keyset page from the middle", f"/inbox/?after={cursor}", None, False),
         ("htmx poll (rows fragment)", "/inbox/", {"HX-Request": "true", "HX-Target": "inbox-rows"}, False),

@@ -12,8 +12,9 @@ import os
 import secrets
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
@@ -52,9 +53,32 @@ def _demo_passwords(*, data_dir: Path, shared: str | None) -> dict[str, str]:
     return passwords
 
 
+class WeakDemoPassword(ValueError):
+    """GATEHOUSE_DEMO_PASSWORD fails the site's password rules for at least one demo user."""
+
+
+def _shared_password_check(password: str) -> None:
+    # The same rules a person's own password change meets (settings.AUTH_PASSWORD_VALIDATORS),
+    # checked against each demo user, since one of them is the admin login.
+    User = get_user_model()
+    for username, (_role, display_name) in DEMO_USERS.items():
+        first, last = display_name.split(" ", 1)
+        try:
+            password_validation.validate_password(password, User(username=username, first_name=first,
+                                                                 last_name=last, email=f"{username}@example.com"))
+        except ValidationError as error:
+            raise WeakDemoPassword(
+                f"GATEHOUSE_DEMO_PASSWORD is refused for the demo user {username!r}: {' '.join(error.messages)} "
+                "Set a longer, less guessable one, or unset it to get a random password per user."
+            ) from None
+
+
 @transaction.atomic
 def demo_users_ensure(*, data_dir: Path, shared_password: str | None = None) -> dict[str, str]:
-    """Create or update the demo users; return {username: password}. Safe to run any number of times."""
+    """Create or update the demo users; return {username: password}. Safe to run any number of times.
+    Raises WeakDemoPassword, changing nothing, if `shared_password` breaks the password rules."""
+    if shared_password:
+        _shared_password_check(shared_password)
     passwords = _demo_passwords(data_dir=data_dir, shared=shared_password)
     User = get_user_model()
     for username, (role, display_name) in DEMO_USERS.items():

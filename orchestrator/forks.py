@@ -3,7 +3,8 @@
 `run_fork` in order:
   1. Read the parent's checkpoint and its stored state (snapshot + deltas; blob pointers stay
      pointers, so nothing large is copied).
-  2. Validate the edits against the state schema; refuse with the field and the reason.
+  2. Check the edits as a gate's are checked (orchestrator.state_edits: the state schema, no typed
+     blob pointers); refuse with the field, the key path and the reason.
   3. In one transaction: lock the parent row (refuse a run a worker is advancing: appending to
      its chain would fence that worker off), create the fork run, write its checkpoint 0 (the
      parent's state plus the edits, source "fork", attributed to the actor), append "fork" to the
@@ -28,7 +29,6 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from pydantic import ValidationError
 
 from audit.ledger import ChainCursor, salted_digest
 from audit.models import LedgerEntry
@@ -48,8 +48,8 @@ from orchestrator.state import (
     dumps,
     hydrate_state,
     loads,
-    schema_field_errors,
 )
+from orchestrator.state_edits import StateEditRefused, state_edits_check
 from orchestrator.workflow_versions import workflow_version_record
 
 ReplayMode = Literal["live", "recorded"]
@@ -66,30 +66,12 @@ class ForkError(RunError):
 
 
 def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
-    """Check edits against the schema with the rest of the state; return the changed fields, coerced."""
-    if not isinstance(edits, dict):
-        raise ForkError("edits must be a JSON object of state field → new value.")
-    fields = graph.state.model_fields
-    unknown = sorted(set(edits) - set(fields))
-    if unknown:
-        raise ForkError(
-            f"{', '.join(unknown)}: not a field of the state schema {graph.state.__name__}; "
-            f"fields are {', '.join(fields)}.",
-            dict.fromkeys(unknown, f"not a field of {graph.state.__name__}"),
-        )
-    for key, value in edits.items():
-        try:
-            check_serializable("edit", {key: value})
-        except StateError as exc:
-            raise ForkError(f"{key}: {exc}", {key: "not a JSON value"}) from None
+    """Check an engineer's edits (any field of the state schema); return the changed fields, coerced."""
     try:
-        model = graph.state.model_validate({**state, **edits})
-    except ValidationError as exc:
-        errors = schema_field_errors(exc)
-        detail = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
-        raise ForkError(f"the edited state violates the schema: {detail}.", errors) from None
-    dumped = model.model_dump(mode="json", include=set(edits))
-    return {key: value for key, value in dumped.items() if state.get(key) != value}
+        return state_edits_check(schema=graph.state, state=state, edits=edits, editable=list(graph.state.model_fields),
+                                 where="in a fork", not_editable=f"not a field of {graph.state.__name__}")
+    except StateEditRefused as exc:
+        raise ForkError(str(exc), exc.field_errors) from None
 
 
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:

@@ -32,14 +32,15 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _find_unserializable(value: Any, path: str) -> tuple[str, str] | None:
+def unserializable_at(value: Any, path: str) -> tuple[str, str] | None:
+    """(key path, what is there) of the first part of `value` JSON cannot hold, or None."""
     if value is None or isinstance(value, (str, bool, int)):
         return None
     if isinstance(value, float):
         return (path, "float NaN/Infinity") if value != value or value in (float("inf"), float("-inf")) else None
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found = _find_unserializable(item, f"{path}[{index}]")
+            found = unserializable_at(item, f"{path}[{index}]")
             if found:
                 return found
         return None
@@ -47,7 +48,7 @@ def _find_unserializable(value: Any, path: str) -> tuple[str, str] | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{path}.{key!r}", f"a {type(key).__name__} dict key (keys must be strings)"
-            found = _find_unserializable(item, f"{path}.{key}")
+            found = unserializable_at(item, f"{path}.{key}")
             if found:
                 return found
         return None
@@ -61,7 +62,7 @@ def check_serializable(node: str, update: dict[str, Any]) -> dict[str, str]:
         try:
             out[key] = dumps(value)
         except (TypeError, ValueError):
-            path, what = _find_unserializable(value, key) or (key, type(value).__name__)
+            path, what = unserializable_at(value, key) or (key, type(value).__name__)
             raise StateError(
                 f"node {node!r} returned a value that is not JSON-serializable at {path}: {what}. "
                 "Return plain JSON values (convert dates to ISO strings, objects to dicts), "

@@ -23,18 +23,17 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from pydantic import ValidationError
 
 from audit.ledger import salted_digest
 from audit.services import ledger_append
-from orchestrator.blobs import BLOB_KEY
 from orchestrator.graph import END, GateDecision, Graph, GraphError, versions_compatible
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.services import RunError
-from orchestrator.state import StateError, StateTracker, check_serializable, dumps, loads, schema_field_errors
+from orchestrator.state import StateTracker, check_serializable, dumps, loads
+from orchestrator.state_edits import StateEditRefused, state_edits_check
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
 
@@ -94,34 +93,12 @@ def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) 
 
 def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
                    edits: dict[str, Any]) -> dict[str, Any]:
-    """Check edited gate arguments against the state schema; return only the changed fields."""
-    if not isinstance(edits, dict):
-        raise DecisionError("edits must be a JSON object of argument name → new value.")
-    allowed = set(request.get("args", {}))
-    unknown = sorted(set(edits) - allowed)
-    if unknown:
-        raise DecisionError(f"these fields cannot be edited at this gate: {', '.join(unknown)}.",
-                            dict.fromkeys(unknown, "not an editable argument of this gate"))
+    """Check a reviewer's edits (only the gate's arguments may change); return the changed fields."""
     try:
-        encoded = check_serializable("edit", edits)
-    except StateError as exc:
-        raise DecisionError(str(exc)) from None
-    # As a key only: in a string value the quotes are escaped.
-    if any(f'"{BLOB_KEY}":' in text for text in encoded.values()):
-        # A pointer typed by a reviewer would load whatever stored blob it names (another run's
-        # document) into this run; pointers are made by the engine only.
-        raise DecisionError(f"edits may not contain the key {BLOB_KEY!r}: it is reserved for the engine's pointers "
-                            "to stored documents. Type the value itself.")
-    candidate = {**state, **edits}
-    try:
-        model = graph.state.model_validate(candidate)
-    except ValidationError as exc:
-        field_errors = schema_field_errors(exc)
-        detail = "; ".join(f"{k}: {v}" for k, v in field_errors.items())
-        raise DecisionError(f"the edit violates the state schema: {detail}.", field_errors) from None
-    # Keep the typed, schema-coerced value (e.g. "3" for an int field becomes 3).
-    dumped = model.model_dump(mode="json", include=set(edits))
-    return {k: v for k, v in dumped.items() if state.get(k) != v}
+        return state_edits_check(schema=graph.state, state=state, edits=edits, editable=list(request.get("args", {})),
+                                 where="at this gate", not_editable="not an editable argument of this gate")
+    except StateEditRefused as exc:
+        raise DecisionError(str(exc), exc.field_errors) from None
 
 
 def _held_approval(run: Run) -> str | None:

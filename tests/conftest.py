@@ -8,13 +8,14 @@ Every persona's password is `user.raw_password` (browser tests log in with it).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from orchestrator.registry import workflows
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
 
 pytest_plugins = ["tests.workers", "tests.fakes.fixtures"]
@@ -41,6 +42,18 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs ~0.3 s per login.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def register_workflows(settings) -> Iterator[Callable[[str], None]]:
+    """register_workflows("tests.x.graphs"): that module's workflows are registered for one test."""
+
+    def register(module: str) -> None:
+        settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, module]
+        workflows.cache_clear()
+
+    yield register
+    workflows.cache_clear()
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from audit import charts_costs, selectors_costs
+from audit.filenames import download_filename, filename_part
 from audit.forms_costs import BudgetForm, CostSettingsForm, EndRunForm, PriceForm, RaiseCapForm
 from orchestrator import cost_admin
 from orchestrator.budgets import money
@@ -60,8 +62,8 @@ def chargeback(request: Request) -> HttpResponse:
                             status=400, content_type="text/plain")
     response = HttpResponse(selectors_costs.chargeback_csv(month=month, label_key=label_key),
                             content_type="text/csv; charset=utf-8")
-    safe_key = "".join(ch for ch in label_key if ch.isalnum() or ch in "-_") or "label"
-    response["Content-Disposition"] = f'attachment; filename="chargeback-{month}-{safe_key}.csv"'
+    name = download_filename("chargeback", [filename_part(month, "month"), filename_part(label_key, "label")], "csv")
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.date_range import date_range_parse
 from audit.exports import (
     CONTENT_TYPES,
     FORMATS,
@@ -61,30 +62,18 @@ def ledger_verify_now(request: Request) -> HttpResponse:
     return redirect("audit:ledger")
 
 
-def _parse_date(value: str, name: str, errors: dict[str, str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors[name] = "use a date like 2025-06-01"
-        return None
-
-
 @role_required(*EXPORTERS)
 @require_POST
 def ledger_export(request: Request) -> HttpResponse:
-    errors: dict[str, str] = {}
     data = request.POST
-    scope = ExportScope(run=data.get("run", "").strip() or None,
-                        since=_parse_date(data.get("since", ""), "since", errors),
-                        until=_parse_date(data.get("until", ""), "until", errors),
+    dates = date_range_parse(data)
+    scope = ExportScope(run=data.get("run", "").strip() or None, since=dates.since, until=dates.until,
                         workflow=data.get("workflow", "").strip() or None,
                         actor=data.get("actor", "").strip() or None)
     fmt = data.get("format", "jsonl")
     try:
-        if errors:
-            raise ExportError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        if dates.errors:
+            raise ExportError(dates.message())
         runs, stream = export_stream(scope=scope, fmt=fmt, actor=request.user.get_username())
     except ExportError as exc:
         context = _ledger_context(request, export_error=str(exc), export_form=data)

@@ -17,23 +17,19 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from audit import charts
 from audit.fork_form import fork_fields, parse_fork_form
-from audit.selectors_runs import (
-    RunFilters,
+from audit.polling import poll_seconds
+from audit.selectors_forks import compare_runs, fork_family, replay_batch_rows
+from audit.selectors_run_detail import (
     checkpoint_diff,
     checkpoint_get,
     checkpoint_journal,
     checkpoint_steps,
-    compare_runs,
-    fork_family,
-    poll_seconds,
-    replay_batch_rows,
     run_duration_rows,
     run_header,
     run_timeline,
     run_visits,
-    runs_page,
-    workflow_names,
 )
+from audit.selectors_runs_list import RunFilters, runs_page, workflow_names
 from orchestrator.blobs import blob_get
 from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, replay_batch_start, run_fork
 from orchestrator.history import state_at

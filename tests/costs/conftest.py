@@ -9,19 +9,16 @@ import pytest
 
 from orchestrator import cost_alerts, spend
 from orchestrator.llm.pricing import DEFAULT_PRICES
-from orchestrator.registry import workflows
 
 PROBE = "tests.costs.probe_workflow"
 
 
 @pytest.fixture(autouse=True)
-def probe_workflow(settings) -> Iterator[None]:
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, PROBE]
-    workflows.cache_clear()
+def probe_workflow(register_workflows) -> Iterator[None]:
+    register_workflows(PROBE)
     spend.prices_invalidate()
     cost_alerts.anomaly_cache_clear()
     yield
-    workflows.cache_clear()
     spend.prices_invalidate()
 
 

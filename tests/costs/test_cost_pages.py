@@ -108,7 +108,7 @@ def test_an_empty_period_says_so(client_for, engineer_user):
 
 def test_a_bad_date_is_explained(client_for, engineer_user):
     page = client_for(engineer_user).get(reverse("audit:costs") + "?since=yesterday").content.decode()
-    assert "Use a date like 2025-01-31." in page
+    assert "is not a date: use a date like 2025-01-31 (YYYY-MM-DD)" in page
 
 
 def test_the_chargeback_csv_sums_a_month_by_label(client_for, compliance_user):
@@ -123,13 +123,22 @@ def test_the_chargeback_csv_sums_a_month_by_label(client_for, compliance_user):
     response = client_for(compliance_user).get(reverse("audit:chargeback"), {"month": month,
                                                                              "label_key": "department"})
     assert response["Content-Type"].startswith("text/csv")
-    assert f"chargeback-{month}-department.csv" in response["Content-Disposition"]
+    today = datetime.now(UTC).date().isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="chargeback-{month}-department-{today}.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["month", "label:department", "runs", "llm_calls", "input_tokens", "cached_input_tokens",
                        "output_tokens", "cost_usd"]
     assert rows[1] == [month, "legal", "1", "2", "200", "40", "100", "0.750000"]
     assert rows[2] == [month, "'=HYPERLINK()", "1", "1", "100", "20", "50", "0.100000"], "no spreadsheet formulas"
     assert rows[3][1] == "(unlabelled)"
+
+
+def test_the_chargeback_file_is_named_like_the_ledger_exports_whatever_the_label(client_for, compliance_user):
+    response = client_for(compliance_user).get(reverse("audit:chargeback"), {"month": "2025-01",
+                                                                             "label_key": 'Kostenstelle "Süd"\r\nX'})
+    today = datetime.now(UTC).date().isoformat()
+    assert response["Content-Disposition"] == \
+        f'attachment; filename="chargeback-2025-01-Kostenstelle_Sud_X-{today}.csv"'
 
 
 def test_the_chargeback_needs_a_label_and_a_real_month(client_for, compliance_user):

@@ -13,7 +13,6 @@ from django.db import connection, transaction
 
 from orchestrator.executor import run_advance
 from orchestrator.models import Run
-from orchestrator.registry import workflows
 from orchestrator.services import run_start
 from orchestrator.workflow_versions import workflow_versions_forget
 from tests.workers import ROOT
@@ -22,12 +21,9 @@ LETTER = "tests.ledger.graphs"
 
 
 @pytest.fixture
-def ledger_workflows(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, LETTER]
-    workflows.cache_clear()
+def ledger_workflows(register_workflows):
+    register_workflows(LETTER)
     workflow_versions_forget()  # what an earlier test's (since emptied) database held
-    yield
-    workflows.cache_clear()
 
 
 @pytest.fixture

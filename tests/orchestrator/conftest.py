@@ -2,13 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.registry import workflows
-
 
 @pytest.fixture
-def test_graphs(settings):
+def test_graphs(register_workflows):
     """Register the small workflows of tests/orchestrator/graphs.py for one test."""
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.orchestrator.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
+    register_workflows("tests.orchestrator.graphs")

@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,18 @@ def test_a_password_from_the_environment_wins_and_is_not_written_down(data_dir, 
     assert "demo-pass-123" not in output
     assert not (data_dir / "demo_passwords.json").exists()
     assert get_user_model().objects.get(username="reviewer2").check_password("demo-pass-123")
+
+
+@pytest.mark.parametrize("weak", ["short1", "password123", "1234567890123", "reviewer2x"])
+def test_a_weak_password_from_the_environment_is_refused_and_changes_nothing(data_dir, monkeypatch, weak):
+    monkeypatch.setenv("GATEHOUSE_DEMO_PASSWORD", weak)
+
+    with pytest.raises(CommandError) as refused:
+        _run()
+
+    assert "GATEHOUSE_DEMO_PASSWORD is refused" in str(refused.value)
+    assert "unset it" in str(refused.value)
+    assert not get_user_model().objects.exists()
 
 
 def test_it_restores_a_demo_user_whose_role_was_changed(data_dir):

@@ -177,7 +177,7 @@ def test_a_loop_guard_between_a_decision_and_the_nodes_run_keeps_the_decision(db
     assert state_at(run.pk, run.step)["answer"] == "approve"
     assert JournalEntry.objects.filter(run=run, kind="llm").count() == 1, "the draft was not paid for again"
     assert run.llm_calls == 1
-    from audit.selectors_runs import checkpoint_journal
+    from audit.selectors_run_detail import checkpoint_journal
     from orchestrator.models import Checkpoint
 
     step = Checkpoint.objects.get(run=run, source="node", node="ask")

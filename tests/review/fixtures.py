@@ -9,17 +9,13 @@ from collections.abc import Callable
 import pytest
 
 from orchestrator.executor import run_advance
-from orchestrator.registry import workflows
 from orchestrator.services import run_start
 from review.models import ReviewItem
 
 
 @pytest.fixture
-def payment_workflow(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, "tests.review.graphs"]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
+def payment_workflow(register_workflows):
+    register_workflows("tests.review.graphs")
 
 
 def _advance_to_gate(workflow: str, payload: dict, actor=None) -> ReviewItem:

@@ -49,7 +49,9 @@ class Note(BaseModel):
 def test_a_typed_blob_pointer_is_refused_but_the_words_in_text_are_fine():
     graph, request = SimpleNamespace(state=Note), {"args": {"meta": {}, "text": ""}}
     state = {"meta": {}, "text": ""}
-    with pytest.raises(DecisionError, match="reserved for the engine's pointers"):
+    with pytest.raises(DecisionError, match="reserved for the engine's pointers") as refused:
         validate_edits(graph, request, state, {"meta": {"$blob": "ab" * 32}})
+    assert str(refused.value).startswith("meta.$blob: ") and "Type the value itself" in str(refused.value)
+    assert "meta" in refused.value.field_errors
     assert validate_edits(graph, request, state, {"text": 'see {"$blob": "x"} in the docs'}) == {
         "text": 'see {"$blob": "x"} in the docs'}

@@ -70,7 +70,7 @@ def test_the_runs_list_filters_and_pages_by_keyset(client_for, engineer_user, pi
     assert labelled.count('data-testid="run-row"') == 3 and pipeline_run.thread_id not in labelled
     assert "use key=value" in client.get("/runs/?label=oops").content.decode()
 
-    from audit.selectors_runs import RunFilters, runs_page
+    from audit.selectors_runs_list import RunFilters, runs_page
 
     first = runs_page(filters=RunFilters(), limit=2)
     second = runs_page(filters=RunFilters(), cursor=first["next_cursor"], limit=2)
@@ -170,7 +170,7 @@ def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(clie
     assert 'hx-trigger="every' not in html, "every replay has ended: nothing to follow"
     from django.db.models import Sum
 
-    from audit.selectors_runs import replay_batch_rows
+    from audit.selectors_forks import replay_batch_rows
     from orchestrator.models import Checkpoint
 
     for row in replay_batch_rows(batch)["rows"]:

@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.date_range import date_parse
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
@@ -32,9 +33,9 @@ from orchestrator.roles import ADMIN, user_has_role
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2025-06-01") from None
+        return date_parse(value)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class ProgressBar:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from config.env import env_str
-from orchestrator.demo_accounts import DEMO_USERS, demo_users_ensure
+from orchestrator.demo_accounts import DEMO_USERS, WeakDemoPassword, demo_users_ensure
 
 
 class Command(BaseCommand):
@@ -12,7 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         shared = env_str("GATEHOUSE_DEMO_PASSWORD") or None
-        passwords = demo_users_ensure(data_dir=settings.DATA_DIR, shared_password=shared)
+        try:
+            passwords = demo_users_ensure(data_dir=settings.DATA_DIR, shared_password=shared)
+        except WeakDemoPassword as error:
+            raise CommandError(str(error)) from None
         self.stdout.write("Demo logins:")
         for username, password in passwords.items():
             shown = "(GATEHOUSE_DEMO_PASSWORD)" if shared else password

@@ -1,0 +1,117 @@
+"""Reads for the runs list (and the regression page's choice of runs): filters from the query string,
+and pages of runs newest first (no HTTP here)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q
+
+from audit.date_range import date_range_parse
+from audit.polling import poll_seconds
+from orchestrator.models import Run, RunStatus
+from orchestrator.registry import workflows
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class RunFilters:
+    workflow: str = ""
+    status: str = ""
+    label: str = ""
+    q: str = ""
+    since: date | None = None
+    until: date | None = None
+    min_cost: Decimal | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    # The text as typed for the parsed fields: a form shows it back, so a value that did not parse
+    # stays in its box next to its error instead of vanishing.
+    raw: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_query(cls, query: Any) -> RunFilters:
+        filters = cls(workflow=query.get("workflow", "").strip(), status=query.get("status", "").strip(),
+                      label=query.get("label", "").strip(), q=query.get("q", "").strip(),
+                      raw={name: query.get(name, "").strip() for name in ("since", "until", "min_cost")})
+        dates = date_range_parse(filters.raw)
+        filters.since, filters.until = dates.since, dates.until
+        filters.errors.update(dates.errors)
+        raw_cost = filters.raw["min_cost"]
+        if raw_cost:
+            try:
+                filters.min_cost = Decimal(raw_cost)
+            except InvalidOperation:
+                filters.errors["min_cost"] = "use a number like 0.05"
+            else:
+                if not filters.min_cost.is_finite():  # NaN / Infinity parse, but no cost compares to them
+                    filters.min_cost = None
+                    filters.errors["min_cost"] = "use a number like 0.05"
+        if filters.label and "=" not in filters.label:
+            filters.errors["label"] = "use key=value, e.g. department=legal"
+        if filters.status and filters.status not in RunStatus.values:
+            filters.errors["status"] = f"one of {', '.join(RunStatus.values)}"
+        return filters
+
+    def queryset(self) -> Any:
+        runs = Run.objects.all()
+        if self.workflow:
+            runs = runs.filter(workflow=self.workflow)
+        if self.status and "status" not in self.errors:
+            runs = runs.filter(status=self.status)
+        if self.label and "label" not in self.errors:
+            key, _, value = self.label.partition("=")
+            runs = runs.filter(labels__contains={key.strip(): value.strip()})
+        if self.q:
+            runs = runs.filter(thread_id__icontains=self.q)
+        # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
+        if self.since:
+            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
+        if self.until:
+            runs = runs.filter(created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min,
+                                                               tzinfo=UTC))
+        if self.min_cost is not None:
+            runs = runs.filter(cost__gte=self.min_cost)
+        return runs
+
+
+def _encode_cursor(run: Run) -> str:
+    return base64.urlsafe_b64encode(f"{run.created_at.isoformat()}|{run.pk}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        stamp, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(stamp), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) -> dict[str, Any]:
+    """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1.
+
+    Nothing is listed while a filter does not parse: the runs of the other filters alone would
+    read as the answer to a question nobody asked."""
+    if filters.errors:
+        return {"runs": [], "next_cursor": "", "poll_s": 0}
+    runs = filters.queryset().select_related("parent").order_by("-created_at", "-id")
+    position = _decode_cursor(cursor) if cursor else None
+    if position is not None:
+        stamp, pk = position
+        runs = runs.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=pk))
+    rows = list(runs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "runs": rows,
+        "next_cursor": _encode_cursor(rows[-1]) if more else "",
+        "poll_s": poll_seconds(r.status for r in rows),
+    }
+
+
+def workflow_names() -> list[str]:
+    return sorted(workflows())

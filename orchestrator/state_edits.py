@@ -1,0 +1,94 @@
+"""A person's edits to a run's state, checked once for the two places they are made: a reviewer's
+"edit then approve" at a gate (review.services) and an engineer's edited fork (orchestrator.forks).
+
+`state_edits_check` refuses, naming the key path and what to do instead:
+  - edits that are not an object of field → value, or that name a field the caller does not let
+    anyone edit there (a gate's arguments; a fork's state schema fields);
+  - a value JSON cannot hold (NaN, Infinity);
+  - a blob pointer, i.e. a `$blob` key anywhere in a value. Pointers are made by the engine only
+    (orchestrator.blobs): a typed one would load whatever stored document it names, another run's
+    included, into this run;
+  - a state the schema rejects once the edits are applied;
+and returns the fields whose value changes, as the schema coerced them ("3" becomes 3 for an int).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from orchestrator.blobs import BLOB_KEY
+from orchestrator.state import dumps, schema_field_errors, unserializable_at
+
+
+class StateEditRefused(ValueError):
+    """Nothing was changed. `field_errors` maps each field at fault to what is wrong with it."""
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors = field_errors or {}
+
+
+def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: Any, editable: Collection[str],
+                      where: str, not_editable: str) -> dict[str, Any]:
+    """Check `edits` against `schema` with the rest of `state` (hydrated); return the changed fields.
+
+    `where` ("at this gate") and `not_editable` (the reason shown by a field outside `editable`)
+    are the caller's words for its refusal of a field that may not be edited there."""
+    if not isinstance(edits, dict):
+        raise StateEditRefused(f"edits must be a JSON object of field name → new value, not {type(edits).__name__}.")
+    unknown = sorted(set(edits) - set(editable))
+    if unknown:
+        raise StateEditRefused(f"these fields cannot be edited {where}: {', '.join(unknown)}; "
+                               f"the fields you may edit are {', '.join(editable)}.",
+                               dict.fromkeys(unknown, not_editable))
+    for key, value in edits.items():
+        _refuse_non_json(key, value)
+        _refuse_pointer(key, value)
+    try:
+        model = schema.model_validate({**state, **edits})
+    except ValidationError as exc:
+        errors = schema_field_errors(exc)
+        detail = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
+        raise StateEditRefused(f"the edit violates the state schema: {detail}. Correct the value and try again.",
+                               errors) from None
+    dumped = model.model_dump(mode="json", include=set(edits))
+    return {key: value for key, value in dumped.items() if state.get(key) != value}
+
+
+def _refuse_non_json(key: str, value: Any) -> None:
+    try:
+        dumps(value)
+    except (TypeError, ValueError):
+        path, what = unserializable_at(value, key) or (key, type(value).__name__)
+        raise StateEditRefused(f"{path}: {what} is not a JSON value. Type text in double quotes, a number, "
+                               "true, false, null, a list or an object.", {key: "not a JSON value"}) from None
+
+
+def _refuse_pointer(key: str, value: Any) -> None:
+    path = _pointer_at(value, key)
+    if path is not None:
+        raise StateEditRefused(
+            f"{path}: edits may not contain the key {BLOB_KEY!r}: it is reserved for the engine's pointers to "
+            "stored documents. Type the value itself, or leave the field as it was.",
+            {key: f"the key {BLOB_KEY!r} is the engine's (at {path}); type the value itself"})
+
+
+def _pointer_at(value: Any, path: str) -> str | None:
+    """The key path of the first `$blob` key in `value` (a JSON value), or None. Only keys count:
+    the same words inside text are text."""
+    if isinstance(value, dict):
+        if BLOB_KEY in value:
+            return f"{path}.{BLOB_KEY}"
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{index}]", v) for index, v in enumerate(value))
+    else:
+        return None
+    for inner_path, inner in items:
+        found = _pointer_at(inner, inner_path)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,70 @@
+"""A fork's state edit may not contain a blob pointer (a "$blob" key), as a gate's edit may not: a
+forged one would make the fork read whatever stored document it names, another run's included.
+Refused through the fork form and the API alike, naming the key path; a pointer the engine made
+still forks when its field is left as it was."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.history import state_at
+from orchestrator.models import Run
+from orchestrator.services import run_start
+from orchestrator.tokens import api_token_create
+
+
+@pytest.fixture
+def two_filings(register_workflows, transactional_db, advance_run):
+    """Two finished filings: ours, and another run whose document the forged pointer names."""
+    register_workflows("tests.timetravel.graphs")
+    ours = advance_run(run_start(workflow="filing", input={"text": "our quarterly note"}))
+    theirs = advance_run(run_start(workflow="filing", input={"text": "SOMEONE ELSE'S SECRET CONTRACT"}))
+    assert (ours.status, theirs.status) == ("completed", "completed")
+    return ours, theirs
+
+
+def _forged(theirs: Run) -> dict:
+    return state_at(theirs.pk, 1)["document"]["file"]  # {"$blob": <their sha>, "size": …, "type": …}
+
+
+def test_the_api_refuses_a_forged_pointer_and_names_its_path(two_filings, client, engineer_user):
+    ours, theirs = two_filings
+    token = api_token_create(user=engineer_user, name="forge")
+
+    refused = client.post(f"/api/runs/{ours.thread_id}/fork", {"at_step": 1, "edits": {"document": {
+        "name": "note.txt", "file": _forged(theirs)}}},
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert refused.status_code == 422
+    assert "document.file.$blob" in refused.json()["detail"]
+    assert "reserved for the engine's pointers" in refused.json()["detail"]
+    assert "document" in refused.json()["fields"]
+    assert not Run.objects.filter(parent=ours).exists()
+
+
+def test_the_fork_form_refuses_a_forged_pointer_nested_in_a_list(two_filings, client_for, engineer_user):
+    ours, theirs = two_filings
+    url = f"/runs/{ours.thread_id}/checkpoints/1/fork/"
+
+    page = client_for(engineer_user).post(url, {"field_document": json.dumps({"copies": [_forged(theirs)]}),
+                                                "mode": "recorded"})
+
+    html = page.content.decode()
+    assert page.status_code == 422
+    assert "document.copies[0].$blob" in html and "Type the value itself" in html
+    assert not Run.objects.filter(parent=ours).exists()
+
+
+def test_a_pointer_left_as_it_was_still_forks(two_filings, client_for, engineer_user, advance_run):
+    ours, _ = two_filings
+    url = f"/runs/{ours.thread_id}/checkpoints/1/fork/"
+    shown = state_at(ours.pk, 1)["document"]
+
+    page = client_for(engineer_user).post(url, {"field_document": json.dumps(shown), "field_title": '"Q3"',
+                                                "mode": "recorded"})
+
+    assert page.status_code == 302
+    fork = advance_run(Run.objects.get(parent=ours))
+    assert state_at(fork.pk, fork.step)["summary"] == "our quarterly note"
