@@ -1,8 +1,14 @@
 """Compliance exports: JSONL (docs/ledger-export-format.md, checkable offline), CSV, PDF (audit/report_pdf.py).
 
 Every export is selected by an `ExportScope` (one run, or runs by date range / workflow / actor; each
-selected run is exported whole, from entry 1), streamed line by line with a progress callback, and
-recorded first as an "export" entry in the system chain: who exported what, in which format.
+selected run is exported whole, from entry 1, up to its newest entry), streamed line by line with a
+progress callback, and recorded first as an "export" entry in the system chain: who exported what, in
+which format.
+
+A JSONL export proves it is complete, not only genuine: its seal lines carry the signed run heads
+(`chains`) of every seal that pins an exported run, and it ends with a manifest, signed with the ledger
+key, of each exported run's [length, head] as exported. Cutting entries off the end of a run then
+fails offline verification, sealed or not.
 """
 
 from __future__ import annotations
@@ -15,18 +21,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from audit.canonical import canonical_json
+from audit.chain import GENESIS
 from audit.date_range import REVERSED
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
 from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, PrunedLeaf, Seal
-from audit.sealing import seal_head
+from audit.sealing import ledger_signing_key, seal_head
+from audit.selectors_ledger import ledger_snapshot
 from audit.services import system_ledger_append
+from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
+# 2: seal lines carry their signed run heads, and a signed manifest closes the export.
+JSONL_VERSION = 2
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
 
@@ -124,39 +137,69 @@ def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
     return MerkleTree(leaves), index
 
 
-def export_jsonl(runs: list[str], *, scope: ExportScope, progress: Progress | None = None) -> Iterator[bytes]:
-    """The JSONL export, one canonical JSON line at a time (header, entries, seals, consistency, proofs)."""
-    seals = list(Seal.objects.order_by("seal_no"))
-    total = LedgerEntry.objects.filter(chain__in=runs).count()
-    last = seals[-1].last_gseq if seals else 0
-    tree, index = _sealed_tree(last) if seals else (MerkleTree([]), {})
-    sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
-    header = {
-        "type": "header", "format": "gatehouse-ledger-export", "version": 1, "generated_at": utc_now_iso(),
-        "scope": {"runs": runs, **({"filter": scope.describe()} if not scope.run else {})},
-        "counts": {"entries": total, "seals": len(seals), "consistency": max(0, len(seals) - 1),
-                   "proofs": sealed},
-    }
-    yield canonical_json(header) + b"\n"
-    proofs: list[tuple[int, int]] = []
-    for done, row in enumerate(_selected_entries(runs), 1):
-        yield canonical_json(_entry_object(row)) + b"\n"
-        if row["gseq"] <= last:
-            proofs.append((row["gseq"], index[row["gseq"]]))
-        if progress and done % 1000 == 0:
-            progress(done, total)
-    for seal in seals:
-        yield canonical_json({"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature}) + b"\n"
-    for old, new in zip(seals, seals[1:], strict=False):
-        path = tree.consistency_proof(old.tree_size, new.tree_size)
-        yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
-                              "path": [p.hex() for p in path]}) + b"\n"
-    sizes = [(seal.tree_size, seal.seal_no) for seal in seals]
-    for gseq, leaf in proofs:
-        size, seal_no = next((size, no) for size, no in sizes if leaf < size)
-        path = tree.inclusion_proof(leaf, size)
-        yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
-                              "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
+def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
+    line = {"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature}
+    # Only the seals that pin an exported run carry their run heads: that is all the verifier needs,
+    # and a seal's heads name every run it covered, which a one-run export has no business listing.
+    if not runs.isdisjoint(seal.chains):
+        line["chains"] = seal.chains
+        line["chains_signature"] = seal.chains_signature
+    return line
+
+
+def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]], last_seal: int,
+                    private_key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The export's last line: what it holds (each run's [length, head]), signed with the ledger key."""
+    body = {"generated_at": generated_at, "scope": scope, "runs": heads, "last_seal": last_seal,
+            "key_id": key_id(private_key.public_key())}
+    return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, private_key)}
+
+
+def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519PrivateKey,
+                 progress: Progress | None = None) -> Iterator[bytes]:
+    """The JSONL export, one canonical JSON line at a time (header, entries, seals, consistency, proofs,
+    manifest), all read from one snapshot so the header's counts and the manifest match the lines."""
+    with ledger_snapshot():
+        seals = list(Seal.objects.order_by("seal_no"))
+        total = LedgerEntry.objects.filter(chain__in=runs).count()
+        last = seals[-1].last_gseq if seals else 0
+        tree, index = _sealed_tree(last) if seals else (MerkleTree([]), {})
+        sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
+        generated_at = utc_now_iso()
+        described = {"runs": runs, **({"filter": scope.describe()} if not scope.run else {})}
+        header = {
+            "type": "header", "format": "gatehouse-ledger-export", "version": JSONL_VERSION,
+            "generated_at": generated_at, "scope": described,
+            "counts": {"entries": total, "seals": len(seals), "consistency": max(0, len(seals) - 1),
+                       "proofs": sealed},
+        }
+        yield canonical_json(header) + b"\n"
+        # A selected run with no entries left (pruned) is listed as empty: the manifest covers the scope.
+        heads: dict[str, list[Any]] = {run: [0, GENESIS] for run in runs}
+        proofs: list[tuple[int, int]] = []
+        for done, row in enumerate(_selected_entries(runs), 1):
+            yield canonical_json(_entry_object(row)) + b"\n"
+            heads[row["chain"]] = [row["seq_run"], row["hash"]]
+            if row["gseq"] <= last:
+                proofs.append((row["gseq"], index[row["gseq"]]))
+            if progress and done % 1000 == 0:
+                progress(done, total)
+        selected = set(runs)
+        for seal in seals:
+            yield canonical_json(_seal_line(seal, selected)) + b"\n"
+        for old, new in zip(seals, seals[1:], strict=False):
+            path = tree.consistency_proof(old.tree_size, new.tree_size)
+            yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
+                                  "path": [p.hex() for p in path]}) + b"\n"
+        sizes = [(seal.tree_size, seal.seal_no) for seal in seals]
+        for gseq, leaf in proofs:
+            size, seal_no = next((size, no) for size, no in sizes if leaf < size)
+            path = tree.inclusion_proof(leaf, size)
+            yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
+                                  "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
+        manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads,
+                                   last_seal=seals[-1].seal_no if seals else 0, private_key=private_key)
+        yield canonical_json(manifest) + b"\n"
     if progress:
         progress(total, total)
 
@@ -223,9 +266,17 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
     runs = scope.runs()
     if not runs:
         raise ExportError(f"no runs match ({scope.label()}): widen the dates or clear a filter")
-    export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
+    private_key = None
     if fmt == "jsonl":
-        return runs, export_jsonl(runs, scope=scope, progress=progress)
+        # Loaded before the export is recorded: a missing key fails the request, not the download midway.
+        try:
+            private_key = ledger_signing_key()
+        except LedgerKeyError as exc:
+            raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
+                              "CSV and PDF exports need no key") from None
+    export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
+    if private_key is not None:
+        return runs, export_jsonl(runs, scope=scope, private_key=private_key, progress=progress)
     if fmt == "csv":
         return runs, export_csv(runs, scope=scope, progress=progress)
     from audit.report_pdf import export_pdf

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Verify a Gatehouse ledger export offline: hash chains, Merkle inclusion proofs, signed seals.
+"""Verify a Gatehouse ledger export offline: hash chains, Merkle inclusion proofs, signed seals, and that
+nothing was cut from it (the signed manifest and the run heads signed in the seals).
 
     python offline_verifier.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--require-sealed]
 
@@ -7,13 +8,20 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 1. every line is one JSON object of a known type, the header comes first and its counts match;
 2. every exported run's hash chain is intact (modified / deleted / inserted / reordered entries are named);
 3. seals chain from GENESIS through ``prev_head``, their gseq ranges and tree sizes only grow, and each
-   signature verifies with one of the public keys given (pass every key the ledger has used);
+   signature, and that of the run heads (chains) a seal carries, verifies with one of the public keys
+   given (pass every key the ledger has used);
 4. consistency proofs between seals, when present, show each tree extends the previous one;
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
-   reported as unsealed (a warning, or a failure with ``--require-sealed``).
+   reported as unsealed (a warning, or a failure with ``--require-sealed``);
+6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
+7. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
+   each at exactly its exported length and head.
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first),
 2 the command could not run (unreadable file or key).
+
+Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
+``--allow-version-1`` is given.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
@@ -39,9 +47,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 # =====================================================================================================
-# Verbatim copies of the functions that define the ledger's hash formats, from audit/canonical.py,
-# audit/chain.py, audit/merkle.py and audit/signing.py. Copied, not imported, because this file must run
-# without the project; tests/audit/test_offline_verifier.py fails if any copy drifts from its original.
+# Verbatim copies of the functions that define the ledger's hash and signature formats, from
+# audit/canonical.py, audit/chain.py, audit/merkle.py, audit/signing.py and audit/sealing.py. Copied, not
+# imported, because this file must run without the project; tests/audit/test_offline_verifier.py fails
+# if any copy drifts from its original.
 # =====================================================================================================
 
 # --- from audit/canonical.py ---
@@ -530,13 +539,40 @@ def verify_head(head: TreeHead, signature: str, public_key: Ed25519PublicKey) ->
     return True
 
 
+# Each kind of document the ledger key signs besides tree heads has its own context prefix (the seals'
+# chains: audit/sealing.py CHAINS_CONTEXT; export manifests: this one), so a signature over one kind can
+# never be replayed as a signature over another, nor as a tree head's.
+MANIFEST_CONTEXT = b"gatehouse-export-manifest-v1\n"
+
+
+def verify_document(context: bytes, document: Mapping[str, Any], signature: str, public_key: Any) -> bool:
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), context + canonical_json(document))
+    except Exception:  # noqa: BLE001 - any failure to verify (no key, bad base64, unencodable document) is "not valid"
+        return False
+    return True
+
+
+# --- from audit/sealing.py ---
+# The per-chain heads a seal covers are signed with their own context: never confusable with a head.
+CHAINS_CONTEXT = b"gatehouse-sealed-chains-v1\n"
+
+
+def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], signature: str,
+                            public_key: Any) -> bool:
+    return verify_document(CHAINS_CONTEXT, {"head": head_digest, "chains": chains}, signature, public_key)
+
+
 # =====================================================================================================
 # The export format and its checks (not copied: this part exists only here).
 # =====================================================================================================
 
 FORMAT = "gatehouse-ledger-export"
-VERSION = 1
-LINE_TYPES = ("header", "entry", "seal", "consistency", "proof")
+VERSION = 2
+# Exports made before the manifest and the seals' run heads: checked only when asked (--allow-version-1).
+OLD_VERSION = 1
+LINE_TYPES = ("header", "entry", "seal", "consistency", "proof", "manifest")
+MANIFEST_FIELDS = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
 ENTRY_LINE_FIELDS = frozenset({*ENTRY_FIELDS, "prev", "hash", "gseq", "redacted", "type"})
 SEAL_INT_FIELDS = ("seal_no", "tree_size", "first_gseq", "last_gseq")
 SEAL_STR_FIELDS = ("sealed_at", "key_id", "signature")
@@ -634,8 +670,12 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     if not headers:
         return {}
     number, header = headers[0]
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        report.fail(number, f"not a {FORMAT} version {VERSION} header")
+    if header.get("format") != FORMAT or header.get("version") not in (OLD_VERSION, VERSION):
+        report.fail(
+            number,
+            f"not a {FORMAT} version {OLD_VERSION} or {VERSION} header: "
+            "a newer export needs the verifier of the Gatehouse release that made it",
+        )
     counts = header.get("counts")
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
@@ -656,13 +696,20 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     return header
 
 
-def _entry_shape(obj: dict[str, Any]) -> str | None:
-    missing = sorted(ENTRY_LINE_FIELDS - obj.keys())
+def _fields_problem(obj: dict[str, Any], expected: frozenset[str], what: str) -> str | None:
+    missing = sorted(expected - obj.keys())
     if missing:
-        return f"entry line lacks {', '.join(missing)}"
-    extra = sorted(obj.keys() - ENTRY_LINE_FIELDS)
+        return f"{what} lacks {', '.join(missing)}"
+    extra = sorted(obj.keys() - expected)
     if extra:
-        return f"entry line has unexpected field {', '.join(extra)}"
+        return f"{what} has unexpected field {', '.join(extra)}"
+    return None
+
+
+def _entry_shape(obj: dict[str, Any]) -> str | None:
+    fields_problem = _fields_problem(obj, ENTRY_LINE_FIELDS, "entry line")
+    if fields_problem is not None:
+        return fields_problem
     if not _is_int(obj["gseq"]) or obj["gseq"] < 1:
         return "entry gseq is not a positive integer"
     if not isinstance(obj["redacted"], bool):
@@ -676,28 +723,61 @@ def _name(entry: dict[str, Any]) -> str:
     return f"entry {entry['seq_run']} of run {entry['run']}"
 
 
+def _is_length_and_head(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and _is_int(value[0])
+        and value[0] >= 0
+        and _is_hex_hash(value[1])
+    )
+
+
+def _is_heads(value: Any) -> bool:
+    """{run: [length, head]}, the shape of a seal's chains and of a manifest's runs."""
+    return isinstance(value, dict) and all(map(_is_length_and_head, value.values()))
+
+
 @dataclass
 class _Seal:
     line: int
     head: TreeHead
     signature: str
+    # {run: [length, head]} the seal signed for every run it covered; only on the seals that pin an
+    # exported run (the exporter leaves the other runs' names out).
+    chains: dict[str, list[Any]] | None = None
+    chains_signature: str = ""
 
 
 def _parse_seal(number: int, obj: dict[str, Any], report: Report) -> _Seal | None:
     bad = [name for name in SEAL_INT_FIELDS if not _is_int(obj.get(name))]
     bad += [name for name in SEAL_STR_FIELDS if not isinstance(obj.get(name), str)]
     bad += [name for name in ("root", "prev_head") if not _is_hex_hash(obj.get(name))]
-    extra = sorted(obj.keys() - {f.name for f in fields(TreeHead)} - {"type", "signature"})
+    if ("chains" in obj or "chains_signature" in obj) and not (
+        _is_heads(obj.get("chains")) and isinstance(obj.get("chains_signature"), str)
+    ):
+        bad.append("chains")
+    extra = sorted(
+        obj.keys() - {f.name for f in fields(TreeHead)} - {"type", "signature", "chains", "chains_signature"}
+    )
     if bad or extra:
         what = f"missing or malformed {', '.join(bad)}" if bad else f"unexpected field {', '.join(extra)}"
         report.fail(number, f"seal line has {what}")
         return None
-    return _Seal(number, TreeHead.from_dict(obj), obj["signature"])
+    return _Seal(
+        number, TreeHead.from_dict(obj), obj["signature"], obj.get("chains"), obj.get("chains_signature", "")
+    )
 
 
-def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], report: Report) -> None:
+# {run: (length, head, seal_no)}: the newest length and head a validly signed seal recorded for a run.
+Pins = dict[str, tuple[int, str, int]]
+
+
+def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], report: Report) -> Pins:
     """1. numbered 1, 2, 3 ... with no gaps; 2. each prev_head is the previous head's hash; 3. tree sizes
-    and gseq ranges only grow; 4. each signature verifies with the key the seal names."""
+    and gseq ranges only grow; 4. each signature verifies with the key the seal names, and so do the run
+    heads (chains) the seal carries. Returns the run heads that verified."""
+    pins: Pins = {}
     previous: _Seal | None = None
     for seal in seals:
         head, number = seal.head, seal.line
@@ -738,7 +818,19 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
             report.fail(
                 number, f"seal {head.seal_no}'s signature is not valid: the seal was altered after signing"
             )
+        elif seal.chains is not None:
+            if verify_chains_signature(head_hash(head), seal.chains, seal.chains_signature, public_key):
+                for run, (length, digest) in seal.chains.items():
+                    if length > pins.get(run, (0, GENESIS, 0))[0]:
+                        pins[run] = (length, digest, head.seal_no)
+            else:
+                report.fail(
+                    number,
+                    f"seal {head.seal_no}'s run heads (chains) do not match their signature: "
+                    "they were altered after sealing",
+                )
         previous = seal
+    return pins
 
 
 def _check_consistency(
@@ -882,11 +974,151 @@ def _proves(entry: dict[str, Any], index: int, size: int, proof: list[bytes], ro
     return _is_hex_hash(leaf) and verify_inclusion(bytes.fromhex(leaf), index, size, proof, root)
 
 
+def _check_runs(runs: Mapping[str, list[tuple[int, dict[str, Any]]]], pins: Pins, report: Report) -> set[str]:
+    """Each run's chain, walked from GENESIS and held to the newest length and head a seal signed for it
+    (entries cut off its end are reported as truncated). Returns the runs found broken."""
+    broken = set()
+    for run, group in runs.items():
+        length, head, seal_no = pins.get(run, (None, None, 0))
+        result = verify_chain([entry for _, entry in group], expected_len=length, expected_head=head)
+        if result.ok:
+            continue
+        broken.add(run)
+        detail = result.detail
+        if result.problem == TRUNCATED and length is not None and result.entry_seq is not None:
+            detail += f" ({length - result.entry_seq + 1} missing; seal {seal_no} signed the run's length)"
+        # Cut entries have no line of their own: point at the run's last line.
+        report.fail(group[result.position if result.position is not None else -1][0], detail)
+    return broken
+
+
+def _check_pins_carried(
+    entries: Mapping[int, tuple[int, dict[str, Any]]], seals: list[_Seal], report: Report
+) -> None:
+    """A seal that covers an exported entry signed its run's head, so it must carry its chains: without
+    them, entries cut off that run's end would go unnoticed by the seals."""
+    reported = set()
+    for gseq, (_, entry) in sorted(entries.items()):
+        covering = _covering_seal(gseq, seals)
+        if covering is None or (covering[0].head.seal_no, entry["run"]) in reported:
+            continue
+        seal = covering[0]
+        if seal.chains is None or entry["run"] not in seal.chains:
+            reported.add((seal.head.seal_no, entry["run"]))
+            report.fail(
+                seal.line,
+                f"seal {seal.head.seal_no} covers {_name(entry)} (gseq {gseq}), but its line carries no "
+                f"signed head for run {entry['run']}: the seal's run heads (chains) were removed",
+            )
+
+
+def _manifest_shape(obj: dict[str, Any]) -> str | None:
+    fields_problem = _fields_problem(obj, MANIFEST_FIELDS, "manifest line")
+    if fields_problem is not None:
+        return fields_problem
+    bad = [name for name in ("generated_at", "key_id", "signature") if not isinstance(obj[name], str)]
+    bad += [] if isinstance(obj["scope"], dict) else ["scope"]
+    bad += [] if _is_heads(obj["runs"]) else ["runs"]
+    bad += [] if _is_int(obj["last_seal"]) else ["last_seal"]
+    return f"manifest line has malformed {', '.join(bad)}" if bad else None
+
+
+def _check_manifest(
+    records: list[tuple[int, dict[str, Any]]],
+    header: dict[str, Any],
+    runs: Mapping[str, list[tuple[int, dict[str, Any]]]],
+    seals: list[_Seal],
+    keyring: Mapping[str, Ed25519PublicKey],
+    broken: set[str],
+    report: Report,
+) -> bool:
+    """One manifest, signed by a known key, agreeing with the header, listing exactly the exported runs
+    at exactly their exported length and head. True when it verified and its signature holds."""
+    manifests = [(n, obj) for n, obj in records if obj["type"] == "manifest"]
+    if not manifests:
+        report.fail(
+            None,
+            "the export has no manifest line: it was removed, or the file was cut short (an interrupted "
+            "download?); export it again",
+        )
+        return False
+    for number, _ in manifests[1:]:
+        report.fail(number, "a second manifest: exports were concatenated or spliced")
+    number, manifest = manifests[0]
+    shape = _manifest_shape(manifest)
+    if shape is not None:
+        report.fail(number, shape)
+        return False
+    public_key = keyring.get(manifest["key_id"])
+    if public_key is None:
+        report.fail(
+            number,
+            f"the manifest was signed by key {manifest['key_id']}, which is not among the public keys given: "
+            "pass the ledger's current public key",
+        )
+        return False
+    signed = {key: value for key, value in manifest.items() if key not in ("type", "signature")}
+    if not verify_document(MANIFEST_CONTEXT, signed, manifest["signature"], public_key):
+        report.fail(number, "the manifest's signature is not valid: the manifest was altered after export")
+        return False
+    problems = len(report.problems)
+    for name in ("generated_at", "scope"):
+        if header.get(name) != manifest[name]:
+            report.fail(
+                1, f"the header's {name} differs from the signed manifest's (line {number}): the header was edited"
+            )
+    newest = seals[-1].head.seal_no if seals else 0
+    if manifest["last_seal"] != newest:
+        report.fail(
+            number,
+            f"the manifest was signed when seal {manifest['last_seal']} was the newest, but the export's newest "
+            f"is {'none' if not newest else f'seal {newest}'}: seal lines were removed or added",
+        )
+    heads = manifest["runs"]
+    for run in sorted(heads.keys() - runs.keys()):
+        if heads[run][0]:
+            report.fail(
+                None,
+                f"run {run} was truncated: the signed manifest lists {heads[run][0]} entries, but the export "
+                "holds none of them",
+            )
+    for run in sorted(runs.keys() - heads.keys()):
+        report.fail(
+            runs[run][0][0],
+            f"run {run} is not in the signed manifest: its "
+            f"{_plural(len(runs[run]), 'entry was', 'entries were')} added to the export",
+        )
+    for run in sorted(runs.keys() & heads.keys() - broken):
+        length, head = heads[run]
+        ordered = sorted(runs[run], key=lambda line_entry: line_entry[1]["seq_run"])
+        last_line, last = ordered[-1]
+        ends = last["seq_run"]
+        if ends < length:
+            report.fail(
+                last_line,
+                f"run {run} was truncated: it ends at entry {ends}, but the signed manifest lists {length} "
+                f"entries, so {_entries_phrase(ends + 1, length, run)} removed ({length - ends} missing)",
+            )
+        elif ends > length:
+            report.fail(
+                ordered[length][0],
+                f"run {run} has {ends} entries, but the signed manifest lists {length}: "
+                f"{_entries_phrase(length + 1, ends, run)} added to the export",
+            )
+        elif last["hash"] != head:
+            report.fail(
+                last_line,
+                f"entry {ends} of run {run} is not the one the signed manifest lists: the run was rewritten",
+            )
+    return len(report.problems) == problems
+
+
 def verify_export(
     lines: Iterable[bytes],
     public_keys: Iterable[Ed25519PublicKey],
     *,
     require_sealed: bool = False,
+    allow_version_1: bool = False,
 ) -> Report:
     report = Report()
     records = _parse_lines(lines, report)
@@ -918,21 +1150,35 @@ def verify_export(
         for run in sorted(runs.keys() - set(map(str, scope_runs))):
             report.fail(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
 
-    for group in runs.values():
-        result = verify_chain([entry for _, entry in group])
-        if not result.ok:
-            line = group[result.position][0] if result.position is not None else None
-            report.fail(line, result.detail)
-
-    # Seals, then proofs into them.
+    # Seals, then the runs' chains (held to the heads the seals signed), then proofs into the seals.
     seals = sorted(
         (s for n, obj in records if obj["type"] == "seal" if (s := _parse_seal(n, obj, report))),
         key=lambda s: (s.head.seal_no, s.line),
     )
-    _check_seals(seals, keyring, report)
+    pins = _check_seals(seals, keyring, report)
+    broken = _check_runs(runs, pins, report)
     by_no = {seal.head.seal_no: seal for seal in seals}
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
+
+    # Completeness: only version 2 exports can show it.
+    complete = False
+    if header.get("version") == OLD_VERSION:
+        if allow_version_1:
+            report.warnings.append(
+                "this is a version 1 export: it has no signed manifest, so it cannot show that no entries "
+                "were cut off the end of a run; ask Gatehouse's operators for a new export to check that"
+            )
+        else:
+            report.fail(
+                1,
+                "this is a version 1 export, made before Gatehouse signed its exports: it cannot show that "
+                "no entries were cut off the end of a run. Ask for a new export, or pass --allow-version-1 "
+                "to check only what it holds",
+            )
+    elif header:
+        _check_pins_carried(entries, seals, report)
+        complete = _check_manifest(records, header, runs, seals, keyring, broken, report)
 
     unsealed: list[tuple[int, dict[str, Any]]] = []
     for gseq, (number, entry) in sorted(entries.items()):
@@ -964,6 +1210,7 @@ def verify_export(
 
     seal_part = f"{_plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
     extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
+    extras += ["matches its signed manifest"] if complete else []
     report.summary = (
         f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, {seal_part} "
         f"({', '.join(extras)})"
@@ -991,12 +1238,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--require-sealed", action="store_true", help="fail if any entry is not yet covered by a seal"
     )
+    parser.add_argument(
+        "--allow-version-1",
+        action="store_true",
+        help="check a version 1 export (made before exports were signed), which cannot show it is complete",
+    )
     parser.add_argument("--max-problems", type=int, default=20, help="how many problems to list")
     args = parser.parse_args(argv)
     try:
         keys = [_load_public_key(path) for path in args.public_key]
         with open(args.export, "rb") as handle:
-            report = verify_export(handle, keys, require_sealed=args.require_sealed)
+            report = verify_export(
+                handle, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
+            )
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

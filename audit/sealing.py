@@ -20,7 +20,6 @@ with no late arrivals). So `ledger_seal()`:
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import logging
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -40,7 +40,15 @@ from audit.chain import GENESIS
 from audit.ledger import utc_now_iso
 from audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from audit.models import LedgerEntry, Seal
-from audit.signing import TreeHead, head_hash, key_id, load_signing_key, sign_head
+from audit.signing import (
+    TreeHead,
+    head_hash,
+    key_id,
+    load_signing_key,
+    sign_document,
+    sign_head,
+    verify_document,
+)
 
 log = logging.getLogger("gatehouse.ledger")
 
@@ -120,21 +128,13 @@ def _wait_for_horizon(xmax: int, timeout: float) -> int:
 
 
 # --- signing the covered chains ---------------------------------------------------------------------------
-def chains_bytes(head_digest: str, chains: dict[str, list[Any]]) -> bytes:
-    return CHAINS_CONTEXT + canonical_json({"head": head_digest, "chains": chains})
-
-
 def sign_chains(head_digest: str, chains: dict[str, list[Any]], private_key: Any) -> str:
-    return base64.b64encode(private_key.sign(chains_bytes(head_digest, chains))).decode("ascii")
+    return sign_document(CHAINS_CONTEXT, {"head": head_digest, "chains": chains}, private_key)
 
 
 def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], signature: str,
                             public_key: Any) -> bool:
-    try:
-        public_key.verify(base64.b64decode(signature, validate=True), chains_bytes(head_digest, chains))
-    except Exception:  # noqa: BLE001 - any failure to verify is "not valid"
-        return False
-    return True
+    return verify_document(CHAINS_CONTEXT, {"head": head_digest, "chains": chains}, signature, public_key)
 
 
 def seal_head(seal: Seal) -> TreeHead:
@@ -162,7 +162,7 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
     cut = _sequence_last_value()
     _, cut_xmax = _snapshot()
     horizon = _wait_for_horizon(cut_xmax, wait_seconds)
-    private_key = load_signing_key(allow_generate=settings.DEBUG or _dev_key_allowed())
+    private_key = ledger_signing_key()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gatehouse:ledger:seal'))")
@@ -204,6 +204,11 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
         )
     seals_publish()
     return seal
+
+
+def ledger_signing_key() -> Ed25519PrivateKey:
+    """The key seals and export manifests are signed with (audit/signing.py says where it comes from)."""
+    return load_signing_key(allow_generate=settings.DEBUG or _dev_key_allowed())
 
 
 def _dev_key_allowed() -> bool:

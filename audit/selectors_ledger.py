@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 
 from audit.date_range import date_range_parse
@@ -15,6 +18,19 @@ from orchestrator.models import Checkpoint, Run
 from review.models import ReviewDecision
 
 ERASED_KIND = "personal_data_erased"  # the run-chain entry audit.erasure appends
+
+
+@contextlib.contextmanager
+def ledger_snapshot() -> Iterator[None]:
+    """Read the ledger as of one moment (REPEATABLE READ, read only), so a commit landing midway never
+    shows up in half of what is read. Inside a caller's transaction, that transaction is the snapshot."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def run_erased(thread_id: str) -> bool:

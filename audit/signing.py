@@ -96,6 +96,26 @@ def verify_head_with_keyring(head: TreeHead, signature: str, keyring: Mapping[st
     return public_key is not None and verify_head(head, signature, public_key)
 
 
+# --- Other signed documents ---
+# Each kind of document the ledger key signs besides tree heads has its own context prefix (the seals'
+# chains: audit/sealing.py CHAINS_CONTEXT; export manifests: this one), so a signature over one kind can
+# never be replayed as a signature over another, nor as a tree head's.
+MANIFEST_CONTEXT = b"gatehouse-export-manifest-v1\n"
+
+
+def sign_document(context: bytes, document: Mapping[str, Any], private_key: Ed25519PrivateKey) -> str:
+    """base64 Ed25519 signature over ``context`` + the document's canonical JSON."""
+    return base64.b64encode(private_key.sign(context + canonical_json(document))).decode("ascii")
+
+
+def verify_document(context: bytes, document: Mapping[str, Any], signature: str, public_key: Any) -> bool:
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), context + canonical_json(document))
+    except Exception:  # noqa: BLE001 - any failure to verify (no key, bad base64, unencodable document) is "not valid"
+        return False
+    return True
+
+
 # --- Keys ---
 
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
 from audit.sealing import Frontier, external_seals, seal_document, seal_head, verify_chains_signature
+from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN
 from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
 from orchestrator.models import Run
@@ -279,9 +279,7 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
     else:
         scope = "all"
     result = VerifyResult(scope=scope)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    with ledger_snapshot():
         seals = list(Seal.objects.order_by("seal_no"))
         result.seals = len(seals)
         sealed_chains = _check_seals(seals, result)

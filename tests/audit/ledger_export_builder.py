@@ -5,6 +5,7 @@ It follows docs/ledger-export-format.md the way the real exporter must, so it do
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,15 +13,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.canonical import canonical_json, payload_digest
 from audit.chain import GENESIS, entry_hash
+from audit.exports import export_manifest
 from audit.merkle import MerkleTree
+from audit.sealing import sign_chains
 from audit.signing import TreeHead, head_hash, key_id, sign_head
+
+# Run lengths of the example ledger (tests/audit/conftest.py): seal 1 at 10 entries covers T-1 1-4, T-2 1-3
+# and T-3 1-3; seal 2 at 22 covers T-1 5-8, T-2 4-7 and T-3 4-7; T-1 9-12 and T-2 8-9 are unsealed.
+EXAMPLE_RUNS = {"T-1": 12, "T-2": 9, "T-3": 7}
 
 
 @dataclass
 class Ledger:
     entries: list[dict[str, Any]]  # in gseq order, with prev, hash, gseq, redacted
     tree: MerkleTree
+    key: Ed25519PrivateKey  # the current key, which signs the export's manifest
     seals: list[tuple[TreeHead, str]] = field(default_factory=list)
+    # Per seal: the {run: [length, head]} it covered and their signature (Seal.chains, chains_signature).
+    chains: list[tuple[dict[str, list[Any]], str]] = field(default_factory=list)
 
 
 def build_ledger(
@@ -63,7 +73,7 @@ def build_ledger(
             entries.append({**entry, "prev": prev, "hash": digest, "gseq": gseq, "redacted": seq % 4 == 0})
             cursors[run] = (seq, digest)
     tree = MerkleTree([bytes.fromhex(e["hash"]) for e in entries])
-    ledger = Ledger(entries=entries, tree=tree)
+    ledger = Ledger(entries=entries, tree=tree, key=keys[-1])
     prev_head, prev_size = GENESIS, 0
     for seal_no, size in enumerate(seal_sizes, 1):
         key = keys[min(seal_no, len(keys)) - 1]
@@ -78,12 +88,14 @@ def build_ledger(
             key_id=key_id(key.public_key()),
         )
         ledger.seals.append((head, sign_head(head, key)))
+        chains = {e["run"]: [e["seq_run"], e["hash"]] for e in entries[prev_size:size]}  # the last one wins
+        ledger.chains.append((chains, sign_chains(head_hash(head), chains, key)))
         prev_head, prev_size = head_hash(head), size
     return ledger
 
 
 def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes]:
-    """The export's lines (each ending in a newline): header, entries, seals, consistency, proofs."""
+    """The export's lines (each ending in a newline): header, entries, seals, consistency, proofs, manifest."""
     selected = [(i, e) for i, e in enumerate(ledger.entries) if runs is None or e["run"] in runs]
     seal_heads = [head for head, _ in ledger.seals]
     proofs = []
@@ -110,12 +122,21 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
         }
         for old, new in zip(seal_heads, seal_heads[1:], strict=False)
     ]
+    exported = sorted({e["run"] for _, e in selected})
+    seal_lines = []
+    for (head, signature), (chains, chains_signature) in zip(ledger.seals, ledger.chains, strict=True):
+        line = {"type": "seal", **head.to_dict(), "signature": signature}
+        if not set(exported).isdisjoint(chains):  # only the seals that pin an exported run carry chains
+            line |= {"chains": chains, "chains_signature": chains_signature}
+        seal_lines.append(line)
+    heads = {e["run"]: [e["seq_run"], e["hash"]] for _, e in selected}  # gseq order: the last one wins
+    scope = {"runs": exported} if runs else {"all": True}
     header = {
         "type": "header",
         "format": "gatehouse-ledger-export",
-        "version": 1,
+        "version": 2,
         "generated_at": "2025-06-01T14:00:00Z",
-        "scope": {"runs": sorted({e["run"] for _, e in selected})} if runs else {"all": True},
+        "scope": scope,
         "counts": {
             "entries": len(selected),
             "seals": len(ledger.seals),
@@ -126,8 +147,49 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
     objects = [
         header,
         *({"type": "entry", **entry} for _, entry in selected),
-        *({"type": "seal", **head.to_dict(), "signature": signature} for head, signature in ledger.seals),
+        *seal_lines,
         *consistency,
         *proofs,
+        export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads,
+                        last_seal=len(ledger.seals), private_key=ledger.key),
     ]
     return [canonical_json(obj) + b"\n" for obj in objects]
+
+
+# --- What someone trying to hide entries does to an export ---
+
+
+def _objects(lines: list[bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines]
+
+
+def _recount(lines: list[bytes]) -> list[bytes]:
+    """The lines with the (unsigned) header's counts edited to match them."""
+    objects = _objects(lines)
+    kinds = [obj["type"] for obj in objects]
+    header = {**objects[0], "counts": {"entries": kinds.count("entry"), "seals": kinds.count("seal"),
+                                       "consistency": kinds.count("consistency"), "proofs": kinds.count("proof")}}
+    return [canonical_json(header) + b"\n", *lines[1:]]
+
+
+def cut_run(lines: list[bytes], run: str, keep: int) -> list[bytes]:
+    """Drop the entries of `run` after entry `keep` and their inclusion proofs, and edit the header's
+    counts to match: what hides a run's newest entries from a version 1 export. The manifest stays."""
+    objects = _objects(lines)
+    cut = {obj["gseq"] for obj in objects if obj["type"] == "entry" and obj["run"] == run and obj["seq_run"] > keep}
+    assert cut, f"run {run} has no entries after {keep}"
+    kept = [line for line, obj in zip(lines, objects, strict=True)
+            if not (obj["type"] in ("entry", "proof") and obj["gseq"] in cut)]
+    return _recount(kept)
+
+
+def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
+    """Replace the manifest with one over the entries the lines hold, signed with `key`: what an attacker
+    with another key does, or what Gatehouse itself signs if its database was cut before the export."""
+    objects = _objects(lines)
+    old = next(obj for obj in objects if obj["type"] == "manifest")
+    manifest = export_manifest(
+        generated_at=old["generated_at"], scope=old["scope"], last_seal=old["last_seal"], private_key=key,
+        heads={obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"})
+    return [canonical_json(manifest) + b"\n" if obj["type"] == "manifest" else line
+            for line, obj in zip(lines, objects, strict=True)]

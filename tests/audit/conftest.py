@@ -1,0 +1,30 @@
+"""The example ledger the offline verifier tests share (tests/audit/ledger_export_builder.py): three
+interleaved runs and two seals, signed across a key rotation, and its export."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.audit.ledger_export_builder import EXAMPLE_RUNS, Ledger, build_ledger, export_lines
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[Ed25519PrivateKey, Ed25519PrivateKey]:
+    return Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="module")
+def ledger(keys: tuple[Ed25519PrivateKey, Ed25519PrivateKey]) -> Ledger:
+    # Seal 1 signed by the old key, seal 2 by the new one: the export spans a key rotation.
+    return build_ledger(EXAMPLE_RUNS, seal_sizes=[10, 22], keys=list(keys))
+
+
+@pytest.fixture(scope="module")
+def lines(ledger: Ledger) -> list[bytes]:
+    return export_lines(ledger)
+
+
+@pytest.fixture(scope="module")
+def public_keys(keys: tuple[Ed25519PrivateKey, Ed25519PrivateKey]) -> list:
+    return [key.public_key() for key in keys]

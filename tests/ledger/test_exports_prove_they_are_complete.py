@@ -1,0 +1,189 @@
+"""A JSONL export made by `manage.py audit export` proves it is complete: cutting a run's newest entries
+out of it (sealed or not, the header's counts edited to match) fails the offline verifier, which names
+the run and says "truncated"; so does a forged manifest. Untouched exports pass, whatever their scope."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit.exports import ExportError, ExportScope, export_stream
+from audit.models import LedgerEntry
+from audit.sealing import ledger_seal
+from orchestrator.models import Run
+from tests.audit.ledger_export_builder import cut_run, resign_manifest
+from tests.workers import ROOT
+
+VERIFIER = ROOT / "audit" / "offline_verifier.py"
+
+
+def offline(export: Path, key: Path, *extra: str) -> subprocess.CompletedProcess:
+    # Run from the export's directory with an isolated interpreter: no project code, no database.
+    return subprocess.run([sys.executable, "-I", str(VERIFIER), str(export), "--public-key", str(key), *extra],
+                          cwd=export.parent, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def public_key(audit_cli, tmp_path) -> Path:
+    key = tmp_path / "ledger.pub.pem"
+    key.write_text(audit_cli("public-key").stdout)
+    return key
+
+
+@pytest.fixture
+def export(audit_cli, tmp_path):
+    """export("name", "--run", T) -> the path of a JSONL export made by the CLI."""
+
+    def make(name: str, *scope: str) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        made = audit_cli("export", *scope, "--format", "jsonl", "-o", str(path))
+        assert made.returncode == 0, made.stderr
+        return path
+
+    return make
+
+
+@pytest.fixture
+def sealed_and_unsealed(letter_run) -> tuple[Run, Run]:
+    """One run whose 8 entries are sealed, and one newer run that no seal covers yet."""
+    sealed = letter_run()
+    assert ledger_seal() is not None
+    return sealed, letter_run()
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def rewrite(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_untouched_exports_verify_per_run_by_date_range_and_all_runs(letter_run, export, public_key, tmp_path):
+    before_any_seal = letter_run()
+    first = export("before-any-seal", "--run", before_any_seal.thread_id)
+    checked = offline(first, public_key)
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("OK: 8 entries in 1 run, no seals (0 proven into seals, matches its signed "
+                                     "manifest)")
+
+    assert ledger_seal() is not None
+    unsealed = letter_run()
+    today = datetime.now(UTC).date().isoformat()
+    exports = {
+        export("sealed-run", "--run", before_any_seal.thread_id): 8,
+        export("unsealed-run", "--run", unsealed.thread_id): 8,
+        export("today", "--since", today, "--until", today): 16,
+        export("since", "--since", "2000-01-01", "--workflow", "ledger_letter"): 16,
+        export("all-runs"): 16,
+    }
+    for path, entries in exports.items():
+        checked = offline(path, public_key)
+        assert checked.returncode == 0, (path.name, checked.stdout)
+        assert checked.stdout.startswith(f"OK: {entries} entries in {entries // 8} run"), checked.stdout
+        assert "matches its signed manifest" in checked.stdout
+
+    # The manifest, last, signs each run's length and head as Gatehouse holds them.
+    manifest = json.loads(lines_of(tmp_path / "all-runs.jsonl")[-1])
+    assert manifest["type"] == "manifest" and manifest["last_seal"] == 1
+    assert manifest["runs"] == {run.thread_id: [run.ledger_len, run.ledger_head]
+                                for run in Run.objects.filter(thread_id__in=[before_any_seal.thread_id,
+                                                                             unsealed.thread_id])}
+    # A seal carries its signed run heads only into exports of a run it pins.
+    seal_of = {name: json.loads(next(line for line in lines_of(tmp_path / f"{name}.jsonl")
+                                     if b'"type":"seal"' in line))
+               for name in ("sealed-run", "unsealed-run")}
+    assert seal_of["sealed-run"]["chains"][before_any_seal.thread_id][0] == 8
+    assert "chains" not in seal_of["unsealed-run"]
+
+
+def test_a_sealed_run_cut_at_the_end_fails_as_truncated(sealed_and_unsealed, export, public_key):
+    sealed, _ = sealed_and_unsealed
+    path = export("all-runs")
+    checked = offline(rewrite(path, cut_run(lines_of(path), sealed.thread_id, 5)), public_key)
+    assert checked.returncode == 1
+    first = checked.stdout.splitlines()[0]
+    assert first.startswith("FAIL: line ")
+    assert first.endswith(f"run {sealed.thread_id} was truncated: it ends at entry 5, but its seal recorded 8 entries, "
+                          f"so entries 6-8 of run {sealed.thread_id} were removed (3 missing; seal 1 signed the run's "
+                          "length)")
+
+
+def test_unsealed_newest_entries_cut_fail_against_the_manifest(sealed_and_unsealed, export, public_key):
+    _, unsealed = sealed_and_unsealed
+    path = export("unsealed-run", "--run", unsealed.thread_id)
+    checked = offline(rewrite(path, cut_run(lines_of(path), unsealed.thread_id, 6)), public_key)
+    assert checked.returncode == 1
+    assert (f"run {unsealed.thread_id} was truncated: it ends at entry 6, but the signed manifest lists 8 entries, "
+            f"so entries 7-8 of run {unsealed.thread_id} were removed (2 missing)") in checked.stdout.splitlines()[0]
+
+
+def test_a_forged_manifest_fails(sealed_and_unsealed, export, public_key):
+    _, unsealed = sealed_and_unsealed
+    path = export("unsealed-run", "--run", unsealed.thread_id)
+    cut = cut_run(lines_of(path), unsealed.thread_id, 6)
+    manifest = json.loads(cut[-1])
+    sixth = json.loads(next(line for line in cut if b'"seq_run":6,' in line))
+    manifest["runs"][unsealed.thread_id] = [6, sixth["hash"]]
+    edited = offline(rewrite(path, [*cut[:-1], json.dumps(manifest).encode() + b"\n"]), public_key)
+    assert edited.returncode == 1
+    assert "the manifest's signature is not valid: the manifest was altered after export" in edited.stdout
+
+    attacker = Ed25519PrivateKey.generate()
+    resigned = offline(rewrite(path, resign_manifest(cut, attacker)), public_key)
+    assert resigned.returncode == 1
+    assert "the manifest was signed by key" in resigned.stdout
+    assert "which is not among the public keys given: pass the ledger's current public key" in resigned.stdout
+
+
+def test_what_the_verifier_tells_its_users(sealed_and_unsealed, export, public_key, tmp_path):
+    sealed, _ = sealed_and_unsealed
+    path = export("sealed-run", "--run", sealed.thread_id)
+    genuine = lines_of(path)
+
+    # A download cut short loses the manifest, the export's last line.
+    short = offline(rewrite(tmp_path / "short.jsonl", genuine[:-1]), public_key)
+    assert short.returncode == 1
+    assert short.stdout.startswith("FAIL: the export has no manifest line: it was removed, or the file was cut short "
+                                   "(an interrupted download?); export it again")
+
+    # The version 1 format could not show it was complete: an export claiming it is refused unless asked.
+    header = json.loads(genuine[0]) | {"version": 1}
+    old_seal = {k: v for k, v in json.loads(genuine[9]).items() if k not in ("chains", "chains_signature")}
+    assert old_seal["type"] == "seal"
+    version_1 = rewrite(tmp_path / "v1.jsonl", [json.dumps(header).encode() + b"\n", *genuine[1:9],
+                                                 json.dumps(old_seal).encode() + b"\n", *genuine[10:-1]])
+    refused = offline(version_1, public_key)
+    assert refused.returncode == 1
+    assert refused.stdout.startswith("FAIL: line 1: this is a version 1 export") and "--allow-version-1" in refused.stdout
+    allowed = offline(version_1, public_key, "--allow-version-1")
+    assert allowed.returncode == 0, allowed.stdout
+    assert "WARNING: this is a version 1 export: it has no signed manifest" in allowed.stdout
+
+    missing = offline(tmp_path / "no-such-export.jsonl", public_key)
+    assert missing.returncode == 2 and missing.stderr.startswith("error:") and missing.stdout == ""
+
+
+def test_a_jsonl_export_without_a_ledger_key_says_so_and_records_nothing(letter_run, settings, monkeypatch, tmp_path):
+    run = letter_run()
+    settings.DEBUG = False  # a deployment: the key must be configured, never generated
+    monkeypatch.setenv("GATEHOUSE_LEDGER_KEY_REQUIRED", "1")
+    monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(tmp_path / "no-key-here"))
+    for name in ("GATEHOUSE_LEDGER_KEY", "GATEHOUSE_LEDGER_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    exports = LedgerEntry.objects.filter(kind="export").count()
+    with pytest.raises(ExportError) as refused:
+        export_stream(scope=ExportScope(run=run.thread_id), fmt="jsonl", actor="casey")
+    assert str(refused.value) == (
+        "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE. A JSONL export is signed "
+        "with the ledger key, so nothing was exported; CSV and PDF exports need no key")
+    assert LedgerEntry.objects.filter(kind="export").count() == exports
+    _, csv_stream = export_stream(scope=ExportScope(run=run.thread_id), fmt="csv", actor="casey")
+    assert b"".join(csv_stream).count(b"\n") == 1 + 8
