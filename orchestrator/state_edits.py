@@ -5,9 +5,9 @@
   - edits that are not an object of field → value, or that name a field the caller does not let
     anyone edit there (a gate's arguments; a fork's state schema fields);
   - a value JSON cannot hold (NaN, Infinity);
-  - a blob pointer, i.e. a `$blob` key anywhere in a value. Pointers are made by the engine only
-    (orchestrator.blobs): a typed one would load whatever stored document it names, another run's
-    included, into this run;
+  - a blob pointer, i.e. a `$blob` key anywhere in a changed value. Pointers are made by the
+    engine and by nodes (orchestrator.blobs, ctx.blobs), never typed: a typed one would load
+    whatever stored document it names, another run's included, into this run;
   - a state the schema rejects once the edits are applied;
 and returns the fields whose value changes, as the schema coerced them ("3" becomes 3 for an int).
 """
@@ -46,7 +46,10 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
                                dict.fromkeys(unknown, not_editable))
     for key, value in edits.items():
         _refuse_non_json(key, value)
-        _refuse_pointer(key, value)
+        # A field sent back as it is cannot forge anything: a gate's form sends every argument,
+        # a node's own ctx.blobs pointer among them.
+        if value != state.get(key):
+            _refuse_pointer(key, value)
     try:
         model = schema.model_validate({**state, **edits})
     except ValidationError as exc:

@@ -181,7 +181,7 @@ def read_back(state: Attachment, ctx) -> dict:
 
 
 def attachment_request(state: Attachment) -> GateRequest:
-    return GateRequest(action="send", args={"size": state.file.get("size", 0)}, description="Send the file?")
+    return GateRequest(action="send", args={"file": state.file, "note": state.note}, description="Send the file?")
 
 
 own_blobs = Graph("own_blobs", state=Attachment)

@@ -15,7 +15,7 @@ from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.services import run_start
 from review.models import ReviewItem
-from review.services import DecisionInput, review_decide
+from review.services import DecisionError, DecisionInput, review_decide
 
 TEXT = "plain words, not JSON"
 
@@ -47,6 +47,22 @@ def test_a_fork_of_such_a_run_reads_the_pointer_too(db, test_graphs, make_user):
                   decision=DecisionInput("approve"))
     assert run_advance(fork.pk, worker="t") == "completed"
     assert state_at(fork.pk, Run.objects.get(pk=fork.pk).step)["note"] == f"{TEXT} / {TEXT}"
+
+
+def test_a_reviewer_may_edit_the_other_arguments_of_a_gate_that_shows_the_pointer(db, test_graphs, make_user):
+    rita = make_user("rita", "reviewer")
+    run = run_start(workflow="own_blobs", input={"text": TEXT})
+    run_advance(run.pk, worker="t")
+    item = ReviewItem.objects.get(run=run, status="pending")
+    pointer = state_at(run.pk, Run.objects.get(pk=run.pk).step)["file"]
+
+    with pytest.raises(DecisionError, match=r"file\.\$blob"):  # another document: refused
+        review_decide(item=item, actor=rita, decision=DecisionInput("edit", edits={
+            "file": {**pointer, "$blob": "0" * 64}, "note": "checked"}))
+    # The form sends every argument back: the pointer as it was, the note changed.
+    review_decide(item=item, actor=rita, decision=DecisionInput("edit", edits={"file": pointer, "note": "checked"}))
+    assert run_advance(run.pk, worker="t") == "completed"
+    assert state_at(run.pk, Run.objects.get(pk=run.pk).step)["note"] == f"{TEXT} / {TEXT}"
 
 
 def test_the_engine_s_own_content_type_is_refused_with_the_reason():
