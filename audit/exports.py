@@ -7,8 +7,12 @@ which format.
 
 A JSONL export proves it is complete, not only genuine: its seal lines carry the signed run heads
 (`chains`) of every seal that pins an exported run, and it ends with a manifest, signed with the ledger
-key, of each exported run's [length, head] as exported. Cutting entries off the end of a run then
-fails offline verification, sealed or not.
+key, of each exported run's [length, head] as Gatehouse records it. Cutting entries off the end of a run
+then fails offline verification, sealed or not.
+
+A JSONL export is refused before anything is recorded or sent when the database's ledger rows no longer
+rebuild the seals' Merkle tree (rows deleted or changed behind Gatehouse's back): no inclusion proof could
+be computed, and `manage.py audit verify` names what happened.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.canonical import canonical_json
-from audit.chain import GENESIS
 from audit.date_range import REVERSED
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
@@ -35,6 +38,7 @@ from audit.selectors_ledger import ledger_snapshot
 from audit.services import system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
+from audit.verify import ledger_merkle_findings
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -48,9 +52,18 @@ class ExportError(ValueError):
     """The export cannot be made as asked; the message says what to change."""
 
 
+class LedgerDamaged(ExportError):
+    """The ledger rows in the database no longer rebuild the seals' Merkle tree: no proof can be made."""
+
+
 def _iso(day: date, *, end: bool = False) -> str:
     moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    # Keeps IN lists short.
+    return (items[i:i + size] for i in range(0, len(items), size))
 
 
 @dataclass(frozen=True)
@@ -112,13 +125,12 @@ _ENTRY_FIELDS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "pay
 
 
 def _selected_entries(runs: list[str]) -> Iterator[dict[str, Any]]:
-    # Chunks of runs keep the IN list short; each chunk is read in gseq order, then merged.
+    # Each chunk of runs is read in gseq order, then merged.
     import heapq
 
-    chunks = [runs[i:i + 500] for i in range(0, len(runs), 500)]
     streams = [
         LedgerEntry.objects.filter(chain__in=chunk).order_by("gseq").values(*_ENTRY_FIELDS).iterator(chunk_size=5000)
-        for chunk in chunks
+        for chunk in _chunks(runs)
     ]
     return heapq.merge(*streams, key=lambda row: row["gseq"])
 
@@ -137,6 +149,44 @@ def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
     return MerkleTree(leaves), index
 
 
+def sealed_tree_load(newest: Seal | None) -> tuple[MerkleTree, dict[int, int]]:
+    """The Merkle tree over every leaf up to seal `newest`, and each gseq's leaf index, once it has
+    rebuilt that seal's signed root. Rows deleted, added or re-hashed in the database (triggers bypassed)
+    would otherwise make every proof past them wrong, or leave no tree to prove from at all (a download
+    that broke off midway): raises LedgerDamaged, saying what `audit verify` finds, instead."""
+    if newest is None:
+        return MerkleTree([]), {}
+    tree, index = _sealed_tree(newest.last_gseq)
+    if tree.size == newest.tree_size and tree.root().hex() == newest.root:
+        return tree, index
+    # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
+    seals = list(Seal.objects.filter(seal_no__lte=newest.seal_no).order_by("seal_no"))
+    findings = [finding.detail for finding in ledger_merkle_findings(seals)]
+    found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
+        f"the {tree.size:,} leaves in the database do not rebuild seal {newest.seal_no}'s signed Merkle root")
+    raise LedgerDamaged(
+        f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
+        "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
+        "changed, and restore them (e.g. from a backup) before exporting again")
+
+
+@dataclass(frozen=True)
+class SealedHistory:
+    """Every seal, and the checked tree over the leaves they cover: what a JSONL export proves into."""
+
+    seals: list[Seal]
+    tree: MerkleTree
+    index: dict[int, int]  # gseq -> leaf index
+
+
+def sealed_history_load() -> SealedHistory:
+    """Read before a JSONL export is recorded, so a damaged ledger refuses it (LedgerDamaged) before any byte."""
+    with ledger_snapshot():
+        seals = list(Seal.objects.order_by("seal_no"))
+        tree, index = sealed_tree_load(seals[-1] if seals else None)
+    return SealedHistory(seals, tree, index)
+
+
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
     line = {"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature}
     # Only the seals that pin an exported run carry their run heads: that is all the verifier needs,
@@ -147,6 +197,16 @@ def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
     return line
 
 
+def _recorded_heads(runs: list[str]) -> dict[str, list[Any]]:
+    """{run: [length, head]} as each run's row records its chain (advanced with every entry it writes)."""
+    heads: dict[str, list[Any]] = {}
+    for chunk in _chunks(runs):
+        for thread_id, length, head in Run.objects.filter(thread_id__in=chunk).values_list(
+                "thread_id", "ledger_len", "ledger_head"):
+            heads[thread_id] = [length, head]
+    return heads
+
+
 def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]], last_seal: int,
                     private_key: Ed25519PrivateKey) -> dict[str, Any]:
     """The export's last line: what it holds (each run's [length, head]), signed with the ledger key."""
@@ -155,16 +215,20 @@ def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str
     return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, private_key)}
 
 
-def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519PrivateKey,
+def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519PrivateKey, history: SealedHistory,
                  progress: Progress | None = None) -> Iterator[bytes]:
     """The JSONL export, one canonical JSON line at a time (header, entries, seals, consistency, proofs,
-    manifest), all read from one snapshot so the header's counts and the manifest match the lines."""
+    manifest). The seals and their checked tree (`history`) were read before the export was
+    recorded: sealed history never changes, and entries sealed since are exported as unsealed. The rest
+    is read from one snapshot, so the header's counts and the manifest match the lines."""
+    seals, tree, index = history.seals, history.tree, history.index
     with ledger_snapshot():
-        seals = list(Seal.objects.order_by("seal_no"))
-        total = LedgerEntry.objects.filter(chain__in=runs).count()
         last = seals[-1].last_gseq if seals else 0
-        tree, index = _sealed_tree(last) if seals else (MerkleTree([]), {})
+        total = LedgerEntry.objects.filter(chain__in=runs).count()
         sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
+        # Signed as Gatehouse records each run, not as found: entries missing from the database then fail
+        # offline against the manifest, sealed or not.
+        heads = _recorded_heads(runs)
         generated_at = utc_now_iso()
         described = {"runs": runs, **({"filter": scope.describe()} if not scope.run else {})}
         header = {
@@ -174,13 +238,12 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
                        "proofs": sealed},
         }
         yield canonical_json(header) + b"\n"
-        # A selected run with no entries left (pruned) is listed as empty: the manifest covers the scope.
-        heads: dict[str, list[Any]] = {run: [0, GENESIS] for run in runs}
         proofs: list[tuple[int, int]] = []
         for done, row in enumerate(_selected_entries(runs), 1):
             yield canonical_json(_entry_object(row)) + b"\n"
-            heads[row["chain"]] = [row["seq_run"], row["hash"]]
-            if row["gseq"] <= last:
+            # A leaf missing from the checked tree can only be a row added since (tampering): it goes
+            # without a proof, which the header's count and the verifier then show.
+            if row["gseq"] <= last and row["gseq"] in index:
                 proofs.append((row["gseq"], index[row["gseq"]]))
             if progress and done % 1000 == 0:
                 progress(done, total)
@@ -205,7 +268,8 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
 
 
 def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
-    """Everything needed to check one entry offline: the entry, its proof, the seal that covers it."""
+    """Everything needed to check one entry offline: the entry, its proof, the seal that covers it.
+    Raises LedgerDamaged when the database's leaves no longer rebuild that seal."""
     seal = Seal.objects.filter(first_gseq__lte=entry.gseq, last_gseq__gte=entry.gseq).first()
     document: dict[str, Any] = {"entry": _entry_object({**{f: getattr(entry, f) for f in _ENTRY_FIELDS
                                                             if f != "chain"}, "chain": entry.chain})}
@@ -213,7 +277,7 @@ def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
         document["proof"] = None
         document["note"] = "this entry is newer than the last seal; download its proof after the next seal"
         return document
-    tree, index = _sealed_tree(seal.last_gseq)
+    tree, index = sealed_tree_load(seal)
     leaf = index[entry.gseq]
     document["seal"] = {**seal_head(seal).to_dict(), "signature": seal.signature}
     document["proof"] = {"leaf_index": leaf, "tree_size": seal.tree_size,
@@ -266,17 +330,19 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
     runs = scope.runs()
     if not runs:
         raise ExportError(f"no runs match ({scope.label()}): widen the dates or clear a filter")
-    private_key = None
+    private_key = history = None
     if fmt == "jsonl":
-        # Loaded before the export is recorded: a missing key fails the request, not the download midway.
+        # Loaded before the export is recorded: a missing key, or a ledger no proof can be computed from
+        # (LedgerDamaged), fails the request, not the download midway.
         try:
             private_key = ledger_signing_key()
         except LedgerKeyError as exc:
             raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
                               "CSV and PDF exports need no key") from None
+        history = sealed_history_load()
     export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
-    if private_key is not None:
-        return runs, export_jsonl(runs, scope=scope, private_key=private_key, progress=progress)
+    if private_key is not None and history is not None:
+        return runs, export_jsonl(runs, scope=scope, private_key=private_key, history=history, progress=progress)
     if fmt == "csv":
         return runs, export_csv(runs, scope=scope, progress=progress)
     from audit.report_pdf import export_pdf
