@@ -1315,7 +1315,7 @@ def verify_export(
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
 
-    # Completeness: only version 2 exports can show it.
+    # Completeness: only version 2 and 3 exports can show it.
     complete = False
     if header.get("version") == OLD_VERSION:
         if allow_version_1:
