@@ -7,8 +7,16 @@ which format.
 
 A JSONL export proves it is complete, not only genuine: its seal lines carry the signed run heads
 (`chains`) of every seal that pins an exported run, and it ends with a manifest, signed with the ledger
-key, of each exported run's [length, head] as exported. Cutting entries off the end of a run then
-fails offline verification, sealed or not.
+key, of each exported run's [length, head] as Gatehouse records it. Cutting entries off the end of a run
+then fails offline verification, sealed or not.
+
+A run retention pruned has no entries left: the export states it was pruned (a `pruned` line: its final
+length and head, the seal that signed them, when and under which retention period), the manifest signs
+that too, and the verifier holds it to the seal.
+
+A JSONL export is refused before anything is recorded or sent when the database's ledger rows no longer
+rebuild the seals' Merkle tree (rows deleted or changed behind Gatehouse's back): no inclusion proof could
+be computed, and `manage.py audit verify` names what happened.
 """
 
 from __future__ import annotations
@@ -22,24 +30,26 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db.models import Exists, OuterRef, Q
 
 from audit.canonical import canonical_json
-from audit.chain import GENESIS
 from audit.date_range import REVERSED
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
 from audit.merkle import MerkleTree
-from audit.models import LedgerEntry, PrunedLeaf, Seal
+from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal
 from audit.sealing import ledger_signing_key, seal_head
 from audit.selectors_ledger import ledger_snapshot
 from audit.services import system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
+from audit.verify import ledger_merkle_findings
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
 # 2: seal lines carry their signed run heads, and a signed manifest closes the export.
-JSONL_VERSION = 2
+# 3: a pruned run is stated (a `pruned` line, and the manifest's `pruned`) instead of listed as empty.
+JSONL_VERSION = 3
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
 
@@ -48,9 +58,26 @@ class ExportError(ValueError):
     """The export cannot be made as asked; the message says what to change."""
 
 
+class LedgerDamaged(ExportError):
+    """The ledger rows in the database no longer rebuild the seals' Merkle tree: no proof can be made."""
+
+
+def _moment(day: date, *, end: bool = False) -> datetime:
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
 def _iso(day: date, *, end: bool = False) -> str:
-    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return _iso_moment(_moment(day, end=end))
+
+
+def _iso_moment(moment: datetime) -> str:
+    """ISO-8601 UTC as the ledger writes it (entries' `at`)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    # Keeps IN lists short.
+    return (items[i:i + size] for i in range(0, len(items), size))
 
 
 @dataclass(frozen=True)
@@ -71,7 +98,8 @@ class ExportScope:
         return ", ".join(parts) or "all runs"
 
     def runs(self) -> list[str]:
-        """Thread ids of the selected runs, oldest first."""
+        """Thread ids of the selected runs, oldest first: those with an entry matching the filters, and
+        those whose entries are gone (pruned by retention, or deleted) whose lifetime matches them."""
         if self.run:
             if not Run.objects.filter(thread_id=self.run).exists():
                 raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
@@ -85,8 +113,18 @@ class ExportScope:
             entries = entries.filter(at__lte=_iso(self.until, end=True))
         if self.actor:
             entries = entries.filter(actor=self.actor)
-        chains = entries.values("chain")
-        runs = Run.objects.filter(thread_id__in=chains)
+        selected = Q(thread_id__in=entries.values("chain"))
+        if not self.actor:
+            # A run with no entries left has no `at` to match a date range: it is selected by its lifetime
+            # instead, so that an export states it was pruned (or shows its entries missing) rather than
+            # leaving it out unnoticed. Who acted in it is no longer known, so an actor filter cannot.
+            gone = Q(ledger_len__gt=0) & ~Exists(LedgerEntry.objects.filter(chain=OuterRef("thread_id")))
+            if self.since:
+                gone &= Q(finished_at__isnull=True) | Q(finished_at__gte=_moment(self.since))
+            if self.until:
+                gone &= Q(created_at__lte=_moment(self.until, end=True))
+            selected |= gone
+        runs = Run.objects.filter(selected)
         if self.workflow:
             runs = runs.filter(workflow=self.workflow)
         return list(runs.order_by("created_at", "id").values_list("thread_id", flat=True))
@@ -112,13 +150,12 @@ _ENTRY_FIELDS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "pay
 
 
 def _selected_entries(runs: list[str]) -> Iterator[dict[str, Any]]:
-    # Chunks of runs keep the IN list short; each chunk is read in gseq order, then merged.
+    # Each chunk of runs is read in gseq order, then merged.
     import heapq
 
-    chunks = [runs[i:i + 500] for i in range(0, len(runs), 500)]
     streams = [
         LedgerEntry.objects.filter(chain__in=chunk).order_by("gseq").values(*_ENTRY_FIELDS).iterator(chunk_size=5000)
-        for chunk in chunks
+        for chunk in _chunks(runs)
     ]
     return heapq.merge(*streams, key=lambda row: row["gseq"])
 
@@ -137,6 +174,44 @@ def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
     return MerkleTree(leaves), index
 
 
+def sealed_tree_load(newest: Seal | None) -> tuple[MerkleTree, dict[int, int]]:
+    """The Merkle tree over every leaf up to seal `newest`, and each gseq's leaf index, once it has
+    rebuilt that seal's signed root. Rows deleted, added or re-hashed in the database (triggers bypassed)
+    would otherwise make every proof past them wrong, or leave no tree to prove from at all (a download
+    that broke off midway): raises LedgerDamaged, saying what `audit verify` finds, instead."""
+    if newest is None:
+        return MerkleTree([]), {}
+    tree, index = _sealed_tree(newest.last_gseq)
+    if tree.size == newest.tree_size and tree.root().hex() == newest.root:
+        return tree, index
+    # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
+    seals = list(Seal.objects.filter(seal_no__lte=newest.seal_no).order_by("seal_no"))
+    findings = [finding.detail for finding in ledger_merkle_findings(seals)]
+    found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
+        f"the {tree.size:,} leaves in the database do not rebuild seal {newest.seal_no}'s signed Merkle root")
+    raise LedgerDamaged(
+        f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
+        "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
+        "changed, and restore them (e.g. from a backup) before exporting again")
+
+
+@dataclass(frozen=True)
+class SealedHistory:
+    """Every seal, and the checked tree over the leaves they cover: what a JSONL export proves into."""
+
+    seals: list[Seal]
+    tree: MerkleTree
+    index: dict[int, int]  # gseq -> leaf index
+
+
+def sealed_history_load() -> SealedHistory:
+    """Read before a JSONL export is recorded, so a damaged ledger refuses it (LedgerDamaged) before any byte."""
+    with ledger_snapshot():
+        seals = list(Seal.objects.order_by("seal_no"))
+        tree, index = sealed_tree_load(seals[-1] if seals else None)
+    return SealedHistory(seals, tree, index)
+
+
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
     line = {"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature}
     # Only the seals that pin an exported run carry their run heads: that is all the verifier needs,
@@ -147,43 +222,90 @@ def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
     return line
 
 
-def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]], last_seal: int,
+def _recorded_heads(runs: list[str]) -> dict[str, list[Any]]:
+    """{run: [length, head]} as each run's row records its chain (advanced with every entry it writes)."""
+    heads: dict[str, list[Any]] = {}
+    for chunk in _chunks(runs):
+        for thread_id, length, head in Run.objects.filter(thread_id__in=chunk).values_list(
+                "thread_id", "ledger_len", "ledger_head"):
+            heads[thread_id] = [length, head]
+    return heads
+
+
+def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, Any]]:
+    """{run: what a `pruned` line states} for the selected runs retention pruned: the run's final length
+    and head as kept when pruned, the newest seal that signed a head for it, when, and the rule."""
+    kept = {p.chain: p for chunk in _chunks(runs) for p in PrunedChain.objects.filter(chain__in=chunk)}
+    if not kept:
+        return {}
+    rows = {r.thread_id: r for chunk in _chunks(list(kept))
+            for r in Run.objects.filter(thread_id__in=chunk).only("thread_id", "workflow", "finished_at")}
+    # The verifier holds each run to the longest head any seal signed for it (the first seal, on a tie).
+    sealed_by: dict[str, tuple[int, int]] = {}
+    for seal in seals:
+        for run in kept.keys() & seal.chains.keys():
+            if seal.chains[run][0] > sealed_by.get(run, (0, 0))[0]:
+                sealed_by[run] = (seal.chains[run][0], seal.seal_no)
+    records = {}
+    for run in runs:
+        if run not in kept:
+            continue
+        pruned, row = kept[run], rows.get(run)
+        records[run] = {
+            "length": pruned.length, "head": pruned.head,
+            "sealed_by": sealed_by[run][1] if run in sealed_by else None,
+            "pruned_at": _iso_moment(pruned.pruned_at),
+            "finished_at": _iso_moment(row.finished_at) if row and row.finished_at else None,
+            "retention": {"workflow": row.workflow if row else None, "days": pruned.retention_days},
+        }
+    return records
+
+
+def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]],
+                    pruned: dict[str, dict[str, Any]], last_seal: int,
                     private_key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The export's last line: what it holds (each run's [length, head]), signed with the ledger key."""
-    body = {"generated_at": generated_at, "scope": scope, "runs": heads, "last_seal": last_seal,
+    """The export's last line: what it holds (each run's [length, head], and what it states of each pruned
+    run), signed with the ledger key."""
+    body = {"generated_at": generated_at, "scope": scope, "runs": heads, "pruned": pruned, "last_seal": last_seal,
             "key_id": key_id(private_key.public_key())}
     return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, private_key)}
 
 
-def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519PrivateKey,
+def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519PrivateKey, history: SealedHistory,
                  progress: Progress | None = None) -> Iterator[bytes]:
-    """The JSONL export, one canonical JSON line at a time (header, entries, seals, consistency, proofs,
-    manifest), all read from one snapshot so the header's counts and the manifest match the lines."""
+    """The JSONL export, one canonical JSON line at a time (header, entries, pruned runs, seals, consistency,
+    proofs, manifest). The seals and their checked tree (`history`) were read before the export was
+    recorded: sealed history never changes, and entries sealed since are exported as unsealed. The rest
+    is read from one snapshot, so the header's counts and the manifest match the lines."""
+    seals, tree, index = history.seals, history.tree, history.index
     with ledger_snapshot():
-        seals = list(Seal.objects.order_by("seal_no"))
-        total = LedgerEntry.objects.filter(chain__in=runs).count()
         last = seals[-1].last_gseq if seals else 0
-        tree, index = _sealed_tree(last) if seals else (MerkleTree([]), {})
+        total = LedgerEntry.objects.filter(chain__in=runs).count()
         sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
+        pruned = _pruned_records(runs, seals)
+        # Signed as Gatehouse records each run, not as found: entries missing from the database then fail
+        # offline against the manifest, sealed or not.
+        heads = _recorded_heads([run for run in runs if run not in pruned])
         generated_at = utc_now_iso()
         described = {"runs": runs, **({"filter": scope.describe()} if not scope.run else {})}
         header = {
             "type": "header", "format": "gatehouse-ledger-export", "version": JSONL_VERSION,
             "generated_at": generated_at, "scope": described,
-            "counts": {"entries": total, "seals": len(seals), "consistency": max(0, len(seals) - 1),
-                       "proofs": sealed},
+            "counts": {"entries": total, "pruned": len(pruned), "seals": len(seals),
+                       "consistency": max(0, len(seals) - 1), "proofs": sealed},
         }
         yield canonical_json(header) + b"\n"
-        # A selected run with no entries left (pruned) is listed as empty: the manifest covers the scope.
-        heads: dict[str, list[Any]] = {run: [0, GENESIS] for run in runs}
         proofs: list[tuple[int, int]] = []
         for done, row in enumerate(_selected_entries(runs), 1):
             yield canonical_json(_entry_object(row)) + b"\n"
-            heads[row["chain"]] = [row["seq_run"], row["hash"]]
-            if row["gseq"] <= last:
+            # A leaf missing from the checked tree can only be a row added since (tampering): it goes
+            # without a proof, which the header's count and the verifier then show.
+            if row["gseq"] <= last and row["gseq"] in index:
                 proofs.append((row["gseq"], index[row["gseq"]]))
             if progress and done % 1000 == 0:
                 progress(done, total)
+        for run, record in pruned.items():
+            yield canonical_json({"type": "pruned", "run": run, **record}) + b"\n"
         selected = set(runs)
         for seal in seals:
             yield canonical_json(_seal_line(seal, selected)) + b"\n"
@@ -197,7 +319,7 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
             path = tree.inclusion_proof(leaf, size)
             yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
                                   "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
-        manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads,
+        manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads, pruned=pruned,
                                    last_seal=seals[-1].seal_no if seals else 0, private_key=private_key)
         yield canonical_json(manifest) + b"\n"
     if progress:
@@ -205,7 +327,8 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
 
 
 def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
-    """Everything needed to check one entry offline: the entry, its proof, the seal that covers it."""
+    """Everything needed to check one entry offline: the entry, its proof, the seal that covers it.
+    Raises LedgerDamaged when the database's leaves no longer rebuild that seal."""
     seal = Seal.objects.filter(first_gseq__lte=entry.gseq, last_gseq__gte=entry.gseq).first()
     document: dict[str, Any] = {"entry": _entry_object({**{f: getattr(entry, f) for f in _ENTRY_FIELDS
                                                             if f != "chain"}, "chain": entry.chain})}
@@ -213,7 +336,7 @@ def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
         document["proof"] = None
         document["note"] = "this entry is newer than the last seal; download its proof after the next seal"
         return document
-    tree, index = _sealed_tree(seal.last_gseq)
+    tree, index = sealed_tree_load(seal)
     leaf = index[entry.gseq]
     document["seal"] = {**seal_head(seal).to_dict(), "signature": seal.signature}
     document["proof"] = {"leaf_index": leaf, "tree_size": seal.tree_size,
@@ -266,17 +389,19 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
     runs = scope.runs()
     if not runs:
         raise ExportError(f"no runs match ({scope.label()}): widen the dates or clear a filter")
-    private_key = None
+    private_key = history = None
     if fmt == "jsonl":
-        # Loaded before the export is recorded: a missing key fails the request, not the download midway.
+        # Loaded before the export is recorded: a missing key, or a ledger no proof can be computed from
+        # (LedgerDamaged), fails the request, not the download midway.
         try:
             private_key = ledger_signing_key()
         except LedgerKeyError as exc:
             raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
                               "CSV and PDF exports need no key") from None
+        history = sealed_history_load()
     export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
-    if private_key is not None:
-        return runs, export_jsonl(runs, scope=scope, private_key=private_key, progress=progress)
+    if private_key is not None and history is not None:
+        return runs, export_jsonl(runs, scope=scope, private_key=private_key, history=history, progress=progress)
     if fmt == "csv":
         return runs, export_csv(runs, scope=scope, progress=progress)
     from audit.report_pdf import export_pdf

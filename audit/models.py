@@ -102,13 +102,17 @@ class PrunedLeaf(models.Model):
 
 
 class PrunedChain(models.Model):
-    """A run whose ledger entries retention removed: its length and head when pruned."""
+    """A run whose ledger entries retention removed: its length and head when pruned (a seal signed
+    them), when, and under which retention period. A JSONL export states this for the run in place of
+    its entries (docs/ledger-export-format.md, `pruned` lines)."""
 
     chain = models.CharField(max_length=200, primary_key=True)
     length = models.IntegerField()
     head = models.CharField(max_length=64)
     pruned_at = models.DateTimeField()
     actor = models.CharField(max_length=150, blank=True, default="")
+    # The workflow's retention period applied, in days; null for runs pruned before it was recorded.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
 
 
 class RetentionPolicy(models.Model):

@@ -14,14 +14,16 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
    reported as unsealed (a warning, or a failure with ``--require-sealed``);
 6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
-7. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
-   each at exactly its exported length and head.
+7. a run stated as pruned by retention (version 3) has no entries in the export, and its stated final
+   length and head are the newest a seal signed for it;
+8. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
+   each at exactly its exported length and head, and exactly the pruned runs as stated.
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first),
 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
-``--allow-version-1`` is given.
+``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) are checked as before.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
@@ -568,11 +570,17 @@ def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], sign
 # =====================================================================================================
 
 FORMAT = "gatehouse-ledger-export"
-VERSION = 2
+VERSION = 3
+# Exports made before pruned runs were stated: no `pruned` lines, and no `pruned` in the manifest.
+PREVIOUS_VERSION = 2
 # Exports made before the manifest and the seals' run heads: checked only when asked (--allow-version-1).
 OLD_VERSION = 1
-LINE_TYPES = ("header", "entry", "seal", "consistency", "proof", "manifest")
-MANIFEST_FIELDS = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
+LINE_TYPES = ("header", "entry", "pruned", "seal", "consistency", "proof", "manifest")
+MANIFEST_FIELDS_V2 = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
+MANIFEST_FIELDS = MANIFEST_FIELDS_V2 | {"pruned"}
+PRUNED_LINE_FIELDS = frozenset(
+    {"type", "run", "length", "head", "sealed_by", "pruned_at", "finished_at", "retention"}
+)
 ENTRY_LINE_FIELDS = frozenset({*ENTRY_FIELDS, "prev", "hash", "gseq", "redacted", "type"})
 SEAL_INT_FIELDS = ("seal_no", "tree_size", "first_gseq", "last_gseq")
 SEAL_STR_FIELDS = ("sealed_at", "key_id", "signature")
@@ -588,6 +596,7 @@ class Problem:
 class Report:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a verified export says besides its entries
     summary: str = ""
 
     @property
@@ -599,7 +608,7 @@ class Report:
 
     def lines(self, max_problems: int = 20) -> list[str]:
         if self.ok:
-            return [self.summary, *(f"WARNING: {w}" for w in self.warnings)]
+            return [self.summary, *self.notes, *(f"WARNING: {w}" for w in self.warnings)]
         ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
         shown = [_describe(p) for p in ordered[:max_problems]]
         out = [f"FAIL: {shown[0]}", *(f"  also: {s}" for s in shown[1:])]
@@ -670,21 +679,25 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     if not headers:
         return {}
     number, header = headers[0]
-    if header.get("format") != FORMAT or header.get("version") not in (OLD_VERSION, VERSION):
+    if header.get("format") != FORMAT or header.get("version") not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
         report.fail(
             number,
-            f"not a {FORMAT} version {OLD_VERSION} or {VERSION} header: "
+            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION} or {VERSION} header: "
             "a newer export needs the verifier of the Gatehouse release that made it",
         )
     counts = header.get("counts")
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
-        for kind, plural in (
-            ("entry", "entries"),
-            ("seal", "seals"),
-            ("consistency", "consistency"),
-            ("proof", "proofs"),
-        ):
+        kinds = [("entry", "entries"), ("seal", "seals"), ("consistency", "consistency"), ("proof", "proofs")]
+        if header.get("version") == VERSION:
+            kinds.append(("pruned", "pruned"))
+        elif actual["pruned"]:
+            report.fail(
+                None,
+                f"the file holds {_plural(actual['pruned'], 'pruned line')}, which only version {VERSION} "
+                f"exports have, but its header says version {header.get('version')}: lines were added",
+            )
+        for kind, plural in kinds:
             if counts.get(plural) != actual[kind]:
                 report.fail(
                     None,
@@ -717,6 +730,27 @@ def _entry_shape(obj: dict[str, Any]) -> str | None:
     if not isinstance(obj["run"], str):
         return "entry run is not a string"
     return None
+
+
+def _pruned_shape(obj: dict[str, Any]) -> str | None:
+    fields_problem = _fields_problem(obj, PRUNED_LINE_FIELDS, "pruned line")
+    if fields_problem is not None:
+        return fields_problem
+    retention = obj["retention"]
+    bad = [] if isinstance(obj["run"], str) else ["run"]
+    bad += [] if _is_int(obj["length"]) and obj["length"] >= 1 else ["length"]
+    bad += [] if _is_hex_hash(obj["head"]) else ["head"]
+    bad += [] if obj["sealed_by"] is None or _is_int(obj["sealed_by"]) else ["sealed_by"]
+    bad += [] if isinstance(obj["pruned_at"], str) else ["pruned_at"]
+    bad += [] if obj["finished_at"] is None or isinstance(obj["finished_at"], str) else ["finished_at"]
+    if not (
+        isinstance(retention, dict)
+        and retention.keys() == {"workflow", "days"}
+        and (retention["workflow"] is None or isinstance(retention["workflow"], str))
+        and (retention["days"] is None or _is_int(retention["days"]))
+    ):
+        bad.append("retention")
+    return f"pruned line has malformed {', '.join(bad)}" if bad else None
 
 
 def _name(entry: dict[str, Any]) -> str:
@@ -1012,14 +1046,19 @@ def _check_pins_carried(
             )
 
 
-def _manifest_shape(obj: dict[str, Any]) -> str | None:
-    fields_problem = _fields_problem(obj, MANIFEST_FIELDS, "manifest line")
+def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
+    expected = MANIFEST_FIELDS if version == VERSION else MANIFEST_FIELDS_V2
+    fields_problem = _fields_problem(obj, expected, "manifest line")
     if fields_problem is not None:
         return fields_problem
     bad = [name for name in ("generated_at", "key_id", "signature") if not isinstance(obj[name], str)]
     bad += [] if isinstance(obj["scope"], dict) else ["scope"]
     bad += [] if _is_heads(obj["runs"]) else ["runs"]
     bad += [] if _is_int(obj["last_seal"]) else ["last_seal"]
+    if "pruned" in obj and not (
+        isinstance(obj["pruned"], dict) and all(isinstance(value, dict) for value in obj["pruned"].values())
+    ):
+        bad.append("pruned")
     return f"manifest line has malformed {', '.join(bad)}" if bad else None
 
 
@@ -1030,10 +1069,12 @@ def _check_manifest(
     seals: list[_Seal],
     keyring: Mapping[str, Ed25519PublicKey],
     broken: set[str],
+    pruned: Mapping[str, tuple[int, dict[str, Any]]],
     report: Report,
 ) -> bool:
     """One manifest, signed by a known key, agreeing with the header, listing exactly the exported runs
-    at exactly their exported length and head. True when it verified and its signature holds."""
+    at exactly their exported length and head, and exactly the pruned runs as their lines state them.
+    True when it verified and its signature holds."""
     manifests = [(n, obj) for n, obj in records if obj["type"] == "manifest"]
     if not manifests:
         report.fail(
@@ -1045,7 +1086,7 @@ def _check_manifest(
     for number, _ in manifests[1:]:
         report.fail(number, "a second manifest: exports were concatenated or spliced")
     number, manifest = manifests[0]
-    shape = _manifest_shape(manifest)
+    shape = _manifest_shape(manifest, header.get("version"))
     if shape is not None:
         report.fail(number, shape)
         return False
@@ -1110,7 +1151,103 @@ def _check_manifest(
                 last_line,
                 f"entry {ends} of run {run} is not the one the signed manifest lists: the run was rewritten",
             )
+    stated = manifest.get("pruned", {})
+    for run in sorted(stated.keys() - pruned.keys()):
+        report.fail(
+            number,
+            f"the signed manifest states run {run} was pruned, but the export has no pruned line for it: "
+            "the line was removed",
+        )
+    for run in sorted(pruned.keys() - stated.keys()):
+        report.fail(
+            pruned[run][0], f"run {run}'s pruned line is not in the signed manifest: it was added to the export"
+        )
+    for run in sorted(pruned.keys() & stated.keys()):
+        line_number, line = pruned[run]
+        if {key: value for key, value in line.items() if key not in ("type", "run")} != stated[run]:
+            report.fail(
+                line_number,
+                f"run {run}'s pruned line is not what the signed manifest states: it was altered after export",
+            )
+    for run in sorted(stated.keys() & heads.keys()):
+        report.fail(number, f"the signed manifest lists run {run} both with entries and as pruned")
     return len(report.problems) == problems
+
+
+def _check_pruned(
+    pruned: Mapping[str, tuple[int, dict[str, Any]]],
+    runs: Mapping[str, list[tuple[int, dict[str, Any]]]],
+    pins: Pins,
+    report: Report,
+) -> None:
+    """A run stated as pruned by retention has no entries in the export, and its stated final length and
+    head are the newest a seal signed for it: that seal proves what the pruned run held. (The manifest
+    check shows the statement is the one Gatehouse signed.)"""
+    for run, (number, line) in sorted(pruned.items()):
+        length, head = line["length"], line["head"]
+        if run in runs:
+            report.fail(
+                number,
+                f"run {run} is stated as pruned, but the export holds "
+                f"{_plural(len(runs[run]), 'entry', 'entries')} of it: a pruned run has none left",
+            )
+            continue
+        pinned = pins.get(run)
+        if pinned is None:
+            report.fail(
+                number,
+                f"run {run} is stated as pruned at {_plural(length, 'entry', 'entries')}, but no seal in the "
+                "export signed a head for it, so what was pruned cannot be proven",
+            )
+        elif (pinned[0], pinned[1]) != (length, head):
+            report.fail(
+                number,
+                f"run {run} is stated as pruned at entry {length} (head {head[:12]}...), but seal {pinned[2]} "
+                f"signed entry {pinned[0]} (head {pinned[1][:12]}...) as its newest: the record of what was "
+                "pruned was altered",
+            )
+        elif line["sealed_by"] != pinned[2]:
+            report.fail(
+                number,
+                f"run {run}'s pruned line names seal {line['sealed_by']} as the one that signed its head, "
+                f"but that is seal {pinned[2]}",
+            )
+        else:
+            report.notes.append(
+                f"run {run} was pruned by retention {_retention_phrase(line)}: its "
+                f"{_plural(length, 'entry is', 'entries are')} no longer held, and its final head (entry "
+                f"{length}) is proven by seal {pinned[2]}"
+            )
+
+
+def _retention_phrase(line: dict[str, Any]) -> str:
+    retention = line["retention"]
+    if retention["days"] is None:
+        rule = "the retention period applied was not recorded"
+    else:
+        workflow = f"workflow {retention['workflow']}" if retention["workflow"] else "its workflow"
+        rule = f"{workflow} keeps finished runs {retention['days']} days"
+    finished = f"it finished {line['finished_at'][:10]}" if line["finished_at"] else "its end was not recorded"
+    return f"on {line['pruned_at'][:10]} ({rule}; {finished})"
+
+
+def _check_missing_run(run: str, pins: Pins, report: Report) -> None:
+    """A run in the scope with no entries and no pruned line: its entries were removed, from the export
+    or from Gatehouse's database before it (retention would have left a pruned line)."""
+    pinned = pins.get(run)
+    if pinned is None:
+        report.fail(
+            None,
+            f"run {run} is in the header's scope, but the export holds none of its entries and does not "
+            "state it was pruned: its entries were removed",
+        )
+    else:
+        report.fail(
+            None,
+            f"run {run} is in the header's scope, but the export holds none of its entries and does not "
+            f"state it was pruned, though seal {pinned[2]} signed {_plural(pinned[0], 'entry', 'entries')} "
+            f"for it: {_entries_phrase(1, pinned[0], run)} removed",
+        )
 
 
 def verify_export(
@@ -1143,25 +1280,42 @@ def verify_export(
         runs[entry["run"]].append((number, entry))
         redacted += obj["redacted"]
 
-    scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
-    if isinstance(scope_runs, list):
-        for run in sorted(set(map(str, scope_runs)) - runs.keys()):
-            report.fail(None, f"run {run} is in the header's scope but has no entries")
-        for run in sorted(runs.keys() - set(map(str, scope_runs))):
-            report.fail(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
+    # Runs retention pruned: stated in place of their entries (version 3).
+    pruned: dict[str, tuple[int, dict[str, Any]]] = {}
+    for number, obj in (r for r in records if r[1]["type"] == "pruned"):
+        shape = _pruned_shape(obj)
+        if shape is not None:
+            report.fail(number, shape)
+        elif obj["run"] in pruned:
+            report.fail(number, f"a second pruned line for run {obj['run']} (also line {pruned[obj['run']][0]})")
+        else:
+            pruned[obj["run"]] = (number, obj)
 
-    # Seals, then the runs' chains (held to the heads the seals signed), then proofs into the seals.
+    # Seals, then the scope, the runs' chains (held to the heads the seals signed), pruned runs (held to
+    # the same), then proofs into the seals.
     seals = sorted(
         (s for n, obj in records if obj["type"] == "seal" if (s := _parse_seal(n, obj, report))),
         key=lambda s: (s.head.seal_no, s.line),
     )
     pins = _check_seals(seals, keyring, report)
+
+    scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
+    if isinstance(scope_runs, list):
+        in_scope = set(map(str, scope_runs))
+        for run in sorted(in_scope - runs.keys() - pruned.keys()):
+            _check_missing_run(run, pins, report)
+        for run in sorted(runs.keys() - in_scope):
+            report.fail(runs[run][0][0], f"run {run} has entries but is not in the header's scope")
+        for run in sorted(pruned.keys() - in_scope):
+            report.fail(pruned[run][0], f"run {run} is stated as pruned but is not in the header's scope")
+
     broken = _check_runs(runs, pins, report)
+    _check_pruned(pruned, runs, pins, report)
     by_no = {seal.head.seal_no: seal for seal in seals}
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
 
-    # Completeness: only version 2 exports can show it.
+    # Completeness: only version 2 and 3 exports can show it.
     complete = False
     if header.get("version") == OLD_VERSION:
         if allow_version_1:
@@ -1178,7 +1332,7 @@ def verify_export(
             )
     elif header:
         _check_pins_carried(entries, seals, report)
-        complete = _check_manifest(records, header, runs, seals, keyring, broken, report)
+        complete = _check_manifest(records, header, runs, seals, keyring, broken, pruned, report)
 
     unsealed: list[tuple[int, dict[str, Any]]] = []
     for gseq, (number, entry) in sorted(entries.items()):
@@ -1212,7 +1366,8 @@ def verify_export(
     extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
     extras += ["matches its signed manifest"] if complete else []
     report.summary = (
-        f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, {seal_part} "
+        f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, "
+        f"{_plural(len(pruned), 'pruned run') + ', ' if pruned else ''}{seal_part} "
         f"({', '.join(extras)})"
     )
     return report

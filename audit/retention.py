@@ -3,11 +3,12 @@
 Default 400 days (GATEHOUSE_RETENTION_DAYS); a per-workflow RetentionPolicy may shorten it, but
 never below 183 days (six months) without an explicit override. Pruning:
 1. only touches runs whose every ledger entry is already sealed (what is pruned stays provable);
-2. keeps each entry's Merkle leaf (gseq, hash) in PrunedLeaf and the chain's length/head in
-   PrunedChain, so every seal still recomputes and inclusion proofs can still be produced;
+2. keeps each entry's Merkle leaf (gseq, hash) in PrunedLeaf and the chain's length/head (which a
+   seal signed), when and under which retention period in PrunedChain, so every seal still
+   recomputes, inclusion proofs can still be produced, and an export can state the run was pruned;
 3. deletes the runs' ledger entries, checkpoints, journal, review items/decisions and unshared
    blobs inside `gatehouse.erasure` + `gatehouse.prune`; the run row stays as a stub;
-4. is recorded in the system chain.
+4. is recorded in the system chain, with the retention period applied to each workflow.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class PrunePlan:
     waiting: dict[str, str] = field(default_factory=dict)  # thread id -> why not yet
     entries: int = 0
     checkpoints: int = 0
+    rules: dict[str, int] = field(default_factory=dict)  # workflow -> retention days applied to its due runs
 
 
 def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
@@ -74,7 +76,8 @@ def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
     runs = []
     workflows = Run.objects.filter(status__in=TERMINAL_STATUSES).values_list("workflow", flat=True).distinct()
     for workflow in sorted(set(workflows)):
-        cutoff = now - timedelta(days=retention_days(workflow))
+        days = retention_days(workflow)
+        cutoff = now - timedelta(days=days)
         for run in (Run.objects.filter(workflow=workflow, status__in=TERMINAL_STATUSES, finished_at__lt=cutoff)
                     .exclude(thread_id__in=pruned).order_by("finished_at")):
             if LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=sealed_upto).exists():
@@ -85,6 +88,7 @@ def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
                 plan.waiting[run.thread_id] = "a newer fork still needs its history"
                 continue
             plan.due.append(run.thread_id)
+            plan.rules[workflow] = days
             runs.append(run)
     return plan, runs
 
@@ -108,7 +112,8 @@ def retention_prune(*, dry_run: bool, actor: str = "", now: datetime | None = No
             batch_size=5000)
         now = timezone.now()
         PrunedChain.objects.bulk_create([PrunedChain(chain=r.thread_id, length=r.ledger_len, head=r.ledger_head,
-                                                     pruned_at=now, actor=actor) for r in locked])
+                                                     pruned_at=now, actor=actor, retention_days=plan.rules[r.workflow])
+                                         for r in locked])
         blobs: set[str] = set()
         from audit.erasure import _blob_refs
 
@@ -123,5 +128,5 @@ def retention_prune(*, dry_run: bool, actor: str = "", now: datetime | None = No
         Run.objects.filter(pk__in=ids).update(labels={})
         _delete_unshared_blobs(blobs, ids)
         system_ledger_append(kind="retention_pruned", actor=actor or None, payload={
-            "runs": chains, "entries": plan.entries, "checkpoints": plan.checkpoints})
+            "runs": chains, "entries": plan.entries, "checkpoints": plan.checkpoints, "retention_days": plan.rules})
     return plan

@@ -9,11 +9,14 @@ like a break):
    inserted, reordered), end at the length/head kept on the run row, and reach every length/head
    a seal recorded for them (truncated);
 3. Merkle: the entries in each seal's gseq range rebuild exactly its signed root, extending the
-   previous seal's tree (pruned entries count through the leaves retention kept).
+   previous seal's tree (pruned entries count through the leaves retention kept);
+4. pruned runs: the length and head retention kept for a run are the ones the seals signed for it
+   (exports state them in place of the pruned entries), and the system chain recorded the prune.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -256,15 +259,65 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
         elif count < expected:
             result.findings.append(Finding(
                 DELETED, label, f"{label} covers {expected} entries ({span}); only {count} remain, so "
-                f"{expected - count} were deleted", seal.first_gseq))
+                f"{_were(expected - count)} deleted", seal.first_gseq))
         elif count > expected:
             result.findings.append(Finding(
                 INSERTED, label, f"{label} covers {expected} entries ({span}); {count} are there now, so "
-                f"{count - expected} were inserted", seal.first_gseq))
+                f"{_were(count - expected)} inserted", seal.first_gseq))
         else:
             result.findings.append(Finding(
                 MODIFIED, label, f"the entries in {label}'s range ({span}) no longer rebuild its signed "
                 "Merkle root: an entry was re-hashed or its gseq changed", seal.first_gseq))
+
+
+def _were(count: int) -> str:
+    return "1 was" if count == 1 else f"{count} were"
+
+
+def ledger_merkle_findings(seals: list[Seal]) -> list[Finding]:
+    """What `audit verify` finds rebuilding each of `seals` from the leaves in the database (the
+    exporter's explanation when it cannot compute proofs)."""
+    result = VerifyResult(scope="seals")
+    _check_merkle(seals, [seal.seal_no for seal in seals], result)
+    return sorted(result.findings, key=lambda f: (f.gseq is None, f.gseq or 0))
+
+
+# --- pruned runs -------------------------------------------------------------------------------------------
+def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[Any]],
+                  expected: dict[str, tuple[int, str]], result: VerifyResult) -> None:
+    """What retention kept of each pruned run (the run's length and head) is what the seals signed and its
+    run row records: an export states it in place of the entries, and the verifier holds it to the seal.
+    And retention recorded pruning it in the system chain: a prune record without one is entries deleted
+    outside retention, with the record forged to pass for it."""
+    rows = PrunedChain.objects.order_by("chain")
+    if chains is not None:
+        rows = rows.filter(chain__in=chains)
+    recorded: set[str] = set()
+    for payload in LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned").values_list(
+            "payload", flat=True):
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            recorded.update(json.loads(payload).get("runs", []))
+    for pruned in rows.iterator():
+        if pruned.chain not in recorded:
+            result.findings.append(Finding(
+                DELETED, f"run {pruned.chain}", f"run {pruned.chain}'s entries are gone and a prune record says "
+                "retention removed them, but no retention_pruned entry in the system chain records pruning it: "
+                "they were deleted outside retention"))
+            continue
+        chain, kept = pruned.chain, [pruned.length, pruned.head]
+        sealed = sealed_chains.get(chain)
+        recorded = expected.get(chain)
+        if sealed is not None and list(sealed) != kept:
+            why = f"seals signed {sealed[0]} entries, the newest with head {sealed[1][:12]}…"
+        elif sealed is None:
+            why = "no seal signed a head for it, so what was pruned cannot be proven"
+        elif recorded is not None and list(recorded) != kept:
+            why = f"its run row records {recorded[0]} entries, the newest with head {recorded[1][:12]}…"
+        else:
+            continue
+        result.findings.append(Finding(
+            MODIFIED, f"run {chain}", f"retention's record of pruned run {chain} says {pruned.length} entries, "
+            f"the newest with head {pruned.head[:12]}…, but {why}: the prune record was altered"))
 
 
 # --- entry point -------------------------------------------------------------------------------------------
@@ -303,6 +356,7 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
             result.chains += 1
             result.entries += len(entries)
             _check_chain(chain, entries, expected.get(chain), sealed_chains.get(chain), result)
+        _check_pruned(wanted, sealed_chains, expected, result)
         # Chains whose every entry is gone: a run row or a seal still says they had some.
         candidates = set(wanted) if wanted is not None else set(expected) | set(sealed_chains)
         for chain in sorted(candidates - seen - pruned):

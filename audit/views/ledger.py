@@ -21,6 +21,7 @@ from audit.exports import (
     FORMATS,
     ExportError,
     ExportScope,
+    LedgerDamaged,
     export_filename,
     export_stream,
     inclusion_proof_document,
@@ -77,7 +78,8 @@ def ledger_export(request: Request) -> HttpResponse:
         runs, stream = export_stream(scope=scope, fmt=fmt, actor=request.user.get_username())
     except ExportError as exc:
         context = _ledger_context(request, export_error=str(exc), export_form=data)
-        return render(request, "audit/ledger.html", context, status=400)
+        # A damaged ledger is no fault of the request: 409, the ledger's state conflicts with exporting it.
+        return render(request, "audit/ledger.html", context, status=409 if isinstance(exc, LedgerDamaged) else 400)
     response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = content_disposition_header(True, export_filename(scope, fmt))
     response["X-Export-Runs"] = str(len(runs))
@@ -90,7 +92,11 @@ def ledger_proof(request: Request, gseq: int) -> HttpResponse:
     entry = LedgerEntry.objects.filter(gseq=gseq).first()
     if entry is None:
         raise Http404(f"no ledger entry {gseq}")
-    response = JsonResponse(inclusion_proof_document(entry), json_dumps_params={"indent": 2})
+    try:
+        document = inclusion_proof_document(entry)
+    except LedgerDamaged as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="entry-{gseq}-proof.json"'
     return response
 

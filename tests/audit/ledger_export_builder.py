@@ -94,9 +94,22 @@ def build_ledger(
     return ledger
 
 
-def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes]:
-    """The export's lines (each ending in a newline): header, entries, seals, consistency, proofs, manifest."""
-    selected = [(i, e) for i, e in enumerate(ledger.entries) if runs is None or e["run"] in runs]
+def pruned_record(ledger: Ledger, run: str) -> dict[str, Any]:
+    """What a `pruned` line states for `run` once retention removed its entries (all sealed)."""
+    last = max((e for e in ledger.entries if e["run"] == run), key=lambda e: e["seq_run"])
+    sealed_by = next(n for n, (chains, _) in enumerate(ledger.chains, 1) if chains.get(run) == [last["seq_run"],
+                                                                                                  last["hash"]])
+    return {"length": last["seq_run"], "head": last["hash"], "sealed_by": sealed_by,
+            "pruned_at": "2026-07-01T00:00:00.000000Z", "finished_at": "2025-06-01T12:30:00.000000Z",
+            "retention": {"workflow": "demo", "days": 395}}
+
+
+def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple[str, ...] = ()) -> list[bytes]:
+    """The export's lines (each ending in a newline): header, entries, pruned runs, seals, consistency,
+    proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each."""
+    selected = [(i, e) for i, e in enumerate(ledger.entries)
+                if (runs is None or e["run"] in runs) and e["run"] not in pruned]
+    stated = {run: pruned_record(ledger, run) for run in pruned}
     seal_heads = [head for head, _ in ledger.seals]
     proofs = []
     for index, entry in selected:
@@ -122,7 +135,7 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
         }
         for old, new in zip(seal_heads, seal_heads[1:], strict=False)
     ]
-    exported = sorted({e["run"] for _, e in selected})
+    exported = sorted({e["run"] for _, e in selected} | set(pruned))
     seal_lines = []
     for (head, signature), (chains, chains_signature) in zip(ledger.seals, ledger.chains, strict=True):
         line = {"type": "seal", **head.to_dict(), "signature": signature}
@@ -134,11 +147,12 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
     header = {
         "type": "header",
         "format": "gatehouse-ledger-export",
-        "version": 2,
+        "version": 3,
         "generated_at": "2025-06-01T14:00:00Z",
         "scope": scope,
         "counts": {
             "entries": len(selected),
+            "pruned": len(stated),
             "seals": len(ledger.seals),
             "consistency": len(consistency),
             "proofs": len(proofs),
@@ -147,10 +161,11 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None) -> list[bytes
     objects = [
         header,
         *({"type": "entry", **entry} for _, entry in selected),
+        *({"type": "pruned", "run": run, **record} for run, record in stated.items()),
         *seal_lines,
         *consistency,
         *proofs,
-        export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads,
+        export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads, pruned=stated,
                         last_seal=len(ledger.seals), private_key=ledger.key),
     ]
     return [canonical_json(obj) + b"\n" for obj in objects]
@@ -167,8 +182,9 @@ def _recount(lines: list[bytes]) -> list[bytes]:
     """The lines with the (unsigned) header's counts edited to match them."""
     objects = _objects(lines)
     kinds = [obj["type"] for obj in objects]
-    header = {**objects[0], "counts": {"entries": kinds.count("entry"), "seals": kinds.count("seal"),
-                                       "consistency": kinds.count("consistency"), "proofs": kinds.count("proof")}}
+    header = {**objects[0], "counts": {"entries": kinds.count("entry"), "pruned": kinds.count("pruned"),
+                                       "seals": kinds.count("seal"), "consistency": kinds.count("consistency"),
+                                       "proofs": kinds.count("proof")}}
     return [canonical_json(header) + b"\n", *lines[1:]]
 
 
@@ -190,6 +206,8 @@ def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
     old = next(obj for obj in objects if obj["type"] == "manifest")
     manifest = export_manifest(
         generated_at=old["generated_at"], scope=old["scope"], last_seal=old["last_seal"], private_key=key,
-        heads={obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"})
+        heads={obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"},
+        pruned={obj["run"]: {k: v for k, v in obj.items() if k not in ("type", "run")}
+                for obj in objects if obj["type"] == "pruned"})
     return [canonical_json(manifest) + b"\n" if obj["type"] == "manifest" else line
             for line, obj in zip(lines, objects, strict=True)]

@@ -1,5 +1,6 @@
-"""Ledger fixtures: real runs written by the real executor, seals in a per-test directory, and the
-`manage.py audit` command run in a fresh interpreter against the test database."""
+"""Ledger fixtures: real runs written by the real executor, seals in a per-test directory, the
+`manage.py audit` command run in a fresh interpreter against the test database, and its JSONL exports
+checked by the offline verifier run the way an auditor runs it."""
 
 from __future__ import annotations
 
@@ -67,3 +68,38 @@ def tamper(sql: str, params: list | tuple = ()) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(sql, params)
+
+
+VERIFIER = ROOT / "audit" / "offline_verifier.py"
+
+
+def offline(export: Path, key: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The offline verifier's finished process. Run from the export's directory with an isolated
+    interpreter: no project code, no database."""
+    return subprocess.run([sys.executable, "-I", str(VERIFIER), str(export), "--public-key", str(key), *extra],
+                          cwd=export.parent, capture_output=True, text=True, timeout=120)
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture
+def public_key(audit_cli, tmp_path) -> Path:
+    """The ledger's public key as `audit public-key` prints it, in a file for the offline verifier."""
+    key = tmp_path / "ledger.pub.pem"
+    key.write_text(audit_cli("public-key").stdout)
+    return key
+
+
+@pytest.fixture
+def export(audit_cli, tmp_path) -> Callable[..., Path]:
+    """export("name", "--run", T) -> the path of a JSONL export made by the CLI."""
+
+    def make(name: str, *scope: str) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        made = audit_cli("export", *scope, "--format", "jsonl", "-o", str(path))
+        assert made.returncode == 0, made.stderr
+        return path
+
+    return make

@@ -5,8 +5,6 @@ the run and says "truncated"; so does a forged manifest. Untouched exports pass,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,35 +16,7 @@ from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
 from orchestrator.models import Run
 from tests.audit.ledger_export_builder import cut_run, resign_manifest
-from tests.workers import ROOT
-
-VERIFIER = ROOT / "audit" / "offline_verifier.py"
-
-
-def offline(export: Path, key: Path, *extra: str) -> subprocess.CompletedProcess:
-    # Run from the export's directory with an isolated interpreter: no project code, no database.
-    return subprocess.run([sys.executable, "-I", str(VERIFIER), str(export), "--public-key", str(key), *extra],
-                          cwd=export.parent, capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def public_key(audit_cli, tmp_path) -> Path:
-    key = tmp_path / "ledger.pub.pem"
-    key.write_text(audit_cli("public-key").stdout)
-    return key
-
-
-@pytest.fixture
-def export(audit_cli, tmp_path):
-    """export("name", "--run", T) -> the path of a JSONL export made by the CLI."""
-
-    def make(name: str, *scope: str) -> Path:
-        path = tmp_path / f"{name}.jsonl"
-        made = audit_cli("export", *scope, "--format", "jsonl", "-o", str(path))
-        assert made.returncode == 0, made.stderr
-        return path
-
-    return make
+from tests.ledger.conftest import lines_of, offline
 
 
 @pytest.fixture
@@ -55,10 +25,6 @@ def sealed_and_unsealed(letter_run) -> tuple[Run, Run]:
     sealed = letter_run()
     assert ledger_seal() is not None
     return sealed, letter_run()
-
-
-def lines_of(path: Path) -> list[bytes]:
-    return path.read_bytes().splitlines(keepends=True)
 
 
 def rewrite(path: Path, lines: list[bytes]) -> Path:

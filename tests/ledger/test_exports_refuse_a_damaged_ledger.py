@@ -1,0 +1,99 @@
+"""Ledger rows deleted or changed in the database (triggers disabled) under a seal leave no Merkle tree to
+prove exported entries into: a JSONL export is then refused before anything is recorded or sent, from the
+CLI and the audit page alike, with a message that says what was found and to run `audit verify` (which
+names the entry). Rows deleted after the last seal leave the proofs intact: the export goes through, and
+the offline verifier names what is missing against the manifest."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from audit.chain import entry_hash
+from audit.models import LedgerEntry, Seal
+from audit.sealing import ledger_seal
+from tests.ledger.conftest import offline, tamper
+
+ADVICE = ("Run `manage.py audit verify` to see which entries were deleted or changed, and restore them (e.g. from "
+          "a backup) before exporting again")
+
+
+@pytest.fixture
+def sealed_runs(letter_run, audit_cli):
+    """Three completed runs, sealed together in seal 1 and verifying cleanly."""
+    runs = [letter_run(email=f"user{n}@example.com") for n in range(3)]
+    assert ledger_seal() is not None
+    assert audit_cli("verify").returncode == 0
+    return runs
+
+
+def exports_recorded() -> int:
+    return LedgerEntry.objects.filter(chain="system", kind="export").count()
+
+
+def damage(how: str, thread_id: str) -> str:
+    """Tamper with entry 4 of the run; returns what the refusal says was found."""
+    seal = Seal.objects.get(seal_no=1)
+    span = f"seal 1 covers {seal.tree_size} entries (entries gseq {seal.first_gseq}-{seal.last_gseq})"
+    if how == "deleted":
+        tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run = 4", [thread_id])
+        return f"{span}; only {seal.tree_size - 1} remain, so 1 was deleted"
+    entry = LedgerEntry.objects.get(chain=thread_id, seq_run=4)
+    body = {"run": thread_id, "seq_run": 4, "kind": entry.kind, "step": entry.step, "actor": "mallory",
+            "at": entry.at, "payload": {"forged": True}}
+    tamper("UPDATE audit_ledgerentry SET actor = 'mallory', payload = %s, hash = %s WHERE gseq = %s",
+           ['{"forged":true}', entry_hash(body, entry.prev), entry.gseq])
+    return (f"the entries in seal 1's range (entries gseq {seal.first_gseq}-{seal.last_gseq}) no longer rebuild "
+            "its signed Merkle root: an entry was re-hashed or its gseq changed")
+
+
+@pytest.mark.parametrize("how", ["deleted", "re-hashed"])
+def test_the_cli_refuses_and_leaves_no_file(sealed_runs, audit_cli, tmp_path, how):
+    damaged, untouched = sealed_runs[1], sealed_runs[0]
+    found = damage(how, damaged.thread_id)
+    before = exports_recorded()
+    earlier = tmp_path / "export.jsonl"
+    earlier.write_text("an earlier export\n")
+    for scope in (["--run", untouched.thread_id], ["--run", damaged.thread_id], []):
+        refused = audit_cli("export", *scope, "--format", "jsonl", "-o", str(earlier))
+        assert refused.returncode == 1, refused.stdout
+        assert refused.stderr.strip() == (
+            f"CommandError: the ledger in the database no longer matches its seals ({found}), so no inclusion "
+            f"proof can be computed and nothing was exported. {ADVICE}")
+    assert earlier.read_text() == "an earlier export\n"  # neither overwritten nor half written
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".jsonl" or p.name.startswith(".")] == ["export.jsonl"]
+    assert exports_recorded() == before
+    # `audit verify` names the entry; CSV, which proves nothing, still exports what is there.
+    verified = audit_cli("verify")
+    assert verified.returncode == 1 and f"entry 4 of run {damaged.thread_id}" in verified.stderr
+    assert audit_cli("export", "--format", "csv", "-o", str(tmp_path / "all.csv")).returncode == 0
+
+
+def test_the_audit_page_refuses_before_the_download_starts(sealed_runs, client_for, compliance_user):
+    damaged = sealed_runs[1]
+    found = damage("deleted", damaged.thread_id)
+    before = exports_recorded()
+    client = client_for(compliance_user)
+    response = client.post(reverse("audit:ledger_export"), {"run": sealed_runs[0].thread_id, "format": "jsonl"})
+    assert response.status_code == 409 and not response.streaming
+    assert "Content-Disposition" not in response
+    page = response.content.decode()
+    assert "the ledger in the database no longer matches its seals" in page and found in page
+    assert "audit verify" in page
+    assert exports_recorded() == before
+    # An inclusion proof from that tree would be wrong, so it is refused the same way.
+    gseq = LedgerEntry.objects.filter(chain=sealed_runs[0].thread_id).first().gseq
+    proof = client.get(reverse("audit:ledger_proof", args=[gseq]))
+    assert proof.status_code == 409 and found in proof.content.decode()
+
+
+def test_unsealed_entries_deleted_export_and_fail_offline_by_name(sealed_runs, letter_run, export, public_key):
+    unsealed = letter_run()  # newer than seal 1: no proof to compute
+    tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run > 6", [unsealed.thread_id])
+    path = export("unsealed", "--run", unsealed.thread_id)
+    checked = offline(path, public_key)
+    assert checked.returncode == 1
+    # The manifest signs the run's length and head as its run row records them, not as found.
+    assert checked.stdout.splitlines()[0].endswith(
+        f"run {unsealed.thread_id} was truncated: it ends at entry 6, but the signed manifest lists 8 entries, so "
+        f"entries 7-8 of run {unsealed.thread_id} were removed (2 missing)")
