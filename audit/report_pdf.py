@@ -28,7 +28,7 @@ from reportlab.platypus import (
 )
 
 from audit.ledger import utc_now_iso
-from audit.models import Seal
+from audit.models import PrunedChain, Seal
 from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
 from audit.verify import ledger_verify
@@ -164,6 +164,9 @@ def _run_section(story: list[Any], report: RunReport) -> None:
         ("Ledger", f"{run.ledger_len} entries, head {run.ledger_head[:16]}…"),
     ]
     story.append(_table([[_p(k, "muted"), _p(v)] for k, v in facts], [35 * mm, 139 * mm], header=False))
+    if report.pruned is not None:
+        story += [Spacer(1, 4), _p(_pruned_statement(report.pruned))]
+        return
 
     story.append(Paragraph("Decisions", STYLES["h3"]))
     if report.decisions:
@@ -195,6 +198,18 @@ def _run_section(story: list[Any], report: RunReport) -> None:
                      _p("" if entry.step is None else entry.step), _p(entry.actor or "system"),
                      _p(_detail(entry.kind, payload) + (" [personal data erased]" if entry.redacted else ""))])
     story.append(_table(rows, [8 * mm, 28 * mm, 32 * mm, 10 * mm, 22 * mm, 74 * mm]))
+
+
+def _pruned_statement(pruned: PrunedChain) -> str:
+    # Retention deleted the run's entries, checkpoints and decisions: say so rather than print empty
+    # tables that would read as "nothing happened".
+    period = f"its workflow's {pruned.retention_days}-day retention period" if pruned.retention_days else \
+        "its workflow's retention period"
+    seal = Seal.objects.filter(chains__has_key=pruned.chain).order_by("-seal_no").values_list("seal_no", flat=True).first()
+    proven = f"; seal {seal} signed that head, so it stays provable" if seal else ""
+    return (f"Pruned on {pruned.pruned_at:%Y-%m-%d %H:%M} UTC under {period}: its ledger entries, checkpoints "
+                  f"and decisions were deleted. Its ledger had {pruned.length} entries ending in head "
+                  f"{pruned.head[:16]}…{proven}. The JSONL export states the prune for the offline verifier.")
 
 
 def _footer(canvas: Any, doc: Any) -> None:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 
 from audit.date_range import date_range_parse
-from audit.models import LedgerEntry, Seal, VerificationRun
+from audit.models import LedgerEntry, PrunedChain, Seal, VerificationRun
 from orchestrator.models import Checkpoint, Run
 from review.models import ReviewDecision
 
@@ -156,6 +156,7 @@ class RunReport:
     costs: list[dict[str, Any]]
     total_cost: Decimal
     total_tokens: int
+    pruned: PrunedChain | None = None  # retention removed its history; the run row is a stub
 
 
 def run_report(thread_id: str) -> RunReport:
@@ -166,5 +167,6 @@ def run_report(thread_id: str) -> RunReport:
     costs = list(Checkpoint.objects.filter(run=run, source="node").values("node")
                  .annotate(steps=Count("id"), tokens=Sum("input_tokens") + Sum("output_tokens"), cost=Sum("cost"))
                  .order_by("-cost", "node"))
+    pruned = None if entries else PrunedChain.objects.filter(chain=thread_id).first()
     return RunReport(run=run, entries=entries, decisions=decisions, costs=costs,
-                     total_cost=run.cost, total_tokens=run.input_tokens + run.output_tokens)
+                     total_cost=run.cost, total_tokens=run.input_tokens + run.output_tokens, pruned=pruned)

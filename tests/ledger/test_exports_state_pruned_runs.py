@@ -7,6 +7,7 @@ record was deleted or whose stated head was altered fails, offline and in `audit
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -144,3 +145,16 @@ def test_entries_deleted_outside_retention_behind_a_forged_prune_record_fail_ver
     assert (f"run {kept.thread_id}'s entries are gone and a prune record says retention removed them, but no "
             "retention_pruned entry in the system chain records pruning it: they were deleted outside retention"
             ) in verified.stderr
+
+
+def test_the_pdf_report_says_a_run_was_pruned_instead_of_showing_empty_tables(pruned_and_kept, audit_cli, tmp_path):
+    old, _ = pruned_and_kept
+    pdf_file = tmp_path / "pruned.pdf"
+
+    made = audit_cli("export", "--run", old.thread_id, "--format", "pdf", "-o", str(pdf_file))
+
+    assert made.returncode == 0, made.stderr
+    text = " ".join(subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout.split())
+    assert f"Pruned on {timezone.now():%Y-%m-%d}" in text and "400-day retention period" in text
+    assert "8 entries ending in head" in text and "seal 1 signed that head" in text
+    assert "Timeline" not in text and "No human decisions" not in text
