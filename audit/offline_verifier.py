@@ -663,8 +663,19 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
         except ValueError as exc:
             report.fail(number, f"is not valid JSON ({exc})")
             continue
+        except RecursionError:
+            report.fail(number, "is nested too deeply to be an export line")
+            continue
         if not isinstance(obj, dict) or obj.get("type") not in LINE_TYPES:
             report.fail(number, f"is not one of the line types {', '.join(LINE_TYPES)}")
+            continue
+        # Everything Gatehouse signs or hashes is canonical JSON. A line that has none (a lone surrogate,
+        # which json reads from "\ud800" but UTF-8 cannot hold; a float too large, read as infinity)
+        # cannot be what was hashed or signed, and would only break the checks further on.
+        try:
+            canonical_json(obj)
+        except (ValueError, TypeError, RecursionError) as exc:
+            report.fail(number, f"holds a value canonical JSON cannot encode ({exc}): it was not written by Gatehouse")
             continue
         records.append((number, obj))
     return records
@@ -679,7 +690,10 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     if not headers:
         return {}
     number, header = headers[0]
-    if header.get("format") != FORMAT or header.get("version") not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
+    # An int, not merely equal to one: true == 1 and 3.0 == 3 in Python, and the version decides which
+    # checks run, so only the exact value the exporter writes selects them.
+    version = header.get("version")
+    if header.get("format") != FORMAT or not _is_int(version) or version not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
         report.fail(
             number,
             f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION} or {VERSION} header: "
@@ -871,7 +885,11 @@ def _check_consistency(
     records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report
 ) -> None:
     for number, obj in records:
-        old, new, path = by_no.get(obj.get("from_seal")), by_no.get(obj.get("to_seal")), obj.get("path")
+        numbers = (obj.get("from_seal"), obj.get("to_seal"))
+        # Seal numbers must be ints before they are looked up: a list cannot be a dict key, and true or 1.0
+        # would find seal 1.
+        old, new = (by_no.get(n) if _is_int(n) else None for n in numbers)
+        path = obj.get("path")
         if old is None or new is None or not isinstance(path, list) or not all(map(_is_hex_hash, path)):
             report.fail(number, "consistency line names a seal not in the export or is malformed")
             continue
@@ -1403,12 +1421,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         keys = [_load_public_key(path) for path in args.public_key]
         with open(args.export, "rb") as handle:
-            report = verify_export(
-                handle, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
-            )
+            lines = handle.readlines()
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        report = verify_export(
+            lines, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
+        )
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds, the answer is FAIL, never a traceback
+        # Status 2 means the file or a key could not be read; this file was read, and is not verified.
+        print(
+            f"FAIL: the export could not be checked: {type(exc).__name__}: {exc}. It is not verified; "
+            "it was likely altered after export (ask Gatehouse's operators for a new one), or report this "
+            "to them with the file"
+        )
+        return 1
     print("\n".join(report.lines(args.max_problems)))
     return 0 if report.ok else 1
 
