@@ -673,10 +673,21 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
         # which json reads from "\ud800" but UTF-8 cannot hold; a float too large, read as infinity)
         # cannot be what was hashed or signed, and would only break the checks further on.
         try:
-            canonical_json(obj)
+            written = canonical_json(obj)
         except (ValueError, TypeError, RecursionError) as exc:
             report.fail(number, f"holds a value canonical JSON cannot encode ({exc}): it was not written by Gatehouse")
             continue
+        # Gatehouse writes every line as canonical JSON and a newline. The same values written otherwise
+        # (-0, 1.0 for 1, escapes, other key order, spaces, CRLF) pass every hash and signature here, but
+        # another reader of the file may take them differently: only the exact bytes are the export.
+        if written != text:
+            report.fail(
+                number,
+                "is not written as Gatehouse writes export lines (canonical JSON: sorted keys, no spaces, no "
+                "escapes it does not need, integers as integers): it was edited after export",
+            )
+        elif not raw.endswith(b"\n"):
+            report.fail(number, "does not end with a newline, as every export line does: the file was cut short")
         records.append((number, obj))
     return records
 
@@ -884,6 +895,9 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
 def _check_consistency(
     records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report
 ) -> None:
+    """One proof per pair of consecutive seals, each verified: together they show sealed history was only
+    ever appended to. Gatehouse writes every one, so a missing, repeated or other proof is an edit."""
+    seen: dict[tuple[int, int], int] = {}
     for number, obj in records:
         numbers = (obj.get("from_seal"), obj.get("to_seal"))
         # Seal numbers must be ints before they are looked up: a list cannot be a dict key, and true or 1.0
@@ -893,6 +907,22 @@ def _check_consistency(
         if old is None or new is None or not isinstance(path, list) or not all(map(_is_hex_hash, path)):
             report.fail(number, "consistency line names a seal not in the export or is malformed")
             continue
+        pair = (old.head.seal_no, new.head.seal_no)
+        if pair[1] != pair[0] + 1:
+            report.fail(
+                number,
+                f"a consistency proof from seal {pair[0]} to seal {pair[1]}: Gatehouse proves only consecutive "
+                "seals, so the line was added",
+            )
+            continue
+        if pair in seen:
+            report.fail(
+                number,
+                f"a second consistency proof from seal {pair[0]} to seal {pair[1]} (first on line {seen[pair]}): "
+                "the line was duplicated",
+            )
+            continue
+        seen[pair] = number
         if not verify_consistency(
             old.head.tree_size,
             new.head.tree_size,
@@ -904,6 +934,13 @@ def _check_consistency(
                 number,
                 f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
                 "sealed history was rewritten, or the proof was altered",
+            )
+    numbers = sorted(by_no)
+    for previous, seal_no in zip(numbers, numbers[1:], strict=False):
+        if seal_no == previous + 1 and (previous, seal_no) not in seen:
+            report.fail(
+                by_no[seal_no].line,
+                f"no consistency proof shows seal {seal_no}'s tree extends seal {previous}'s: the line was removed",
             )
 
 
@@ -1104,6 +1141,9 @@ def _check_manifest(
     for number, _ in manifests[1:]:
         report.fail(number, "a second manifest: exports were concatenated or spliced")
     number, manifest = manifests[0]
+    # Written after everything else: lines after it were added, and a file without it was cut short.
+    if number != records[-1][0]:
+        report.fail(number, "the manifest is not the last line: lines were added after it, or it was moved")
     shape = _manifest_shape(manifest, header.get("version"))
     if shape is not None:
         report.fail(number, shape)
@@ -1336,6 +1376,20 @@ def verify_export(
     # Completeness: only version 2 and 3 exports can show it.
     complete = False
     if header.get("version") == OLD_VERSION:
+        # Version 1 had no manifest and no seal run heads. A file holding them is a newer export whose
+        # (unsigned) header was relabelled, which would skip the manifest's checks: not one to allow.
+        for number, obj in records:
+            if obj["type"] == "manifest":
+                report.fail(
+                    number, "a manifest, which version 1 exports never have: the header's version was changed"
+                )
+        for seal in seals:
+            if seal.chains is not None:
+                report.fail(
+                    seal.line,
+                    f"seal {seal.head.seal_no} carries run heads (chains), which version 1 exports never have: "
+                    "the header's version was changed",
+                )
         if allow_version_1:
             report.warnings.append(
                 "this is a version 1 export: it has no signed manifest, so it cannot show that no entries "
