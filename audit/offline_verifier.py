@@ -5,12 +5,13 @@ nothing was cut from it (the signed manifest and the run heads signed in the sea
     python offline_verifier.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--require-sealed]
 
 Checks, in one pass over the file (format: docs/ledger-export-format.md):
-1. every line is one JSON object of a known type, the header comes first and its counts match;
+1. every line is one JSON object of a known type, written byte for byte as Gatehouse writes it (canonical
+   JSON), the header comes first and its counts match, the manifest comes last;
 2. every exported run's hash chain is intact (modified / deleted / inserted / reordered entries are named);
 3. seals chain from GENESIS through ``prev_head``, their gseq ranges and tree sizes only grow, and each
    signature, and that of the run heads (chains) a seal carries, verifies with one of the public keys
    given (pass every key the ledger has used);
-4. consistency proofs between seals, when present, show each tree extends the previous one;
+4. one consistency proof per pair of consecutive seals shows each tree extends the previous one;
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
    reported as unsealed (a warning, or a failure with ``--require-sealed``);
 6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
@@ -19,8 +20,8 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 8. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
    each at exactly its exported length and head, and exactly the pruned runs as stated.
 
-Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first),
-2 the command could not run (unreadable file or key).
+Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
+the file holds, never a traceback), 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
 ``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) are checked as before.
