@@ -724,10 +724,11 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
                 f"exports have, but its header says version {header.get('version')}: lines were added",
             )
         for kind, plural in kinds:
-            if counts.get(plural) != actual[kind]:
+            # An int, not merely equal to one (true == 1): the counts are what Gatehouse wrote.
+            if not _is_int(counts.get(plural)) or counts.get(plural) != actual[kind]:
                 report.fail(
                     None,
-                    f"the header (line {number}) counts {counts.get(plural)} {kind} lines, but the file "
+                    f"the header (line {number}) counts {json.dumps(counts.get(plural))} {kind} lines, but the file "
                     f"holds {actual[kind]}: lines were added or removed",
                 )
     else:

@@ -91,3 +91,14 @@ def test_a_header_version_that_is_not_an_integer_is_refused(lines: list[bytes], 
     report = verify([json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n", *lines[1:]],
                     public_keys)
     assert "line 1: not a gatehouse-ledger-export version 1, 2 or 3 header" in messages(report), report.lines()
+
+
+@pytest.mark.parametrize("count", [True, 1.0])
+def test_a_header_count_that_is_not_an_integer_is_refused(lines: list[bytes], public_keys: list, count) -> None:
+    # The example export has one consistency line: true and 1.0 both equal 1 in Python.
+    header = json.loads(lines[0])
+    header["counts"]["consistency"] = count
+    report = verify([json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n", *lines[1:]],
+                    public_keys)
+    assert f"the header (line 1) counts {json.dumps(count)} consistency lines, but the file holds 1" in messages(
+        report), report.lines()
