@@ -100,7 +100,16 @@ class ExportScope:
     def runs(self) -> list[str]:
         """Thread ids of the selected runs, oldest first: those with an entry matching the filters, and
         those whose entries are gone (pruned by retention, or deleted) whose lifetime matches them."""
+        # `run` is None when no run was asked for. An empty one (`--run ""`, an unset shell variable) is
+        # not "no run": read as falsy it exported every run instead of the one meant.
+        if self.run is not None and not self.run.strip():
+            raise ExportError("the run to export is empty: give a thread id as shown on the runs page, or leave "
+                              "the run out to export by date range, workflow or actor")
         if self.run:
+            # A run is exported whole, and its scope names it alone: filters beside it would be ignored.
+            if self.since or self.until or self.workflow or self.actor:
+                raise ExportError("a run is exported whole, so it takes no date range, workflow or actor: clear "
+                                  "them to export the run, or clear the run to export by them")
             if not Run.objects.filter(thread_id=self.run).exists():
                 raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
             return [self.run]

@@ -5,12 +5,13 @@ nothing was cut from it (the signed manifest and the run heads signed in the sea
     python offline_verifier.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--require-sealed]
 
 Checks, in one pass over the file (format: docs/ledger-export-format.md):
-1. every line is one JSON object of a known type, the header comes first and its counts match;
+1. every line is one JSON object of a known type, written byte for byte as Gatehouse writes it (canonical
+   JSON), the header comes first and its counts match, the manifest comes last;
 2. every exported run's hash chain is intact (modified / deleted / inserted / reordered entries are named);
 3. seals chain from GENESIS through ``prev_head``, their gseq ranges and tree sizes only grow, and each
    signature, and that of the run heads (chains) a seal carries, verifies with one of the public keys
    given (pass every key the ledger has used);
-4. consistency proofs between seals, when present, show each tree extends the previous one;
+4. one consistency proof per pair of consecutive seals shows each tree extends the previous one;
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
    reported as unsealed (a warning, or a failure with ``--require-sealed``);
 6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
@@ -19,8 +20,8 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 8. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
    each at exactly its exported length and head, and exactly the pruned runs as stated.
 
-Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first),
-2 the command could not run (unreadable file or key).
+Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
+the file holds, never a traceback), 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
 ``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) are checked as before.
@@ -663,9 +664,31 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
         except ValueError as exc:
             report.fail(number, f"is not valid JSON ({exc})")
             continue
+        except RecursionError:
+            report.fail(number, "is nested too deeply to be an export line")
+            continue
         if not isinstance(obj, dict) or obj.get("type") not in LINE_TYPES:
             report.fail(number, f"is not one of the line types {', '.join(LINE_TYPES)}")
             continue
+        # Everything Gatehouse signs or hashes is canonical JSON. A line that has none (a lone surrogate,
+        # which json reads from "\ud800" but UTF-8 cannot hold; a float too large, read as infinity)
+        # cannot be what was hashed or signed, and would only break the checks further on.
+        try:
+            written = canonical_json(obj)
+        except (ValueError, TypeError, RecursionError) as exc:
+            report.fail(number, f"holds a value canonical JSON cannot encode ({exc}): it was not written by Gatehouse")
+            continue
+        # Gatehouse writes every line as canonical JSON and a newline. The same values written otherwise
+        # (-0, 1.0 for 1, escapes, other key order, spaces, CRLF) pass every hash and signature here, but
+        # another reader of the file may take them differently: only the exact bytes are the export.
+        if written != text:
+            report.fail(
+                number,
+                "is not written as Gatehouse writes export lines (canonical JSON: sorted keys, no spaces, no "
+                "escapes it does not need, integers as integers): it was edited after export",
+            )
+        elif not raw.endswith(b"\n"):
+            report.fail(number, "does not end with a newline, as every export line does: the file was cut short")
         records.append((number, obj))
     return records
 
@@ -679,7 +702,10 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     if not headers:
         return {}
     number, header = headers[0]
-    if header.get("format") != FORMAT or header.get("version") not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
+    # An int, not merely equal to one: true == 1 and 3.0 == 3 in Python, and the version decides which
+    # checks run, so only the exact value the exporter writes selects them.
+    version = header.get("version")
+    if header.get("format") != FORMAT or not _is_int(version) or version not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
         report.fail(
             number,
             f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION} or {VERSION} header: "
@@ -698,10 +724,11 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
                 f"exports have, but its header says version {header.get('version')}: lines were added",
             )
         for kind, plural in kinds:
-            if counts.get(plural) != actual[kind]:
+            # An int, not merely equal to one (true == 1): the counts are what Gatehouse wrote.
+            if not _is_int(counts.get(plural)) or counts.get(plural) != actual[kind]:
                 report.fail(
                     None,
-                    f"the header (line {number}) counts {counts.get(plural)} {kind} lines, but the file "
+                    f"the header (line {number}) counts {json.dumps(counts.get(plural))} {kind} lines, but the file "
                     f"holds {actual[kind]}: lines were added or removed",
                 )
     else:
@@ -870,11 +897,34 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
 def _check_consistency(
     records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report
 ) -> None:
+    """One proof per pair of consecutive seals, each verified: together they show sealed history was only
+    ever appended to. Gatehouse writes every one, so a missing, repeated or other proof is an edit."""
+    seen: dict[tuple[int, int], int] = {}
     for number, obj in records:
-        old, new, path = by_no.get(obj.get("from_seal")), by_no.get(obj.get("to_seal")), obj.get("path")
+        numbers = (obj.get("from_seal"), obj.get("to_seal"))
+        # Seal numbers must be ints before they are looked up: a list cannot be a dict key, and true or 1.0
+        # would find seal 1.
+        old, new = (by_no.get(n) if _is_int(n) else None for n in numbers)
+        path = obj.get("path")
         if old is None or new is None or not isinstance(path, list) or not all(map(_is_hex_hash, path)):
             report.fail(number, "consistency line names a seal not in the export or is malformed")
             continue
+        pair = (old.head.seal_no, new.head.seal_no)
+        if pair[1] != pair[0] + 1:
+            report.fail(
+                number,
+                f"a consistency proof from seal {pair[0]} to seal {pair[1]}: Gatehouse proves only consecutive "
+                "seals, so the line was added",
+            )
+            continue
+        if pair in seen:
+            report.fail(
+                number,
+                f"a second consistency proof from seal {pair[0]} to seal {pair[1]} (first on line {seen[pair]}): "
+                "the line was duplicated",
+            )
+            continue
+        seen[pair] = number
         if not verify_consistency(
             old.head.tree_size,
             new.head.tree_size,
@@ -886,6 +936,13 @@ def _check_consistency(
                 number,
                 f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
                 "sealed history was rewritten, or the proof was altered",
+            )
+    numbers = sorted(by_no)
+    for previous, seal_no in zip(numbers, numbers[1:], strict=False):
+        if seal_no == previous + 1 and (previous, seal_no) not in seen:
+            report.fail(
+                by_no[seal_no].line,
+                f"no consistency proof shows seal {seal_no}'s tree extends seal {previous}'s: the line was removed",
             )
 
 
@@ -1086,6 +1143,9 @@ def _check_manifest(
     for number, _ in manifests[1:]:
         report.fail(number, "a second manifest: exports were concatenated or spliced")
     number, manifest = manifests[0]
+    # Written after everything else: lines after it were added, and a file without it was cut short.
+    if number != records[-1][0]:
+        report.fail(number, "the manifest is not the last line: lines were added after it, or it was moved")
     shape = _manifest_shape(manifest, header.get("version"))
     if shape is not None:
         report.fail(number, shape)
@@ -1318,6 +1378,20 @@ def verify_export(
     # Completeness: only version 2 and 3 exports can show it.
     complete = False
     if header.get("version") == OLD_VERSION:
+        # Version 1 had no manifest and no seal run heads. A file holding them is a newer export whose
+        # (unsigned) header was relabelled, which would skip the manifest's checks: not one to allow.
+        for number, obj in records:
+            if obj["type"] == "manifest":
+                report.fail(
+                    number, "a manifest, which version 1 exports never have: the header's version was changed"
+                )
+        for seal in seals:
+            if seal.chains is not None:
+                report.fail(
+                    seal.line,
+                    f"seal {seal.head.seal_no} carries run heads (chains), which version 1 exports never have: "
+                    "the header's version was changed",
+                )
         if allow_version_1:
             report.warnings.append(
                 "this is a version 1 export: it has no signed manifest, so it cannot show that no entries "
@@ -1403,12 +1477,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         keys = [_load_public_key(path) for path in args.public_key]
         with open(args.export, "rb") as handle:
-            report = verify_export(
-                handle, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
-            )
+            lines = handle.readlines()
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        report = verify_export(
+            lines, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
+        )
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds, the answer is FAIL, never a traceback
+        # Status 2 means the file or a key could not be read; this file was read, and is not verified.
+        print(
+            f"FAIL: the export could not be checked: {type(exc).__name__}: {exc}. It is not verified; "
+            "it was likely altered after export (ask Gatehouse's operators for a new one), or report this "
+            "to them with the file"
+        )
+        return 1
     print("\n".join(report.lines(args.max_problems)))
     return 0 if report.ok else 1
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.canonical import canonical_json
 from audit.exports import ExportError, ExportScope, export_stream
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
@@ -124,8 +125,9 @@ def test_what_the_verifier_tells_its_users(sealed_and_unsealed, export, public_k
     header = json.loads(genuine[0]) | {"version": 1}
     old_seal = {k: v for k, v in json.loads(genuine[9]).items() if k not in ("chains", "chains_signature")}
     assert old_seal["type"] == "seal"
-    version_1 = rewrite(tmp_path / "v1.jsonl", [json.dumps(header).encode() + b"\n", *genuine[1:9],
-                                                 json.dumps(old_seal).encode() + b"\n", *genuine[10:-1]])
+    # Written as version 1 exports were: canonical JSON lines (the verifier holds every line to it).
+    version_1 = rewrite(tmp_path / "v1.jsonl", [canonical_json(header) + b"\n", *genuine[1:9],
+                                                 canonical_json(old_seal) + b"\n", *genuine[10:-1]])
     refused = offline(version_1, public_key)
     assert refused.returncode == 1
     assert refused.stdout.startswith("FAIL: line 1: this is a version 1 export") and "--allow-version-1" in refused.stdout
