@@ -7,8 +7,9 @@ which format.
 
 A JSONL export proves it is complete, not only genuine: its seal lines carry the signed run heads
 (`chains`) of every seal that pins an exported run, and it ends with a manifest, signed with the ledger
-key, of each exported run's [length, head] as Gatehouse records it. Cutting entries off the end of a run
-then fails offline verification, sealed or not.
+key, of each exported run's [length, head] as Gatehouse records it and of the newest seal that pins it.
+Cutting entries off the end of a run then fails offline verification, sealed or not; so does cutting
+sealed entries from the database before the export, since that seal's heads must be in the export.
 
 A run retention pruned has no entries left: the export states it was pruned (a `pruned` line: its final
 length and head, the seal that signed them, when and under which retention period), the manifest signs
@@ -49,7 +50,9 @@ from orchestrator.models import Run
 FORMATS = ("jsonl", "csv", "pdf")
 # 2: seal lines carry their signed run heads, and a signed manifest closes the export.
 # 3: a pruned run is stated (a `pruned` line, and the manifest's `pruned`) instead of listed as empty.
-JSONL_VERSION = 3
+# 4: the manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`), so a
+#    seal's run heads cannot be stripped from an export unnoticed.
+JSONL_VERSION = 4
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
 
@@ -241,6 +244,18 @@ def _recorded_heads(runs: list[str]) -> dict[str, list[Any]]:
     return heads
 
 
+def _pinned_by(runs: list[str], seals: list[Seal]) -> dict[str, int]:
+    """{run: seal_no of the newest seal whose signed run heads (chains) name it}, for the selected runs
+    some seal pins. Signed in the manifest because the seals, unlike the run rows, are out of reach of a
+    database cut (signed, and copied outside the database): the verifier then requires that seal's heads,
+    which hold the run to the length it had when sealed, though the manifest signs a shortened run row."""
+    selected = set(runs)
+    pinned: dict[str, int] = {}
+    for seal in seals:  # seal_no order: the newest seal naming a run is the one left
+        pinned |= dict.fromkeys(selected.intersection(seal.chains), seal.seal_no)
+    return pinned
+
+
 def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, Any]]:
     """{run: what a `pruned` line states} for the selected runs retention pruned: the run's final length
     and head as kept when pruned, the newest seal that signed a head for it, when, and the rule."""
@@ -271,12 +286,13 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
 
 
 def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]],
-                    pruned: dict[str, dict[str, Any]], last_seal: int,
+                    pruned: dict[str, dict[str, Any]], pinned_by: dict[str, int], last_seal: int,
                     private_key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The export's last line: what it holds (each run's [length, head], and what it states of each pruned
-    run), signed with the ledger key."""
-    body = {"generated_at": generated_at, "scope": scope, "runs": heads, "pruned": pruned, "last_seal": last_seal,
-            "key_id": key_id(private_key.public_key())}
+    """The export's last line: what it holds (each run's [length, head], what it states of each pruned
+    run, and the newest seal that pins each run), signed with the ledger key. It signs the format version
+    too: the header is not signed, and relabelling an export as an older version would skip newer checks."""
+    body = {"version": JSONL_VERSION, "generated_at": generated_at, "scope": scope, "runs": heads, "pruned": pruned,
+            "pinned_by": pinned_by, "last_seal": last_seal, "key_id": key_id(private_key.public_key())}
     return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, private_key)}
 
 
@@ -329,7 +345,8 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
             yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
                                   "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
         manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads, pruned=pruned,
-                                   last_seal=seals[-1].seal_no if seals else 0, private_key=private_key)
+                                   pinned_by=_pinned_by(runs, seals), last_seal=seals[-1].seal_no if seals else 0,
+                                   private_key=private_key)
         yield canonical_json(manifest) + b"\n"
     if progress:
         progress(total, total)

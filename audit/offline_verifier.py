@@ -15,16 +15,20 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
    reported as unsealed (a warning, or a failure with ``--require-sealed``);
 6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
-7. a run stated as pruned by retention (version 3) has no entries in the export, and its stated final
+7. a run stated as pruned by retention (version 3 on) has no entries in the export, and its stated final
    length and head are the newest a seal signed for it;
 8. the manifest is signed by a given key, agrees with the header, and lists exactly the exported runs,
-   each at exactly its exported length and head, and exactly the pruned runs as stated.
+   each at exactly its exported length and head, and exactly the pruned runs as stated;
+9. (version 4) the manifest signs the header's version, and the seal it names as the newest to pin each
+   run carries that run's signed head (so 6 and 7 hold the run to it), and no other seal line pins a run
+   the manifest does not name it for.
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
 the file holds, never a traceback), 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
-``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) are checked as before.
+``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) and version 3 exports (no signed
+``pinned_by``) are checked as before, with a warning of what they cannot show.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
@@ -571,14 +575,18 @@ def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], sign
 # =====================================================================================================
 
 FORMAT = "gatehouse-ledger-export"
-VERSION = 3
+# The manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`).
+VERSION = 4
+# The first version to state pruned runs: `pruned` lines, and `pruned` in the manifest.
+PRUNED_VERSION = 3
 # Exports made before pruned runs were stated: no `pruned` lines, and no `pruned` in the manifest.
 PREVIOUS_VERSION = 2
 # Exports made before the manifest and the seals' run heads: checked only when asked (--allow-version-1).
 OLD_VERSION = 1
 LINE_TYPES = ("header", "entry", "pruned", "seal", "consistency", "proof", "manifest")
 MANIFEST_FIELDS_V2 = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
-MANIFEST_FIELDS = MANIFEST_FIELDS_V2 | {"pruned"}
+MANIFEST_FIELDS_V3 = MANIFEST_FIELDS_V2 | {"pruned"}
+MANIFEST_FIELDS = MANIFEST_FIELDS_V3 | {"version", "pinned_by"}
 PRUNED_LINE_FIELDS = frozenset(
     {"type", "run", "length", "head", "sealed_by", "pruned_at", "finished_at", "retention"}
 )
@@ -705,23 +713,25 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     # An int, not merely equal to one: true == 1 and 3.0 == 3 in Python, and the version decides which
     # checks run, so only the exact value the exporter writes selects them.
     version = header.get("version")
-    if header.get("format") != FORMAT or not _is_int(version) or version not in (OLD_VERSION, PREVIOUS_VERSION, VERSION):
+    if header.get("format") != FORMAT or not _is_int(version) or version not in (
+        OLD_VERSION, PREVIOUS_VERSION, PRUNED_VERSION, VERSION
+    ):
         report.fail(
             number,
-            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION} or {VERSION} header: "
+            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION}, {PRUNED_VERSION} or {VERSION} header: "
             "a newer export needs the verifier of the Gatehouse release that made it",
         )
     counts = header.get("counts")
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
         kinds = [("entry", "entries"), ("seal", "seals"), ("consistency", "consistency"), ("proof", "proofs")]
-        if header.get("version") == VERSION:
+        if header.get("version") in (PRUNED_VERSION, VERSION):
             kinds.append(("pruned", "pruned"))
         elif actual["pruned"]:
             report.fail(
                 None,
-                f"the file holds {_plural(actual['pruned'], 'pruned line')}, which only version {VERSION} "
-                f"exports have, but its header says version {header.get('version')}: lines were added",
+                f"the file holds {_plural(actual['pruned'], 'pruned line')}, which only exports of version "
+                f"{PRUNED_VERSION} or later have, but its header says version {header.get('version')}: lines were added",
             )
         for kind, plural in kinds:
             # An int, not merely equal to one (true == 1): the counts are what Gatehouse wrote.
@@ -808,6 +818,7 @@ class _Seal:
     # exported run (the exporter leaves the other runs' names out).
     chains: dict[str, list[Any]] | None = None
     chains_signature: str = ""
+    chains_valid: bool = False  # set by _check_seals once the seal and its chains verify
 
 
 def _parse_seal(number: int, obj: dict[str, Any], report: Report) -> _Seal | None:
@@ -881,6 +892,7 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
             )
         elif seal.chains is not None:
             if verify_chains_signature(head_hash(head), seal.chains, seal.chains_signature, public_key):
+                seal.chains_valid = True
                 for run, (length, digest) in seal.chains.items():
                     if length > pins.get(run, (0, GENESIS, 0))[0]:
                         pins[run] = (length, digest, head.seal_no)
@@ -1104,7 +1116,7 @@ def _check_pins_carried(
 
 
 def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
-    expected = MANIFEST_FIELDS if version == VERSION else MANIFEST_FIELDS_V2
+    expected = {VERSION: MANIFEST_FIELDS, PRUNED_VERSION: MANIFEST_FIELDS_V3}.get(version, MANIFEST_FIELDS_V2)
     fields_problem = _fields_problem(obj, expected, "manifest line")
     if fields_problem is not None:
         return fields_problem
@@ -1116,6 +1128,13 @@ def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
         isinstance(obj["pruned"], dict) and all(isinstance(value, dict) for value in obj["pruned"].values())
     ):
         bad.append("pruned")
+    if "version" in obj and not _is_int(obj["version"]):
+        bad.append("version")
+    if "pinned_by" in obj and not (
+        isinstance(obj["pinned_by"], dict)
+        and all(_is_int(seal_no) and seal_no >= 1 for seal_no in obj["pinned_by"].values())
+    ):
+        bad.append("pinned_by")
     return f"manifest line has malformed {', '.join(bad)}" if bad else None
 
 
@@ -1146,7 +1165,19 @@ def _check_manifest(
     # Written after everything else: lines after it were added, and a file without it was cut short.
     if number != records[-1][0]:
         report.fail(number, "the manifest is not the last line: lines were added after it, or it was moved")
-    shape = _manifest_shape(manifest, header.get("version"))
+    version = header.get("version")
+    if version != VERSION and ("version" in manifest or "pinned_by" in manifest):
+        # Only version 4 manifests have these, and the version is signed: the (unsigned) header was relabelled,
+        # which would skip the checks of pinned_by below. Reported as it reads, whatever the manifest holds.
+        signed_version = manifest.get("version")
+        report.fail(
+            number,
+            f"the manifest signs format version {json.dumps(signed_version) if signed_version is not None else VERSION}, "
+            f"but the header says version {json.dumps(version)}: the header's version was changed (which would skip "
+            f"version {VERSION}'s checks)",
+        )
+        return False
+    shape = _manifest_shape(manifest, version)
     if shape is not None:
         report.fail(number, shape)
         return False
@@ -1163,6 +1194,12 @@ def _check_manifest(
         report.fail(number, "the manifest's signature is not valid: the manifest was altered after export")
         return False
     problems = len(report.problems)
+    if version == VERSION and manifest["version"] != version:
+        report.fail(
+            1,
+            f"the header says version {version}, but the signed manifest (line {number}) says version "
+            f"{manifest['version']}: the header's version was changed",
+        )
     for name in ("generated_at", "scope"):
         if header.get(name) != manifest[name]:
             report.fail(
@@ -1231,7 +1268,69 @@ def _check_manifest(
             )
     for run in sorted(stated.keys() & heads.keys()):
         report.fail(number, f"the signed manifest lists run {run} both with entries and as pruned")
+    if version == VERSION:
+        _check_pinned_by(number, manifest, seals, report)
     return len(report.problems) == problems
+
+
+def _check_pinned_by(number: int, manifest: dict[str, Any], seals: list[_Seal], report: Report) -> None:
+    """Version 4: the seal the signed manifest names as the newest to pin each run carries that run's signed
+    head, and the seal lines pin no run the manifest does not name them for.
+
+    Gatehouse signs the manifest's run lengths from its database, so entries cut there before the export
+    (and the run row rewritten) come out as a shorter run under a valid manifest. The seals signed the
+    longer run, but a seal carries its run heads only in its line, which the holder of the export could
+    strip from a seal that covers none of the exported entries. Naming the seal in the signed manifest
+    makes its heads required; the run is then held to them (in _check_runs and _check_pruned), and a
+    shorter run fails as truncated."""
+    pinned_by = manifest["pinned_by"]
+    listed = manifest["runs"].keys() | manifest["pruned"].keys()
+    by_no = {seal.head.seal_no: seal for seal in seals}
+    for run, seal_no in sorted(pinned_by.items()):
+        seal = by_no.get(seal_no)
+        if run not in listed:
+            report.fail(
+                number,
+                f"the signed manifest names seal {seal_no} as pinning run {run}, which it neither lists nor states "
+                "as pruned: Gatehouse wrote an inconsistent manifest; report this to its operators with the file",
+            )
+        elif seal is None:
+            report.fail(
+                number,
+                f"the signed manifest says seal {seal_no} is the newest seal to pin run {run}, but the export has "
+                f"no seal {seal_no}: its line was removed",
+            )
+        elif seal.chains is None:
+            report.fail(
+                seal.line,
+                f"seal {seal_no} carries no signed run heads (chains), but the signed manifest says it is the "
+                f"newest seal to pin run {run}: its run heads were removed, which hides how long run {run} was "
+                f"when seal {seal_no} signed it. The export was altered after it was made; ask Gatehouse's "
+                "operators for a new one",
+            )
+        elif seal.chains_valid and run not in seal.chains:
+            report.fail(
+                seal.line,
+                f"seal {seal_no}'s signed run heads do not name run {run}, though the signed manifest says seal "
+                f"{seal_no} is the newest seal to pin it: Gatehouse wrote an inconsistent export; report this to "
+                "its operators with the file",
+            )
+        # Otherwise the seal's signed head of the run is among the pins, which hold the run's entries (or its
+        # pruned line) to it; a seal whose chains do not verify is reported by _check_seals.
+    newest: dict[str, _Seal] = {}
+    for seal in seals:
+        if seal.chains_valid:
+            newest |= dict.fromkeys(listed & seal.chains.keys(), seal)
+    for run, seal in sorted(newest.items()):
+        # A newer seal named than found here is missing its heads or its line: reported above.
+        if run not in pinned_by or pinned_by[run] < seal.head.seal_no:
+            named = f"seal {pinned_by[run]} as the newest seal to pin" if run in pinned_by else "no seal as pinning"
+            report.fail(
+                seal.line,
+                f"seal {seal.head.seal_no} signed a head for run {run}, but the signed manifest names {named} run "
+                f"{run} (Gatehouse names the newest seal that pins each exported run): the seal lines are not the "
+                "ones exported with this manifest",
+            )
 
 
 def _check_pruned(
@@ -1375,7 +1474,7 @@ def verify_export(
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
 
-    # Completeness: only version 2 and 3 exports can show it.
+    # Completeness: only version 2 exports and later can show it.
     complete = False
     if header.get("version") == OLD_VERSION:
         # Version 1 had no manifest and no seal run heads. A file holding them is a newer export whose
@@ -1407,6 +1506,12 @@ def verify_export(
     elif header:
         _check_pins_carried(entries, seals, report)
         complete = _check_manifest(records, header, runs, seals, keyring, broken, pruned, report)
+        if header.get("version") in (PREVIOUS_VERSION, PRUNED_VERSION):
+            report.warnings.append(
+                f"this is a version {header['version']} export: its manifest does not sign which seal pins each "
+                "run, so it cannot show that entries deleted from Gatehouse's database before the export were not "
+                "cut off a run's end; ask Gatehouse's operators for a new export to check that"
+            )
 
     unsealed: list[tuple[int, dict[str, Any]]] = []
     for gseq, (number, entry) in sorted(entries.items()):

@@ -16,7 +16,7 @@ from audit.chain import GENESIS, entry_hash
 from audit.exports import export_manifest
 from audit.merkle import MerkleTree
 from audit.sealing import sign_chains
-from audit.signing import TreeHead, head_hash, key_id, sign_head
+from audit.signing import MANIFEST_CONTEXT, TreeHead, head_hash, key_id, sign_document, sign_head
 
 # Run lengths of the example ledger (tests/audit/conftest.py): seal 1 at 10 entries covers T-1 1-4, T-2 1-3
 # and T-3 1-3; seal 2 at 22 covers T-1 5-8, T-2 4-7 and T-3 4-7; T-1 9-12 and T-2 8-9 are unsealed.
@@ -104,9 +104,19 @@ def pruned_record(ledger: Ledger, run: str) -> dict[str, Any]:
             "retention": {"workflow": "demo", "days": 395}}
 
 
-def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple[str, ...] = ()) -> list[bytes]:
+def pinned_by(ledger: Ledger, runs: list[str]) -> dict[str, int]:
+    """{run: the newest seal whose signed run heads name it}, for the runs some seal pins."""
+    newest = {}
+    for seal_no, (chains, _) in enumerate(ledger.chains, 1):
+        newest |= dict.fromkeys(set(runs) & chains.keys(), seal_no)
+    return newest
+
+
+def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple[str, ...] = (),
+                 version: int = 4) -> list[bytes]:
     """The export's lines (each ending in a newline): header, entries, pruned runs, seals, consistency,
-    proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each."""
+    proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each.
+    `version=3` writes what Gatehouse wrote before version 4 (a manifest without `version` and `pinned_by`)."""
     selected = [(i, e) for i, e in enumerate(ledger.entries)
                 if (runs is None or e["run"] in runs) and e["run"] not in pruned]
     stated = {run: pruned_record(ledger, run) for run in pruned}
@@ -147,7 +157,7 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
     header = {
         "type": "header",
         "format": "gatehouse-ledger-export",
-        "version": 3,
+        "version": version,
         "generated_at": "2025-06-01T14:00:00Z",
         "scope": scope,
         "counts": {
@@ -166,8 +176,10 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
         *consistency,
         *proofs,
         export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads, pruned=stated,
-                        last_seal=len(ledger.seals), private_key=ledger.key),
+                        pinned_by=pinned_by(ledger, exported), last_seal=len(ledger.seals), private_key=ledger.key),
     ]
+    if version == 3:
+        objects[-1] = as_version_3_manifest(objects[-1], ledger.key)
     return [canonical_json(obj) + b"\n" for obj in objects]
 
 
@@ -199,15 +211,28 @@ def cut_run(lines: list[bytes], run: str, keep: int) -> list[bytes]:
     return _recount(kept)
 
 
+def signed_manifest(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """A manifest line over `body` (its fields but type, key_id and signature), signed with `key`."""
+    body = {**body, "key_id": key_id(key.public_key())}
+    return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, key)}
+
+
+def as_version_3_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The manifest as version 3 signed it: without the format version and `pinned_by`."""
+    return signed_manifest({k: v for k, v in manifest.items() if k not in ("type", "signature", "version", "pinned_by")}, key)
+
+
 def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
     """Replace the manifest with one over the entries the lines hold, signed with `key`: what an attacker
-    with another key does, or what Gatehouse itself signs if its database was cut before the export."""
+    with another key does, or what Gatehouse itself signs if its database was cut before the export. The
+    seals are not in reach of such a cut (signed, and copied outside the database), so what the manifest
+    says of them (`last_seal`, `pinned_by`) stays."""
     objects = _objects(lines)
     old = next(obj for obj in objects if obj["type"] == "manifest")
-    manifest = export_manifest(
-        generated_at=old["generated_at"], scope=old["scope"], last_seal=old["last_seal"], private_key=key,
-        heads={obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"},
-        pruned={obj["run"]: {k: v for k, v in obj.items() if k not in ("type", "run")}
-                for obj in objects if obj["type"] == "pruned"})
+    manifest = signed_manifest({
+        **{k: v for k, v in old.items() if k not in ("type", "signature")},
+        "runs": {obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"},
+        "pruned": {obj["run"]: {k: v for k, v in obj.items() if k not in ("type", "run")}
+                   for obj in objects if obj["type"] == "pruned"}}, key)
     return [canonical_json(manifest) + b"\n" if obj["type"] == "manifest" else line
             for line, obj in zip(lines, objects, strict=True)]

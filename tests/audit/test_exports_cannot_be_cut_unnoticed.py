@@ -1,6 +1,8 @@
 """Entries cut off the end of a run are caught offline: by the run heads the seals signed (sealed
 entries, reported as truncated) and by the export's signed manifest (every entry, sealed or not).
-Forged manifests, stripped or edited seal heads and downgrades to the unsigned version 1 fail too."""
+Forged manifests, stripped or edited seal heads and downgrades to the unsigned version 1 fail too; so do
+entries cut from Gatehouse's database before the export, though the manifest then signs the shortened
+run, because the manifest (version 4) signs which seal pins each run and that seal must keep its heads."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from tests.audit.ledger_export_builder import (
     cut_run,
     export_lines,
     resign_manifest,
+    signed_manifest,
 )
 
 # run: (the length a seal signed for it, that seal), in the example ledger (see EXAMPLE_RUNS)
@@ -52,10 +55,26 @@ def edit(lines: list[bytes], kind: str, change, nth: int = 0) -> list[bytes]:
     return edited
 
 
+def strip_heads(seal: dict) -> dict:
+    """A seal line without its run heads (chains), as exporters write seals that pin no exported run."""
+    return {k: v for k, v in seal.items() if k not in ("chains", "chains_signature")}
+
+
+def resign(lines: list[bytes], key: Ed25519PrivateKey, change) -> list[bytes]:
+    """The lines with the manifest changed by change(its signed fields) and signed again with `key`."""
+    manifest = json.loads(lines[-1])
+    body = change({k: v for k, v in manifest.items() if k not in ("type", "key_id", "signature")})
+    return [*lines[:-1], canonical_json(signed_manifest(body, key)) + b"\n"]
+
+
 def test_an_untouched_export_verifies_and_says_it_is_complete(lines: list[bytes], public_keys: list) -> None:
     report = verify(lines, public_keys)
     assert report.ok, report.lines()
     assert "matches its signed manifest" in report.summary
+    # Version 4: the manifest signs the format version and the newest seal that pins each run.
+    header, manifest = json.loads(lines[0]), json.loads(lines[-1])
+    assert header["version"] == manifest["version"] == 4
+    assert manifest["pinned_by"] == {"T-1": 2, "T-2": 2, "T-3": 2}
 
 
 @pytest.mark.parametrize("runs", [["T-1"], ["T-2", "T-3"], None])
@@ -91,6 +110,58 @@ def test_a_manifest_signed_over_a_cut_run_is_still_caught_by_the_seals(
         "run T-1 was truncated: it ends at entry 5, but its seal recorded 8 entries, so entries 6-8 of run "
         "T-1 were removed (3 missing; seal 2 signed the run's length)"
     ]
+
+
+def test_a_database_cut_back_to_a_seal_boundary_fails_though_its_seal_heads_are_stripped(
+    ledger: Ledger, public_keys: list
+) -> None:
+    # Entries 5-12 of T-1 deleted from Gatehouse's database and its run row rewritten before the export:
+    # Gatehouse signs a manifest of the shortened run. Seal 2 signed T-1 at 8 entries but now covers none
+    # of the export's entries, so nothing but the manifest's pinned_by requires its heads.
+    cut = resign_manifest(cut_run(export_lines(ledger, runs=["T-1"]), "T-1", 4), ledger.key)
+    assert json.loads(cut[-1])["runs"]["T-1"][0] == 4
+    kept = verify(cut, public_keys)
+    assert [p.message for p in kept.problems] == [
+        "run T-1 was truncated: it ends at entry 4, but its seal recorded 8 entries, so entries 5-8 of run T-1 "
+        "were removed (4 missing; seal 2 signed the run's length)"
+    ]
+    stripped = edit(cut, "seal", strip_heads, nth=1)
+    seal_line = 1 + next(n for n, line in enumerate(stripped) if b'"seal_no":2,' in line)
+    assert [(p.line, p.message) for p in verify(stripped, public_keys).problems] == [(
+        seal_line,
+        "seal 2 carries no signed run heads (chains), but the signed manifest says it is the newest seal to pin "
+        "run T-1: its run heads were removed, which hides how long run T-1 was when seal 2 signed it. The "
+        "export was altered after it was made; ask Gatehouse's operators for a new one",
+    )]
+    # Without seal 2's line at all (the counts edited to match), seal 2 is missing before anything else.
+    objects = [json.loads(line) for line in stripped]
+    dropped = [line for line, obj in zip(stripped, objects, strict=True)
+               if not (obj["type"] == "seal" and obj["seal_no"] == 2 or obj["type"] == "consistency")]
+    header = {**objects[0], "counts": {**objects[0]["counts"], "seals": 1, "consistency": 0}}
+    report = verify([canonical_json(header) + b"\n", *dropped[1:]], public_keys)
+    assert "the signed manifest says seal 2 is the newest seal to pin run T-1, but the export has no seal 2" in (
+        text(report))
+
+
+def test_a_seal_that_pins_a_run_the_manifest_does_not_name_fails(ledger: Ledger, public_keys: list) -> None:
+    # Gatehouse lists every run some seal in the export pins: a manifest that names no seal, or an older
+    # one, for a run a seal line pins does not belong with those seal lines.
+    lines = export_lines(ledger, runs=["T-1"])
+    seal_2 = 1 + next(n for n, line in enumerate(lines) if b'"seal_no":2,' in line)
+    unnamed = verify(resign(lines, ledger.key, lambda body: {**body, "pinned_by": {}}), public_keys)
+    assert [(p.line, p.message) for p in unnamed.problems] == [(
+        seal_2,
+        "seal 2 signed a head for run T-1, but the signed manifest names no seal as pinning run T-1 (Gatehouse "
+        "names the newest seal that pins each exported run): the seal lines are not the ones exported with "
+        "this manifest",
+    )]
+    older = verify(resign(lines, ledger.key, lambda body: {**body, "pinned_by": {"T-1": 1}}), public_keys)
+    assert [(p.line, p.message) for p in older.problems] == [(
+        seal_2,
+        "seal 2 signed a head for run T-1, but the signed manifest names seal 1 as the newest seal to pin run T-1 "
+        "(Gatehouse names the newest seal that pins each exported run): the seal lines are not the ones "
+        "exported with this manifest",
+    )]
 
 
 def test_stripped_or_edited_seal_run_heads_fail(lines: list[bytes], public_keys: list) -> None:

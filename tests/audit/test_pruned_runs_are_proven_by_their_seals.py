@@ -119,17 +119,18 @@ def test_a_pruned_run_no_seal_signed_fails(ledger: Ledger, pruned_lines: list[by
 
 def test_a_version_2_export_still_verifies_and_cannot_state_pruned_runs(ledger: Ledger, public_keys: list):
     def as_version_2(lines: list[bytes]) -> list[bytes]:
-        """What the exporter wrote before version 3: no pruned count, a manifest without `pruned`."""
+        """What the exporter wrote before version 3: no pruned count, a manifest without `pruned` (nor version
+        4's `version` and `pinned_by`)."""
         objects = [json.loads(line) for line in lines]
         header = {**objects[0], "version": 2,
                   "counts": {k: v for k, v in objects[0]["counts"].items() if k != "pruned"}}
-        body = {k: v for k, v in objects[-1].items() if k not in ("type", "signature", "pruned")}
+        body = {k: v for k, v in objects[-1].items() if k not in ("type", "signature", "pruned", "version", "pinned_by")}
         manifest = {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, ledger.key)}
         return [canonical_json(header) + b"\n", *lines[1:-1], canonical_json(manifest) + b"\n"]
 
     old = verify(as_version_2(export_lines(ledger)), public_keys)
     assert old.ok and "matches its signed manifest" in old.summary, old.lines()
     smuggled = messages(verify(as_version_2(export_lines(ledger, pruned=PRUNED)), public_keys))
-    assert ("the file holds 1 pruned line, which only version 3 exports have, but its header says version 2: lines "
+    assert ("the file holds 1 pruned line, which only exports of version 3 or later have, but its header says version 2: lines "
             "were added") in smuggled
     assert "run T-3's pruned line is not in the signed manifest: it was added to the export" in smuggled
