@@ -1,6 +1,8 @@
 """A JSONL export made by `manage.py audit export` proves it is complete: cutting a run's newest entries
 out of it (sealed or not, the header's counts edited to match) fails the offline verifier, which names
-the run and says "truncated"; so does a forged manifest. Untouched exports pass, whatever their scope."""
+the run and says "truncated"; so does a forged manifest, and so do sealed entries cut from the database
+before the export, even with the seal heads that show it stripped. Untouched exports pass, whatever
+their scope."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.canonical import canonical_json
 from audit.exports import ExportError, ExportScope, export_stream
-from audit.models import LedgerEntry
+from audit.models import LedgerEntry, Seal
 from audit.sealing import ledger_seal
+from orchestrator.executor import run_advance
 from orchestrator.models import Run
+from orchestrator.services import run_start
 from tests.audit.ledger_export_builder import cut_run, resign_manifest
-from tests.ledger.conftest import lines_of, offline
+from tests.ledger.conftest import lines_of, offline, tamper
 
 
 @pytest.fixture
@@ -81,6 +85,50 @@ def test_a_sealed_run_cut_at_the_end_fails_as_truncated(sealed_and_unsealed, exp
     assert first.endswith(f"run {sealed.thread_id} was truncated: it ends at entry 5, but its seal recorded 8 entries, "
                           f"so entries 6-8 of run {sealed.thread_id} were removed (3 missing; seal 1 signed the run's "
                           "length)")
+
+
+def test_sealed_entries_cut_from_the_database_fail_though_their_seal_heads_are_stripped(
+        letter_run, export, public_key, tmp_path):
+    # A run sealed in two parts: its first entry by seal 1, the rest by seal 2.
+    run = run_start(workflow="ledger_letter", input={"customer_email": "ana@example.com"})
+    assert ledger_seal() is not None
+    assert run_advance(run.pk, worker="test") == "completed"
+    assert ledger_seal() is not None
+    run.refresh_from_db()
+    first = LedgerEntry.objects.get(chain=run.thread_id, seq_run=1)
+    assert run.ledger_len == 8 and Seal.objects.get(seal_no=1).chains[run.thread_id] == [1, first.hash]
+    whole = export("whole", "--run", run.thread_id)
+    checked = offline(whole, public_key)
+    assert checked.returncode == 0, checked.stdout
+    manifest = json.loads(lines_of(whole)[-1])
+    assert manifest["version"] == 4 and manifest["pinned_by"] == {run.thread_id: 2}
+
+    # Entries 2-8 cut from the database (their Merkle leaves kept, so the seals still rebuild and Gatehouse
+    # exports) and the run row rewritten: Gatehouse signs a manifest of a one-entry run.
+    tamper("INSERT INTO audit_prunedleaf (gseq, chain, seq_run, hash) SELECT gseq, chain, seq_run, hash "
+           "FROM audit_ledgerentry WHERE chain = %s AND seq_run > 1", [run.thread_id])
+    tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run > 1", [run.thread_id])
+    tamper("UPDATE orchestrator_run SET ledger_len = 1, ledger_head = %s WHERE id = %s", [first.hash, run.pk])
+    path = export("cut", "--run", run.thread_id)
+    assert json.loads(lines_of(path)[-1])["runs"] == {run.thread_id: [1, first.hash]}
+    truncated = offline(path, public_key)
+    assert truncated.returncode == 1
+    assert (f"run {run.thread_id} was truncated: it ends at entry 1, but its seal recorded 8 entries, so entries "
+            f"2-8 of run {run.thread_id} were removed (7 missing; seal 2 signed the run's length)"
+            ) in truncated.stdout.splitlines()[0]
+
+    # Seal 2 covers none of the exported entries: its run heads are what the holder of the export strips.
+    lines = lines_of(path)
+    at = next(n for n, line in enumerate(lines) if b'"type":"seal"' in line and b'"seal_no":2,' in line)
+    seal = {k: v for k, v in json.loads(lines[at]).items() if k not in ("chains", "chains_signature")}
+    stripped = offline(rewrite(tmp_path / "stripped.jsonl", [*lines[:at], canonical_json(seal) + b"\n",
+                                                             *lines[at + 1:]]), public_key)
+    assert stripped.returncode == 1
+    assert stripped.stdout.splitlines()[0] == (
+        f"FAIL: line {at + 1}: seal 2 carries no signed run heads (chains), but the signed manifest says it is "
+        f"the newest seal to pin run {run.thread_id}: its run heads were removed, which hides how long run "
+        f"{run.thread_id} was when seal 2 signed it. The export was altered after it was made; ask Gatehouse's "
+        "operators for a new one")
 
 
 def test_unsealed_newest_entries_cut_fail_against_the_manifest(sealed_and_unsealed, export, public_key):
