@@ -617,13 +617,20 @@ class Report:
 
     def lines(self, max_problems: int = 20) -> list[str]:
         if self.ok:
-            return [self.summary, *self.notes, *(f"WARNING: {w}" for w in self.warnings)]
+            return [_printable(line) for line in (self.summary, *self.notes, *(f"WARNING: {w}" for w in self.warnings))]
         ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
         shown = [_describe(p) for p in ordered[:max_problems]]
         out = [f"FAIL: {shown[0]}", *(f"  also: {s}" for s in shown[1:])]
         if len(ordered) > max_problems:
             out.append(f"  ... and {len(ordered) - max_problems} more problems")
-        return out + [f"WARNING: {w}" for w in self.warnings]
+        return [_printable(line) for line in out + [f"WARNING: {w}" for w in self.warnings]]
+
+
+def _printable(line: str) -> str:
+    """Messages quote the file (run ids, actors): a control character there (a newline, a carriage
+    return, a terminal escape) could forge or hide a line of this report on the auditor's screen, so
+    each is shown as its escape instead."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -1592,11 +1599,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the answer is FAIL, never a traceback
         # Status 2 means the file or a key could not be read; this file was read, and is not verified.
-        print(
+        print(_printable(
             f"FAIL: the export could not be checked: {type(exc).__name__}: {exc}. It is not verified; "
             "it was likely altered after export (ask Gatehouse's operators for a new one), or report this "
             "to them with the file"
-        )
+        ))
         return 1
     print("\n".join(report.lines(args.max_problems)))
     return 0 if report.ok else 1

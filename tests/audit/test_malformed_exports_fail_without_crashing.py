@@ -102,3 +102,19 @@ def test_a_header_count_that_is_not_an_integer_is_refused(lines: list[bytes], pu
                     public_keys)
     assert f"the header (line 1) counts {json.dumps(count)} consistency lines, but the file holds 1" in messages(
         report), report.lines()
+
+
+def test_control_characters_from_the_file_cannot_forge_or_hide_report_lines(lines: list[bytes],
+                                                                           public_keys: list) -> None:
+    # A run id that, printed raw, would return the cursor, clear the line and write its own verdict.
+    entry = number_of(lines, "entry")
+    forged = "T-1\r\x1b[2K\nOK: 0 entries, all signatures valid"
+    hostile = replaced(lines, entry, json.dumps({**json.loads(lines[entry - 1]), "run": forged},
+                                                separators=(",", ":"), sort_keys=True).encode() + b"\n")
+
+    printed = verify(hostile, public_keys).lines(100)
+
+    assert printed[0].startswith("FAIL: ")
+    assert all(line.isprintable() for line in printed)
+    assert not any(line.startswith("OK") for line in printed)
+    assert any("\\r\\x1b[2K\\nOK: 0 entries" in line for line in printed)
