@@ -21,14 +21,19 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
    each at exactly its exported length and head, and exactly the pruned runs as stated;
 9. (version 4) the manifest signs the header's version, and the seal it names as the newest to pin each
    run carries that run's signed head (so 6 and 7 hold the run to it), and no other seal line pins a run
-   the manifest does not name it for.
+   the manifest does not name it for;
+10. (version 5) each pruned run was pruned by retention: its line names the system chain's retention_pruned
+   entries that recorded the prune (``recorded_by``), and the export holds them, genuine (checked one by
+   one, as the system chain is exported only in part), listing the run, and proven into a seal (unsealed:
+   a warning, or a failure with ``--require-sealed``).
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
 the file holds, never a traceback), 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
-``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) and version 3 exports (no signed
-``pinned_by``) are checked as before, with a warning of what they cannot show.
+``--allow-version-1`` is given. Version 2 exports (no pruned runs stated), version 3 exports (no signed
+``pinned_by``) and version 4 exports (no system chain record of their prunes) are checked as before, with a
+warning of what they cannot show.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
