@@ -13,7 +13,9 @@ sealed entries from the database before the export, since that seal's heads must
 
 A run retention pruned has no entries left: the export states it was pruned (a `pruned` line: its final
 length and head, the seal that signed them, when and under which retention period), the manifest signs
-that too, and the verifier holds it to the seal.
+that too, and the verifier holds it to the seal. The retention_pruned entries of the system chain that
+recorded each prune are exported with it (and named in the pruned line), so the verifier can tell a prune
+retention made from entries deleted behind a forged prune record.
 
 A JSONL export is refused before anything is recorded or sent when the database's ledger rows no longer
 rebuild the seals' Merkle tree (rows deleted or changed behind Gatehouse's back): no inclusion proof could
@@ -41,7 +43,7 @@ from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal
 from audit.sealing import ledger_signing_key, seal_head
 from audit.selectors_ledger import ledger_snapshot
-from audit.services import system_ledger_append
+from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
 from audit.verify import ledger_merkle_findings
@@ -52,7 +54,10 @@ FORMATS = ("jsonl", "csv", "pdf")
 # 3: a pruned run is stated (a `pruned` line, and the manifest's `pruned`) instead of listed as empty.
 # 4: the manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`), so a
 #    seal's run heads cannot be stripped from an export unnoticed.
-JSONL_VERSION = 4
+# 5: each pruned line names the system chain's retention_pruned entries that recorded the prune
+#    (`recorded_by`), and the export includes them with their proofs, so a prune forged in the database
+#    (entries deleted behind a hand-written PrunedChain row) fails offline too, not only `audit verify`.
+JSONL_VERSION = 5
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
 
@@ -161,7 +166,8 @@ def _entry_object(row: dict[str, Any]) -> dict[str, Any]:
 _ENTRY_FIELDS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash", "redacted")
 
 
-def _selected_entries(runs: list[str]) -> Iterator[dict[str, Any]]:
+def _selected_entries(runs: list[str], system: list[int] = ()) -> Iterator[dict[str, Any]]:
+    """The runs' entries and the system entries with gseq in `system`, in gseq order."""
     # Each chunk of runs is read in gseq order, then merged.
     import heapq
 
@@ -169,6 +175,9 @@ def _selected_entries(runs: list[str]) -> Iterator[dict[str, Any]]:
         LedgerEntry.objects.filter(chain__in=chunk).order_by("gseq").values(*_ENTRY_FIELDS).iterator(chunk_size=5000)
         for chunk in _chunks(runs)
     ]
+    if system:
+        streams.append(iter(LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, gseq__in=list(system))
+                            .order_by("gseq").values(*_ENTRY_FIELDS)))
     return heapq.merge(*streams, key=lambda row: row["gseq"])
 
 
@@ -256,9 +265,26 @@ def _pinned_by(runs: list[str], seals: list[Seal]) -> dict[str, int]:
     return pinned
 
 
+def _prune_entries(runs: set[str]) -> dict[str, list[int]]:
+    """{run: gseqs of the system chain's retention_pruned entries that list it} for `runs`: the record
+    retention writes of every prune (audit/retention.py). A run with none was not pruned by retention."""
+    recorded: dict[str, list[int]] = {}
+    for gseq, payload in (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned")
+                          .order_by("gseq").values_list("gseq", "payload").iterator()):
+        try:
+            listed = json.loads(payload).get("runs", [])
+        except (ValueError, TypeError, AttributeError):
+            continue  # not what retention writes: it records no prune (`audit verify` reads it alike)
+        for run in runs.intersection(listed if isinstance(listed, list) else []):
+            recorded.setdefault(run, []).append(gseq)
+    return recorded
+
+
 def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, Any]]:
     """{run: what a `pruned` line states} for the selected runs retention pruned: the run's final length
-    and head as kept when pruned, the newest seal that signed a head for it, when, and the rule."""
+    and head as kept when pruned, the newest seal that signed a head for it, when, the rule, and the
+    system entries that recorded the prune (none for a prune retention did not make: it then fails
+    offline, naming the run)."""
     kept = {p.chain: p for chunk in _chunks(runs) for p in PrunedChain.objects.filter(chain__in=chunk)}
     if not kept:
         return {}
@@ -270,6 +296,7 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
         for run in kept.keys() & seal.chains.keys():
             if seal.chains[run][0] > sealed_by.get(run, (0, 0))[0]:
                 sealed_by[run] = (seal.chains[run][0], seal.seal_no)
+    recorded = _prune_entries(set(kept))
     records = {}
     for run in runs:
         if run not in kept:
@@ -281,6 +308,7 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
             "pruned_at": _iso_moment(pruned.pruned_at),
             "finished_at": _iso_moment(row.finished_at) if row and row.finished_at else None,
             "retention": {"workflow": row.workflow if row else None, "days": pruned.retention_days},
+            "recorded_by": recorded.get(run, []),
         }
     return records
 
@@ -305,9 +333,13 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
     seals, tree, index = history.seals, history.tree, history.index
     with ledger_snapshot():
         last = seals[-1].last_gseq if seals else 0
-        total = LedgerEntry.objects.filter(chain__in=runs).count()
-        sealed = LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count() if seals else 0
         pruned = _pruned_records(runs, seals)
+        # The system entries that recorded the prunes: exported with their proofs, not as a run (the system
+        # chain is exported only in part; the verifier checks each by its hash and proof).
+        system = sorted({gseq for record in pruned.values() for gseq in record["recorded_by"]})
+        total = LedgerEntry.objects.filter(chain__in=runs).count() + len(system)
+        sealed = (LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count()
+                  + sum(gseq <= last for gseq in system)) if seals else 0
         # Signed as Gatehouse records each run, not as found: entries missing from the database then fail
         # offline against the manifest, sealed or not.
         heads = _recorded_heads([run for run in runs if run not in pruned])
@@ -321,7 +353,7 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
         }
         yield canonical_json(header) + b"\n"
         proofs: list[tuple[int, int]] = []
-        for done, row in enumerate(_selected_entries(runs), 1):
+        for done, row in enumerate(_selected_entries(runs, system), 1):
             yield canonical_json(_entry_object(row)) + b"\n"
             # A leaf missing from the checked tree can only be a row added since (tampering): it goes
             # without a proof, which the header's count and the verifier then show.

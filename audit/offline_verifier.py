@@ -21,14 +21,19 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
    each at exactly its exported length and head, and exactly the pruned runs as stated;
 9. (version 4) the manifest signs the header's version, and the seal it names as the newest to pin each
    run carries that run's signed head (so 6 and 7 hold the run to it), and no other seal line pins a run
-   the manifest does not name it for.
+   the manifest does not name it for;
+10. (version 5) each pruned run was pruned by retention: its line names the system chain's retention_pruned
+   entries that recorded the prune (``recorded_by``), and the export holds them, genuine (checked one by
+   one, as the system chain is exported only in part), listing the run, and proven into a seal (unsealed:
+   a warning, or a failure with ``--require-sealed``).
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
 the file holds, never a traceback), 2 the command could not run (unreadable file or key).
 
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
-``--allow-version-1`` is given. Version 2 exports (no pruned runs stated) and version 3 exports (no signed
-``pinned_by``) are checked as before, with a warning of what they cannot show.
+``--allow-version-1`` is given. Version 2 exports (no pruned runs stated), version 3 exports (no signed
+``pinned_by``) and version 4 exports (no system chain record of their prunes) are checked as before, with a
+warning of what they cannot show.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
@@ -575,8 +580,11 @@ def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], sign
 # =====================================================================================================
 
 FORMAT = "gatehouse-ledger-export"
+# Each pruned run's line names the system chain's retention_pruned entries that recorded its prune
+# (`recorded_by`), and the export includes them with their proofs: proof offline that retention pruned it.
+VERSION = 5
 # The manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`).
-VERSION = 4
+PINNED_VERSION = 4
 # The first version to state pruned runs: `pruned` lines, and `pruned` in the manifest.
 PRUNED_VERSION = 3
 # Exports made before pruned runs were stated: no `pruned` lines, and no `pruned` in the manifest.
@@ -590,6 +598,10 @@ MANIFEST_FIELDS = MANIFEST_FIELDS_V3 | {"version", "pinned_by"}
 PRUNED_LINE_FIELDS = frozenset(
     {"type", "run", "length", "head", "sealed_by", "pruned_at", "finished_at", "retention"}
 )
+PRUNED_LINE_FIELDS_V5 = PRUNED_LINE_FIELDS | {"recorded_by"}
+# The chain of ledger entries outside runs (exports, erasures, prunes). A version 5 export holds only the
+# entries of it that recorded its pruned runs' prunes: not a run of the scope, and not whole.
+SYSTEM_CHAIN = "system"
 ENTRY_LINE_FIELDS = frozenset({*ENTRY_FIELDS, "prev", "hash", "gseq", "redacted", "type"})
 SEAL_INT_FIELDS = ("seal_no", "tree_size", "first_gseq", "last_gseq")
 SEAL_STR_FIELDS = ("sealed_at", "key_id", "signature")
@@ -721,18 +733,19 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     # checks run, so only the exact value the exporter writes selects them.
     version = header.get("version")
     if header.get("format") != FORMAT or not _is_int(version) or version not in (
-        OLD_VERSION, PREVIOUS_VERSION, PRUNED_VERSION, VERSION
+        OLD_VERSION, PREVIOUS_VERSION, PRUNED_VERSION, PINNED_VERSION, VERSION
     ):
         report.fail(
             number,
-            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION}, {PRUNED_VERSION} or {VERSION} header: "
+            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION}, {PRUNED_VERSION}, {PINNED_VERSION} or "
+            f"{VERSION} header: "
             "a newer export needs the verifier of the Gatehouse release that made it",
         )
     counts = header.get("counts")
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
         kinds = [("entry", "entries"), ("seal", "seals"), ("consistency", "consistency"), ("proof", "proofs")]
-        if header.get("version") in (PRUNED_VERSION, VERSION):
+        if header.get("version") in (PRUNED_VERSION, PINNED_VERSION, VERSION):
             kinds.append(("pruned", "pruned"))
         elif actual["pruned"]:
             report.fail(
@@ -776,8 +789,9 @@ def _entry_shape(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _pruned_shape(obj: dict[str, Any]) -> str | None:
-    fields_problem = _fields_problem(obj, PRUNED_LINE_FIELDS, "pruned line")
+def _pruned_shape(obj: dict[str, Any], version: Any) -> str | None:
+    expected = PRUNED_LINE_FIELDS_V5 if version == VERSION else PRUNED_LINE_FIELDS
+    fields_problem = _fields_problem(obj, expected, "pruned line")
     if fields_problem is not None:
         return fields_problem
     retention = obj["retention"]
@@ -794,10 +808,19 @@ def _pruned_shape(obj: dict[str, Any]) -> str | None:
         and (retention["days"] is None or _is_int(retention["days"]))
     ):
         bad.append("retention")
+    recorded_by = obj.get("recorded_by", [])
+    if not (
+        isinstance(recorded_by, list)
+        and all(_is_int(gseq) and gseq >= 1 for gseq in recorded_by)
+        and len(set(recorded_by)) == len(recorded_by)
+    ):
+        bad.append("recorded_by")
     return f"pruned line has malformed {', '.join(bad)}" if bad else None
 
 
 def _name(entry: dict[str, Any]) -> str:
+    if entry["run"] == SYSTEM_CHAIN:
+        return f"entry {entry['seq_run']} of the system chain"
     return f"entry {entry['seq_run']} of run {entry['run']}"
 
 
@@ -1123,7 +1146,9 @@ def _check_pins_carried(
 
 
 def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
-    expected = {VERSION: MANIFEST_FIELDS, PRUNED_VERSION: MANIFEST_FIELDS_V3}.get(version, MANIFEST_FIELDS_V2)
+    expected = {VERSION: MANIFEST_FIELDS, PINNED_VERSION: MANIFEST_FIELDS, PRUNED_VERSION: MANIFEST_FIELDS_V3}.get(
+        version, MANIFEST_FIELDS_V2
+    )
     fields_problem = _fields_problem(obj, expected, "manifest line")
     if fields_problem is not None:
         return fields_problem
@@ -1173,15 +1198,16 @@ def _check_manifest(
     if number != records[-1][0]:
         report.fail(number, "the manifest is not the last line: lines were added after it, or it was moved")
     version = header.get("version")
-    if version != VERSION and ("version" in manifest or "pinned_by" in manifest):
-        # Only version 4 manifests have these, and the version is signed: the (unsigned) header was relabelled,
-        # which would skip the checks of pinned_by below. Reported as it reads, whatever the manifest holds.
-        signed_version = manifest.get("version")
+    signed_version = manifest.get("version", PINNED_VERSION if "pinned_by" in manifest else None)
+    if signed_version is not None and (not _is_int(version) or signed_version != version):
+        # Manifests have these from version 4 on, and the version is signed: the (unsigned) header was
+        # relabelled, which would skip the checks of the versions between (pinned_by, the system chain's
+        # record of each prune). Reported as it reads, whatever the manifest holds.
         report.fail(
             number,
-            f"the manifest signs format version {json.dumps(signed_version) if signed_version is not None else VERSION}, "
-            f"but the header says version {json.dumps(version)}: the header's version was changed (which would skip "
-            f"version {VERSION}'s checks)",
+            f"the manifest signs format version {json.dumps(signed_version)}, but the header says version "
+            f"{json.dumps(version)}: the header's version was changed (which would skip version "
+            f"{json.dumps(signed_version)}'s checks)",
         )
         return False
     shape = _manifest_shape(manifest, version)
@@ -1201,12 +1227,6 @@ def _check_manifest(
         report.fail(number, "the manifest's signature is not valid: the manifest was altered after export")
         return False
     problems = len(report.problems)
-    if version == VERSION and manifest["version"] != version:
-        report.fail(
-            1,
-            f"the header says version {version}, but the signed manifest (line {number}) says version "
-            f"{manifest['version']}: the header's version was changed",
-        )
     for name in ("generated_at", "scope"):
         if header.get(name) != manifest[name]:
             report.fail(
@@ -1275,7 +1295,7 @@ def _check_manifest(
             )
     for run in sorted(stated.keys() & heads.keys()):
         report.fail(number, f"the signed manifest lists run {run} both with entries and as pruned")
-    if version == VERSION:
+    if version in (PINNED_VERSION, VERSION):
         _check_pinned_by(number, manifest, seals, report)
     return len(report.problems) == problems
 
@@ -1345,10 +1365,12 @@ def _check_pruned(
     runs: Mapping[str, list[tuple[int, dict[str, Any]]]],
     pins: Pins,
     report: Report,
+    recorded: Mapping[str, str] | None = None,
 ) -> None:
     """A run stated as pruned by retention has no entries in the export, and its stated final length and
     head are the newest a seal signed for it: that seal proves what the pruned run held. (The manifest
-    check shows the statement is the one Gatehouse signed.)"""
+    check shows the statement is the one Gatehouse signed; `recorded` says, per run, which system entry
+    recorded its prune, version 5.)"""
     for run, (number, line) in sorted(pruned.items()):
         length, head = line["length"], line["head"]
         if run in runs:
@@ -1383,7 +1405,86 @@ def _check_pruned(
                 f"run {run} was pruned by retention {_retention_phrase(line)}: its "
                 f"{_plural(length, 'entry is', 'entries are')} no longer held, and its final head (entry "
                 f"{length}) is proven by seal {pinned[2]}"
+                + (f"; retention recorded the prune in {recorded[run]}" if recorded and run in recorded else "")
             )
+
+
+def _check_prune_records(
+    pruned: Mapping[str, tuple[int, dict[str, Any]]],
+    system: Mapping[int, tuple[int, dict[str, Any]]],
+    seals: list[_Seal],
+    proven: Mapping[int, int],
+    report: Report,
+) -> dict[str, str]:
+    """Version 5: each pruned run's `recorded_by` names the retention_pruned entries of the system chain that
+    recorded its prune, and the export holds them, genuine (their hash matches their contents) and listing
+    the run. Returns {run: which entries recorded it, and the seal that proves them}.
+
+    The seal's signed head shows what a pruned run held, not that retention removed it: entries deleted
+    with SQL behind a hand-written prune record pass that check. Retention records every prune in the
+    system chain, which is sealed like any other; so a prune with no such entry was not retention's. The
+    system chain is exported only in part (the entries that recorded these prunes), so it cannot be walked
+    from GENESIS: each entry is checked on its own, by its hash, and proven into a seal by its inclusion
+    proof (check 5). Which entries those are is signed in the manifest (the pruned lines' `recorded_by`),
+    so none can be dropped or added unnoticed."""
+    named: dict[int, str] = {}
+    recorded: dict[str, str] = {}
+    for run, (number, line) in sorted(pruned.items()):
+        if not line["recorded_by"]:
+            report.fail(
+                number,
+                f"run {run} is stated as pruned, but no retention_pruned entry of the system chain records pruning "
+                "it: its entries were deleted outside retention, behind a forged prune record. Report this to "
+                "Gatehouse's operators with the file; `manage.py audit verify` names it too",
+            )
+            continue
+        phrases = []
+        for gseq in line["recorded_by"]:
+            named.setdefault(gseq, run)
+            held = system.get(gseq)
+            if held is None:
+                report.fail(
+                    number,
+                    f"run {run}'s pruned line names gseq {gseq} of the system chain as the record of its prune, but "
+                    "the export holds no such entry: it was removed",
+                )
+                continue
+            entry = held[1]
+            payload = entry["payload"]
+            runs = payload.get("runs") if isinstance(payload, dict) else None
+            if entry["kind"] != "retention_pruned" or not isinstance(runs, list) or run not in runs:
+                report.fail(
+                    held[0],
+                    f"{_name(entry)} (gseq {gseq}) is a {entry['kind']!s} entry that does not list run {run}, "
+                    f"though run {run}'s pruned line names it as the record of its prune: no retention_pruned entry "
+                    f"in the export records pruning run {run}",
+                )
+                continue
+            covering = _covering_seal(gseq, seals)
+            sealed = (
+                f"proven by seal {covering[0].head.seal_no}" if covering and gseq in proven else "not sealed yet"
+            )
+            phrases.append(f"{_name(entry)} (gseq {gseq}), {sealed}")
+        if phrases:
+            recorded[run] = " and ".join(phrases)
+    for gseq, (number, entry) in sorted(system.items()):
+        if not _self_consistent(entry):
+            report.fail(
+                number, f"{_name(entry)} (gseq {gseq}) was modified: its hash no longer matches its contents"
+            )
+        if gseq not in named:
+            report.fail(
+                number,
+                f"{_name(entry)} (gseq {gseq}) is in the export, but no pruned line names it as the record of its "
+                "prune: it was added",
+            )
+    return recorded
+
+
+def _runs_phrase(runs: list[str]) -> str:
+    if len(runs) == 1:
+        return f"run {runs[0]} was"
+    return f"runs {', '.join(runs[:-1])} and {runs[-1]} were"
 
 
 def _retention_phrase(line: dict[str, Any]) -> str:
@@ -1431,6 +1532,10 @@ def verify_export(
     # Entries, grouped into runs.
     entries: dict[int, tuple[int, dict[str, Any]]] = {}
     runs: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    # Version 5: the system chain's entries that recorded the pruned runs' prunes (also in `entries`, for
+    # their proofs; not a run of the scope, and not whole: see _check_prune_records).
+    system: dict[int, tuple[int, dict[str, Any]]] = {}
+    version = header.get("version")
     redacted = 0
     for number, obj in (r for r in records if r[1]["type"] == "entry"):
         shape = _entry_shape(obj)
@@ -1443,13 +1548,16 @@ def verify_export(
             report.fail(number, f"gseq {entry['gseq']} appears twice (also line {first_line})")
             continue
         entries[entry["gseq"]] = (number, entry)
+        if version == VERSION and entry["run"] == SYSTEM_CHAIN:
+            system[entry["gseq"]] = (number, entry)
+            continue
         runs[entry["run"]].append((number, entry))
         redacted += obj["redacted"]
 
     # Runs retention pruned: stated in place of their entries (version 3).
     pruned: dict[str, tuple[int, dict[str, Any]]] = {}
     for number, obj in (r for r in records if r[1]["type"] == "pruned"):
-        shape = _pruned_shape(obj)
+        shape = _pruned_shape(obj, version)
         if shape is not None:
             report.fail(number, shape)
         elif obj["run"] in pruned:
@@ -1476,10 +1584,11 @@ def verify_export(
             report.fail(pruned[run][0], f"run {run} is stated as pruned but is not in the header's scope")
 
     broken = _check_runs(runs, pins, report)
-    _check_pruned(pruned, runs, pins, report)
     by_no = {seal.head.seal_no: seal for seal in seals}
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
+    recorded = _check_prune_records(pruned, system, seals, proven, report) if version == VERSION else None
+    _check_pruned(pruned, runs, pins, report, recorded)
 
     # Completeness: only version 2 exports and later can show it.
     complete = False
@@ -1511,13 +1620,21 @@ def verify_export(
                 "to check only what it holds",
             )
     elif header:
-        _check_pins_carried(entries, seals, report)
+        # The system entries are not held to a signed length (the export has only some of them), so no
+        # seal needs to carry the system chain's head for them.
+        _check_pins_carried({g: e for g, e in entries.items() if g not in system}, seals, report)
         complete = _check_manifest(records, header, runs, seals, keyring, broken, pruned, report)
         if header.get("version") in (PREVIOUS_VERSION, PRUNED_VERSION):
             report.warnings.append(
                 f"this is a version {header['version']} export: its manifest does not sign which seal pins each "
                 "run, so it cannot show that entries deleted from Gatehouse's database before the export were not "
                 "cut off a run's end; ask Gatehouse's operators for a new export to check that"
+            )
+        if header.get("version") in (PRUNED_VERSION, PINNED_VERSION) and pruned:
+            report.warnings.append(
+                f"this is a version {header['version']} export: it does not include the system chain's record of "
+                f"each prune, so it cannot show that {_runs_phrase(sorted(pruned))} pruned by retention rather than "
+                "deleted behind a forged prune record; ask Gatehouse's operators for a new export to check that"
             )
 
     unsealed: list[tuple[int, dict[str, Any]]] = []
@@ -1551,9 +1668,13 @@ def verify_export(
     seal_part = f"{_plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
     extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
     extras += ["matches its signed manifest"] if complete else []
+    pruned_part = _plural(len(pruned), "pruned run")
+    if system:
+        records = _plural(len(system), "system entry records", "system entries record")
+        pruned_part += f" ({records} {'its prune' if len(pruned) == 1 else 'their prunes'})"
     report.summary = (
-        f"OK: {_plural(len(entries), 'entry', 'entries')} in {_plural(len(runs), 'run')}, "
-        f"{_plural(len(pruned), 'pruned run') + ', ' if pruned else ''}{seal_part} "
+        f"OK: {_plural(len(entries) - len(system), 'entry', 'entries')} in {_plural(len(runs), 'run')}, "
+        f"{pruned_part + ', ' if pruned else ''}{seal_part} "
         f"({', '.join(extras)})"
     )
     return report

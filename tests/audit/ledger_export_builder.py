@@ -38,10 +38,12 @@ def build_ledger(
     *,
     seal_sizes: list[int],
     keys: list[Ed25519PrivateKey],
+    system: list[tuple[str, dict[str, Any]]] = (),
 ) -> Ledger:
     """Runs interleaved round-robin (as concurrent runs are), gseq with gaps (as a rolled-back insert
-    leaves), and a seal at each cumulative tree size in ``seal_sizes``, signed by ``keys[seal_no - 1]``
-    or the last key (so passing two keys rotates)."""
+    leaves), then the entries of the system chain in ``system`` ((kind, payload) each, e.g. the
+    ``retention_pruned`` entry that recorded a prune), and a seal at each cumulative tree size in
+    ``seal_sizes``, signed by ``keys[seal_no - 1]`` or the last key (so passing two keys rotates)."""
     cursors = dict.fromkeys(run_lengths, (0, GENESIS))
     entries: list[dict[str, Any]] = []
     gseq = 0
@@ -72,6 +74,14 @@ def build_ledger(
             digest = entry_hash(entry, prev)
             entries.append({**entry, "prev": prev, "hash": digest, "gseq": gseq, "redacted": seq % 4 == 0})
             cursors[run] = (seq, digest)
+    prev = GENESIS
+    for seq, (kind, payload) in enumerate(system, 1):
+        gseq += 1
+        entry = {"run": "system", "seq_run": seq, "kind": kind, "step": None, "actor": "admin",
+                 "at": f"2026-07-01T00:00:{seq:02d}.000000Z", "payload": payload}
+        digest = entry_hash(entry, prev)
+        entries.append({**entry, "prev": prev, "hash": digest, "gseq": gseq, "redacted": False})
+        prev = digest
     tree = MerkleTree([bytes.fromhex(e["hash"]) for e in entries])
     ledger = Ledger(entries=entries, tree=tree, key=keys[-1])
     prev_head, prev_size = GENESIS, 0
@@ -94,14 +104,22 @@ def build_ledger(
     return ledger
 
 
-def pruned_record(ledger: Ledger, run: str) -> dict[str, Any]:
-    """What a `pruned` line states for `run` once retention removed its entries (all sealed)."""
+def prune_records(ledger: Ledger, run: str) -> list[dict[str, Any]]:
+    """The system chain's retention_pruned entries that list `run` (what recorded its prune)."""
+    return [e for e in ledger.entries if e["run"] == "system" and e["kind"] == "retention_pruned"
+            and run in e["payload"].get("runs", [])]
+
+
+def pruned_record(ledger: Ledger, run: str, *, version: int = 5) -> dict[str, Any]:
+    """What a `pruned` line states for `run` once retention removed its entries (all sealed); from version 5,
+    with the gseqs of the system entries that recorded the prune (none: a forged prune)."""
     last = max((e for e in ledger.entries if e["run"] == run), key=lambda e: e["seq_run"])
     sealed_by = next(n for n, (chains, _) in enumerate(ledger.chains, 1) if chains.get(run) == [last["seq_run"],
                                                                                                   last["hash"]])
     return {"length": last["seq_run"], "head": last["hash"], "sealed_by": sealed_by,
             "pruned_at": "2026-07-01T00:00:00.000000Z", "finished_at": "2025-06-01T12:30:00.000000Z",
-            "retention": {"workflow": "demo", "days": 395}}
+            "retention": {"workflow": "demo", "days": 395},
+            **({"recorded_by": [e["gseq"] for e in prune_records(ledger, run)]} if version >= 5 else {})}
 
 
 def pinned_by(ledger: Ledger, runs: list[str]) -> dict[str, int]:
@@ -113,13 +131,17 @@ def pinned_by(ledger: Ledger, runs: list[str]) -> dict[str, int]:
 
 
 def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple[str, ...] = (),
-                 version: int = 4) -> list[bytes]:
+                 version: int = 5) -> list[bytes]:
     """The export's lines (each ending in a newline): header, entries, pruned runs, seals, consistency,
-    proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each.
-    `version=3` writes what Gatehouse wrote before version 4 (a manifest without `version` and `pinned_by`)."""
+    proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each, and
+    (version 5) the system entries that recorded their prune among the entries. `version=4` writes what
+    Gatehouse wrote before version 5 (no system entries, no `recorded_by`); `version=3` what it wrote
+    before version 4 (a manifest without `version` and `pinned_by`)."""
+    stated = {run: pruned_record(ledger, run, version=version) for run in pruned}
+    evidence = {gseq for record in stated.values() for gseq in record.get("recorded_by", [])}
     selected = [(i, e) for i, e in enumerate(ledger.entries)
-                if (runs is None or e["run"] in runs) and e["run"] not in pruned]
-    stated = {run: pruned_record(ledger, run) for run in pruned}
+                if e["gseq"] in evidence or (e["run"] != "system" and (runs is None or e["run"] in runs)
+                                             and e["run"] not in pruned)]
     seal_heads = [head for head, _ in ledger.seals]
     proofs = []
     for index, entry in selected:
@@ -145,14 +167,14 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
         }
         for old, new in zip(seal_heads, seal_heads[1:], strict=False)
     ]
-    exported = sorted({e["run"] for _, e in selected} | set(pruned))
+    exported = sorted({e["run"] for _, e in selected if e["run"] != "system"} | set(pruned))
     seal_lines = []
     for (head, signature), (chains, chains_signature) in zip(ledger.seals, ledger.chains, strict=True):
         line = {"type": "seal", **head.to_dict(), "signature": signature}
         if not set(exported).isdisjoint(chains):  # only the seals that pin an exported run carry chains
             line |= {"chains": chains, "chains_signature": chains_signature}
         seal_lines.append(line)
-    heads = {e["run"]: [e["seq_run"], e["hash"]] for _, e in selected}  # gseq order: the last one wins
+    heads = {e["run"]: [e["seq_run"], e["hash"]] for _, e in selected if e["run"] != "system"}  # the last wins
     scope = {"runs": exported} if runs else {"all": True}
     header = {
         "type": "header",
@@ -178,6 +200,9 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
         export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads, pruned=stated,
                         pinned_by=pinned_by(ledger, exported), last_seal=len(ledger.seals), private_key=ledger.key),
     ]
+    if version == 4:
+        objects[-1] = signed_manifest({k: v for k, v in objects[-1].items() if k not in ("type", "signature")}
+                                      | {"version": 4}, ledger.key)
     if version == 3:
         objects[-1] = as_version_3_manifest(objects[-1], ledger.key)
     return [canonical_json(obj) + b"\n" for obj in objects]
@@ -231,7 +256,8 @@ def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:
     old = next(obj for obj in objects if obj["type"] == "manifest")
     manifest = signed_manifest({
         **{k: v for k, v in old.items() if k not in ("type", "signature")},
-        "runs": {obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects if obj["type"] == "entry"},
+        "runs": {obj["run"]: [obj["seq_run"], obj["hash"]] for obj in objects
+                 if obj["type"] == "entry" and obj["run"] != "system"},
         "pruned": {obj["run"]: {k: v for k, v in obj.items() if k not in ("type", "run")}
                    for obj in objects if obj["type"] == "pruned"}}, key)
     return [canonical_json(manifest) + b"\n" if obj["type"] == "manifest" else line

@@ -71,9 +71,9 @@ def test_an_untouched_export_verifies_and_says_it_is_complete(lines: list[bytes]
     report = verify(lines, public_keys)
     assert report.ok, report.lines()
     assert "matches its signed manifest" in report.summary
-    # Version 4: the manifest signs the format version and the newest seal that pins each run.
+    # Version 4 on: the manifest signs the format version and the newest seal that pins each run.
     header, manifest = json.loads(lines[0]), json.loads(lines[-1])
-    assert header["version"] == manifest["version"] == 4
+    assert header["version"] == manifest["version"] == 5
     assert manifest["pinned_by"] == {"T-1": 2, "T-2": 2, "T-3": 2}
 
 

@@ -12,10 +12,16 @@ import pytest
 from audit import offline_verifier as verifier
 from audit.canonical import canonical_json
 from audit.signing import MANIFEST_CONTEXT, sign_document
-from tests.audit.ledger_export_builder import Ledger, export_lines, resign_manifest
+from tests.audit.ledger_export_builder import Ledger, export_lines, prune_records, resign_manifest
 
 # T-3's 7 entries are all sealed (seal 2 signed its head), so retention may prune it; T-1 and T-2 stay.
 PRUNED = ("T-3",)
+
+
+@pytest.fixture(scope="module")
+def ledger(pruned_ledger: Ledger) -> Ledger:
+    # Retention recorded pruning T-3 in the system chain, which a version 5 export must include.
+    return pruned_ledger
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +46,17 @@ def replace(lines: list[bytes], kind: str, change) -> list[bytes]:
 def test_a_pruned_run_verifies_as_proven_by_its_seal(ledger: Ledger, pruned_lines: list[bytes], public_keys: list):
     report = verify(pruned_lines, public_keys)
     assert report.ok, report.lines()
+    (record,) = prune_records(ledger, "T-3")
     assert report.lines()[:2] == [
-        "OK: 21 entries in 2 runs, 1 pruned run, 2 seals, all signatures valid (15 proven into seals, 5 redacted, "
-        "matches its signed manifest)",
+        "OK: 21 entries in 2 runs, 1 pruned run (1 system entry records its prune), 3 seals, all signatures valid "
+        "(22 proven into seals, 5 redacted, matches its signed manifest)",
         "run T-3 was pruned by retention on 2026-07-01 (workflow demo keeps finished runs 395 days; it finished "
-        "2025-06-01): its 7 entries are no longer held, and its final head (entry 7) is proven by seal 2",
+        "2025-06-01): its 7 entries are no longer held, and its final head (entry 7) is proven by seal 2; retention "
+        f"recorded the prune in entry 2 of the system chain (gseq {record['gseq']}), proven by seal 3",
     ]
     alone = verify(export_lines(ledger, runs=["T-3"], pruned=PRUNED), public_keys)
-    assert alone.ok and alone.summary.startswith("OK: 0 entries in 0 runs, 1 pruned run, 2 seals"), alone.lines()
+    assert alone.ok and alone.summary.startswith("OK: 0 entries in 0 runs, 1 pruned run (1 system entry records its "
+                                                 "prune), 3 seals"), alone.lines()
 
 
 def test_dropping_any_line_of_an_export_with_a_pruned_run_fails(pruned_lines: list[bytes], public_keys: list):
@@ -130,7 +139,7 @@ def test_a_version_2_export_still_verifies_and_cannot_state_pruned_runs(ledger: 
 
     old = verify(as_version_2(export_lines(ledger)), public_keys)
     assert old.ok and "matches its signed manifest" in old.summary, old.lines()
-    smuggled = messages(verify(as_version_2(export_lines(ledger, pruned=PRUNED)), public_keys))
+    smuggled = messages(verify(as_version_2(export_lines(ledger, pruned=PRUNED, version=4)), public_keys))
     assert ("the file holds 1 pruned line, which only exports of version 3 or later have, but its header says version 2: lines "
             "were added") in smuggled
     assert "run T-3's pruned line is not in the signed manifest: it was added to the export" in smuggled

@@ -101,7 +101,7 @@ def test_sealed_entries_cut_from_the_database_fail_though_their_seal_heads_are_s
     checked = offline(whole, public_key)
     assert checked.returncode == 0, checked.stdout
     manifest = json.loads(lines_of(whole)[-1])
-    assert manifest["version"] == 4 and manifest["pinned_by"] == {run.thread_id: 2}
+    assert manifest["version"] == 5 and manifest["pinned_by"] == {run.thread_id: 2}
 
     # Entries 2-8 cut from the database (their Merkle leaves kept, so the seals still rebuild and Gatehouse
     # exports) and the run row rewritten: Gatehouse signs a manifest of a one-entry run.
