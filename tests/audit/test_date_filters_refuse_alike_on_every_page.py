@@ -28,9 +28,11 @@ def pages(client_for, engineer_user, compliance_user):
 @pytest.mark.parametrize("page", ["runs list", "regression replay", "decision log", "ledger export", "costs"])
 def test_each_page_says_the_same_about_bad_dates(pages, page):
     malformed = pages[page]({"since": "31/01/2025"}).content.decode()
+    malformed_end = pages[page]({"until": "June"}).content.decode()
     reversed_ = pages[page]({"since": "2025-06-10", "until": "2025-06-01"}).content.decode()
 
     assert FORMAT in malformed
+    assert FORMAT in malformed_end  # every page has a To field to show it on
     assert SWAP in reversed_
 
 
