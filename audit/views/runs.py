@@ -260,8 +260,9 @@ def regression(request: Request) -> HttpResponse:
                                "request_key": fork_request_key(request.POST.get("request_key"))}
     graph = graphs.get(filters.workflow)
     context["nodes"] = [n for n, node in graph.nodes.items() if not node.is_gate] if graph else []
+    # No runs are listed under a broken filter: the list would promise a replay the form then refuses.
     candidates = list(filters.queryset().exclude(status=RunStatus.RUNNING).order_by("-created_at")[:200]) \
-        if filters.workflow else []
+        if filters.workflow and not filters.errors else []
     try:
         limit = max(1, min(200, int(context["limit"])))
     except ValueError:

@@ -44,3 +44,11 @@ def test_the_reading_itself():
     assert refused.message() == f"To: 'yesterday' {FORMAT}"
     swapped = date_range_parse({"since": "2025-02-01", "until": "2025-01-01"})
     assert swapped.reversed and swapped.errors == {"since": SWAP}
+
+
+def test_the_regression_page_lists_no_runs_under_a_broken_filter(pages):
+    page = pages["regression replay"]({"until": "June"}).content.decode()
+
+    assert "Fix the highlighted filters above to see which runs they choose." in page
+    assert "will be replayed" not in page
+    assert "<button type=\"submit\" disabled>Replay 0 runs</button>" in page
