@@ -60,6 +60,11 @@ class Spend:
     def add(self, index: Any, tokens_in: int, tokens_out: int, cached: int, cost: Decimal) -> None:
         self.calls[index] = (tokens_in, tokens_out, cached, cost)
 
+    def run_totals(self) -> dict[str, Any]:
+        """What this spend adds to the run row's totals (commit.RunChange's spend fields)."""
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "cached_tokens": self.cached_tokens, "cost": self.cost, "llm_calls": len(self.calls)}
+
     @property
     def input_tokens(self) -> int:
         return sum(c[0] for c in self.calls.values())

@@ -354,9 +354,7 @@ class Execution:
         }
         change = RunChange(
             step=step, status=status, next_node=next_node if next_node != END else "", visit_step=step,
-            suspended_reason=reason, input_tokens=spend.input_tokens,
-            output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
-            llm_calls=len(spend.calls), diverged_at_step=self._divergence(step),
+            suspended_reason=reason, diverged_at_step=self._divergence(step), **spend.run_totals(),
         )
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
@@ -409,9 +407,8 @@ class Execution:
             "attempt": 1, "meta": dumps(meta),
         }
         change = RunChange(step=item["step"], status="suspended", suspended_reason=reason,
-                           next_node=node_name, visit_step=visit, input_tokens=spend.input_tokens,
-                           output_tokens=spend.output_tokens, cached_tokens=spend.cached_tokens, cost=spend.cost,
-                           llm_calls=len(spend.calls), spend_counted=spend.counted_after())
+                           next_node=node_name, visit_step=visit, spend_counted=spend.counted_after(),
+                           **spend.run_totals())
         try:
             self._commit(change, checkpoint=checkpoint, review_item=item)
         except LeaseLost:
@@ -491,9 +488,7 @@ class Execution:
                                      "message": salted_digest(error["message"], claim.salt)}, step=claim.step)
         change = RunChange(
             step=claim.step, status="failed", next_node=node_name, visit_step=visit,
-            spend_counted=spend.counted_after(),
-            error=error, input_tokens=spend.input_tokens, output_tokens=spend.output_tokens,
-            cached_tokens=spend.cached_tokens, cost=spend.cost, llm_calls=len(spend.calls),
+            spend_counted=spend.counted_after(), error=error, **spend.run_totals(),
         )
         try:
             self._commit(change)
