@@ -46,7 +46,7 @@ from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import ledger_merkle_findings
+from audit.verify import ledger_merkle_findings, retention_prune_records
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -265,21 +265,6 @@ def _pinned_by(runs: list[str], seals: list[Seal]) -> dict[str, int]:
     return pinned
 
 
-def _prune_entries(runs: set[str]) -> dict[str, list[int]]:
-    """{run: gseqs of the system chain's retention_pruned entries that list it} for `runs`: the record
-    retention writes of every prune (audit/retention.py). A run with none was not pruned by retention."""
-    recorded: dict[str, list[int]] = {}
-    for gseq, payload in (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned")
-                          .order_by("gseq").values_list("gseq", "payload").iterator()):
-        try:
-            listed = json.loads(payload).get("runs", [])
-        except (ValueError, TypeError, AttributeError):
-            continue  # not what retention writes: it records no prune (`audit verify` reads it alike)
-        for run in runs.intersection(listed if isinstance(listed, list) else []):
-            recorded.setdefault(run, []).append(gseq)
-    return recorded
-
-
 def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, Any]]:
     """{run: what a `pruned` line states} for the selected runs retention pruned: the run's final length
     and head as kept when pruned, the newest seal that signed a head for it, when, the rule, and the
@@ -296,7 +281,7 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
         for run in kept.keys() & seal.chains.keys():
             if seal.chains[run][0] > sealed_by.get(run, (0, 0))[0]:
                 sealed_by[run] = (seal.chains[run][0], seal.seal_no)
-    recorded = _prune_entries(set(kept))
+    recorded = retention_prune_records(set(kept))
     records = {}
     for run in runs:
         if run not in kept:

@@ -16,7 +16,6 @@ like a break):
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -283,6 +282,23 @@ def ledger_merkle_findings(seals: list[Seal]) -> list[Finding]:
 
 
 # --- pruned runs -------------------------------------------------------------------------------------------
+def retention_prune_records(runs: set[str] | None = None) -> dict[str, list[int]]:
+    """{run: gseqs of the system chain's retention_pruned entries that list it} (for `runs`, or every
+    run): the record retention writes of every prune (audit/retention.py). A run with none was not
+    pruned by retention. An export names these entries; `audit verify` requires one per prune record."""
+    recorded: dict[str, list[int]] = {}
+    for gseq, payload in (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned")
+                          .order_by("gseq").values_list("gseq", "payload").iterator()):
+        try:
+            listed = json.loads(payload).get("runs", [])
+        except (ValueError, TypeError, AttributeError):
+            continue  # not what retention writes: it records no prune
+        for run in listed if isinstance(listed, list) else []:
+            if isinstance(run, str) and (runs is None or run in runs):
+                recorded.setdefault(run, []).append(gseq)
+    return recorded
+
+
 def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[Any]],
                   expected: dict[str, tuple[int, str]], result: VerifyResult) -> None:
     """What retention kept of each pruned run (the run's length and head) is what the seals signed and its
@@ -292,11 +308,7 @@ def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[An
     rows = PrunedChain.objects.order_by("chain")
     if chains is not None:
         rows = rows.filter(chain__in=chains)
-    recorded: set[str] = set()
-    for payload in LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned").values_list(
-            "payload", flat=True):
-        with contextlib.suppress(ValueError, TypeError, AttributeError):
-            recorded.update(json.loads(payload).get("runs", []))
+    recorded = retention_prune_records(None if chains is None else set(chains))
     for pruned in rows.iterator():
         if pruned.chain not in recorded:
             result.findings.append(Finding(
@@ -306,13 +318,13 @@ def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[An
             continue
         chain, kept = pruned.chain, [pruned.length, pruned.head]
         sealed = sealed_chains.get(chain)
-        recorded = expected.get(chain)
+        row_head = expected.get(chain)
         if sealed is not None and list(sealed) != kept:
             why = f"seals signed {sealed[0]} entries, the newest with head {sealed[1][:12]}…"
         elif sealed is None:
             why = "no seal signed a head for it, so what was pruned cannot be proven"
-        elif recorded is not None and list(recorded) != kept:
-            why = f"its run row records {recorded[0]} entries, the newest with head {recorded[1][:12]}…"
+        elif row_head is not None and list(row_head) != kept:
+            why = f"its run row records {row_head[0]} entries, the newest with head {row_head[1][:12]}…"
         else:
             continue
         result.findings.append(Finding(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit.models import LedgerEntry, PrunedLeaf
+from audit.models import LedgerEntry, PrunedChain, PrunedLeaf
 from audit.retention import RetentionError, retention_set
 from audit.sealing import ledger_seal
 from orchestrator.models import Checkpoint, Run
@@ -43,3 +43,15 @@ def test_prune_removes_old_runs_and_what_it_pruned_stays_provable(letter_run, au
 
     verified = audit_cli("verify")
     assert verified.returncode == 0, verified.stderr
+
+
+def test_verify_passes_with_several_pruned_runs(letter_run, audit_cli, admin_user):
+    old, older, _kept = letter_run(), letter_run(), letter_run()
+    Run.objects.filter(pk__in=[old.pk, older.pk]).update(finished_at=timezone.now() - timedelta(days=401))
+    assert ledger_seal() is not None
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+
+    verified = audit_cli("verify")
+
+    assert PrunedChain.objects.count() == 2
+    assert verified.returncode == 0, verified.stdout + verified.stderr
