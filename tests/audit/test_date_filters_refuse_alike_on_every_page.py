@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from audit.date_range import DateRange, date_parse, date_range_parse
+from orchestrator.services import run_start
 
 FORMAT = "is not a date: use a date like 2025-01-31 (YYYY-MM-DD)"
 SWAP = "the start date is after the end date: swap them"
@@ -47,8 +48,12 @@ def test_the_reading_itself():
 
 
 def test_the_regression_page_lists_no_runs_under_a_broken_filter(pages):
+    run = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "x"})  # listed without the filter
+    assert run.thread_id in pages["regression replay"]({}).content.decode()
+
     page = pages["regression replay"]({"until": "June"}).content.decode()
 
     assert "Fix the highlighted filters above to see which runs they choose." in page
     assert "will be replayed" not in page
     assert "<button type=\"submit\" disabled>Replay 0 runs</button>" in page
+    assert run.thread_id not in page

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from audit import offline_verifier as verifier
+from audit.canonical import canonical_json
 from audit.signing import export_public_key_pem
 
 VERIFIER = Path(verifier.__file__)
@@ -53,8 +54,9 @@ def hostile_variants(lines: list[bytes]) -> dict[str, tuple[list[bytes], int]]:
     }
     for name in ("from_seal", "to_seal"):
         for value in ([1], {"seal": 1}):
+            # Canonical, so the line is refused for its seal number, not for how it was written.
             variants[f"{name} {value!r}"] = (
-                replaced(lines, consistency, json.dumps({**consistency_obj, name: value}).encode() + b"\n"),
+                replaced(lines, consistency, canonical_json({**consistency_obj, name: value}) + b"\n"),
                 consistency,
             )
     return variants
@@ -65,6 +67,8 @@ def test_hostile_lines_fail_naming_the_line_and_never_raise(lines: list[bytes], 
         report = verify(hostile, public_keys)
         assert not report.ok, what
         assert number in [p.line for p in report.problems], (what, report.lines())
+        if what.startswith(("from_seal", "to_seal")):
+            assert "consistency line names a seal not in the export or is malformed" in messages(report), what
 
 
 def test_the_command_fails_with_exit_1_and_no_traceback(lines: list[bytes], public_keys: list,

@@ -75,7 +75,8 @@ def test_a_removed_system_entry_fails(pruned_ledger: Ledger, record: dict, publi
             "export holds no such entry: it was removed") in report
     # Every single line dropped fails too.
     for number in range(1, len(lines) + 1):
-        assert not verifier.verify_export(lines[: number - 1] + lines[number:], public_keys).ok, number
+        dropped = lines[: number - 1] + lines[number:]
+        assert not verifier.verify_export(dropped if number == 1 else _recount(dropped), public_keys).ok, number
 
 
 def test_an_altered_or_added_system_entry_fails(pruned_ledger: Ledger, record: dict, public_keys: list):

@@ -61,6 +61,8 @@ def test_a_reviewer_may_edit_the_other_arguments_of_a_gate_that_shows_the_pointe
             "file": {**pointer, "$blob": "0" * 64}, "note": "checked"}))
     # The form sends every argument back: the pointer as it was, the note changed.
     review_decide(item=item, actor=rita, decision=DecisionInput("edit", edits={"file": pointer, "note": "checked"}))
+    edited = state_at(run.pk, Run.objects.get(pk=run.pk).step)
+    assert (edited["note"], edited["file"]) == ("checked", pointer)  # the edit stands, the pointer as it was
     assert run_advance(run.pk, worker="t") == "completed"
     assert state_at(run.pk, Run.objects.get(pk=run.pk).step)["note"] == f"{TEXT} / {TEXT}"
 
