@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 import sys
@@ -988,20 +989,30 @@ def _check_consistency(
             )
 
 
-def _covering_seal(gseq: int, seals: list[_Seal]) -> tuple[_Seal, int] | None:
-    """The first seal whose range holds gseq, and the tree size before it (its first leaf index)."""
-    prev_size = 0
-    for seal in seals:
-        if seal.head.first_gseq <= gseq <= seal.head.last_gseq:
-            return seal, prev_size
-        prev_size = seal.head.tree_size
-    return None
+class _Seals(list):
+    """The export's seals in seal_no order, and the first gseq and leaf index of each, built once: every
+    entry's covering seal is found by bisection, not by a scan of all seals (entries x seals)."""
+
+    def __init__(self, seals: Iterable[_Seal]) -> None:
+        super().__init__(seals)
+        self._lasts = [seal.head.last_gseq for seal in self]
+        self._sizes_before = [0, *(seal.head.tree_size for seal in self)][:-1] if self else []
+
+    def covering(self, gseq: int) -> tuple[_Seal, int] | None:
+        """The first seal whose range holds gseq, and the tree size before it (its first leaf index)."""
+        # Ranges rise with seal_no (_check_seals fails an export where they do not); the first seal
+        # ending at or after gseq is the only one that can hold it.
+        at = bisect.bisect_left(self._lasts, gseq)
+        if at < len(self) and self[at].head.first_gseq <= gseq:
+            return self[at], self._sizes_before[at]
+        return None
+
 
 
 def _check_proofs(
     records: list[tuple[int, dict[str, Any]]],
     entries: dict[int, tuple[int, dict[str, Any]]],
-    seals: list[_Seal],
+    seals: _Seals,
     report: Report,
 ) -> dict[int, int]:
     """Prove each entry into a seal; returns {gseq: proof line} for the entries accounted for.
@@ -1039,7 +1050,7 @@ def _check_proofs(
         if gseq in proven:
             report.fail(number, f"a second proof for gseq {gseq} (first on line {proven[gseq]})")
             continue
-        covering = _covering_seal(gseq, seals)
+        covering = seals.covering(gseq)
         if covering is None or covering[0].head.seal_no > seal_no:
             report.fail(number, f"proof for gseq {gseq} uses seal {seal_no}, whose range does not cover it")
             continue
@@ -1126,13 +1137,13 @@ def _check_runs(runs: Mapping[str, list[tuple[int, dict[str, Any]]]], pins: Pins
 
 
 def _check_pins_carried(
-    entries: Mapping[int, tuple[int, dict[str, Any]]], seals: list[_Seal], report: Report
+    entries: Mapping[int, tuple[int, dict[str, Any]]], seals: _Seals, report: Report
 ) -> None:
     """A seal that covers an exported entry signed its run's head, so it must carry its chains: without
     them, entries cut off that run's end would go unnoticed by the seals."""
     reported = set()
     for gseq, (_, entry) in sorted(entries.items()):
-        covering = _covering_seal(gseq, seals)
+        covering = seals.covering(gseq)
         if covering is None or (covering[0].head.seal_no, entry["run"]) in reported:
             continue
         seal = covering[0]
@@ -1412,7 +1423,7 @@ def _check_pruned(
 def _check_prune_records(
     pruned: Mapping[str, tuple[int, dict[str, Any]]],
     system: Mapping[int, tuple[int, dict[str, Any]]],
-    seals: list[_Seal],
+    seals: _Seals,
     proven: Mapping[int, int],
     report: Report,
 ) -> dict[str, str]:
@@ -1460,7 +1471,7 @@ def _check_prune_records(
                     f"in the export records pruning run {run}",
                 )
                 continue
-            covering = _covering_seal(gseq, seals)
+            covering = seals.covering(gseq)
             sealed = (
                 f"proven by seal {covering[0].head.seal_no}" if covering and gseq in proven else "not sealed yet"
             )
@@ -1567,10 +1578,10 @@ def verify_export(
 
     # Seals, then the scope, the runs' chains (held to the heads the seals signed), pruned runs (held to
     # the same), then proofs into the seals.
-    seals = sorted(
+    seals = _Seals(sorted(
         (s for n, obj in records if obj["type"] == "seal" if (s := _parse_seal(n, obj, report))),
         key=lambda s: (s.head.seal_no, s.line),
-    )
+    ))
     pins = _check_seals(seals, keyring, report)
 
     scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
@@ -1641,7 +1652,7 @@ def verify_export(
     for gseq, (number, entry) in sorted(entries.items()):
         if gseq in proven:
             continue
-        covering = _covering_seal(gseq, seals)
+        covering = seals.covering(gseq)
         if covering is not None:
             report.fail(
                 number,
