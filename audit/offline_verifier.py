@@ -583,7 +583,8 @@ def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], sign
 FORMAT = "gatehouse-ledger-export"
 # Each pruned run's line names the system chain's retention_pruned entries that recorded its prune
 # (`recorded_by`), and the export includes them with their proofs: proof offline that retention pruned it.
-VERSION = 5
+RECORDED_VERSION = 5
+VERSION = RECORDED_VERSION  # the newest: what this verifier's Gatehouse writes
 # The manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`).
 PINNED_VERSION = 4
 # The first version to state pruned runs: `pruned` lines, and `pruned` in the manifest.
@@ -592,6 +593,14 @@ PRUNED_VERSION = 3
 PREVIOUS_VERSION = 2
 # Exports made before the manifest and the seals' run heads: checked only when asked (--allow-version-1).
 OLD_VERSION = 1
+
+
+def _since(version: Any, first: int) -> bool:
+    """Whether an export of `version` has what version `first` introduced. Checks name the version a
+    feature came with, not lists of versions, so a newer version keeps every older version's checks."""
+    return _is_int(version) and version >= first
+
+
 LINE_TYPES = ("header", "entry", "pruned", "seal", "consistency", "proof", "manifest")
 MANIFEST_FIELDS_V2 = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
 MANIFEST_FIELDS_V3 = MANIFEST_FIELDS_V2 | {"pruned"}
@@ -746,7 +755,7 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     if isinstance(counts, dict):
         actual = Counter(obj["type"] for _, obj in records)
         kinds = [("entry", "entries"), ("seal", "seals"), ("consistency", "consistency"), ("proof", "proofs")]
-        if header.get("version") in (PRUNED_VERSION, PINNED_VERSION, VERSION):
+        if _since(version, PRUNED_VERSION):
             kinds.append(("pruned", "pruned"))
         elif actual["pruned"]:
             report.fail(
@@ -791,7 +800,7 @@ def _entry_shape(obj: dict[str, Any]) -> str | None:
 
 
 def _pruned_shape(obj: dict[str, Any], version: Any) -> str | None:
-    expected = PRUNED_LINE_FIELDS_V5 if version == VERSION else PRUNED_LINE_FIELDS
+    expected = PRUNED_LINE_FIELDS_V5 if _since(version, RECORDED_VERSION) else PRUNED_LINE_FIELDS
     fields_problem = _fields_problem(obj, expected, "pruned line")
     if fields_problem is not None:
         return fields_problem
@@ -1157,9 +1166,8 @@ def _check_pins_carried(
 
 
 def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
-    expected = {VERSION: MANIFEST_FIELDS, PINNED_VERSION: MANIFEST_FIELDS, PRUNED_VERSION: MANIFEST_FIELDS_V3}.get(
-        version, MANIFEST_FIELDS_V2
-    )
+    expected = (MANIFEST_FIELDS if _since(version, PINNED_VERSION)
+                else MANIFEST_FIELDS_V3 if _since(version, PRUNED_VERSION) else MANIFEST_FIELDS_V2)
     fields_problem = _fields_problem(obj, expected, "manifest line")
     if fields_problem is not None:
         return fields_problem
@@ -1306,7 +1314,7 @@ def _check_manifest(
             )
     for run in sorted(stated.keys() & heads.keys()):
         report.fail(number, f"the signed manifest lists run {run} both with entries and as pruned")
-    if version in (PINNED_VERSION, VERSION):
+    if _since(version, PINNED_VERSION):
         _check_pinned_by(number, manifest, seals, report)
     return len(report.problems) == problems
 
@@ -1559,7 +1567,7 @@ def verify_export(
             report.fail(number, f"gseq {entry['gseq']} appears twice (also line {first_line})")
             continue
         entries[entry["gseq"]] = (number, entry)
-        if version == VERSION and entry["run"] == SYSTEM_CHAIN:
+        if _since(version, RECORDED_VERSION) and entry["run"] == SYSTEM_CHAIN:
             system[entry["gseq"]] = (number, entry)
             continue
         runs[entry["run"]].append((number, entry))
@@ -1598,12 +1606,12 @@ def verify_export(
     by_no = {seal.head.seal_no: seal for seal in seals}
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
-    recorded = _check_prune_records(pruned, system, seals, proven, report) if version == VERSION else None
+    recorded = _check_prune_records(pruned, system, seals, proven, report) if _since(version, RECORDED_VERSION) else None
     _check_pruned(pruned, runs, pins, report, recorded)
 
     # Completeness: only version 2 exports and later can show it.
     complete = False
-    if header.get("version") == OLD_VERSION:
+    if version == OLD_VERSION:
         # Version 1 had no manifest and no seal run heads. A file holding them is a newer export whose
         # (unsigned) header was relabelled, which would skip the manifest's checks: not one to allow.
         for number, obj in records:
@@ -1635,15 +1643,15 @@ def verify_export(
         # seal needs to carry the system chain's head for them.
         _check_pins_carried({g: e for g, e in entries.items() if g not in system}, seals, report)
         complete = _check_manifest(records, header, runs, seals, keyring, broken, pruned, report)
-        if header.get("version") in (PREVIOUS_VERSION, PRUNED_VERSION):
+        if _since(version, PREVIOUS_VERSION) and not _since(version, PINNED_VERSION):
             report.warnings.append(
-                f"this is a version {header['version']} export: its manifest does not sign which seal pins each "
+                f"this is a version {version} export: its manifest does not sign which seal pins each "
                 "run, so it cannot show that entries deleted from Gatehouse's database before the export were not "
                 "cut off a run's end; ask Gatehouse's operators for a new export to check that"
             )
-        if header.get("version") in (PRUNED_VERSION, PINNED_VERSION) and pruned:
+        if _since(version, PRUNED_VERSION) and not _since(version, RECORDED_VERSION) and pruned:
             report.warnings.append(
-                f"this is a version {header['version']} export: it does not include the system chain's record of "
+                f"this is a version {version} export: it does not include the system chain's record of "
                 f"each prune, so it cannot show that {_runs_phrase(sorted(pruned))} pruned by retention rather than "
                 "deleted behind a forged prune record; ask Gatehouse's operators for a new export to check that"
             )
