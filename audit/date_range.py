@@ -51,7 +51,7 @@ def date_range_parse(data: Any, *, default_since: date | None = None,
                 days[name] = date_parse(raw)
             except ValueError as exc:
                 errors[name] = str(exc)
-    since, until = days["since"], days["until"]
-    if since is not None and until is not None and since > until:
+    dates = DateRange(since=days["since"], until=days["until"], errors=errors)
+    if dates.reversed:
         errors["since"] = REVERSED
-    return DateRange(since=since, until=until, errors=errors)
+    return dates

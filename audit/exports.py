@@ -432,7 +432,6 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
     runs = scope.runs()
     if not runs:
         raise ExportError(f"no runs match ({scope.label()}): widen the dates or clear a filter")
-    private_key = history = None
     if fmt == "jsonl":
         # Loaded before the export is recorded: a missing key, or a ledger no proof can be computed from
         # (LedgerDamaged), fails the request, not the download midway.
@@ -442,9 +441,9 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
             raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
                               "CSV and PDF exports need no key") from None
         history = sealed_history_load()
-    export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
-    if private_key is not None and history is not None:
+        export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
         return runs, export_jsonl(runs, scope=scope, private_key=private_key, history=history, progress=progress)
+    export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
     if fmt == "csv":
         return runs, export_csv(runs, scope=scope, progress=progress)
     from audit.report_pdf import export_pdf
