@@ -363,6 +363,7 @@ class Execution:
             raise
         self.seen.add((next_node, state_hash))
         claim.step, claim.next_node, claim.visit_step, claim.visits = step, change.next_node, step, visits
+        claim.spend_counted = []  # as the commit set the row's: the next visit has counted nothing yet
         self.approved_node = None
         return "running" if status == "running" else status
 

@@ -151,6 +151,28 @@ def call_then_ask(state: Counter, ctx) -> dict:
 call_then_ask_graph = Graph("call_then_ask", state=Counter)
 call_then_ask_graph.node("ask", call_then_ask, retry=NO_RETRY).edge(START, "ask").edge("ask", END)
 
+FLAKY = {"mode": ""}
+
+
+class AttachmentMissing(RuntimeError):
+    retryable = False
+
+
+def call_then_flake(state: Counter, ctx) -> dict:
+    if FLAKY["mode"] == "fail_before_call":
+        raise AttachmentMissing("the attachment was not there yet")  # fails the run; an engineer retries it
+    answer = ctx.llm("And a second opinion?", max_tokens=20)
+    if FLAKY["mode"] == "crash_after_call":
+        raise KeyboardInterrupt  # the worker dies after the call was journaled, before the commit
+    return {"n": len(answer.text)}
+
+
+# A visit that suspends and resumes, then a next node that fails, is retried, and dies after its call.
+ask_then_flaky = Graph("ask_then_flaky", state=Counter)
+ask_then_flaky.node("ask", call_then_ask, retry=NO_RETRY)
+ask_then_flaky.node("second", call_then_flake)
+ask_then_flaky.edge(START, "ask").edge("ask", "second").edge("second", END)
+
 gated_both_ways = Graph("gated_both_ways", state=Counter)
 gated_both_ways.node("t", count, interrupt_before=True, interrupt_after=True, request=transfer_request)
 gated_both_ways.edge(START, "t").router("t", lambda state: "t" if state.n < 2 else END, ["t", END])
@@ -190,4 +212,4 @@ own_blobs.edge(START, "attach").edge("attach", "read_back").edge("read_back", EN
 
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
-          own_blobs]
+          own_blobs, ask_then_flaky]

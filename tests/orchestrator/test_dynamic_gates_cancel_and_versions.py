@@ -3,7 +3,10 @@ worker; a structurally changed workflow is not resumed unless forced."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from orchestrator.commit import LeaseLost
 from orchestrator.executor import Execution, run_advance, run_claim
@@ -152,6 +155,33 @@ def test_a_visit_that_fails_after_its_gate_keeps_its_counted_calls_through_a_ret
     run.refresh_from_db()
     call = JournalEntry.objects.get(run=run, kind="llm")
     assert (run.llm_calls, run.cost) == (1, call.cost)
+
+
+def test_the_node_after_a_resumed_visit_counts_its_own_call_after_a_crash(db, test_graphs, make_user):
+    """The visit after a gate's starts with nothing counted: its recorded call, made by a worker that
+    died before committing, is counted once when the node runs again."""
+    from orchestrator.models import JournalEntry
+    from orchestrator.services import run_retry
+    from tests.orchestrator.graphs import FLAKY, PARSER
+
+    PARSER["broken"], FLAKY["mode"] = False, "fail_before_call"
+    run = run_start(workflow="ask_then_flaky")
+    assert run_advance(run.pk, worker="test") == "suspended"
+    review_decide(item=ReviewItem.objects.get(run=run), actor=make_user("rita", "reviewer"),
+                  decision=DecisionInput("approve"))
+    assert run_advance(run.pk, worker="test") == "failed"  # "ask" completed, "second" failed before calling
+    run_retry(run=Run.objects.get(pk=run.pk))
+    FLAKY["mode"] = "crash_after_call"
+    with pytest.raises(KeyboardInterrupt):
+        run_advance(run.pk, worker="dies")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    FLAKY["mode"] = ""
+    assert run_advance(run.pk, worker="test") == "completed", Run.objects.get(pk=run.pk).error
+
+    run.refresh_from_db()
+    calls = list(JournalEntry.objects.filter(run=run, kind="llm"))
+    assert len(calls) == 2  # one per node, none paid twice
+    assert (run.llm_calls, run.cost) == (2, sum(c.cost for c in calls))
 
 
 def test_a_node_whose_prompt_reads_the_whole_state_resumes_after_its_interrupt(db, test_graphs, make_user):
