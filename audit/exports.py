@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import Exists, OuterRef, Q
@@ -39,14 +39,14 @@ from audit.canonical import canonical_json
 from audit.date_range import REVERSED
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
-from audit.merkle import MerkleTree
-from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal
-from audit.sealing import ledger_signing_key, seal_head
+from audit.merkle import FrontierTree, MerkleTree
+from audit.models import LedgerEntry, PrunedChain, Seal
+from audit.sealing import Frontier, ledger_signing_key, seal_head
 from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import ledger_merkle_findings, retention_prune_records
+from audit.verify import ledger_merkle_findings, retention_prune_records, sealed_leaves
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -183,13 +183,9 @@ def _selected_entries(runs: list[str], system: list[int] = ()) -> Iterator[dict[
 
 def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
     """The tree over every sealed leaf (live entries and pruned leaves) and each gseq's leaf index."""
-    import heapq
-
-    live = LedgerEntry.objects.filter(gseq__lte=last_gseq).order_by("gseq").values_list("gseq", "hash")
-    pruned = PrunedLeaf.objects.filter(gseq__lte=last_gseq).order_by("gseq").values_list("gseq", "hash")
     index: dict[int, int] = {}
     leaves: list[bytes] = []
-    for gseq, digest in heapq.merge(live.iterator(chunk_size=50_000), pruned.iterator(chunk_size=50_000)):
+    for gseq, digest, _chain, _seq in sealed_leaves(0, last_gseq):
         index[gseq] = len(leaves)
         leaves.append(bytes.fromhex(digest))
     return MerkleTree(leaves), index
@@ -203,13 +199,35 @@ def sealed_tree_load(newest: Seal | None) -> tuple[MerkleTree, dict[int, int]]:
     if newest is None:
         return MerkleTree([]), {}
     tree, index = _sealed_tree(newest.last_gseq)
-    if tree.size == newest.tree_size and tree.root().hex() == newest.root:
-        return tree, index
+    if tree.size != newest.tree_size or tree.root().hex() != newest.root:
+        _refuse_damaged(newest, tree.size)
+    return tree, index
+
+
+def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
+    """The tree of seal `seal` as its previous seal's frontier plus the leaves sealed since, and
+    each of those leaves' index: what an inclusion proof into `seal` needs, reading one seal's range
+    rather than the whole ledger. Raises LedgerDamaged, as sealed_tree_load, when they do not rebuild
+    the seal's signed root."""
+    previous = Seal.objects.filter(seal_no=seal.seal_no - 1).first()
+    known = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
+    index: dict[int, int] = {}
+    leaves: list[bytes] = []
+    for gseq, digest, _chain, _seq in sealed_leaves(previous.last_gseq if previous else 0, seal.last_gseq):
+        index[gseq] = known.size + len(leaves)
+        leaves.append(bytes.fromhex(digest))
+    tree = FrontierTree(known.nodes, leaves)
+    if tree.size != seal.tree_size or tree.root().hex() != seal.root:
+        _refuse_damaged(seal, tree.size)
+    return tree, index
+
+
+def _refuse_damaged(seal: Seal, leaves: int) -> NoReturn:
     # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
-    seals = list(Seal.objects.filter(seal_no__lte=newest.seal_no).order_by("seal_no"))
+    seals = list(Seal.objects.filter(seal_no__lte=seal.seal_no).order_by("seal_no"))
     findings = [finding.detail for finding in ledger_merkle_findings(seals)]
     found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
-        f"the {tree.size:,} leaves in the database do not rebuild seal {newest.seal_no}'s signed Merkle root")
+        f"the {leaves:,} leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
     raise LedgerDamaged(
         f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
         "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
@@ -379,7 +397,7 @@ def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:
         document["proof"] = None
         document["note"] = "this entry is newer than the last seal; download its proof after the next seal"
         return document
-    tree, index = sealed_tree_load(seal)
+    tree, index = seal_tree_load(seal)
     leaf = index[entry.gseq]
     document["seal"] = {**seal_head(seal).to_dict(), "signature": seal.signature}
     document["proof"] = {"leaf_index": leaf, "tree_size": seal.tree_size,

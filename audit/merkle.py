@@ -137,6 +137,45 @@ class MerkleTree:
             out.append(self._hash(start, start + k))
 
 
+class FrontierTree(MerkleTree):
+    """A tree known by the complete subtrees over its first leaves (a seal's frontier: (size, root),
+    largest first) and the leaves after them: its root, and proofs for those later leaves.
+
+    What one entry's proof needs: the seal covering it is the previous seal's tree plus the leaves
+    since, and every sibling on a later leaf's path left of the previous seal's size is one of that
+    seal's frontier subtrees. So a proof reads one seal's range of leaves, not every leaf ever sealed.
+    """
+
+    def __init__(self, known: Sequence[tuple[int, bytes]], leaves: Sequence[bytes]) -> None:
+        self._known: dict[tuple[int, int], bytes] = {}
+        start = 0
+        for size, root in known:
+            self._known[start, start + size] = root
+            start += size
+        self.known_size = start
+        self._leaves = leaves
+        self.size = start + len(leaves)
+
+    def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
+        if index < self.known_size:
+            raise IndexError(f"leaf {index} is inside the frontier's {self.known_size} leaves: only later ones are known")
+        return super().inclusion_proof(index, tree_size)
+
+    def consistency_proof(self, old_size: int, tree_size: int | None = None) -> list[bytes]:
+        raise NotImplementedError("a frontier tree proves inclusion of its later leaves only")
+
+    def _hash(self, start: int, end: int) -> bytes:
+        if end <= self.known_size:
+            try:
+                return self._known[start, end]
+            except KeyError:  # a subtree inside a frontier node: the frontier does not hold it
+                raise ValueError(f"leaves {start}..{end} are not one of the frontier's subtrees") from None
+        if start >= self.known_size:
+            return merkle_root(self._leaves[start - self.known_size:end - self.known_size])
+        k = _largest_power_of_two_below(end - start)
+        return node_hash(self._hash(start, start + k), self._hash(start + k, end))
+
+
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """Proof that leaf ``index`` is in the tree of all ``leaves`` (build a MerkleTree to prove many)."""
     return MerkleTree(leaves).inclusion_proof(index)

@@ -215,7 +215,7 @@ def _expected_heads() -> dict[str, tuple[int, str]]:
 
 
 # --- Merkle ---------------------------------------------------------------------------------------------
-def _leaves(after: int, upto: int) -> Iterator[tuple[int, str, str, int]]:
+def sealed_leaves(after: int, upto: int) -> Iterator[tuple[int, str, str, int]]:
     """(gseq, hash, chain, seq_run) of entries and pruned leaves with after < gseq <= upto, gseq order."""
     live = (LedgerEntry.objects.filter(gseq__gt=after, gseq__lte=upto).order_by("gseq")
             .values_list("gseq", "hash", "chain", "seq_run").iterator(chunk_size=50_000))
@@ -239,7 +239,7 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
         covered = dict(seal.chains)
         over: tuple[int, str, int] | None = None
         count = 0
-        for gseq, digest, chain, seq_run in _leaves(after, seal.last_gseq):
+        for gseq, digest, chain, seq_run in sealed_leaves(after, seal.last_gseq):
             frontier.append(bytes.fromhex(digest))
             count += 1
             if over is None and seq_run > covered.get(chain, [0])[0]:

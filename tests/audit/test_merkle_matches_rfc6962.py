@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.merkle import (
     EMPTY_ROOT,
+    FrontierTree,
     MerkleTree,
     consistency_proof,
     inclusion_proof,
@@ -18,6 +20,7 @@ from audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from audit.sealing import Frontier
 
 # Certificate Transparency's reference leaves and the root for each tree size 0..8 (RFC 6962 test data).
 CT_LEAVES = [
@@ -248,3 +251,41 @@ def test_a_million_leaves_are_handled() -> None:
     for index in (0, 123_456, 999_999):
         assert verify_inclusion(leaves[index], index, len(leaves), tree.inclusion_proof(index), root)
     assert verify_consistency(700_001, 1_000_000, tree.root(700_001), root, tree.consistency_proof(700_001))
+
+
+def _frontier_tree(leaves: list[bytes], known: int) -> FrontierTree:
+    # The previous seal's frontier exactly as sealing keeps it, then the leaves sealed since.
+    frontier = Frontier(0, [])
+    for leaf in leaves[:known]:
+        frontier.append(leaf)
+    return FrontierTree(frontier.nodes, leaves[known:])
+
+
+def test_a_seal_proves_its_own_leaves_from_the_previous_frontier_alone() -> None:
+    """A proof download reads one seal's range: every size and split up to 40 leaves gives the full tree's
+    root and proofs, for every leaf after the previous seal."""
+    for n in range(1, 41):
+        leaves = [bytes([i]) * 3 for i in range(n)]
+        full = MerkleTree(leaves)
+        for known in range(n):
+            tree = _frontier_tree(leaves, known)
+            assert tree.root() == full.root()
+            for index in range(known, n):
+                assert tree.inclusion_proof(index) == full.inclusion_proof(index)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 5000), data=st.data())
+def test_property_frontier_proofs_match_the_full_tree(n: int, data: st.DataObject) -> None:
+    leaves = [i.to_bytes(4, "big") for i in range(n)]
+    known = data.draw(st.integers(0, n - 1))
+    index = data.draw(st.integers(known, n - 1))
+    tree, full = _frontier_tree(leaves, known), MerkleTree(leaves)
+    assert tree.inclusion_proof(index) == full.inclusion_proof(index)
+    assert verify_inclusion(leaves[index], index, n, tree.inclusion_proof(index), full.root())
+
+
+def test_a_frontier_tree_refuses_leaves_it_does_not_hold() -> None:
+    tree = _frontier_tree([bytes([i]) for i in range(10)], 7)
+    with pytest.raises(IndexError, match="inside the frontier"):
+        tree.inclusion_proof(6)
