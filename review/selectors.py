@@ -187,6 +187,31 @@ class StateChange:
     kind: str  # added | changed | removed
 
 
+@dataclass(frozen=True)
+class ItemLive:
+    """What the status banner shows and the page's status poll compares: cheap, read every 5 s."""
+
+    item: ReviewItem
+    overdue: bool
+    claim_live: bool
+    claim_until: datetime | None
+    claim_live_other: bool
+    # What the decision panels depend on beyond the viewer: the item page's status poll compares it
+    # with what the page shows and swaps the panels when it changed.
+    live_key: str
+
+
+def item_live(*, item: ReviewItem, user: Any, now: datetime | None = None) -> ItemLive:
+    now = now or timezone.now()
+    claim_live = claim_is_live(item, now=now)
+    claim_live_other = claim_live and item.claimed_by_id != user.pk
+    return ItemLive(
+        item=item, overdue=bool(item.status == ItemStatus.PENDING and item.due_at and item.due_at < now),
+        claim_live=claim_live, claim_until=claim_expires_at(item), claim_live_other=claim_live_other,
+        live_key=f"{item.status}.{item.approvals}.{int(claim_live_other)}",
+    )
+
+
 @dataclass
 class ItemView:
     item: ReviewItem
@@ -199,28 +224,19 @@ class ItemView:
     spend: dict[str, Any]
     decisions: list[ReviewDecision]
     allowed: list[str]
-    overdue: bool
-    claim_live: bool
-    claim_until: datetime | None
-    claim_live_other: bool
+    live: ItemLive
     may_decide: bool
     started_by_viewer: bool
     already_approved_by_viewer: bool
     timeline_url: str  # empty for roles that may not open run pages
     back: tuple[str, str] | None  # (label, url) of the list this person came from, if they may open one
-    # What the decision panels depend on beyond the viewer: the item page's status poll compares it
-    # with what the page shows and swaps the panels when it changed.
-    live_key: str
     # A pending budget stop whose budget is still too small: (budget, the cap its call needs).
     budget_short: tuple[Any, Decimal] | None = None
 
 
 def item_view(*, item: ReviewItem, user: Any) -> ItemView:
-    now = timezone.now()
     request = loads(item.request) or {}
     run = item.run
-    claim_live = claim_is_live(item, now=now)
-    claim_live_other = claim_live and item.claimed_by_id != user.pk
     state = _state_or_empty(run.pk, item.step)
     changes, changed_by = _changes_before(run.pk, item.step, state)
     decisions = list(item.decisions.select_related("actor").order_by("created_at"))
@@ -231,14 +247,11 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         spend={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens,
                "tokens": run.input_tokens + run.output_tokens, "cost": Decimal(run.cost), "llm_calls": run.llm_calls},
         decisions=decisions, allowed=request.get("allowed", ["approve", "reject", "edit", "respond"]),
-        overdue=bool(item.status == ItemStatus.PENDING and item.due_at and item.due_at < now),
-        claim_live=claim_live, claim_until=claim_expires_at(item),
-        claim_live_other=claim_live_other,
+        live=item_live(item=item, user=user),
         may_decide=may_decide(user, item), started_by_viewer=bool(run.created_by_id and run.created_by_id == user.pk),
         already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),
         timeline_url=reverse("audit:run", args=[run.thread_id]) if user_may_open(user, "runs") else "",
         back=_back_link(user),
-        live_key=f"{item.status}.{item.approvals}.{int(claim_live_other)}",
         budget_short=budget_item_short(item)
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
     )

@@ -34,6 +34,7 @@ from review.selectors import (
     inbox_count,
     inbox_page,
     inbox_workflows,
+    item_live,
     item_view,
     workflow_schema,
 )
@@ -106,9 +107,11 @@ def item_status(request: Request, pk: int) -> HttpResponse:
         # Escalated away from the viewer's groups while their page was open: say so instead of a
         # 403 that htmx would not swap in, which would leave the page's buttons active.
         return render(request, "review/_item_moved.html", {"group": item.reviewer_group})
-    context = _item_context(request, item)
-    context["oob"] = request.GET.get("seen", context["view"].live_key) != context["view"].live_key
-    return render(request, "review/_item_status.html", context)
+    live = item_live(item=item, user=request.user)
+    if request.GET.get("seen", live.live_key) == live.live_key:
+        # Nothing the panels show has moved: the banner alone, without the item's states and decisions.
+        return render(request, "review/_item_status.html", {"live": live, "item": item})
+    return render(request, "review/_item_status.html", {**_item_context(request, item), "oob": True})
 
 
 def _item_context(request: Request, item: ReviewItem, *, error: str = "",
@@ -117,7 +120,7 @@ def _item_context(request: Request, item: ReviewItem, *, error: str = "",
     view = item_view(item=item, user=request.user)
     schema = workflow_schema(item)
     fields = edit_fields(schema, view.args, submitted=submitted, errors=field_errors) if schema else []
-    return {"view": view, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
+    return {"view": view, "live": view.live, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
             "posted": posted or {}}
 
 

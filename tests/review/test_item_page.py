@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from orchestrator.models import Run
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
@@ -173,8 +176,12 @@ def test_the_status_poll_brings_new_decision_panels_only_once_the_item_moved_on(
     client = client_for(reviewer2_user)
     seen = re.search(r"status/\?seen=([^\"&]+)", client.get(f"/inbox/{item.pk}/").content.decode()).group(1)
 
-    unchanged = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        unchanged = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
     assert "hx-swap-oob" not in unchanged and "Waiting for a decision" in unchanged
+    # Every open item page asks every 5 s: while nothing moved, the run's states and decisions are not read.
+    assert not [q["sql"] for q in queries.captured_queries if "orchestrator_checkpoint" in q["sql"]
+                or "review_reviewdecision" in q["sql"]]
 
     review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
     moved_on = client.get(f"/inbox/{item.pk}/status/?seen={seen}").content.decode()
