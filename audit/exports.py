@@ -24,13 +24,15 @@ be computed, and `manage.py audit verify` names what happened.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import Exists, OuterRef, Q
@@ -39,7 +41,7 @@ from audit.canonical import canonical_json
 from audit.date_range import REVERSED
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
-from audit.merkle import FrontierTree, MerkleTree
+from audit.merkle import FrontierTree
 from audit.models import LedgerEntry, PrunedChain, Seal
 from audit.sealing import Frontier, ledger_signing_key, seal_head
 from audit.selectors_ledger import ledger_snapshot
@@ -130,7 +132,9 @@ class ExportScope:
             entries = entries.filter(at__lte=_iso(self.until, end=True))
         if self.actor:
             entries = entries.filter(actor=self.actor)
-        selected = Q(thread_id__in=entries.values("chain"))
+        # EXISTS, probed per run through (chain, seq_run): `thread_id IN (entries)` beside the OR below was
+        # planned as a subplan rescanning every entry for every run (5 minutes at 10,000 runs, 1 M entries).
+        selected = Q(Exists(entries.filter(chain=OuterRef("thread_id"))))
         if not self.actor:
             # A run with no entries left has no `at` to match a date range: it is selected by its lifetime
             # instead, so that an export states it was pruned (or shows its entries missing) rather than
@@ -181,35 +185,23 @@ def _selected_entries(runs: list[str], system: list[int] = ()) -> Iterator[dict[
     return heapq.merge(*streams, key=lambda row: row["gseq"])
 
 
-def _sealed_tree(last_gseq: int) -> tuple[MerkleTree, dict[int, int]]:
-    """The tree over every sealed leaf (live entries and pruned leaves) and each gseq's leaf index."""
-    index: dict[int, int] = {}
-    leaves: list[bytes] = []
-    for gseq, digest, _chain, _seq in sealed_leaves(0, last_gseq):
-        index[gseq] = len(leaves)
-        leaves.append(bytes.fromhex(digest))
-    return MerkleTree(leaves), index
-
-
-def sealed_tree_load(newest: Seal | None) -> tuple[MerkleTree, dict[int, int]]:
-    """The Merkle tree over every leaf up to seal `newest`, and each gseq's leaf index, once it has
-    rebuilt that seal's signed root. Rows deleted, added or re-hashed in the database (triggers bypassed)
-    would otherwise make every proof past them wrong, or leave no tree to prove from at all (a download
-    that broke off midway): raises LedgerDamaged, saying what `audit verify` finds, instead."""
-    if newest is None:
-        return MerkleTree([]), {}
-    tree, index = _sealed_tree(newest.last_gseq)
-    if tree.size != newest.tree_size or tree.root().hex() != newest.root:
-        _refuse_damaged(newest, tree.size)
-    return tree, index
-
-
 def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
-    """The tree of seal `seal` as its previous seal's frontier plus the leaves sealed since, and
-    each of those leaves' index: what an inclusion proof into `seal` needs, reading one seal's range
-    rather than the whole ledger. Raises LedgerDamaged, as sealed_tree_load, when they do not rebuild
-    the seal's signed root."""
-    previous = Seal.objects.filter(seal_no=seal.seal_no - 1).first()
+    """The tree of `seal` as its previous seal's frontier plus the leaves sealed since, and each of
+    those leaves' index: what proofs into `seal` need, reading and holding one seal's range rather than
+    the whole ledger.
+
+    Rows deleted, added or re-hashed in the database (triggers bypassed) would make the proofs wrong: when
+    the leaves do not rebuild the seal's signed root this raises LedgerDamaged, saying what `audit verify`
+    finds."""
+    loaded = _seal_tree(seal, Seal.objects.filter(seal_no=seal.seal_no - 1).first())
+    assert loaded is not None
+    return loaded
+
+
+def _seal_tree(seal: Seal, previous: Seal | None, *,
+               damaged_ok: bool = False) -> tuple[FrontierTree, dict[int, int]] | None:
+    """seal_tree_load with seal_no - 1 given (None: there is none, and the tree is rebuilt from the first
+    leaf); None instead of LedgerDamaged with `damaged_ok`."""
     known = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
     index: dict[int, int] = {}
     leaves: list[bytes] = []
@@ -217,38 +209,48 @@ def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
         index[gseq] = known.size + len(leaves)
         leaves.append(bytes.fromhex(digest))
     tree = FrontierTree(known.nodes, leaves)
-    if tree.size != seal.tree_size or tree.root().hex() != seal.root:
-        _refuse_damaged(seal, tree.size)
-    return tree, index
-
-
-def _refuse_damaged(seal: Seal, leaves: int) -> NoReturn:
+    if tree.size == seal.tree_size and tree.root().hex() == seal.root:
+        return tree, index
+    if damaged_ok:
+        return None
     # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
     seals = list(Seal.objects.filter(seal_no__lte=seal.seal_no).order_by("seal_no"))
     findings = [finding.detail for finding in ledger_merkle_findings(seals)]
     found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
-        f"the {leaves:,} leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
+        f"the {tree.size:,} leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
     raise LedgerDamaged(
         f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
         "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
         "changed, and restore them (e.g. from a backup) before exporting again")
 
 
+def _with_previous(seals: list[Seal]) -> Iterator[tuple[Seal, Seal | None]]:
+    """Each seal with seal_no - 1 (None for the first, or after a seal missing from the table)."""
+    for n, seal in enumerate(seals):
+        previous = seals[n - 1] if n else None
+        yield seal, previous if previous is not None and previous.seal_no == seal.seal_no - 1 else None
+
+
 @dataclass(frozen=True)
 class SealedHistory:
-    """Every seal, and the checked tree over the leaves they cover: what a JSONL export proves into."""
+    """Every seal, each checked against the leaves it covers, and the consistency proof from each seal
+    to the next: what a JSONL export proves into."""
 
     seals: list[Seal]
-    tree: MerkleTree
-    index: dict[int, int]  # gseq -> leaf index
+    consistency: list[list[bytes]]  # seals[i] -> seals[i + 1]
 
 
 def sealed_history_load() -> SealedHistory:
-    """Read before a JSONL export is recorded, so a damaged ledger refuses it (LedgerDamaged) before any byte."""
+    """Read before a JSONL export is recorded, so a damaged ledger refuses it (LedgerDamaged) before any
+    byte. One seal's range at a time, so memory holds one seal's leaves, not the whole ledger's."""
+    consistency: list[list[bytes]] = []
     with ledger_snapshot():
         seals = list(Seal.objects.order_by("seal_no"))
-        tree, index = sealed_tree_load(seals[-1] if seals else None)
-    return SealedHistory(seals, tree, index)
+        for n, (seal, previous) in enumerate(_with_previous(seals)):
+            tree, _index = _seal_tree(seal, previous)
+            if n:  # rebuilt from the first leaf when seal_no - 1 is missing: the proof is computed all the same
+                consistency.append(tree.consistency_proof(seals[n - 1].tree_size))
+    return SealedHistory(seals, consistency)
 
 
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
@@ -316,6 +318,27 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
     return records
 
 
+def _proof_lines(seals: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
+    """A proof line for each gseq in `proven` (ascending), into the seal that covers it, one seal's tree at a time."""
+    at = 0
+    for seal, previous in _with_previous(seals):
+        end = bisect.bisect_right(proven, seal.last_gseq, lo=at)
+        if end == at:
+            continue
+        # Checked before the export was recorded; rebuilt here from this export's snapshot. Rows changed in
+        # between (tampering) leave the seal's entries without proofs, which the header's count and the
+        # verifier then show, rather than proofs that would not verify.
+        loaded = _seal_tree(seal, previous, damaged_ok=True)
+        if loaded is not None:
+            tree, index = loaded
+            for gseq in proven[at:end]:
+                leaf = index[gseq]
+                path = tree.inclusion_proof(leaf, seal.tree_size)
+                yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal.seal_no, "leaf_index": leaf,
+                                      "tree_size": seal.tree_size, "path": [p.hex() for p in path]}) + b"\n"
+        at = end
+
+
 def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]],
                     pruned: dict[str, dict[str, Any]], pinned_by: dict[str, int], last_seal: int,
                     private_key: Ed25519PrivateKey) -> dict[str, Any]:
@@ -333,7 +356,7 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
     proofs, manifest). The seals and their checked tree (`history`) were read before the export was
     recorded: sealed history never changes, and entries sealed since are exported as unsealed. The rest
     is read from one snapshot, so the header's counts and the manifest match the lines."""
-    seals, tree, index = history.seals, history.tree, history.index
+    seals = history.seals
     with ledger_snapshot():
         last = seals[-1].last_gseq if seals else 0
         pruned = _pruned_records(runs, seals)
@@ -355,13 +378,11 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
                        "consistency": max(0, len(seals) - 1), "proofs": sealed},
         }
         yield canonical_json(header) + b"\n"
-        proofs: list[tuple[int, int]] = []
+        proven = array("q")  # the sealed gseqs exported, in gseq order: 8 bytes each on a large export
         for done, row in enumerate(_selected_entries(runs, system), 1):
             yield canonical_json(_entry_object(row)) + b"\n"
-            # A leaf missing from the checked tree can only be a row added since (tampering): it goes
-            # without a proof, which the header's count and the verifier then show.
-            if row["gseq"] <= last and row["gseq"] in index:
-                proofs.append((row["gseq"], index[row["gseq"]]))
+            if row["gseq"] <= last:
+                proven.append(row["gseq"])
             if progress and done % 1000 == 0:
                 progress(done, total)
         for run, record in pruned.items():
@@ -369,16 +390,10 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
         selected = set(runs)
         for seal in seals:
             yield canonical_json(_seal_line(seal, selected)) + b"\n"
-        for old, new in zip(seals, seals[1:], strict=False):
-            path = tree.consistency_proof(old.tree_size, new.tree_size)
+        for old, new, path in zip(seals, seals[1:], history.consistency, strict=False):
             yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
                                   "path": [p.hex() for p in path]}) + b"\n"
-        sizes = [(seal.tree_size, seal.seal_no) for seal in seals]
-        for gseq, leaf in proofs:
-            size, seal_no = next((size, no) for size, no in sizes if leaf < size)
-            path = tree.inclusion_proof(leaf, size)
-            yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal_no, "leaf_index": leaf,
-                                  "tree_size": size, "path": [p.hex() for p in path]}) + b"\n"
+        yield from _proof_lines(seals, proven)
         manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads, pruned=pruned,
                                    pinned_by=_pinned_by(runs, seals), last_seal=seals[-1].seal_no if seals else 0,
                                    private_key=private_key)

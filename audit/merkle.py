@@ -139,11 +139,13 @@ class MerkleTree:
 
 class FrontierTree(MerkleTree):
     """A tree known by the complete subtrees over its first leaves (a seal's frontier: (size, root),
-    largest first) and the leaves after them: its root, and proofs for those later leaves.
+    largest first) and the leaves after them: its root, proofs for those later leaves, and the
+    consistency proof from the frontier's tree to this one.
 
-    What one entry's proof needs: the seal covering it is the previous seal's tree plus the leaves
-    since, and every sibling on a later leaf's path left of the previous seal's size is one of that
-    seal's frontier subtrees. So a proof reads one seal's range of leaves, not every leaf ever sealed.
+    What a seal's proofs need: its tree is the previous seal's plus the leaves sealed since, and every
+    node such a proof uses left of the previous seal's size is one of that seal's frontier subtrees.
+    So proofs read one seal's range of leaves, and hold one seal's range in memory, not every leaf
+    ever sealed.
     """
 
     def __init__(self, known: Sequence[tuple[int, bytes]], leaves: Sequence[bytes]) -> None:
@@ -153,26 +155,35 @@ class FrontierTree(MerkleTree):
             self._known[start, start + size] = root
             start += size
         self.known_size = start
-        self._leaves = leaves
         self.size = start + len(leaves)
+        # The complete subtrees inside the later leaves, aligned as in the whole tree: level j holds the
+        # roots of leaves [i * 2**j, (i + 1) * 2**j) for i from its first index on.
+        first, level = start, _leaf_level(leaves)
+        self._tail: list[tuple[int, list[bytes]]] = []
+        while level:
+            self._tail.append((first, level))
+            if first % 2:  # its sibling is left of the later leaves: no parent among them
+                first, level = first + 1, level[1:]
+            first, level = first // 2, _parent_level(level)
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
         if index < self.known_size:
             raise IndexError(f"leaf {index} is inside the frontier's {self.known_size} leaves: only later ones are known")
         return super().inclusion_proof(index, tree_size)
 
-    def consistency_proof(self, old_size: int, tree_size: int | None = None) -> list[bytes]:
-        raise NotImplementedError("a frontier tree proves inclusion of its later leaves only")
-
     def _hash(self, start: int, end: int) -> bytes:
+        n = end - start
         if end <= self.known_size:
             try:
                 return self._known[start, end]
             except KeyError:  # a subtree inside a frontier node: the frontier does not hold it
                 raise ValueError(f"leaves {start}..{end} are not one of the frontier's subtrees") from None
-        if start >= self.known_size:
-            return merkle_root(self._leaves[start - self.known_size:end - self.known_size])
-        k = _largest_power_of_two_below(end - start)
+        if start >= self.known_size and n & (n - 1) == 0 and start % n == 0:
+            first, level = self._tail[n.bit_length() - 1]
+            return level[start // n - first]
+        if n == 0:
+            return EMPTY_ROOT
+        k = _largest_power_of_two_below(n)
         return node_hash(self._hash(start, start + k), self._hash(start + k, end))
 
 

@@ -262,14 +262,15 @@ def _frontier_tree(leaves: list[bytes], known: int) -> FrontierTree:
 
 
 def test_a_seal_proves_its_own_leaves_from_the_previous_frontier_alone() -> None:
-    """A proof download reads one seal's range: every size and split up to 40 leaves gives the full tree's
-    root and proofs, for every leaf after the previous seal."""
-    for n in range(1, 41):
+    """Proofs read one seal's range: every size and split up to 70 leaves gives the full tree's root, the
+    inclusion proof of every leaf after the previous seal, and the consistency proof from that seal."""
+    for n in range(1, 71):
         leaves = [bytes([i]) * 3 for i in range(n)]
         full = MerkleTree(leaves)
         for known in range(n):
             tree = _frontier_tree(leaves, known)
             assert tree.root() == full.root()
+            assert tree.consistency_proof(known) == full.consistency_proof(known)
             for index in range(known, n):
                 assert tree.inclusion_proof(index) == full.inclusion_proof(index)
 
@@ -281,8 +282,10 @@ def test_property_frontier_proofs_match_the_full_tree(n: int, data: st.DataObjec
     known = data.draw(st.integers(0, n - 1))
     index = data.draw(st.integers(known, n - 1))
     tree, full = _frontier_tree(leaves, known), MerkleTree(leaves)
+    assert tree.root() == full.root()
     assert tree.inclusion_proof(index) == full.inclusion_proof(index)
     assert verify_inclusion(leaves[index], index, n, tree.inclusion_proof(index), full.root())
+    assert tree.consistency_proof(known) == full.consistency_proof(known)
 
 
 def test_a_frontier_tree_refuses_leaves_it_does_not_hold() -> None:

@@ -1,17 +1,21 @@
-"""An entry's downloadable inclusion proof is computed from its own seal: the previous seal's stored
-frontier plus the leaves sealed since, not every leaf ever sealed. It is the proof the whole tree gives,
-it verifies offline against the signed root, and damage under another seal does not block it (the
-signed root vouches for the frontier), while damage under its own seal still refuses it by name."""
+"""Proofs are computed one seal at a time: the previous seal's stored frontier plus the leaves sealed since,
+not every leaf ever sealed. An entry's downloadable proof is the one the whole tree gives, it verifies
+offline against the signed root, and damage under another seal does not block it (the signed root vouches
+for the frontier), while damage under its own seal still refuses it by name. A JSONL export over many seals,
+proved seal by seal, verifies offline."""
 
 from __future__ import annotations
 
+import json
+
 from django.urls import reverse
 
-from audit.exports import sealed_tree_load
+from audit.merkle import MerkleTree
 from audit.models import LedgerEntry, Seal
 from audit.offline_verifier import verify_inclusion
 from audit.sealing import ledger_seal
-from tests.ledger.conftest import tamper
+from audit.verify import sealed_leaves
+from tests.ledger.conftest import lines_of, offline, tamper
 
 
 def two_seals(letter_run) -> tuple[list, list]:
@@ -33,9 +37,10 @@ def assert_proves(document: dict, entry: LedgerEntry, seal: Seal) -> None:
     assert verify_inclusion(bytes.fromhex(entry.hash), proof["leaf_index"], seal.tree_size, path,
                             bytes.fromhex(seal.root))
     # Exactly what the tree over every sealed leaf gives.
-    full, index = sealed_tree_load(seal)
-    assert proof["leaf_index"] == index[entry.gseq]
-    assert path == full.inclusion_proof(index[entry.gseq], seal.tree_size)
+    gseqs, leaves = zip(*[(gseq, bytes.fromhex(digest)) for gseq, digest, _c, _s in sealed_leaves(0, seal.last_gseq)],
+                        strict=True)
+    assert proof["leaf_index"] == gseqs.index(entry.gseq)
+    assert path == MerkleTree(leaves).inclusion_proof(proof["leaf_index"], seal.tree_size)
 
 
 def test_every_entry_of_a_later_seal_is_proven_into_it(letter_run, client_for, compliance_user):
@@ -63,3 +68,23 @@ def test_damage_under_another_seal_refuses_only_that_seals_proofs(letter_run, cl
     path = [bytes.fromhex(p) for p in document["proof"]["path"]]
     assert verify_inclusion(bytes.fromhex(later.hash), document["proof"]["leaf_index"], seal.tree_size, path,
                             bytes.fromhex(seal.root))
+
+
+def test_an_export_over_many_seals_proves_every_entry_and_verifies_offline(letter_run, export, public_key):
+    runs = []
+    for n in range(4):
+        runs.append(letter_run(email=f"r{n}@example.com"))
+        assert ledger_seal() is not None
+    unsealed = letter_run(email="late@example.com")
+    for scope in ([], ["--run", runs[2].thread_id]):
+        path = export("many" + "-".join(scope), *scope)
+        objects = [json.loads(line) for line in lines_of(path)]
+        assert [o["to_seal"] for o in objects if o["type"] == "consistency"] == [2, 3, 4]
+        proven = {o["gseq"]: o["seal_no"] for o in objects if o["type"] == "proof"}
+        sealed = [o for o in objects if o["type"] == "entry" and o["run"] != unsealed.thread_id]
+        assert len(proven) == len(sealed) > 0
+        for entry in sealed:
+            assert Seal.objects.get(seal_no=proven[entry["gseq"]]).last_gseq >= entry["gseq"]
+        checked = offline(path, public_key)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.startswith("OK: ")

@@ -1,0 +1,155 @@
+"""What a JSONL export and a proof download cost before the first byte, over a ledger sealed the way the
+sealer seals it (many seals), against the whole-tree reference the exporter used until session 9.
+
+    python bench/ledger_export.py [--entries 1000000] [--runs 10000] [--seal-size 20000]
+
+Bulk-generates valid chains into its own database (`gatehouse_bench_export`, reused when it already
+holds them) and seals them `--seal-size` entries at a time. Then, side by side in this process:
+
+- reference: the tree over every sealed leaf at once (MerkleTree + a gseq index), checked against the
+  newest seal, the consistency proof between each pair of seals, and one entry's inclusion proof;
+- now: `sealed_history_load()` (each seal rebuilt from the previous seal's frontier and its own leaves,
+  checked against its signed root, and its consistency proof) and `seal_tree_load()` + one proof (what
+  the proof download does).
+
+Prints wall time and peak Python memory (tracemalloc) for each, and the ratios; then streams a full
+JSONL export (every run) and prints when its first byte came and its throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from bench.executor_vs_langgraph import _setup_django  # noqa: E402
+
+
+def measured(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(seconds, peak MiB of Python allocations, result): timed on its own, then run again under
+    tracemalloc for the memory (tracing slows every allocation, so it would distort the time)."""
+    gc.collect()
+    started = time.perf_counter()
+    result = fn()
+    took = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return took, peak / 2**20, result
+
+
+def prepare(entries: int, runs: int, seal_size: int) -> None:
+    from audit.models import LedgerEntry, Seal
+    from audit.sealing import ledger_seal
+    from bench.ledger_db import generate
+
+    if LedgerEntry.objects.count() < entries or Seal.objects.count() < 2:
+        generate(entries, runs)
+        sealed, started = 0, time.perf_counter()
+        while (seal := ledger_seal(max_entries=seal_size)) is not None:
+            sealed = seal.tree_size
+            print(f"\rsealing: {sealed:,} of {entries:,} entries, {seal.seal_no} seals", end="", flush=True)
+        print(f" in {time.perf_counter() - started:.0f} s")
+
+
+def reference_whole_tree() -> tuple[int, list[list[bytes]]]:
+    """What the exporter did before: every sealed leaf in one tree, checked against the newest root."""
+    from audit.merkle import MerkleTree
+    from audit.models import Seal
+    from audit.verify import sealed_leaves
+
+    seals = list(Seal.objects.order_by("seal_no"))
+    index: dict[int, int] = {}
+    leaves: list[bytes] = []
+    for gseq, digest, _chain, _seq in sealed_leaves(0, seals[-1].last_gseq):
+        index[gseq] = len(leaves)
+        leaves.append(bytes.fromhex(digest))
+    tree = MerkleTree(leaves)
+    assert tree.root().hex() == seals[-1].root
+    consistency = [tree.consistency_proof(old.tree_size, new.tree_size) for old, new in zip(seals, seals[1:],
+                                                                                         strict=False)]
+    return len(index), consistency
+
+
+def reference_proof(gseq: int) -> list[bytes]:
+    from audit.merkle import MerkleTree
+    from audit.models import Seal
+    from audit.verify import sealed_leaves
+
+    seal = Seal.objects.get(first_gseq__lte=gseq, last_gseq__gte=gseq)
+    gseqs, leaves = [], []
+    for g, digest, _chain, _seq in sealed_leaves(0, seal.last_gseq):
+        gseqs.append(g)
+        leaves.append(bytes.fromhex(digest))
+    tree = MerkleTree(leaves)
+    assert tree.root().hex() == seal.root
+    return tree.inclusion_proof(gseqs.index(gseq), seal.tree_size)
+
+
+def proof_now(gseq: int) -> list[bytes]:
+    from audit.exports import seal_tree_load
+    from audit.models import Seal
+
+    tree, index = seal_tree_load(Seal.objects.get(first_gseq__lte=gseq, last_gseq__gte=gseq))
+    return tree.inclusion_proof(index[gseq])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--seal-size", type=int, default=20_000, help="entries per seal when sealing the bench data")
+    args = parser.parse_args()
+    os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-export-seals"))
+    _setup_django("gatehouse_bench_export")
+    from audit.exports import sealed_history_load
+    from audit.models import LedgerEntry, Seal
+
+    prepare(args.entries, args.runs, args.seal_size)
+    seals = Seal.objects.count()
+    total = Seal.objects.order_by("-seal_no").values_list("tree_size", flat=True).first()
+    print(f"ledger_export: {total:,} sealed entries in {seals} seals (database gatehouse_bench_export)")
+
+    ref_s, ref_mb, (_, ref_consistency) = measured(reference_whole_tree)
+    now_s, now_mb, history = measured(sealed_history_load)
+    assert history.consistency == ref_consistency, "the per-seal consistency proofs differ from the whole tree's"
+    print(f"before an export (check every seal, consistency proofs): whole tree {ref_s:.2f} s, {ref_mb:,.0f} MiB; "
+          f"seal by seal {now_s:.2f} s, {now_mb:,.0f} MiB -> time x{now_s / ref_s:.2f}, memory x{now_mb / ref_mb:.3f}")
+
+    middle = LedgerEntry.objects.order_by("gseq").values_list("gseq", flat=True)[total // 2]
+    ref_s, ref_mb, ref_path = measured(lambda: reference_proof(middle))
+    now_s, now_mb, path = measured(lambda: proof_now(middle))
+    assert path == ref_path, "the proof from the entry's seal differs from the whole tree's"
+    print(f"one proof download (entry gseq {middle:,}): whole tree up to its seal {ref_s:.2f} s, {ref_mb:,.0f} MiB; "
+          f"its own seal {now_s * 1000:.0f} ms, {now_mb:,.1f} MiB -> {ref_s / now_s:,.0f}x faster")
+
+    # The whole export, as `audit export` streams it (no reference: the exporter before session 9 first
+    # spent ~290 s here selecting the runs, a planner trap fixed in ExportScope.runs).
+    from audit.exports import ExportScope, export_stream
+
+    started = time.perf_counter()
+    runs, stream = export_stream(scope=ExportScope(), fmt="jsonl", actor="bench")
+    first, size = None, 0
+    for chunk in stream:
+        first = time.perf_counter() - started if first is None else first
+        size += len(chunk)
+    took = time.perf_counter() - started
+    print(f"full JSONL export ({len(runs):,} runs): first byte after {first:.1f} s, {size / 2**20:,.0f} MiB in "
+          f"{took:.0f} s ({size / 2**20 / took:.1f} MiB/s, {total / took:,.0f} entries/s)")
+
+
+if __name__ == "__main__":
+    main()
