@@ -428,6 +428,7 @@ def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None
     """Flat rows for spreadsheets (payload as JSON text). Not verifiable on its own: use JSONL for that."""
     workflows = dict(Run.objects.filter(thread_id__in=runs).values_list("thread_id", "workflow"))
     seals = list(Seal.objects.order_by("seal_no").values_list("seal_no", "last_gseq"))
+    last_gseqs = [last for _no, last in seals]  # ascending, as seals cover consecutive gseq ranges
     total = LedgerEntry.objects.filter(chain__in=runs).count()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -442,7 +443,8 @@ def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for done, row in enumerate(_selected_entries(runs), 1):
-        sealed_by = next((no for no, last in seals if row["gseq"] <= last), "")
+        at = bisect.bisect_left(last_gseqs, row["gseq"])  # the first seal whose range ends at or after it
+        sealed_by = seals[at][0] if at < len(seals) else ""
         # The thread id and the actor are free text (older runs' ids were not checked); the payload
         # is JSON (starts with "{") and the rest is the engine's own vocabulary.
         writer.writerow([row["gseq"], csv_text(row["chain"]), workflows.get(row["chain"], ""), row["seq_run"],

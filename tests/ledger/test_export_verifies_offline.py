@@ -100,3 +100,17 @@ def test_an_export_to_a_path_that_cannot_be_written_records_nothing(letter_run, 
     result = audit_cli("export", "--since", "2000-01-01", "--format", "csv", "-o", str(tmp_path / "no" / "dir.csv"))
     assert result.returncode != 0 and "cannot write" in result.stderr and "nothing was exported" in result.stderr
     assert LedgerEntry.objects.filter(kind="export").count() == exports
+
+
+def test_csv_rows_name_the_seal_that_covers_them(letter_run, audit_cli, tmp_path):
+    first = letter_run(email="one@example.com")
+    assert ledger_seal() is not None
+    second = letter_run(email="two@example.com")
+    assert ledger_seal() is not None
+    unsealed = letter_run(email="three@example.com")
+    csv_file = tmp_path / "all.csv"
+    assert audit_cli("export", "--format", "csv", "-o", str(csv_file)).returncode == 0
+    rows = list(csv.DictReader(csv_file.read_text(encoding="utf-8-sig").splitlines()))
+    sealed_by = {run.thread_id: {row["sealed_by"] for row in rows if row["run"] == run.thread_id}
+                 for run in (first, second, unsealed)}
+    assert sealed_by == {first.thread_id: {"1"}, second.thread_id: {"2"}, unsealed.thread_id: {""}}
