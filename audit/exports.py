@@ -43,7 +43,7 @@ from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
 from audit.merkle import FrontierTree
 from audit.models import LedgerEntry, PrunedChain, Seal
-from audit.sealing import Frontier, ledger_signing_key, seal_head
+from audit.sealing import ledger_signing_key, seal_frontier, seal_head
 from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
@@ -202,22 +202,23 @@ def _seal_tree(seal: Seal, previous: Seal | None, *,
                damaged_ok: bool = False) -> tuple[FrontierTree, dict[int, int]] | None:
     """seal_tree_load with seal_no - 1 given (None: there is none, and the tree is rebuilt from the first
     leaf); None instead of LedgerDamaged with `damaged_ok`."""
-    known = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
-    index: dict[int, int] = {}
-    leaves: list[bytes] = []
-    for gseq, digest, _chain, _seq in sealed_leaves(previous.last_gseq if previous else 0, seal.last_gseq):
-        index[gseq] = known.size + len(leaves)
-        leaves.append(bytes.fromhex(digest))
-    tree = FrontierTree(known.nodes, leaves)
-    if tree.size == seal.tree_size and tree.root().hex() == seal.root:
-        return tree, index
+    known = seal_frontier(previous)
+    if known is not None:
+        index: dict[int, int] = {}
+        leaves: list[bytes] = []
+        for gseq, digest, _chain, _seq in sealed_leaves(previous.last_gseq if previous else 0, seal.last_gseq):
+            index[gseq] = known.size + len(leaves)
+            leaves.append(bytes.fromhex(digest))
+        tree = FrontierTree(known.nodes, leaves)
+        if tree.size == seal.tree_size and tree.root().hex() == seal.root:
+            return tree, index
     if damaged_ok:
         return None
     # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
     seals = list(Seal.objects.filter(seal_no__lte=seal.seal_no).order_by("seal_no"))
     findings = [finding.detail for finding in ledger_merkle_findings(seals)]
     found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
-        f"the {tree.size:,} leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
+        f"the leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
     raise LedgerDamaged(
         f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
         "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
@@ -384,7 +385,7 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
             if row["gseq"] <= last:
                 proven.append(row["gseq"])
             if progress and done % 1000 == 0:
-                progress(done, total)
+                progress(done, total + sealed)  # then a proof for each sealed entry (_proof_lines)
         for run, record in pruned.items():
             yield canonical_json({"type": "pruned", "run": run, **record}) + b"\n"
         selected = set(runs)
@@ -393,13 +394,16 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
         for old, new, path in zip(seals, seals[1:], history.consistency, strict=False):
             yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
                                   "path": [p.hex() for p in path]}) + b"\n"
-        yield from _proof_lines(seals, proven)
+        for done, line in enumerate(_proof_lines(seals, proven), 1):
+            yield line
+            if progress and done % 1000 == 0:
+                progress(total + done, total + sealed)
         manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads, pruned=pruned,
                                    pinned_by=_pinned_by(runs, seals), last_seal=seals[-1].seal_no if seals else 0,
                                    private_key=private_key)
         yield canonical_json(manifest) + b"\n"
     if progress:
-        progress(total, total)
+        progress(total + sealed, total + sealed)
 
 
 def inclusion_proof_document(entry: LedgerEntry) -> dict[str, Any]:

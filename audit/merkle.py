@@ -173,16 +173,17 @@ class FrontierTree(MerkleTree):
 
     def _hash(self, start: int, end: int) -> bytes:
         n = end - start
-        if end <= self.known_size:
-            try:
-                return self._known[start, end]
-            except KeyError:  # a subtree inside a frontier node: the frontier does not hold it
-                raise ValueError(f"leaves {start}..{end} are not one of the frontier's subtrees") from None
-        if start >= self.known_size and n & (n - 1) == 0 and start % n == 0:
-            first, level = self._tail[n.bit_length() - 1]
-            return level[start // n - first]
         if n == 0:
             return EMPTY_ROOT
+        if end <= self.known_size:
+            if (start, end) in self._known:
+                return self._known[start, end]
+            if n == 1:  # a leaf inside a frontier node: the frontier does not hold it
+                raise ValueError(f"leaf {start} is inside one of the frontier's subtrees: it is not known")
+            # Several frontier nodes (the RFC's split falls on the frontier's boundaries), split below.
+        elif start >= self.known_size and n & (n - 1) == 0 and start % n == 0:
+            first, level = self._tail[n.bit_length() - 1]
+            return level[start // n - first]
         k = _largest_power_of_two_below(n)
         return node_hash(self._hash(start, start + k), self._hash(start + k, end))
 

@@ -60,6 +60,10 @@ class SealPending(RuntimeError):
     """Older transactions are still running; nothing can be sealed safely yet."""
 
 
+class SealRefused(RuntimeError):
+    """The newest seal's stored tree was altered in the database: sealing would sign a wrong continuation."""
+
+
 # --- the growing tree ---------------------------------------------------------------------------------
 @dataclass
 class Frontier:
@@ -92,6 +96,26 @@ class Frontier:
         for _, left in reversed(self.nodes[:-1]):
             root = node_hash(left, root)
         return root
+
+
+def seal_frontier(seal: Seal | None) -> Frontier | None:
+    """The stored frontier of `seal` (the empty tree's for None), or None when it is not that seal's tree.
+
+    The frontier is not signed; the root is. Whatever extends or proves from a seal's tree trusts its
+    frontier, so it is checked first: one subtree per set bit of the signed tree size, largest first,
+    folding into the signed root. A frontier edited in the database (say the real frontier of a
+    larger tree, with the leaves in between deleted) would otherwise pass off a cut ledger as intact."""
+    if seal is None:
+        return Frontier(0, [])
+    try:
+        frontier = Frontier.load(seal.tree_size, seal.frontier)
+        sizes = [size for size, _root in frontier.nodes]
+        expected = [1 << bit for bit in reversed(range(seal.tree_size.bit_length())) if seal.tree_size >> bit & 1]
+        if sizes == expected and frontier.root().hex() == seal.root:
+            return frontier
+    except (TypeError, ValueError, AttributeError):  # not a list of [size, hex] pairs
+        pass
+    return None
 
 
 # --- the cut ------------------------------------------------------------------------------------------
@@ -171,7 +195,11 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
         rows = LedgerEntry.objects.filter(gseq__gt=after, gseq__lte=cut).order_by("gseq")
         if max_entries:
             rows = rows[:max_entries]
-        frontier = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
+        frontier = seal_frontier(previous)
+        if frontier is None:
+            # Extending it would sign a tree that is not the sealed one's continuation.
+            raise SealRefused(f"seal {previous.seal_no}'s stored frontier does not fold into its signed root: it was "
+                            "altered in the database. Run `manage.py audit verify`; nothing was sealed")
         chains: dict[str, list[Any]] = {}
         first = last = None
         for gseq, chain, seq_run, digest in rows.values_list("gseq", "chain", "seq_run", "hash").iterator(

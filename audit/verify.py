@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
-from audit.sealing import Frontier, external_seals, seal_document, seal_head, verify_chains_signature
+from audit.sealing import external_seals, seal_document, seal_frontier, seal_head, verify_chains_signature
 from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN
 from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
@@ -234,7 +234,13 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
         previous = by_no.get(seal_no - 1)
         if previous is None and seal_no != 1:
             continue  # reported by the seal checks
-        frontier = Frontier.load(previous.tree_size, previous.frontier) if previous else Frontier(0, [])
+        frontier = seal_frontier(previous)
+        if frontier is None:
+            result.findings.append(Finding(
+                MODIFIED, f"seal {previous.seal_no}", f"seal {previous.seal_no}'s stored frontier (the subtrees the "
+                f"next seal's tree is built on) does not fold into its signed root: it was altered, so seal {seal_no} "
+                "cannot be rebuilt from it", previous.first_gseq))
+            continue
         after = previous.last_gseq if previous else 0
         covered = dict(seal.chains)
         over: tuple[int, str, int] | None = None

@@ -112,16 +112,20 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--seal-size", type=int, default=20_000, help="entries per seal when sealing the bench data")
+    parser.add_argument("--database", default="gatehouse_bench_export",
+                        help="bench database (one per --seal-size: the data is generated and sealed once)")
+    parser.add_argument("--one-run", action="store_true",
+                        help="also time and size a one-run JSONL export (what it carries grows with the seal count)")
     args = parser.parse_args()
     os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-export-seals"))
-    _setup_django("gatehouse_bench_export")
-    from audit.exports import sealed_history_load
+    _setup_django(args.database)
+    from audit.exports import ExportScope, export_stream, sealed_history_load
     from audit.models import LedgerEntry, Seal
 
     prepare(args.entries, args.runs, args.seal_size)
     seals = Seal.objects.count()
     total = Seal.objects.order_by("-seal_no").values_list("tree_size", flat=True).first()
-    print(f"ledger_export: {total:,} sealed entries in {seals} seals (database gatehouse_bench_export)")
+    print(f"ledger_export: {total:,} sealed entries in {seals} seals (database {args.database})")
 
     ref_s, ref_mb, (_, ref_consistency) = measured(reference_whole_tree)
     now_s, now_mb, history = measured(sealed_history_load)
@@ -136,10 +140,20 @@ def main() -> None:
     print(f"one proof download (entry gseq {middle:,}): whole tree up to its seal {ref_s:.2f} s, {ref_mb:,.0f} MiB; "
           f"its own seal {now_s * 1000:.0f} ms, {now_mb:,.1f} MiB -> {ref_s / now_s:,.0f}x faster")
 
+    if args.one_run:
+        thread = LedgerEntry.objects.exclude(chain="system").order_by("gseq").values_list("chain", flat=True).first()
+        started = time.perf_counter()
+        runs, stream = export_stream(scope=ExportScope(run=thread), fmt="jsonl", actor="bench")
+        first, size = None, 0
+        for chunk in stream:
+            first = time.perf_counter() - started if first is None else first
+            size += len(chunk)
+        took = time.perf_counter() - started
+        print(f"one-run JSONL export ({thread}, {len(runs)} run): first byte after {first:.1f} s, "
+              f"{size / 2**20:,.1f} MiB in {took:.1f} s")
+
     # The whole export, as `audit export` streams it (no reference: the exporter before session 9 first
     # spent ~290 s here selecting the runs, a planner trap fixed in ExportScope.runs).
-    from audit.exports import ExportScope, export_stream
-
     started = time.perf_counter()
     runs, stream = export_stream(scope=ExportScope(), fmt="jsonl", actor="bench")
     first, size = None, 0

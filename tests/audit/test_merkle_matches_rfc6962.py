@@ -292,3 +292,9 @@ def test_a_frontier_tree_refuses_leaves_it_does_not_hold() -> None:
     tree = _frontier_tree([bytes([i]) for i in range(10)], 7)
     with pytest.raises(IndexError, match="inside the frontier"):
         tree.inclusion_proof(6)
+
+
+def test_a_frontier_tree_without_later_leaves_is_the_frontiers_tree() -> None:
+    for known in range(0, 40):
+        leaves = [bytes([i]) for i in range(known)]
+        assert _frontier_tree(leaves, known).root() == MerkleTree(leaves).root()

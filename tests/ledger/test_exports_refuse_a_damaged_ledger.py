@@ -6,12 +6,15 @@ the offline verifier names what is missing against the manifest."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
 from audit.chain import entry_hash
 from audit.models import LedgerEntry, Seal
-from audit.sealing import ledger_seal
+from audit.sealing import Frontier, ledger_seal
+from audit.verify import sealed_leaves
 from tests.ledger.conftest import offline, tamper
 
 ADVICE = ("Run `manage.py audit verify` to see which entries were deleted or changed, and restore them (e.g. from "
@@ -97,3 +100,39 @@ def test_unsealed_entries_deleted_export_and_fail_offline_by_name(sealed_runs, l
     assert checked.stdout.splitlines()[0].endswith(
         f"run {unsealed.thread_id} was truncated: it ends at entry 6, but the signed manifest lists 8 entries, so "
         f"entries 7-8 of run {unsealed.thread_id} were removed (2 missing)")
+
+
+def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, client_for, compliance_user):
+    """A seal's stored frontier is not signed. Replaced by the real frontier of a larger tree, with the leaves in
+    between deleted, the next seal still rebuilds to its signed root and size from it: the frontier must fold into
+    its own seal's signed root at that seal's size before anything builds on it."""
+    for n in range(2):
+        letter_run(email=f"first{n}@example.com")
+    first = ledger_seal()
+    later = [letter_run(email=f"second{n}@example.com") for n in range(2)]
+    assert ledger_seal() is not None
+    leaves = [(gseq, bytes.fromhex(digest)) for gseq, digest, _c, _s in sealed_leaves(0, first.last_gseq + 1)]
+    assert len(leaves) == first.tree_size + 1
+    bigger = Frontier(0, [])
+    for _gseq, leaf in leaves:
+        bigger.append(leaf)
+    tamper("UPDATE audit_seal SET frontier = %s::jsonb WHERE seal_no = 1", [json.dumps(bigger.dump())])
+    tamper("DELETE FROM audit_ledgerentry WHERE gseq = %s", [leaves[-1][0]])
+    said = "seal 1's stored frontier (the subtrees the next seal's tree is built on) does not fold into its signed root"
+
+    verified = audit_cli("verify")
+    assert verified.returncode == 1 and said in verified.stderr
+    entry = LedgerEntry.objects.filter(chain=later[1].thread_id).last()
+    proof = client_for(compliance_user).get(reverse("audit:ledger_proof", args=[entry.gseq]))
+    assert proof.status_code == 409 and said in proof.content.decode()
+    before = exports_recorded()
+    refused = audit_cli("export", "--run", later[1].thread_id, "--format", "jsonl", "-o", "/dev/null")
+    assert refused.returncode == 1 and said in refused.stderr
+    assert exports_recorded() == before
+    # The sealer will not extend a tree from a frontier that is not its seal's.
+    tamper("UPDATE audit_seal SET frontier = '[[1, \"00\"]]'::jsonb WHERE seal_no = 2")
+    letter_run(email="third@example.com")
+    sealed = audit_cli("seal")
+    assert sealed.returncode == 1
+    assert "seal 2's stored frontier does not fold into its signed root: it was altered" in sealed.stderr
+    assert Seal.objects.count() == 2

@@ -25,7 +25,7 @@ from audit.date_range import date_parse
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import SealPending, ledger_seal, seal_loop
+from audit.sealing import SealPending, SealRefused, ledger_seal, seal_loop
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
 from orchestrator.roles import ADMIN, user_has_role
@@ -112,7 +112,7 @@ class Command(BaseCommand):
             return
         try:
             seal = ledger_seal()
-        except SealPending as exc:
+        except (SealPending, SealRefused) as exc:
             raise CommandError(f"not sealed: {exc}") from None
         if seal is None:
             self.stdout.write("nothing to seal: every entry is already sealed")
