@@ -29,10 +29,10 @@ import csv
 import io
 import json
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import Exists, OuterRef, Q
@@ -48,7 +48,7 @@ from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import ledger_merkle_findings, retention_prune_records, sealed_leaves
+from audit.verify import ledger_merkle_findings, retention_prune_records, seal_leaf_ranges
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -193,27 +193,34 @@ def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
     Rows deleted, added or re-hashed in the database (triggers bypassed) would make the proofs wrong: when
     the leaves do not rebuild the seal's signed root this raises LedgerDamaged, saying what `audit verify`
     finds."""
-    loaded = _seal_tree(seal, Seal.objects.filter(seal_no=seal.seal_no - 1).first())
-    assert loaded is not None
+    previous = Seal.objects.filter(seal_no=seal.seal_no - 1).first()
+    ((_seal, loaded),) = _seal_trees([previous, seal] if previous else [seal], {seal.seal_no})
+    if loaded is None:
+        _refuse_damaged(seal)
     return loaded
 
 
-def _seal_tree(seal: Seal, previous: Seal | None, *,
-               damaged_ok: bool = False) -> tuple[FrontierTree, dict[int, int]] | None:
-    """seal_tree_load with seal_no - 1 given (None: there is none, and the tree is rebuilt from the first
-    leaf); None instead of LedgerDamaged with `damaged_ok`."""
-    known = seal_frontier(previous)
-    if known is not None:
+SealTree = tuple[FrontierTree, dict[int, int]]
+
+
+def _seal_trees(seals: list[Seal], selected: Container[int] | None = None) -> Iterator[tuple[Seal, SealTree | None]]:
+    """Each selected seal's tree and leaf index (seal_tree_load), or None when its previous seal's frontier
+    or its own leaves do not rebuild its signed root; consecutive seals' leaves are read in one query."""
+    for seal, previous, leaves in seal_leaf_ranges(seals, selected):
+        known = seal_frontier(previous)
+        if known is None:
+            yield seal, None
+            continue
         index: dict[int, int] = {}
-        leaves: list[bytes] = []
-        for gseq, digest, _chain, _seq in sealed_leaves(previous.last_gseq if previous else 0, seal.last_gseq):
-            index[gseq] = known.size + len(leaves)
-            leaves.append(bytes.fromhex(digest))
-        tree = FrontierTree(known.nodes, leaves)
-        if tree.size == seal.tree_size and tree.root().hex() == seal.root:
-            return tree, index
-    if damaged_ok:
-        return None
+        hashes: list[bytes] = []
+        for gseq, digest, _chain, _seq in leaves:
+            index[gseq] = known.size + len(hashes)
+            hashes.append(bytes.fromhex(digest))
+        tree = FrontierTree(known.nodes, hashes)
+        yield seal, (tree, index) if tree.size == seal.tree_size and tree.root().hex() == seal.root else None
+
+
+def _refuse_damaged(seal: Seal) -> NoReturn:
     # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
     seals = list(Seal.objects.filter(seal_no__lte=seal.seal_no).order_by("seal_no"))
     findings = [finding.detail for finding in ledger_merkle_findings(seals)]
@@ -223,13 +230,6 @@ def _seal_tree(seal: Seal, previous: Seal | None, *,
         f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
         "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
         "changed, and restore them (e.g. from a backup) before exporting again")
-
-
-def _with_previous(seals: list[Seal]) -> Iterator[tuple[Seal, Seal | None]]:
-    """Each seal with seal_no - 1 (None for the first, or after a seal missing from the table)."""
-    for n, seal in enumerate(seals):
-        previous = seals[n - 1] if n else None
-        yield seal, previous if previous is not None and previous.seal_no == seal.seal_no - 1 else None
 
 
 @dataclass(frozen=True)
@@ -247,10 +247,11 @@ def sealed_history_load() -> SealedHistory:
     consistency: list[list[bytes]] = []
     with ledger_snapshot():
         seals = list(Seal.objects.order_by("seal_no"))
-        for n, (seal, previous) in enumerate(_with_previous(seals)):
-            tree, _index = _seal_tree(seal, previous)
+        for n, (seal, loaded) in enumerate(_seal_trees(seals)):
+            if loaded is None:
+                _refuse_damaged(seal)
             if n:  # rebuilt from the first leaf when seal_no - 1 is missing: the proof is computed all the same
-                consistency.append(tree.consistency_proof(seals[n - 1].tree_size))
+                consistency.append(loaded[0].consistency_proof(seals[n - 1].tree_size))
     return SealedHistory(seals, consistency)
 
 
@@ -321,23 +322,26 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
 
 def _proof_lines(seals: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
     """A proof line for each gseq in `proven` (ascending), into the seal that covers it, one seal's tree at a time."""
+    spans: dict[int, tuple[int, int]] = {}  # seal_no -> its slice of `proven`
     at = 0
-    for seal, previous in _with_previous(seals):
+    for seal in seals:
         end = bisect.bisect_right(proven, seal.last_gseq, lo=at)
-        if end == at:
-            continue
+        if end > at:
+            spans[seal.seal_no] = (at, end)
+        at = end
+    for seal, loaded in _seal_trees(seals, spans):
         # Checked before the export was recorded; rebuilt here from this export's snapshot. Rows changed in
         # between (tampering) leave the seal's entries without proofs, which the header's count and the
         # verifier then show, rather than proofs that would not verify.
-        loaded = _seal_tree(seal, previous, damaged_ok=True)
-        if loaded is not None:
-            tree, index = loaded
-            for gseq in proven[at:end]:
-                leaf = index[gseq]
-                path = tree.inclusion_proof(leaf, seal.tree_size)
-                yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal.seal_no, "leaf_index": leaf,
-                                      "tree_size": seal.tree_size, "path": [p.hex() for p in path]}) + b"\n"
-        at = end
+        if loaded is None:
+            continue
+        tree, index = loaded
+        start, end = spans[seal.seal_no]
+        for gseq in proven[start:end]:
+            leaf = index[gseq]
+            path = tree.inclusion_proof(leaf, seal.tree_size)
+            yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal.seal_no, "leaf_index": leaf,
+                                  "tree_size": seal.tree_size, "path": [p.hex() for p in path]}) + b"\n"
 
 
 def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]],

@@ -17,7 +17,7 @@ like a break):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -226,14 +226,48 @@ def sealed_leaves(after: int, upto: int) -> Iterator[tuple[int, str, str, int]]:
     return heapq.merge(live, pruned)
 
 
+def seal_leaf_ranges(seals: list[Seal], selected: Container[int] | None = None,
+                     ) -> Iterator[tuple[Seal, Seal | None, Iterator[tuple[int, str, str, int]]]]:
+    """Each selected seal of `seals` (seal_no order; every seal when None) with seal_no - 1 (None for the
+    first, or after a seal missing from the list: its leaves then start at the first) and the leaves it
+    added, as sealed_leaves gives them (streamed: read them before the next seal). Consecutive selected seals share one read of their leaves: one
+    query per stretch of seals, not two per seal (a seal a minute makes many small ones)."""
+    pairs = [(seal, seals[n - 1] if n and seals[n - 1].seal_no == seal.seal_no - 1 else None)
+             for n, seal in enumerate(seals)]
+    n = 0
+    while n < len(pairs):
+        if selected is not None and pairs[n][0].seal_no not in selected:
+            n += 1
+            continue
+        end = n
+        while (end + 1 < len(pairs) and (selected is None or pairs[end + 1][0].seal_no in selected)
+               and pairs[end + 1][1] is pairs[end][0]):
+            end += 1
+        first_previous = pairs[n][1]
+        stream = sealed_leaves(first_previous.last_gseq if first_previous else 0, pairs[end][0].last_gseq)
+        ahead = [next(stream, None)]  # the next leaf, read but not yet handed out
+        for seal, previous in pairs[n:end + 1]:
+            leaves = _leaves_upto(stream, ahead, seal.last_gseq)
+            yield seal, previous, leaves
+            for _unread in leaves:  # whatever the caller left of this seal's leaves
+                pass
+        n = end + 1
+
+
+def _leaves_upto(stream: Iterator[tuple[int, str, str, int]], ahead: list[Any],
+                 last_gseq: int) -> Iterator[tuple[int, str, str, int]]:
+    while ahead[0] is not None and ahead[0][0] <= last_gseq:
+        leaf, ahead[0] = ahead[0], next(stream, None)
+        yield leaf
+
+
 def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResult) -> None:
     """Rebuild the root of each selected seal from the previous seal's frontier (the empty tree for 1)."""
     by_no = {seal.seal_no: seal for seal in seals}
-    for seal_no in sorted(selected):
-        seal = by_no[seal_no]
-        previous = by_no.get(seal_no - 1)
-        if previous is None and seal_no != 1:
-            continue  # reported by the seal checks
+    # A seal whose predecessor is missing is reported by the seal checks.
+    wanted = {no for no in selected if no == 1 or no - 1 in by_no}
+    for seal, previous, leaves in seal_leaf_ranges([by_no[no] for no in sorted(by_no)], wanted):
+        seal_no = seal.seal_no
         frontier = seal_frontier(previous)
         if frontier is None:
             result.findings.append(Finding(
@@ -241,11 +275,10 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
                 f"next seal's tree is built on) does not fold into its signed root: it was altered, so seal {seal_no} "
                 "cannot be rebuilt from it", previous.first_gseq))
             continue
-        after = previous.last_gseq if previous else 0
         covered = dict(seal.chains)
         over: tuple[int, str, int] | None = None
         count = 0
-        for gseq, digest, chain, seq_run in sealed_leaves(after, seal.last_gseq):
+        for gseq, digest, chain, seq_run in leaves:
             frontier.append(bytes.fromhex(digest))
             count += 1
             if over is None and seq_run > covered.get(chain, [0])[0]:

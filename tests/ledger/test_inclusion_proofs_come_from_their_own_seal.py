@@ -1,8 +1,8 @@
 """Proofs are computed one seal at a time: the previous seal's stored frontier plus the leaves sealed since,
 not every leaf ever sealed. An entry's downloadable proof is the one the whole tree gives, it verifies
-offline against the signed root, and damage under another seal does not block it (the signed root vouches
-for the frontier), while damage under its own seal still refuses it by name. A JSONL export over many seals,
-proved seal by seal, verifies offline."""
+offline against the signed root, and damage under another seal does not block it (the previous seal's
+frontier is checked against that seal's signed root and size instead), while damage under its own seal
+still refuses it by name. A JSONL export over many seals, proved seal by seal, verifies offline."""
 
 from __future__ import annotations
 
