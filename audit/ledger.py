@@ -10,18 +10,10 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import encode_basestring
 from typing import Any
 
-from audit.canonical import _encode_default, _reject_non_string_keys, canonical_json, payload_digest
-
-# Every step writes an entry, and between steps the worker waits on the database, so this module
-# runs on a cold CPU cache: each Python operation counts. canonical_json builds a new C encoder per
-# call (json.JSONEncoder.encode does); this is the same encoder (sorted keys, no whitespace, UTF-8,
-# no NaN, Decimals as strings) built once. tests/audit/test_ledger_writer_matches_canonical_json.py
-# holds the two to the same bytes.
-_ENCODE = (c_make_encoder(None, _encode_default, encode_basestring, None, ":", ",", True, False, False)
-           if c_make_encoder is not None else None)
+from audit.canonical import _ENCODE, _reject_non_string_keys, canonical_json, payload_digest
 
 _second: tuple[int, str] = (-1, "")
 
