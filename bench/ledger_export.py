@@ -51,6 +51,19 @@ def measured(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return took, peak / 2**20, result
 
 
+def streamed(scope: Any) -> tuple[list[str], float, int, float]:
+    """A JSONL export of `scope` read to the end: (its runs, seconds to the first byte, bytes, seconds)."""
+    from audit.exports import export_stream
+
+    started = time.perf_counter()
+    runs, stream = export_stream(scope=scope, fmt="jsonl", actor="bench")
+    first, size = 0.0, 0
+    for chunk in stream:
+        first = first or time.perf_counter() - started
+        size += len(chunk)
+    return runs, first, size, time.perf_counter() - started
+
+
 def prepare(entries: int, runs: int, seal_size: int) -> None:
     from audit.models import LedgerEntry, Seal
     from audit.sealing import ledger_seal
@@ -119,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-export-seals"))
     _setup_django(args.database)
-    from audit.exports import ExportScope, export_stream, sealed_history_load
+    from audit.exports import ExportScope, sealed_history_load
     from audit.models import LedgerEntry, Seal
 
     prepare(args.entries, args.runs, args.seal_size)
@@ -142,25 +155,13 @@ def main() -> None:
 
     if args.one_run:
         thread = LedgerEntry.objects.exclude(chain="system").order_by("gseq").values_list("chain", flat=True).first()
-        started = time.perf_counter()
-        runs, stream = export_stream(scope=ExportScope(run=thread), fmt="jsonl", actor="bench")
-        first, size = None, 0
-        for chunk in stream:
-            first = time.perf_counter() - started if first is None else first
-            size += len(chunk)
-        took = time.perf_counter() - started
+        runs, first, size, took = streamed(ExportScope(run=thread))
         print(f"one-run JSONL export ({thread}, {len(runs)} run): first byte after {first:.1f} s, "
               f"{size / 2**20:,.1f} MiB in {took:.1f} s")
 
     # The whole export, as `audit export` streams it (no reference: the exporter before session 9 first
     # spent ~290 s here selecting the runs, a planner trap fixed in ExportScope.runs).
-    started = time.perf_counter()
-    runs, stream = export_stream(scope=ExportScope(), fmt="jsonl", actor="bench")
-    first, size = None, 0
-    for chunk in stream:
-        first = time.perf_counter() - started if first is None else first
-        size += len(chunk)
-    took = time.perf_counter() - started
+    runs, first, size, took = streamed(ExportScope())
     print(f"full JSONL export ({len(runs):,} runs): first byte after {first:.1f} s, {size / 2**20:,.0f} MiB in "
           f"{took:.0f} s ({size / 2**20 / took:.1f} MiB/s, {total / took:,.0f} entries/s)")
 
