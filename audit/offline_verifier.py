@@ -25,7 +25,9 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 10. (version 5) each pruned run was pruned by retention: its line names the system chain's retention_pruned
    entries that recorded the prune (``recorded_by``), and the export holds them, genuine (checked one by
    one, as the system chain is exported only in part), listing the run, and proven into a seal (unsealed:
-   a warning, or a failure with ``--require-sealed``).
+   a warning, or a failure with ``--require-sealed``); and the seals' signed times allow it: the run did
+   not start (after the seal before the first seal naming it) less than its retention period before the
+   prune (before the seal proving its record, or now).
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
 the file holds, never a traceback), 2 the command could not run (unreadable file or key).
@@ -51,6 +53,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
@@ -586,6 +589,31 @@ CHAINS_CONTEXT = b"gatehouse-sealed-chains-v1\n"
 def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], signature: str,
                             public_key: Any) -> bool:
     return verify_document(CHAINS_CONTEXT, {"head": head_digest, "chains": chains}, signature, public_key)
+
+
+# Sealing a range takes seconds to minutes: a day covers it, and clock drift, many times over.
+SEALING_SLACK = timedelta(days=1)
+
+
+def prune_too_early(run: str, days: int, started_after: tuple[int, str], pruned_by: tuple[int, str] | None,
+                    record_gseq: int, now: datetime) -> str:
+    """Why run `run` cannot have been pruned by retention under `days`, by seals' signed times alone ("" when
+    it can). A prune record and its system entry are rows that someone with write access to the database
+    can forge (or a run's finish they can back-date), and the next seal then signs them; the seals' times
+    they cannot change. The run's first entry came after `started_after` (the seal before the first seal
+    naming the run: a seal covers every entry inserted before its cut), and the prune came before
+    `pruned_by` (the seal covering its system entry, gseq `record_gseq`; None: not sealed yet, so `now`).
+    Retention prunes a run once it finished more than its period ago, so a run that started less than
+    that before its prune was deleted outside retention. Both are (seal_no, sealed_at)."""
+    started = datetime.fromisoformat(started_after[1])
+    pruned = datetime.fromisoformat(pruned_by[1]) if pruned_by else now
+    if started - SEALING_SLACK <= pruned - timedelta(days=days):
+        return ""
+    when = f"sealed {pruned_by[1][:10]} by seal {pruned_by[0]}" if pruned_by else "not sealed yet"
+    return (f"run {run}'s entries were deleted as pruned under a {days}-day retention period (the prune's "
+            f"record is gseq {record_gseq} of the system chain, {when}), but the run started after seal "
+            f"{started_after[0]} was made on {started_after[1][:10]}, {(pruned - started).days} days before: it "
+            "was still inside its retention period, so its entries were deleted outside retention")
 
 
 # =====================================================================================================
@@ -1495,6 +1523,11 @@ def _check_prune_records(
             sealed = (
                 f"proven by seal {covering[0].head.seal_no}" if covering and gseq in proven else "not sealed yet"
             )
+            if not phrases:
+                early = _pruned_within_retention(run, line, gseq, covering[0] if covering and gseq in proven else None,
+                                                 seals)
+                if early:
+                    report.fail(number, early)
             phrases.append(f"{_name(entry)} (gseq {gseq}), {sealed}")
         if phrases:
             recorded[run] = " and ".join(phrases)
@@ -1510,6 +1543,20 @@ def _check_prune_records(
                 "prune: it was added",
             )
     return recorded
+
+
+def _pruned_within_retention(run: str, line: dict[str, Any], gseq: int, covering: _Seal | None,
+                             seals: _Seals) -> str:
+    """prune_too_early for a pruned run, from the seals in the export ("" when they cannot tell): the seal
+    before the first seal whose signed run heads name it, and the seal proving its prune's record."""
+    days = line["retention"]["days"]
+    first_naming = next((n for n, seal in enumerate(seals) if seal.chains_valid and run in (seal.chains or {})), None)
+    if not days or not first_naming or seals[first_naming - 1].head.seal_no != seals[first_naming].head.seal_no - 1:
+        return ""
+    before = seals[first_naming - 1].head
+    return prune_too_early(run, days, (before.seal_no, before.sealed_at),
+                           (covering.head.seal_no, covering.head.sealed_at) if covering else None, gseq,
+                           datetime.now(UTC))
 
 
 def _runs_phrase(runs: list[str]) -> str:

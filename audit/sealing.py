@@ -28,6 +28,7 @@ import signal
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,31 @@ def sign_chains(head_digest: str, chains: dict[str, list[Any]], private_key: Any
 def verify_chains_signature(head_digest: str, chains: dict[str, list[Any]], signature: str,
                             public_key: Any) -> bool:
     return verify_document(CHAINS_CONTEXT, {"head": head_digest, "chains": chains}, signature, public_key)
+
+
+# Sealing a range takes seconds to minutes: a day covers it, and clock drift, many times over.
+SEALING_SLACK = timedelta(days=1)
+
+
+def prune_too_early(run: str, days: int, started_after: tuple[int, str], pruned_by: tuple[int, str] | None,
+                    record_gseq: int, now: datetime) -> str:
+    """Why run `run` cannot have been pruned by retention under `days`, by seals' signed times alone ("" when
+    it can). A prune record and its system entry are rows that someone with write access to the database
+    can forge (or a run's finish they can back-date), and the next seal then signs them; the seals' times
+    they cannot change. The run's first entry came after `started_after` (the seal before the first seal
+    naming the run: a seal covers every entry inserted before its cut), and the prune came before
+    `pruned_by` (the seal covering its system entry, gseq `record_gseq`; None: not sealed yet, so `now`).
+    Retention prunes a run once it finished more than its period ago, so a run that started less than
+    that before its prune was deleted outside retention. Both are (seal_no, sealed_at)."""
+    started = datetime.fromisoformat(started_after[1])
+    pruned = datetime.fromisoformat(pruned_by[1]) if pruned_by else now
+    if started - SEALING_SLACK <= pruned - timedelta(days=days):
+        return ""
+    when = f"sealed {pruned_by[1][:10]} by seal {pruned_by[0]}" if pruned_by else "not sealed yet"
+    return (f"run {run}'s entries were deleted as pruned under a {days}-day retention period (the prune's "
+            f"record is gseq {record_gseq} of the system chain, {when}), but the run started after seal "
+            f"{started_after[0]} was made on {started_after[1][:10]}, {(pruned - started).days} days before: it "
+            "was still inside its retention period, so its entries were deleted outside retention")
 
 
 def seal_head(seal: Seal) -> TreeHead:

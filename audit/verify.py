@@ -16,6 +16,7 @@ like a break):
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,14 @@ from django.utils import timezone
 
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
-from audit.sealing import external_seals, seal_document, seal_frontier, seal_head, verify_chains_signature
+from audit.sealing import (
+    external_seals,
+    prune_too_early,
+    seal_document,
+    seal_frontier,
+    seal_head,
+    verify_chains_signature,
+)
 from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN
 from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
@@ -338,7 +346,7 @@ def retention_prune_records(runs: set[str] | None = None) -> dict[str, list[int]
     return recorded
 
 
-def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[Any]],
+def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains: dict[str, list[Any]],
                   expected: dict[str, tuple[int, str]], result: VerifyResult) -> None:
     """What retention kept of each pruned run (the run's length and head) is what the seals signed and its
     run row records: an export states it in place of the entries, and the verifier holds it to the seal.
@@ -365,10 +373,28 @@ def _check_pruned(chains: Iterable[str] | None, sealed_chains: dict[str, list[An
         elif row_head is not None and list(row_head) != kept:
             why = f"its run row records {row_head[0]} entries, the newest with head {row_head[1][:12]}…"
         else:
+            early = _pruned_within_retention(chain, pruned.retention_days, recorded[chain], seals)
+            if early:
+                result.findings.append(Finding(DELETED, f"run {chain}", early))
             continue
         result.findings.append(Finding(
             MODIFIED, f"run {chain}", f"retention's record of pruned run {chain} says {pruned.length} entries, "
             f"the newest with head {pruned.head[:12]}…, but {why}: the prune record was altered"))
+
+
+def _pruned_within_retention(chain: str, days: int | None, recorded_by: list[int], seals: list[Seal]) -> str:
+    """prune_too_early for a pruned run, from the seals in the database ("" when they cannot tell)."""
+    if not days or not recorded_by:
+        return ""
+    first_naming = next((n for n, seal in enumerate(seals) if chain in seal.chains), None)
+    if not first_naming or seals[first_naming - 1].seal_no != seals[first_naming].seal_no - 1:
+        return ""  # named first by the first seal (nothing bounds its start), by none, or after a missing seal
+    before = seals[first_naming - 1]
+    at = bisect.bisect_left([seal.last_gseq for seal in seals], recorded_by[0])
+    covering = seals[at] if at < len(seals) else None
+    return prune_too_early(chain, days, (before.seal_no, before.sealed_at),
+                           (covering.seal_no, covering.sealed_at) if covering else None, recorded_by[0],
+                           timezone.now())
 
 
 # --- entry point -------------------------------------------------------------------------------------------
@@ -407,7 +433,7 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
             result.chains += 1
             result.entries += len(entries)
             _check_chain(chain, entries, expected.get(chain), sealed_chains.get(chain), result)
-        _check_pruned(wanted, sealed_chains, expected, result)
+        _check_pruned(wanted, seals, sealed_chains, expected, result)
         # Chains whose every entry is gone: a run row or a seal still says they had some.
         candidates = set(wanted) if wanted is not None else set(expected) | set(sealed_chains)
         for chain in sorted(candidates - seen - pruned):

@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit import sealing
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf
 from audit.retention import RetentionError, retention_set
 from audit.sealing import ledger_seal
 from orchestrator.models import Checkpoint, Run
+from tests.ledger.conftest import offline
 
 
 def test_a_retention_below_six_months_needs_the_override(db):
@@ -55,3 +57,56 @@ def test_verify_passes_with_several_pruned_runs(letter_run, audit_cli, admin_use
 
     assert PrunedChain.objects.count() == 2
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _seal_on(monkeypatch, day: str):
+    # A seal made on `day`, as the sealer would have made it then (its signed time is what verify trusts).
+    with monkeypatch.context() as patched:
+        patched.setattr(sealing, "utc_now_iso", lambda: f"{day}T12:00:00.000000Z")
+        seal = ledger_seal()
+    assert seal is not None
+    return seal
+
+
+def test_a_run_pruned_long_after_it_started_verifies(letter_run, audit_cli, admin_user, monkeypatch, export,
+                                                     public_key):
+    letter_run(email="earlier@example.com")
+    _seal_on(monkeypatch, "2024-01-01")
+    old = letter_run()
+    _seal_on(monkeypatch, "2024-01-02")  # the first seal to name it: it started after 2024-01-01
+    Run.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=401))
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+    assert PrunedChain.objects.filter(chain=old.thread_id).exists()
+    assert ledger_seal() is not None
+    verified = audit_cli("verify")
+    assert verified.returncode == 0, verified.stderr
+    checked = offline(export("old", "--run", old.thread_id), public_key)
+    assert checked.returncode == 0, checked.stdout
+    assert f"run {old.thread_id} was pruned by retention" in checked.stdout
+
+
+def test_a_recent_run_made_to_look_old_is_caught_when_pruned(letter_run, audit_cli, admin_user, export, public_key):
+    """Someone with write access to the database back-dates a recent run's finish, and retention prunes it:
+    the prune record and its system entry are genuine, but the seals' signed times show the run started days,
+    not a retention period, before it was pruned."""
+    letter_run(email="earlier@example.com")
+    assert ledger_seal() is not None
+    recent = letter_run()
+    assert ledger_seal() is not None
+    Run.objects.filter(pk=recent.pk).update(finished_at=timezone.now() - timedelta(days=401))
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+    assert PrunedChain.objects.filter(chain=recent.thread_id).exists()
+    for sealed_too in (False, True):  # before and after the next seal signs the prune's record
+        if sealed_too:
+            assert ledger_seal() is not None
+        verified = audit_cli("verify")
+        assert verified.returncode == 1
+        assert f"run {recent.thread_id}'s entries were deleted as pruned under a " in verified.stderr
+        assert "but the run started after seal 1 was made on " in verified.stderr
+        assert "it was still inside its retention period, so its entries were deleted outside retention" in (
+            verified.stderr)
+        # The offline verifier reads the same from the seals in the export.
+        checked = offline(export(f"recent-{sealed_too}", "--run", recent.thread_id), public_key)
+        assert checked.returncode == 1
+        assert (f"run {recent.thread_id}'s entries were deleted as pruned under a " in checked.stdout
+                and "it was still inside its retention period" in checked.stdout), checked.stdout
