@@ -461,9 +461,13 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
 
 def _seals_touching(seals: list[Seal], *, run: str | None, since: date | datetime | None) -> list[int]:
     if run is not None:
-        gseqs = list(LedgerEntry.objects.filter(chain=run).values_list("gseq", flat=True))
-        return sorted({s.seal_no for s in seals for g in gseqs if s.first_gseq <= g <= s.last_gseq}
-                      | {s.seal_no for s in seals if run in s.chains})
+        lasts = [s.last_gseq for s in seals]  # ascending: seals cover consecutive gseq ranges
+        covering = set()
+        for gseq in LedgerEntry.objects.filter(chain=run).values_list("gseq", flat=True):
+            at = bisect.bisect_left(lasts, gseq)
+            if at < len(seals) and seals[at].first_gseq <= gseq:
+                covering.add(seals[at].seal_no)
+        return sorted(covering | {s.seal_no for s in seals if run in s.chains})
     cutoff = since.isoformat() if since is not None else ""
     return [s.seal_no for s in seals if s.sealed_at >= cutoff]
 
