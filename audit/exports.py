@@ -48,7 +48,7 @@ from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import ledger_merkle_findings, retention_prune_records, seal_leaf_ranges
+from audit.verify import ledger_merkle_findings, retention_prune_records, seal_consistency, seal_leaf_ranges
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -241,18 +241,50 @@ class SealedHistory:
     consistency: list[list[bytes]]  # seals[i] -> seals[i + 1]
 
 
-def sealed_history_load() -> SealedHistory:
-    """Read before a JSONL export is recorded, so a damaged ledger refuses it (LedgerDamaged) before any
-    byte. One seal's range at a time, so memory holds one seal's leaves, not the whole ledger's."""
-    consistency: list[list[bytes]] = []
+def sealed_history_load(runs: list[str] | None = None) -> SealedHistory:
+    """Read before a JSONL export of `runs` (None: every sealed leaf) is recorded, so a damaged ledger
+    refuses it (LedgerDamaged) before any byte.
+
+    The seals covering the exported entries (and the system entries recording their prunes) are rebuilt
+    from their leaves, one seal's range at a time: their proofs must be right. The consistency proof
+    between two seals comes from the later seal's row, checked against both signed roots; only seals made
+    before those were kept are rebuilt for it. So a one-run export reads the leaves of the seals its entries
+    are in, not the whole ledger's."""
     with ledger_snapshot():
         seals = list(Seal.objects.order_by("seal_no"))
-        for n, (seal, loaded) in enumerate(_seal_trees(seals)):
+        rebuild = None if runs is None else _covering(runs, seals)
+        stored: dict[int, list[bytes]] = {}
+        for n, seal in enumerate(seals[1:], 1):
+            # Altered (it no longer proves the step between the signed roots): rebuilt, and refused if that fails.
+            proof = seal_consistency(seals[n - 1], seal)
+            if proof is not None:
+                stored[seal.seal_no] = proof
+            elif rebuild is not None:
+                rebuild.add(seal.seal_no)
+        position = {seal.seal_no: n for n, seal in enumerate(seals)}
+        for seal, loaded in _seal_trees(seals, rebuild):
             if loaded is None:
                 _refuse_damaged(seal)
-            if n:  # rebuilt from the first leaf when seal_no - 1 is missing: the proof is computed all the same
-                consistency.append(loaded[0].consistency_proof(seals[n - 1].tree_size))
+            at = position[seal.seal_no]
+            if at and seal.seal_no not in stored:
+                # Rebuilt from the first leaf when seal_no - 1 is missing: the proof is computed all the same.
+                stored[seal.seal_no] = loaded[0].consistency_proof(seals[at - 1].tree_size)
+        consistency = [stored[seal.seal_no] for seal in seals[1:]]
     return SealedHistory(seals, consistency)
+
+
+def _covering(runs: list[str], seals: list[Seal]) -> set[int]:
+    """seal_no of every seal covering an entry of `runs`, or a system entry recording one's prune."""
+    lasts = [seal.last_gseq for seal in seals]
+    gseqs = [gseq for chunk in _chunks(runs) for gseq in LedgerEntry.objects.filter(chain__in=chunk).filter(
+        gseq__lte=lasts[-1] if lasts else 0).values_list("gseq", flat=True).iterator(chunk_size=50_000)]
+    gseqs += [gseq for recorded in retention_prune_records(set(runs)).values() for gseq in recorded]
+    covering = set()
+    for gseq in gseqs:
+        at = bisect.bisect_left(lasts, gseq)
+        if at < len(seals):
+            covering.add(seals[at].seal_no)
+    return covering
 
 
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
@@ -483,7 +515,8 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
         except LedgerKeyError as exc:
             raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
                               "CSV and PDF exports need no key") from None
-        history = sealed_history_load()
+        # Everything: every seal is rebuilt anyway, without first listing which seals its entries are in.
+        history = sealed_history_load(None if not scope.describe() else runs)
         export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
         return runs, export_jsonl(runs, scope=scope, private_key=private_key, history=history, progress=progress)
     export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)

@@ -65,6 +65,10 @@ class Seal(models.Model):
     chains = models.JSONField(default=dict)
     chains_signature = models.TextField(default="")
     external = models.CharField(max_length=300, blank=True, default="")  # where the copy went
+    # The consistency proof (hex nodes) from seal_no - 1's tree to this one, computed while sealing, so an
+    # export need not rebuild every seal to carry it. Not signed: checked against both signed roots before
+    # use. Null for seal 1 and for seals made before it was kept.
+    consistency = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["seal_no"]

@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from audit.canonical import canonical_json
 from audit.chain import GENESIS
 from audit.ledger import utc_now_iso
-from audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from audit.merkle import EMPTY_ROOT, FrontierTree, leaf_hash, node_hash
 from audit.models import LedgerEntry, Seal
 from audit.signing import (
     TreeHead,
@@ -226,12 +226,15 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
             # Extending it would sign a tree that is not the sealed one's continuation.
             raise SealRefused(f"seal {previous.seal_no}'s stored frontier does not fold into its signed root: it was "
                             "altered in the database. Run `manage.py audit verify`; nothing was sealed")
+        known, known_size = list(frontier.nodes), frontier.size
         chains: dict[str, list[Any]] = {}
+        leaves: list[bytes] = []
         first = last = None
         for gseq, chain, seq_run, digest in rows.values_list("gseq", "chain", "seq_run", "hash").iterator(
             chunk_size=5000
         ):
-            frontier.append(bytes.fromhex(digest))
+            leaves.append(bytes.fromhex(digest))
+            frontier.append(leaves[-1])
             first = gseq if first is None else first
             last = gseq
             if seq_run > chains.get(chain, [0])[0]:
@@ -255,6 +258,8 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
             key_id=head.key_id, signature=sign_head(head, private_key), head_hash=digest,
             frontier=frontier.dump(), chains=chains,
             chains_signature=sign_chains(digest, chains, private_key),
+            consistency=[node.hex() for node in FrontierTree(known, leaves).consistency_proof(known_size)]
+            if previous else None,
         )
     seals_publish()
     return seal

@@ -26,6 +26,7 @@ from typing import Any
 from django.utils import timezone
 
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
+from audit.merkle import verify_consistency
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
 from audit.sealing import (
     external_seals,
@@ -293,6 +294,11 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
                 over = (gseq, chain, seq_run)
         expected = seal.tree_size - (previous.tree_size if previous else 0)
         if frontier.size == seal.tree_size and frontier.root().hex() == seal.root:
+            if previous and seal.consistency is not None and seal_consistency(previous, seal) is None:
+                result.findings.append(Finding(
+                    MODIFIED, f"seal {seal_no}", f"seal {seal_no}'s stored consistency proof does not prove seal "
+                    f"{previous.seal_no}'s signed tree a prefix of its own: it was altered (exports recompute it; "
+                    "restore it from a backup)", seal.first_gseq))
             continue
         label = f"seal {seal_no}"
         span = f"entries gseq {seal.first_gseq}-{seal.last_gseq}"
@@ -314,6 +320,20 @@ def _check_merkle(seals: list[Seal], selected: Iterable[int], result: VerifyResu
             result.findings.append(Finding(
                 MODIFIED, label, f"the entries in {label}'s range ({span}) no longer rebuild its signed "
                 "Merkle root: an entry was re-hashed or its gseq changed", seal.first_gseq))
+
+
+def seal_consistency(previous: Seal, seal: Seal) -> list[bytes] | None:
+    """The consistency proof kept in `seal`'s row from `previous` (seal_no - 1), if it proves the step between
+    their signed roots; None when there is none (seal 1, seals made before it was kept) or it does not."""
+    if not seal.consistency or previous.seal_no != seal.seal_no - 1:
+        return None
+    try:
+        proof = [bytes.fromhex(node) for node in seal.consistency]
+    except (TypeError, ValueError):
+        return None
+    ok = verify_consistency(previous.tree_size, seal.tree_size, bytes.fromhex(previous.root),
+                            bytes.fromhex(seal.root), proof)
+    return proof if ok else None
 
 
 def _were(count: int) -> str:

@@ -64,18 +64,25 @@ def streamed(scope: Any) -> tuple[list[str], float, int, float]:
     return runs, first, size, time.perf_counter() - started
 
 
-def prepare(entries: int, runs: int, seal_size: int) -> None:
+def seal_no_count() -> int:
+    from audit.models import Seal
+
+    return Seal.objects.count()
+
+
+def prepare(entries: int, runs: int, seal_size: int, regenerate: bool) -> None:
     from audit.models import LedgerEntry, Seal
     from audit.sealing import ledger_seal
     from bench.ledger_db import generate
 
-    if LedgerEntry.objects.count() < entries or Seal.objects.count() < 2:
+    if regenerate or LedgerEntry.objects.count() < entries or Seal.objects.count() < 2:
         generate(entries, runs)
         sealed, started = 0, time.perf_counter()
         while (seal := ledger_seal(max_entries=seal_size)) is not None:
             sealed = seal.tree_size
-            print(f"\rsealing: {sealed:,} of {entries:,} entries, {seal.seal_no} seals", end="", flush=True)
-        print(f" in {time.perf_counter() - started:.0f} s")
+            if sys.stderr.isatty():  # a progress line on a terminal; a log gets the total only
+                print(f"\rsealing: {sealed:,} of {entries:,} entries, {seal.seal_no} seals", end="", file=sys.stderr)
+        print(f"sealed {sealed:,} entries in {seal_no_count()} seals in {time.perf_counter() - started:.0f} s")
 
 
 def reference_whole_tree() -> tuple[int, list[list[bytes]]]:
@@ -127,6 +134,8 @@ def main() -> None:
     parser.add_argument("--seal-size", type=int, default=20_000, help="entries per seal when sealing the bench data")
     parser.add_argument("--database", default="gatehouse_bench_export",
                         help="bench database (one per --seal-size: the data is generated and sealed once)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="generate and seal the data again (e.g. after a change to what sealing stores)")
     parser.add_argument("--one-run", action="store_true",
                         help="also time and size a one-run JSONL export (what it carries grows with the seal count)")
     args = parser.parse_args()
@@ -135,7 +144,7 @@ def main() -> None:
     from audit.exports import ExportScope, sealed_history_load
     from audit.models import LedgerEntry, Seal
 
-    prepare(args.entries, args.runs, args.seal_size)
+    prepare(args.entries, args.runs, args.seal_size, args.regenerate)
     seals = Seal.objects.count()
     total = Seal.objects.order_by("-seal_no").values_list("tree_size", flat=True).first()
     print(f"ledger_export: {total:,} sealed entries in {seals} seals (database {args.database})")

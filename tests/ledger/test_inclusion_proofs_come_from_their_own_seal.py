@@ -2,7 +2,9 @@
 not every leaf ever sealed. An entry's downloadable proof is the one the whole tree gives, it verifies
 offline against the signed root, and damage under another seal does not block it (the previous seal's
 frontier is checked against that seal's signed root and size instead), while damage under its own seal
-still refuses it by name. A JSONL export over many seals, proved seal by seal, verifies offline."""
+still refuses it by name. Each seal keeps the consistency proof from the one before, checked against both
+signed roots before an export carries it, so a one-run export rebuilds only the seals its entries are in.
+A JSONL export over many seals, proved seal by seal, verifies offline."""
 
 from __future__ import annotations
 
@@ -88,3 +90,50 @@ def test_an_export_over_many_seals_proves_every_entry_and_verifies_offline(lette
         checked = offline(path, public_key)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert checked.stdout.startswith("OK: ")
+
+
+def test_seals_keep_their_consistency_proof_and_exports_carry_it(letter_run, export):
+    for n in range(3):
+        letter_run(email=f"r{n}@example.com")
+        assert ledger_seal() is not None
+    seals = list(Seal.objects.order_by("seal_no"))
+    assert seals[0].consistency is None
+    gseqs, leaves = zip(*[(g, bytes.fromhex(d)) for g, d, _c, _s in sealed_leaves(0, seals[-1].last_gseq)],
+                        strict=True)
+    full = MerkleTree(leaves)
+    for old, new in zip(seals, seals[1:], strict=False):
+        assert new.consistency == [p.hex() for p in full.consistency_proof(old.tree_size, new.tree_size)]
+    lines = [json.loads(line) for line in lines_of(export("all"))]
+    assert [o["path"] for o in lines if o["type"] == "consistency"] == [s.consistency for s in seals[1:]]
+
+
+def test_an_altered_consistency_proof_is_named_and_not_exported(letter_run, audit_cli, export, public_key):
+    for n in range(2):
+        letter_run(email=f"r{n}@example.com")
+        assert ledger_seal() is not None
+    genuine = Seal.objects.get(seal_no=2).consistency
+    tamper("UPDATE audit_seal SET consistency = %s::jsonb WHERE seal_no = 2", [json.dumps(["00" * 32])])
+    verified = audit_cli("verify")
+    assert verified.returncode == 1
+    assert "seal 2's stored consistency proof does not prove seal 1's signed tree a prefix of its own" in (
+        verified.stderr)
+    # The export recomputes it from the leaves instead: the file carries the genuine proof, and verifies.
+    path = export("recomputed")
+    assert [o["path"] for o in map(json.loads, lines_of(path)) if o["type"] == "consistency"] == [genuine]
+    assert offline(path, public_key).returncode == 0
+
+
+def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, audit_cli, export, public_key):
+    """Damage under another seal does not stop it (its proofs do not depend on that seal's leaves, and the
+    step between seals is proven by the stored consistency proofs); an export of everything is refused."""
+    early = letter_run(email="early@example.com")
+    assert ledger_seal() is not None
+    later = letter_run(email="later@example.com")
+    assert ledger_seal() is not None
+    tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run = 3", [early.thread_id])
+    checked = offline(export("later", "--run", later.thread_id), public_key)
+    assert checked.returncode == 0, checked.stdout
+    refused = audit_cli("export", "--format", "jsonl", "-o", "/dev/null")
+    assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
+    refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", "/dev/null")
+    assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
