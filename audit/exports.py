@@ -185,7 +185,10 @@ def _selected_entries(runs: list[str], system: list[int] = ()) -> Iterator[dict[
     return heapq.merge(*streams, key=lambda row: row["gseq"])
 
 
-def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
+SealTree = tuple[FrontierTree, dict[int, int]]  # a seal's tree, and each of its own leaves' index by gseq
+
+
+def seal_tree_load(seal: Seal) -> SealTree:
     """The tree of `seal` as its previous seal's frontier plus the leaves sealed since, and each of
     those leaves' index: what proofs into `seal` need, reading and holding one seal's range rather than
     the whole ledger.
@@ -198,9 +201,6 @@ def seal_tree_load(seal: Seal) -> tuple[FrontierTree, dict[int, int]]:
     if loaded is None:
         _refuse_damaged(seal)
     return loaded
-
-
-SealTree = tuple[FrontierTree, dict[int, int]]
 
 
 def _seal_trees(seals: list[Seal], selected: Container[int] | None = None) -> Iterator[tuple[Seal, SealTree | None]]:
@@ -234,8 +234,8 @@ def _refuse_damaged(seal: Seal) -> NoReturn:
 
 @dataclass(frozen=True)
 class SealedHistory:
-    """Every seal, each checked against the leaves it covers, and the consistency proof from each seal
-    to the next: what a JSONL export proves into."""
+    """Every seal, those an export's entries are in checked against their leaves, and the consistency proof
+    from each seal to the next: what a JSONL export proves into."""
 
     seals: list[Seal]
     consistency: list[list[bytes]]  # seals[i] -> seals[i + 1]
