@@ -333,6 +333,21 @@ def external_seals() -> dict[int, tuple[Path, dict[str, Any]]]:
 
 
 # --- the loop --------------------------------------------------------------------------------------------------
+def seals_catch_up(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> list[Seal]:
+    """Seal every finished entry not yet sealed, at most `max_entries` (GATEHOUSE_SEAL_MAX_ENTRIES) a seal:
+    sealing holds a seal's range in memory, so a backlog (a first seal, a sealer that was down) takes
+    several seals. Stops after a seal that was not full, so writers that never pause cannot keep it going."""
+    limit = max_entries or settings.GATEHOUSE_SEAL_MAX_ENTRIES
+    size = Seal.objects.order_by("-seal_no").values_list("tree_size", flat=True).first() or 0
+    made: list[Seal] = []
+    while (seal := ledger_seal(wait_seconds=wait_seconds, max_entries=limit)) is not None:
+        made.append(seal)
+        if seal.tree_size - size < limit:
+            break
+        size = seal.tree_size
+    return made
+
+
 def seal_loop(*, interval: float, stdout: Any = None) -> None:
     """Seal every `interval` seconds until SIGTERM/SIGINT. Safe to run twice (the advisory lock)."""
     stopping: list[int] = []
@@ -340,9 +355,9 @@ def seal_loop(*, interval: float, stdout: Any = None) -> None:
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     while not stopping:
         try:
-            seal = ledger_seal(wait_seconds=min(interval, 30))
-            if seal is not None and stdout is not None:
-                stdout.write(f"sealed {seal}: entries gseq {seal.first_gseq}-{seal.last_gseq}\n")
+            for seal in seals_catch_up(wait_seconds=min(interval, 30)):
+                if stdout is not None:
+                    stdout.write(f"sealed {seal}: entries gseq {seal.first_gseq}-{seal.last_gseq}\n")
         except SealPending as exc:
             log.info("%s", exc)
         except Exception:  # keep sealing after a transient database error

@@ -235,6 +235,9 @@ GATEHOUSE_ANOMALY_CACHE_SECONDS = env_int("GATEHOUSE_ANOMALY_CACHE_SECONDS", 60,
 GATEHOUSE_SEAL_DIR = Path(env_str("GATEHOUSE_SEAL_DIR", "") or DATA_DIR / "seals")
 GATEHOUSE_SEAL_WEBHOOK_URL = env_str("GATEHOUSE_SEAL_WEBHOOK_URL", "") or ""
 GATEHOUSE_SEAL_SECONDS = env_int("GATEHOUSE_SEAL_SECONDS", 60, minimum=1)
+# Entries in one seal at most: sealing holds a seal's range in memory (its consistency proof), so a
+# backlog is sealed in several seals of this size.
+GATEHOUSE_SEAL_MAX_ENTRIES = env_int("GATEHOUSE_SEAL_MAX_ENTRIES", 100_000, minimum=1)
 # Retention of finished runs, per workflow (audit RetentionPolicy rows); this is the default.
 GATEHOUSE_RETENTION_DAYS = env_int("GATEHOUSE_RETENTION_DAYS", 400, minimum=183)
 

@@ -25,7 +25,7 @@ from audit.date_range import date_parse
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import SealPending, SealRefused, ledger_seal, seal_loop
+from audit.sealing import SealPending, SealRefused, seal_loop, seals_catch_up
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
 from orchestrator.roles import ADMIN, user_has_role
@@ -111,12 +111,12 @@ class Command(BaseCommand):
             seal_loop(interval=opts["every"] or settings.GATEHOUSE_SEAL_SECONDS, stdout=self.stdout)
             return
         try:
-            seal = ledger_seal()
+            made = seals_catch_up()
         except (SealPending, SealRefused) as exc:
             raise CommandError(f"not sealed: {exc}") from None
-        if seal is None:
+        if not made:
             self.stdout.write("nothing to seal: every entry is already sealed")
-        else:
+        for seal in made:
             self.stdout.write(f"sealed {seal.seal_no}: {seal.tree_size:,} entries in the tree, this seal adds gseq "
                               f"{seal.first_gseq}-{seal.last_gseq}; root {seal.root[:16]}… key {seal.key_id}")
 
