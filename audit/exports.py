@@ -48,7 +48,13 @@ from audit.selectors_ledger import ledger_snapshot
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import ledger_merkle_findings, retention_prune_records, seal_consistency, seal_leaf_ranges
+from audit.verify import (
+    SealRanges,
+    ledger_merkle_findings,
+    retention_prune_records,
+    seal_consistency,
+    seal_leaf_ranges,
+)
 from orchestrator.models import Run
 
 FORMATS = ("jsonl", "csv", "pdf")
@@ -275,16 +281,12 @@ def sealed_history_load(runs: list[str] | None = None) -> SealedHistory:
 
 def _covering(runs: list[str], seals: list[Seal]) -> set[int]:
     """seal_no of every seal covering an entry of `runs`, or a system entry recording one's prune."""
-    lasts = [seal.last_gseq for seal in seals]
-    gseqs = [gseq for chunk in _chunks(runs) for gseq in LedgerEntry.objects.filter(chain__in=chunk).filter(
-        gseq__lte=lasts[-1] if lasts else 0).values_list("gseq", flat=True).iterator(chunk_size=50_000)]
+    ranges = SealRanges(seals)
+    last = seals[-1].last_gseq if seals else 0
+    gseqs = [gseq for chunk in _chunks(runs) for gseq in LedgerEntry.objects.filter(
+        chain__in=chunk, gseq__lte=last).values_list("gseq", flat=True).iterator(chunk_size=50_000)]
     gseqs += [gseq for recorded in retention_prune_records(set(runs)).values() for gseq in recorded]
-    covering = set()
-    for gseq in gseqs:
-        at = bisect.bisect_left(lasts, gseq)
-        if at < len(seals):
-            covering.add(seals[at].seal_no)
-    return covering
+    return {seal.seal_no for seal in map(ranges.covering, gseqs) if seal is not None}
 
 
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
@@ -467,8 +469,7 @@ CSV_COLUMNS = ["gseq", "run", "workflow", "seq_run", "kind", "step", "actor", "a
 def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None = None) -> Iterator[bytes]:
     """Flat rows for spreadsheets (payload as JSON text). Not verifiable on its own: use JSONL for that."""
     workflows = dict(Run.objects.filter(thread_id__in=runs).values_list("thread_id", "workflow"))
-    seals = list(Seal.objects.order_by("seal_no").values_list("seal_no", "last_gseq"))
-    last_gseqs = [last for _no, last in seals]  # ascending, as seals cover consecutive gseq ranges
+    ranges = SealRanges(list(Seal.objects.order_by("seal_no").only("seal_no", "last_gseq")))
     total = LedgerEntry.objects.filter(chain__in=runs).count()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -483,8 +484,8 @@ def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for done, row in enumerate(_selected_entries(runs), 1):
-        at = bisect.bisect_left(last_gseqs, row["gseq"])  # the first seal whose range ends at or after it
-        sealed_by = seals[at][0] if at < len(seals) else ""
+        covering = ranges.covering(row["gseq"])
+        sealed_by = covering.seal_no if covering else ""
         # The thread id and the actor are free text (older runs' ids were not checked); the payload
         # is JSON (starts with "{") and the rest is the engine's own vocabulary.
         writer.writerow([row["gseq"], csv_text(row["chain"]), workflows.get(row["chain"], ""), row["seq_run"],

@@ -616,6 +616,23 @@ def prune_too_early(run: str, days: int, started_after: tuple[int, str], pruned_
             "was still inside its retention period, so its entries were deleted outside retention")
 
 
+# The retention period retention applies without an explicit override: six months.
+RETENTION_MINIMUM_DAYS = 183
+
+
+def prune_record_days(payload: Any, workflow: Any) -> int:
+    """The retention period, in days, that a retention_pruned record of the system chain (`payload`, hashed and
+    sealed) says it applied to `workflow`'s runs; else the shortest it states; else the minimum without an
+    override. Never a row outside the chain: those anyone with database access can change."""
+    rules = payload.get("retention_days") if isinstance(payload, dict) else None
+    rules = rules if isinstance(rules, dict) else {}
+    stated = [days for days in rules.values() if type(days) is int and days > 0]
+    own = rules.get(workflow) if isinstance(workflow, str) else None
+    if type(own) is int and own > 0:
+        return own
+    return min(stated) if stated else RETENTION_MINIMUM_DAYS
+
+
 # =====================================================================================================
 # The export format and its checks (not copied: this part exists only here).
 # =====================================================================================================
@@ -1488,6 +1505,7 @@ def _check_prune_records(
     so none can be dropped or added unnoticed."""
     named: dict[int, str] = {}
     recorded: dict[str, str] = {}
+    started_after = _started_after(pruned, seals)
     for run, (number, line) in sorted(pruned.items()):
         if not line["recorded_by"]:
             report.fail(
@@ -1520,12 +1538,15 @@ def _check_prune_records(
                 )
                 continue
             covering = seals.covering(gseq)
-            sealed = (
-                f"proven by seal {covering[0].head.seal_no}" if covering and gseq in proven else "not sealed yet"
-            )
+            proving = covering[0] if covering and gseq in proven else None
+            sealed = f"proven by seal {proving.head.seal_no}" if proving else "not sealed yet"
             if not phrases:
-                early = _pruned_within_retention(run, line, gseq, covering[0] if covering and gseq in proven else None,
-                                                 seals)
+                # The seals' signed times must allow the prune, under the period its (hashed) record states.
+                days = prune_record_days(payload, line["retention"]["workflow"])
+                before = started_after.get(run)
+                early = before and prune_too_early(
+                    run, days, (before.seal_no, before.sealed_at),
+                    (proving.head.seal_no, proving.head.sealed_at) if proving else None, gseq, datetime.now(UTC))
                 if early:
                     report.fail(number, early)
             phrases.append(f"{_name(entry)} (gseq {gseq}), {sealed}")
@@ -1545,18 +1566,15 @@ def _check_prune_records(
     return recorded
 
 
-def _pruned_within_retention(run: str, line: dict[str, Any], gseq: int, covering: _Seal | None,
-                             seals: _Seals) -> str:
-    """prune_too_early for a pruned run, from the seals in the export ("" when they cannot tell): the seal
-    before the first seal whose signed run heads name it, and the seal proving its prune's record."""
-    days = line["retention"]["days"]
-    first_naming = next((n for n, seal in enumerate(seals) if seal.chains_valid and run in (seal.chains or {})), None)
-    if not days or not first_naming or seals[first_naming - 1].head.seal_no != seals[first_naming].head.seal_no - 1:
-        return ""
-    before = seals[first_naming - 1].head
-    return prune_too_early(run, days, (before.seal_no, before.sealed_at),
-                           (covering.head.seal_no, covering.head.sealed_at) if covering else None, gseq,
-                           datetime.now(UTC))
+def _started_after(runs: Iterable[str], seals: _Seals) -> dict[str, TreeHead]:
+    """{run: the seal before the first seal whose signed run heads name it}, in one pass over the seals; a run
+    first named by seal 1 (nothing bounds its start), or after a seal missing from the export, has none."""
+    wanted, first = set(runs), {}
+    for n, seal in enumerate(seals):
+        for run in wanted.intersection(seal.chains) if seal.chains_valid else ():
+            first.setdefault(run, n)
+    return {run: seals[n - 1].head for run, n in first.items()
+            if n and seals[n - 1].head.seal_no == seals[n].head.seal_no - 1}
 
 
 def _runs_phrase(runs: list[str]) -> str:

@@ -22,12 +22,13 @@ from django.utils import timezone
 
 from audit.erasure import _delete_unshared_blobs
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, RetentionPolicy, Seal
+from audit.sealing import RETENTION_MINIMUM_DAYS
 from audit.services import system_chain_lock, system_ledger_append
 from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run
 from orchestrator.state import loads
 from review.models import ReviewDecision, ReviewItem
 
-MINIMUM_DAYS = 183
+MINIMUM_DAYS = RETENTION_MINIMUM_DAYS
 
 
 class RetentionError(ValueError):

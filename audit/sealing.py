@@ -187,6 +187,23 @@ def prune_too_early(run: str, days: int, started_after: tuple[int, str], pruned_
             "was still inside its retention period, so its entries were deleted outside retention")
 
 
+# The retention period retention applies without an explicit override: six months.
+RETENTION_MINIMUM_DAYS = 183
+
+
+def prune_record_days(payload: Any, workflow: Any) -> int:
+    """The retention period, in days, that a retention_pruned record of the system chain (`payload`, hashed and
+    sealed) says it applied to `workflow`'s runs; else the shortest it states; else the minimum without an
+    override. Never a row outside the chain: those anyone with database access can change."""
+    rules = payload.get("retention_days") if isinstance(payload, dict) else None
+    rules = rules if isinstance(rules, dict) else {}
+    stated = [days for days in rules.values() if type(days) is int and days > 0]
+    own = rules.get(workflow) if isinstance(workflow, str) else None
+    if type(own) is int and own > 0:
+        return own
+    return min(stated) if stated else RETENTION_MINIMUM_DAYS
+
+
 def seal_head(seal: Seal) -> TreeHead:
     return TreeHead(
         seal_no=seal.seal_no, tree_size=seal.tree_size, root=seal.root, first_gseq=seal.first_gseq,

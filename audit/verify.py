@@ -30,6 +30,7 @@ from audit.merkle import verify_consistency
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
 from audit.sealing import (
     external_seals,
+    prune_record_days,
     prune_too_early,
     seal_document,
     seal_frontier,
@@ -349,21 +350,44 @@ def ledger_merkle_findings(seals: list[Seal]) -> list[Finding]:
 
 
 # --- pruned runs -------------------------------------------------------------------------------------------
-def retention_prune_records(runs: set[str] | None = None) -> dict[str, list[int]]:
-    """{run: gseqs of the system chain's retention_pruned entries that list it} (for `runs`, or every
-    run): the record retention writes of every prune (audit/retention.py). A run with none was not
-    pruned by retention. An export names these entries; `audit verify` requires one per prune record."""
-    recorded: dict[str, list[int]] = {}
+def retention_prune_payloads() -> dict[int, Any]:
+    """{gseq: payload} of the system chain's retention_pruned entries: the record retention writes of every
+    prune (audit/retention.py), with the runs it pruned and the retention period it applied."""
+    payloads: dict[int, Any] = {}
     for gseq, payload in (LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, kind="retention_pruned")
                           .order_by("gseq").values_list("gseq", "payload").iterator()):
         try:
-            listed = json.loads(payload).get("runs", [])
-        except (ValueError, TypeError, AttributeError):
+            payloads[gseq] = json.loads(payload)
+        except (ValueError, TypeError):
             continue  # not what retention writes: it records no prune
+    return payloads
+
+
+def retention_prune_records(runs: set[str] | None = None,
+                            payloads: dict[int, Any] | None = None) -> dict[str, list[int]]:
+    """{run: gseqs of the retention_pruned entries that list it} (for `runs`, or every run; from `payloads`
+    when the caller read them). A run with none was not pruned by retention. An export names these entries;
+    `audit verify` requires one per prune record."""
+    recorded: dict[str, list[int]] = {}
+    for gseq, payload in (retention_prune_payloads() if payloads is None else payloads).items():
+        listed = payload.get("runs", []) if isinstance(payload, dict) else []
         for run in listed if isinstance(listed, list) else []:
             if isinstance(run, str) and (runs is None or run in runs):
                 recorded.setdefault(run, []).append(gseq)
     return recorded
+
+
+class SealRanges:
+    """Seals in seal_no order, and the one covering a gseq by bisection: seal k covers the gseqs after
+    seal k - 1's last one, up to its own last one."""
+
+    def __init__(self, seals: list[Seal]) -> None:
+        self.seals = seals
+        self._lasts = [seal.last_gseq for seal in seals]
+
+    def covering(self, gseq: int) -> Seal | None:
+        at = bisect.bisect_left(self._lasts, gseq)
+        return self.seals[at] if at < len(self.seals) else None
 
 
 def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains: dict[str, list[Any]],
@@ -371,12 +395,18 @@ def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains
     """What retention kept of each pruned run (the run's length and head) is what the seals signed and its
     run row records: an export states it in place of the entries, and the verifier holds it to the seal.
     And retention recorded pruning it in the system chain: a prune record without one is entries deleted
-    outside retention, with the record forged to pass for it."""
+    outside retention, with the record forged to pass for it. And the seals' signed times allow the prune
+    (prune_too_early)."""
     rows = PrunedChain.objects.order_by("chain")
     if chains is not None:
         rows = rows.filter(chain__in=chains)
-    recorded = retention_prune_records(None if chains is None else set(chains))
-    for pruned in rows.iterator():
+    rows = list(rows)
+    if not rows:
+        return
+    payloads = retention_prune_payloads()
+    recorded = retention_prune_records({p.chain for p in rows}, payloads)
+    timing = _PruneTiming(seals, {p.chain for p in rows})
+    for pruned in rows:
         if pruned.chain not in recorded:
             result.findings.append(Finding(
                 DELETED, f"run {pruned.chain}", f"run {pruned.chain}'s entries are gone and a prune record says "
@@ -393,7 +423,8 @@ def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains
         elif row_head is not None and list(row_head) != kept:
             why = f"its run row records {row_head[0]} entries, the newest with head {row_head[1][:12]}…"
         else:
-            early = _pruned_within_retention(chain, pruned.retention_days, recorded[chain], seals)
+            record = recorded[chain][0]
+            early = timing.too_early(chain, record, payloads[record])
             if early:
                 result.findings.append(Finding(DELETED, f"run {chain}", early))
             continue
@@ -402,19 +433,29 @@ def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains
             f"the newest with head {pruned.head[:12]}…, but {why}: the prune record was altered"))
 
 
-def _pruned_within_retention(chain: str, days: int | None, recorded_by: list[int], seals: list[Seal]) -> str:
-    """prune_too_early for a pruned run, from the seals in the database ("" when they cannot tell)."""
-    if not days or not recorded_by:
-        return ""
-    first_naming = next((n for n, seal in enumerate(seals) if chain in seal.chains), None)
-    if not first_naming or seals[first_naming - 1].seal_no != seals[first_naming].seal_no - 1:
-        return ""  # named first by the first seal (nothing bounds its start), by none, or after a missing seal
-    before = seals[first_naming - 1]
-    at = bisect.bisect_left([seal.last_gseq for seal in seals], recorded_by[0])
-    covering = seals[at] if at < len(seals) else None
-    return prune_too_early(chain, days, (before.seal_no, before.sealed_at),
-                           (covering.seal_no, covering.sealed_at) if covering else None, recorded_by[0],
-                           timezone.now())
+class _PruneTiming:
+    """prune_too_early for pruned runs, from the seals in the database: for each run, the seal before the
+    first seal naming it, found in one pass over the seals."""
+
+    def __init__(self, seals: list[Seal], runs: set[str]) -> None:
+        self.ranges = SealRanges(seals)
+        self.before: dict[str, Seal | None] = {}
+        for n, seal in enumerate(seals):
+            for run in runs.intersection(seal.chains):
+                # None when the first seal naming it is seal 1 (nothing bounds its start) or follows a gap.
+                previous = seals[n - 1] if n and seals[n - 1].seal_no == seal.seal_no - 1 else None
+                self.before.setdefault(run, previous)
+        workflows = Run.objects.filter(thread_id__in=list(runs)).values_list("thread_id", "workflow")
+        self.workflows = dict(workflows)
+
+    def too_early(self, run: str, record: int, payload: Any) -> str:
+        before = self.before.get(run)
+        if before is None:
+            return ""
+        covering = self.ranges.covering(record)
+        return prune_too_early(run, prune_record_days(payload, self.workflows.get(run)),
+                               (before.seal_no, before.sealed_at),
+                               (covering.seal_no, covering.sealed_at) if covering else None, record, timezone.now())
 
 
 # --- entry point -------------------------------------------------------------------------------------------
@@ -481,13 +522,10 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
 
 def _seals_touching(seals: list[Seal], *, run: str | None, since: date | datetime | None) -> list[int]:
     if run is not None:
-        lasts = [s.last_gseq for s in seals]  # ascending: seals cover consecutive gseq ranges
-        covering = set()
-        for gseq in LedgerEntry.objects.filter(chain=run).values_list("gseq", flat=True):
-            at = bisect.bisect_left(lasts, gseq)
-            if at < len(seals) and seals[at].first_gseq <= gseq:
-                covering.add(seals[at].seal_no)
-        return sorted(covering | {s.seal_no for s in seals if run in s.chains})
+        ranges = SealRanges(seals)
+        covering = {ranges.covering(gseq) for gseq in LedgerEntry.objects.filter(chain=run).values_list("gseq",
+                                                                                                        flat=True)}
+        return sorted({seal.seal_no for seal in covering if seal} | {s.seal_no for s in seals if run in s.chains})
     cutoff = since.isoformat() if since is not None else ""
     return [s.seal_no for s in seals if s.sealed_at >= cutoff]
 

@@ -13,7 +13,7 @@ from audit.models import LedgerEntry, PrunedChain, PrunedLeaf
 from audit.retention import RetentionError, retention_set
 from audit.sealing import ledger_seal
 from orchestrator.models import Checkpoint, Run
-from tests.ledger.conftest import offline
+from tests.ledger.conftest import offline, tamper
 
 
 def test_a_retention_below_six_months_needs_the_override(db):
@@ -110,3 +110,7 @@ def test_a_recent_run_made_to_look_old_is_caught_when_pruned(letter_run, audit_c
         assert checked.returncode == 1
         assert (f"run {recent.thread_id}'s entries were deleted as pruned under a " in checked.stdout
                 and "it was still inside its retention period" in checked.stdout), checked.stdout
+    # The period comes from the sealed record, not the prune row beside it, which anyone with the database can blank.
+    tamper("UPDATE audit_prunedchain SET retention_days = NULL WHERE chain = %s", [recent.thread_id])
+    verified = audit_cli("verify")
+    assert verified.returncode == 1 and "it was still inside its retention period" in verified.stderr
