@@ -70,11 +70,16 @@ def canonical_json(obj: Any, *, from_json: bool = False) -> bytes:
     ``from_json``: ``obj`` was parsed from JSON, so its keys are strings and are not checked again
     (verification re-encodes every entry it reads).
     """
+    return canonical_text(obj, from_json=from_json).encode("utf-8")
+
+
+def canonical_text(obj: Any, *, from_json: bool = False) -> str:
+    """canonical_json before its UTF-8 encoding (what a ledger row stores as its payload)."""
     if not from_json and isinstance(obj, _CONTAINERS):
         _reject_non_string_keys(obj)
     if _ENCODE is None:
-        return _ENCODER.encode(obj).encode("utf-8")
-    return "".join(_ENCODE(obj, 0)).encode("utf-8")
+        return _ENCODER.encode(obj)
+    return "".join(_ENCODE(obj, 0))
 
 
 def sha256_hex(data: bytes) -> str:

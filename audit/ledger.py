@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
-from audit.canonical import _ENCODE, _reject_non_string_keys, canonical_json, payload_digest
+from audit.canonical import canonical_text, payload_digest
 
 _second: tuple[int, str] = (-1, "")
 
@@ -34,15 +34,6 @@ def salted_digest(value: Any, salt: str) -> str:
     return payload_digest(value, salt=salt)
 
 
-def payload_text(payload: dict[str, Any]) -> str:
-    """canonical_json(payload) before its UTF-8 encoding (what the ledger row stores), by the
-    prebuilt encoder when this Python has it."""
-    if _ENCODE is None:
-        return canonical_json(payload).decode("utf-8")
-    _reject_non_string_keys(payload)
-    return "".join(_ENCODE(payload, 0))
-
-
 @dataclass
 class ChainCursor:
     """The head of one chain as a writer holding its lock or lease sees it."""
@@ -54,7 +45,7 @@ class ChainCursor:
 
     def append(self, *, kind: str, step: int | None, actor: str | None, payload: dict[str, Any],
                at: str | None = None) -> dict[str, Any]:
-        return self._chain(kind, step, actor, at or utc_now_iso(), payload_text(payload))
+        return self._chain(kind, step, actor, at or utc_now_iso(), canonical_text(payload))
 
     def append_step(self, *, step: int, salt: str, node: str, attempt: int, state_hash: str, delta: str,
                     next: str, models: list[str], input_tokens: int, output_tokens: int, cost: str,
@@ -88,7 +79,7 @@ class ChainCursor:
             except TypeError:
                 text = None
         if text is None:
-            text = payload_text({"attempt": attempt, "cost": cost, "duration_ms": duration_ms, "input": source,
+            text = canonical_text({"attempt": attempt, "cost": cost, "duration_ms": duration_ms, "input": source,
                                  "input_tokens": input_tokens, "models": models, "next": next, "node": node,
                                  "output": result, "output_tokens": output_tokens})
         return self._chain("node_completed", step, None, utc_now_iso(), text)

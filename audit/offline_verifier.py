@@ -129,11 +129,16 @@ def canonical_json(obj: Any, *, from_json: bool = False) -> bytes:
     ``from_json``: ``obj`` was parsed from JSON, so its keys are strings and are not checked again
     (verification re-encodes every entry it reads).
     """
+    return canonical_text(obj, from_json=from_json).encode("utf-8")
+
+
+def canonical_text(obj: Any, *, from_json: bool = False) -> str:
+    """canonical_json before its UTF-8 encoding (what a ledger row stores as its payload)."""
     if not from_json and isinstance(obj, _CONTAINERS):
         _reject_non_string_keys(obj)
     if _ENCODE is None:
-        return _ENCODER.encode(obj).encode("utf-8")
-    return "".join(_ENCODE(obj, 0)).encode("utf-8")
+        return _ENCODER.encode(obj)
+    return "".join(_ENCODE(obj, 0))
 
 
 def sha256_hex(data: bytes) -> str:
@@ -768,7 +773,7 @@ def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict
         # which json reads from "\ud800" but UTF-8 cannot hold; a float too large, read as infinity)
         # cannot be what was hashed or signed, and would only break the checks further on.
         try:
-            written = canonical_json(obj)
+            written = canonical_json(obj, from_json=True)  # parsed from JSON: its keys are strings
         except (ValueError, TypeError, RecursionError) as exc:
             report.fail(number, f"holds a value canonical JSON cannot encode ({exc}): it was not written by Gatehouse")
             continue
@@ -1805,15 +1810,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         keys = [_load_public_key(path) for path in args.public_key]
-        with open(args.export, "rb") as handle:
-            lines = handle.readlines()
+        handle = open(args.export, "rb")  # noqa: SIM115 - read line by line while it is checked, closed below
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = verify_export(
-            lines, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
-        )
+        with handle:  # streamed: a large export is not held twice, as bytes and as parsed lines
+            report = verify_export(
+                handle, keys, require_sealed=args.require_sealed, allow_version_1=args.allow_version_1
+            )
+    except OSError as exc:  # the file became unreadable midway: not a verdict on it
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the answer is FAIL, never a traceback
         # Status 2 means the file or a key could not be read; this file was read, and is not verified.
         print(_printable(

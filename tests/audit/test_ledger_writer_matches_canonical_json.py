@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from audit.canonical import canonical_json, payload_digest
+from audit import canonical
+from audit.canonical import canonical_json, canonical_text, payload_digest
 from audit.chain import entry_hash
-from audit.ledger import ChainCursor, payload_text, utc_now_iso
+from audit.ledger import ChainCursor, utc_now_iso
 
 TRICKY_PAYLOADS = [
     {},
@@ -28,7 +29,9 @@ TRICKY_PAYLOADS = [
 
 @pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
 def test_the_writers_payload_bytes_are_canonical_json(payload: dict) -> None:
-    assert payload_text(payload).encode() == canonical_json(payload)
+    assert canonical_text(payload).encode() == canonical_json(payload)
+    # The encoder built once gives exactly what json.JSONEncoder, built per call, gives.
+    assert canonical_text(payload) == canonical._ENCODER.encode(payload)
 
 
 @pytest.mark.parametrize("bad", [{1: "int key"}, {"nested": {2: "x"}}, {"x": float("nan")}, {"x": object()},
@@ -37,7 +40,7 @@ def test_the_writer_refuses_what_canonical_json_refuses(bad: dict) -> None:
     with pytest.raises((TypeError, ValueError)):
         canonical_json(bad)
     with pytest.raises((TypeError, ValueError)):
-        payload_text(bad)
+        canonical_text(bad)
 
 
 @pytest.mark.parametrize("actor", [None, "alice@example.com", "zoë \x00 \"quoted\""])
