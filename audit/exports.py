@@ -109,6 +109,10 @@ class ExportScope:
                 for k, v in {"run": self.run, "since": self.since, "until": self.until,
                              "workflow": self.workflow, "actor": self.actor}.items() if v}
 
+    def everything(self) -> bool:
+        """No run and no filter: every run's entries."""
+        return not self.describe()
+
     def label(self) -> str:
         parts = [f"{k} {v}" for k, v in self.describe().items()]
         return ", ".join(parts) or "all runs"
@@ -517,7 +521,7 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
             raise ExportError(f"{exc}. A JSONL export is signed with the ledger key, so nothing was exported; "
                               "CSV and PDF exports need no key") from None
         # Everything: every seal is rebuilt anyway, without first listing which seals its entries are in.
-        history = sealed_history_load(None if not scope.describe() else runs)
+        history = sealed_history_load(None if scope.everything() else runs)
         export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)
         return runs, export_jsonl(runs, scope=scope, private_key=private_key, history=history, progress=progress)
     export_record(scope=scope, fmt=fmt, actor=actor, runs=runs)

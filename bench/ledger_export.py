@@ -64,12 +64,6 @@ def streamed(scope: Any) -> tuple[list[str], float, int, float]:
     return runs, first, size, time.perf_counter() - started
 
 
-def seal_no_count() -> int:
-    from audit.models import Seal
-
-    return Seal.objects.count()
-
-
 def prepare(entries: int, runs: int, seal_size: int, regenerate: bool) -> None:
     from audit.models import LedgerEntry, Seal
     from audit.sealing import ledger_seal
@@ -82,39 +76,39 @@ def prepare(entries: int, runs: int, seal_size: int, regenerate: bool) -> None:
             sealed = seal.tree_size
             if sys.stderr.isatty():  # a progress line on a terminal; a log gets the total only
                 print(f"\rsealing: {sealed:,} of {entries:,} entries, {seal.seal_no} seals", end="", file=sys.stderr)
-        print(f"sealed {sealed:,} entries in {seal_no_count()} seals in {time.perf_counter() - started:.0f} s")
+        print(f"sealed {sealed:,} entries in {Seal.objects.count()} seals in {time.perf_counter() - started:.0f} s")
+
+
+def _whole_tree(last_gseq: int) -> tuple[list[int], Any]:
+    """Every sealed leaf up to `last_gseq` in one tree (what the exporter built before), and their gseqs."""
+    from audit.merkle import MerkleTree
+    from audit.verify import sealed_leaves
+
+    gseqs, leaves = [], []
+    for gseq, digest, _chain, _seq in sealed_leaves(0, last_gseq):
+        gseqs.append(gseq)
+        leaves.append(bytes.fromhex(digest))
+    return gseqs, MerkleTree(leaves)
 
 
 def reference_whole_tree() -> tuple[int, list[list[bytes]]]:
-    """What the exporter did before: every sealed leaf in one tree, checked against the newest root."""
-    from audit.merkle import MerkleTree
+    """The pre-export check as the exporter did it before: every sealed leaf in one tree, checked against the
+    newest root, and the consistency proof between each pair of seals from it."""
     from audit.models import Seal
-    from audit.verify import sealed_leaves
 
     seals = list(Seal.objects.order_by("seal_no"))
-    index: dict[int, int] = {}
-    leaves: list[bytes] = []
-    for gseq, digest, _chain, _seq in sealed_leaves(0, seals[-1].last_gseq):
-        index[gseq] = len(leaves)
-        leaves.append(bytes.fromhex(digest))
-    tree = MerkleTree(leaves)
+    gseqs, tree = _whole_tree(seals[-1].last_gseq)
     assert tree.root().hex() == seals[-1].root
     consistency = [tree.consistency_proof(old.tree_size, new.tree_size) for old, new in zip(seals, seals[1:],
                                                                                          strict=False)]
-    return len(index), consistency
+    return len(gseqs), consistency
 
 
 def reference_proof(gseq: int) -> list[bytes]:
-    from audit.merkle import MerkleTree
     from audit.models import Seal
-    from audit.verify import sealed_leaves
 
     seal = Seal.objects.get(first_gseq__lte=gseq, last_gseq__gte=gseq)
-    gseqs, leaves = [], []
-    for g, digest, _chain, _seq in sealed_leaves(0, seal.last_gseq):
-        gseqs.append(g)
-        leaves.append(bytes.fromhex(digest))
-    tree = MerkleTree(leaves)
+    gseqs, tree = _whole_tree(seal.last_gseq)
     assert tree.root().hex() == seal.root
     return tree.inclusion_proof(gseqs.index(gseq), seal.tree_size)
 

@@ -5,36 +5,26 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
 from orchestrator.executor import run_advance
 from orchestrator.services import run_start
-from tests.workers import ROOT
-
-VERIFIER = ROOT / "audit" / "offline_verifier.py"
+from tests.ledger.conftest import offline
 
 
-def _offline(export, key) -> subprocess.CompletedProcess:
-    # Run from an empty directory with a bare interpreter: no project code, no database.
-    return subprocess.run([sys.executable, "-I", str(VERIFIER), str(export), "--public-key", str(key)],
-                          cwd=export.parent, capture_output=True, text=True, timeout=120)
-
-
-def test_an_exported_run_verifies_offline_and_one_changed_byte_fails(letter_run, audit_cli, tmp_path):
+def test_an_exported_run_verifies_offline_and_one_changed_byte_fails(letter_run, audit_cli, tmp_path, public_key):
     sealed = letter_run()
     letter_run()
     assert ledger_seal() is not None
     unsealed = letter_run()  # newer than the seal: exported, reported as unsealed
-    key = tmp_path / "ledger.pub.pem"
-    key.write_text(audit_cli("public-key").stdout)
+    key = public_key
 
     for run in (sealed, unsealed):
         export = tmp_path / f"{run.thread_id}.jsonl"
         made = audit_cli("export", "--run", run.thread_id, "--format", "jsonl", "-o", str(export), "--as", "casey")
         assert made.returncode == 0, made.stderr
-        checked = _offline(export, key)
+        checked = offline(export, key)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert checked.stdout.startswith("OK: 8 entries in 1 run")
 
@@ -43,7 +33,7 @@ def test_an_exported_run_verifies_offline_and_one_changed_byte_fails(letter_run,
     at = data.index(b'"kind":"node_completed"') + len(b'"kind":"node_')
     data[at] = ord("C")  # node_completed -> node_Completed
     export.write_bytes(bytes(data))
-    broken = _offline(export, key)
+    broken = offline(export, key)
     assert broken.returncode == 1
     assert f"of run {sealed.thread_id} was modified" in broken.stdout
 
