@@ -51,7 +51,7 @@ import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -1208,12 +1208,14 @@ def _check_runs(runs: Mapping[str, list[tuple[int, dict[str, Any]]]], pins: Pins
 
 
 def _check_pins_carried(
-    entries: Mapping[int, tuple[int, dict[str, Any]]], seals: _Seals, report: Report
+    entries: Mapping[int, tuple[int, dict[str, Any]]], skip: Container[int], seals: _Seals, report: Report
 ) -> None:
-    """A seal that covers an exported entry signed its run's head, so it must carry its chains: without
-    them, entries cut off that run's end would go unnoticed by the seals."""
+    """A seal that covers an exported entry (not one of `skip`: the system entries) signed its run's head, so
+    it must carry its chains: without them, entries cut off that run's end would go unnoticed by the seals."""
     reported = set()
     for gseq, (_, entry) in sorted(entries.items()):
+        if gseq in skip:
+            continue
         covering = seals.covering(gseq)
         if covering is None or (covering[0].head.seal_no, entry["run"]) in reported:
             continue
@@ -1723,7 +1725,7 @@ def verify_export(
     elif header:
         # The system entries are not held to a signed length (the export has only some of them), so no
         # seal needs to carry the system chain's head for them.
-        _check_pins_carried({g: e for g, e in entries.items() if g not in system}, seals, report)
+        _check_pins_carried(entries, system, seals, report)
         complete = _check_manifest(records, header, runs, seals, keyring, broken, pruned, report)
         if _since(version, PREVIOUS_VERSION) and not _since(version, PINNED_VERSION):
             report.warnings.append(
