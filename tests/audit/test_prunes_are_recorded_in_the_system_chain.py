@@ -12,6 +12,7 @@ import pytest
 
 from audit import offline_verifier as verifier
 from audit.canonical import canonical_json
+from tests.audit import ledger_export_builder as builder
 from tests.audit.conftest import EXPORT_RECORD, PRUNE_RECORD
 from tests.audit.ledger_export_builder import (
     EXAMPLE_RUNS,
@@ -121,3 +122,13 @@ def test_a_version_4_export_verifies_with_a_warning_and_a_relabelled_one_fails(p
     relabelled = [canonical_json({**json.loads(lines[0]), "version": 4}) + b"\n", *lines[1:]]
     assert ("the manifest signs format version 5, but the header says version 4: the header's version was changed "
             "(which would skip version 5's checks)") in messages(verifier.verify_export(relabelled, public_keys))
+
+
+def test_a_system_entry_that_does_not_record_the_prune_fails(pruned_ledger: Ledger, public_keys: list, monkeypatch):
+    other = next(e for e in pruned_ledger.entries if e["run"] == "system" and e["kind"] == "export")
+    monkeypatch.setattr(builder, "prune_records", lambda ledger, run: [other])
+    lines = export_lines(pruned_ledger, runs=["T-3"], pruned=PRUNED)
+    report = verifier.verify_export(lines, public_keys)
+    assert not report.ok
+    assert (f"(gseq {other['gseq']}) is a export entry that does not list run T-3, though run T-3's pruned line "
+            "names it as the record of its prune") in messages(report), report.lines()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from audit import sealing
 from audit.models import LedgerEntry, Seal
 from audit.sealing import seals_catch_up
 from tests.workers import ROOT
@@ -38,3 +39,21 @@ def test_the_cli_catches_up_in_several_seals(letter_run, audit_cli):
     lines = done.stdout.splitlines()
     assert len(lines) == -(-total // 4) == Seal.objects.count()
     assert lines[-1].startswith(f"sealed {len(lines)}: {total:,} entries in the tree")
+
+
+def test_catching_up_stops_after_a_seal_that_was_not_full(letter_run, monkeypatch):
+    """Writers that never pause cannot keep the sealer catching up forever."""
+    letter_run(email="a@example.com")
+    limit = LedgerEntry.objects.count() + 1
+    real, calls = sealing.ledger_seal, []
+
+    def busy(**kwargs):  # a new run lands after every seal
+        seal = real(**kwargs)
+        calls.append(seal)
+        if len(calls) <= 3:
+            letter_run(email=f"busy{len(calls)}@example.com")
+        return seal
+
+    monkeypatch.setattr(sealing, "ledger_seal", busy)
+    made = sealing.seals_catch_up(max_entries=limit)
+    assert len(made) == 1 and len(calls) == 1

@@ -136,3 +136,22 @@ def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, 
     assert sealed.returncode == 1
     assert "seal 2's stored frontier does not fold into its signed root: it was altered" in sealed.stderr
     assert Seal.objects.count() == 2
+
+
+@pytest.mark.parametrize("how", ["one node", "a hash changed"])
+def test_the_sealer_refuses_a_frontier_that_is_not_its_seals(letter_run, audit_cli, how):
+    for n in range(3):
+        letter_run(email=f"r{n}@example.com")
+    seal = ledger_seal()
+    assert seal.tree_size & (seal.tree_size - 1)  # not a power of two: its frontier has several nodes
+    if how == "one node":  # folds into the signed root, but is not one subtree per set bit of the size
+        forged = [[seal.tree_size, seal.root]]
+    else:  # the right sizes, a node's hash changed
+        forged = [list(node) for node in seal.frontier]
+        forged[-1][1] = "00" * 32
+    tamper("UPDATE audit_seal SET frontier = %s::jsonb WHERE seal_no = %s", [json.dumps(forged), seal.seal_no])
+    letter_run(email="next@example.com")
+    sealed = audit_cli("seal")
+    assert sealed.returncode == 1
+    assert f"seal {seal.seal_no}'s stored frontier does not fold into its signed root" in sealed.stderr
+    assert Seal.objects.count() == 1

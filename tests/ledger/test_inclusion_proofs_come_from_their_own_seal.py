@@ -137,3 +137,18 @@ def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, au
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
     refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", "/dev/null")
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
+
+
+def test_stored_consistency_proofs_spare_rebuilding_a_damaged_seal_between(letter_run, audit_cli, export, public_key):
+    """Runs sealed before and after a damaged seal export and verify: the steps across it are proven by the
+    seals' stored consistency proofs, not by rebuilding it. The run under it is refused."""
+    runs = []
+    for n in range(3):
+        runs.append(letter_run(email=f"r{n}@example.com"))
+        assert ledger_seal() is not None
+    tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run = 3", [runs[1].thread_id])
+    for run in (runs[0], runs[2]):
+        checked = offline(export(f"around-{run.pk}", "--run", run.thread_id), public_key)
+        assert checked.returncode == 0, checked.stdout
+    refused = audit_cli("export", "--run", runs[1].thread_id, "--format", "jsonl", "-o", "/dev/null")
+    assert refused.returncode == 1 and "seal 2 covers" in refused.stderr

@@ -114,3 +114,25 @@ def test_a_recent_run_made_to_look_old_is_caught_when_pruned(letter_run, audit_c
     tamper("UPDATE audit_prunedchain SET retention_days = NULL WHERE chain = %s", [recent.thread_id])
     verified = audit_cli("verify")
     assert verified.returncode == 1 and "it was still inside its retention period" in verified.stderr
+
+
+def test_the_prune_is_bounded_by_the_signed_time_of_the_seal_over_its_record(letter_run, audit_cli, admin_user,
+                                                                              monkeypatch, export, public_key):
+    today = timezone.now().date()
+
+    def day(ago: int) -> str:
+        return (today - timedelta(days=ago)).isoformat()
+
+    letter_run(email="earlier@example.com")
+    _seal_on(monkeypatch, day(500))
+    run = letter_run()
+    _seal_on(monkeypatch, day(499))
+    Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=401))
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+    assert PrunedChain.objects.filter(chain=run.thread_id).exists()
+    _seal_on(monkeypatch, day(450))  # signs the prune's record: it happened by then, 50 days after the run began
+    verified = audit_cli("verify")
+    assert verified.returncode == 1
+    assert "by seal 3" in verified.stderr and "inside its retention period" in verified.stderr
+    checked = offline(export("bounded", "--run", run.thread_id), public_key)
+    assert checked.returncode == 1 and "inside its retention period" in checked.stdout, checked.stdout
