@@ -104,3 +104,13 @@ def test_csv_rows_name_the_seal_that_covers_them(letter_run, audit_cli, tmp_path
     sealed_by = {run.thread_id: {row["sealed_by"] for row in rows if row["run"] == run.thread_id}
                  for run in (first, second, unsealed)}
     assert sealed_by == {first.thread_id: {"1"}, second.thread_id: {"2"}, unsealed.thread_id: {""}}
+
+
+def test_an_export_onto_something_not_a_file_is_refused(letter_run, audit_cli, tmp_path):
+    # Written beside the target and renamed over it: over a directory or a device (as root, even /dev/null)
+    # that would remove what was there. Refused before anything is recorded.
+    run = letter_run()
+    refused = audit_cli("export", "--run", run.thread_id, "--format", "jsonl", "-o", str(tmp_path))
+    assert refused.returncode == 1
+    assert f"{tmp_path} is not a regular file (a directory, device or pipe); nothing was exported" in refused.stderr
+    assert not LedgerEntry.objects.filter(chain="system", kind="export").exists()

@@ -102,7 +102,7 @@ def test_unsealed_entries_deleted_export_and_fail_offline_by_name(sealed_runs, l
         f"entries 7-8 of run {unsealed.thread_id} were removed (2 missing)")
 
 
-def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, client_for, compliance_user):
+def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, client_for, compliance_user, tmp_path):
     """A seal's stored frontier is not signed. Replaced by the real frontier of a larger tree, with the leaves in
     between deleted, the next seal still rebuilds to its signed root and size from it: the frontier must fold into
     its own seal's signed root at that seal's size before anything builds on it."""
@@ -126,7 +126,7 @@ def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, 
     proof = client_for(compliance_user).get(reverse("audit:ledger_proof", args=[entry.gseq]))
     assert proof.status_code == 409 and said in proof.content.decode()
     before = exports_recorded()
-    refused = audit_cli("export", "--run", later[1].thread_id, "--format", "jsonl", "-o", "/dev/null")
+    refused = audit_cli("export", "--run", later[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
     assert refused.returncode == 1 and said in refused.stderr
     assert exports_recorded() == before
     # The sealer will not extend a tree from a frontier that is not its seal's.

@@ -123,7 +123,7 @@ def test_an_altered_consistency_proof_is_named_and_not_exported(letter_run, audi
     assert offline(path, public_key).returncode == 0
 
 
-def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, audit_cli, export, public_key):
+def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, audit_cli, export, public_key, tmp_path):
     """Damage under another seal does not stop it (its proofs do not depend on that seal's leaves, and the
     step between seals is proven by the stored consistency proofs); an export of everything is refused."""
     early = letter_run(email="early@example.com")
@@ -133,13 +133,13 @@ def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, au
     tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run = 3", [early.thread_id])
     checked = offline(export("later", "--run", later.thread_id), public_key)
     assert checked.returncode == 0, checked.stdout
-    refused = audit_cli("export", "--format", "jsonl", "-o", "/dev/null")
+    refused = audit_cli("export", "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
-    refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", "/dev/null")
+    refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
 
 
-def test_stored_consistency_proofs_spare_rebuilding_a_damaged_seal_between(letter_run, audit_cli, export, public_key):
+def test_stored_consistency_proofs_spare_rebuilding_a_damaged_seal_between(letter_run, audit_cli, export, public_key, tmp_path):
     """Runs sealed before and after a damaged seal export and verify: the steps across it are proven by the
     seals' stored consistency proofs, not by rebuilding it. The run under it is refused."""
     runs = []
@@ -150,5 +150,5 @@ def test_stored_consistency_proofs_spare_rebuilding_a_damaged_seal_between(lette
     for run in (runs[0], runs[2]):
         checked = offline(export(f"around-{run.pk}", "--run", run.thread_id), public_key)
         assert checked.returncode == 0, checked.stdout
-    refused = audit_cli("export", "--run", runs[1].thread_id, "--format", "jsonl", "-o", "/dev/null")
+    refused = audit_cli("export", "--run", runs[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
     assert refused.returncode == 1 and "seal 2 covers" in refused.stderr

@@ -146,6 +146,10 @@ class Command(BaseCommand):
         # path that cannot be written fails before the export is recorded in the ledger, and a
         # failed export never truncates or deletes a file that was already there.
         target = Path(opts["output"])
+        if target.exists() and not target.is_file():
+            # Replacing it would remove it (as root, even /dev/null), and a directory cannot be replaced.
+            raise CommandError(f"{opts['output']} is not a regular file (a directory, device or pipe); nothing was "
+                               "exported or recorded. Give a file path, or -o - for standard output.")
         try:
             handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False)  # noqa: SIM115 - closed below
         except OSError as exc:
