@@ -5,15 +5,18 @@
   - edits that are not an object of field → value, or that name a field the caller does not let
     anyone edit there (a gate's arguments; a fork's state schema fields);
   - a value JSON cannot hold (NaN, Infinity);
-  - a blob pointer, i.e. a `$blob` key anywhere in a changed value. Pointers are made by the
-    engine and by nodes (orchestrator.blobs, ctx.blobs), never typed: a typed one would load
-    whatever stored document it names, another run's included, into this run;
+  - a blob pointer (an object with a `$blob` key, at any depth) that the state does not already
+    hold, exactly as it holds it. Pointers are made by the engine and by nodes (orchestrator.blobs,
+    ctx.blobs), never typed: a typed one would load whatever stored document it names, another
+    run's included, into this run. One the state already holds names nothing the run cannot read
+    already, so an edit may keep it, move it, or change what is around it;
   - a state the schema rejects once the edits are applied;
 and returns the fields whose value changes, as the schema coerced them ("3" becomes 3 for an int).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -44,12 +47,15 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
         raise StateEditRefused(f"these fields cannot be edited {where}: {', '.join(unknown)}; "
                                f"the fields you may edit are {', '.join(editable)}.",
                                dict.fromkeys(unknown, not_editable))
+    held: set[str] | None = None
     for key, value in edits.items():
         _refuse_non_json(key, value)
         # A field sent back as it is cannot forge anything: a gate's form sends every argument,
         # a node's own ctx.blobs pointer among them.
         if value != state.get(key):
-            _refuse_pointer(key, value)
+            if held is None:
+                held = _pointers_in(state)
+            _refuse_pointer(key, value, held)
     try:
         model = schema.model_validate({**state, **edits})
     except ValidationError as exc:
@@ -70,28 +76,50 @@ def _refuse_non_json(key: str, value: Any) -> None:
                                "true, false, null, a list or an object.", {key: "not a JSON value"}) from None
 
 
-def _refuse_pointer(key: str, value: Any) -> None:
-    path = _pointer_at(value, key)
+def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:
+    path = _new_pointer_at(value, key, held)
     if path is not None:
         raise StateEditRefused(
-            f"{path}: edits may not contain the key {BLOB_KEY!r}: it is reserved for the engine's pointers to "
-            "stored documents. Type the value itself, or leave the field as it was.",
+            f"{path}: edits may not contain the key {BLOB_KEY!r} except in a pointer the state already holds, "
+            "unchanged: it is reserved for the engine's pointers to stored documents. Type the value itself, "
+            "or leave the pointer as it was.",
             {key: f"the key {BLOB_KEY!r} is the engine's (at {path}); type the value itself"})
 
 
-def _pointer_at(value: Any, path: str) -> str | None:
-    """The key path of the first `$blob` key in `value` (a JSON value), or None. Only keys count:
-    the same words inside text are text."""
+def _pointers_in(value: Any) -> set[str]:
+    """Every blob pointer in `value` (the state), each as `_pointer_text`."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if BLOB_KEY in item:
+                found.add(_pointer_text(item))
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
+def _pointer_text(pointer: dict[str, Any]) -> str:
+    # The same pointer whatever order a browser or client sent its keys in; nothing else is the same.
+    return json.dumps(pointer, sort_keys=True, separators=(",", ":"))
+
+
+def _new_pointer_at(value: Any, path: str, held: set[str]) -> str | None:
+    """The key path of the first `$blob` key in `value` (a JSON value) whose object is not one of the
+    `held` pointers, or None. Only keys count: the same words inside text are text."""
     if isinstance(value, dict):
         if BLOB_KEY in value:
-            return f"{path}.{BLOB_KEY}"
+            return None if _pointer_text(value) in held else f"{path}.{BLOB_KEY}"
         items: Any = ((f"{path}.{k}", v) for k, v in value.items())
     elif isinstance(value, (list, tuple)):
         items = ((f"{path}[{index}]", v) for index, v in enumerate(value))
     else:
         return None
     for inner_path, inner in items:
-        found = _pointer_at(inner, inner_path)
+        found = _new_pointer_at(inner, inner_path, held)
         if found is not None:
             return found
     return None

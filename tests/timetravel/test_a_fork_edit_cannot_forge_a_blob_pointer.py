@@ -1,7 +1,7 @@
 """A fork's state edit may not contain a blob pointer (a "$blob" key), as a gate's edit may not: a
 forged one would make the fork read whatever stored document it names, another run's included.
-Refused through the fork form and the API alike, naming the key path; a pointer the engine made
-still forks when its field is left as it was."""
+Refused through the fork form and the API alike, naming the key path. A pointer the run already
+holds still forks: with its field left as it was, and with the rest of that field edited around it."""
 
 from __future__ import annotations
 
@@ -68,3 +68,35 @@ def test_a_pointer_left_as_it_was_still_forks(two_filings, client_for, engineer_
     assert page.status_code == 302
     fork = advance_run(Run.objects.get(parent=ours))
     assert state_at(fork.pk, fork.step)["summary"] == "our quarterly note"
+
+
+def test_the_rest_of_a_field_may_change_around_the_pointer_it_holds(two_filings, client_for, engineer_user,
+                                                                    advance_run):
+    ours, _ = two_filings
+    url = f"/runs/{ours.thread_id}/checkpoints/1/fork/"
+    shown = state_at(ours.pk, 1)["document"]
+    # Keys in another order than the state's, as a person retyping the object might send them.
+    kept = dict(reversed(list(shown["file"].items())))
+
+    page = client_for(engineer_user).post(url, {
+        "field_document": json.dumps({"name": "renamed.txt", "file": kept, "copies": [kept]}), "mode": "recorded"})
+
+    assert page.status_code == 302
+    fork = advance_run(Run.objects.get(parent=ours))
+    final = state_at(fork.pk, fork.step)
+    assert final["document"]["name"] == "renamed.txt"
+    assert final["summary"] == "our quarterly note"  # read through the pointer it kept
+
+
+def test_a_held_pointer_with_one_part_changed_is_refused(two_filings, client_for, engineer_user):
+    ours, _ = two_filings
+    url = f"/runs/{ours.thread_id}/checkpoints/1/fork/"
+    shown = state_at(ours.pk, 1)["document"]
+
+    page = client_for(engineer_user).post(url, {
+        "field_document": json.dumps({"name": "renamed.txt", "file": {**shown["file"], "size": 1}}),
+        "mode": "recorded"})
+
+    assert page.status_code == 422
+    assert "document.file.$blob" in page.content.decode()
+    assert not Run.objects.filter(parent=ours).exists()
