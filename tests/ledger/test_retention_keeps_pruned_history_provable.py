@@ -61,8 +61,12 @@ def test_verify_passes_with_several_pruned_runs(letter_run, audit_cli, admin_use
 
 def _seal_on(monkeypatch, day: str):
     # A seal made on `day`, as the sealer would have made it then (its signed time is what verify trusts).
+    return _seal_at(monkeypatch, f"{day}T12:00:00.000000Z")
+
+
+def _seal_at(monkeypatch, when: str):
     with monkeypatch.context() as patched:
-        patched.setattr(sealing, "utc_now_iso", lambda: f"{day}T12:00:00.000000Z")
+        patched.setattr(sealing, "utc_now_iso", lambda: when)
         seal = ledger_seal()
     assert seal is not None
     return seal
@@ -136,3 +140,52 @@ def test_the_prune_is_bounded_by_the_signed_time_of_the_seal_over_its_record(let
     assert "by seal 3" in verified.stderr and "inside its retention period" in verified.stderr
     checked = offline(export("bounded", "--run", run.thread_id), public_key)
     assert checked.returncode == 1 and "inside its retention period" in checked.stdout, checked.stdout
+
+
+@pytest.mark.parametrize(("hours_inside", "verifies"), [(12, True), (36, False)])
+def test_a_day_of_sealing_slack_is_allowed_at_the_retention_boundary(letter_run, audit_cli, admin_user, monkeypatch,
+                                                                      hours_inside, verifies):
+    """The seals bound a run's start only as closely as the sealer runs: a run that seems to have started
+    half a day inside its period when pruned is not an alarm; a day and a half is."""
+    retention_set(workflow="ledger_letter", days=190, allow_below_minimum=True)
+    letter_run(email="earlier@example.com")
+    boundary = timezone.now() - timedelta(days=190) + timedelta(hours=hours_inside)
+    _seal_at(monkeypatch, boundary.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    run = letter_run()
+    assert ledger_seal() is not None  # the first to name the run: it started after the seal above
+    Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=191))
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+    assert PrunedChain.objects.filter(chain=run.thread_id).exists()
+
+    verified = audit_cli("verify")
+
+    assert (verified.returncode == 0) is verifies, verified.stderr
+    assert ("it was still inside its retention period" in verified.stderr) is not verifies
+
+
+def test_a_prune_is_held_to_its_own_workflow_s_period_not_the_shortest_applied(letter_run, audit_cli, admin_user,
+                                                                             monkeypatch, export, public_key):
+    """One prune applied 190 days to another workflow's runs and 400 to this one's: a run of this workflow that
+    started 300 days before the prune was deleted outside retention, though 300 is more than 190."""
+    today = timezone.now().date()
+    letter_run(email="earlier@example.com")
+    _seal_on(monkeypatch, (today - timedelta(days=500)).isoformat())
+    brief = letter_run(email="brief@example.com")
+    _seal_on(monkeypatch, (today - timedelta(days=300)).isoformat())
+    letter = letter_run()
+    _seal_on(monkeypatch, (today - timedelta(days=299)).isoformat())
+    # The other workflow (its runs are this test graph's too): 190 days, below the minimum on purpose.
+    Run.objects.filter(pk=brief.pk).update(workflow="ledger_brief")
+    retention_set(workflow="ledger_brief", days=190, allow_below_minimum=True)
+    Run.objects.filter(pk__in=[brief.pk, letter.pk]).update(finished_at=timezone.now() - timedelta(days=401))
+    assert audit_cli("prune", "--actor", admin_user.username).returncode == 0
+    assert set(PrunedChain.objects.values_list("chain", flat=True)) >= {brief.thread_id, letter.thread_id}
+
+    verified = audit_cli("verify")
+
+    assert verified.returncode == 1
+    assert f"run {letter.thread_id}'s entries were deleted as pruned under a 400-day retention period" in (
+        verified.stderr)
+    assert f"run {brief.thread_id}'s entries" not in verified.stderr  # 500 days before: inside neither period
+    checked = offline(export("own-period", "--run", letter.thread_id), public_key)
+    assert checked.returncode == 1 and "under a 400-day retention period" in checked.stdout, checked.stdout
