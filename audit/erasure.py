@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from audit.models import LedgerEntry
 from audit.selectors_ledger import ERASED_KIND
 from audit.services import ledger_append, system_ledger_append
-from orchestrator.blobs import BLOB_KEY, _path, blob_get
+from orchestrator.blobs import BLOB_KEY, _path, blob_get, is_blob_sha
 from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.state import dumps, loads
@@ -53,7 +53,7 @@ class ErasureResult:
 
 def _blob_refs(value: Any, found: set[str]) -> None:
     if isinstance(value, dict):
-        if BLOB_KEY in value and isinstance(value[BLOB_KEY], str):
+        if is_blob_sha(value.get(BLOB_KEY)):  # no other text names a blob's file
             found.add(value[BLOB_KEY])
         for item in value.values():
             _blob_refs(item, found)
@@ -167,10 +167,16 @@ def _delete_unshared_blobs(shas: set[str], run_ids: list[int]) -> int:
     for sha in sorted(shas):
         others = (Checkpoint.objects.exclude(run_id__in=run_ids).filter(delta__contains=sha).exists()
                   or Checkpoint.objects.exclude(run_id__in=run_ids).filter(snapshot__contains=sha).exists()
-                  or JournalEntry.objects.exclude(run_id__in=run_ids).filter(result__contains=sha).exists())
+                  or JournalEntry.objects.exclude(run_id__in=run_ids).filter(result__contains=sha).exists()
+                  or JournalEntry.objects.exclude(run_id__in=run_ids).filter(request__contains=sha).exists()
+                  or ReviewItem.objects.exclude(run_id__in=run_ids).filter(request__contains=sha).exists())
         if others:
             continue
-        Blob.objects.filter(sha256=sha).delete()
+        # Only a file the store itself wrote (it has a row): a pointer is state, which a model's
+        # output or a person's input can shape; the file store is not theirs to name files in.
+        rows, _by_model = Blob.objects.filter(sha256=sha).delete()
+        if not rows:
+            continue
         path = _path(sha)
         transaction.on_commit(lambda path=path: _delete_file(path))
         deleted += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from functools import lru_cache
 from typing import Any
@@ -28,7 +29,20 @@ STATE_BLOB_TYPE = "application/vnd.gatehouse.state+json"
 _LEGACY_STATE_BLOB_TYPE = "application/json"
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def is_blob_sha(value: Any) -> bool:
+    """A blob's name: its sha256 as 64 lowercase hex digits, the only text a pointer may name."""
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
 def _path(sha: str) -> str:
+    # A pointer's name comes from state that people and model output can shape (run input, a node's
+    # copy of an LLM's answer): anything but a sha256 ("ab/../..") must never become a file path,
+    # or reading, showing or erasing it would reach another blob's file.
+    if not is_blob_sha(sha):
+        raise FileNotFoundError(f"{str(sha)[:80]!r} is not a blob name (a sha256: 64 lowercase hex digits)")
     return f"{sha[:2]}/{sha[2:4]}/{sha}"
 
 
@@ -108,7 +122,12 @@ def blob_get(sha: str) -> bytes:
 
 
 def is_blob_ref(value: Any) -> bool:
-    return isinstance(value, dict) and BLOB_KEY in value and len(value) <= 3
+    """A well-formed pointer, as blob_put makes them: a sha256, a size, a content type. Anything else
+    with a `$blob` key is only an object (shown and diffed as one, never opened)."""
+    if not (isinstance(value, dict) and len(value) <= 3 and is_blob_sha(value.get(BLOB_KEY))):
+        return False
+    size, kind = value.get("size", 0), value.get("type", "")
+    return type(size) is int and size >= 0 and isinstance(kind, str)
 
 
 def is_state_blob(value: Any) -> bool:

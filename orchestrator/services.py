@@ -14,12 +14,14 @@ from pydantic import ValidationError
 from audit.ledger import salted_digest
 from audit.selectors_ledger import run_erased
 from audit.services import SYSTEM_CHAIN, ledger_append
+from orchestrator.blobs import BLOB_KEY
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
+from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.workflow_versions import workflow_version_record
 
 
@@ -60,8 +62,16 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(
             f"input is {encoded_size} bytes, above GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES}; "
-            "store large documents as blobs and pass their pointers."
+            "pass a reference to the document (a URL, an id) and let the first node fetch it and keep it with "
+            "ctx.blobs.put()."
         )
+    typed = pointer_not_held_at(payload, "input")
+    if typed is not None:
+        # A run has no pointers yet: one in its input was typed, and would open whatever stored
+        # document it names (another run's included) as this run's.
+        raise RunError(f"{typed}: run input may not contain the key {BLOB_KEY!r}: it is reserved for the engine's "
+                       "pointers to stored documents. Pass the document itself, or a reference the first node "
+                       "fetches and keeps with ctx.blobs.put().")
     try:
         check_serializable("input", payload)
         model = graph.state.model_validate(payload)

@@ -77,7 +77,7 @@ def _refuse_non_json(key: str, value: Any) -> None:
 
 
 def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:
-    path = _new_pointer_at(value, key, held)
+    path = pointer_not_held_at(value, key, held)
     if path is not None:
         raise StateEditRefused(
             f"{path}: edits may not contain the key {BLOB_KEY!r} except in a pointer the state already holds, "
@@ -107,7 +107,7 @@ def _pointer_text(pointer: dict[str, Any]) -> str:
     return json.dumps(pointer, sort_keys=True, separators=(",", ":"))
 
 
-def _new_pointer_at(value: Any, path: str, held: set[str]) -> str | None:
+def pointer_not_held_at(value: Any, path: str, held: Collection[str] = ()) -> str | None:
     """The key path of the first `$blob` key in `value` (a JSON value) whose object is not one of the
     `held` pointers, or None. Only keys count: the same words inside text are text."""
     if isinstance(value, dict):
@@ -119,7 +119,7 @@ def _new_pointer_at(value: Any, path: str, held: set[str]) -> str | None:
     else:
         return None
     for inner_path, inner in items:
-        found = _new_pointer_at(inner, inner_path, held)
+        found = pointer_not_held_at(inner, inner_path, held)
         if found is not None:
             return found
     return None

@@ -1,8 +1,10 @@
-"""A workflow that keeps a document in the blob store and its pointer in the state, the way
-`ctx.blobs` is meant to be used (registered only by the tests that need it)."""
+"""Workflows registered only by the tests that need them: one that keeps a document in the blob store
+and its pointer in the state, the way `ctx.blobs` is meant to be used; one that copies a model's JSON
+answer into its state as it came, "$blob" keys and all."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +28,22 @@ def summarize(state: Filing, ctx) -> dict:
     return {"summary": ctx.blobs.get(state.document["file"]).decode()[:40]}
 
 
-graph = Graph("filing", state=Filing)
-graph.node("store", store).node("summarize", summarize)
-graph.edge(START, "store").edge("store", "summarize").edge("summarize", END)
+filing = Graph("filing", state=Filing)
+filing.node("store", store).node("summarize", summarize)
+filing.edge(START, "store").edge("store", "summarize").edge("summarize", END)
+
+
+class Parsed(BaseModel):
+    answer: str = ""
+    parsed: dict[str, Any] = {}
+
+
+def parse(state: Parsed, ctx) -> dict:
+    # A model's JSON answer copied into the state as it came: its keys are the model's, "$blob" included.
+    return {"parsed": json.loads(state.answer)}
+
+
+parsed = Graph("parsed_answer", state=Parsed)
+parsed.node("parse", parse)
+parsed.edge(START, "parse").edge("parse", END)
+graphs = [filing, parsed]
