@@ -14,7 +14,8 @@ from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
 from orchestrator.selectors import run_checkpoints, run_summary
 from orchestrator.services import RunError, run_get, run_start
-from review.selectors import pending_item_for_run
+from review.permissions import assert_may_decide
+from review.selectors import pending_item_for_run, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["runs"])
@@ -72,12 +73,16 @@ def start(request: HttpRequest, body: StartIn):
 @router.get("/{thread_id}", response=dict)
 def show(request: HttpRequest, thread_id: str):
     _require(request, ENGINEER, ADMIN, REVIEWER)
-    summary = run_summary(_run(thread_id))
-    if not user_has_role(request.user, ENGINEER, ADMIN):
-        # An error message may quote the state (a schema violation names the value); reviewers get
-        # the run's position and status, not its data.
-        summary["error"] = "failed (details for engineers)" if summary["status"] == "failed" else None
-    return summary
+    if user_has_role(request.user, ENGINEER, ADMIN):
+        return run_summary(_run(thread_id))
+    return _reviewer_summary(request, thread_id)
+
+
+def _reviewer_summary(request: HttpRequest, thread_id: str) -> dict[str, Any]:
+    try:
+        return run_summary_for_reviewer(request.user, thread_id)
+    except RunError as exc:
+        raise HttpError(404, str(exc)) from None
 
 
 @router.get("/{thread_id}/checkpoints", response=list[dict])
@@ -91,13 +96,13 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
     # for people who may decide something.
     _require(request, REVIEWER, ENGINEER, ADMIN)
+    if not user_has_role(request.user, ENGINEER, ADMIN):
+        _reviewer_summary(request, thread_id)  # a run with nothing of theirs is not there, for them
     run = _run(thread_id)
     try:
-        item = pending_item_for_run(run)
+        item = pending_item_for_run(run, request.user)
     except RunError as exc:
         raise HttpError(409, str(exc)) from None
-    from review.permissions import assert_may_decide
-
     assert_may_decide(request.user, item)
     try:
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(

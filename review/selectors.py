@@ -22,18 +22,43 @@ from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
-from review.permissions import may_decide
+from review.permissions import may_decide, may_read_item
 
 PAGE_SIZE = 25
 SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
 RISKS = ("low", "medium", "high", "critical")
 
 
-def pending_item_for_run(run: Run) -> ReviewItem:
+def run_summary_for_reviewer(user: Any, thread_id: str) -> dict[str, Any]:
+    """What GET /api/runs/{id} tells a reviewer: where a run they review stands (status, step, its
+    pending gate if it is theirs to read), not its data (labels may name a customer, an error may quote
+    the state) nor its cost. A run without an item they may read is answered exactly as a run that does
+    not exist, so no one enumerates runs, or learns which exist, through this."""
+    run = Run.objects.filter(thread_id=thread_id).first()
+    items = list(ReviewItem.objects.filter(run=run).order_by("-step")) if run else []
+    readable = [item for item in items if may_read_item(user, item)]
+    if run is None or not readable:
+        raise RunError(f"no run with thread id {thread_id!r} that has a review item you may read.")
+    pending = next((item for item in readable if item.status == ItemStatus.PENDING), None)
+    return {
+        "thread_id": run.thread_id, "workflow": run.workflow, "status": run.status,
+        "suspended_reason": run.suspended_reason, "step": run.step,
+        "pending_gate": ({"item": pending.pk, "action": pending.action, "status": pending.status,
+                          "node": pending.node, "approvals": pending.approvals,
+                          "required_approvals": pending.required_approvals} if pending else None),
+        "error": "failed (details for engineers)" if run.status == "failed" else None,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def pending_item_for_run(run: Run, user: Any = None) -> ReviewItem:
+    """The run's pending item, or RunError saying why there is none: who decided its last gate and when,
+    to a `user` who may read that item (None: the CLI's operator, who may read everything)."""
     item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
     if item is None:
         latest = ReviewItem.objects.filter(run=run).select_related("decided_by").order_by("-step").first()
-        if latest is not None and latest.decided_by_id:
+        if latest is not None and latest.decided_by_id and (user is None or may_read_item(user, latest)):
             raise RunError(
                 f"run {run.thread_id} has no pending gate: its last gate was already decided "
                 f"({latest.decision}) by {latest.decided_by.username} at {latest.decided_at:%Y-%m-%d %H:%M:%S} UTC."

@@ -129,12 +129,56 @@ def test_the_openapi_schema_documents_the_endpoints_to_signed_in_users_and_bots(
             "/api/runs/{thread_id}/decision"} <= set(schema["paths"])
 
 
-def test_a_reviewer_reads_a_runs_status_but_not_its_error_details(api, engineer_user, reviewer_user):
-    body = {"workflow": "document_pipeline", "input": {"fail_at": "classify", "fail_times": 10, "pages": 2}}
+def test_a_reviewer_reads_where_a_run_they_review_stands_but_not_its_data(api, engineer_user, reviewer_user):
+    thread_id = api(engineer_user).post("/api/runs", {"workflow": "email_approval", "input": {
+        "to": "a@b.co", "topic": "hi"}, "labels": {"customer": "acme-42"}},
+                                        content_type="application/json").json()["thread_id"]
+    run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test")
+
+    shown = api(reviewer_user).get(f"/api/runs/{thread_id}")
+
+    assert shown.status_code == 200
+    view = shown.json()
+    assert view["status"] == "suspended" and view["pending_gate"]["action"] == "send_email"
+    # Labels may name a customer; cost and lineage are the engineers' business.
+    assert not {"labels", "cost", "input_tokens", "output_tokens", "parent"} & set(view)
+    assert "acme-42" not in shown.content.decode()
+    assert api(engineer_user).get(f"/api/runs/{thread_id}").json()["labels"] == {"customer": "acme-42"}
+
+
+def test_a_run_with_nothing_for_a_reviewer_is_not_there_for_them(api, engineer_user, reviewer_user):
+    body = {"workflow": "document_pipeline", "input": {"pages": 2}, "labels": {"customer": "acme-42"}}
     thread_id = api(engineer_user).post("/api/runs", body, content_type="application/json").json()["thread_id"]
-    assert run_advance(Run.objects.get(thread_id=thread_id).pk, worker="test") == "failed"
+    run = Run.objects.get(thread_id=thread_id)
+    run_advance(run.pk, worker="test")
+    reviewer = api(reviewer_user)
+
+    unknown = reviewer.get("/api/runs/no-such-run")
+    for answer in (reviewer.get(f"/api/runs/{thread_id}"), reviewer.get(f"/api/runs/{run.pk}"),  # nor by number
+                   reviewer.post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                 content_type="application/json")):
+        assert answer.status_code == unknown.status_code == 404
+        assert "that has a review item you may read" in answer.json()["detail"]
+        assert "acme-42" not in answer.content.decode()
+
+
+def test_a_reviewer_reads_a_failed_runs_status_but_not_its_error_details(api, test_graphs, engineer_user,
+                                                                         reviewer_user, monkeypatch):
+    from tests.orchestrator.graphs import FLAKY, PARSER
+
+    monkeypatch.setitem(PARSER, "broken", False)
+    monkeypatch.setitem(FLAKY, "mode", "fail_before_call")
+    thread_id = api(engineer_user).post("/api/runs", {"workflow": "ask_then_flaky"},
+                                        content_type="application/json").json()["thread_id"]
+    run = Run.objects.get(thread_id=thread_id)
+    assert run_advance(run.pk, worker="test") == "suspended"
+    decided = api(reviewer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                      content_type="application/json")
+    assert decided.status_code == 200, decided.content
+    assert run_advance(run.pk, worker="test") == "failed"  # the node after the gate
+
     engineer_view = api(engineer_user).get(f"/api/runs/{thread_id}").json()
     reviewer_view = api(reviewer_user).get(f"/api/runs/{thread_id}").json()
     assert reviewer_view["status"] == engineer_view["status"] == "failed"
-    assert engineer_view["error"] and engineer_view["error"] != reviewer_view["error"]
+    assert "the attachment was not there yet" in engineer_view["error"]
     assert reviewer_view["error"] == "failed (details for engineers)"
