@@ -15,9 +15,9 @@ from django.db.models import Count, Sum
 
 from audit.date_range import date_range_parse
 from audit.spreadsheet import csv_text
+from orchestrator import cost_admin
 from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
 from orchestrator.registry import workflows
-from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
 
 DIMENSIONS = {"workflow": "Workflow", "model": "Model", "node": "Node", "label": "Label"}
@@ -141,7 +141,8 @@ def budget_stops(*, limit: int = 50) -> list[ReviewItem]:
     items = list(ReviewItem.objects.filter(kind="budget_exceeded", status=ItemStatus.PENDING)
                  .select_related("run").order_by("-created_at")[:limit])
     for item in items:
-        item.facts = (loads(item.request) or {}).get("budget", {})
+        item.facts = cost_admin.budget_item_facts(item)
+        item.cap_now = cost_admin.budget_item_cap_now(item.facts, cost_admin.budget_item_budget(item.facts))
     return items
 
 

@@ -171,6 +171,13 @@ def budget_item_budget(facts: dict[str, str]) -> Budget | None:
     return Budget.objects.filter(name=facts.get("budget", "")).first()
 
 
+def budget_item_cap_now(facts: dict[str, str], budget: Budget | None) -> Decimal | None:
+    """The budget's cap now, when it differs from the cap the stop was made under (else None)."""
+    if budget is None or budget.cap == Decimal(facts.get("cap") or 0):
+        return None
+    return budget.cap
+
+
 def budget_item_needed(facts: dict[str, str]) -> Decimal:
     """The smallest cap that lets the stopped call through, as things stood when it stopped."""
     return sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))

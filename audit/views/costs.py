@@ -127,6 +127,10 @@ def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end
     return render(request, "audit/budget_stop.html", {
         "item": item, "facts": facts, "budget": budget, "raise_form": raise_form, "end_form": end_form,
         "needed": money(needed), "current": money(budget.cap) if budget else "",
+        # The cards show the stop as it was; a cap changed since (raised elsewhere) is shown beside
+        # them, with whether the stopped call now fits, so the two figures never read as one.
+        "cap_now": cost_admin.budget_item_cap_now(facts, budget),
+        "fits_now": budget is not None and needed <= budget.cap,
         "pending": item.status == ItemStatus.PENDING,
     }, status=status)
 

@@ -186,3 +186,21 @@ def test_a_renamed_budget_is_still_the_one_its_stop_raises(priced, advance, make
     assert client_for(admin_user).post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": "9"}).status_code == 302
     budget.refresh_from_db()
     assert budget.cap == Decimal("9") and advance(run) == "completed"
+
+
+def test_a_cap_raised_after_the_stop_is_shown_beside_the_stop_s_figures(priced, advance, make_budget, admin_user,
+                                                                        client_for):
+    budget = make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    item = ReviewItem.objects.get(run=run, status="pending")
+    client = client_for(admin_user)
+    assert 'data-testid="cap-now"' not in client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
+
+    Budget.objects.filter(pk=budget.pk).update(cap=Decimal("9"))  # raised on the budgets page meanwhile
+
+    page = client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
+    assert "Cap at the stop" in page and "As it stood when the run stopped" in page
+    assert "Cap now $9.00" in page and "The stopped call fits now: resume with the cap left empty." in page
+    listed = client.get("/costs/budgets/").content.decode()
+    assert "Cap at the stop" in listed and "now $9.00" in listed
