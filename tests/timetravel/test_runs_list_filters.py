@@ -17,7 +17,7 @@ def _run_created(stamp: str) -> Run:
 
 
 def _listed(html: str) -> set[str]:
-    return set(re.findall(r'data-testid="run-row">\s*<td><a class="mono" href="/runs/([^/]+)/"', html))
+    return set(re.findall(r'data-testid="run-row">\s*<td[^>]*><a class="mono" href="/runs/([^/]+)/"', html))
 
 
 def test_from_and_to_list_the_runs_started_on_those_days(client_for, engineer_user):
