@@ -13,6 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from audit.plot_text import plot_text
 from orchestrator.graph import END, START, Graph
 
 INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
@@ -23,7 +24,7 @@ def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
     when there is nothing to draw: no rows, or no duration that shows at 0.1 ms precision."""
     if not rows:
         return ""
-    labels = [r["label"] for r in rows]
+    labels = [plot_text(r["label"]) for r in rows]
     durations = [round(float(r["duration_ms"]), 2) for r in rows]
     if not any(round(d, 1) for d in durations):
         # Every node took under 0.05 ms (the timeline says 0.0 ms): plotly would draw a blank
@@ -31,9 +32,9 @@ def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
         return ""
     costs = [Decimal(r["cost"] or 0) for r in rows]
     hover = []
-    for r, d, c in zip(rows, durations, costs, strict=True):
+    for label, r, d, c in zip(labels, rows, durations, costs, strict=True):
         over = f" over {r['count']} steps" if r["count"] > 1 else ""
-        hover.append(f"{r['label']}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · ${c:.4f}")
+        hover.append(f"{label}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · ${c:.4f}")
     fig = go.Figure(go.Waterfall(
         x=labels, y=durations, measure=["relative"] * len(rows),
         text=[f"${c:.5f}" if c else "" for c in costs], textposition="outside",
@@ -55,7 +56,7 @@ def cost_change_html(rows: list[dict[str, Any]]) -> str:
     """Regression batch: original vs replayed cost per run, as grouped bars."""
     if not rows:
         return ""
-    names = [r["parent"].thread_id[-14:] for r in rows]
+    names = [plot_text(r["parent"].thread_id[-14:]) for r in rows]
     fig = go.Figure([
         go.Bar(name="original (from fork point)", x=names, y=[float(r["cost_before"]) for r in rows],
                marker_color="#98a2b3"),

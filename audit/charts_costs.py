@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from audit.plot_text import TRACE_NAME, plot_text
 from orchestrator.budgets import money
 
 INK, MUTED = "#101828", "#667085"
@@ -40,8 +41,9 @@ def spend_over_time_html(rows: list[dict[str, Any]], *, since: date, until: date
         series[r["key"] if r["key"] in keep else "other"][r["day"]] += r["cost"]
     fig = go.Figure()
     for i, key in enumerate([*keep, *(["other"] if "other" in series else [])]):
-        fig.add_bar(name=key, x=days, y=[float(series[key][d]) for d in days],
-                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate=f"{key}<br>%{{x}}: $%{{y:.4f}}<extra></extra>")
+        fig.add_bar(name=plot_text(key), x=days, y=[float(series[key][d]) for d in days],
+                    marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate=f"{TRACE_NAME}<br>%{{x}}: $%{{y:.4f}}<extra></extra>")
     _layout(fig, height=300, barmode="stack", showlegend=True, yaxis={"title": "USD", "gridcolor": "#eaecf0", "tickformat": "$.4f"},
             xaxis={"type": "date"})
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-spend", config=_CONFIG)
@@ -50,7 +52,7 @@ def spend_over_time_html(rows: list[dict[str, Any]], *, since: date, until: date
 def tokens_html(tokens: dict[str, int]) -> str:
     if not any(tokens.values()):
         return ""
-    fig = go.Figure(go.Bar(x=list(tokens), y=list(tokens.values()), marker_color=PALETTE[:3],
+    fig = go.Figure(go.Bar(x=[plot_text(k) for k in tokens], y=list(tokens.values()), marker_color=PALETTE[:3],
                            text=[f"{v:,}" for v in tokens.values()], textposition="outside"))
     _layout(fig, height=260, yaxis={"title": "tokens", "gridcolor": "#eaecf0"}, showlegend=False)
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-tokens", config=_CONFIG)
@@ -62,12 +64,12 @@ def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
         return ""
     # Each budget's amounts go under its name, not on its bar: an empty bar's text started at 0 %,
     # right against the name, and read as one label running into the plot.
-    names = [f"{r['budget'].name}<br><span style='color:{MUTED}'>{money(r['spent'] + r['reserved'])} of "
+    names = [f"{plot_text(r['budget'].name)}<br><span style='color:{MUTED}'>{money(r['spent'] + r['reserved'])} of "
              f"{money(r['budget'].cap)}</span>" for r in active]
     colors = {"ok": "#10b981", "warn": "#f59e0b", "over": "#ef4444"}
     fig = go.Figure(go.Bar(
         y=names, x=[r["pct_raw"] for r in active], orientation="h", marker_color=[colors[r["level"]] for r in active],
-        customdata=[r["budget"].name for r in active], hovertemplate="%{customdata}: %{x:.1f}% of cap<extra></extra>",
+        customdata=[plot_text(r["budget"].name) for r in active], hovertemplate="%{customdata}: %{x:.1f}% of cap<extra></extra>",
     ))
     # Budget names are long: automargin widens the left margin to fit them instead of a fixed one
     # they overflow; the height follows the number of bars, so one budget is not a tall empty card.
