@@ -13,7 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from audit.plot_text import plot_text
+from audit.plot_text import TRACE_NAME, plot_text
 from orchestrator.graph import END, START, Graph
 
 INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
@@ -52,22 +52,54 @@ def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
                        config={"displayModeBar": False, "responsive": True})
 
 
+BATCH_ROW_PX, BATCH_MARGIN_PX, BATCH_LABEL_CHARS = 34, 84, 28
+
+
+def _batch_labels(thread_ids: list[str], workflow: str) -> list[str]:
+    """Short names for a batch's runs: their thread ids without the workflow's name they all start
+    with, and the tail of any still too long (the distinguishing part of an id is its end)."""
+    prefix = f"{workflow}-"
+    if workflow and all(t.startswith(prefix) for t in thread_ids):
+        thread_ids = [t.removeprefix(prefix) for t in thread_ids]
+    return [t if len(t) <= BATCH_LABEL_CHARS else "…" + t[-(BATCH_LABEL_CHARS - 1):] for t in thread_ids]
+
+
 def cost_change_html(rows: list[dict[str, Any]]) -> str:
-    """Regression batch: original vs replayed cost per run, as grouped bars."""
+    """Regression batch: original vs replayed cost per run, as pairs of horizontal bars in the
+    table's order. Horizontal, so each run's name is written out in full beside its bars instead of
+    cut to a stub under them; the full thread ids are in the hover. Runs are placed by position and
+    named by tick text, so two short names that happen to match never merge into one bar."""
     if not rows:
         return ""
-    names = [plot_text(r["parent"].thread_id[-14:]) for r in rows]
+    parents = [r["parent"].thread_id for r in rows]
+    labels = [plot_text(t) for t in _batch_labels(parents, rows[0]["parent"].workflow)]
+    before, after = [float(r["cost_before"]) for r in rows], [float(r["cost_after"]) for r in rows]
+    positions = list(range(len(rows)))
+    hover = "%{customdata}<br>" + TRACE_NAME + ": $%{x:.4f}<extra></extra>"
     fig = go.Figure([
-        go.Bar(name="original (from fork point)", x=names, y=[float(r["cost_before"]) for r in rows],
-               marker_color="#98a2b3"),
-        go.Bar(name="replay", x=names, y=[float(r["cost_after"]) for r in rows], marker_color=BRAND),
+        go.Bar(name="original (from fork point)", y=positions, x=before, orientation="h", marker_color="#98a2b3",
+               customdata=[plot_text(t) for t in parents], hovertemplate=hover),
+        go.Bar(name="replay", y=positions, x=after, orientation="h", marker_color=BRAND,
+               customdata=[plot_text(r["fork"].thread_id) for r in rows], hovertemplate=hover),
     ])
-    fig.update_layout(barmode="group", height=260, margin={"l": 50, "r": 10, "t": 20, "b": 60},
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
-                      yaxis={"title": "$", "gridcolor": "#eaecf0"}, legend={"orientation": "h", "y": 1.15})
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="batch-cost",
-                       config={"displayModeBar": False, "responsive": True})
+    # The axis is fixed to the data with room to spare: autorange ran the longest bar into the edge
+    # of the plot, under the legend.
+    top = max(*before, *after)
+    fig.update_layout(
+        barmode="group", bargap=0.25, height=BATCH_MARGIN_PX + BATCH_ROW_PX * len(rows),
+        margin={"l": 10, "r": 16, "t": 36, "b": 48},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
+        xaxis={"title": "cost from the fork point", "tickformat": "$.4f", "gridcolor": "#eaecf0",
+               "range": [0, top * 1.1 if top else 0.0001], "automargin": True},
+        yaxis={"tickvals": positions, "ticktext": labels, "autorange": "reversed", "automargin": True,
+               "ticksuffix": " "},
+        legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom"},
+    )
+    # No fixed div id: the page's poll replaces the chart, and htmx gives an element that keeps its id
+    # the old attributes back after the swap, stripping the classes plotly just set on the new plot
+    # (its legend and axis title then fell out of the card). plotly picks a fresh id per render.
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False, "responsive": True})
 
 
 # --- the workflow graph ---------------------------------------------------------------------------
