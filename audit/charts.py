@@ -19,9 +19,10 @@ from orchestrator.graph import END, START, Graph
 INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
 
 
-def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
+def waterfall_html(rows: list[dict[str, Any]]) -> str:
     """Cumulative node durations as a waterfall; each bar's label and hover show its cost. Empty
-    when there is nothing to draw: no rows, or no duration that shows at 0.1 ms precision."""
+    when there is nothing to draw: no rows, or no duration that shows at 0.1 ms precision. Its title
+    is the card's header on the page (HTML wraps on a phone; a plotly title was cut off)."""
     if not rows:
         return ""
     labels = [plot_text(r["label"]) for r in rows]
@@ -42,8 +43,7 @@ def waterfall_html(rows: list[dict[str, Any]], *, per: str) -> str:
         increasing={"marker": {"color": BRAND}}, connector={"line": {"color": "#d0d5dd", "width": 1}},
     ))
     fig.update_layout(
-        title={"text": f"Node durations (cumulative ms, per {per}) · cost per bar", "font": {"size": 13}},
-        margin={"l": 50, "r": 10, "t": 40, "b": 90}, height=320, showlegend=False,
+        margin={"l": 50, "r": 10, "t": 24, "b": 90}, height=300, showlegend=False,
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
         yaxis={"title": "ms", "gridcolor": "#eaecf0"}, xaxis={"tickangle": -40},

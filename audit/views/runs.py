@@ -74,7 +74,7 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
     graph = workflows().get(run.workflow)
     context = {
         **run_header(run, viewer=request.user), "timeline": run_timeline(run), "nodes_ran": len(rows),
-        "waterfall": charts.waterfall_html(rows, per=per),
+        "waterfall": charts.waterfall_html(rows), "durations_per": per,
         "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
     }
     return render(request, "audit/run.html", context)

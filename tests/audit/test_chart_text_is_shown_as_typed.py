@@ -70,7 +70,7 @@ def test_token_kinds_are_escaped():
 
 def test_a_node_name_is_escaped_on_the_waterfall_axis_and_hover():
     rows = [{"label": TYPED, "duration_ms": 12.0, "cost": "0.001", "count": 1, "tokens": 10}]
-    data, _ = _assert_never_raw(charts.waterfall_html(rows, per="node"))
+    data, _ = _assert_never_raw(charts.waterfall_html(rows))
     assert data[0]["x"] == [SHOWN]
     assert data[0]["hovertext"][0].startswith(SHOWN + "<br>")
 

@@ -56,8 +56,8 @@ def test_a_run_whose_nodes_took_no_time_gets_a_note_instead_of_an_empty_chart(cl
     from audit.charts import waterfall_html
 
     row = {"label": "1·search", "duration_ms": 0.04, "cost": 0, "tokens": 0, "count": 1}
-    assert waterfall_html([row], per="step") == ""
-    assert 'id="waterfall"' in waterfall_html([{**row, "duration_ms": 0.05}], per="step")
+    assert waterfall_html([row]) == ""
+    assert 'id="waterfall"' in waterfall_html([{**row, "duration_ms": 0.05}])
 
 
 def test_the_runs_list_filters_and_pages_by_keyset(client_for, engineer_user, pipeline_run):
