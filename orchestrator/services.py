@@ -22,6 +22,7 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
 from orchestrator.state_edits import pointer_not_held_at
+from orchestrator.value_errors import schema_problems
 from orchestrator.workflow_versions import workflow_version_record
 
 
@@ -31,13 +32,6 @@ class RunError(ValueError):
 
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
-
-
-def _validation_message(exc: ValidationError, what: str) -> str:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:5]
-    )
-    return f"{what} violates the state schema: {problems}."
 
 
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
@@ -78,7 +72,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     except StateError as exc:
         raise RunError(str(exc)) from None
     except ValidationError as exc:
-        raise RunError(_validation_message(exc, "input")) from None
+        raise RunError(f"the input was not accepted: {schema_problems(exc)}. Correct it and start the run again.") \
+            from None
     state = model.model_dump(mode="json")
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
     first = graph.edges.get(START) or ""

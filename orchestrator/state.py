@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.blobs import STATE_BLOB_TYPE, blob_get, blob_put, is_state_blob
+from orchestrator.value_errors import schema_problems
 
 
 class StateError(ValueError):
@@ -72,21 +73,7 @@ def check_serializable(node: str, update: dict[str, Any]) -> dict[str, str]:
 
 
 def schema_error(node: str, exc: ValidationError) -> StateError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(state)'}: {err['msg']}" for err in exc.errors()[:5]
-    )
-    return StateError(f"node {node!r} produced a state that violates the schema: {problems}.")
-
-
-def schema_field_errors(exc: ValidationError) -> dict[str, str]:
-    """A schema violation as {state field: reason}, for a form that marks each field: the path
-    inside the field is kept in the reason, and a field's first problem is the one shown."""
-    errors: dict[str, str] = {}
-    for err in exc.errors():
-        loc = err["loc"]
-        where = ".".join(str(p) for p in loc[1:])
-        errors.setdefault(str(loc[0]) if loc else "(state)", f"{err['msg']}{f' (at {where})' if where else ''}")
-    return errors
+    return StateError(f"node {node!r} produced a state that violates the schema: {schema_problems(exc)}.")
 
 
 @dataclass

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.blobs import BLOB_KEY
-from orchestrator.state import dumps, schema_field_errors, unserializable_at
+from orchestrator.state import dumps, unserializable_at
+from orchestrator.value_errors import schema_field_errors, schema_problems
 
 
 class StateEditRefused(ValueError):
@@ -59,10 +60,8 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
     try:
         model = schema.model_validate({**state, **edits})
     except ValidationError as exc:
-        errors = schema_field_errors(exc)
-        detail = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
-        raise StateEditRefused(f"the edit violates the state schema: {detail}. Correct the value and try again.",
-                               errors) from None
+        raise StateEditRefused(f"the edit was not accepted: {schema_problems(exc)}. Correct the value and try again.",
+                               schema_field_errors(exc)) from None
     dumped = model.model_dump(mode="json", include=set(edits))
     return {key: value for key, value in dumped.items() if state.get(key) != value}
 

@@ -86,7 +86,7 @@ def test_an_engineer_forks_a_run_from_the_browser_and_compares_it(page, login_as
     page.get_by_role("textbox", name="pages integer").fill('"many"')
     page.get_by_role("textbox", name="model text").fill('"demo-large"')
     page.get_by_test_id("fork-submit").click()
-    expect(page.get_by_test_id("field-error")).to_contain_text("pages: Input should be a valid integer")
+    expect(page.get_by_test_id("field-error")).to_contain_text("pages: must be a whole number, not 'many'")
     assert Run.objects.filter(parent=run).count() == 0
     screenshot(page, "time-travel-fork-refused")
 

@@ -59,7 +59,7 @@ def test_an_invalid_edit_is_shown_inline_with_the_typed_value_kept_and_highlight
 
     html = response.content.decode()
     assert response.status_code == 422
-    assert 'data-testid="error-to"' in html and "String should match pattern" in html
+    assert 'data-testid="error-to"' in html and "Doesn&#x27;t have the expected form" in html
     assert 'value="not-an-email"' in html
     assert html.count("edit-field changed") == 2  # `to` and `body` differ from the proposal; subject does not
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"

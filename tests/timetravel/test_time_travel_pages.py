@@ -128,7 +128,7 @@ def test_the_fork_form_refuses_an_invalid_field_and_forks_a_valid_one(client_for
     assert bad.status_code == 422
     assert "language: not valid JSON" in bad.content.decode()
     bad = client.post(url, {"field_pages": '"lots"', "mode": "recorded"})
-    assert bad.status_code == 422 and "pages: Input should be a valid integer" in bad.content.decode()
+    assert bad.status_code == 422 and "pages: must be a whole number, not &#x27;lots&#x27;" in bad.content.decode()
     assert Run.objects.filter(parent=pipeline_run).count() == 0
 
     good = client.post(url, {"field_pages": "31", "mode": "live", "override_node": "summarize",

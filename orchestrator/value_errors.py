@@ -1,0 +1,151 @@
+"""How a value refused as JSON or by a workflow's state schema reads for people.
+
+One place, so a reviewer's gate edit, an engineer's fork edit, a run's input (web, API, CLI) and a
+node's output that broke the schema all say the same thing in the same words. Pydantic's own
+messages ("String should match pattern '^…$'", "Input should be a valid integer, unable to parse
+string as an integer") are written for programmers; each common error type gets a phrase that
+follows a field name ("to: doesn't have the expected form …") and says what a good value looks like.
+An error type without a phrase keeps pydantic's message, lower-cased to follow the field name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+WHOLE_STATE = "(state)"  # the field_errors key of a rule over the whole state (a model validator)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _num(bound: Any) -> str:
+    # A float field's bound comes back as 0.0; people typed and read 0.
+    return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
+
+
+def _count(n: Any, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _not(err: ErrorDetails, example: str = "") -> str:
+    """", not 'two'": the typed value, so a person sees which of several values was refused; an example
+    of a good one when the value is not something to quote back."""
+    value = err.get("input")
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return f", not {_shown(value)}"
+    return f", e.g. {example}" if example else ""
+
+
+def _has(err: ErrorDetails) -> str:
+    value = err.get("input")
+    actual = err.get("ctx", {}).get("actual_length")
+    if actual is None and isinstance(value, (str, list, tuple, dict, set)):
+        actual = len(value)
+    return f" (it has {actual})" if actual is not None else ""
+
+
+def _text_min(err: ErrorDetails, ctx: dict[str, Any]) -> str:
+    n = ctx["min_length"]
+    return "must not be empty" if n == 1 else f"must have at least {_count(n, 'character', 'characters')}"
+
+
+_OBJECT = 'must be an object, e.g. {"key": "value"}'
+_LIST = 'must be a list, e.g. ["a", "b"]'
+_PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
+    "missing": lambda err, ctx: "is required",
+    "string_pattern_mismatch": lambda err, ctx: f"doesn't have the expected form (it must match '{ctx['pattern']}')",
+    "string_too_short": _text_min,
+    "string_too_long": lambda err, ctx: (f"must have at most {_count(ctx['max_length'], 'character', 'characters')}"
+                                         f"{_has(err)}"),
+    "too_short": lambda err, ctx: f"must hold at least {_count(ctx['min_length'], 'item', 'items')}{_has(err)}",
+    "too_long": lambda err, ctx: f"must hold at most {_count(ctx['max_length'], 'item', 'items')}{_has(err)}",
+    "string_type": lambda err, ctx: f"must be text{_not(err)}",
+    "int_parsing": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
+    "int_type": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
+    "int_from_float": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
+    "float_parsing": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
+    "float_type": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
+    "decimal_parsing": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
+    "bool_parsing": lambda err, ctx: f"must be true or false{_not(err)}",
+    "bool_type": lambda err, ctx: f"must be true or false{_not(err)}",
+    "greater_than": lambda err, ctx: f"must be more than {_num(ctx['gt'])}",
+    "greater_than_equal": lambda err, ctx: f"must be at least {_num(ctx['ge'])}",
+    "less_than": lambda err, ctx: f"must be less than {_num(ctx['lt'])}",
+    "less_than_equal": lambda err, ctx: f"must be at most {_num(ctx['le'])}",
+    "multiple_of": lambda err, ctx: f"must be a multiple of {_num(ctx['multiple_of'])}",
+    "literal_error": lambda err, ctx: f"must be one of {ctx['expected']}{_not(err)}",
+    "enum": lambda err, ctx: f"must be one of {ctx['expected']}{_not(err)}",
+    "list_type": lambda err, ctx: _LIST,
+    "tuple_type": lambda err, ctx: _LIST,
+    "set_type": lambda err, ctx: _LIST,
+    "dict_type": lambda err, ctx: _OBJECT,
+    "model_type": lambda err, ctx: _OBJECT,
+    "model_attributes_type": lambda err, ctx: _OBJECT,
+    "extra_forbidden": lambda err, ctx: "is not a field the workflow knows; remove it",
+    "none_required": lambda err, ctx: "must be null (empty)",
+    "date_parsing": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
+    "date_type": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
+    "datetime_parsing": lambda err, ctx: f"must be a date and time like 2025-01-31T09:30:00Z{_not(err)}",
+    "datetime_type": lambda err, ctx: f"must be a date and time like 2025-01-31T09:30:00Z{_not(err)}",
+    # A workflow's own validator wrote these words for people already: only pydantic's prefix goes.
+    "value_error": lambda err, ctx: err["msg"].removeprefix("Value error, "),
+    "assertion_error": lambda err, ctx: err["msg"].removeprefix("Assertion failed, "),
+}
+
+
+def schema_problem(err: ErrorDetails) -> str:
+    """What is wrong with one value, as a phrase to follow its name: "is required", "must be at least 1"."""
+    phrase = _PHRASES.get(err["type"])
+    if phrase is not None:
+        try:
+            return phrase(err, err.get("ctx") or {})
+        except (KeyError, TypeError):  # a pydantic version that words its context differently
+            pass
+    msg = err["msg"]
+    return msg[:1].lower() + msg[1:]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A key path as JSON people write it: ("lines", 1, "qty") is lines[1].qty."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def schema_field_errors(exc: ValidationError) -> dict[str, str]:
+    """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
+    inside the field is kept in the reason, and a field's first problem is the one shown. A rule over
+    the whole state is under WHOLE_STATE."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        inside = f" (at {_where(loc)})" if len(loc) > 1 else ""
+        errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err)}{inside}")
+    return errors
+
+
+def schema_problems(exc: ValidationError, *, limit: int = 5) -> str:
+    """The violation as one line, "to: doesn't have the expected form (…); topic: is required", for a
+    message that names every field at fault (at most `limit` of them, then how many more)."""
+    errors = schema_field_errors(exc)
+    shown = [f"{'the state as a whole' if field == WHOLE_STATE else field}: {problem}"
+             for field, problem in list(errors.items())[:limit]]
+    more = len(errors) - limit
+    return "; ".join(shown) + (f"; and {_count(more, 'more field', 'more fields')}" if more > 0 else "")
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """Where text stopped being JSON: "unterminated string starting at line 1, column 1". Python's own
+    message ends in "at" for some errors ("Unterminated string starting at"), which put "at at" before
+    the position."""
+    msg = exc.msg[:1].lower() + exc.msg[1:]
+    where = f"line {exc.lineno}, column {exc.colno}"
+    return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"
