@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from orchestrator.state import dumps
+from orchestrator.value_errors import json_problem
 
 WRAP = 80  # characters per line of a box at its usual width, to size it before it is shown
 MAX_ROWS = 24
@@ -126,7 +127,7 @@ def parse_fork_form(post: Any, fields: list[StateField]) -> tuple[dict[str, Any]
         try:
             value = json.loads(raw, strict=False)  # strict=False: line breaks typed inside text
         except json.JSONDecodeError as exc:
-            errors[field.name] = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); {field.hint}"
+            errors[field.name] = f"not valid JSON ({json_problem(exc)}); {field.hint}"
             continue
         if dumps(value) != field.original:
             edits[field.name] = value

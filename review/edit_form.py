@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from orchestrator.value_errors import json_problem
+
 PREFIX = "arg-"
 
 
@@ -132,7 +134,7 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
             try:
                 edits[row.name] = json.loads(raw) if raw.strip() else None
             except json.JSONDecodeError as exc:
-                errors[row.name] = f"not valid JSON ({exc.msg} at line {exc.lineno}); fix it or restore the original."
+                errors[row.name] = f"not valid JSON ({json_problem(exc)}); fix it or restore the original."
                 edits[row.name] = raw  # shown back as typed (a str is the input's text), so nothing is lost
         elif row.widget == "number":
             edits[row.name] = raw.strip() if raw.strip() else None

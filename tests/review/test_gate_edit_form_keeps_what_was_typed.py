@@ -21,7 +21,7 @@ def test_text_that_is_not_json_is_refused_and_shown_back_as_typed():
 
     edits, errors = parse_edits(Shipment, args, data)
 
-    assert errors == {"items": "not valid JSON (Expecting ',' delimiter at line 1); fix it or restore the original."}
+    assert errors == {"items": "not valid JSON (expecting ',' delimiter at line 1, column 16); fix it or restore the original."}
     shown = {row.name: row for row in edit_fields(Shipment, args, submitted=edits, errors=errors)}
     assert shown["items"].text == typed and shown["items"].error and shown["items"].changed
     assert shown["address"].text == "1 Main St" and not shown["address"].changed

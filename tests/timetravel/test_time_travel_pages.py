@@ -183,7 +183,7 @@ def test_a_regression_replay_forks_every_matching_run_and_tables_divergence(clie
     assert 'hx-trigger="every 5s"' in html and "Some replays wait at a gate" in html
 
     refused = client.post("/runs/regression/", {"workflow": "document_pipeline", "node": "summarize"})
-    assert refused.status_code == 422 and "give at least one override" in refused.content.decode()
+    assert refused.status_code == 422 and "Give at least one override" in refused.content.decode()
 
 
 def test_a_regression_filter_that_does_not_parse_blocks_the_replay(client_for, engineer_user, pipeline_run):

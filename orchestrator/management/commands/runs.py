@@ -13,6 +13,7 @@ from orchestrator.models import Run
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
+from orchestrator.value_errors import json_problem
 from review.permissions import may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
@@ -23,7 +24,7 @@ def _parse_json(text: str, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommandError(
-            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"{what} is not valid JSON ({json_problem(exc)}); "
             f"quote it for the shell, e.g. --input '{{\"topic\": \"hello\"}}'."
         ) from None
 
