@@ -15,7 +15,8 @@ from orchestrator.state import loads
 
 
 def fork_family(run: Run) -> dict[str, Any]:
-    """The whole family of `run`: its root ancestor and every descendant, as a nested tree."""
+    """The whole family of `run`: its root ancestor and every descendant, as a nested tree. `size`
+    counts the root too; `forks` counts only the runs forked from it (at any depth)."""
     root = run
     seen = {root.pk}
     while root.parent_id is not None and root.parent_id not in seen:
@@ -34,7 +35,7 @@ def fork_family(run: Run) -> dict[str, Any]:
     def node(r: Run) -> dict[str, Any]:
         return {"run": r, "current": r.pk == run.pk, "children": [node(c) for c in children.get(r.pk, [])]}
 
-    return {"root": node(root), "size": count}
+    return {"root": node(root), "size": count, "forks": count - 1}
 
 
 def _parent_after(fork: Run) -> list[Checkpoint]:
