@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +31,9 @@ class CostFilters:
     by: str = "workflow"
     label_key: str = ""
     errors: dict[str, str] | None = None
+    # The From/To fields as typed (or the default days when left blank): a refused range is shown
+    # back as it was typed, next to what is wrong with it, never corrected behind the person's back.
+    raw: dict[str, str] = field(default_factory=dict)
 
     @property
     def start(self) -> datetime:
@@ -42,20 +45,22 @@ class CostFilters:
 
 
 def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
+    """The dashboard's filters. With `errors`, the page shows no figures: a range it would have to
+    guess at (swapped, or a day it could not read) is not the range the person asked about."""
     today = today or datetime.now(UTC).date()
     dates = date_range_parse(params, default_since=today - timedelta(days=29), default_until=today)
     errors = dict(dates.errors)
     since, until = dates.since or today, dates.until or today  # never blank: both have defaults
-    if dates.reversed:  # shown swapped, next to the error that says so
-        since, until = until, since
+    raw = {name: (params.get(name) or "").strip() or day.isoformat()
+           for name, day in (("since", since), ("until", until))}
     by = params.get("by") or "workflow"
     if by not in DIMENSIONS:
-        errors["by"] = f"Group by one of: {', '.join(DIMENSIONS)}."
+        errors["by"] = f"group by one of: {', '.join(DIMENSIONS)}"
         by = "workflow"
     label_key = (params.get("label_key") or "").strip()
     if by == "label" and not label_key:
         label_key = label_keys()[0] if label_keys() else ""
-    return CostFilters(since=since, until=until, by=by, label_key=label_key, errors=errors)
+    return CostFilters(since=since, until=until, by=by, label_key=label_key, errors=errors, raw=raw)
 
 
 def _events(f: CostFilters):

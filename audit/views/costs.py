@@ -29,14 +29,8 @@ from review.models import ItemStatus, ReviewItem
 @section_required("costs")
 def costs(request: Request) -> HttpResponse:
     f = selectors_costs.parse_filters(request.GET)
-    budgets = selectors_costs.budget_rows()
     context = {
         "filters": f, "dimensions": selectors_costs.DIMENSIONS, "label_keys": selectors_costs.label_keys(),
-        "totals": selectors_costs.spend_totals(f), "top_runs": selectors_costs.top_runs(f),
-        "spend_chart": charts_costs.spend_over_time_html(selectors_costs.spend_by_day(f), since=f.since,
-                                                         until=f.until),
-        "tokens_chart": charts_costs.tokens_html(selectors_costs.tokens_by_type(f)),
-        "budget_chart": charts_costs.budget_utilization_html(budgets),
         "alerts": selectors_costs.recent_alerts(), "stops": len(selectors_costs.budget_stops()),
         "is_admin": user_has_role(request.user, ADMIN),
         # Compliance reads spend but not run pages (their state holds the workflow's data; the
@@ -44,8 +38,19 @@ def costs(request: Request) -> HttpResponse:
         "may_open_runs": user_may_open(request.user, "runs"),
         "this_month": datetime.now(UTC).strftime("%Y-%m"),
     }
-    template = "audit/_costs_body.html" if request.htmx else "audit/costs.html"
-    return render(request, template, context)
+    if not f.errors:  # a refused range gets no figures: they would answer another question
+        budgets = selectors_costs.budget_rows()
+        context.update({
+            "totals": selectors_costs.spend_totals(f), "top_runs": selectors_costs.top_runs(f),
+            "spend_chart": charts_costs.spend_over_time_html(selectors_costs.spend_by_day(f), since=f.since,
+                                                             until=f.until),
+            "tokens_chart": charts_costs.tokens_html(selectors_costs.tokens_by_type(f)),
+            "budget_chart": charts_costs.budget_utilization_html(budgets),
+        })
+    if request.htmx:
+        # 200 even with an error: htmx swaps in only 2xx answers, and the fragment carries the error.
+        return render(request, "audit/_costs_body.html", context)
+    return render(request, "audit/costs.html", context, status=400 if f.errors else 200)
 
 
 @section_required("costs")
