@@ -109,9 +109,19 @@ class DecisionFilters:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_query(cls, data: Any) -> DecisionFilters:
+    def from_query(cls, data: Any, *, actors: list[str] | None = None,
+                   workflows: list[str] | None = None) -> DecisionFilters:
+        """The filters of a query. Given the names the form offers (`actors`, `workflows`), a name
+        outside them is an error rather than an empty page under a form that shows "anyone": the
+        link or bookmark it came from names someone, or something, the log has never seen."""
         filters = cls(actor=data.get("actor", "").strip(), workflow=data.get("workflow", "").strip(),
                       decision=data.get("decision", "").strip())
+        if actors is not None and filters.actor and filters.actor not in actors:
+            filters.errors["actor"] = (f"nobody called {filters.actor!r} has decided anything: choose someone "
+                                       "from the list, or anyone")
+        if workflows is not None and filters.workflow and filters.workflow not in workflows:
+            filters.errors["workflow"] = (f"no run of a workflow called {filters.workflow!r} is in the ledger: "
+                                          "choose one from the list, or any")
         if filters.decision and filters.decision not in DECISIONS:
             filters.errors["decision"] = f"choose one of {', '.join(DECISIONS)}"
             filters.decision = ""

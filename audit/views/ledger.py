@@ -104,11 +104,11 @@ def ledger_proof(request: Request, gseq: int) -> HttpResponse:
 @section_required("audit")
 @require_GET
 def decisions(request: Request) -> HttpResponse:
-    filters = DecisionFilters.from_query(request.GET)
+    actors, workflows = decision_actors(), audit_overview().workflows
+    filters = DecisionFilters.from_query(request.GET, actors=actors, workflows=workflows)
     # A filter in error shows the error where the rows would be, not rows filtered by half the filters.
     rows = [] if filters.errors else decision_log(filters)
-    context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": decision_actors(),
-               "workflows": audit_overview().workflows}
+    context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": actors, "workflows": workflows}
     for row in rows:
         row.edits_json = json.dumps(row.edits, indent=1, sort_keys=True, ensure_ascii=False) if row.edits else ""
     if request.htmx and not request.htmx.boosted:
