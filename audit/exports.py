@@ -44,7 +44,7 @@ from audit.ledger import utc_now_iso
 from audit.merkle import FrontierTree
 from audit.models import LedgerEntry, PrunedChain, Seal
 from audit.sealing import ledger_signing_key, seal_frontier, seal_head
-from audit.selectors_ledger import ledger_snapshot
+from audit.selectors_ledger import WHERE_THREAD_IDS_ARE, ledger_snapshot, unknown_run_message
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
@@ -123,15 +123,15 @@ class ExportScope:
         # `run` is None when no run was asked for. An empty one (`--run ""`, an unset shell variable) is
         # not "no run": read as falsy it exported every run instead of the one meant.
         if self.run is not None and not self.run.strip():
-            raise ExportError("the run to export is empty: give a thread id as shown on the runs page, or leave "
-                              "the run out to export by date range, workflow or actor")
+            raise ExportError(f"the run to export is empty: give a thread id as shown in {WHERE_THREAD_IDS_ARE}, "
+                              "or leave the run out to export by date range, workflow or actor")
         if self.run:
             # A run is exported whole, and its scope names it alone: filters beside it would be ignored.
             if self.since or self.until or self.workflow or self.actor:
                 raise ExportError("a run is exported whole, so it takes no date range, workflow or actor: clear "
                                   "them to export the run, or clear the run to export by them")
             if not Run.objects.filter(thread_id=self.run).exists():
-                raise ExportError(f"no run {self.run!r}: give a thread id as shown on the runs page")
+                raise ExportError(unknown_run_message(self.run))
             return [self.run]
         if self.since and self.until and self.since > self.until:
             raise ExportError(REVERSED)

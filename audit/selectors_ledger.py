@@ -99,6 +99,26 @@ def recent_entries(limit: int = 20) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.order_by("-gseq")[:limit]
 
 
+# Where a person who exports or verifies finds a run's thread id: compliance cannot open the runs
+# pages, but both of these are on the audit pages every exporter may open.
+WHERE_THREAD_IDS_ARE = "the Run column of the decision log, or of the newest entries on the audit page"
+
+
+def unknown_run_message(thread_id: str) -> str:
+    """The refusal of a thread id no run has: where to copy a real one, and the runs whose id holds
+    what was typed (a part of an id, a different case), if any."""
+    similar = list(Run.objects.filter(thread_id__icontains=thread_id.strip()).order_by("-created_at", "-id")
+                   .values_list("thread_id", flat=True)[:3]) if thread_id.strip() else []
+    hint = f"; the thread ids of these runs contain what you typed: {', '.join(similar)}" if similar else ""
+    return f"no run {thread_id!r}: copy its thread id exactly as it appears in {WHERE_THREAD_IDS_ARE}{hint}"
+
+
+def recent_thread_ids(limit: int = 50) -> list[str]:
+    """The newest runs that have ledger entries, offered as suggestions by the export form's Run field."""
+    return list(Run.objects.filter(ledger_len__gt=0).order_by("-created_at", "-id")
+                .values_list("thread_id", flat=True)[:limit])
+
+
 @dataclass
 class DecisionFilters:
     actor: str = ""

@@ -37,7 +37,7 @@ from audit.sealing import (
     seal_head,
     verify_chains_signature,
 )
-from audit.selectors_ledger import ledger_snapshot
+from audit.selectors_ledger import ledger_snapshot, unknown_run_message
 from audit.services import SYSTEM_CHAIN
 from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
 from orchestrator.models import Run
@@ -479,7 +479,7 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
 
         if run is not None:
             if not Run.objects.filter(thread_id=run).exists():
-                raise LookupError(f"no run {run!r}: give a thread id as shown on the runs page")
+                raise LookupError(unknown_run_message(run))
             wanted: list[str] | None = [run]
         elif since is not None:
             since_iso = (since if isinstance(since, datetime) else datetime.combine(since, datetime.min.time(),

@@ -34,6 +34,7 @@ from audit.selectors_ledger import (
     decision_actors,
     decision_log,
     recent_entries,
+    recent_thread_ids,
 )
 from audit.verify import ledger_verify
 from orchestrator.http import Request
@@ -44,7 +45,7 @@ EXPORTERS = (COMPLIANCE, ADMIN)
 
 def _ledger_context(request: Request, **extra: object) -> dict[str, object]:
     return {"overview": audit_overview(), "entries": recent_entries(), "formats": FORMATS,
-            "today": date.today().isoformat(), **extra}
+            "today": date.today().isoformat(), "thread_ids": recent_thread_ids(), **extra}
 
 
 @section_required("audit")
