@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -16,7 +17,7 @@ from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
-from orchestrator.roles import ADMIN, user_may_open, user_roles
+from orchestrator.roles import ADMIN, COMPLIANCE, user_may_open, user_roles
 from orchestrator.services import RunError
 from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
@@ -257,6 +258,42 @@ class ItemView:
     back: tuple[str, str] | None  # (label, url) of the list this person came from, if they may open one
     # A pending budget stop whose budget is still too small: (budget, the cap its call needs).
     budget_short: tuple[Any, Decimal] | None = None
+    # Who else may approve an item the viewer may not approve because they started its run.
+    other_approvers: OtherApprovers | None = None
+
+
+@dataclass(frozen=True)
+class OtherApprovers:
+    """The people who may approve an item its run's starter may not (separation of duties), so the
+    starter knows whom to ask: the other active members of its reviewer group, and admins."""
+
+    group: str
+    members: str  # "Rowan Reviewer, Sam Smith and 2 more", or "" (admins are named apart)
+    admins: str
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.members or self.admins)
+
+
+def _names(users: QuerySet, limit: int = 3) -> str:
+    people = list(users.order_by("first_name", "last_name", "username")[: limit + 1])
+    total = users.count() if len(people) > limit else len(people)
+    names = [u.get_full_name() or u.username for u in people[:limit]]
+    if total > limit:
+        return f"{', '.join(names)} and {total - limit} more"
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def item_other_approvers(*, item: ReviewItem, starter_id: int) -> OtherApprovers:
+    # The same rule as review.permissions.may_decide: a budget stop is the admins' alone, and
+    # compliance never decides.
+    others = get_user_model().objects.filter(is_active=True).exclude(pk=starter_id)
+    admins = others.filter(groups__name=ADMIN).distinct()
+    members = others.none()
+    if item.kind != ItemKind.BUDGET and item.reviewer_group not in (ADMIN, COMPLIANCE):
+        members = others.filter(groups__name=item.reviewer_group).exclude(pk__in=admins.values("pk")).distinct()
+    return OtherApprovers(group=item.reviewer_group, members=_names(members), admins=_names(admins))
 
 
 def item_view(*, item: ReviewItem, user: Any) -> ItemView:
@@ -265,6 +302,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
     state = _state_or_empty(run.pk, item.step)
     changes, changed_by = _changes_before(run.pk, item.step, state)
     decisions = list(item.decisions.select_related("actor").order_by("created_at"))
+    started = bool(run.created_by_id and run.created_by_id == user.pk)
     return ItemView(
         item=item, request=request, description_html=render_markdown(request.get("description", "")),
         args=request.get("args", {}), relevant=[(name, state.get(name)) for name in request.get("relevant", [])],
@@ -273,12 +311,14 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
                "tokens": run.input_tokens + run.output_tokens, "cost": Decimal(run.cost), "llm_calls": run.llm_calls},
         decisions=decisions, allowed=request.get("allowed", ["approve", "reject", "edit", "respond"]),
         live=item_live(item=item, user=user),
-        may_decide=may_decide(user, item), started_by_viewer=bool(run.created_by_id and run.created_by_id == user.pk),
+        may_decide=may_decide(user, item), started_by_viewer=started,
         already_approved_by_viewer=any(d.actor_id == user.pk for d in decisions),
         timeline_url=reverse("audit:run", args=[run.thread_id]) if user_may_open(user, "runs") else "",
         back=_back_link(user),
         budget_short=budget_item_short(item)
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
+        other_approvers=item_other_approvers(item=item, starter_id=user.pk)
+        if started and item.status == ItemStatus.PENDING else None,
     )
 
 

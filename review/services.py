@@ -87,8 +87,10 @@ def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) 
         raise DecisionError(f"this item expired at {item.due_at:%Y-%m-%d %H:%M:%S} UTC and is being {policy}; "
                             "nothing was decided.")
     if kind in (Decision.APPROVE, Decision.EDIT) and run.created_by_id and run.created_by_id == actor.pk:
-        raise DecisionError(f"you started this run, so you may not approve it: another member of "
-                            f"{item.reviewer_group!r} must. You may still reject it or respond.")
+        who = "another admin" if item.kind == ItemKind.BUDGET or item.reviewer_group == "admin" else (
+            f"another member of {item.reviewer_group!r}, or an admin,")
+        raise DecisionError(f"you started this run, so you may not approve it: {who} must (the item's page names "
+                            "them). You may still reject it or respond.")
 
 
 def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
