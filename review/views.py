@@ -121,7 +121,7 @@ def _item_context(request: Request, item: ReviewItem, *, error: str = "",
     schema = workflow_schema(item)
     fields = edit_fields(schema, view.args, submitted=submitted, errors=field_errors) if schema else []
     return {"view": view, "live": view.live, "item": item, "fields": fields, "error": error, "field_errors": field_errors or {},
-            "posted": posted or {}}
+            "posted": posted or {}, "fields_changed": any(f.changed for f in fields)}
 
 
 def _render_item(request: Request, item: ReviewItem, *, status: int = 200, **context) -> HttpResponse:
@@ -154,24 +154,29 @@ def item_release_view(request: Request, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def item_decide(request: Request, pk: int) -> HttpResponse:
+    """Every decision button submits the one decide form (review/item.html), so the reason, the
+    response and the edited arguments come with each of them: a refused decision shows all of it
+    back, and only what the chosen decision uses is sent on."""
     item = _get_item(request, pk, deciding=True)
     kind = request.POST.get("decision", "")
-    edits, parse_errors = None, {}
-    if kind == Decision.EDIT and (schema := workflow_schema(item)) is not None:
-        edits, parse_errors = parse_edits(schema, item_view(item=item, user=request.user).args, request.POST)
+    typed, parse_errors = None, {}
+    if (schema := workflow_schema(item)) is not None:
+        typed, parse_errors = parse_edits(schema, item_view(item=item, user=request.user).args, request.POST)
     posted = {"decision": kind, "reason": request.POST.get("reason", ""), "response": request.POST.get("response", "")}
-    if parse_errors:
+    if kind == Decision.EDIT and parse_errors:
         return _render_item(request, item, status=422, error="Some fields need fixing before you approve.",
-                            field_errors=parse_errors, submitted=edits, posted=posted)
+                            field_errors=parse_errors, submitted=typed, posted=posted)
     try:
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(
-            decision=kind, reason=posted["reason"], edits=edits, response=posted["response"]))
+            decision=kind, reason=posted["reason"] if kind == Decision.REJECT else "",
+            edits=typed if kind == Decision.EDIT else None,
+            response=posted["response"] if kind == Decision.RESPOND else ""))
     except AlreadyDecided as exc:
         item.refresh_from_db()
-        return _render_item(request, item, status=409, error=str(exc), submitted=edits, posted=posted)
+        return _render_item(request, item, status=409, error=str(exc), submitted=typed, posted=posted)
     except DecisionError as exc:
         return _render_item(request, item, status=422, error=_sentence(str(exc)), field_errors=exc.field_errors,
-                            submitted=edits, posted=posted)
+                            submitted=typed, posted=posted)
     level, text = _done_message(item)
     messages.add_message(request, level, text)
     return redirect(reverse("review:inbox"))

@@ -21,7 +21,8 @@ def test_two_browsers_approving_at_once_one_succeeds_the_other_is_told_who_decid
 
         # Submit both forms without waiting for either response.
         for p in (page, other):
-            p.evaluate("document.getElementById('approve-form').requestSubmit()")
+            p.evaluate("document.getElementById('decide-form').requestSubmit("
+                       "document.querySelector('#approve-form button'))")
         for p in (page, other):
             p.wait_for_function(
                 "document.querySelector('.messages') || document.querySelector('[data-testid=decision-error]')")

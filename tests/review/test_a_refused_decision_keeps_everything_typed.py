@@ -1,0 +1,59 @@
+"""A decision the item page refuses comes back with everything the reviewer had typed, whichever
+button they pressed: the response, the reason and the edited arguments. Only what the chosen
+decision uses is recorded."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from review.models import ReviewItem
+from tests.review.fixtures import email_item  # noqa: F401  (fixture)
+
+
+def _textarea(page: str, name: str) -> str:
+    return html_lib.unescape(re.search(rf'<textarea id="{name}" name="{name}"[^>]*>(.*?)</textarea>', page,
+                                       re.S).group(1))
+
+
+def test_a_reject_without_reason_keeps_the_response_and_the_edits(email_item, reviewer_user, client_for):  # noqa: F811
+    item = email_item()
+    response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": "reject", "reason": "", "response": "Make it shorter and mention the date",
+        "arg-to": "cfo@example.com", "arg-subject": "Q3 numbers, short version"})
+
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "A rejection needs a reason" in page
+    assert _textarea(page, "response") == "Make it shorter and mention the date"
+    assert 'id="arg-subject" name="arg-subject" form="decide-form" value="Q3 numbers, short version"' in page
+    assert '<details class="card edit-card" id="edit" open>' in page  # the edit is in view, marked changed
+    assert page.count("edit-field changed") == 1
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def test_a_respond_without_text_keeps_the_reason(email_item, reviewer_user, client_for):  # noqa: F811
+    item = email_item()
+    page = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": "respond", "reason": "Wrong recipient", "response": " "}).content.decode()
+
+    assert "A response needs text" in page and _textarea(page, "reason") == "Wrong recipient"
+
+
+def test_only_what_the_chosen_decision_uses_is_recorded(email_item, reviewer_user, client_for):  # noqa: F811
+    item = email_item()
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": "reject", "reason": "Wrong recipient", "response": "Make it shorter",
+        "arg-subject": "Edited but rejected"})
+
+    item.refresh_from_db()
+    assert (item.decision, item.reason, item.response, item.edits) == ("reject", "Wrong recipient", "", None)
+
+
+def test_every_decision_button_submits_the_one_form(email_item, reviewer_user, client_for):  # noqa: F811
+    page = client_for(reviewer_user).get(f"/inbox/{email_item().pk}/").content.decode()
+
+    for value in ("approve", "reject", "respond", "edit"):
+        assert f'form="decide-form" name="decision" value="{value}"' in page
+    for name in ("reason", "response", "arg-to", "arg-subject", "arg-body"):
+        assert re.search(rf'name="{name}" form="decide-form"', page), name
