@@ -62,19 +62,25 @@ def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewIte
 @section_required("inbox")
 @require_GET
 def inbox(request: Request) -> HttpResponse:
+    page = _inbox_page(request)
+    if request.htmx and request.htmx.target == "inbox-rows":
+        # The nav badge refreshes on this event (base.html), so the count and the list never disagree
+        # for the badge's own 20 s period.
+        return trigger_client_event(render(request, "review/_inbox_rows.html", page), "inbox-refreshed")
+    return render(request, "review/inbox.html", page, status=400 if page["error"] else 200)
+
+
+def _inbox_page(request: Request, **context: object) -> dict:
+    """The inbox's context for the filters in the query string (the bulk form posts to a URL that
+    carries them too, so a refused bulk decision shows the same list)."""
     try:
         filters = InboxFilters.from_query(request.GET)
         error = ""
     except FilterError as exc:
         filters, error = InboxFilters(), str(exc)
     page = inbox_page(user=request.user, filters=filters)
-    context = {"page": page, "error": error, "workflows": inbox_workflows(), "scopes": SCOPES, "risks": RISKS,
-               "bulk_cap": BULK_CAP}
-    if request.htmx and request.htmx.target == "inbox-rows":
-        # The nav badge refreshes on this event (base.html), so the count and the list never disagree
-        # for the badge's own 20 s period.
-        return trigger_client_event(render(request, "review/_inbox_rows.html", context), "inbox-refreshed")
-    return render(request, "review/inbox.html", context, status=400 if error else 200)
+    return {"page": page, "error": error, "workflows": inbox_workflows(), "scopes": SCOPES, "risks": RISKS,
+            "bulk_cap": BULK_CAP, "selected": set(), "bulk": {}, **context}
 
 
 @login_required
@@ -185,20 +191,23 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
 @section_required("inbox")
 @require_POST
 def inbox_bulk(request: Request) -> HttpResponse:
-    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    decision, reason = request.POST.get("decision", ""), request.POST.get("reason", "")
     try:
-        result = items_decide_bulk(item_ids=[int(i) for i in ids], actor=request.user,
-                                   decision=request.POST.get("decision", ""), reason=request.POST.get("reason", ""))
+        result = items_decide_bulk(item_ids=ids, actor=request.user, decision=decision, reason=reason)
     except DecisionError as exc:
-        messages.error(request, _sentence(str(exc)))
-        return redirect("review:inbox")
-    verb = "approved" if request.POST.get("decision") == Decision.APPROVE else "rejected"
+        # Nothing was decided: the same list comes back with the same items ticked and the reason as
+        # typed, so fixing the one thing wrong does not mean selecting everything again.
+        return render(request, "review/inbox.html", _inbox_page(
+            request, selected=set(ids), bulk={"reason": reason, "error": _sentence(str(exc)),
+                                              "field_errors": exc.field_errors}), status=422)
+    verb = "approved" if decision == Decision.APPROVE else "rejected"
     if result.decided:
         messages.success(request, f"{len(result.decided)} item{'s' if len(result.decided) != 1 else ''} {verb}: "
                                   + ", ".join(f"#{i.pk}" for i in result.decided) + ".")
     for pk, why in result.skipped:
         messages.warning(request, f"Skipped #{pk}: {why}")
-    return redirect("review:inbox")
+    return redirect(reverse("review:inbox") + (f"?{request.GET.urlencode()}" if request.GET else ""))
 
 
 # What the run does after a decision, by its status read right after it.
