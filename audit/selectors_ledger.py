@@ -137,8 +137,8 @@ class DecisionFilters:
         filters = cls(actor=data.get("actor", "").strip(), workflow=data.get("workflow", "").strip(),
                       decision=data.get("decision", "").strip())
         if actors is not None and filters.actor and filters.actor not in actors:
-            filters.errors["actor"] = (f"nobody called {filters.actor!r} has decided anything: choose someone "
-                                       "from the list, or anyone")
+            filters.errors["actor"] = (f"no decision was recorded by {filters.actor!r}: choose someone from "
+                                       "the list, or anyone")
         if workflows is not None and filters.workflow and filters.workflow not in workflows:
             filters.errors["workflow"] = (f"no run of a workflow called {filters.workflow!r} is in the ledger: "
                                           "choose one from the list, or any")

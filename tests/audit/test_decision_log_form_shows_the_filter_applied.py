@@ -32,7 +32,7 @@ def test_an_unknown_actor_is_shown_selected_and_refused_by_name(decided, complia
     html = page.content.decode()
     assert page.status_code == 400
     assert _selected(html, "actor") == ["nobody"] and _selected(html, "decision") == ["approve"]
-    message = "Who: nobody called &#x27;nobody&#x27; has decided anything: choose someone from the list, or anyone."
+    message = "Who: no decision was recorded by &#x27;nobody&#x27;: choose someone from the list, or anyone."
     assert message in html and message in fragment
     assert 'data-testid="decision-row"' not in html and "No decisions match" not in html
 
