@@ -81,7 +81,7 @@ def test_the_audit_page_refuses_before_the_download_starts(sealed_runs, client_f
     assert response.status_code == 409 and not response.streaming
     assert "Content-Disposition" not in response
     page = response.content.decode()
-    assert "the ledger in the database no longer matches its seals" in page and found in page
+    assert "The ledger in the database no longer matches its seals" in page and found in page  # a banner: capitalised
     assert "audit verify" in page
     assert exports_recorded() == before
     # An inclusion proof from that tree would be wrong, so it is refused the same way.
