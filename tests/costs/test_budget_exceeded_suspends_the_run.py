@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from orchestrator.budgets import budget_reserve, max_cost
-from orchestrator.models import Budget, BudgetReservation, BudgetUsage, JournalEntry, SpendEvent
+from orchestrator.models import Budget, BudgetReservation, BudgetUsage, JournalEntry, Run, SpendEvent
 from orchestrator.services import run_start
 from orchestrator.state import loads
 from review.models import ReviewItem
@@ -19,6 +19,14 @@ from tests.costs.calls import draft_call, leased
 
 def _start(**labels):
     return run_start(workflow="cost_probe", input={"calls": 2}, labels=labels)
+
+
+def _stopped(advance, make_budget) -> tuple[Budget, Run, ReviewItem]:
+    """A run stopped by a budget at its fourth call: (the budget, the run, its pending stop item)."""
+    budget = make_budget(cap=_room_for_three_calls(advance))
+    run = _start()
+    advance(run)
+    return budget, run, ReviewItem.objects.get(run=run, status="pending")
 
 
 def _room_for_three_calls(advance) -> str:
@@ -145,10 +153,7 @@ def test_a_cap_raise_whose_resume_is_refused_is_undone(priced, advance, make_bud
 
 def test_a_stop_whose_budget_was_removed_resumes_without_a_cap(priced, advance, make_budget, admin_user,
                                                                client_for):
-    budget = make_budget(cap=_room_for_three_calls(advance))
-    run = _start()
-    advance(run)
-    item = ReviewItem.objects.get(run=run, status="pending")
+    budget, run, item = _stopped(advance, make_budget)
     Budget.objects.filter(pk=budget.pk).delete()
     client = client_for(admin_user)
     page = client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
@@ -164,10 +169,7 @@ def test_a_stop_whose_budget_was_removed_resumes_without_a_cap(priced, advance, 
 
 def test_resuming_without_a_cap_while_the_budget_still_blocks_is_refused(priced, advance, make_budget, admin_user,
                                                                         client_for):
-    make_budget(cap=_room_for_three_calls(advance))
-    run = _start()
-    advance(run)
-    item = ReviewItem.objects.get(run=run, status="pending")
+    _budget, run, item = _stopped(advance, make_budget)
 
     refused = client_for(admin_user).post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": ""})
 
@@ -177,10 +179,7 @@ def test_resuming_without_a_cap_while_the_budget_still_blocks_is_refused(priced,
 
 
 def test_a_renamed_budget_is_still_the_one_its_stop_raises(priced, advance, make_budget, admin_user, client_for):
-    budget = make_budget(cap=_room_for_three_calls(advance))
-    run = _start()
-    advance(run)
-    item = ReviewItem.objects.get(run=run, status="pending")
+    budget, run, item = _stopped(advance, make_budget)
     Budget.objects.filter(pk=budget.pk).update(name="Renamed since")
 
     assert client_for(admin_user).post(f"/costs/budgets/stops/{item.pk}/resume/", {"cap": "9"}).status_code == 302
@@ -190,10 +189,7 @@ def test_a_renamed_budget_is_still_the_one_its_stop_raises(priced, advance, make
 
 def test_a_cap_raised_after_the_stop_is_shown_beside_the_stop_s_figures(priced, advance, make_budget, admin_user,
                                                                         client_for):
-    budget = make_budget(cap=_room_for_three_calls(advance))
-    run = _start()
-    advance(run)
-    item = ReviewItem.objects.get(run=run, status="pending")
+    budget, run, item = _stopped(advance, make_budget)
     client = client_for(admin_user)
     assert 'data-testid="cap-now"' not in client.get(f"/costs/budgets/stops/{item.pk}/").content.decode()
 
