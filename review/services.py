@@ -57,6 +57,14 @@ class DecisionInput:
     edits: dict[str, Any] | None = None
     response: str = ""
 
+    def used(self) -> DecisionInput:
+        """Only what this decision uses: a reason goes with a rejection, edits with an edit, a response
+        with a respond. A form shows a refused decision's text back, so a reason typed for a refused
+        rejection may come along with the approval that follows; it must not be recorded with it."""
+        return DecisionInput(decision=self.decision, reason=self.reason if self.decision == Decision.REJECT else "",
+                             edits=self.edits if self.decision == Decision.EDIT else None,
+                             response=self.response if self.decision == Decision.RESPOND else "")
+
 
 def item_request(item: ReviewItem) -> dict[str, Any]:
     return loads(item.request) or {}
@@ -136,6 +144,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
         pk=item.pk)
     if item.status != ItemStatus.PENDING:
         raise already_decided(item)
+    decision = decision.used()
     now = timezone.now()
     if not expired:
         _refuse_person(item, run, actor, decision.decision, now)

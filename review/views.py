@@ -162,7 +162,7 @@ def item_release_view(request: Request, pk: int) -> HttpResponse:
 def item_decide(request: Request, pk: int) -> HttpResponse:
     """Every decision button submits the one decide form (review/item.html), so the reason, the
     response and the edited arguments come with each of them: a refused decision shows all of it
-    back, and only what the chosen decision uses is sent on."""
+    back (review_decide records only what the chosen decision uses)."""
     item = _get_item(request, pk, deciding=True)
     kind = request.POST.get("decision", "")
     typed, parse_errors = None, {}
@@ -174,9 +174,7 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
                             field_errors=parse_errors, submitted=typed, posted=posted)
     try:
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(
-            decision=kind, reason=posted["reason"] if kind == Decision.REJECT else "",
-            edits=typed if kind == Decision.EDIT else None,
-            response=posted["response"] if kind == Decision.RESPOND else ""))
+            decision=kind, reason=posted["reason"], edits=typed, response=posted["response"]))
     except AlreadyDecided as exc:
         item.refresh_from_db()
         return _render_item(request, item, status=409, error=str(exc), submitted=typed, posted=posted)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import pytest
+
 from review.models import ReviewItem
 from tests.review.fixtures import email_item  # noqa: F401  (fixture)
 
@@ -48,6 +50,35 @@ def test_only_what_the_chosen_decision_uses_is_recorded(email_item, reviewer_use
 
     item.refresh_from_db()
     assert (item.decision, item.reason, item.response, item.edits) == ("reject", "Wrong recipient", "", None)
+
+
+@pytest.mark.parametrize(("decision", "recorded"), [
+    ("approve", ("approve", "", "", None)),
+    ("respond", ("respond", "", "Make it shorter", None)),
+])
+def test_a_reason_left_from_a_refused_rejection_is_not_recorded_with_the_next_decision(
+        email_item, reviewer_user, client_for, decision, recorded):  # noqa: F811
+    item = email_item()
+    client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
+        "decision": decision, "reason": "Wrong recipient", "response": "Make it shorter",
+        "arg-subject": "Edited but not chosen"})
+
+    item.refresh_from_db()
+    assert (item.decision, item.reason, item.response, item.edits) == recorded
+
+
+def test_a_bulk_approval_does_not_record_the_reason_left_in_its_box(
+        email_item, reviewer_user, client_for):  # noqa: F811
+    items = [email_item(), email_item()]
+    client = client_for(reviewer_user)
+    refused = client.post("/inbox/bulk/", {"ids": [], "decision": "reject", "reason": "Wrong recipient"})
+    assert "Wrong recipient" in refused.content.decode()  # shown back in the box
+
+    client.post("/inbox/bulk/", {"ids": [i.pk for i in items], "decision": "approve", "reason": "Wrong recipient"})
+
+    for item in items:
+        item.refresh_from_db()
+        assert (item.decision, item.reason) == ("approve", "")
 
 
 def test_every_decision_button_submits_the_one_form(email_item, reviewer_user, client_for):  # noqa: F811
