@@ -15,7 +15,7 @@ from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
 from orchestrator.selectors import run_checkpoints, run_summary
 from orchestrator.services import RunError, run_get, run_start
 from review.permissions import assert_may_decide
-from review.selectors import pending_item_for_run, run_summary_for_reviewer
+from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["runs"])
@@ -75,14 +75,21 @@ def show(request: HttpRequest, thread_id: str):
     _require(request, ENGINEER, ADMIN, REVIEWER)
     if user_has_role(request.user, ENGINEER, ADMIN):
         return run_summary(_run(thread_id))
-    return _reviewer_summary(request, thread_id)
+    return run_summary_for_reviewer(request.user, *_reviewer_run(request, thread_id))
 
 
-def _reviewer_summary(request: HttpRequest, thread_id: str) -> dict[str, Any]:
+def _reviewer_run(request: HttpRequest, thread_id: str) -> tuple[Any, list[Any]]:
     try:
-        return run_summary_for_reviewer(request.user, thread_id)
+        return run_for_reviewer(request.user, thread_id)
     except RunError as exc:
         raise HttpError(404, str(exc)) from None
+
+
+def _summary_for(request: HttpRequest, run: Any) -> dict[str, Any]:
+    # Engineers and admins see the whole summary; a reviewer what GET /api/runs/{id} shows them.
+    if user_has_role(request.user, ENGINEER, ADMIN):
+        return run_summary(run)
+    return run_summary_for_reviewer(request.user, *_reviewer_run(request, run.thread_id))
 
 
 @router.get("/{thread_id}/checkpoints", response=list[dict])
@@ -96,9 +103,10 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
     # for people who may decide something.
     _require(request, REVIEWER, ENGINEER, ADMIN)
-    if not user_has_role(request.user, ENGINEER, ADMIN):
-        _reviewer_summary(request, thread_id)  # a run with nothing of theirs is not there, for them
-    run = _run(thread_id)
+    if user_has_role(request.user, ENGINEER, ADMIN):
+        run = _run(thread_id)
+    else:
+        run, _readable = _reviewer_run(request, thread_id)  # a run with nothing of theirs is not there, for them
     try:
         item = pending_item_for_run(run, request.user)
     except RunError as exc:
@@ -114,7 +122,7 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     run.refresh_from_db()
     return {"item": item.pk, "item_status": item.status, "decision": item.decision,
             "approvals": item.approvals, "required_approvals": item.required_approvals,
-            "run": run_summary(run)}
+            "run": _summary_for(request, run)}
 
 
 @router.post("/{thread_id}/fork", response={201: dict, 409: dict, 422: dict})

@@ -11,6 +11,14 @@ from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
 
 
+def pending_gate_summary(item: ReviewItem | None) -> dict[str, Any] | None:
+    """A run's pending gate as the API shows it (None: nothing pending)."""
+    if item is None:
+        return None
+    return {"item": item.pk, "action": item.action, "status": item.status, "node": item.node,
+            "approvals": item.approvals, "required_approvals": item.required_approvals}
+
+
 def run_summary(run: Run) -> dict[str, Any]:
     item = ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step").first()
     return {
@@ -21,11 +29,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "suspended_reason": run.suspended_reason,
         "current_node": run.next_node,
         "step": run.step,
-        "pending_gate": (
-            {"item": item.pk, "action": item.action, "status": item.status, "node": item.node,
-             "approvals": item.approvals, "required_approvals": item.required_approvals}
-            if item else None
-        ),
+        "pending_gate": pending_gate_summary(item),
         "input_tokens": run.input_tokens,
         "output_tokens": run.output_tokens,
         "cost": str(run.cost),

@@ -73,7 +73,10 @@ def check_serializable(node: str, update: dict[str, Any]) -> dict[str, str]:
 
 
 def schema_error(node: str, exc: ValidationError) -> StateError:
-    return StateError(f"node {node!r} produced a state that violates the schema: {schema_problems(exc)}.")
+    # Without the refused values: the node's output may hold personal data, and this message is kept
+    # on the run and written to the worker's log.
+    return StateError(f"node {node!r} produced a state that violates the schema: "
+                      f"{schema_problems(exc, quote_values=False)}.")
 
 
 @dataclass

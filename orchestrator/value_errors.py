@@ -100,8 +100,12 @@ _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
 }
 
 
-def schema_problem(err: ErrorDetails) -> str:
-    """What is wrong with one value, as a phrase to follow its name: "is required", "must be at least 1"."""
+def schema_problem(err: ErrorDetails, *, quote_values: bool = True) -> str:
+    """What is wrong with one value, as a phrase to follow its name: "is required", "must be at least 1".
+    `quote_values=False` leaves the refused value out (a node's output: it may be personal data, and the
+    message goes to the run's error and the worker's log)."""
+    if not quote_values:
+        err = ErrorDetails(**{**err, "input": None})
     phrase = _PHRASES.get(err["type"])
     if phrase is not None:
         try:
@@ -120,7 +124,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def schema_field_errors(exc: ValidationError) -> dict[str, str]:
+def schema_field_errors(exc: ValidationError, *, quote_values: bool = True) -> dict[str, str]:
     """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
     inside the field is kept in the reason, and a field's first problem is the one shown. A rule over
     the whole state is under WHOLE_STATE."""
@@ -128,14 +132,14 @@ def schema_field_errors(exc: ValidationError) -> dict[str, str]:
     for err in exc.errors():
         loc = tuple(err["loc"])
         inside = f" (at {_where(loc)})" if len(loc) > 1 else ""
-        errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err)}{inside}")
+        errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}")
     return errors
 
 
-def schema_problems(exc: ValidationError, *, limit: int = 5) -> str:
+def schema_problems(exc: ValidationError, *, limit: int = 5, quote_values: bool = True) -> str:
     """The violation as one line, "to: doesn't have the expected form (…); topic: is required", for a
     message that names every field at fault (at most `limit` of them, then how many more)."""
-    errors = schema_field_errors(exc)
+    errors = schema_field_errors(exc, quote_values=quote_values)
     shown = [f"{'the state as a whole' if field == WHOLE_STATE else field}: {problem}"
              for field, problem in list(errors.items())[:limit]]
     more = len(errors) - limit

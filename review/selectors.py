@@ -18,7 +18,8 @@ from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
 from orchestrator.roles import ADMIN, COMPLIANCE, user_may_open, user_roles
-from orchestrator.services import RunError
+from orchestrator.selectors import pending_gate_summary
+from orchestrator.services import RunError, run_get
 from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
@@ -30,23 +31,30 @@ SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overd
 RISKS = ("low", "medium", "high", "critical")
 
 
-def run_summary_for_reviewer(user: Any, thread_id: str) -> dict[str, Any]:
-    """What GET /api/runs/{id} tells a reviewer: where a run they review stands (status, step, its
-    pending gate if it is theirs to read), not its data (labels may name a customer, an error may quote
-    the state) nor its cost. A run without an item they may read is answered exactly as a run that does
-    not exist, so no one enumerates runs, or learns which exist, through this."""
-    run = Run.objects.filter(thread_id=thread_id).first()
+def run_for_reviewer(user: Any, thread_id: str) -> tuple[Run, list[ReviewItem]]:
+    """A run (by thread id or database id, as for engineers) with the items of it `user` may read, newest
+    first. A run without one is answered exactly as a run that does not exist, so no one enumerates runs,
+    or learns which exist, through the reviewer's view of the API."""
+    try:
+        run = run_get(thread_id)
+    except RunError:
+        run = None
     items = list(ReviewItem.objects.filter(run=run).order_by("-step")) if run else []
     readable = [item for item in items if may_read_item(user, item)]
     if run is None or not readable:
         raise RunError(f"no run with thread id {thread_id!r} that has a review item you may read.")
+    return run, readable
+
+
+def run_summary_for_reviewer(user: Any, run: Run, readable: list[ReviewItem]) -> dict[str, Any]:
+    """What GET /api/runs/{id} tells a reviewer of a run (run_for_reviewer): where it stands (status, step,
+    its pending gate if it is theirs to read), not its data (labels may name a customer, an error may quote
+    the state) nor its cost or lineage."""
     pending = next((item for item in readable if item.status == ItemStatus.PENDING), None)
     return {
         "thread_id": run.thread_id, "workflow": run.workflow, "status": run.status,
         "suspended_reason": run.suspended_reason, "step": run.step,
-        "pending_gate": ({"item": pending.pk, "action": pending.action, "status": pending.status,
-                          "node": pending.node, "approvals": pending.approvals,
-                          "required_approvals": pending.required_approvals} if pending else None),
+        "pending_gate": pending_gate_summary(pending),
         "error": "failed (details for engineers)" if run.status == "failed" else None,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

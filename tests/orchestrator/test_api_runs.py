@@ -144,6 +144,15 @@ def test_a_reviewer_reads_where_a_run_they_review_stands_but_not_its_data(api, e
     assert not {"labels", "cost", "input_tokens", "output_tokens", "parent"} & set(view)
     assert "acme-42" not in shown.content.decode()
     assert api(engineer_user).get(f"/api/runs/{thread_id}").json()["labels"] == {"customer": "acme-42"}
+    by_number = api(reviewer_user).get(f"/api/runs/{Run.objects.get(thread_id=thread_id).pk}")
+    assert by_number.status_code == 200 and by_number.json() == view  # by database id, as engineers may
+
+    decided = api(reviewer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
+                                      content_type="application/json")
+    assert decided.status_code == 200, decided.content
+    assert decided.json()["run"]["status"] == "queued"  # the decision's answer shows the run the same way
+    assert not {"labels", "cost", "input_tokens", "output_tokens", "parent"} & set(decided.json()["run"])
+    assert "acme-42" not in decided.content.decode()
 
 
 def test_a_run_with_nothing_for_a_reviewer_is_not_there_for_them(api, engineer_user, reviewer_user):
