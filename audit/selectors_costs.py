@@ -141,6 +141,11 @@ def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def budget_stops_count() -> int:
+    """How many runs wait for a cap decision (the costs page's banner: one count, not the list)."""
+    return ReviewItem.objects.filter(kind="budget_exceeded", status=ItemStatus.PENDING).count()
+
+
 def budget_stops(*, limit: int = 50) -> list[ReviewItem]:
     """Pending budget_exceeded items (runs waiting for a cap decision)."""
     items = list(ReviewItem.objects.filter(kind="budget_exceeded", status=ItemStatus.PENDING)

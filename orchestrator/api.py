@@ -20,6 +20,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from orchestrator.roles import section_required
+from orchestrator.services import LARGE_INPUT_ADVICE
 from orchestrator.tokens import api_token_user
 
 
@@ -71,7 +72,7 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, {"detail": (
         f"the request body is over the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}-byte limit "
         f"(GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES:,} plus room for the envelope); "
-        "nothing was done. Store large documents as blobs and pass their pointers.")}, status=413)
+        f"nothing was done. Do not send large documents inline: {LARGE_INPUT_ADVICE}")}, status=413)
 
 
 @api.exception_handler(HttpError)

@@ -178,6 +178,11 @@ def budget_item_cap_now(facts: dict[str, str], budget: Budget | None) -> Decimal
     return budget.cap
 
 
+def budget_item_fits(facts: dict[str, str], budget: Budget | None) -> bool:
+    """Whether the stopped call fits its budget as it is now (a removed or inactive budget blocks nothing)."""
+    return _still_short(budget, facts) is None
+
+
 def budget_item_needed(facts: dict[str, str]) -> Decimal:
     """The smallest cap that lets the stopped call through, as things stood when it stopped."""
     return sum((Decimal(facts.get(k) or 0) for k in ("spent", "reserved", "max_cost")), Decimal(0))

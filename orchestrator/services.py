@@ -34,6 +34,11 @@ _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
 
 
+# What to do with a document too big for a run's input (services and the API's 413 say the same).
+LARGE_INPUT_ADVICE = ("pass a reference to the document (a URL, an id) and let the first node fetch it and keep "
+                      "it with ctx.blobs.put().")
+
+
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
               labels: dict[str, str] | None = None, actor: Any = None) -> Run:
     """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
@@ -56,8 +61,7 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(
             f"input is {encoded_size} bytes, above GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES}; "
-            "pass a reference to the document (a URL, an id) and let the first node fetch it and keep it with "
-            "ctx.blobs.put()."
+            + LARGE_INPUT_ADVICE
         )
     typed = pointer_not_held_at(payload, "input")
     if typed is not None:

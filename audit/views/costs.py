@@ -31,7 +31,7 @@ def costs(request: Request) -> HttpResponse:
     f = selectors_costs.parse_filters(request.GET)
     context = {
         "filters": f, "dimensions": selectors_costs.DIMENSIONS, "label_keys": selectors_costs.label_keys(),
-        "alerts": selectors_costs.recent_alerts(), "stops": len(selectors_costs.budget_stops()),
+        "alerts": selectors_costs.recent_alerts(), "stops": selectors_costs.budget_stops_count(),
         "is_admin": user_has_role(request.user, ADMIN),
         # Compliance reads spend but not run pages (their state holds the workflow's data; the
         # ledger export is compliance's view of a run): no link that would answer 403.
@@ -135,7 +135,7 @@ def _stop_page(request: Request, item: ReviewItem, raise_form: RaiseCapForm, end
         # The cards show the stop as it was; a cap changed since (raised elsewhere) is shown beside
         # them, with whether the stopped call now fits, so the two figures never read as one.
         "cap_now": cost_admin.budget_item_cap_now(facts, budget),
-        "fits_now": budget is not None and needed <= budget.cap,
+        "fits_now": cost_admin.budget_item_fits(facts, budget),
         "pending": item.status == ItemStatus.PENDING,
     }, status=status)
 

@@ -210,6 +210,16 @@ own_blobs = Graph("own_blobs", state=Attachment)
 own_blobs.node("attach", attach).node("read_back", read_back, interrupt_before=True, request=attachment_request)
 own_blobs.edge(START, "attach").edge("attach", "read_back").edge("read_back", END)
 
+def payment_request(state: Counter) -> GateRequest:
+    return GateRequest(action="pay", args={"n": state.n}, description="Pay?", reviewer_group="finance")
+
+
+# Two desks: the reviewers approve the preparation, then the finance group (or an admin) the payment.
+two_desks = Graph("two_desks", state=Counter)
+two_desks.node("prepare", count, interrupt_after=True, request=transfer_request)
+two_desks.node("pay", count, interrupt_before=True, request=payment_request)
+two_desks.edge(START, "prepare").edge("prepare", "pay").edge("pay", END)
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
-          own_blobs, ask_then_flaky]
+          own_blobs, ask_then_flaky, two_desks]

@@ -191,3 +191,25 @@ def test_a_reviewer_reads_a_failed_runs_status_but_not_its_error_details(api, te
     assert reviewer_view["status"] == engineer_view["status"] == "failed"
     assert "the attachment was not there yet" in engineer_view["error"]
     assert reviewer_view["error"] == "failed (details for engineers)"
+
+
+def test_who_decided_a_gate_is_told_only_to_those_who_may_read_it(api, test_graphs, engineer_user, reviewer_user,
+                                                                  admin_user):
+    thread_id = api(engineer_user).post("/api/runs", {"workflow": "two_desks"},
+                                        content_type="application/json").json()["thread_id"]
+    run = Run.objects.get(thread_id=thread_id)
+    assert run_advance(run.pk, worker="test") == "suspended"
+    approve = {"decision": "approve"}
+    assert api(reviewer_user).post(f"/api/runs/{thread_id}/decision", approve,
+                                   content_type="application/json").status_code == 200
+    assert run_advance(run.pk, worker="test") == "suspended"  # now at the finance group's gate
+    assert api(admin_user).post(f"/api/runs/{thread_id}/decision", approve,
+                                content_type="application/json").status_code == 200
+
+    to_reviewer = api(reviewer_user).post(f"/api/runs/{thread_id}/decision", approve, content_type="application/json")
+    to_engineer = api(engineer_user).post(f"/api/runs/{thread_id}/decision", approve, content_type="application/json")
+
+    assert to_reviewer.status_code == to_engineer.status_code == 409
+    assert "has no pending gate to decide" in to_reviewer.json()["detail"]
+    assert "admin" not in to_reviewer.json()["detail"]  # the finance gate is not theirs to read
+    assert "already decided (approve) by admin at " in to_engineer.json()["detail"]

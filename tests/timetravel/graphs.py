@@ -1,6 +1,7 @@
 """Workflows registered only by the tests that need them: one that keeps a document in the blob store
 and its pointer in the state, the way `ctx.blobs` is meant to be used; one that copies a model's JSON
-answer into its state as it came, "$blob" keys and all."""
+answer into its state as it came, "$blob" keys and all; one that shows a stored document to a reviewer
+without keeping its pointer in the state."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.graph import END, START, Graph
+from orchestrator.graph import END, START, GateRequest, Graph
 
 
 class Filing(BaseModel):
@@ -46,4 +47,15 @@ def parse(state: Parsed, ctx) -> dict:
 parsed = Graph("parsed_answer", state=Parsed)
 parsed.node("parse", parse)
 parsed.edge(START, "parse").edge("parse", END)
-graphs = [filing, parsed]
+def ask_about_a_file(state: Filing, ctx) -> dict:
+    # The pointer goes only into what the reviewer is asked, never into the state.
+    pointer = ctx.blobs.put(state.text, content_type="text/plain")
+    decision = ctx.interrupt(GateRequest(action="file", args={"file": pointer}, description="File this?"))
+    return {"summary": decision.decision}
+
+
+asked = Graph("asks_about_a_file", state=Filing)
+asked.node("ask", ask_about_a_file)
+asked.edge(START, "ask").edge("ask", END)
+
+graphs = [filing, parsed, asked]

@@ -1,7 +1,8 @@
 """A blob pointer names a stored document by its sha256 and nothing else. Typed into a run's input it
 is refused, naming the key path; copied into the state from a model's answer, text such as
-"ab/../../<another blob's path>" is shown as an ordinary object, opens nothing, and erasing that run
-never deletes another run's document."""
+"ab/../../<another blob's path>" (or a pointer whose size is not a number) is shown as an ordinary
+object, opens nothing, and erasing that run never deletes another run's document, nor one that only a
+pending review item still shows."""
 
 from __future__ import annotations
 
@@ -71,3 +72,35 @@ def test_a_model_s_answer_naming_another_blob_opens_nothing_and_erases_nothing(v
     assert path.exists()
     page = engineer.get(f"/runs/{theirs.thread_id}/checkpoints/{theirs.step}/")
     assert page.status_code == 200 and "the victim&#x27;s signed contract" in page.content.decode()
+
+
+@pytest.mark.parametrize("pointer", [
+    {"$blob": "a" * 64, "size": "twelve", "type": "text/plain"},
+    {"$blob": "a" * 64, "size": 12, "type": ["text/plain"]},
+    {"$blob": "A" * 64, "size": 12, "type": "text/plain"},
+])
+def test_a_malformed_pointer_from_a_model_is_shown_as_an_object(register_workflows, transactional_db, advance_run,
+                                                                client_for, engineer_user, pointer):
+    register_workflows("tests.timetravel.graphs")
+    run = advance_run(run_start(workflow="parsed_answer", input={"answer": json.dumps({"note": pointer})}))
+
+    for url in (f"/runs/{run.thread_id}/", f"/runs/{run.thread_id}/checkpoints/{run.step}/"):
+        page = client_for(engineer_user).get(url)
+        assert page.status_code == 200, url
+        assert 'data-testid="blob"' not in page.content.decode()
+
+
+def test_erasing_a_run_keeps_a_document_a_pending_review_item_still_shows(register_workflows, transactional_db,
+                                                                         advance_run, admin_user):
+    register_workflows("tests.timetravel.graphs")
+    text = "the contract a reviewer is about to read"
+    waiting = advance_run(run_start(workflow="asks_about_a_file", input={"text": text}))
+    assert waiting.status == "suspended"
+    item_pointer = json.loads(waiting.review_items.get().request)["args"]["file"]
+    filed = advance_run(run_start(workflow="filing", input={"text": text}))  # the same bytes: the same blob
+    assert state_at(filed.pk, filed.step)["document"]["file"]["$blob"] == item_pointer["$blob"]
+
+    audit_erase(actor=admin_user, run=filed.thread_id)
+
+    sha = item_pointer["$blob"]
+    assert Path(default_storage.path(f"{sha[:2]}/{sha[2:4]}/{sha}")).exists()
