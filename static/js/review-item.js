@@ -28,7 +28,10 @@
     if (!isStatusSwap(event)) return;
     typed = [];
     document.querySelectorAll(TYPED).forEach(function (field) {
-      if (field.value === field.defaultValue) return;
+      // Typed means changed from what the gate proposed (an argument's data-original) or from empty:
+      // not from the field's default, which after a refused decision is the text shown back.
+      var pristine = field.dataset.original !== undefined ? field.dataset.original : "";
+      if (field.value.replace(/\r\n/g, "\n") === pristine) return;
       var label = document.querySelector("label[for='" + field.id + "']");
       typed.push({field: field, id: field.id, value: field.value,
                   label: label ? label.firstChild.textContent.trim() : field.name});

@@ -35,6 +35,24 @@ def test_an_open_item_decided_by_someone_else_loses_its_buttons_and_shows_the_ru
     screenshot(page, "inbox-item-decided-elsewhere")
 
 
+def test_text_shown_back_after_a_refused_decision_is_kept_when_someone_else_decides(
+    page, login_as, reviewer_user, reviewer2_user, email_item  # noqa: F811
+):
+    item = email_item()
+    login_as(page, reviewer2_user)
+    page.goto(f"/inbox/{item.pk}/")
+    page.locator("#response").fill("Make it shorter and mention the date")
+    page.get_by_role("button", name="Reject").click()  # no reason: refused, the response is shown back
+    page.get_by_text("Say why you reject this.").first.wait_for()
+    assert page.locator("#response").input_value() == "Make it shorter and mention the date"
+
+    review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
+
+    unsent = page.get_by_test_id("unsent-input")
+    unsent.wait_for(timeout=8_000)  # the 5 s poll
+    assert "Make it shorter and mention the date" in unsent.inner_text()
+
+
 def test_the_inbox_list_and_the_nav_badge_refresh_together(
     page, login_as, reviewer_user, reviewer2_user, email_item  # noqa: F811
 ):
