@@ -39,12 +39,19 @@ def may_read_item(user: Any, item: ReviewItem) -> bool:
     return bool(roles) and item.decisions.filter(actor=user).exists()
 
 
+def deciding_group(item: ReviewItem) -> str | None:
+    """The group whose members may decide `item` besides the admins, who may decide every item; None when
+    only admins may: a budget stop, an item for the admin group, and one naming compliance, which only
+    reads (items made before gates were refused that group may name it)."""
+    if item.kind == ItemKind.BUDGET or item.reviewer_group in (ADMIN, COMPLIANCE):
+        return None
+    return item.reviewer_group
+
+
 def may_decide(user: Any, item: ReviewItem) -> bool:
     roles = user_roles(user)
-    if item.kind == ItemKind.BUDGET:
-        return ADMIN in roles
-    # Compliance only reads, even where an item (made before gates were refused that group) names it.
-    return (item.reviewer_group in roles and item.reviewer_group != COMPLIANCE) or ADMIN in roles
+    group = deciding_group(item)
+    return ADMIN in roles or (group is not None and group in roles)
 
 
 def assert_may_read(user: Any) -> None:

@@ -17,14 +17,14 @@ from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
-from orchestrator.roles import ADMIN, COMPLIANCE, user_may_open, user_roles
+from orchestrator.roles import ADMIN, user_may_open, user_roles
 from orchestrator.selectors import pending_gate_summary
 from orchestrator.services import RunError, run_get
 from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
-from review.permissions import may_decide, may_read_item
+from review.permissions import deciding_group, may_decide, may_read_item
 
 PAGE_SIZE = 25
 SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
@@ -294,13 +294,11 @@ def _names(users: QuerySet, limit: int = 3) -> str:
 
 
 def item_other_approvers(*, item: ReviewItem, starter_id: int) -> OtherApprovers:
-    # The same rule as review.permissions.may_decide: a budget stop is the admins' alone, and
-    # compliance never decides.
     others = get_user_model().objects.filter(is_active=True).exclude(pk=starter_id)
     admins = others.filter(groups__name=ADMIN).distinct()
     members = others.none()
-    if item.kind != ItemKind.BUDGET and item.reviewer_group not in (ADMIN, COMPLIANCE):
-        members = others.filter(groups__name=item.reviewer_group).exclude(pk__in=admins.values("pk")).distinct()
+    if (group := deciding_group(item)) is not None:
+        members = others.filter(groups__name=group).exclude(pk__in=admins.values("pk")).distinct()
     return OtherApprovers(group=item.reviewer_group, members=_names(members), admins=_names(admins))
 
 

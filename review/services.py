@@ -36,6 +36,7 @@ from orchestrator.state import StateTracker, check_serializable, dumps, loads
 from orchestrator.state_edits import StateEditRefused, state_edits_check
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
+from review.permissions import deciding_group
 
 
 class DecisionError(RunError):
@@ -95,8 +96,8 @@ def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) 
         raise DecisionError(f"this item expired at {item.due_at:%Y-%m-%d %H:%M:%S} UTC and is being {policy}; "
                             "nothing was decided.")
     if kind in (Decision.APPROVE, Decision.EDIT) and run.created_by_id and run.created_by_id == actor.pk:
-        who = "another admin" if item.kind == ItemKind.BUDGET or item.reviewer_group == "admin" else (
-            f"another member of {item.reviewer_group!r}, or an admin,")
+        group = deciding_group(item)
+        who = "another admin" if group is None else f"another member of {group!r}, or an admin,"
         raise DecisionError(f"you started this run, so you may not approve it: {who} must (the item's page names "
                             "them). You may still reject it or respond.")
 
