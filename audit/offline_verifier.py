@@ -701,24 +701,26 @@ class Report:
 
     def lines(self, max_problems: int = 20) -> list[str]:
         if self.ok:
-            return [_printable(line) for line in (self.summary, *self.notes, *(f"WARNING: {w}" for w in self.warnings))]
+            return [printable(line) for line in (self.summary, *self.notes, *(f"WARNING: {w}" for w in self.warnings))]
         ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
         shown = [_describe(p) for p in ordered[:max_problems]]
         out = [f"FAIL: {shown[0]}", *(f"  also: {s}" for s in shown[1:])]
         if len(ordered) > max_problems:
             out.append(f"  ... and {len(ordered) - max_problems} more problems")
-        return [_printable(line) for line in out + [f"WARNING: {w}" for w in self.warnings]]
+        return [printable(line) for line in out + [f"WARNING: {w}" for w in self.warnings]]
 
 
-def _printable(line: str) -> str:
+def printable(line: str) -> str:
     """Messages quote the file (run ids, actors): a control character there (a newline, a carriage
     return, a terminal escape) could forge or hide a line of this report on the auditor's screen, so
-    each is shown as its escape instead."""
+    each is shown as its escape instead. Gatehouse's own commands show names and values with this one too
+    (this file must run without the Gatehouse code base, so the copy they share lives here)."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """"1 entry", "1,200 entries". Gatehouse's own commands word counts with this one too."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def _describe(problem: Problem) -> str:
@@ -822,15 +824,15 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
         elif actual["pruned"]:
             report.fail(
                 None,
-                f"the file holds {_plural(actual['pruned'], 'pruned line')}, which only exports of version "
+                f"the file holds {plural(actual['pruned'], 'pruned line')}, which only exports of version "
                 f"{PRUNED_VERSION} or later have, but its header says version {header.get('version')}: lines were added",
             )
-        for kind, plural in kinds:
+        for kind, key in kinds:
             # An int, not merely equal to one (true == 1): the counts are what Gatehouse wrote.
-            if not _is_int(counts.get(plural)) or counts.get(plural) != actual[kind]:
+            if not _is_int(counts.get(key)) or counts.get(key) != actual[kind]:
                 report.fail(
                     None,
-                    f"the header (line {number}) counts {json.dumps(counts.get(plural))} {kind} lines, but the file "
+                    f"the header (line {number}) counts {json.dumps(counts.get(key))} {kind} lines, but the file "
                     f"holds {actual[kind]}: lines were added or removed",
                 )
     else:
@@ -1334,7 +1336,7 @@ def _check_manifest(
         report.fail(
             runs[run][0][0],
             f"run {run} is not in the signed manifest: its "
-            f"{_plural(len(runs[run]), 'entry was', 'entries were')} added to the export",
+            f"{plural(len(runs[run]), 'entry was', 'entries were')} added to the export",
         )
     for run in sorted(runs.keys() & heads.keys() - broken):
         length, head = heads[run]
@@ -1460,14 +1462,14 @@ def _check_pruned(
             report.fail(
                 number,
                 f"run {run} is stated as pruned, but the export holds "
-                f"{_plural(len(runs[run]), 'entry', 'entries')} of it: a pruned run has none left",
+                f"{plural(len(runs[run]), 'entry', 'entries')} of it: a pruned run has none left",
             )
             continue
         pinned = pins.get(run)
         if pinned is None:
             report.fail(
                 number,
-                f"run {run} is stated as pruned at {_plural(length, 'entry', 'entries')}, but no seal in the "
+                f"run {run} is stated as pruned at {plural(length, 'entry', 'entries')}, but no seal in the "
                 "export signed a head for it, so what was pruned cannot be proven",
             )
         elif (pinned[0], pinned[1]) != (length, head):
@@ -1486,7 +1488,7 @@ def _check_pruned(
         else:
             report.notes.append(
                 f"run {run} was pruned by retention {_retention_phrase(line)}: its "
-                f"{_plural(length, 'entry is', 'entries are')} no longer held, and its final head (entry "
+                f"{plural(length, 'entry is', 'entries are')} no longer held, and its final head (entry "
                 f"{length}) is proven by seal {pinned[2]}"
                 + (f"; retention recorded the prune in {recorded[run]}" if recorded and run in recorded else "")
             )
@@ -1615,7 +1617,7 @@ def _check_missing_run(run: str, pins: Pins, report: Report) -> None:
         report.fail(
             None,
             f"run {run} is in the header's scope, but the export holds none of its entries and does not "
-            f"state it was pruned, though seal {pinned[2]} signed {_plural(pinned[0], 'entry', 'entries')} "
+            f"state it was pruned, though seal {pinned[2]} signed {plural(pinned[0], 'entry', 'entries')} "
             f"for it: {_entries_phrase(1, pinned[0], run)} removed",
         )
 
@@ -1768,15 +1770,15 @@ def verify_export(
                 f"{len(unsealed)} entries are unsealed (newer than the last seal): {where}"
             )
 
-    seal_part = f"{_plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
+    seal_part = f"{plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
     extras = [f"{len(proven)} proven into seals"] + ([f"{redacted} redacted"] if redacted else [])
     extras += ["matches its signed manifest"] if complete else []
-    pruned_part = _plural(len(pruned), "pruned run")
+    pruned_part = plural(len(pruned), "pruned run")
     if system:
-        records = _plural(len(system), "system entry records", "system entries record")
+        records = plural(len(system), "system entry records", "system entries record")
         pruned_part += f" ({records} {'its prune' if len(pruned) == 1 else 'their prunes'})"
     report.summary = (
-        f"OK: {_plural(len(entries) - len(system), 'entry', 'entries')} in {_plural(len(runs), 'run')}, "
+        f"OK: {plural(len(entries) - len(system), 'entry', 'entries')} in {plural(len(runs), 'run')}, "
         f"{pruned_part + ', ' if pruned else ''}{seal_part} "
         f"({', '.join(extras)})"
     )
@@ -1826,7 +1828,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the answer is FAIL, never a traceback
         # Status 2 means the file or a key could not be read; this file was read, and is not verified.
-        print(_printable(
+        print(printable(
             f"FAIL: the export could not be checked: {type(exc).__name__}: {exc}. It is not verified; "
             "it was likely altered after export (ask Gatehouse's operators for a new one), or report this "
             "to them with the file"

@@ -124,12 +124,17 @@ def _name(actor: Any) -> str | None:
     return getattr(actor, "username", None) or (actor if isinstance(actor, str) else None)
 
 
+def no_run_message(thread_id: str) -> str:
+    """How the command line refuses a thread id no run has (the pages point to where they list runs)."""
+    return f"no run with thread id {thread_id!r}; list runs with `python manage.py runs list`."
+
+
 def run_get(thread_id: str) -> Run:
     run = Run.objects.filter(thread_id=thread_id).first()
     if run is None and str(thread_id).isdigit():
         run = Run.objects.filter(pk=int(thread_id)).first()
     if run is None:
-        raise RunError(f"no run with thread id {thread_id!r}; list runs with `python manage.py runs list`.")
+        raise RunError(no_run_message(thread_id))
     return run
 
 

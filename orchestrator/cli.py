@@ -1,0 +1,167 @@
+"""What every management command shares, so that they read alike to an operator.
+
+- Argument types that refuse a bad value while the arguments are parsed: they raise
+  argparse.ArgumentTypeError, the one exception argparse turns into a usage error (exit 2, the
+  message on one line); anything else raised there escapes as a traceback.
+- The people named by --actor and --as, and the run named by a thread id: one wording for an
+  unknown user, a missing role and an unknown run, whichever command is refusing.
+- Text shown in a terminal: names and values with their control characters escaped (a token named
+  with a terminal escape must not colour or clear the operator's screen), columns as wide as what
+  they hold, long values clipped with "…".
+- Ctrl-C: one line saying what the interruption left behind, exit 130, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+from collections.abc import Container, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.date_range import date_parse
+from audit.offline_verifier import plural, printable
+from orchestrator.models import Run
+from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER, user_has_role
+from orchestrator.services import RunError, run_get
+
+__all__ = [
+    "INTERRUPTED_EXIT", "Interrupted", "OperatorCommand", "clip", "count_arg", "date_arg", "label_arg", "output_arg",
+    "plural", "printable", "run_named", "seconds_arg", "table", "user_named", "user_with_role",
+]
+
+INTERRUPTED_EXIT = 128 + signal.SIGINT  # 130, what shells report for a command Ctrl-C stopped
+
+# How a message names the holder of a role: "'engineer' is not an admin".
+ROLE_HOLDERS = {ADMIN: "an admin", COMPLIANCE: "a compliance officer", ENGINEER: "an engineer",
+                REVIEWER: "a reviewer"}
+
+
+# --- argument types --------------------------------------------------------------------------------------
+def date_arg(text: str) -> date:
+    """A day as YYYY-MM-DD, in the words the pages' date filters use."""
+    try:
+        return date_parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seconds_arg(text: str) -> float:
+    """A positive number of seconds: 0 or less would make a loop spin without pausing."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 (e.g. 30 or 0.5)")
+    return value
+
+
+def count_arg(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def label_arg(text: str) -> tuple[str, str]:
+    """A run label as KEY=VALUE (the value may be empty, the key may not)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. --label customer=acme-42)")
+    return key, value
+
+
+def output_arg(text: str) -> str:
+    """A file to write, or '-' for standard output. An empty one (an unset shell variable) would name
+    the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output is empty: give a file path, or - for standard output")
+    return text
+
+
+# --- people and runs -------------------------------------------------------------------------------------
+def user_named(username: str) -> Any:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"no user {username!r}; create it in the admin or with `manage.py demo_users`.")
+    return user
+
+
+def user_with_role(username: str, *roles: str, needed_for: str, flag: str) -> Any:
+    """The user `flag` names, who must hold one of `roles` for `needed_for` ("erasure")."""
+    user = user_named(username)
+    if not user_has_role(user, *roles):
+        holders = [ROLE_HOLDERS[role] for role in roles]
+        theirs = " or ".join(f"{holder}'s" for holder in holders)
+        raise CommandError(f"{username!r} is not {' or '.join(holders)}: {needed_for} needs the "
+                           f"{' or '.join(roles)} role ({flag} takes {theirs} username).")
+    return user
+
+
+def run_named(thread_id: str) -> Run:
+    """The run with this thread id (or database id), or the refusal every command words alike."""
+    try:
+        return run_get(thread_id)
+    except RunError as exc:
+        raise CommandError(str(exc)) from None
+
+
+# --- terminal text ---------------------------------------------------------------------------------------
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters; a cut value ends in "…" so it does not read as the whole value."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Container[int] = ()) -> list[str]:
+    """The lines of a table: each column as wide as its widest cell (header included), two spaces apart,
+    columns numbered in `right` aligned right, an empty cell shown as "-", every cell `printable`."""
+    cells = [[printable(str(c)) for c in header]]
+    cells += [[printable("-" if c is None or c == "" else str(c)) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return ["  ".join(cell.rjust(width) if i in right else cell.ljust(width)
+                      for i, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip()
+            for row in cells]
+
+
+# --- the command -----------------------------------------------------------------------------------------
+class Interrupted(Exception):
+    """Ctrl-C, caught where the command knows exactly what it left behind: the message says that."""
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+class OperatorCommand(BaseCommand):
+    """A command an operator runs. Ctrl-C stops it with one line saying what was kept (`interrupted`,
+    or an Interrupted's message), exit 130: never a KeyboardInterrupt traceback."""
+
+    interrupted = "stopped before it finished"
+
+    def interrupted_note(self, options: dict[str, Any]) -> str:
+        return self.interrupted
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute(*args, **options)
+        except KeyboardInterrupt:
+            note = self.interrupted_note(options)
+        except Interrupted as exc:
+            note = str(exc)
+        self.stderr.write(f"interrupted: {note}")
+        sys.exit(INTERRUPTED_EXIT)
+
+    def say(self, text: str) -> None:
+        """A line on stderr that is not an error (a report beside data written to stdout): Django
+        styles stderr as an error, bold red on a terminal."""
+        self.stderr.write(text, style_func=_plain)
