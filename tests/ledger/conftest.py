@@ -48,19 +48,42 @@ def letter_run(transactional_db, redis_conn, ledger_workflows, seal_dir) -> Call
 
 
 @pytest.fixture
-def audit_cli(worker_env, seal_dir, ledger_workflows) -> Callable[..., subprocess.CompletedProcess]:
-    """audit_cli("verify", "--run", T) -> the finished `manage.py audit …` process (never raises)."""
+def manage_cli(worker_env, seal_dir, ledger_workflows) -> Callable[..., subprocess.CompletedProcess]:
+    """manage_cli("runs", "show", T) -> the finished `manage.py …` process (never raises), as an operator
+    runs it: a fresh interpreter against the test database, with this test's workflows and seal directory.
+    Keyword arguments go to subprocess.run (e.g. umask=0o077)."""
     from django.conf import settings
 
     env = {**worker_env, "GATEHOUSE_SEAL_DIR": str(seal_dir),
            "GATEHOUSE_WORKFLOWS": ",".join(settings.GATEHOUSE_WORKFLOWS)}
 
-    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "manage.py", "audit", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+    def run(*args: str, timeout: float = 120, **options) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=timeout, **options)
 
     run.env = env
     return run
+
+
+@pytest.fixture
+def audit_cli(manage_cli) -> Callable[..., subprocess.CompletedProcess]:
+    """audit_cli("verify", "--run", T) -> the finished `manage.py audit …` process (never raises)."""
+
+    def run(*args: str, timeout: float = 120, **options) -> subprocess.CompletedProcess:
+        return manage_cli("audit", *args, timeout=timeout, **options)
+
+    run.env = manage_cli.env
+    return run
+
+
+def usage_error(result: subprocess.CompletedProcess) -> str:
+    """The one-line message of a command refused while its arguments were read: exit 2, argparse's usage
+    (wrapped over several lines when long) and its error, never a traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    *usage, error = result.stderr.splitlines()
+    assert usage[0].startswith("usage: manage.py ") and all(line.startswith(" ") for line in usage[1:]), result.stderr
+    return error
 
 
 def tamper(sql: str, params: list | tuple = ()) -> None:

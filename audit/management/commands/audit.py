@@ -4,9 +4,12 @@
     audit verify [--run THREAD_ID] [--since YYYY-MM-DD]         exit 1 naming the first bad entry
     audit export (--run ID | [--since D] [--until D] [--workflow W] [--actor A]) --format jsonl|csv|pdf -o FILE
     audit erase (--label KEY=VALUE | --run ID) --actor ADMIN_USERNAME
-    audit prune [--dry-run]
-    audit retention WORKFLOW DAYS [--allow-below-minimum]
+    audit prune (--dry-run | --actor ADMIN_USERNAME)
+    audit retention WORKFLOW DAYS --actor ADMIN_USERNAME [--allow-below-minimum]
     audit public-key
+
+An argument that cannot be used (a malformed date, a missing --actor) is a usage error, exit 2; a
+refusal exits 1 (orchestrator/cli.py).
 """
 
 from __future__ import annotations
@@ -14,28 +17,20 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.date_range import date_parse
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
 from audit.sealing import SealPending, SealRefused, seal_loop, seals_catch_up
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
+from orchestrator.cli import date_arg, label_arg, output_arg, seconds_arg
 from orchestrator.roles import ADMIN, user_has_role
-
-
-def _date(value: str) -> date:
-    try:
-        return date_parse(value)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
 
 
 class ProgressBar:
@@ -63,31 +58,33 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         seal = sub.add_parser("seal", help="sign a Merkle tree head over every finished, unsealed entry")
         seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM")
-        seal.add_argument("--every", type=float, default=None, help="seconds between seals (GATEHOUSE_SEAL_SECONDS)")
+        seal.add_argument("--every", type=seconds_arg, default=None,
+                          help="seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
 
         verify = sub.add_parser("verify", help="recompute chains, Merkle roots and signatures")
         verify.add_argument("--run", help="one run's thread id")
-        verify.add_argument("--since", type=_date, help="runs with entries since this date (YYYY-MM-DD)")
+        verify.add_argument("--since", type=date_arg, help="runs with entries since this date (YYYY-MM-DD)")
 
         export = sub.add_parser("export", help="export entries with proofs (jsonl), flat rows (csv) or a report (pdf)")
         export.add_argument("--run")
-        export.add_argument("--since", type=_date)
-        export.add_argument("--until", type=_date)
+        export.add_argument("--since", type=date_arg, help="runs with entries from this date (YYYY-MM-DD)")
+        export.add_argument("--until", type=date_arg, help="runs with entries up to this date (YYYY-MM-DD)")
         export.add_argument("--workflow")
         export.add_argument("--actor", help="runs this user decided on")
         export.add_argument("--format", choices=FORMATS, default="jsonl")
-        export.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
+        export.add_argument("-o", "--output", type=output_arg, required=True, help="file to write ('-' for stdout)")
         export.add_argument("--as", dest="as_user", default="cli", help="who is exporting (recorded)")
         export.add_argument("--progress", action="store_true", help="draw the progress bar even without a terminal")
 
         erase = sub.add_parser("erase", help="remove personal data, keep the proofs")
-        erase.add_argument("--label", help="KEY=VALUE, e.g. customer=acme-42")
+        erase.add_argument("--label", type=label_arg, help="KEY=VALUE, e.g. customer=acme-42")
         erase.add_argument("--run")
         erase.add_argument("--actor", required=True, help="username of the admin doing it (recorded)")
 
         prune = sub.add_parser("prune", help="delete runs past their retention period (sealed ones only)")
-        prune.add_argument("--dry-run", action="store_true")
-        prune.add_argument("--actor", default="", help="username of the admin pruning (recorded; not needed for --dry-run)")
+        prune.add_argument("--dry-run", action="store_true", help="list what would be pruned, change nothing")
+        prune.add_argument("--actor", help="username of the admin pruning (recorded); required unless --dry-run")
+        self._prune_parser = prune  # a missing --actor is a usage error, as for erase and retention
 
         retention = sub.add_parser("retention", help="set a workflow's retention period in days")
         retention.add_argument("workflow")
@@ -169,12 +166,7 @@ class Command(BaseCommand):
         self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
 
     def _erase(self, opts: dict[str, Any]) -> None:
-        label = None
-        if opts["label"]:
-            key, sep, value = opts["label"].partition("=")
-            if not sep or not key:
-                raise CommandError("--label takes KEY=VALUE, e.g. --label customer=acme-42")
-            label = (key, value)
+        label = opts["label"]
         user = get_user_model().objects.filter(username=opts["actor"]).first()
         if user is None:
             raise CommandError(f"no user {opts['actor']!r}: --actor takes an admin's username")
@@ -186,8 +178,11 @@ class Command(BaseCommand):
 
     def _prune(self, opts: dict[str, Any]) -> None:
         if not opts["dry_run"]:
+            if not opts["actor"]:
+                self._prune_parser.error("the following arguments are required: --actor (only --dry-run goes "
+                                         "without it)")
             self._admin(opts["actor"], "pruning deletes runs' data")
-        plan = retention_prune(dry_run=opts["dry_run"], actor=opts["actor"])
+        plan = retention_prune(dry_run=opts["dry_run"], actor=opts["actor"] or "")
         verb = "would prune" if opts["dry_run"] else "pruned"
         self.stdout.write(f"{verb} {len(plan.due)} run{'s' if len(plan.due) != 1 else ''} "
                           f"({plan.entries} ledger entries kept as sealed leaves, {plan.checkpoints} checkpoints)")

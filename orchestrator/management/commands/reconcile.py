@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from orchestrator.cli import seconds_arg
 from orchestrator.reconciler import runs_reconcile
 
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true")
-        parser.add_argument("--every", type=float, default=None, help="seconds between passes")
+        parser.add_argument("--every", type=seconds_arg, default=None,
+                            help="seconds between passes, above 0 (default GATEHOUSE_RECONCILE_SECONDS)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         every = opts["every"] or settings.GATEHOUSE_RECONCILE_SECONDS

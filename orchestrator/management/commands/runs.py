@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orchestrator.models import Run
+from orchestrator.cli import count_arg, label_arg
+from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
@@ -29,31 +29,11 @@ def _parse_json(text: str, what: str) -> Any:
         ) from None
 
 
-def _labels(pairs: list[str]) -> dict[str, str]:
-    labels = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CommandError(f"label {pair!r} is not key=value (e.g. --label department=legal).")
-        labels[key] = value
-    return labels
-
-
 def _user(username: str):
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"no user {username!r}; create it in the admin or with `manage.py demo_users`.")
     return user
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
 
 
 class Command(BaseCommand):
@@ -65,7 +45,7 @@ class Command(BaseCommand):
         start.add_argument("workflow")
         start.add_argument("--thread-id")
         start.add_argument("--input", default="{}", help="JSON object of initial state fields")
-        start.add_argument("--label", action="append", default=[], help="key=value (repeatable)")
+        start.add_argument("--label", action="append", type=label_arg, default=[], help="KEY=VALUE (repeatable)")
         start.add_argument("--actor", help="username recorded as the run's starter")
 
         for name in ("show", "history"):
@@ -93,8 +73,8 @@ class Command(BaseCommand):
         retry.add_argument("--force-version", action="store_true")
         sub.add_parser("workflows")
         listing = sub.add_parser("list")
-        listing.add_argument("--status")
-        listing.add_argument("--limit", type=_positive, default=20, help="how many runs, newest first (≥ 1)")
+        listing.add_argument("--status", choices=RunStatus.values, help="only runs in this status")
+        listing.add_argument("--limit", type=count_arg, default=20, help="how many runs, newest first (≥ 1)")
 
         fork = sub.add_parser("fork", help="fork a run at a checkpoint; prints the new run's thread id")
         fork.add_argument("id")
@@ -120,7 +100,7 @@ class Command(BaseCommand):
         payload = _parse_json(opts["input"], "--input")
         actor = _user(opts["actor"]) if opts.get("actor") else None
         run = run_start(workflow=opts["workflow"], input=payload, thread_id=opts.get("thread_id"),
-                        labels=_labels(opts["label"]), actor=actor)
+                        labels=dict(opts["label"]), actor=actor)
         self.stdout.write(run.thread_id)
 
     def _show(self, opts: dict[str, Any]) -> None:

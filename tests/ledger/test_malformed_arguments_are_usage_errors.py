@@ -1,0 +1,68 @@
+"""An argument the commands cannot use is refused while the arguments are read, as a usage error: exit 2,
+the usage line and one line saying what is wrong, never a traceback. A malformed date printed a 51-line
+traceback; `--every -1` made a loop spin and `--every 0` silently meant the default; `runs list --status
+bogus` listed nothing; a label without "=" was worded two ways; `-o ""` was taken for the current directory; `audit prune` without --actor said
+"'nobody' is not an admin" (exit 1) where erase and retention gave a usage error."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ledger.conftest import usage_error
+
+DATE_FORMAT = "use a date like 2025-01-31 (YYYY-MM-DD)"
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("audit", "verify", "--since", "2026-13-01"),
+     f"manage.py audit verify: error: argument --since: '2026-13-01' is not a date: {DATE_FORMAT}"),
+    (("audit", "verify", "--since", "yesterday"),
+     f"manage.py audit verify: error: argument --since: 'yesterday' is not a date: {DATE_FORMAT}"),
+    (("audit", "export", "--since", "2026-02-30", "-o", "x.jsonl", "--as", "casey"),
+     f"manage.py audit export: error: argument --since: '2026-02-30' is not a date: {DATE_FORMAT}"),
+    (("audit", "export", "--until", "31/01/2026", "-o", "x.jsonl", "--as", "casey"),
+     f"manage.py audit export: error: argument --until: '31/01/2026' is not a date: {DATE_FORMAT}"),
+])
+def test_a_malformed_date_is_one_line_naming_the_format(manage_cli, args, error):
+    assert usage_error(manage_cli(*args)) == error
+
+
+@pytest.mark.parametrize("args", [("reconcile", "--loop"), ("audit", "seal", "--loop")])
+@pytest.mark.parametrize("every", ["-1", "0", "nan", "soon"])
+def test_a_loop_pause_must_be_a_positive_number_of_seconds(manage_cli, args, every):
+    error = usage_error(manage_cli(*args, "--every", every, timeout=30))
+    assert error.endswith(f"argument --every: '{every}' is not a number of seconds above 0 (e.g. 30 or 0.5)")
+
+
+def test_an_unknown_status_names_the_statuses_there_are(manage_cli):
+    error = usage_error(manage_cli("runs", "list", "--status", "bogus"))
+    assert error == ("manage.py runs list: error: argument --status: invalid choice: 'bogus' (choose from "
+                     "'queued', 'running', 'suspended', 'completed', 'rejected', 'failed', 'cancelled')")
+
+
+@pytest.mark.parametrize("args", [("runs", "start", "ledger_letter"), ("audit", "erase", "--actor", "admin")])
+def test_a_label_that_is_not_key_value_is_refused_alike(manage_cli, args):
+    error = usage_error(manage_cli(*args, "--label", "acme"))
+    assert error.endswith("error: argument --label: 'acme' is not KEY=VALUE (e.g. --label customer=acme-42)")
+
+
+def test_an_empty_output_asks_for_a_file_path(manage_cli):
+    error = usage_error(manage_cli("audit", "export", "--format", "csv", "-o", "", "--as", "casey"))
+    assert error == ("manage.py audit export: error: argument -o/--output: the output is empty: give a file path, "
+                     "or - for standard output")
+
+
+@pytest.mark.parametrize("args", [
+    ("audit", "prune"),
+    ("audit", "erase", "--run", "T-1"),
+    ("audit", "retention", "ledger_letter", "400"),
+])
+def test_every_admin_action_requires_its_actor_alike(manage_cli, args):
+    error = usage_error(manage_cli(*args))
+    assert error.startswith(f"manage.py audit {args[1]}: error: the following arguments are required: --actor")
+
+
+def test_a_dry_run_prune_needs_no_actor(manage_cli):
+    dry = manage_cli("audit", "prune", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would prune 0 runs")
