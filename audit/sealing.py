@@ -365,11 +365,14 @@ def seals_catch_up(*, wait_seconds: float = 10.0, max_entries: int | None = None
     return made
 
 
-def seal_loop(*, interval: float, stdout: Any = None) -> None:
-    """Seal every `interval` seconds until SIGTERM/SIGINT. Safe to run twice (the advisory lock)."""
+def seal_loop(*, interval: float, stdout: Any = None) -> int:
+    """Seal every `interval` seconds until SIGTERM/SIGINT, finishing the seal in progress; returns the
+    signal that stopped it. Safe to run twice (the advisory lock)."""
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+    if stdout is not None:  # once Ctrl-C finishes the seal in progress rather than interrupting it
+        stdout.write(f"sealing every {interval:g}s until SIGTERM or Ctrl-C\n")
     while not stopping:
         try:
             for seal in seals_catch_up(wait_seconds=min(interval, 30)):
@@ -383,3 +386,4 @@ def seal_loop(*, interval: float, stdout: Any = None) -> None:
         deadline = time.monotonic() + interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.2)
+    return stopping[0]

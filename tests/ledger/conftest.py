@@ -76,6 +76,14 @@ def audit_cli(manage_cli) -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
+@pytest.fixture
+def exporter(make_user):
+    """The compliance officer `audit export --as` names: exports are recorded under an existing user."""
+    from orchestrator.roles import COMPLIANCE
+
+    return make_user("casey", COMPLIANCE, first_name="Casey", last_name="Compliance")
+
+
 def usage_error(result: subprocess.CompletedProcess) -> str:
     """The one-line message of a command refused while its arguments were read: exit 2, argparse's usage
     (wrapped over several lines when long) and its error, never a traceback."""

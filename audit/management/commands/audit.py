@@ -9,19 +9,20 @@
     audit public-key
 
 An argument that cannot be used (a malformed date, a missing --actor) is a usage error, exit 2; a
-refusal exits 1 (orchestrator/cli.py).
+refusal exits 1; Ctrl-C exits 130 with one line saying what was left behind (orchestrator/cli.py).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import FORMATS, ExportError, ExportScope, export_stream
@@ -29,8 +30,19 @@ from audit.retention import RetentionError, retention_prune, retention_set
 from audit.sealing import SealPending, SealRefused, seal_loop, seals_catch_up
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
-from orchestrator.cli import date_arg, label_arg, output_arg, seconds_arg
+from orchestrator.cli import Interrupted, OperatorCommand, date_arg, label_arg, output_arg, seconds_arg
 from orchestrator.roles import ADMIN, user_has_role
+
+# What Ctrl-C left behind, by action (an export words its own: it knows whether it was recorded).
+INTERRUPTED = {
+    "seal": "the seals made before the interruption are kept; run it again to seal the rest",
+    "verify": "the ledger was not verified and nothing was recorded; run it again",
+    "export": "nothing was exported or recorded",
+    "erase": "an erasure is one transaction, so it either finished or changed nothing; run it again to be sure",
+    "prune": "a prune is one transaction, so it either finished or changed nothing; `audit prune --dry-run` shows "
+             "what is still due",
+    "retention": "the change is one transaction, so it either finished or changed nothing; run it again to be sure",
+}
 
 
 class ProgressBar:
@@ -51,13 +63,13 @@ class ProgressBar:
         self.stream.flush()
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "The audit ledger: seal, verify, export, erase, prune, retention, public-key."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         seal = sub.add_parser("seal", help="sign a Merkle tree head over every finished, unsealed entry")
-        seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM")
+        seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM or Ctrl-C")
         seal.add_argument("--every", type=seconds_arg, default=None,
                           help="seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
 
@@ -95,6 +107,9 @@ class Command(BaseCommand):
 
         sub.add_parser("public-key", help="print the ledger's public key (PEM) for the offline verifier")
 
+    def interrupted_note(self, options: dict[str, Any]) -> str:
+        return INTERRUPTED.get(options["action"], self.interrupted)
+
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             getattr(self, "_" + opts["action"].replace("-", "_"))(opts)
@@ -105,7 +120,9 @@ class Command(BaseCommand):
         from django.conf import settings
 
         if opts["loop"]:
-            seal_loop(interval=opts["every"] or settings.GATEHOUSE_SEAL_SECONDS, stdout=self.stdout)
+            every = opts["every"] or settings.GATEHOUSE_SEAL_SECONDS
+            if seal_loop(interval=every, stdout=self.stdout) == signal.SIGINT:
+                raise Interrupted("sealing stopped after the seal in progress; every seal made is kept")
             return
         try:
             made = seals_catch_up()
@@ -134,10 +151,7 @@ class Command(BaseCommand):
                             actor=opts["actor"])
         bar = ProgressBar(self.stderr._out, f"export {opts['format']}", force=opts["progress"])
         if opts["output"] == "-":
-            runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
-            for chunk in stream:
-                sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
+            self._export_to_stdout(scope, opts["format"], opts["as_user"], bar)
             return
         # Written to a new file beside the target, which replaces the target only once complete: a
         # path that cannot be written fails before the export is recorded in the ledger, and a
@@ -152,18 +166,36 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot write {opts['output']} ({exc.strerror}); nothing was exported or "
                                "recorded. Pick a writable path, or -o - for standard output.") from None
-        size = 0
+        size, recorded = 0, False
         try:
             with handle:
                 runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
+                recorded = True
                 for chunk in stream:
                     handle.write(chunk)
                     size += len(chunk)
             os.replace(handle.name, target)
-        except BaseException:
+        except BaseException as exc:
             Path(handle.name).unlink(missing_ok=True)
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted(f"nothing was written to {opts['output']}; " + (
+                    "the attempt was recorded in the ledger (an export entry is made when an export starts)"
+                    if recorded else "nothing was recorded")) from None
             raise
         self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
+
+    def _export_to_stdout(self, scope: ExportScope, fmt: str, exporter: str, bar: ProgressBar) -> None:
+        recorded = False
+        try:
+            runs, stream = export_stream(scope=scope, fmt=fmt, actor=exporter, progress=bar)
+            recorded = True
+            for chunk in stream:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        except KeyboardInterrupt:
+            raise Interrupted("the export on standard output is incomplete: discard it; the attempt was recorded "
+                              "in the ledger (an export entry is made when an export starts)"
+                              if recorded else "nothing was exported or recorded") from None
 
     def _erase(self, opts: dict[str, Any]) -> None:
         label = opts["label"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from orchestrator.cli import OperatorCommand
 from orchestrator.tokens import PREFIX_LENGTH, api_token_create, api_token_revoke, api_tokens_of
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create, list or revoke a user's API tokens (Authorization: Bearer)."
 
     def add_arguments(self, parser: CommandParser) -> None:

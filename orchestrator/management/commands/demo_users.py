@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from config.env import env_str
+from orchestrator.cli import OperatorCommand
 from orchestrator.demo_accounts import DEMO_USERS, WeakDemoPassword, demo_users_ensure
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create or update the demo users (admin, reviewer, reviewer2, engineer, compliance)."
+    interrupted = "run it again: it creates what is missing and leaves the rest as it is"
 
     def handle(self, *args, **options) -> None:
         shared = env_str("GATEHOUSE_DEMO_PASSWORD") or None

@@ -7,18 +7,20 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import close_old_connections
 
-from orchestrator.cli import seconds_arg
+from orchestrator.cli import OperatorCommand, seconds_arg
 from orchestrator.reconciler import runs_reconcile
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Re-enqueue runs whose worker died or whose job Redis lost. --loop runs it periodically."
+    # A pass only re-enqueues what Postgres says is due, so stopping one midway loses nothing.
+    interrupted = "reconcile stopped; a pass is safe to interrupt, the next one enqueues what this one did not"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--loop", action="store_true")
+        parser.add_argument("--loop", action="store_true", help="keep reconciling until SIGTERM or Ctrl-C")
         parser.add_argument("--every", type=seconds_arg, default=None,
                             help="seconds between passes, above 0 (default GATEHOUSE_RECONCILE_SECONDS)")
 
@@ -27,6 +29,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         # SIGTERM ends the loop between passes; a pass is safe to interrupt anyway.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if opts["loop"]:
+            self.stdout.write(f"reconcile: a pass every {every:g}s until SIGTERM or Ctrl-C")
         while True:
             close_old_connections()
             try:
@@ -36,6 +40,6 @@ class Command(BaseCommand):
                         f"reconcile: {len(report.expired_leases)} expired leases, {len(report.enqueued)} enqueued"
                     )
             except Exception as exc:  # Redis or Postgres briefly away: say so and try again next pass
-                self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every}s")
+                self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every:g}s")
             if not opts["loop"] or stop.wait(every):
                 return

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from orchestrator.cli import count_arg, label_arg
+from orchestrator.cli import OperatorCommand, count_arg, label_arg
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
@@ -36,7 +36,7 @@ def _user(username: str):
     return user
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Start, inspect, resume, cancel and retry workflow runs."
 
     def add_arguments(self, parser: CommandParser) -> None:

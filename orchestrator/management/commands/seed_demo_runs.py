@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from orchestrator.cli import OperatorCommand
 from orchestrator.executor import run_advance
 from orchestrator.models import Run
 from orchestrator.services import run_start
@@ -23,8 +24,10 @@ EMAILS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Seed demo runs: completed, suspended at a gate, failed, looping."
+    # Each run is started and advanced on its own, so those seeded before Ctrl-C are whole.
+    interrupted = "the demo runs seeded so far are kept; `seed_demo_runs --force` seeds a full set again"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="seed even if runs exist")
