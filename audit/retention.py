@@ -25,10 +25,15 @@ from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, RetentionPolicy, 
 from audit.sealing import RETENTION_MINIMUM_DAYS
 from audit.services import system_chain_lock, system_ledger_append
 from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run
+from orchestrator.registry import UnknownWorkflow
+from orchestrator.selectors import workflow_known
 from orchestrator.state import loads
 from review.models import ReviewDecision, ReviewItem
 
 MINIMUM_DAYS = RETENTION_MINIMUM_DAYS
+# 100 years, as for an API token's lifetime: more is a typo, and a cutoff further back than datetime's
+# year 1 cannot even be computed (prune failed with OverflowError on every run after such a setting).
+MAXIMUM_DAYS = 36_500
 
 
 class RetentionError(ValueError):
@@ -39,11 +44,17 @@ def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False
                   actor: str | None = None) -> RetentionPolicy:
     """Set how long `workflow`'s finished runs are kept; the change is recorded in the system chain
     (how long evidence is kept is a setting an auditor must be able to trace)."""
-    if days < 1:
-        raise RetentionError("retention must be at least one day")
+    if not 1 <= days <= MAXIMUM_DAYS:
+        raise RetentionError(f"retention is a number of days from 1 to {MAXIMUM_DAYS} (100 years), not {days}")
     if days < MINIMUM_DAYS and not allow_below_minimum:
-        raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); pass the "
-                             "explicit override if a regulation really requires less")
+        raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); if a regulation "
+                             "really requires less, pass --allow-below-minimum (the change is recorded as below "
+                             "the minimum)")
+    try:
+        # A policy for a name no run has and no module registers would apply to nothing, silently.
+        workflow_known(workflow)
+    except UnknownWorkflow as exc:
+        raise RetentionError(str(exc)) from None
     with transaction.atomic():
         system_chain_lock()  # before reading what this replaces: concurrent changes record in order
         previous = retention_days(workflow)
@@ -78,7 +89,10 @@ def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
     workflows = Run.objects.filter(status__in=TERMINAL_STATUSES).values_list("workflow", flat=True).distinct()
     for workflow in sorted(set(workflows)):
         days = retention_days(workflow)
-        cutoff = now - timedelta(days=days)
+        try:
+            cutoff = now - timedelta(days=days)
+        except OverflowError:  # a period set before MAXIMUM_DAYS, reaching past year 1: nothing is that old
+            continue
         for run in (Run.objects.filter(workflow=workflow, status__in=TERMINAL_STATUSES, finished_at__lt=cutoff)
                     .exclude(thread_id__in=pruned).order_by("finished_at")):
             if LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=sealed_upto).exists():

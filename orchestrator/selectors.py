@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 
 from orchestrator.models import Checkpoint, Run
+from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.state import loads
 from review.models import ItemStatus, ReviewItem
 
@@ -17,6 +18,15 @@ def pending_gate_summary(item: ReviewItem | None) -> dict[str, Any] | None:
         return None
     return {"item": item.pk, "action": item.action, "status": item.status, "node": item.node,
             "approvals": item.approvals, "required_approvals": item.required_approvals}
+
+
+def workflow_known(name: str) -> None:
+    """Refuse (UnknownWorkflow, naming the registered ones) a workflow that is neither registered nor
+    the workflow of a stored run: a retired workflow's runs are still kept, exported and pruned, so its
+    name stays a real one."""
+    registered = workflows()
+    if name not in registered and not Run.objects.filter(workflow=name).exists():
+        raise UnknownWorkflow(name, list(registered))
 
 
 def run_summary(run: Run) -> dict[str, Any]:

@@ -94,6 +94,15 @@ def usage_error(result: subprocess.CompletedProcess) -> str:
     return error
 
 
+def refusal(result: subprocess.CompletedProcess) -> str:
+    """What a refused command says: exit 1 and one line on stderr, never a traceback."""
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("CommandError: "), line
+    return line.removeprefix("CommandError: ")
+
+
 def tamper(sql: str, params: list | tuple = ()) -> None:
     """Change the database the way an attacker with SQL access would: triggers off, then raw SQL."""
     with transaction.atomic(), connection.cursor() as cursor:

@@ -16,7 +16,7 @@ from orchestrator.models import Checkpoint, Run
 from tests.ledger.conftest import offline, tamper
 
 
-def test_a_retention_below_six_months_needs_the_override(db):
+def test_a_retention_below_six_months_needs_the_override(db, ledger_workflows):
     with pytest.raises(RetentionError, match="below the 183-day minimum"):
         retention_set(workflow="ledger_letter", days=90)
     assert retention_set(workflow="ledger_letter", days=90, allow_below_minimum=True).below_minimum

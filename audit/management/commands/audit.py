@@ -30,7 +30,15 @@ from audit.retention import RetentionError, retention_prune, retention_set
 from audit.sealing import SealPending, SealRefused, seal_loop, seals_catch_up
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
-from orchestrator.cli import Interrupted, OperatorCommand, date_arg, label_arg, output_arg, seconds_arg
+from orchestrator.cli import (
+    Interrupted,
+    OperatorCommand,
+    date_arg,
+    label_arg,
+    output_arg,
+    plural,
+    seconds_arg,
+)
 from orchestrator.roles import ADMIN, user_has_role
 
 # What Ctrl-C left behind, by action (an export words its own: it knows whether it was recorded).
@@ -227,7 +235,7 @@ class Command(OperatorCommand):
         self._admin(opts["actor"], "changing how long evidence is kept")
         policy = retention_set(workflow=opts["workflow"], days=opts["days"],
                                allow_below_minimum=opts["allow_below_minimum"], actor=opts["actor"])
-        self.stdout.write(f"{policy.workflow}: finished runs are kept {policy.days} days")
+        self.stdout.write(f"{policy.workflow}: finished runs are kept {plural(policy.days, 'day')}")
 
     def _admin(self, username: str, what: str) -> None:
         user = get_user_model().objects.filter(username=username).first() if username else None
