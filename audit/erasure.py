@@ -30,6 +30,7 @@ from audit.services import ledger_append, system_ledger_append
 from orchestrator.blobs import BLOB_KEY, _path, blob_get, is_blob_sha
 from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
 from orchestrator.roles import ADMIN, user_has_role
+from orchestrator.services import no_run_message
 from orchestrator.state import dumps, loads
 from review.models import ReviewDecision, ReviewItem
 
@@ -85,7 +86,7 @@ def _selected_runs(*, label: tuple[str, str] | None, run: str | None) -> list[Ru
     if run is not None:
         roots = list(Run.objects.filter(thread_id=run))
         if not roots:
-            raise ErasureError(f"no run {run!r}")
+            raise ErasureError(no_run_message(run))
     else:
         key, value = label
         roots = list(Run.objects.filter(labels__contains={key: value}))
@@ -108,7 +109,7 @@ def _selected_runs(*, label: tuple[str, str] | None, run: str | None) -> list[Ru
 def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | None = None) -> ErasureResult:
     """Erase the personal data of the runs labelled `label` (or run `run`) and their forks."""
     if not user_has_role(actor, ADMIN):
-        raise ErasureError(f"{actor.get_username()} is not an admin: erasure needs the admin role")
+        raise ErasureError(f"{actor.get_username()!r} is not an admin: erasure needs the admin role")
     runs = _selected_runs(label=label, run=run)
     ids = [r.pk for r in runs]
     blobs: set[str] = set()

@@ -56,8 +56,12 @@ from audit.verify import (
     seal_leaf_ranges,
 )
 from orchestrator.models import Run
+from orchestrator.registry import UnknownWorkflow
+from orchestrator.roles import ADMIN, COMPLIANCE
+from orchestrator.selectors import workflow_known
 
 FORMATS = ("jsonl", "csv", "pdf")
+EXPORTERS = (COMPLIANCE, ADMIN)  # the roles that may export, on the audit page and with `audit export --as`
 # 2: seal lines carry their signed run heads, and a signed manifest closes the export.
 # 3: a pruned run is stated (a `pruned` line, and the manifest's `pruned`) instead of listed as empty.
 # 4: the manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`), so a
@@ -135,6 +139,11 @@ class ExportScope:
             return [self.run]
         if self.since and self.until and self.since > self.until:
             raise ExportError(REVERSED)
+        if self.workflow:
+            try:
+                workflow_known(self.workflow)  # "no runs match" would read as if it had runs, none in range
+            except UnknownWorkflow as exc:
+                raise ExportError(str(exc)) from None
         entries = LedgerEntry.objects.exclude(chain="system")
         if self.since:
             entries = entries.filter(at__gte=_iso(self.since))

@@ -365,6 +365,12 @@ def seals_catch_up(*, wait_seconds: float = 10.0, max_entries: int | None = None
     return made
 
 
+def seal_summary(seal: Seal) -> str:
+    """The line `audit seal` prints for a seal it made, looping or not."""
+    return (f"sealed {seal.seal_no}: {seal.tree_size:,} entries in the tree, this seal adds gseq "
+            f"{seal.first_gseq}-{seal.last_gseq}; root {seal.root[:16]}… key {seal.key_id}")
+
+
 def seal_loop(*, interval: float, stdout: Any = None) -> int:
     """Seal every `interval` seconds until SIGTERM/SIGINT, finishing the seal in progress; returns the
     signal that stopped it. Safe to run twice (the advisory lock)."""
@@ -377,7 +383,7 @@ def seal_loop(*, interval: float, stdout: Any = None) -> int:
         try:
             for seal in seals_catch_up(wait_seconds=min(interval, 30)):
                 if stdout is not None:
-                    stdout.write(f"sealed {seal}: entries gseq {seal.first_gseq}-{seal.last_gseq}\n")
+                    stdout.write(seal_summary(seal) + "\n")
         except SealPending as exc:
             log.info("%s", exc)
         except Exception:  # keep sealing after a transient database error

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.date_range import date_range_parse
 from audit.exports import (
     CONTENT_TYPES,
+    EXPORTERS,
     FORMATS,
     ExportError,
     ExportScope,
@@ -38,9 +39,7 @@ from audit.selectors_ledger import (
 )
 from audit.verify import ledger_verify
 from orchestrator.http import Request
-from orchestrator.roles import ADMIN, COMPLIANCE, role_required, section_required
-
-EXPORTERS = (COMPLIANCE, ADMIN)
+from orchestrator.roles import role_required, section_required
 
 
 def _ledger_context(request: Request, **extra: object) -> dict[str, object]:

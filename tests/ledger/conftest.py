@@ -133,12 +133,12 @@ def public_key(audit_cli, tmp_path) -> Path:
 
 
 @pytest.fixture
-def export(audit_cli, tmp_path) -> Callable[..., Path]:
-    """export("name", "--run", T) -> the path of a JSONL export made by the CLI."""
+def export(audit_cli, exporter, tmp_path) -> Callable[..., Path]:
+    """export("name", "--run", T) -> the path of a JSONL export made by the CLI (as `exporter`)."""
 
     def make(name: str, *scope: str) -> Path:
         path = tmp_path / f"{name}.jsonl"
-        made = audit_cli("export", *scope, "--format", "jsonl", "-o", str(path))
+        made = audit_cli("export", *scope, "--format", "jsonl", "-o", str(path), "--as", exporter.username)
         assert made.returncode == 0, made.stderr
         return path
 

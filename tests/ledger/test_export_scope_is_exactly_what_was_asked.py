@@ -36,10 +36,10 @@ def test_a_run_with_filters_is_refused_not_exported_regardless(letter_run, filte
     assert LedgerEntry.objects.filter(kind="export").count() == exports
 
 
-def test_the_command_refuses_an_empty_run_and_writes_nothing(letter_run, audit_cli, tmp_path):
+def test_the_command_refuses_an_empty_run_and_writes_nothing(letter_run, audit_cli, exporter, tmp_path):
     letter_run()
     target = tmp_path / "export.jsonl"
-    made = audit_cli("export", "--run", "", "--format", "jsonl", "-o", str(target))
+    made = audit_cli("export", "--run", "", "--format", "jsonl", "-o", str(target), "--as", "casey")
     assert made.returncode != 0
     assert "the run to export is empty" in made.stderr
     assert not target.exists()

@@ -1,4 +1,6 @@
-"""Compliance (and admin) may export and download proofs; reviewers and engineers get 403."""
+"""Compliance (and admin) may export and download proofs; reviewers and engineers get 403. On the command
+line `audit export --as` names who is exporting, and it is recorded: it must be an existing compliance
+officer or admin (`--as ghost` put a user nobody is in the ledger)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.urls import reverse
 
 from audit.models import LedgerEntry
 from audit.sealing import ledger_seal
+from tests.ledger.conftest import refusal, usage_error
 
 
 @pytest.fixture
@@ -53,3 +56,29 @@ def test_the_audit_page_shows_the_last_seal_and_verifies_on_request(exported_run
     assert "#1" in page and "never verified" in page
     after = client.post(reverse("audit:ledger_verify"), follow=True).content.decode()
     assert "OK: 9 entries" in after and "intact" in after  # the run's 8 and its version coming into use
+
+
+@pytest.mark.parametrize(("as_user", "message"), [
+    ("ghost", "no user 'ghost'; create it in the admin or with `manage.py demo_users`."),
+    ("engineer", "'engineer' is not a compliance officer or an admin: exporting needs the compliance or admin "
+                 "role (--as takes a compliance officer's or an admin's username)."),
+])
+def test_the_cli_exports_only_as_an_existing_exporter(exported_run, audit_cli, engineer_user, tmp_path, as_user,
+                                                      message):
+    target = tmp_path / "run.csv"
+    refused = audit_cli("export", "--run", exported_run.thread_id, "--format", "csv", "-o", str(target),
+                        "--as", as_user)
+    assert refusal(refused) == message
+    assert not target.exists() and not LedgerEntry.objects.filter(chain="system", kind="export").exists()
+
+
+def test_the_cli_needs_to_be_told_who_is_exporting(exported_run, audit_cli, tmp_path):
+    error = usage_error(audit_cli("export", "--run", exported_run.thread_id, "-o", str(tmp_path / "run.jsonl")))
+    assert error.endswith("error: the following arguments are required: --as")
+
+
+def test_an_admin_may_export_from_the_cli_and_is_recorded(exported_run, audit_cli, admin_user, tmp_path):
+    made = audit_cli("export", "--run", exported_run.thread_id, "--format", "csv", "-o", str(tmp_path / "run.csv"),
+                     "--as", "admin")
+    assert made.returncode == 0, made.stderr
+    assert list(LedgerEntry.objects.filter(chain="system", kind="export").values_list("actor", flat=True)) == ["admin"]

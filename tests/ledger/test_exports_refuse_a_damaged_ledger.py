@@ -51,14 +51,14 @@ def damage(how: str, thread_id: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["deleted", "re-hashed"])
-def test_the_cli_refuses_and_leaves_no_file(sealed_runs, audit_cli, tmp_path, how):
+def test_the_cli_refuses_and_leaves_no_file(sealed_runs, audit_cli, exporter, tmp_path, how):
     damaged, untouched = sealed_runs[1], sealed_runs[0]
     found = damage(how, damaged.thread_id)
     before = exports_recorded()
     earlier = tmp_path / "export.jsonl"
     earlier.write_text("an earlier export\n")
     for scope in (["--run", untouched.thread_id], ["--run", damaged.thread_id], []):
-        refused = audit_cli("export", *scope, "--format", "jsonl", "-o", str(earlier))
+        refused = audit_cli("export", *scope, "--format", "jsonl", "-o", str(earlier), "--as", "casey")
         assert refused.returncode == 1, refused.stdout
         assert refused.stderr.strip() == (
             f"CommandError: the ledger in the database no longer matches its seals ({found}), so no inclusion "
@@ -69,7 +69,7 @@ def test_the_cli_refuses_and_leaves_no_file(sealed_runs, audit_cli, tmp_path, ho
     # `audit verify` names the entry; CSV, which proves nothing, still exports what is there.
     verified = audit_cli("verify")
     assert verified.returncode == 1 and f"entry 4 of run {damaged.thread_id}" in verified.stderr
-    assert audit_cli("export", "--format", "csv", "-o", str(tmp_path / "all.csv")).returncode == 0
+    assert audit_cli("export", "--format", "csv", "-o", str(tmp_path / "all.csv"), "--as", "casey").returncode == 0
 
 
 def test_the_audit_page_refuses_before_the_download_starts(sealed_runs, client_for, compliance_user):
@@ -102,7 +102,8 @@ def test_unsealed_entries_deleted_export_and_fail_offline_by_name(sealed_runs, l
         f"entries 7-8 of run {unsealed.thread_id} were removed (2 missing)")
 
 
-def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, client_for, compliance_user, tmp_path):
+def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, exporter, client_for, compliance_user,
+                                                         tmp_path):
     """A seal's stored frontier is not signed. Replaced by the real frontier of a larger tree, with the leaves in
     between deleted, the next seal still rebuilds to its signed root and size from it: the frontier must fold into
     its own seal's signed root at that seal's size before anything builds on it."""
@@ -126,7 +127,7 @@ def test_an_altered_frontier_cannot_hide_deleted_entries(letter_run, audit_cli, 
     proof = client_for(compliance_user).get(reverse("audit:ledger_proof", args=[entry.gseq]))
     assert proof.status_code == 409 and said in proof.content.decode()
     before = exports_recorded()
-    refused = audit_cli("export", "--run", later[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
+    refused = audit_cli("export", "--run", later[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"), "--as", "casey")
     assert refused.returncode == 1 and said in refused.stderr
     assert exports_recorded() == before
     # The sealer will not extend a tree from a frontier that is not its seal's.

@@ -201,11 +201,12 @@ def test_entries_deleted_outside_retention_behind_a_forged_prune_record_fail(pru
                 ) in checked.stdout, checked.stdout
 
 
-def test_the_pdf_report_says_a_run_was_pruned_instead_of_showing_empty_tables(pruned_and_kept, audit_cli, tmp_path):
+def test_the_pdf_report_says_a_run_was_pruned_instead_of_showing_empty_tables(pruned_and_kept, audit_cli, exporter,
+                                                                              tmp_path):
     old, _ = pruned_and_kept
     pdf_file = tmp_path / "pruned.pdf"
 
-    made = audit_cli("export", "--run", old.thread_id, "--format", "pdf", "-o", str(pdf_file))
+    made = audit_cli("export", "--run", old.thread_id, "--format", "pdf", "-o", str(pdf_file), "--as", "casey")
 
     assert made.returncode == 0, made.stderr
     text = " ".join(subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout.split())

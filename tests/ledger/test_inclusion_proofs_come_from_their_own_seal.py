@@ -133,9 +133,9 @@ def test_a_one_run_export_reads_only_the_seals_its_entries_are_in(letter_run, au
     tamper("DELETE FROM audit_ledgerentry WHERE chain = %s AND seq_run = 3", [early.thread_id])
     checked = offline(export("later", "--run", later.thread_id), public_key)
     assert checked.returncode == 0, checked.stdout
-    refused = audit_cli("export", "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
+    refused = audit_cli("export", "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"), "--as", "casey")
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
-    refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
+    refused = audit_cli("export", "--run", early.thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"), "--as", "casey")
     assert refused.returncode == 1 and "seal 1 covers" in refused.stderr
 
 
@@ -150,5 +150,5 @@ def test_stored_consistency_proofs_spare_rebuilding_a_damaged_seal_between(lette
     for run in (runs[0], runs[2]):
         checked = offline(export(f"around-{run.pk}", "--run", run.thread_id), public_key)
         assert checked.returncode == 0, checked.stdout
-    refused = audit_cli("export", "--run", runs[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"))
+    refused = audit_cli("export", "--run", runs[1].thread_id, "--format", "jsonl", "-o", str(tmp_path / "refused.jsonl"), "--as", "casey")
     assert refused.returncode == 1 and "seal 2 covers" in refused.stderr

@@ -3,6 +3,7 @@
     audit seal [--loop] [--every SECONDS]
     audit verify [--run THREAD_ID] [--since YYYY-MM-DD]         exit 1 naming the first bad entry
     audit export (--run ID | [--since D] [--until D] [--workflow W] [--actor A]) --format jsonl|csv|pdf -o FILE
+                 --as COMPLIANCE_OR_ADMIN_USERNAME
     audit erase (--label KEY=VALUE | --run ID) --actor ADMIN_USERNAME
     audit prune (--dry-run | --actor ADMIN_USERNAME)
     audit retention WORKFLOW DAYS --actor ADMIN_USERNAME [--allow-below-minimum]
@@ -21,13 +22,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
 from audit.erasure import ErasureError, audit_erase
-from audit.exports import FORMATS, ExportError, ExportScope, export_stream
+from audit.exports import EXPORTERS, FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import SealPending, SealRefused, seal_loop, seals_catch_up
+from audit.sealing import SealPending, SealRefused, seal_loop, seal_summary, seals_catch_up
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
 from orchestrator.cli import (
@@ -37,9 +37,13 @@ from orchestrator.cli import (
     label_arg,
     output_arg,
     plural,
+    run_named,
     seconds_arg,
+    user_with_role,
 )
-from orchestrator.roles import ADMIN, user_has_role
+from orchestrator.roles import ADMIN
+
+ACTOR_ADMIN = "username of the admin doing it (recorded)"
 
 # What Ctrl-C left behind, by action (an export words its own: it knows whether it was recorded).
 INTERRUPTED = {
@@ -82,34 +86,35 @@ class Command(OperatorCommand):
                           help="seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
 
         verify = sub.add_parser("verify", help="recompute chains, Merkle roots and signatures")
-        verify.add_argument("--run", help="one run's thread id")
+        verify.add_argument("--run", help="one run's thread id (the run is verified whole)")
         verify.add_argument("--since", type=date_arg, help="runs with entries since this date (YYYY-MM-DD)")
 
         export = sub.add_parser("export", help="export entries with proofs (jsonl), flat rows (csv) or a report (pdf)")
-        export.add_argument("--run")
+        export.add_argument("--run", help="one run's thread id (the run is exported whole)")
         export.add_argument("--since", type=date_arg, help="runs with entries from this date (YYYY-MM-DD)")
         export.add_argument("--until", type=date_arg, help="runs with entries up to this date (YYYY-MM-DD)")
-        export.add_argument("--workflow")
+        export.add_argument("--workflow", help="runs of this workflow")
         export.add_argument("--actor", help="runs this user decided on")
         export.add_argument("--format", choices=FORMATS, default="jsonl")
         export.add_argument("-o", "--output", type=output_arg, required=True, help="file to write ('-' for stdout)")
-        export.add_argument("--as", dest="as_user", default="cli", help="who is exporting (recorded)")
+        export.add_argument("--as", dest="as_user", required=True,
+                            help="username of the compliance officer or admin exporting (recorded)")
         export.add_argument("--progress", action="store_true", help="draw the progress bar even without a terminal")
 
         erase = sub.add_parser("erase", help="remove personal data, keep the proofs")
         erase.add_argument("--label", type=label_arg, help="KEY=VALUE, e.g. customer=acme-42")
-        erase.add_argument("--run")
-        erase.add_argument("--actor", required=True, help="username of the admin doing it (recorded)")
+        erase.add_argument("--run", help="one run's thread id (its forks are erased with it)")
+        erase.add_argument("--actor", required=True, help=ACTOR_ADMIN)
 
         prune = sub.add_parser("prune", help="delete runs past their retention period (sealed ones only)")
         prune.add_argument("--dry-run", action="store_true", help="list what would be pruned, change nothing")
-        prune.add_argument("--actor", help="username of the admin pruning (recorded); required unless --dry-run")
+        prune.add_argument("--actor", help=f"{ACTOR_ADMIN}; required unless --dry-run")
         self._prune_parser = prune  # a missing --actor is a usage error, as for erase and retention
 
         retention = sub.add_parser("retention", help="set a workflow's retention period in days")
         retention.add_argument("workflow")
         retention.add_argument("days", type=int)
-        retention.add_argument("--actor", required=True, help="username of the admin changing it (recorded)")
+        retention.add_argument("--actor", required=True, help=ACTOR_ADMIN)
         retention.add_argument("--allow-below-minimum", action="store_true",
                                help="accept fewer than 183 days (a deliberate, recorded choice)")
 
@@ -139,11 +144,11 @@ class Command(OperatorCommand):
         if not made:
             self.stdout.write("nothing to seal: every entry is already sealed")
         for seal in made:
-            self.stdout.write(f"sealed {seal.seal_no}: {seal.tree_size:,} entries in the tree, this seal adds gseq "
-                              f"{seal.first_gseq}-{seal.last_gseq}; root {seal.root[:16]}… key {seal.key_id}")
+            self.stdout.write(seal_summary(seal))
 
     def _verify(self, opts: dict[str, Any]) -> None:
-        result = ledger_verify(run=opts["run"], since=opts["since"], actor="cli")
+        run = run_named(opts["run"]).thread_id if opts["run"] is not None else None
+        result = ledger_verify(run=run, since=opts["since"], actor="cli")
         for warning in result.warnings[:5]:
             self.stderr.write(f"warning: {warning}")
         if result.ok:
@@ -155,11 +160,15 @@ class Command(OperatorCommand):
         sys.exit(1)
 
     def _export(self, opts: dict[str, Any]) -> None:
-        scope = ExportScope(run=opts["run"], since=opts["since"], until=opts["until"], workflow=opts["workflow"],
+        exporter = user_with_role(opts["as_user"], *EXPORTERS, needed_for="exporting", flag="--as").get_username()
+        run = opts["run"]
+        if run is not None and run.strip():  # an empty one is refused by the scope, in its own words
+            run = run_named(run).thread_id
+        scope = ExportScope(run=run, since=opts["since"], until=opts["until"], workflow=opts["workflow"],
                             actor=opts["actor"])
         bar = ProgressBar(self.stderr._out, f"export {opts['format']}", force=opts["progress"])
         if opts["output"] == "-":
-            self._export_to_stdout(scope, opts["format"], opts["as_user"], bar)
+            self._export_to_stdout(scope, opts["format"], exporter, bar)
             return
         # Written to a new file beside the target, which replaces the target only once complete: a
         # path that cannot be written fails before the export is recorded in the ledger, and a
@@ -177,7 +186,7 @@ class Command(OperatorCommand):
         size, recorded = 0, False
         try:
             with handle:
-                runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=opts["as_user"], progress=bar)
+                runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=exporter, progress=bar)
                 recorded = True
                 for chunk in stream:
                     handle.write(chunk)
@@ -206,23 +215,25 @@ class Command(OperatorCommand):
                               if recorded else "nothing was exported or recorded") from None
 
     def _erase(self, opts: dict[str, Any]) -> None:
+        actor = user_with_role(opts["actor"], ADMIN, needed_for="erasure", flag="--actor")
         label = opts["label"]
-        user = get_user_model().objects.filter(username=opts["actor"]).first()
-        if user is None:
-            raise CommandError(f"no user {opts['actor']!r}: --actor takes an admin's username")
-        result = audit_erase(actor=user, label=label, run=opts["run"])
+        run = opts["run"]
+        if run is not None and label is None:
+            run = run_named(run).thread_id
+        result = audit_erase(actor=actor, label=label, run=run)
         self.stdout.write(
             f"erased {len(result.runs)} run{'s' if len(result.runs) != 1 else ''} ({', '.join(result.runs)}): "
             f"{result.checkpoints} checkpoints, {result.journal} journal rows, {result.review_items} review items, "
             f"{result.blobs} blobs; {result.entries_redacted} ledger entries marked redacted (hashes unchanged)")
 
     def _prune(self, opts: dict[str, Any]) -> None:
+        actor = ""
         if not opts["dry_run"]:
             if not opts["actor"]:
                 self._prune_parser.error("the following arguments are required: --actor (only --dry-run goes "
                                          "without it)")
-            self._admin(opts["actor"], "pruning deletes runs' data")
-        plan = retention_prune(dry_run=opts["dry_run"], actor=opts["actor"] or "")
+            actor = user_with_role(opts["actor"], ADMIN, needed_for="pruning", flag="--actor").get_username()
+        plan = retention_prune(dry_run=opts["dry_run"], actor=actor)
         verb = "would prune" if opts["dry_run"] else "pruned"
         self.stdout.write(f"{verb} {len(plan.due)} run{'s' if len(plan.due) != 1 else ''} "
                           f"({plan.entries} ledger entries kept as sealed leaves, {plan.checkpoints} checkpoints)")
@@ -232,16 +243,10 @@ class Command(OperatorCommand):
             self.stdout.write(f"  kept {thread_id}: {why}")
 
     def _retention(self, opts: dict[str, Any]) -> None:
-        self._admin(opts["actor"], "changing how long evidence is kept")
+        actor = user_with_role(opts["actor"], ADMIN, needed_for="changing how long evidence is kept", flag="--actor")
         policy = retention_set(workflow=opts["workflow"], days=opts["days"],
-                               allow_below_minimum=opts["allow_below_minimum"], actor=opts["actor"])
+                               allow_below_minimum=opts["allow_below_minimum"], actor=actor.get_username())
         self.stdout.write(f"{policy.workflow}: finished runs are kept {plural(policy.days, 'day')}")
-
-    def _admin(self, username: str, what: str) -> None:
-        user = get_user_model().objects.filter(username=username).first() if username else None
-        if user is None or not user_has_role(user, ADMIN):
-            raise CommandError(f"{username or 'nobody'!r} is not an admin: {what} needs the admin role "
-                               "(--actor takes an admin's username)")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
         self.stdout.write(export_public_key_pem().rstrip("\n"))

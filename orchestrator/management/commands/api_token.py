@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from orchestrator.cli import OperatorCommand
+from orchestrator.cli import OperatorCommand, user_named
 from orchestrator.tokens import PREFIX_LENGTH, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -31,9 +30,7 @@ class Command(OperatorCommand):
         action.add_argument("--revoke-all", action="store_true", help="revoke every usable token of the user")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        user = get_user_model().objects.filter(username=opts["username"]).first()
-        if user is None:
-            raise CommandError(f"no user {opts['username']!r}")
+        user = user_named(opts["username"])
         if opts["list"]:
             self._list(user)
         elif opts["revoke"] is not None or opts["revoke_all"]:

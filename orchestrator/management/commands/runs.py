@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
-from orchestrator.cli import OperatorCommand, count_arg, label_arg
+from orchestrator.cli import OperatorCommand, count_arg, label_arg, user_named
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
@@ -18,22 +17,24 @@ from review.permissions import may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
 
+# What a JSON flag's value looks like, for the hint when one is not JSON: the flag that was given, with
+# a value of its own kind (an --override names nodes, the others state fields).
+JSON_EXAMPLES = {"--override": '{"nodes": {"summarize": {"model": "demo-large"}}}'}
+STATE_EXAMPLE = '{"topic": "hello"}'
 
-def _parse_json(text: str, what: str) -> Any:
+
+def _parse_json(text: str, flag: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommandError(
-            f"{what} is not valid JSON ({json_problem(exc)}); "
-            f"quote it for the shell, e.g. --input '{{\"topic\": \"hello\"}}'."
+            f"{flag} is not valid JSON ({json_problem(exc)}); "
+            f"quote it for the shell, e.g. {flag} '{JSON_EXAMPLES.get(flag, STATE_EXAMPLE)}'."
         ) from None
 
 
-def _user(username: str):
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise CommandError(f"no user {username!r}; create it in the admin or with `manage.py demo_users`.")
-    return user
+def _actor(opts: dict[str, Any]) -> Any:
+    return user_named(opts["actor"]) if opts.get("actor") else None
 
 
 class Command(OperatorCommand):
@@ -98,9 +99,8 @@ class Command(OperatorCommand):
 
     def _start(self, opts: dict[str, Any]) -> None:
         payload = _parse_json(opts["input"], "--input")
-        actor = _user(opts["actor"]) if opts.get("actor") else None
         run = run_start(workflow=opts["workflow"], input=payload, thread_id=opts.get("thread_id"),
-                        labels=dict(opts["label"]), actor=actor)
+                        labels=dict(opts["label"]), actor=_actor(opts))
         self.stdout.write(run.thread_id)
 
     def _show(self, opts: dict[str, Any]) -> None:
@@ -127,7 +127,7 @@ class Command(OperatorCommand):
 
     def _resume(self, opts: dict[str, Any]) -> None:
         run = run_get(opts["id"])
-        item = pending_item_for_run(run)
+        # What was typed first: a malformed --edit is refused the same whatever state the run is in.
         if opts["approve"]:
             decision = DecisionInput("approve")
         elif opts["reject"]:
@@ -136,7 +136,8 @@ class Command(OperatorCommand):
             decision = DecisionInput("edit", edits=_parse_json(opts["edit"], "--edit"))
         else:
             decision = DecisionInput("respond", response=opts["respond"])
-        actor = _user(opts["actor"])
+        actor = user_named(opts["actor"])
+        item = pending_item_for_run(run)
         if not may_decide(actor, item):
             raise CommandError(f"{actor.username} may not decide this item: only members of the "
                                f"{item.reviewer_group!r} group (or admins) may.")
@@ -148,13 +149,11 @@ class Command(OperatorCommand):
             self.stdout.write(f"{item.decision} by {opts['actor']}; run {run.thread_id} is {run.status}")
 
     def _cancel(self, opts: dict[str, Any]) -> None:
-        actor = _user(opts["actor"]) if opts.get("actor") else None
-        run = run_cancel(run=run_get(opts["id"]), actor=actor)
+        run = run_cancel(run=run_get(opts["id"]), actor=_actor(opts))
         self.stdout.write(f"run {run.thread_id} cancelled")
 
     def _retry(self, opts: dict[str, Any]) -> None:
-        actor = _user(opts["actor"]) if opts.get("actor") else None
-        run = run_retry(run=run_get(opts["id"]), actor=actor, force_version=opts["force_version"])
+        run = run_retry(run=run_get(opts["id"]), actor=_actor(opts), force_version=opts["force_version"])
         self.stdout.write(f"run {run.thread_id} queued again from step {run.step}")
 
     def _fork(self, opts: dict[str, Any]) -> None:
@@ -162,9 +161,8 @@ class Command(OperatorCommand):
 
         edits = _parse_json(opts["set"], "--set")
         overrides = _parse_json(opts["override"], "--override") if opts.get("override") else None
-        actor = _user(opts["actor"]) if opts.get("actor") else None
         fork = run_fork(run=run_get(opts["id"]), at_step=opts["at"], edits=edits or None, mode=opts["mode"],
-                        overrides=overrides, allow_effects=opts["allow_effects"], actor=actor)
+                        overrides=overrides, allow_effects=opts["allow_effects"], actor=_actor(opts))
         self.stdout.write(fork.thread_id)
 
     def _diff(self, opts: dict[str, Any]) -> None:
