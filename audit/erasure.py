@@ -18,7 +18,7 @@ Only finished runs can be erased (cancel a live one first), and only by an admin
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -50,6 +50,7 @@ class ErasureResult:
     review_items: int
     blobs: int
     entries_redacted: int
+    already_erased: list[str] = field(default_factory=list)  # selected, but erased before: left as they were
 
 
 def _blob_refs(value: Any, found: set[str]) -> None:
@@ -81,7 +82,9 @@ def _erase_snapshot(text: str | None, blobs: set[str]) -> str | None:
 
 
 def _selected_runs(*, label: tuple[str, str] | None, run: str | None) -> list[Run]:
-    if (label is None) == (run is None):
+    if label is not None and run is not None:
+        raise ErasureError("name what to erase by --label KEY=VALUE or by --run THREAD_ID: one, not both")
+    if label is None and run is None:
         raise ErasureError("name what to erase: --label KEY=VALUE or --run THREAD_ID")
     if run is not None:
         roots = list(Run.objects.filter(thread_id=run))
@@ -110,7 +113,16 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
     """Erase the personal data of the runs labelled `label` (or run `run`) and their forks."""
     if not user_has_role(actor, ADMIN):
         raise ErasureError(f"{actor.get_username()!r} is not an admin: erasure needs the admin role")
-    runs = _selected_runs(label=label, run=run)
+    selected = _selected_runs(label=label, run=run)
+    # A run erased before holds nothing personal any more: erasing it again would only add ledger entries
+    # claiming a second erasure (and count its already-erased rows as erased now).
+    erased = set(LedgerEntry.objects.filter(chain__in=[r.thread_id for r in selected], kind=ERASED_KIND)
+                 .values_list("chain", flat=True).distinct())
+    runs = [r for r in selected if r.thread_id not in erased]
+    already = sorted(erased)
+    if not runs:
+        return ErasureResult(runs=[], checkpoints=0, journal=0, review_items=0, blobs=0, entries_redacted=0,
+                             already_erased=already)
     ids = [r.pk for r in runs]
     blobs: set[str] = set()
     with transaction.atomic():
@@ -158,7 +170,7 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
             "label_key": label[0] if label else "", "entries_redacted": redacted,
         })
     return ErasureResult(runs=[r.thread_id for r in runs], checkpoints=checkpoints, journal=journal,
-                         review_items=items, blobs=deleted, entries_redacted=redacted)
+                         review_items=items, blobs=deleted, entries_redacted=redacted, already_erased=already)
 
 
 def _delete_unshared_blobs(shas: set[str], run_ids: list[int]) -> int:

@@ -29,6 +29,7 @@ from reportlab.platypus import (
 
 from audit.ledger import utc_now_iso
 from audit.models import PrunedChain, Seal
+from audit.offline_verifier import plural
 from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
 from audit.verify import ledger_verify
@@ -118,7 +119,7 @@ def _statement(story: list[Any], runs: list[str]) -> None:
     if result.ok:
         head = "Verified: the record is intact"
         lines = [
-            f"{result.entries:,} ledger entries in {result.chains:,} chain{'s' if result.chains != 1 else ''} were "
+            f"{plural(result.entries, 'ledger entry', 'ledger entries')} in {plural(result.chains, 'chain')} were "
             f"recomputed at {utc_now_iso()[:19].replace('T', ' ')} UTC: "
             "every entry matches its hash and links to the one before it, every run ends where its "
             "recorded head says, and nothing is missing.",

@@ -28,6 +28,7 @@ from django.utils import timezone
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
 from audit.merkle import verify_consistency
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, Seal, SystemChainHead, VerificationRun
+from audit.offline_verifier import plural
 from audit.sealing import (
     external_seals,
     prune_record_days,
@@ -61,6 +62,7 @@ class VerifyResult:
     entries: int = 0
     chains: int = 0
     seals: int = 0
+    pruned: int = 0  # pruned runs whose kept length and head were checked against the seals
 
     @property
     def ok(self) -> bool:
@@ -73,9 +75,15 @@ class VerifyResult:
         return min(self.findings, key=lambda f: (f.gseq is None, f.gseq or 0))
 
     def summary(self) -> str:
+        if self.ok and not (self.entries or self.chains or self.pruned):
+            # "OK: 0 entries verified" read as a pass, of nothing.
+            where = {"all": "yet"}.get(self.scope, f"in {self.scope}" if self.scope.startswith("run ") else self.scope)
+            return f"nothing to verify: no ledger entries {where}" + (
+                f" ({plural(self.seals, 'seal')} checked)" if self.seals else "")
         if self.ok:
-            return (f"OK: {self.entries:,} entries in {self.chains:,} chains and {self.seals:,} seals "
-                    f"verified ({self.scope})")
+            pruned = f", {plural(self.pruned, 'pruned run')}" if self.pruned else ""
+            return (f"OK: {plural(self.entries, 'entry', 'entries')} in {plural(self.chains, 'chain')}{pruned} and "
+                    f"{plural(self.seals, 'seal')} verified ({self.scope})")
         first = self.first
         more = len(self.findings) - 1
         return (f"FAILED: {first.entry} was {first.problem}: {first.detail}"
@@ -401,6 +409,7 @@ def _check_pruned(chains: Iterable[str] | None, seals: list[Seal], sealed_chains
     if chains is not None:
         rows = rows.filter(chain__in=chains)
     rows = list(rows)
+    result.pruned = len(rows)
     if not rows:
         return
     payloads = retention_prune_payloads()

@@ -1,7 +1,7 @@
 """`manage.py audit …`: seal, verify, export, erase, prune, retention, public-key.
 
     audit seal [--loop] [--every SECONDS]
-    audit verify [--run THREAD_ID] [--since YYYY-MM-DD]         exit 1 naming the first bad entry
+    audit verify [--run THREAD_ID | --since YYYY-MM-DD]         exit 1 naming the first bad entry
     audit export (--run ID | [--since D] [--until D] [--workflow W] [--actor A]) --format jsonl|csv|pdf -o FILE
                  --as COMPLIANCE_OR_ADMIN_USERNAME
     audit erase (--label KEY=VALUE | --run ID) --actor ADMIN_USERNAME
@@ -50,7 +50,8 @@ INTERRUPTED = {
     "seal": "the seals made before the interruption are kept; run it again to seal the rest",
     "verify": "the ledger was not verified and nothing was recorded; run it again",
     "export": "nothing was exported or recorded",
-    "erase": "an erasure is one transaction, so it either finished or changed nothing; run it again to be sure",
+    "erase": "an erasure is one transaction, so it either finished or changed nothing; run it again to be sure "
+             "(a run erased before is reported as already erased)",
     "prune": "a prune is one transaction, so it either finished or changed nothing; `audit prune --dry-run` shows "
              "what is still due",
     "retention": "the change is one transaction, so it either finished or changed nothing; run it again to be sure",
@@ -147,6 +148,10 @@ class Command(OperatorCommand):
             self.stdout.write(seal_summary(seal))
 
     def _verify(self, opts: dict[str, Any]) -> None:
+        if opts["run"] is not None and opts["since"]:
+            # As export refuses them: --since beside a run was silently ignored.
+            raise CommandError("a run is verified whole, so it takes no --since: leave out --since to verify the "
+                               "run, or --run to verify the runs with entries since the date")
         run = run_named(opts["run"]).thread_id if opts["run"] is not None else None
         result = ledger_verify(run=run, since=opts["since"], actor="cli")
         for warning in result.warnings[:5]:
@@ -221,10 +226,16 @@ class Command(OperatorCommand):
         if run is not None and label is None:
             run = run_named(run).thread_id
         result = audit_erase(actor=actor, label=label, run=run)
+        if result.already_erased:
+            self.stdout.write(f"already erased, left as they were (nothing changed or recorded for them): "
+                              f"{', '.join(result.already_erased)}")
+        if not result.runs:
+            return
         self.stdout.write(
-            f"erased {len(result.runs)} run{'s' if len(result.runs) != 1 else ''} ({', '.join(result.runs)}): "
-            f"{result.checkpoints} checkpoints, {result.journal} journal rows, {result.review_items} review items, "
-            f"{result.blobs} blobs; {result.entries_redacted} ledger entries marked redacted (hashes unchanged)")
+            f"erased {plural(len(result.runs), 'run')} ({', '.join(result.runs)}): "
+            f"{plural(result.checkpoints, 'checkpoint')}, {plural(result.journal, 'journal row')}, "
+            f"{plural(result.review_items, 'review item')}, {plural(result.blobs, 'blob')}; "
+            f"{plural(result.entries_redacted, 'ledger entry', 'ledger entries')} marked redacted (hashes unchanged)")
 
     def _prune(self, opts: dict[str, Any]) -> None:
         actor = ""
@@ -235,8 +246,9 @@ class Command(OperatorCommand):
             actor = user_with_role(opts["actor"], ADMIN, needed_for="pruning", flag="--actor").get_username()
         plan = retention_prune(dry_run=opts["dry_run"], actor=actor)
         verb = "would prune" if opts["dry_run"] else "pruned"
-        self.stdout.write(f"{verb} {len(plan.due)} run{'s' if len(plan.due) != 1 else ''} "
-                          f"({plan.entries} ledger entries kept as sealed leaves, {plan.checkpoints} checkpoints)")
+        self.stdout.write(f"{verb} {plural(len(plan.due), 'run')} "
+                          f"({plural(plan.entries, 'ledger entry', 'ledger entries')} kept as sealed leaves, "
+                          f"{plural(plan.checkpoints, 'checkpoint')})")
         for thread_id in plan.due[:50]:
             self.stdout.write(f"  {thread_id}")
         for thread_id, why in list(plan.waiting.items())[:20]:

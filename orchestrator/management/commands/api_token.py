@@ -54,7 +54,12 @@ class Command(OperatorCommand):
 
     def _list(self, user: Any) -> None:
         now = timezone.now()
-        for token in api_tokens_of(user):
+        tokens = list(api_tokens_of(user))
+        if not tokens:
+            self.stdout.write(f"no tokens for {user.username}; create one with "
+                              f"`python manage.py api_token {user.username}`")
+            return
+        for token in tokens:
             if token.revoked_at:
                 state = f"revoked {token.revoked_at:%Y-%m-%d}"
             elif token.expires_at and token.expires_at <= now:

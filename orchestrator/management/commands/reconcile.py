@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import CommandParser
 from django.db import close_old_connections
 
-from orchestrator.cli import OperatorCommand, seconds_arg
+from orchestrator.cli import OperatorCommand, plural, seconds_arg
 from orchestrator.reconciler import runs_reconcile
 
 
@@ -36,9 +36,8 @@ class Command(OperatorCommand):
             try:
                 report = runs_reconcile()
                 if report.expired_leases or report.enqueued or not opts["loop"]:
-                    self.stdout.write(
-                        f"reconcile: {len(report.expired_leases)} expired leases, {len(report.enqueued)} enqueued"
-                    )
+                    self.stdout.write(f"reconcile: {plural(len(report.expired_leases), 'expired lease')}, "
+                                      f"{len(report.enqueued)} enqueued")
             except Exception as exc:  # Redis or Postgres briefly away: say so and try again next pass
                 self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every:g}s")
             if not opts["loop"] or stop.wait(every):

@@ -192,5 +192,11 @@ class Command(OperatorCommand):
         runs = Run.objects.order_by("-created_at", "-id")
         if opts.get("status"):
             runs = runs.filter(status=opts["status"])
-        for run in runs[: opts["limit"]]:
+        shown = list(runs[: opts["limit"]])
+        if not shown:
+            self.stdout.write(f"no runs match (status {opts['status']}); leave out --status to list every run"
+                              if opts.get("status") else
+                              "no runs yet; start one with `python manage.py runs start WORKFLOW`")
+            return
+        for run in shown:
             self.stdout.write(f"{run.thread_id:<40} {run.workflow:<18} {run.status:<10} step {run.step}")
