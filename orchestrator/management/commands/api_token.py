@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from orchestrator.cli import OperatorCommand, user_named
+from orchestrator.cli import OperatorCommand, table, user_named
 from orchestrator.tokens import PREFIX_LENGTH, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -54,17 +54,19 @@ class Command(OperatorCommand):
 
     def _list(self, user: Any) -> None:
         now = timezone.now()
-        tokens = list(api_tokens_of(user))
-        if not tokens:
-            self.stdout.write(f"no tokens for {user.username}; create one with "
-                              f"`python manage.py api_token {user.username}`")
-            return
-        for token in tokens:
+        rows = []
+        for token in api_tokens_of(user):
             if token.revoked_at:
                 state = f"revoked {token.revoked_at:%Y-%m-%d}"
             elif token.expires_at and token.expires_at <= now:
                 state = f"expired {token.expires_at:%Y-%m-%d}"
             else:
                 state = f"expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "never expires"
-            used = f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
-            self.stdout.write(f"{token.prefix}…  {token.name:<16} created {token.created_at:%Y-%m-%d}  {used}  {state}")
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            rows.append((f"{token.prefix}…", token.name, f"{token.created_at:%Y-%m-%d}", used, state))
+        if not rows:
+            self.stdout.write(f"no tokens for {user.username}; create one with "
+                              f"`python manage.py api_token {user.username}`")
+            return
+        for line in table(("token", "name", "created", "last used", "state"), rows):
+            self.stdout.write(line)

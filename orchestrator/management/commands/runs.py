@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from orchestrator.cli import OperatorCommand, count_arg, label_arg, user_named
+from orchestrator.cli import OperatorCommand, clip, count_arg, label_arg, printable, table, user_named
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import run_checkpoints, run_summary
@@ -21,6 +21,7 @@ from review.services import DecisionInput, review_decide
 # a value of its own kind (an --override names nodes, the others state fields).
 JSON_EXAMPLES = {"--override": '{"nodes": {"summarize": {"model": "demo-large"}}}'}
 STATE_EXAMPLE = '{"topic": "hello"}'
+DIFF_VALUE_WIDTH = 120  # characters of a value `runs diff` shows; --json has them whole
 
 
 def _parse_json(text: str, flag: str) -> Any:
@@ -108,22 +109,21 @@ class Command(OperatorCommand):
         if opts["json"]:
             self.stdout.write(json.dumps(summary, indent=2, default=str))
             return
+        width = max(len(key) for key in summary) + 1  # the colon
         for key, value in summary.items():
             if key == "pending_gate" and value:
                 value = f"{value['action']} (item {value['item']}, {value['status']})"
-            self.stdout.write(f"{key:>14}: {value if value not in (None, '') else '-'}")
+            shown = printable(str(value)) if value not in (None, "") else "-"
+            self.stdout.write(f"{key + ':':>{width}} {shown}")
 
     def _history(self, opts: dict[str, Any]) -> None:
         rows = run_checkpoints(run_get(opts["id"]))
         if opts["json"]:
             self.stdout.write(json.dumps(rows, indent=2, default=str))
             return
-        self.stdout.write(f"{'step':>5}  {'node':<18} {'source':<9} {'time':<26} actor")
-        for row in rows:
-            self.stdout.write(
-                f"{row['step']:>5}  {row['node'] or '-':<18} {row['source']:<9} {row['created_at']:<26} "
-                f"{row['actor'] or '-'}"
-            )
+        for line in table(("step", "node", "source", "time", "actor"),
+                          [(r["step"], r["node"], r["source"], r["created_at"], r["actor"]) for r in rows], right={0}):
+            self.stdout.write(line)
 
     def _resume(self, opts: dict[str, Any]) -> None:
         run = run_get(opts["id"])
@@ -180,23 +180,28 @@ class Command(OperatorCommand):
         if not changes:
             self.stdout.write(f"no change between step {opts['from_step']} and step {opts['to_step']}")
         for change in changes:
-            before = "" if change.kind == "added" else json.dumps(change.before, ensure_ascii=False)[:120]
-            after = "" if change.kind == "removed" else json.dumps(change.after, ensure_ascii=False)[:120]
-            self.stdout.write(f"{change.kind:<8} {change.path:<30} {before} -> {after}".rstrip(" ->"))
+            before = "" if change.kind == "added" else self._value(change.before)
+            after = "" if change.kind == "removed" else self._value(change.after)
+            self.stdout.write(f"{change.kind:<8} {printable(change.path):<30} {before} -> {after}".rstrip(" ->"))
+
+    @staticmethod
+    def _value(value: Any) -> str:
+        return printable(clip(json.dumps(value, ensure_ascii=False), DIFF_VALUE_WIDTH))
 
     def _workflows(self, opts: dict[str, Any]) -> None:
-        for name, graph in sorted(workflows().items()):
-            self.stdout.write(f"{name:<20} {graph.version}  {len(graph.nodes)} nodes  {graph.description}")
+        rows = [(name, graph.version, len(graph.nodes), graph.description) for name, graph in sorted(workflows().items())]
+        for line in table(("workflow", "version", "nodes", "description"), rows, right={2}):
+            self.stdout.write(line)
 
     def _list(self, opts: dict[str, Any]) -> None:
         runs = Run.objects.order_by("-created_at", "-id")
         if opts.get("status"):
             runs = runs.filter(status=opts["status"])
-        shown = list(runs[: opts["limit"]])
-        if not shown:
+        rows = [(r.thread_id, r.workflow, r.status, r.step) for r in runs[: opts["limit"]]]
+        if not rows:
             self.stdout.write(f"no runs match (status {opts['status']}); leave out --status to list every run"
                               if opts.get("status") else
                               "no runs yet; start one with `python manage.py runs start WORKFLOW`")
             return
-        for run in shown:
-            self.stdout.write(f"{run.thread_id:<40} {run.workflow:<18} {run.status:<10} step {run.step}")
+        for line in table(("thread id", "workflow", "status", "step"), rows, right={3}):
+            self.stdout.write(line)
