@@ -72,6 +72,7 @@ EXPORTERS = (COMPLIANCE, ADMIN)  # the roles that may export, on the audit page 
 JSONL_VERSION = 5
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
+Stage = Callable[[str], None]  # told of a long step that has no count to show, e.g. "building the PDF…"
 
 
 class ExportError(ValueError):
@@ -513,8 +514,8 @@ def export_csv(runs: list[str], *, scope: ExportScope, progress: Progress | None
         progress(total, total)
 
 
-def export_stream(*, scope: ExportScope, fmt: str, actor: str,
-                  progress: Progress | None = None) -> tuple[list[str], Iterator[bytes]]:
+def export_stream(*, scope: ExportScope, fmt: str, actor: str, progress: Progress | None = None,
+                  stage: Stage | None = None) -> tuple[list[str], Iterator[bytes]]:
     """Record the export, then return (runs, the byte stream). Raises ExportError on a bad request."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -538,7 +539,7 @@ def export_stream(*, scope: ExportScope, fmt: str, actor: str,
         return runs, export_csv(runs, scope=scope, progress=progress)
     from audit.report_pdf import export_pdf
 
-    return runs, export_pdf(runs, scope=scope, progress=progress)
+    return runs, export_pdf(runs, scope=scope, progress=progress, stage=stage)
 
 
 def export_filename(scope: ExportScope, fmt: str, *, today: date | None = None) -> str:

@@ -222,7 +222,7 @@ def _footer(canvas: Any, doc: Any) -> None:
     canvas.restoreState()
 
 
-def export_pdf(runs: list[str], *, scope: Any, progress: Any = None) -> Iterator[bytes]:
+def export_pdf(runs: list[str], *, scope: Any, progress: Any = None, stage: Any = None) -> Iterator[bytes]:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=18 * mm, title="Gatehouse audit report", author="Gatehouse")
@@ -244,6 +244,9 @@ def export_pdf(runs: list[str], *, scope: Any, progress: Any = None) -> Iterator
         _run_section(story, run_report(thread_id))
         if progress:
             progress(done, len(shown))
+    if stage:
+        # Laying out the pages takes about as long as reading the runs (15 s for 200), with no count to show.
+        stage("building the PDF…")
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
     data = buffer.getvalue()
     for start in range(0, len(data), 64 * 1024):

@@ -9,16 +9,15 @@
     audit retention WORKFLOW DAYS --actor ADMIN_USERNAME [--allow-below-minimum]
     audit public-key
 
-An argument that cannot be used (a malformed date, a missing --actor) is a usage error, exit 2; a
-refusal exits 1; Ctrl-C exits 130 with one line saying what was left behind (orchestrator/cli.py).
+A usage error (a malformed date, a missing --actor) exits 2, a refusal 1, Ctrl-C 130 (orchestrator/cli.py).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +73,12 @@ class ProgressBar:
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()
+
+    def stage(self, text: str) -> None:
+        """A step after the counted one, so a bar at 100% is not followed by unexplained silence."""
+        if self.enabled:
+            self.stream.write(f"{self.label}: {text}\n")
+            self.stream.flush()
 
 
 class Command(OperatorCommand):
@@ -183,33 +188,36 @@ class Command(OperatorCommand):
             # Replacing it would remove it (as root, even /dev/null), and a directory cannot be replaced.
             raise CommandError(f"{opts['output']} is not a regular file (a directory, device or pipe); nothing was "
                                "exported or recorded. Give a file path, or -o - for standard output.")
+        partial = target.parent / f".{target.name}.{secrets.token_hex(6)}"
         try:
-            handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False)  # noqa: SIM115 - closed below
+            # 0666 less the umask, as any new file: an export is made to be handed over, not kept private.
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except OSError as exc:
             raise CommandError(f"cannot write {opts['output']} ({exc.strerror}); nothing was exported or "
                                "recorded. Pick a writable path, or -o - for standard output.") from None
         size, recorded = 0, False
         try:
-            with handle:
-                runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=exporter, progress=bar)
+            with os.fdopen(fd, "wb") as handle:
+                runs, stream = export_stream(scope=scope, fmt=opts["format"], actor=exporter, progress=bar,
+                                             stage=bar.stage)
                 recorded = True
                 for chunk in stream:
                     handle.write(chunk)
                     size += len(chunk)
-            os.replace(handle.name, target)
+            os.replace(partial, target)
         except BaseException as exc:
-            Path(handle.name).unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted(f"nothing was written to {opts['output']}; " + (
                     "the attempt was recorded in the ledger (an export entry is made when an export starts)"
                     if recorded else "nothing was recorded")) from None
             raise
-        self.stderr.write(f"wrote {opts['output']}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {size:,} bytes")
+        self.say(f"wrote {opts['output']}: {plural(len(runs), 'run')}, {plural(size, 'byte')}")
 
     def _export_to_stdout(self, scope: ExportScope, fmt: str, exporter: str, bar: ProgressBar) -> None:
         recorded = False
         try:
-            runs, stream = export_stream(scope=scope, fmt=fmt, actor=exporter, progress=bar)
+            runs, stream = export_stream(scope=scope, fmt=fmt, actor=exporter, progress=bar, stage=bar.stage)
             recorded = True
             for chunk in stream:
                 sys.stdout.buffer.write(chunk)
