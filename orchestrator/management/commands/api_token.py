@@ -21,7 +21,7 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--name", default="cli")
+        parser.add_argument("--name", default="cli", help="what the token is for, shown by --list (default: cli)")
         parser.add_argument("--days", type=int, default=None,
                             help="lifetime in days (default GATEHOUSE_API_TOKEN_DAYS; 0: never expires)")
         action = parser.add_mutually_exclusive_group()

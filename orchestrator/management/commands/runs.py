@@ -50,10 +50,11 @@ class Command(OperatorCommand):
         start.add_argument("--label", action="append", type=label_arg, default=[], help="KEY=VALUE (repeatable)")
         start.add_argument("--actor", help="username recorded as the run's starter")
 
-        for name in ("show", "history"):
-            p = sub.add_parser(name)
-            p.add_argument("id")
-            p.add_argument("--json", action="store_true")
+        for name, what in (("show", "a run's status, current node, step, pending gate, tokens and cost"),
+                           ("history", "a run's checkpoints: step, node, source, time and actor")):
+            p = sub.add_parser(name, help=what)
+            p.add_argument("id", help="thread id (or database id)")
+            p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
         resume = sub.add_parser("resume", help="decide the pending gate of a suspended run")
         resume.add_argument("id")
@@ -64,17 +65,19 @@ class Command(OperatorCommand):
         group.add_argument("--respond", metavar="TEXT")
         resume.add_argument("--reason", default="")
         resume.add_argument("--actor", required=True)
-        resume.add_argument("--force-version", action="store_true")
+        resume.add_argument("--force-version", action="store_true",
+                            help="decide though the workflow changed incompatibly since the run started")
 
-        cancel = sub.add_parser("cancel")
+        cancel = sub.add_parser("cancel", help="cancel a run that has not finished")
         cancel.add_argument("id")
-        cancel.add_argument("--actor")
-        retry = sub.add_parser("retry")
+        cancel.add_argument("--actor", help="username recorded as who cancelled it")
+        retry = sub.add_parser("retry", help="queue a failed run again from its last checkpoint")
         retry.add_argument("id")
-        retry.add_argument("--actor")
-        retry.add_argument("--force-version", action="store_true")
-        sub.add_parser("workflows")
-        listing = sub.add_parser("list")
+        retry.add_argument("--actor", help="username recorded as who retried it")
+        retry.add_argument("--force-version", action="store_true",
+                           help="retry on the deployed workflow version though it changed incompatibly since")
+        sub.add_parser("workflows", help="the registered workflows: version, nodes, description")
+        listing = sub.add_parser("list", help="the newest runs: thread id, workflow, status, step")
         listing.add_argument("--status", choices=RunStatus.values, help="only runs in this status")
         listing.add_argument("--limit", type=count_arg, default=20, help="how many runs, newest first (≥ 1)")
 
