@@ -165,13 +165,21 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
     back (review_decide records only what the chosen decision uses)."""
     item = _get_item(request, pk, deciding=True)
     kind = request.POST.get("decision", "")
-    typed, parse_errors = None, {}
+    typed, parse_errors, changed = None, {}, []
     if (schema := workflow_schema(item)) is not None:
-        typed, parse_errors = parse_edits(schema, item_view(item=item, user=request.user).args, request.POST)
+        args = item_view(item=item, user=request.user).args
+        typed, parse_errors = parse_edits(schema, args, request.POST)
+        changed = [row.label for row in edit_fields(schema, args, submitted=typed) if row.changed]
     posted = {"decision": kind, "reason": request.POST.get("reason", ""), "response": request.POST.get("response", "")}
     if kind == Decision.EDIT and parse_errors:
         return _render_item(request, item, status=422, error="Some fields need fixing before you approve.",
                             field_errors=parse_errors, submitted=typed, posted=posted)
+    if kind == Decision.APPROVE and changed:
+        # A plain approval carries out the proposal as it was: edits typed into the card would be
+        # dropped without a word, and the reviewer would believe they had been applied.
+        return _render_item(request, item, status=422, submitted=typed, posted=posted, error=(
+            f"You changed {', '.join(changed)}: press “Approve with these edits” to carry out the action with "
+            "them, or put the proposed values back to approve it as proposed. Nothing was decided."))
     try:
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(
             decision=kind, reason=posted["reason"], edits=typed, response=posted["response"]))

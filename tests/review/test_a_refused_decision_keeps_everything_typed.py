@@ -14,8 +14,9 @@ from tests.review.fixtures import email_item  # noqa: F401  (fixture)
 
 
 def _textarea(page: str, name: str) -> str:
-    return html_lib.unescape(re.search(rf'<textarea id="{name}" name="{name}"[^>]*>(.*?)</textarea>', page,
+    text = html_lib.unescape(re.search(rf'<textarea id="{name}" name="{name}"[^>]*>(.*?)</textarea>', page,
                                        re.S).group(1))
+    return text.removeprefix("\n")  # as a browser reads it: the newline right after the tag is not content
 
 
 def test_a_reject_without_reason_keeps_the_response_and_the_edits(email_item, reviewer_user, client_for):  # noqa: F811
@@ -60,8 +61,7 @@ def test_a_reason_left_from_a_refused_rejection_is_not_recorded_with_the_next_de
         email_item, reviewer_user, client_for, decision, recorded):  # noqa: F811
     item = email_item()
     client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
-        "decision": decision, "reason": "Wrong recipient", "response": "Make it shorter",
-        "arg-subject": "Edited but not chosen"})
+        "decision": decision, "reason": "Wrong recipient", "response": "Make it shorter"})
 
     item.refresh_from_db()
     assert (item.decision, item.reason, item.response, item.edits) == recorded
@@ -88,3 +88,35 @@ def test_every_decision_button_submits_the_one_form(email_item, reviewer_user, c
         assert f'form="decide-form" name="decision" value="{value}"' in page
     for name in ("reason", "response", "arg-to", "arg-subject", "arg-body"):
         assert re.search(rf'name="{name}" form="decide-form"', page), name
+
+
+def test_a_plain_approval_with_changed_arguments_is_refused_and_keeps_them(
+        email_item, reviewer_user, client_for):  # noqa: F811
+    item = email_item()
+    client = client_for(reviewer_user)
+
+    refused = client.post(f"/inbox/{item.pk}/decide/", {"decision": "approve", "arg-subject": "Q3, short version"})
+
+    page = refused.content.decode()
+    assert refused.status_code == 422
+    assert "You changed Subject: press “Approve with these edits”" in html_lib.unescape(page)
+    assert 'id="edit" open' in page and 'value="Q3, short version"' in page
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+
+
+def _input(page: str, name: str) -> str:
+    return html_lib.unescape(re.search(rf'id="{name}"[^>]*value="([^"]*)"', page).group(1))
+
+
+def test_a_plain_approval_sending_back_the_proposal_as_shown_is_carried_out(
+        email_item, reviewer_user, client_for):  # noqa: F811
+    item = email_item()
+    client = client_for(reviewer_user)
+    shown = client.get(f"/inbox/{item.pk}/").content.decode()
+
+    # Every argument as the page shows it, the way the decide form sends them with Approve.
+    client.post(f"/inbox/{item.pk}/decide/", {"decision": "approve", "arg-to": _input(shown, "arg-to"),
+                                              "arg-subject": _input(shown, "arg-subject"),
+                                              "arg-body": _textarea(shown, "arg-body")})
+
+    assert ReviewItem.objects.get(pk=item.pk).decision == "approve"
