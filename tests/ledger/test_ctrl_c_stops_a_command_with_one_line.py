@@ -9,7 +9,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -62,7 +61,7 @@ def test_ctrl_c_stops_the_sealer_with_one_line_and_sigterm_quietly(manage_cli):
           "export entry is made when an export starts)"),
 ])
 def test_ctrl_c_stops_an_export_writing_nothing_and_says_it_was_recorded(letter_run, manage_cli, exporter,
-                                                                         tmp_path, output, said):
+                                                                         tmp_path, wait_for, output, said):
     run = letter_run()
     target = str(tmp_path / output) if output != "-" else "-"
     with transaction.atomic(), connection.cursor() as cursor:
@@ -71,15 +70,14 @@ def test_ctrl_c_stops_an_export_writing_nothing_and_says_it_was_recorded(letter_
         cursor.execute("LOCK TABLE audit_verificationrun IN ACCESS EXCLUSIVE MODE")
         proc = _start(manage_cli, "audit", "export", "--run", run.thread_id, "--format", "pdf", "-o", target,
                       "--as", exporter.username)
-        deadline = time.monotonic() + 60
-        while True:
+
+        def waiting_on_the_table() -> bool:
+            assert proc.poll() is None, proc.communicate()
             cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted "
                            "AND relation = 'audit_verificationrun'::regclass")
-            if cursor.fetchone()[0]:
-                break
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the export never reached the held table"
-            time.sleep(0.05)
+            return bool(cursor.fetchone()[0])
+
+        wait_for(waiting_on_the_table, timeout=60, what="the export to reach the held table")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
 
