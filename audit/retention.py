@@ -30,7 +30,6 @@ from orchestrator.selectors import workflow_known
 from orchestrator.state import loads
 from review.models import ReviewDecision, ReviewItem
 
-MINIMUM_DAYS = RETENTION_MINIMUM_DAYS
 # 100 years, as for an API token's lifetime: more is a typo, and a cutoff further back than datetime's
 # year 1 cannot even be computed (prune failed with OverflowError on every run after such a setting).
 MAXIMUM_DAYS = 36_500
@@ -46,8 +45,8 @@ def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False
     (how long evidence is kept is a setting an auditor must be able to trace)."""
     if not 1 <= days <= MAXIMUM_DAYS:
         raise RetentionError(f"retention is a number of days from 1 to {MAXIMUM_DAYS} (100 years), not {days}")
-    if days < MINIMUM_DAYS and not allow_below_minimum:
-        raise RetentionError(f"{days} days is below the {MINIMUM_DAYS}-day minimum (six months); if a regulation "
+    if days < RETENTION_MINIMUM_DAYS and not allow_below_minimum:
+        raise RetentionError(f"{days} days is below the {RETENTION_MINIMUM_DAYS}-day minimum (six months); if a regulation "
                              "really requires less, pass --allow-below-minimum (the change is recorded as below "
                              "the minimum)")
     try:
@@ -59,11 +58,11 @@ def retention_set(*, workflow: str, days: int, allow_below_minimum: bool = False
         system_chain_lock()  # before reading what this replaces: concurrent changes record in order
         previous = retention_days(workflow)
         policy, _ = RetentionPolicy.objects.update_or_create(
-            workflow=workflow, defaults={"days": days, "below_minimum": days < MINIMUM_DAYS})
+            workflow=workflow, defaults={"days": days, "below_minimum": days < RETENTION_MINIMUM_DAYS})
         if previous != days:
             system_ledger_append(kind="retention_changed", actor=actor or None, payload={
                 "workflow": workflow, "days": days, "previous_days": previous,
-                "below_minimum": days < MINIMUM_DAYS})
+                "below_minimum": days < RETENTION_MINIMUM_DAYS})
     return policy
 
 

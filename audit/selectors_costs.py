@@ -152,7 +152,8 @@ def budget_stops(*, limit: int = 50) -> list[ReviewItem]:
                  .select_related("run").order_by("-created_at")[:limit])
     for item in items:
         item.facts = cost_admin.budget_item_facts(item)
-        item.cap_now = cost_admin.budget_item_cap_now(item.facts, cost_admin.budget_item_budget(item.facts))
+    for item, budget in zip(items, cost_admin.budget_items_budgets([i.facts for i in items]), strict=True):
+        item.cap_now = cost_admin.budget_item_cap_now(item.facts, budget)
     return items
 
 

@@ -15,8 +15,8 @@ from orchestrator.state import loads
 
 
 def fork_family(run: Run) -> dict[str, Any]:
-    """The whole family of `run`: its root ancestor and every descendant, as a nested tree. `size`
-    counts the root too; `forks` counts only the runs forked from it (at any depth)."""
+    """The whole family of `run`: its root ancestor and every descendant, as a nested tree, and `forks`:
+    how many runs were forked from the root (at any depth; the root itself not counted)."""
     root = run
     seen = {root.pk}
     while root.parent_id is not None and root.parent_id not in seen:
@@ -35,7 +35,7 @@ def fork_family(run: Run) -> dict[str, Any]:
     def node(r: Run) -> dict[str, Any]:
         return {"run": r, "current": r.pk == run.pk, "children": [node(c) for c in children.get(r.pk, [])]}
 
-    return {"root": node(root), "size": count, "forks": count - 1}
+    return {"root": node(root), "forks": count - 1}
 
 
 def _parent_after(fork: Run) -> list[Checkpoint]:

@@ -166,9 +166,15 @@ def budget_item_facts(item: Any) -> dict[str, str]:
 
 def budget_item_budget(facts: dict[str, str]) -> Budget | None:
     """The budget a stop was made by: by id (stops made before ids were recorded: by name)."""
-    if facts.get("budget_id", "").isdigit():
-        return Budget.objects.filter(pk=int(facts["budget_id"])).first()
-    return Budget.objects.filter(name=facts.get("budget", "")).first()
+    return budget_items_budgets([facts])[0]
+
+
+def budget_items_budgets(stops: list[dict[str, str]]) -> list[Budget | None]:
+    """budget_item_budget for several stops' facts, in one query for those that recorded an id."""
+    ids = [int(f["budget_id"]) for f in stops if f.get("budget_id", "").isdigit()]
+    by_id = Budget.objects.in_bulk(ids) if ids else {}
+    return [by_id.get(int(f["budget_id"])) if f.get("budget_id", "").isdigit()
+            else Budget.objects.filter(name=f.get("budget", "")).first() for f in stops]
 
 
 def budget_item_cap_now(facts: dict[str, str], budget: Budget | None) -> Decimal | None:

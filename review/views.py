@@ -38,7 +38,7 @@ from review.selectors import (
     item_view,
     workflow_schema,
 )
-from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
+from review.services import AlreadyDecided, DecisionError, DecisionInput, item_request, review_decide
 
 
 def _load_item(request: Request, pk: int) -> ReviewItem:
@@ -167,7 +167,7 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
     kind = request.POST.get("decision", "")
     typed, parse_errors, changed = None, {}, []
     if (schema := workflow_schema(item)) is not None:
-        args = item_view(item=item, user=request.user).args
+        args = item_request(item).get("args", {})  # what the page's edit card shows (ItemView.args)
         typed, parse_errors = parse_edits(schema, args, request.POST)
         changed = [row.label for row in edit_fields(schema, args, submitted=typed) if row.changed]
     posted = {"decision": kind, "reason": request.POST.get("reason", ""), "response": request.POST.get("response", "")}
