@@ -57,6 +57,12 @@ INTERRUPTED = {
 }
 
 
+def _export_interrupted(left: str, recorded: bool) -> Interrupted:
+    """Ctrl-C during an export: what it left, and whether its ledger entry (made as it starts) was written."""
+    return Interrupted(f"{left}; " + ("the attempt was recorded in the ledger (an export entry is made when an "
+                                      "export starts)" if recorded else "nothing was recorded"))
+
+
 class ProgressBar:
     """A one-line progress bar on stderr (only drawn on a terminal or when forced)."""
 
@@ -208,9 +214,7 @@ class Command(OperatorCommand):
         except BaseException as exc:
             partial.unlink(missing_ok=True)
             if isinstance(exc, KeyboardInterrupt):
-                raise Interrupted(f"nothing was written to {opts['output']}; " + (
-                    "the attempt was recorded in the ledger (an export entry is made when an export starts)"
-                    if recorded else "nothing was recorded")) from None
+                raise _export_interrupted(f"nothing was written to {opts['output']}", recorded) from None
             raise
         self.say(f"wrote {opts['output']}: {plural(len(runs), 'run')}, {plural(size, 'byte')}")
 
@@ -223,9 +227,9 @@ class Command(OperatorCommand):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
         except KeyboardInterrupt:
-            raise Interrupted("the export on standard output is incomplete: discard it; the attempt was recorded "
-                              "in the ledger (an export entry is made when an export starts)"
-                              if recorded else "nothing was exported or recorded") from None
+            if not recorded:
+                raise Interrupted("nothing was exported or recorded") from None
+            raise _export_interrupted("the export on standard output is incomplete: discard it", recorded) from None
 
     def _erase(self, opts: dict[str, Any]) -> None:
         actor = user_with_role(opts["actor"], ADMIN, needed_for="erasure", flag="--actor")
