@@ -74,6 +74,9 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
         raise ForkError(str(exc), exc.field_errors) from None
 
 
+FORK_STEP_CAP_FACTOR = 10
+
+
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
     # Checked here, not when the fork runs: a setting the engine would ignore (a typo) makes a fork
     # that silently replays unchanged, and a value it cannot use would fail the fork on every retry.
@@ -86,9 +89,14 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
         raise ForkError(f"unknown override {', '.join(map(repr, unknown))}: overrides are \"nodes\" "
                         "(per-node settings) and \"step_cap\" (a whole number of steps).")
     step_cap = overrides.get("step_cap")
-    if step_cap is not None and (type(step_cap) is not int or step_cap < 1):
-        raise ForkError(f"step_cap must be a whole number of steps of at least 1, not {step_cap!r}.",
-                        {"step_cap": "a whole number ≥ 1"})
+    # The step cap is the deployment's guard against a loop that keeps paying for calls; a fork
+    # may tighten it freely but loosen it only so far. A run that needs more steps still goes on
+    # past the cap when someone approves its loop-guard stop.
+    ceiling = FORK_STEP_CAP_FACTOR * settings.GATEHOUSE_STEP_CAP
+    if step_cap is not None and (type(step_cap) is not int or not 1 <= step_cap <= ceiling):
+        raise ForkError(f"step_cap must be a whole number of steps from 1 to {ceiling:,} ({FORK_STEP_CAP_FACTOR} times "
+                        f"GATEHOUSE_STEP_CAP), not {step_cap!r}; a run stopped by its step cap continues when "
+                        "its loop-guard stop is approved.", {"step_cap": f"a whole number from 1 to {ceiling:,}"})
     nodes: dict[str, dict[str, Any]] = {}
     for node, values in overrides.get("nodes", {}).items():
         if node not in graph.nodes:

@@ -66,6 +66,8 @@ def test_an_override_for_an_unknown_node_is_refused(pipeline_run, engineer_user)
     # The engine could not use these: the fork would fail on every retry.
     ({"step_cap": "ten"}, "step_cap must be a whole number"),
     ({"step_cap": 0}, "step_cap must be a whole number"),
+    # The loop guard stays a guard: a fork may not lift it out of reach (200 x 10 here).
+    ({"step_cap": 2001}, "from 1 to 2,000"),
     ({"stepcap": 10}, "unknown override 'stepcap'"),
     ({"nodes": {"summarize": {"model": float("nan")}}}, "override for node 'summarize'"),
 ])
