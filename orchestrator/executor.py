@@ -38,7 +38,7 @@ from orchestrator.history import (
 )
 from orchestrator.journal import LazyJournal
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
-from orchestrator.registry import workflow_get
+from orchestrator.registry import UnknownWorkflow, workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
 from orchestrator.workflow_versions import workflow_version_seen
@@ -521,13 +521,38 @@ def _error(node: str, exc: BaseException, attempts: int, *, retrying: bool = Fal
     }
 
 
+# Fenced by the claim's token like any commit. The run keeps its status and its lease: when the
+# lease lapses the reconciler queues it again, so a worker that knows the workflow (once the
+# deployment is fixed, or another one mid-rollout) takes it, and a misconfigured one says so
+# once a lease rather than in a tight loop.
+_UNKNOWN_HERE = """
+UPDATE orchestrator_run SET error = %(error)s::jsonb, updated_at = statement_timestamp()
+WHERE id = %(run)s AND lease_token = %(token)s AND status = 'running'
+"""
+
+
+def _workflow_unknown_here(claim: Claim, worker: str, lease: int, exc: UnknownWorkflow) -> str:
+    """A worker deployed without the run's workflow: not the run's fault, so it is not failed. It
+    waits, saying why on its page and in `runs show`, instead of a traceback per job."""
+    message = (f"worker {worker} does not have workflow {claim.workflow!r} ({exc}); the run waits and is tried "
+               f"again every {lease}s: give the workers the same GATEHOUSE_WORKFLOWS as the process that started it.")
+    log.warning("run %s: %s", claim.thread_id, message)
+    error = {"node": claim.next_node, "type": "UnknownWorkflow", "message": message, "attempts": 0,
+             "retrying": True}
+    execute_prepared(_UNKNOWN_HERE, {"error": dumps(error), "run": claim.run_id, "token": claim.token})
+    return "unknown_workflow"
+
+
 def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -> str:
     """Advance a run as far as it goes. Returns the final status, "noop" or "lease_lost"."""
     lease = lease_seconds or settings.GATEHOUSE_LEASE_SECONDS
     claim = run_claim(run_id, worker, lease)
     if claim is None:
         return "noop"
-    graph = workflow_get(claim.workflow)
+    try:
+        graph = workflow_get(claim.workflow)
+    except UnknownWorkflow as exc:
+        return _workflow_unknown_here(claim, worker, lease, exc)
     if not versions_compatible(claim.graph_version, graph.version):
         execution = Execution.__new__(Execution)
         execution.claim, execution.lease_seconds, execution.pending_ledger = claim, lease, []
