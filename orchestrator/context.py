@@ -19,6 +19,7 @@ from typing import Any
 from orchestrator import budgets, spend
 from orchestrator import llm as llm_providers
 from orchestrator.blobs import STATE_BLOB_TYPE, blob_get, blob_put
+from orchestrator.engine_errors import engine_storage
 from orchestrator.graph import GateDecision, GateRequest
 from orchestrator.journal import JournalRow, LazyJournal, journal_fence, journal_params, journal_write
 from orchestrator.llm import LLMRequest, LLMResponse
@@ -108,7 +109,9 @@ class Blobs:
             raise ValueError(f"ctx.blobs.put: the content type {STATE_BLOB_TYPE!r} is the engine's own (it marks "
                              "state values it stored itself); give your bytes their real type")
         raw = data.encode() if isinstance(data, str) else data
-        return blob_put(raw, content_type=content_type)
+        # A full or unwritable blob store is the engine's trouble, not the node's.
+        with engine_storage("storing a blob", also=(OSError,)):
+            return blob_put(raw, content_type=content_type)
 
     def get(self, ref: dict[str, Any]) -> bytes:
         return blob_get(ref["$blob"])
@@ -151,8 +154,13 @@ class NodeContext:
         return node_overrides.get(name, self.settings.get(name, default))
 
     def _journal_write(self, index: int, kind: str, **fields: Any) -> None:
-        journal_write(run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
-                      node=self.node, kind=kind, **fields)
+        with engine_storage("journaling a call"):
+            journal_write(run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
+                          node=self.node, kind=kind, **fields)
+
+    def _journal_row(self, index: int) -> JournalRow | None:
+        with engine_storage("reading the journal"):
+            return self._journal.get(index)
 
     def _next_index(self) -> int:
         index = self._index
@@ -160,7 +168,7 @@ class NodeContext:
         return index
 
     def _recorded(self, index: int, kind: str, digest: str) -> JournalRow | None:
-        row = self._journal.get(index)
+        row = self._journal_row(index)
         if row is None:
             return None
         if row.kind != kind or row.request_hash != digest:
@@ -222,7 +230,8 @@ class NodeContext:
             model=chosen,
         )
         need = budgets.max_cost(price, request)
-        hold = self._allowance.draw(call=call, amount=need)
+        with engine_storage("taking a budget hold"):
+            hold = self._allowance.draw(call=call, amount=need)
         started = time.perf_counter()
         try:
             response = llm_providers.complete(request)
@@ -231,9 +240,10 @@ class NodeContext:
             # (committed with the step or the failure), keyed per attempt so a retry adds its own.
             partial = cut.partial
             partial_cost = spend.cost_of(price, partial)
-            budgets.budget_settle(hold=hold, call=call, drawn=need, response=partial, cost=partial_cost,
-                                  partial=True, latency_ms=(time.perf_counter() - started) * 1000,
-                                  unpriced=spend.is_unpriced(price))
+            with engine_storage("settling a cut-off call"):
+                budgets.budget_settle(hold=hold, call=call, drawn=need, response=partial, cost=partial_cost,
+                                      partial=True, latency_ms=(time.perf_counter() - started) * 1000,
+                                      unpriced=spend.is_unpriced(price))
             self.spend.add(
                 ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
                 partial.cached_tokens, partial_cost,
@@ -245,17 +255,18 @@ class NodeContext:
         latency = (time.perf_counter() - started) * 1000
         cost = spend.cost_of(price, response)
         # The settlement and the call's journal row are one statement (one durable commit).
-        budgets.budget_settle(
-            hold=hold, call=call, drawn=need, response=response, cost=cost,
-            latency_ms=response.latency_ms or latency, unpriced=spend.is_unpriced(price),
-            journal=journal_params(
-                run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
-                node=self.node, kind="llm", name=chosen, request_hash=digest, request=dumps(request.canonical()),
-                result=dumps(response.to_json()), provider=response.provider, model=response.model,
-                input_tokens=response.input_tokens, output_tokens=response.output_tokens,
-                cached_tokens=response.cached_tokens, cost=cost, latency_ms=response.latency_ms or latency,
-            ),
-        )
+        with engine_storage("settling and journaling a call"):
+            budgets.budget_settle(
+                hold=hold, call=call, drawn=need, response=response, cost=cost,
+                latency_ms=response.latency_ms or latency, unpriced=spend.is_unpriced(price),
+                journal=journal_params(
+                    run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
+                    node=self.node, kind="llm", name=chosen, request_hash=digest, request=dumps(request.canonical()),
+                    result=dumps(response.to_json()), provider=response.provider, model=response.model,
+                    input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+                    cached_tokens=response.cached_tokens, cost=cost, latency_ms=response.latency_ms or latency,
+                ),
+            )
         self.spend.add(index, response.input_tokens, response.output_tokens, response.cached_tokens, cost)
         self.spend.models.add(chosen)
         return response
@@ -282,8 +293,9 @@ class NodeContext:
                 request_hash=digest, result=dumps({"dry_run": True}), idempotency_key=key, dry_run=True,
             )
             return None
-        journal_fence(run_id=self.run.id, lease_token=self.run.lease_token, node=self.node,
-                      action=f"effect {name!r}")
+        with engine_storage("checking the lease before an effect"):
+            journal_fence(run_id=self.run.id, lease_token=self.run.lease_token, node=self.node,
+                          action=f"effect {name!r}")
         result = fn(key, *args, **kwargs)
         encoded = check_serializable(self.node, {f"effect {name!r} result": result})
         self._journal_write(
@@ -296,7 +308,7 @@ class NodeContext:
     def interrupt(self, request: GateRequest) -> GateDecision:
         """Suspend the run for a person; when resumed, this call returns their decision."""
         index = self._next_index()
-        row = self._journal.get(index)
+        row = self._journal_row(index)
         if row is not None and row.kind == "interrupt":
             return GateDecision.model_validate(row.result)
         raise Interrupt(request, index)

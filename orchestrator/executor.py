@@ -27,6 +27,7 @@ from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import Allowance, BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
+from orchestrator.engine_errors import EngineUnavailable
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
 from orchestrator.history import (
@@ -268,6 +269,9 @@ class Execution:
                 return self._suspend_over_budget(node_name, exceeded, visit=visit, spend=spend)
             except LeaseLost:
                 raise
+            except EngineUnavailable as exc:
+                exc.node = node_name  # for the note on the run (run_advance)
+                raise  # not the node's doing: no retry of it is spent, and the run is not failed
             except Exception as exc:
                 if node.retry.should_retry(exc, attempt):
                     delay = node.retry.delay(attempt)
@@ -521,11 +525,11 @@ def _error(node: str, exc: BaseException, attempts: int, *, retrying: bool = Fal
     }
 
 
-# Fenced by the claim's token like any commit. The run keeps its status and its lease: when the
-# lease lapses the reconciler queues it again, so a worker that knows the workflow (once the
-# deployment is fixed, or another one mid-rollout) takes it, and a misconfigured one says so
-# once a lease rather than in a tight loop.
-_UNKNOWN_HERE = """
+# Why a run waits although it is 'running' (a retrying error), fenced by the claim's token like
+# any commit. The run keeps its status and its lease: when the lease lapses the reconciler queues
+# it again, so a worker able to go on takes it (once the deployment or the database is fixed),
+# and a broken one says so once a lease rather than in a tight loop.
+_WAITING = """
 UPDATE orchestrator_run SET error = %(error)s::jsonb, updated_at = statement_timestamp()
 WHERE id = %(run)s AND lease_token = %(token)s AND status = 'running'
 """
@@ -539,8 +543,15 @@ def _workflow_unknown_here(claim: Claim, worker: str, lease: int, exc: UnknownWo
     log.warning("run %s: %s", claim.thread_id, message)
     error = {"node": claim.next_node, "type": "UnknownWorkflow", "message": message, "attempts": 0,
              "retrying": True}
-    execute_prepared(_UNKNOWN_HERE, {"error": dumps(error), "run": claim.run_id, "token": claim.token})
+    _note_waiting(claim, error)
     return "unknown_workflow"
+
+
+def _note_waiting(claim: Claim, error: dict[str, Any]) -> None:
+    try:
+        execute_prepared(_WAITING, {"error": dumps(error), "run": claim.run_id, "token": claim.token})
+    except Exception as exc:  # the database may be what failed; the lease lapses all the same
+        log.warning("run %s: could not record why it waits (%s)", claim.thread_id, exc)
 
 
 def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -> str:
@@ -571,3 +582,9 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
     except LeaseLost as exc:
         log.warning("%s", exc)
         return "lease_lost"
+    except EngineUnavailable as exc:
+        message = f"{exc}; the run is taken up again from its last checkpoint when its lease lapses ({lease}s)"
+        log.warning("run %s: %s", claim.thread_id, message)
+        _note_waiting(claim, {"node": getattr(exc, "node", claim.next_node), "type": "EngineUnavailable", "message": message,
+                              "attempts": 0, "retrying": True})
+        return "engine_unavailable"
