@@ -225,7 +225,9 @@ GATEHOUSE_CLAIM_SECONDS = env_int("GATEHOUSE_CLAIM_SECONDS", 15 * 60, minimum=1)
 GATEHOUSE_REVIEW_EMAIL_ENABLED = env_bool("GATEHOUSE_REVIEW_EMAIL_ENABLED", True)
 GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
 # Absolute links in notifications (emails and webhooks are read outside the browser).
-GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# `make run` serves on $PORT: links in e-mails follow it unless the real address is set.
+GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}")
+                      or "").rstrip("/")
 # Costs: how long each process caches the price table and each node's spend norm (anomaly alerts).
 GATEHOUSE_PRICE_CACHE_SECONDS = env_int("GATEHOUSE_PRICE_CACHE_SECONDS", 5, minimum=0)
 GATEHOUSE_ANOMALY_CACHE_SECONDS = env_int("GATEHOUSE_ANOMALY_CACHE_SECONDS", 60, minimum=0)

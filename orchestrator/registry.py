@@ -25,7 +25,10 @@ class WorkflowRetired(UnknownWorkflow):
     """A stored run's workflow is not registered any more: its runs can be read, not resumed or forked."""
 
     def __init__(self, workflow: str, thread_id: str) -> None:
-        LookupError.__init__(self, f"workflow {workflow!r} of run {thread_id} is no longer deployed")
+        # Retired, or this process was started without the module the workers have: say both, so
+        # a command run from a shell that lacks the variable does not read as a retirement.
+        LookupError.__init__(self, f"workflow {workflow!r} of run {thread_id} is not deployed here (it was retired, "
+                                   "or this process's GATEHOUSE_WORKFLOWS lacks its module)")
 
 
 def run_workflow(workflow: str, thread_id: str) -> Graph:

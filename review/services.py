@@ -166,8 +166,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     try:
         graph = run_workflow(run.workflow, run.thread_id)
     except WorkflowRetired as exc:
-        raise DecisionError(f"{exc}, so it cannot resume and nothing was decided; an engineer can cancel the run.") \
-            from None
+        raise DecisionError(f"{exc}, so it cannot resume and nothing was decided. Give this process the workers' "
+                            "GATEHOUSE_WORKFLOWS; if the workflow was retired, an engineer can cancel the run.") from None
     if not force_version and not versions_compatible(run.graph_version, graph.version):
         raise DecisionError(
             f"workflow {run.workflow!r} changed incompatibly since run {run.thread_id} started "

@@ -103,3 +103,22 @@ def test_a_deployment_that_names_its_database_but_forgets_debug_is_not_in_debug_
 
     assert result.returncode != 0
     assert "SECRET_KEY is unset and DEBUG=0 (the default once DATABASE_URL is set)" in result.stderr
+
+
+def _base_url(**env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "GATEHOUSE_BASE_URL"}}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+         "print(settings.GATEHOUSE_BASE_URL)"],
+        cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_links_in_e_mails_follow_the_port_make_run_serves_on():
+    assert _base_url() == "http://127.0.0.1:8000"
+    assert _base_url(PORT="8765") == "http://127.0.0.1:8765"
+    assert _base_url(PORT="8765", GATEHOUSE_BASE_URL="https://gatehouse.example.com/") == \
+        "https://gatehouse.example.com"

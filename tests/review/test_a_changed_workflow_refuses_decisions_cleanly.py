@@ -47,6 +47,6 @@ def test_bulk_approval_reports_the_run_it_could_not_resume_and_decides_the_rest(
                                           follow=True)
 
     assert page.status_code == 200
-    assert "no longer deployed" in page.content.decode()
+    assert "is not deployed here" in page.content.decode() and "GATEHOUSE_WORKFLOWS" in page.content.decode()
     assert ReviewItem.objects.get(pk=stuck.pk).status == ItemStatus.PENDING
     assert ReviewItem.objects.get(pk=fine.pk).status != ItemStatus.PENDING

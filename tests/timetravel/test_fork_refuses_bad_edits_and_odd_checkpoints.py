@@ -122,14 +122,14 @@ def test_a_fork_after_the_decision_sends_nothing_by_default(email_run, engineer_
 def test_a_run_of_a_retired_workflow_is_readable_but_not_forkable(pipeline_run, engineer_user, client_for):
     Run.objects.filter(pk=pipeline_run.pk).update(workflow="retired_pipeline")
     run = Run.objects.get(pk=pipeline_run.pk)
-    with pytest.raises(ForkError, match="no longer deployed"):
+    with pytest.raises(ForkError, match="is not deployed here"):
         run_fork(run=run, at_step=3, mode="recorded", actor=engineer_user)
 
     client = client_for(engineer_user)
     assert client.get(f"/runs/{run.thread_id}/").status_code == 200
     assert client.get(f"/runs/{run.thread_id}/checkpoints/3/").status_code == 200
     page = client.get(f"/runs/{run.thread_id}/checkpoints/3/fork/")
-    assert page.status_code == 404 and "is no longer deployed" in page.content.decode()
+    assert page.status_code == 404 and "is not deployed here" in page.content.decode()
     api = client.post(f"/api/runs/{run.thread_id}/fork", '{"at_step": 3}', content_type="application/json")
-    assert 400 <= api.status_code < 500 and "no longer deployed" in api.json()["detail"]
+    assert 400 <= api.status_code < 500 and "is not deployed here" in api.json()["detail"]
     assert not Run.objects.filter(parent=run).exists()
