@@ -1,18 +1,20 @@
-"""/api/runs: start, read, history, decide."""
+"""/api/runs: start, read, state, history, decide, fork, diff."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import WithJsonSchema
 
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
-from orchestrator.selectors import run_checkpoints, run_summary
+from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import RunError, run_get, run_start
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
@@ -45,6 +47,22 @@ class DecisionIn(Schema):
     response: str = ""
 
 
+class Detail(Schema):
+    detail: str
+
+
+class RunStateOut(Schema):
+    thread_id: str
+    step: int
+    state: dict[str, Any]
+
+
+# Read as text and checked by the view, so that "?step=x" gets the 400 that names the run's range rather
+# than a generic validation error; documented as what it must be.
+StepParam = Annotated[str | None, WithJsonSchema({"type": "integer", "minimum": 0})]
+_STEP = Query(None, description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
+
+
 def _require(request: HttpRequest, *roles: str) -> None:
     if not user_has_role(request.user, *roles):
         raise PermissionDenied(f"this needs one of the roles: {', '.join(roles)}")
@@ -72,6 +90,10 @@ def start(request: HttpRequest, body: StartIn):
 
 @router.get("/{thread_id}", response=dict)
 def show(request: HttpRequest, thread_id: str):
+    """Where the run stands: status, current node, step, pending gate. Engineers and admins also get its
+    tokens, cost, labels, error and lineage (`parent`, `forked_from_step`, `replay_mode`, `allow_effects`,
+    `overrides`, `diverged_at_step`; null/empty for a run that is not a fork); its state is at `/state`.
+    A reviewer gets only where a run with an item of theirs stands (404 for any other run)."""
     _require(request, ENGINEER, ADMIN, REVIEWER)
     if user_has_role(request.user, ENGINEER, ADMIN):
         return run_summary(_run(thread_id))
@@ -96,6 +118,37 @@ def _summary_for(request: HttpRequest, run: Any) -> dict[str, Any]:
 def checkpoints(request: HttpRequest, thread_id: str):
     _require(request, ENGINEER, ADMIN)
     return run_checkpoints(_run(thread_id))
+
+
+@router.get("/{thread_id}/state", response={200: RunStateOut, 400: Detail, 404: Detail, 410: Detail})
+def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
+    """The run's state after its latest checkpoint, or after checkpoint `step` (engineers and admins).
+
+    As the checkpoint page shows it: a value the engine stored as a blob (larger than
+    GATEHOUSE_BLOB_THRESHOLD) stays its pointer `{"$blob": sha256, "size": bytes, "type": ...}`, whose
+    bytes are the page's download link (`/runs/blobs/{sha256}/`, for a signed-in engineer or admin); an
+    erased run's values read `{"$erased": true}`. 400 for a step that is not a checkpoint of the run (the
+    answer names the range), 410 once retention pruned the run's history."""
+    # Before any lookup, as for checkpoints and diffs: a reviewer or compliance officer gets this same
+    # 403 for every run (one they review, another, none), so it tells them nothing about any run.
+    _require(request, ENGINEER, ADMIN)
+    run = _run(thread_id)
+    at = None
+    if step is not None:
+        if not re.fullmatch(r"[0-9]{1,10}", step):
+            raise HttpError(400, _step_refused(step, run.thread_id, run.step))
+        at = int(step)
+    try:
+        return run_state(run, at)
+    except StepOutOfRange as exc:
+        raise HttpError(400, _step_refused(step, exc.thread_id, exc.latest)) from None
+    except HistoryPruned as exc:
+        raise HttpError(410, str(exc)) from None
+
+
+def _step_refused(step: Any, thread_id: str, latest: int) -> str:
+    return (f"step={str(step)[:40]!r} is not a checkpoint of run {thread_id}: it has checkpoints 0 to {latest}; "
+            "send a whole number in that range, or leave step out for the latest.")
 
 
 @router.post("/{thread_id}/decision", response=dict)
@@ -142,8 +195,7 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
         return Status(422, {"detail": str(exc), "fields": exc.field_errors})
     except RunError as exc:
         return Status(422, {"detail": str(exc), "fields": {}})
-    return Status(201, {**run_summary(new), "forked_from_step": new.forked_from_step, "replay_mode": new.replay_mode,
-                 "allow_effects": new.allow_effects})
+    return Status(201, run_summary(new))  # with its lineage, as GET /api/runs/{id} reads it back
 
 
 @router.get("/{thread_id}/diff", response=dict)

@@ -32,7 +32,7 @@ from orchestrator.services import RunError, run_get
 
 __all__ = [
     "INTERRUPTED_EXIT", "Interrupted", "OperatorCommand", "clip", "count_arg", "date_arg", "label_arg", "output_arg",
-    "plural", "printable", "run_named", "seconds_arg", "table", "user_named", "user_with_role",
+    "plural", "printable", "run_named", "seconds_arg", "step_arg", "table", "user_named", "user_with_role",
 ]
 
 INTERRUPTED_EXIT = 128 + signal.SIGINT  # 130, what shells report for a command Ctrl-C stopped
@@ -71,6 +71,14 @@ def count_arg(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return value
+
+
+def step_arg(text: str) -> int:
+    """A checkpoint number: a whole number of at least 0 (0 is the run's input). Whether the run has
+    that checkpoint is for the command to say, naming the run's range."""
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a checkpoint number (a whole number, 0 for the input)")
+    return int(text)
 
 
 def label_arg(text: str) -> tuple[str, str]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import connection
 
+from audit.models import PrunedChain
+from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.state import loads
@@ -45,10 +47,60 @@ def run_summary(run: Run) -> dict[str, Any]:
         "cost": str(run.cost),
         "labels": run.labels,
         "error": (run.error or {}).get("message") if run.error else None,
-        "parent": run.parent.thread_id if run.parent_id else None,
+        **run_lineage(run),
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
+
+
+def run_lineage(run: Run) -> dict[str, Any]:
+    """Where a fork comes from and how it replays (what its run page's header says). A run that is not
+    a fork has no parent, no fork step, replay mode or divergence, no overrides, and real side effects."""
+    return {
+        "parent": run.parent.thread_id if run.parent_id else None,
+        "forked_from_step": run.forked_from_step,
+        "replay_mode": run.replay_mode or None,
+        "allow_effects": run.allow_effects,
+        "overrides": run.overrides or {},
+        # Recorded mode: the first step whose LLM call was made live instead of replayed (None: none yet).
+        "diverged_at_step": run.diverged_at_step,
+    }
+
+
+class StateUnavailable(LookupError):
+    """A run's state cannot be read at the step asked for; the message says why."""
+
+
+class StepOutOfRange(StateUnavailable):
+    """No checkpoint `step` in this run: it has checkpoints 0 to `latest`."""
+
+    def __init__(self, run: Run, step: int) -> None:
+        self.thread_id, self.step, self.latest = run.thread_id, step, run.step
+        super().__init__(f"run {run.thread_id} has checkpoints 0 to {run.step}")
+
+
+class HistoryPruned(StateUnavailable):
+    """Retention removed the run's checkpoints: only its row (and its ledger's proof) is left."""
+
+
+def run_state(run: Run, step: int | None = None) -> dict[str, Any]:
+    """The run's state after checkpoint `step` (None: its latest), as the checkpoint page shows it: in
+    stored form. A value the engine stored as a blob stays its pointer `{"$blob": sha256, "size": bytes,
+    "type": …}` (its bytes are the page's download link, /runs/blobs/<sha256>/), so a large document is
+    not sent whole with every read; a node's own pointers (ctx.blobs.put) are pointers anyway. An erased
+    run's values read `{"$erased": true}`. Raises StepOutOfRange or HistoryPruned."""
+    at = run.step if step is None else step
+    if 0 <= at <= run.step:
+        try:
+            return {"thread_id": run.thread_id, "step": at, "state": state_at(run.pk, at)}
+        except LookupError:
+            pass
+    pruned = PrunedChain.objects.filter(chain=run.thread_id).first()
+    if pruned is not None:
+        raise HistoryPruned(
+            f"run {run.thread_id}'s history was pruned by retention on {pruned.pruned_at:%Y-%m-%d}: its state is "
+            "no longer kept, only the run's summary and the ledger's proof of what happened.")
+    raise StepOutOfRange(run, at)
 
 
 def run_checkpoints(run: Run) -> list[dict[str, Any]]:

@@ -141,7 +141,8 @@ def test_a_reviewer_reads_where_a_run_they_review_stands_but_not_its_data(api, e
     view = shown.json()
     assert view["status"] == "suspended" and view["pending_gate"]["action"] == "send_email"
     # Labels may name a customer; cost and lineage are the engineers' business.
-    assert not {"labels", "cost", "input_tokens", "output_tokens", "parent"} & set(view)
+    assert not {"labels", "cost", "input_tokens", "output_tokens", "parent", "forked_from_step", "replay_mode",
+                "allow_effects", "overrides", "diverged_at_step"} & set(view)
     assert "acme-42" not in shown.content.decode()
     assert api(engineer_user).get(f"/api/runs/{thread_id}").json()["labels"] == {"customer": "acme-42"}
     by_number = api(reviewer_user).get(f"/api/runs/{Run.objects.get(thread_id=thread_id).pk}")

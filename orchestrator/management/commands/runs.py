@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from orchestrator.cli import OperatorCommand, clip, count_arg, label_arg, printable, table, user_named
+from orchestrator.cli import (
+    OperatorCommand,
+    clip,
+    count_arg,
+    label_arg,
+    printable,
+    step_arg,
+    table,
+    user_named,
+)
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
-from orchestrator.selectors import run_checkpoints, run_summary
+from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
 from review.permissions import may_decide
@@ -34,6 +44,14 @@ def _parse_json(text: str, flag: str) -> Any:
         ) from None
 
 
+def _terminal_json(value: Any) -> str:
+    """Indented JSON, keys sorted (two reads of one state print alike), text as written (not \\u-escaped),
+    but with DEL and the C1 control characters escaped too: json escapes only those below U+0020, and a
+    value holding U+009B (a terminal's CSI) must not drive the operator's terminal."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _actor(opts: dict[str, Any]) -> Any:
     return user_named(opts["actor"]) if opts.get("actor") else None
 
@@ -50,11 +68,16 @@ class Command(OperatorCommand):
         start.add_argument("--label", action="append", type=label_arg, default=[], help="KEY=VALUE (repeatable)")
         start.add_argument("--actor", help="username recorded as the run's starter")
 
-        for name, what in (("show", "a run's status, current node, step, pending gate, tokens and cost"),
+        for name, what in (("show", "a run's status, current node, step, pending gate, tokens, cost and fork lineage"),
                            ("history", "a run's checkpoints: step, node, source, time and actor")):
             p = sub.add_parser(name, help=what)
             p.add_argument("id", help="thread id (or database id)")
             p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+        state = sub.add_parser("state", help="a run's state as JSON, at its latest checkpoint or at --step")
+        state.add_argument("id", help="thread id (or database id)")
+        state.add_argument("--step", type=step_arg, metavar="N",
+                           help="the checkpoint to read (0 is the input; see `runs history`); default: the latest")
 
         resume = sub.add_parser("resume", help="decide the pending gate of a suspended run")
         resume.add_argument("id")
@@ -116,8 +139,22 @@ class Command(OperatorCommand):
         for key, value in summary.items():
             if key == "pending_gate" and value:
                 value = f"{value['action']} (item {value['item']}, {value['status']})"
+            elif isinstance(value, dict):  # labels, a fork's overrides: as JSON, as they are given
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
             shown = printable(str(value)) if value not in (None, "") else "-"
             self.stdout.write(f"{key + ':':>{width}} {shown}")
+
+    def _state(self, opts: dict[str, Any]) -> None:
+        run = run_get(opts["id"])
+        try:
+            shown = run_state(run, opts["step"])
+        except StepOutOfRange as exc:
+            raise CommandError(f"--step {exc.step} is not a checkpoint of run {exc.thread_id}: it has checkpoints "
+                               f"0 to {exc.latest}; pick --step in that range, or leave it out for the latest.") \
+                from None
+        except HistoryPruned as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(_terminal_json(shown["state"]))
 
     def _history(self, opts: dict[str, Any]) -> None:
         rows = run_checkpoints(run_get(opts["id"]))
