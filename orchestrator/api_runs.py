@@ -126,7 +126,7 @@ def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
 
     As the checkpoint page shows it: a value the engine stored as a blob (larger than
     GATEHOUSE_BLOB_THRESHOLD) stays its pointer `{"$blob": sha256, "size": bytes, "type": ...}`, whose
-    bytes are the page's download link (`/runs/blobs/{sha256}/`, for a signed-in engineer or admin); an
+    bytes are `GET /api/blobs/{sha256}` (and the page's download link, `/runs/blobs/{sha256}/`); an
     erased run's values read `{"$erased": true}`. 400 for a step that is not a checkpoint of the run (the
     answer names the range), 410 once retention pruned the run's history."""
     # Before any lookup, as for checkpoints and diffs: a reviewer or compliance officer gets this same

@@ -30,11 +30,10 @@ from audit.selectors_run_detail import (
     run_visits,
 )
 from audit.selectors_runs_list import RunFilters, runs_page, workflow_names
-from orchestrator.blobs import STATE_BLOB_TYPE, blob_get
 from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, replay_batch_start, run_fork
 from orchestrator.history import state_at
-from orchestrator.http import Request
-from orchestrator.models import Blob, Run, RunStatus
+from orchestrator.http import BlobNotFound, Request, blob_attachment
+from orchestrator.models import Run, RunStatus
 from orchestrator.registry import WorkflowRetired, run_workflow, workflows
 from orchestrator.roles import ADMIN, section_required, user_has_role
 from orchestrator.services import RunError, run_get
@@ -149,19 +148,10 @@ def checkpoint_diff_fragment(request: Request, thread_id: str, step: int) -> Htt
 
 @section_required("runs")
 def blob_download(request: Request, sha: str) -> FileResponse:
-    blob = Blob.objects.filter(sha256=sha).first()
-    if blob is None:
-        raise Http404("no such blob")
     try:
-        data = blob_get(sha)
-    except OSError:
-        raise Http404("the blob's bytes are missing from storage") from None
-    ext = "json" if blob.content_type in ("application/json", STATE_BLOB_TYPE) else "bin"
-    # Served as an attachment with its type pinned: blob bytes are never rendered as a page.
-    response = FileResponse(iter([data]), content_type="application/octet-stream", as_attachment=True,
-                            filename=f"{sha[:16]}.{ext}")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+        return blob_attachment(sha)
+    except BlobNotFound as exc:
+        raise Http404(str(exc)) from None
 
 
 # --- fork -----------------------------------------------------------------------------------------

@@ -142,5 +142,5 @@ def test_the_schema_documents_the_endpoint_and_its_step(client_for, engineer_use
     assert step["in"] == "query" and not step["required"]
     assert step["schema"]["type"] == "integer" and step["schema"]["minimum"] == 0
     assert {"200", "400", "404", "410"} <= set(operation["responses"])
-    assert '"$blob"' in operation["description"] and "/runs/blobs/" in operation["description"]
+    assert '"$blob"' in operation["description"] and "/api/blobs/" in operation["description"]
     assert set(schema["components"]["schemas"]["RunStateOut"]["properties"]) == {"thread_id", "step", "state"}
