@@ -66,3 +66,10 @@ def test_a_step_that_is_not_a_number_is_a_usage_error(manage, waiting_email, ste
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].endswith(
         f"argument --step: {step!r} is not a checkpoint number (a whole number, 0 for the input)"), result.stderr
+
+
+def test_every_json_the_runs_command_prints_escapes_a_terminal_s_csi(manage, waiting_email):
+    # The diff and the labels of `runs show` print model text too: the same escaping, still valid JSON.
+    diff = manage("runs", "diff", waiting_email.thread_id, "--from", "0", "--to", "1", "--json").stdout
+    assert "\u009b" not in diff and "\\u009b2J" in diff
+    assert json.loads(diff)

@@ -44,11 +44,12 @@ def _parse_json(text: str, flag: str) -> Any:
         ) from None
 
 
-def _terminal_json(value: Any) -> str:
-    """Indented JSON, keys sorted (two reads of one state print alike), text as written (not \\u-escaped),
-    but with DEL and the C1 control characters escaped too: json escapes only those below U+0020, and a
-    value holding U+009B (a terminal's CSI) must not drive the operator's terminal."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
+    """JSON for the operator's terminal: keys sorted (two reads of one state print alike), text as
+    written (not \\u-escaped), but with DEL and the C1 control characters escaped too: json escapes
+    only those below U+0020, and a value holding U+009B (a terminal's CSI) must not drive the
+    operator's terminal."""
+    text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
     return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -140,7 +141,7 @@ class Command(OperatorCommand):
             if key == "pending_gate" and value:
                 value = f"{value['action']} (item {value['item']}, {value['status']})"
             elif isinstance(value, dict):  # labels, a fork's overrides: as JSON, as they are given
-                value = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+                value = _terminal_json(value, indent=None) if value else ""
             shown = printable(str(value)) if value not in (None, "") else "-"
             self.stdout.write(f"{key + ':':>{width}} {shown}")
 
@@ -215,7 +216,7 @@ class Command(OperatorCommand):
             raise CommandError(f"run {run.thread_id} has checkpoints 0 to {run.step}; "
                                f"pick --from and --to in that range.") from None
         if opts["json"]:
-            self.stdout.write(json.dumps([c.to_json() for c in changes], indent=2, ensure_ascii=False))
+            self.stdout.write(_terminal_json([c.to_json() for c in changes]))
             return
         if not changes:
             self.stdout.write(f"no change between step {opts['from_step']} and step {opts['to_step']}")
