@@ -239,14 +239,19 @@ class ApiToken(models.Model):
 
 
 class OutboxMessage(models.Model):
-    """The demo email side effect's outbox: the idempotency key makes a second send a no-op."""
+    """The demo email side effect's outbox (orchestrator.demo.outbox): one row per idempotency key,
+    recorded before the send and marked sent after it. A row still unsent is sent again by the next
+    call with its key; only a row marked sent makes that call a duplicate."""
 
     idempotency_key = models.CharField(max_length=300, unique=True)
     run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="+")
     to = models.CharField(max_length=300)
     subject = models.CharField(max_length=300)
     body = models.TextField()
-    sent_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set once the mail backend accepted the message; null while it has not (a failed send, or a
+    # worker that died between recording and sending).
+    sent_at = models.DateTimeField(null=True, blank=True)
 
 
 # Cost governance (prices, budgets, spend, alerts) lives in its own module.
