@@ -53,7 +53,7 @@ def bench_overhead(calls: int) -> dict[str, float]:
     import gc
 
     from orchestrator import budgets
-    from orchestrator.budgets import Allowance, CallRef, budget_settle, max_cost
+    from orchestrator.budgets import Allowance, CallRef, budget_settle, max_cost, node_spend_wanted
     from orchestrator.journal import journal_params, journal_write
     from orchestrator.llm import LLMRequest, LLMResponse
     from orchestrator.models import Budget, Run
@@ -102,9 +102,10 @@ def bench_overhead(calls: int) -> dict[str, float]:
         node = f"node{(i // 5) % 4}"
         call = CallRef(run_id=run.pk, lease_token=1, workflow="cost_probe", labels={"department": "legal"},
                        node=node, visit=0, call_index=i, attempt=1, model="demo-small")
+        sum_node_spend = node_spend_wanted(call)  # as ctx.llm asks it, before the call
         hold = job["allowance"].draw(call=call, amount=amount)
         budget_settle(hold=hold, call=call, drawn=amount, response=response, cost=cost, latency_ms=1.0,
-                      journal=journal_params(run_id=run.pk, lease_token=1, visit=0, call_index=i, node=node,
+                      sum_node_spend=sum_node_spend, journal=journal_params(run_id=run.pk, lease_token=1, visit=0, call_index=i, node=node,
                                              **call_fields))
 
     def without_budgets() -> None:

@@ -230,6 +230,11 @@ class NodeContext:
             model=chosen,
         )
         need = budgets.max_cost(price, request)
+        # Asked now, before the provider is paid: it reads spend history (a query that can fail), and
+        # a failure between a paid answer and the statement that journals it would have the node's
+        # retry pay for the call again.
+        with engine_storage("reading the node's spend norm"):
+            sum_node_spend = budgets.node_spend_wanted(call)
         with engine_storage("taking a budget hold"):
             hold = self._allowance.draw(call=call, amount=need)
         started = time.perf_counter()
@@ -243,7 +248,7 @@ class NodeContext:
             with engine_storage("settling a cut-off call"):
                 budgets.budget_settle(hold=hold, call=call, drawn=need, response=partial, cost=partial_cost,
                                       partial=True, latency_ms=(time.perf_counter() - started) * 1000,
-                                      unpriced=spend.is_unpriced(price))
+                                      unpriced=spend.is_unpriced(price), sum_node_spend=sum_node_spend)
             self.spend.add(
                 ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
                 partial.cached_tokens, partial_cost,
@@ -259,7 +264,7 @@ class NodeContext:
             budgets.budget_settle(
                 hold=hold, call=call, drawn=need, response=response, cost=cost,
                 latency_ms=response.latency_ms or latency, unpriced=spend.is_unpriced(price),
-                journal=journal_params(
+                sum_node_spend=sum_node_spend, journal=journal_params(
                     run_id=self.run.id, lease_token=self.run.lease_token, visit=self.visit, call_index=index,
                     node=self.node, kind="llm", name=chosen, request_hash=digest, request=dumps(request.canonical()),
                     result=dumps(response.to_json()), provider=response.provider, model=response.model,
