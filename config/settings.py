@@ -187,6 +187,10 @@ X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+# Django waits for a mail server for ever by default. Mail is sent by worker jobs (new-item
+# notifications, cost alerts, the demo outbox) and by the reconciler, so one server that accepts
+# connections and never answers would stall them all.
+EMAIL_TIMEOUT = env_int("GATEHOUSE_EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
 
 RQ_QUEUES = {

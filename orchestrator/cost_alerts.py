@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import system_ledger_append
 from orchestrator.budgets import THRESHOLD_PASSED
+from orchestrator.mail import MailPass
 from orchestrator.models import CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
@@ -160,9 +161,14 @@ def alerts_deliver(*, ids: list[int] | None = None, limit: int = 50) -> int:
     pending = CostAlert.objects.filter(delivered_at__isnull=True).select_related("budget", "run")
     if ids is not None:
         pending = pending.filter(pk__in=ids)
+    with MailPass() as mail:
+        return _deliver(list(pending.order_by("id")[:limit]), mail)
+
+
+def _deliver(alerts: list[CostAlert], mail: MailPass) -> int:
     delivered = 0
     conf = None
-    for alert in list(pending.order_by("id")[:limit]):
+    for alert in alerts:
         # Guarded claim: two processes delivering at once send each alert once.
         if CostAlert.objects.filter(pk=alert.pk, delivered_at__isnull=True).update(delivered_at=timezone.now()) != 1:
             continue
@@ -177,19 +183,22 @@ def alerts_deliver(*, ids: list[int] | None = None, limit: int = 50) -> int:
             system_ledger_append(kind=f"cost_alert_{alert.kind}", actor=None, payload=payload)
         except Exception as exc:  # the alert itself must still go out
             errors.append(f"ledger: {exc}")
-        errors += _notify(conf, payload)
+        errors += _notify(conf, payload, mail)
         if errors:
             CostAlert.objects.filter(pk=alert.pk).update(delivery_error="; ".join(errors)[:1000])
         delivered += 1
     return delivered
 
 
-def _notify(conf: CostSettings, payload: dict[str, Any]) -> list[str]:
+def _notify(conf: CostSettings, payload: dict[str, Any], mail: MailPass) -> list[str]:
     errors = []
     recipients = [a.strip() for a in conf.alert_emails.replace(";", ",").split(",") if a.strip()]
     if recipients:
+        # Once the mail server could not be reached, the pass's later alerts are not mailed (no
+        # second wait): their delivery error says so, and the ledger entry and webhook still go.
         try:
-            send_mail(f"[Gatehouse] cost alert: {payload['message'][:120]}", payload["message"], None, recipients)
+            mail.send(EmailMessage(f"[Gatehouse] cost alert: {payload['message'][:120]}", payload["message"],
+                                   None, recipients))
         except Exception as exc:
             errors.append(f"email: {exc}")
     if conf.alert_webhook_url:

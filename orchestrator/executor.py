@@ -143,7 +143,8 @@ def _json(value: Any) -> Any:
 
 # Called (with the run id) after a transition that suspended a run has committed: other apps
 # hook in here, e.g. review sends new-item notifications at once instead of on the next
-# reconciler pass. A failing hook is logged; it never affects the run.
+# reconciler pass. They run after the job gave its budget hold back. A failing hook is logged; it
+# never affects the run.
 AFTER_SUSPEND: list[Callable[[int], Any]] = []
 
 
@@ -207,17 +208,19 @@ class Execution:
     # --- the loop ----------------------------------------------------------------------------------
     def advance(self) -> str:
         try:
-            while True:
+            outcome = "running"
+            while outcome == "running":
                 outcome = self.step_once()
-                if outcome != "running":
-                    if outcome == "suspended":
-                        _after_suspend(self.claim.run_id)
-                    return outcome
         finally:
             try:
                 self.allowance.close()
             except Exception:  # the reconciler releases it instead; do not hide the job's own error
                 log.exception("run %s: could not give back the budget hold", self.claim.run_id)
+        # Hooks run once the hold is given back: they talk to the outside (a mail server) and may
+        # take their time, and the hold keeps room on the budgets from every other run meanwhile.
+        if outcome == "suspended":
+            _after_suspend(self.claim.run_id)
+        return outcome
 
     def step_once(self) -> str:
         claim = self.claim

@@ -4,7 +4,8 @@ Each pass:
   1. Runs whose lease expired (their worker died) go back to 'queued' (guarded UPDATE).
   2. Runs 'queued' in Postgres for a few seconds with no job waiting in Redis (Redis restarted,
      flushed, an enqueue was lost, or the job's worker died after taking it) are enqueued again.
-  3. Hooks registered by other apps (expired review items, budget reservations) run.
+  3. Hooks registered by other apps (expired review items, budget reservations) run, each on its
+     own: one that fails is logged and the others still run.
 Duplicate jobs are harmless: a job whose claim matches no row does nothing.
 """
 
@@ -50,7 +51,13 @@ def runs_reconcile(*, queued_grace_seconds: float = 3.0) -> ReconcileReport:
             run_enqueue_now(run_id)
             report.enqueued.append(run_id)
     for extra in EXTRA_PASSES:
-        report.extra += extra()
+        # Each hook on its own: one that fails (a database timeout, a mail server down) must not keep
+        # the others (expired budget holds, review deadlines) from their work in this pass.
+        try:
+            report.extra += extra()
+        except Exception:
+            log.exception("reconciler: pass %s failed; the next pass runs it again",
+                          getattr(extra, "__qualname__", repr(extra)))
     if report.expired_leases or report.enqueued:
         log.info("reconciler: expired leases %s, enqueued %s", report.expired_leases, report.enqueued)
     return report

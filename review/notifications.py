@@ -3,9 +3,14 @@
 Items are inserted by the executor's one-statement commit, so the pass sees only committed rows:
   1. Claim up to N un-notified pending items with one UPDATE … RETURNING (SKIP LOCKED, so two
      reconcilers never claim the same item) — this commits before anything is sent.
-  2. Send the email (Django's email backend) and POST the webhook (GATEHOUSE_REVIEW_WEBHOOK_URL).
-At most once: a failed send is logged, not retried, so nobody is mailed twice. Links open the item
-page, where deciding needs a POST; a mail scanner that pre-fetches the link decides nothing.
+  2. Send the email (Django's email backend, one connection for the pass) and POST the webhook
+     (GATEHOUSE_REVIEW_WEBHOOK_URL).
+  3. Give back the claim of the items nothing was sent for, because the mail server could not be
+     reached: the first such failure ends the pass's mail (each attempt waits EMAIL_TIMEOUT), and
+     those items, webhook included, are notified whole by a later pass.
+At most once otherwise: a send that failed once the server was reached (it may have arrived) is
+logged, not retried, so nobody is mailed twice. Links open the item page, where deciding needs a
+POST; a mail scanner that pre-fetches the link decides nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from django.core.mail import EmailMessage
 from django.db import connection
 from django.urls import reverse
 
+from orchestrator.mail import MailPass, MailServerUnreachable
 from review.models import ReviewItem
 
 log = logging.getLogger("gatehouse.review")
@@ -37,26 +43,43 @@ def item_url(item: ReviewItem) -> str:
     return settings.GATEHOUSE_BASE_URL + reverse("review:item", args=[item.pk])
 
 
+_RELEASE = "UPDATE review_reviewitem SET notified_at = NULL WHERE id = ANY(%s)"
+
+
 def items_notify(*, limit: int = 50) -> int:
+    """Notify the pending items nobody was told about yet; returns how many were notified."""
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [limit])
         ids = [row[0] for row in cursor.fetchall()]
-    for item in ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"):
-        item_notify(item=item)
-    return len(ids)
+    unsent = []
+    with MailPass() as mail:
+        for item in ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"):
+            if not item_notify(item=item, mail=mail):
+                unsent.append(item.pk)
+    if unsent:
+        with connection.cursor() as cursor:
+            cursor.execute(_RELEASE, [unsent])
+        log.warning("review notifications: the mail server could not be reached (%s); %d item(s) left for the "
+                    "next pass", mail.unreachable, len(unsent))
+    return len(ids) - len(unsent)
 
 
-def item_notify(*, item: ReviewItem) -> None:
+def item_notify(*, item: ReviewItem, mail: MailPass) -> bool:
+    """Email and webhook for one item; False if nothing was sent because the mail server could not be
+    reached (the item is then left for the next pass, webhook included, so it is posted once)."""
     if settings.GATEHOUSE_REVIEW_EMAIL_ENABLED:
         try:
-            _email(item)
-        except Exception as exc:  # a mail server outage must not stop the reconciler
+            _email(item, mail)
+        except MailServerUnreachable:
+            return False
+        except Exception as exc:  # reached the server, then failed: it may have arrived, so not again
             log.warning("review item %s: notification email failed: %s", item.pk, exc)
     if settings.GATEHOUSE_REVIEW_WEBHOOK_URL:
         try:
             _webhook(item)
         except Exception as exc:
             log.warning("review item %s: webhook to %s failed: %s", item.pk, settings.GATEHOUSE_REVIEW_WEBHOOK_URL, exc)
+    return True
 
 
 def _recipients(group: str) -> list[str]:
@@ -64,7 +87,7 @@ def _recipients(group: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def _email(item: ReviewItem) -> None:
+def _email(item: ReviewItem, mail: MailPass) -> None:
     recipients = _recipients(item.reviewer_group)
     if not recipients:
         log.info("review item %s: nobody in group %r has an email address", item.pk, item.reviewer_group)
@@ -78,10 +101,10 @@ def _email(item: ReviewItem) -> None:
         f"Open the item: {item_url(item)}\n\n"
         "Opening the link decides nothing: you approve, reject or edit on the page.\n"
     )
-    EmailMessage(
+    mail.send(EmailMessage(
         subject=f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk)",
         body=body, bcc=recipients, headers={"X-Gatehouse-Item": str(item.pk)},
-    ).send()
+    ))
 
 
 def webhook_payload(item: ReviewItem) -> dict[str, Any]:
