@@ -1,16 +1,21 @@
 """The anomaly check's query over spend history (a node's rolling p95) can fail, e.g. on a statement
 timeout. It runs before the provider is called, so its failure costs nothing: a paid answer is always
-settled and journaled, and the node's retry never pays for the same call again."""
+settled and journaled, and the node never pays for the same call again. Being the engine's own query,
+its failure neither fails the run nor spends a retry: the job ends and the run goes on once its lease
+lapses."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 from django.db import connection
+from django.utils import timezone
 
 from orchestrator import cost_alerts
-from orchestrator.models import JournalEntry, SpendEvent
+from orchestrator.models import JournalEntry, Run, SpendEvent
+from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
 
 
@@ -33,6 +38,11 @@ def test_a_spend_norm_query_that_times_out_does_not_pay_for_a_call_twice(priced,
     monkeypatch.setattr(cost_alerts, "node_p95", node_p95_timing_out_once)
     run = run_start(workflow="cost_probe", input={"model": "gpt-4o-mini", "calls": 1})
 
+    assert advance(run) == "engine_unavailable"
+    assert fake_llm.requests == [], "nothing was paid for before the check"
+    assert Run.objects.get(pk=run.pk).status == "running"
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))  # it lapses
+    runs_reconcile()
     assert advance(run) == "completed"
 
     assert timed_out == ["draft"], "the check failed once, in the first node"
