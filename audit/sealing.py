@@ -386,6 +386,8 @@ def seal_loop(*, interval: float, stdout: Any = None) -> int:
                     stdout.write(seal_summary(seal) + "\n")
         except SealPending as exc:
             log.info("%s", exc)
+        except BrokenPipeError:  # the reader of `stdout` went away (`| head`): no failure to retry, the end
+            raise
         except Exception:  # keep sealing after a transient database error
             log.exception("sealing failed; retrying in %ss", interval)
             connection.close()

@@ -9,12 +9,16 @@
   with a terminal escape must not colour or clear the operator's screen), columns as wide as what
   they hold, long values clipped with "…".
 - Ctrl-C: one line saying what the interruption left behind, exit 130, no traceback.
+- A reader that stops reading (`runs history ID | head`): the command ends quietly, exit 141, as a
+  Unix tool killed by SIGPIPE does; no BrokenPipeError traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import select
 import signal
 import sys
 from collections.abc import Container, Iterable, Sequence
@@ -31,11 +35,13 @@ from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER, user_has_r
 from orchestrator.services import RunError, run_get
 
 __all__ = [
-    "INTERRUPTED_EXIT", "Interrupted", "OperatorCommand", "clip", "count_arg", "date_arg", "label_arg", "output_arg",
-    "plural", "printable", "run_named", "seconds_arg", "step_arg", "table", "user_named", "user_with_role",
+    "CLOSED_PIPE_EXIT", "INTERRUPTED_EXIT", "Interrupted", "OperatorCommand", "clip", "count_arg", "date_arg",
+    "label_arg", "output_arg", "plural", "printable", "run_named", "seconds_arg", "step_arg", "table", "user_named",
+    "user_with_role",
 ]
 
 INTERRUPTED_EXIT = 128 + signal.SIGINT  # 130, what shells report for a command Ctrl-C stopped
+CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE  # 141, what shells report for `… | head` stopping a writer
 
 # How a message names the holder of a role: "'engineer' is not an admin".
 ROLE_HOLDERS = {ADMIN: "an admin", COMPLIANCE: "a compliance officer", ENGINEER: "an engineer",
@@ -150,9 +156,39 @@ def _plain(text: str) -> str:
     return text
 
 
+def _stdout_fd() -> int | None:
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (replaced, or already closed)
+        return None
+
+
+def _stdout_reader_gone() -> bool:
+    """Is standard output a pipe (or socket) nobody reads any more? Then a BrokenPipeError was ours to
+    expect; one from anywhere else (a connection the command made) is a failure to report."""
+    fd = _stdout_fd()
+    if fd is None:
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _stdout_discarded() -> None:
+    """Point standard output at the null device: what is still buffered for the reader that went away
+    is dropped there, so the interpreter's last flush at exit does not fail (and print) again."""
+    fd = _stdout_fd()
+    if fd is None:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 class OperatorCommand(BaseCommand):
     """A command an operator runs. Ctrl-C stops it with one line saying what was kept (`interrupted`,
-    or an Interrupted's message), exit 130: never a KeyboardInterrupt traceback."""
+    or an Interrupted's message), exit 130: never a KeyboardInterrupt traceback. A reader that closes
+    its end of standard output (`| head`) ends it quietly, exit 141: never a BrokenPipeError traceback."""
 
     interrupted = "stopped before it finished"
 
@@ -161,11 +197,20 @@ class OperatorCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
-            return super().execute(*args, **options)
+            result = super().execute(*args, **options)
+            # Output still buffered meets a closed pipe here, where it is caught, not at exit.
+            self.stdout.flush()
+            return result
         except KeyboardInterrupt:
             note = self.interrupted_note(options)
         except Interrupted as exc:
             note = str(exc)
+        except BrokenPipeError:
+            if not _stdout_reader_gone():
+                raise
+            # Whoever read standard output has all they wanted: nothing to say, and no one to say it to.
+            _stdout_discarded()
+            sys.exit(CLOSED_PIPE_EXIT)
         self.stderr.write(f"interrupted: {note}")
         sys.exit(INTERRUPTED_EXIT)
 

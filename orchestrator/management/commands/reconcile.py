@@ -35,10 +35,11 @@ class Command(OperatorCommand):
             close_old_connections()
             try:
                 report = runs_reconcile()
+            except Exception as exc:  # Redis or Postgres briefly away: say so and try again next pass
+                self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every:g}s")
+            else:  # outside the try: a reader that went away (`| head`) ends the loop, it is no failed pass
                 if report.expired_leases or report.enqueued or not opts["loop"]:
                     self.stdout.write(f"reconcile: {plural(len(report.expired_leases), 'expired lease')}, "
                                       f"{len(report.enqueued)} enqueued")
-            except Exception as exc:  # Redis or Postgres briefly away: say so and try again next pass
-                self.stderr.write(f"reconcile: pass failed ({exc}); retrying in {every:g}s")
             if not opts["loop"] or stop.wait(every):
                 return
