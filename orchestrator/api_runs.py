@@ -178,10 +178,11 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
             "run": _summary_for(request, run)}
 
 
-@router.post("/{thread_id}/fork", response={201: dict, 409: dict, 422: dict})
+@router.post("/{thread_id}/fork", response={201: dict, 403: dict, 409: dict, 422: dict})
 def fork(request: HttpRequest, thread_id: str, body: ForkIn):
-    """Fork the run at checkpoint `at_step` (edits validated by the state schema); 422 names the field."""
-    from orchestrator.forks import ForkError, RequestKeyReused, run_fork
+    """Fork the run at checkpoint `at_step` (edits validated by the state schema); 422 names the field,
+    403 says who may (`allow_effects`: admins)."""
+    from orchestrator.forks import ForkError, ForkForbidden, RequestKeyReused, run_fork
 
     _require(request, ENGINEER, ADMIN)
     parent = _run(thread_id)
@@ -189,6 +190,8 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
                        overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user,
                        request_key=body.request_key)
+    except ForkForbidden as exc:
+        return Status(403, {"detail": str(exc), "fields": exc.field_errors})
     except RequestKeyReused as exc:
         return Status(409, {"detail": str(exc), "fields": exc.field_errors})
     except ForkError as exc:

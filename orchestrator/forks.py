@@ -139,15 +139,20 @@ def _carried_approval(checkpoint: Checkpoint, allow_effects: bool) -> str | None
     return approved_node_of(checkpoint.source, checkpoint.node, loads(checkpoint.meta) or {})
 
 
+class ForkForbidden(ForkError):
+    """The actor's role may not make this fork: a 403 on the API and the fork page, exit 1 on the CLI,
+    worded alike (it says who may)."""
+
+
 def _check_may_act(actor: Any, allow_effects: bool) -> None:
     # A fork starts after whatever gates its checkpoint follows, so real effects from edited or
     # replayed state would act without the reviewer who approved the original: only an admin
     # may make that call. Dry runs (the default) are every engineer's to make.
     if allow_effects and not user_has_role(actor, ADMIN):
-        raise ForkError("performing side effects for real in a fork needs the admin role: the fork starts past "
-                        "the gates its checkpoint follows, so its actions would skip their reviewers. Fork with "
-                        "effects as dry runs, or ask an admin (CLI: --actor ADMIN).",
-                        {"allow_effects": "admins only"})
+        raise ForkForbidden("only admins may fork with side effects performed for real: a fork starts past the "
+                            "gates its checkpoint follows, so its actions would skip their reviewers. Fork with "
+                            "effects as dry runs, or ask an admin to make this fork.",
+                            {"allow_effects": "admins only"})
 
 
 _REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")

@@ -30,7 +30,14 @@ from audit.selectors_run_detail import (
     run_visits,
 )
 from audit.selectors_runs_list import RunFilters, runs_page, workflow_names
-from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, replay_batch_start, run_fork
+from orchestrator.forks import (
+    ForkError,
+    ForkForbidden,
+    RequestKeyReused,
+    fork_request_key,
+    replay_batch_start,
+    run_fork,
+)
 from orchestrator.history import state_at
 from orchestrator.http import BlobNotFound, Request, blob_attachment
 from orchestrator.models import Run, RunStatus
@@ -177,6 +184,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
             "override_prompt_version": "", "request_key": fork_request_key()}
     errors: dict[str, str] = {}
     message = ""
+    status = 422 if posted is not None else 200  # a form shown back was refused
     if posted is not None:
         form = {"mode": posted.get("mode", "recorded"), "allow_effects": posted.get("allow_effects") == "on",
                 "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
@@ -201,6 +209,8 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
                 message = f"{exc} The form below now carries a new key: submit it again to make another fork."
             except ForkError as exc:
                 errors, message = exc.field_errors, str(exc)
+                if isinstance(exc, ForkForbidden):
+                    status = 403  # the role may not, whatever is typed: not a field to correct
             except RunError as exc:
                 message = str(exc)
             else:
@@ -212,7 +222,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
     context = {"run": run, "cp": cp, "fields": fields, "form": form, "errors": errors, "message": message,
                "may_act": user_has_role(request.user, ADMIN),
                "nodes": [n for n, node in graph.nodes.items() if not node.is_gate], "family": fork_family(run)}
-    return render(request, "audit/fork.html", context, status=422 if posted is not None else 200)
+    return render(request, "audit/fork.html", context, status=status)
 
 
 @section_required("runs")

@@ -74,7 +74,7 @@ def test_only_an_admin_may_fork_with_real_effects_and_the_gate_then_asks_again(d
     # reviewers, so it takes an admin; and one approval is one action, so the gate asks again.
     rita, eric, ada = make_user("rita", "reviewer"), make_user("eric", "engineer"), make_user("ada", "admin")
     run, decision_step = _approved_run(rita)
-    with pytest.raises(ForkError, match="needs the admin role"):
+    with pytest.raises(ForkError, match="only admins may fork with side effects performed for real"):
         run_fork(run=run, at_step=decision_step, edits={"n": 40}, allow_effects=True, actor=eric)
     assert not Run.objects.filter(parent=run).exists()
 
