@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from review.models import Decision, ReviewItem
-from review.permissions import may_decide
+from review.permissions import decide_refusal, may_decide
 from review.services import DecisionError, DecisionInput, review_decide
 
 BULK_CAP = 200
@@ -39,7 +39,7 @@ def items_decide_bulk(*, item_ids: list[int], actor: Any, decision: str, reason:
             result.skipped.append((pk, "no such item"))
             continue
         if not may_decide(actor, item):
-            result.skipped.append((pk, f"only the {item.reviewer_group!r} group may decide it"))
+            result.skipped.append((pk, decide_refusal(actor, item)))
             continue
         try:
             result.decided.append(review_decide(item=item, actor=actor,

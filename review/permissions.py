@@ -66,6 +66,19 @@ def assert_may_read_item(user: Any, item: ReviewItem) -> None:
                                "engineers and compliance may read it.")
 
 
+def who_decides(item: ReviewItem) -> str:
+    """Who may decide `item`, in the words every refusal and the item page use: "members of the
+    'reviewer' group and admins", or "admins" (deciding_group)."""
+    group = deciding_group(item)
+    return "admins" if group is None else f"members of the {group!r} group and admins"
+
+
+def decide_refusal(user: Any, item: ReviewItem) -> str:
+    """Why `user` may not decide `item`: one sentence for the CLI (`runs resume`), the API, the pages and
+    the items a bulk decision skips."""
+    return f"{user.get_username()} may not decide this item: only {who_decides(item)} may."
+
+
 def assert_may_decide(user: Any, item: ReviewItem) -> None:
     if not may_decide(user, item):
-        raise PermissionDenied(f"only members of the {item.reviewer_group!r} group may decide this item")
+        raise PermissionDenied(decide_refusal(user, item))

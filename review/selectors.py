@@ -24,7 +24,7 @@ from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
-from review.permissions import deciding_group, may_decide, may_read_item
+from review.permissions import deciding_group, may_decide, may_read_item, who_decides
 
 PAGE_SIZE = 25
 SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
@@ -268,6 +268,8 @@ class ItemView:
     budget_short: tuple[Any, Decimal] | None = None
     # Who else may approve an item the viewer may not approve because they started its run.
     other_approvers: OtherApprovers | None = None
+    # Who may decide it, worded as the refusals word it ("members of the 'reviewer' group and admins").
+    who_decides: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
+        who_decides=who_decides(item),
     )
 
 

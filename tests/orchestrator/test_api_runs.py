@@ -103,7 +103,8 @@ def test_roles_are_enforced(api, reviewer_user, compliance_user, engineer_user):
     decided = api(engineer_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
                                       content_type="application/json")
     # JSON with the reason, as for every API error (not an HTML page or a server error).
-    assert decided.status_code == 403 and "group may decide this item" in decided.json()["detail"]
+    assert decided.status_code == 403 and decided.json()["detail"] == (
+        "engineer may not decide this item: only members of the 'reviewer' group and admins may.")
     refused = api(reviewer_user).post("/api/runs", body, content_type="application/json")
     assert "this needs one of the roles: engineer, admin" in refused.json()["detail"]
 

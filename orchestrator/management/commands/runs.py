@@ -23,7 +23,7 @@ from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
-from review.permissions import may_decide
+from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
 
@@ -180,8 +180,7 @@ class Command(OperatorCommand):
         actor = user_named(opts["actor"])
         item = pending_item_for_run(run)
         if not may_decide(actor, item):
-            raise CommandError(f"{actor.username} may not decide this item: only members of the "
-                               f"{item.reviewer_group!r} group (or admins) may.")
+            raise CommandError(decide_refusal(actor, item))
         item = review_decide(item=item, actor=actor, decision=decision, force_version=opts["force_version"])
         run.refresh_from_db()
         if item.status == "pending":
