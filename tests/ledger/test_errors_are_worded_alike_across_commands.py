@@ -80,8 +80,8 @@ def test_an_unknown_workflow(run_id, manage_cli):
 @pytest.mark.parametrize(("args", "example"), [
     (("runs", "start", "ledger_letter", "--input", "{bad"), """--input '{"topic": "hello"}'"""),
     (("runs", "resume", "{run}", "--edit", "{bad", "--actor", "admin"), """--edit '{"topic": "hello"}'"""),
-    (("runs", "fork", "{run}", "--at", "1", "--set", "{bad"), """--set '{"topic": "hello"}'"""),
-    (("runs", "fork", "{run}", "--at", "1", "--override", "{bad"),
+    (("runs", "fork", "{run}", "--at", "1", "--set", "{bad", "--actor", "engineer"), """--set '{"topic": "hello"}'"""),
+    (("runs", "fork", "{run}", "--at", "1", "--override", "{bad", "--actor", "engineer"),
      """--override '{"nodes": {"summarize": {"model": "demo-large"}}}'"""),
 ])
 def test_malformed_json_names_the_flag_it_was_given_to(run_id, manage_cli, args, example):

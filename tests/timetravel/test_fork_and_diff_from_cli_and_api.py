@@ -18,15 +18,16 @@ def _cli(*args: str) -> str:
     return out.getvalue().strip()
 
 
-def test_the_cli_forks_with_edits_and_prints_the_new_thread_id(pipeline_run):
-    thread_id = _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", '{"language": "de"}', "--mode", "live")
+def test_the_cli_forks_with_edits_and_prints_the_new_thread_id(pipeline_run, engineer_user):
+    thread_id = _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", '{"language": "de"}', "--mode", "live",
+                     "--actor", "engineer")
 
     fork = Run.objects.get(thread_id=thread_id)
     assert (fork.parent_id, fork.forked_from_step, fork.replay_mode) == (pipeline_run.pk, 3, "live")
     with pytest.raises(CommandError, match="pages"):
-        _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", '{"pages": "x"}')
+        _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", '{"pages": "x"}', "--actor", "engineer")
     with pytest.raises(CommandError, match="not valid JSON"):
-        _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", "{pages")
+        _cli("fork", pipeline_run.thread_id, "--at", "3", "--set", "{pages", "--actor", "engineer")
 
 
 def test_the_cli_diff_prints_paths_and_json(pipeline_run):

@@ -17,9 +17,11 @@ from orchestrator.cli import (
     step_arg,
     table,
     user_named,
+    user_with_role,
 )
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
+from orchestrator.roles import ADMIN, ENGINEER
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
@@ -112,7 +114,8 @@ class Command(OperatorCommand):
         fork.add_argument("--mode", choices=["live", "recorded"], default="recorded")
         fork.add_argument("--override", metavar="JSON", help='e.g. \'{"nodes": {"summarize": {"model": "demo-large"}}}\'')
         fork.add_argument("--allow-effects", action="store_true", help="perform side effects for real")
-        fork.add_argument("--actor", help="username recorded as the fork's author")
+        fork.add_argument("--actor", required=True,
+                          help="username of the engineer or admin making the fork (recorded as its author)")
         diff = sub.add_parser("diff", help="state diff between two checkpoints of a run")
         diff.add_argument("id")
         diff.add_argument("--from", dest="from_step", type=int, required=True, metavar="STEP")
@@ -199,10 +202,14 @@ class Command(OperatorCommand):
     def _fork(self, opts: dict[str, Any]) -> None:
         from orchestrator.forks import run_fork
 
+        run = run_get(opts["id"])
         edits = _parse_json(opts["set"], "--set")
         overrides = _parse_json(opts["override"], "--override") if opts.get("override") else None
-        fork = run_fork(run=run_get(opts["id"]), at_step=opts["at"], edits=edits or None, mode=opts["mode"],
-                        overrides=overrides, allow_effects=opts["allow_effects"], actor=_actor(opts))
+        # Who forked is recorded on the fork's first checkpoint and in both runs' ledger chains, and
+        # separation of duties reads it: never nobody, and someone who may fork (as on the API and pages).
+        actor = user_with_role(opts["actor"], ENGINEER, ADMIN, needed_for="forking", flag="--actor")
+        fork = run_fork(run=run, at_step=opts["at"], edits=edits or None, mode=opts["mode"],
+                        overrides=overrides, allow_effects=opts["allow_effects"], actor=actor)
         self.stdout.write(fork.thread_id)
 
     def _diff(self, opts: dict[str, Any]) -> None:
