@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -132,6 +133,35 @@ def visible_pending(user: Any) -> QuerySet[ReviewItem]:
     return qs.filter(reviewer_group__in=sorted(roles)).exclude(kind=ItemKind.BUDGET)
 
 
+@dataclass(frozen=True)
+class ForkNote:
+    """An item's run is a fork: an engineer's experiment started from another run's checkpoint. Its
+    reviewer is told so (inbox row, item page), and whether approving it would act for real."""
+
+    parent: str  # the thread id of the run it was forked from
+    step: int | None
+    mode: str  # "recorded" | "live"
+    effects_real: bool
+
+    @property
+    def details(self) -> str:
+        return f"{self.mode} replay · side effects {'performed for real' if self.effects_real else 'dry-run'}"
+
+    def __str__(self) -> str:
+        return f"Fork of {self.parent} at step {self.step} · {self.details}"
+
+
+def fork_notes(runs: Iterable[Run]) -> dict[int, ForkNote]:
+    """The fork note of each of `runs` that is a fork, by run id: one query for the parents' thread ids,
+    none when no run is a fork."""
+    forks = [run for run in runs if run.parent_id]
+    if not forks:
+        return {}
+    parents = dict(Run.objects.filter(pk__in={run.parent_id for run in forks}).values_list("pk", "thread_id"))
+    return {run.pk: ForkNote(parent=parents[run.parent_id], step=run.forked_from_step, mode=run.replay_mode,
+                             effects_real=run.allow_effects) for run in forks}
+
+
 @dataclass
 class InboxRow:
     item: ReviewItem
@@ -140,6 +170,7 @@ class InboxRow:
     overdue: bool
     claim_live: bool
     mine: bool
+    fork: ForkNote | None = None
 
 
 @dataclass
@@ -182,11 +213,12 @@ def inbox_page(*, user: Any, filters: InboxFilters, size: int = PAGE_SIZE) -> In
     items = list(qs.select_related("run", "claimed_by").order_by("-created_at", "-id")[: size + 1])
     more = len(items) > size
     items = items[:size]
+    forks = fork_notes(item.run for item in items)
     rows = [
         InboxRow(
             item=item, summary_html=render_inline(item.summary or item.action), args_preview=_args_preview(item),
             overdue=bool(item.due_at and item.due_at < now), claim_live=claim_is_live(item, now=now),
-            mine=item.claimed_by_id == user.pk,
+            mine=item.claimed_by_id == user.pk, fork=forks.get(item.run_id),
         )
         for item in items
     ]
@@ -270,6 +302,7 @@ class ItemView:
     other_approvers: OtherApprovers | None = None
     # Who may decide it, worded as the refusals word it ("members of the 'reviewer' group and admins").
     who_decides: str = ""
+    fork: ForkNote | None = None  # its run is a fork: said above everything else on the page
 
 
 @dataclass(frozen=True)
@@ -327,7 +360,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
-        who_decides=who_decides(item),
+        who_decides=who_decides(item), fork=fork_notes([run]).get(run.pk),
     )
 
 
