@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audit.views import runs
+from audit.views import run_actions, runs
 
 urlpatterns = [
     path("runs/", runs.runs, name="runs"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("runs/blobs/<slug:sha>/", runs.blob_download, name="blob"),
     path("runs/<str:thread_id>/", runs.run_detail, name="run"),
     path("runs/<str:thread_id>/status/", runs.run_status, name="run_status"),
+    path("runs/<str:thread_id>/cancel/", run_actions.run_cancel_view, name="run_cancel"),
+    path("runs/<str:thread_id>/retry/", run_actions.run_retry_view, name="run_retry"),
     path("runs/<str:thread_id>/timeline/", runs.run_timeline_page, name="run_timeline"),
     path("runs/<str:thread_id>/family/", runs.fork_tree, name="fork_family"),
     path("runs/<str:thread_id>/compare/", runs.compare, name="compare"),

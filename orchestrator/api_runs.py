@@ -1,4 +1,4 @@
-"""/api/runs: start, read, state, history, decide, fork, diff."""
+"""/api/runs: start, read, state, history, decide, fork, cancel, retry, diff."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import WithJsonSchema
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
-from orchestrator.services import RunError, run_get, run_start
+from orchestrator.services import CANCEL_REASON_MAX, RunError, run_cancel, run_get, run_retry, run_start
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
@@ -49,6 +49,14 @@ class DecisionIn(Schema):
 
 class Detail(Schema):
     detail: str
+
+
+class CancelIn(Schema):
+    reason: str = ""
+
+
+class RetryIn(Schema):
+    force_version: bool = False
 
 
 class RunStateOut(Schema):
@@ -199,6 +207,36 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     except RunError as exc:
         return Status(422, {"detail": str(exc), "fields": {}})
     return Status(201, run_summary(new))  # with its lineage, as GET /api/runs/{id} reads it back
+
+
+@router.post("/{thread_id}/cancel", response={200: dict, 409: Detail, 422: Detail})
+def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
+    """Cancel a run that has not finished (engineers and admins): a worker mid-node is fenced off and
+    its pending review items are withdrawn. 409 when it already finished; `reason` is recorded in the
+    ledger as a salted digest."""
+    _require(request, ENGINEER, ADMIN)
+    run = _run(thread_id)
+    if len(body.reason) > CANCEL_REASON_MAX:
+        return Status(422, {"detail": f"reason is {len(body.reason):,} characters; keep it under "
+                                      f"{CANCEL_REASON_MAX:,}. Nothing was cancelled."})
+    try:
+        run = run_cancel(run=run, actor=request.user, reason=body.reason.strip())
+    except RunError as exc:
+        return Status(409, {"detail": str(exc)})
+    return Status(200, run_summary(run))
+
+
+@router.post("/{thread_id}/retry", response={200: dict, 409: Detail})
+def retry(request: HttpRequest, thread_id: str, body: RetryIn):
+    """Queue a failed run again from its last checkpoint (engineers and admins); the failed node runs
+    again, reusing the calls it recorded. 409 when it is not failed, or when its workflow's structure
+    changed since it started and `force_version` is not set."""
+    _require(request, ENGINEER, ADMIN)
+    try:
+        run = run_retry(run=_run(thread_id), actor=request.user, force_version=body.force_version)
+    except RunError as exc:
+        return Status(409, {"detail": str(exc)})
+    return Status(200, run_summary(run))
 
 
 @router.get("/{thread_id}/diff", response=dict)

@@ -19,7 +19,7 @@ from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
-from orchestrator.registry import workflow_get
+from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
 from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.value_errors import schema_problems
@@ -138,6 +138,9 @@ def run_get(thread_id: str) -> Run:
     return run
 
 
+CANCEL_REASON_MAX = 2000  # characters of a cancellation's reason (the page's and the API's limit)
+
+
 def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
@@ -159,7 +162,10 @@ def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
 
 def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Run:
     """Re-queue a failed run from its last good checkpoint (the failed node runs again)."""
-    graph = workflow_get(run.workflow)
+    try:
+        graph = run_workflow(run.workflow, run.thread_id)
+    except WorkflowRetired as exc:
+        raise RunError(f"{exc}, so it cannot be retried.") from None
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.FAILED:
@@ -170,7 +176,8 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
         if not versions_compatible(locked.graph_version, graph.version) and not force_version:
             raise RunError(
                 f"workflow {locked.workflow!r} changed incompatibly since this run started "
-                f"({locked.graph_version} → {graph.version}); add --force-version to run it on the new version."
+                f"({locked.graph_version} → {graph.version}); retry it on the new version on purpose (`runs retry "
+                "--force-version`, the run page's “on the deployed version”, or force_version in the API)."
             )
         old_version = locked.graph_version
         locked.graph_version = graph.version

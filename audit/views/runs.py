@@ -38,6 +38,7 @@ from orchestrator.forks import (
     replay_batch_start,
     run_fork,
 )
+from orchestrator.graph import versions_compatible
 from orchestrator.history import state_at
 from orchestrator.http import BlobNotFound, Request, blob_attachment
 from orchestrator.models import Run, RunStatus
@@ -82,6 +83,9 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
         **run_header(run, viewer=request.user), "timeline": run_timeline(run), "nodes_ran": len(rows),
         "waterfall": charts.waterfall_html(rows), "durations_per": per,
         "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
+        # A retry refused for a changed structure would only send the engineer back for this switch.
+        "retry_needs_force": bool(graph) and run.status == RunStatus.FAILED
+        and not versions_compatible(run.graph_version, graph.version),
     }
     return render(request, "audit/run.html", context)
 

@@ -23,7 +23,7 @@ from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.roles import ADMIN, ENGINEER
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
-from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
+from orchestrator.services import CANCEL_REASON_MAX, RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
 from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
@@ -96,10 +96,11 @@ class Command(OperatorCommand):
 
         cancel = sub.add_parser("cancel", help="cancel a run that has not finished")
         cancel.add_argument("id")
-        cancel.add_argument("--actor", help="username recorded as who cancelled it")
+        cancel.add_argument("--reason", default="", help="why (recorded in the ledger as a digest)")
+        cancel.add_argument("--actor", required=True, help="username of the engineer or admin cancelling it")
         retry = sub.add_parser("retry", help="queue a failed run again from its last checkpoint")
         retry.add_argument("id")
-        retry.add_argument("--actor", help="username recorded as who retried it")
+        retry.add_argument("--actor", required=True, help="username of the engineer or admin retrying it")
         retry.add_argument("--force-version", action="store_true",
                            help="retry on the deployed workflow version though it changed incompatibly since")
         sub.add_parser("workflows", help="the registered workflows: version, nodes, description")
@@ -192,11 +193,16 @@ class Command(OperatorCommand):
             self.stdout.write(f"{item.decision} by {opts['actor']}; run {run.thread_id} is {run.status}")
 
     def _cancel(self, opts: dict[str, Any]) -> None:
-        run = run_cancel(run=run_get(opts["id"]), actor=_actor(opts))
+        # As the run page and the API: someone who may, recorded in the ledger, never nobody.
+        actor = user_with_role(opts["actor"], ENGINEER, ADMIN, needed_for="cancelling a run", flag="--actor")
+        if len(opts["reason"]) > CANCEL_REASON_MAX:
+            raise CommandError(f"--reason is {len(opts['reason']):,} characters; keep it under {CANCEL_REASON_MAX:,}.")
+        run = run_cancel(run=run_get(opts["id"]), actor=actor, reason=opts["reason"].strip())
         self.stdout.write(f"run {run.thread_id} cancelled")
 
     def _retry(self, opts: dict[str, Any]) -> None:
-        run = run_retry(run=run_get(opts["id"]), actor=_actor(opts), force_version=opts["force_version"])
+        actor = user_with_role(opts["actor"], ENGINEER, ADMIN, needed_for="retrying a run", flag="--actor")
+        run = run_retry(run=run_get(opts["id"]), actor=actor, force_version=opts["force_version"])
         self.stdout.write(f"run {run.thread_id} queued again from step {run.step}")
 
     def _fork(self, opts: dict[str, Any]) -> None:
