@@ -187,6 +187,16 @@ X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+# For EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend: the relay, read like every setting.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:  # Django would only say so at the first send, in a worker's log
+    raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (implicit TLS, "
+                               "usually port 465) exclude each other: set one.")
 # Django waits for a mail server for ever by default. Mail is sent by worker jobs (new-item
 # notifications, cost alerts, the demo outbox) and by the reconciler, so one server that accepts
 # connections and never answers would stall them all.

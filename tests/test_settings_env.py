@@ -105,16 +105,21 @@ def test_a_deployment_that_names_its_database_but_forgets_debug_is_not_in_debug_
     assert "SECRET_KEY is unset and DEBUG=0 (the default once DATABASE_URL is set)" in result.stderr
 
 
-def _base_url(**env: str) -> str:
-    environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "GATEHOUSE_BASE_URL"}}
+def _setting(name: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "GATEHOUSE_BASE_URL"}
+                   and not k.startswith("EMAIL_")}
     environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.GATEHOUSE_BASE_URL)"],
+         f"print(repr(settings.{name}))"],
         cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
     )
+
+
+def _base_url(**env: str) -> str:
+    result = _setting("GATEHOUSE_BASE_URL", **env)
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return result.stdout.strip().strip("'")
 
 
 def test_links_in_e_mails_follow_the_port_make_run_serves_on():
@@ -122,3 +127,18 @@ def test_links_in_e_mails_follow_the_port_make_run_serves_on():
     assert _base_url(PORT="8765") == "http://127.0.0.1:8765"
     assert _base_url(PORT="8765", GATEHOUSE_BASE_URL="https://gatehouse.example.com/") == \
         "https://gatehouse.example.com"
+
+
+def test_a_mail_relay_is_configured_from_the_environment(tmp_path):
+    password = tmp_path / "smtp-password"
+    password.write_text("s3cret\n")
+    env = {"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "gatehouse",
+           "EMAIL_HOST_PASSWORD_FILE": str(password), "EMAIL_USE_TLS": "1"}
+    shown = [_setting(name, **env).stdout.strip() for name in
+             ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS")]
+    assert shown == ["'smtp.example.com'", "587", "'gatehouse'", "'s3cret'", "True"]
+
+    both = _setting("EMAIL_HOST", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
+    assert both.returncode != 0 and "exclude each other: set one" in both.stderr
+    typo = _setting("EMAIL_PORT", EMAIL_PORT="smtp")
+    assert typo.returncode != 0 and "EMAIL_PORT='smtp' is not a whole number" in typo.stderr
