@@ -6,9 +6,9 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from orchestrator.api_runs import Detail, _require
+from orchestrator.api_runs import Detail
 from orchestrator.http import BlobNotFound, blob_attachment
-from orchestrator.roles import ADMIN, ENGINEER
+from orchestrator.roles import ADMIN, ENGINEER, role_require
 
 router = Router(tags=["blobs"])
 
@@ -19,7 +19,7 @@ def blob(request: HttpRequest, sha: str):
     pointers for values above GATEHOUSE_BLOB_THRESHOLD), as an `application/octet-stream` download:
     engineers and admins, as the checkpoint page's download link."""
     # Before the lookup, as for run state: anyone else gets this same 403 whether the blob exists or not.
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     try:
         return blob_attachment(sha)
     except BlobNotFound as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
@@ -13,7 +12,7 @@ from ninja.responses import Status
 from pydantic import WithJsonSchema
 
 from orchestrator.registry import UnknownWorkflow
-from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
+from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, role_require, user_has_role
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import CANCEL_REASON_MAX, RunError, run_cancel, run_get, run_retry, run_start
 from review.permissions import assert_may_decide
@@ -71,11 +70,6 @@ StepParam = Annotated[str | None, WithJsonSchema({"type": "integer", "minimum": 
 _STEP = Query(None, description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
 
 
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not user_has_role(request.user, *roles):
-        raise PermissionDenied(f"this needs one of the roles: {', '.join(roles)}")
-
-
 def _run(thread_id: str):
     try:
         return run_get(thread_id)
@@ -85,7 +79,7 @@ def _run(thread_id: str):
 
 @router.post("", response={201: dict})
 def start(request: HttpRequest, body: StartIn):
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     try:
         run = run_start(workflow=body.workflow, input=body.input, thread_id=body.thread_id,
                         labels=body.labels, actor=request.user)
@@ -102,7 +96,7 @@ def show(request: HttpRequest, thread_id: str):
     tokens, cost, labels, error and lineage (`parent`, `forked_from_step`, `replay_mode`, `allow_effects`,
     `overrides`, `diverged_at_step`; null/empty for a run that is not a fork); its state is at `/state`.
     A reviewer gets only where a run with an item of theirs stands (404 for any other run)."""
-    _require(request, ENGINEER, ADMIN, REVIEWER)
+    role_require(request.user, ENGINEER, ADMIN, REVIEWER)
     if user_has_role(request.user, ENGINEER, ADMIN):
         return run_summary(_run(thread_id))
     return run_summary_for_reviewer(request.user, *_reviewer_run(request, thread_id))
@@ -124,7 +118,7 @@ def _summary_for(request: HttpRequest, run: Any) -> dict[str, Any]:
 
 @router.get("/{thread_id}/checkpoints", response=list[dict])
 def checkpoints(request: HttpRequest, thread_id: str):
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     return run_checkpoints(_run(thread_id))
 
 
@@ -139,7 +133,7 @@ def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
     answer names the range), 410 once retention pruned the run's history."""
     # Before any lookup, as for checkpoints and diffs: a reviewer or compliance officer gets this same
     # 403 for every run (one they review, another, none), so it tells them nothing about any run.
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     at = None
     if step is not None:
@@ -163,7 +157,7 @@ def _step_refused(step: Any, thread_id: str, latest: int) -> str:
 def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
     # for people who may decide something.
-    _require(request, REVIEWER, ENGINEER, ADMIN)
+    role_require(request.user, REVIEWER, ENGINEER, ADMIN)
     if user_has_role(request.user, ENGINEER, ADMIN):
         run = _run(thread_id)
     else:
@@ -192,7 +186,7 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     403 says who may (`allow_effects`: admins)."""
     from orchestrator.forks import ForkError, ForkForbidden, RequestKeyReused, run_fork
 
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     parent = _run(thread_id)
     try:
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
@@ -214,7 +208,7 @@ def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     """Cancel a run that has not finished (engineers and admins): a worker mid-node is fenced off and
     its pending review items are withdrawn. 409 when it already finished; `reason` is recorded in the
     ledger as a salted digest."""
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     if len(body.reason) > CANCEL_REASON_MAX:
         return Status(422, {"detail": f"reason is {len(body.reason):,} characters; keep it under "
@@ -231,7 +225,7 @@ def retry(request: HttpRequest, thread_id: str, body: RetryIn):
     """Queue a failed run again from its last checkpoint (engineers and admins); the failed node runs
     again, reusing the calls it recorded. 409 when it is not failed, or when its workflow's structure
     changed since it started and `force_version` is not set."""
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     try:
         run = run_retry(run=_run(thread_id), actor=request.user, force_version=body.force_version)
     except RunError as exc:
@@ -244,7 +238,7 @@ def diff(request: HttpRequest, thread_id: str, from_: int = Query(..., alias="fr
     """Per key path changes (added / removed / changed) between checkpoints `from` and `to`."""
     from orchestrator.diffs import checkpoints_diff
 
-    _require(request, ENGINEER, ADMIN)
+    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     try:
         changes = checkpoints_diff(run_id=run.pk, from_step=from_, to_step=to)

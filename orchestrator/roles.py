@@ -45,6 +45,12 @@ def user_has_role(user: Any, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
+def role_require(user: Any, *roles: str) -> None:
+    """The API's role check: PermissionDenied naming the roles (answered 403) unless `user` holds one."""
+    if not user_has_role(user, *roles):
+        raise PermissionDenied(f"this needs one of the roles: {', '.join(roles)}")
+
+
 def user_may_open(user: Any, section: str) -> bool:
     return bool(user_roles(user) & SECTIONS[section][2])
 
