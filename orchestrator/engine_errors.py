@@ -18,12 +18,15 @@ from contextlib import contextmanager
 import django.db
 import psycopg
 
-# Operational: the server or the connection (cancelled, timed out, deadlock victim, gone).
+# Operational: the server or the connection (cancelled, timed out, deadlock victim, gone). Also
+# what a step commit between nodes may meet: the job then ends with one log line, not a traceback.
+TRANSIENT_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    django.db.OperationalError, django.db.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+)
 # Integrity: on the engine's own journal rows, another writer recorded the same call first (a
 # worker fenced off a moment too late); the next claim reads its row back instead.
 _ENGINE_STORAGE_ERRORS: tuple[type[BaseException], ...] = (
-    django.db.OperationalError, django.db.InterfaceError, django.db.IntegrityError,
-    psycopg.OperationalError, psycopg.InterfaceError, psycopg.IntegrityError,
+    *TRANSIENT_DATABASE_ERRORS, django.db.IntegrityError, psycopg.IntegrityError,
 )
 
 

@@ -27,7 +27,7 @@ from audit.ledger import ChainCursor, salted_digest
 from orchestrator.budgets import Allowance, BudgetExceeded, money
 from orchestrator.commit import LeaseLost, RunChange, Transition, retry_commit, transition_commit
 from orchestrator.context import Interrupt, NodeContext, RunInfo, Spend
-from orchestrator.engine_errors import EngineUnavailable
+from orchestrator.engine_errors import TRANSIENT_DATABASE_ERRORS, EngineUnavailable
 from orchestrator.graph import END, GateRequest, Graph, GraphError, versions_compatible
 from orchestrator.heartbeat import lease_heartbeat
 from orchestrator.history import (
@@ -214,6 +214,9 @@ class Execution:
         finally:
             try:
                 self.allowance.close()
+            except TRANSIENT_DATABASE_ERRORS as exc:  # the database is away: one line, the job says the rest
+                log.warning("run %s: could not give back the budget hold (%s); the reconciler releases it once it "
+                            "expires", self.claim.thread_id, str(exc).strip())
             except Exception:  # the reconciler releases it instead; do not hide the job's own error
                 log.exception("run %s: could not give back the budget hold", self.claim.run_id)
         # Hooks run once the hold is given back: they talk to the outside (a mail server) and may
@@ -585,9 +588,13 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
     except LeaseLost as exc:
         log.warning("%s", exc)
         return "lease_lost"
-    except EngineUnavailable as exc:
-        message = f"{exc}; the run is taken up again from its last checkpoint when its lease lapses ({lease}s)"
+    except (EngineUnavailable, *TRANSIENT_DATABASE_ERRORS) as exc:
+        # Postgres restarting, failing over or cancelling a statement: nothing the run did. What
+        # committed stays committed; the rest is redone from there once the lease lapses.
+        cause = (str(exc) if isinstance(exc, EngineUnavailable)
+                 else f"a step commit failed ({type(exc).__name__}: {str(exc).strip()})")
+        message = f"{cause}; the run is taken up again from its last checkpoint when its lease lapses ({lease}s)"
         log.warning("run %s: %s", claim.thread_id, message)
-        _note_waiting(claim, {"node": getattr(exc, "node", claim.next_node), "type": "EngineUnavailable", "message": message,
-                              "attempts": 0, "retrying": True})
+        _note_waiting(claim, {"node": getattr(exc, "node", None) or claim.next_node, "type": "EngineUnavailable",
+                              "message": message, "attempts": 0, "retrying": True})
         return "engine_unavailable"

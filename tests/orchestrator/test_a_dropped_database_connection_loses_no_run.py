@@ -47,6 +47,9 @@ def test_a_connection_dropped_mid_node_does_not_fail_the_run(fake_llm, start_wor
     nodes = Counter(Checkpoint.objects.filter(run=run, source="node").values_list("node", flat=True))
     assert nodes == Counter(NODES)
     assert len(fake_llm.requests) == len(LLM_NODES), worker.output()[-3000:]
+    # The worker said what happened in one line, not a traceback.
+    said = worker.output()
+    assert "a step commit failed" in said and "Traceback" not in said, said[-3000:]
 
 
 def test_a_worker_whose_connections_were_dropped_while_idle_runs_the_next_job(start_worker, wait_for):
