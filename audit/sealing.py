@@ -284,12 +284,14 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
 
 def ledger_signing_key() -> Ed25519PrivateKey:
     """The key seals and export manifests are signed with (audit/signing.py says where it comes from)."""
-    return load_signing_key(allow_generate=settings.DEBUG or _dev_key_allowed())
+    return load_signing_key(allow_generate=dev_key_allowed())
 
 
-def _dev_key_allowed() -> bool:
-    # Development and tests generate a key under the data dir; production must configure one.
-    return os.environ.get("GATEHOUSE_LEDGER_KEY_REQUIRED", "").lower() not in ("1", "true", "yes")
+def dev_key_allowed() -> bool:
+    """Development and tests may generate a key under the data dir; a deployment (DEBUG=0) must
+    configure one, or each host that seals would sign with a key no auditor has seen."""
+    required = os.environ.get("GATEHOUSE_LEDGER_KEY_REQUIRED", "").lower() in ("1", "true", "yes")
+    return settings.GATEHOUSE_DEV_MODE and not required
 
 
 # --- copies outside the database ----------------------------------------------------------------------------

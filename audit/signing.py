@@ -196,7 +196,8 @@ def load_signing_key(*, allow_generate: bool = True, data_dir: Path | None = Non
     if not path.exists():
         if not allow_generate:
             raise LedgerKeyError(
-                "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE"
+                "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE (make one with "
+                "`openssl genpkey -algorithm ed25519 -out ledger.pem`, kept secret, the same on every host)"
             )
         _write_new_dev_key(path)
     return _private_from_pem(path.read_bytes(), source=str(path))

@@ -21,6 +21,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 # DATABASE_URL, so the embedded servers start). A deployment names its database, and then forgetting
 # DEBUG=0 must not leave tracebacks and a generated secret key in production.
 DEBUG = env_bool("DEBUG", not env_str("DATABASE_URL"))
+# What the process was started as. Development conveniences that would be dangerous in production
+# (demo accounts with printed passwords, a ledger key generated on the spot) follow this rather
+# than DEBUG, which test runners switch off inside a development setup.
+GATEHOUSE_DEV_MODE = DEBUG
 
 
 def _secret_key() -> str:

@@ -25,6 +25,7 @@ from collections.abc import Container, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -36,7 +37,7 @@ from orchestrator.services import RunError, run_get
 
 __all__ = [
     "CLOSED_PIPE_EXIT", "INTERRUPTED_EXIT", "Interrupted", "OperatorCommand", "clip", "count_arg", "date_arg",
-    "label_arg", "output_arg", "plural", "printable", "run_named", "seconds_arg", "step_arg", "table", "user_named",
+    "development_only", "label_arg", "output_arg", "plural", "printable", "run_named", "seconds_arg", "step_arg", "table", "user_named",
     "user_with_role",
 ]
 
@@ -107,8 +108,16 @@ def output_arg(text: str) -> str:
 def user_named(username: str) -> Any:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise CommandError(f"no user {username!r}; create it in the admin or with `manage.py demo_users`.")
+        raise CommandError(f"no user {username!r}; an admin creates it at /admin/ (Users) and adds it to a role group (README: Accounts and roles).")
     return user
+
+
+def development_only(what: str) -> None:
+    """Refuse a development convenience in a deployment (DEBUG=0), saying what to do instead."""
+    if not settings.GATEHOUSE_DEV_MODE:
+        raise CommandError(f"{what} is for development (DEBUG=1) only, and this is a deployment (DEBUG=0). "
+                           "Create real accounts with `manage.py createsuperuser` and give them roles "
+                           "(README: Accounts and roles).")
 
 
 def user_with_role(username: str, *roles: str, needed_for: str, flag: str) -> Any:

@@ -17,7 +17,7 @@ from tests.ledger.conftest import refusal
 from tests.workers import ROOT
 
 NO_RUN = "no run with thread id 'nope'; list runs with `python manage.py runs list`."
-NO_USER = "no user 'ghost'; create it in the admin or with `manage.py demo_users`."
+NO_USER = "no user 'ghost'; an admin creates it at /admin/ (Users) and adds it to a role group (README: Accounts and roles)."
 NOT_ADMIN = re.compile(r"'engineer' is not an admin: [a-z ]+ needs the admin role "
                        r"\(--actor takes an admin's username\)\.")
 SEALED = re.compile(r"sealed \d+: [\d,]+ entries in the tree, this seal adds gseq \d+-\d+; root [0-9a-f]{16}… "

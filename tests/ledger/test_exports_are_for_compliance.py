@@ -59,7 +59,7 @@ def test_the_audit_page_shows_the_last_seal_and_verifies_on_request(exported_run
 
 
 @pytest.mark.parametrize(("as_user", "message"), [
-    ("ghost", "no user 'ghost'; create it in the admin or with `manage.py demo_users`."),
+    ("ghost", "no user 'ghost'; an admin creates it at /admin/ (Users) and adds it to a role group (README: Accounts and roles)."),
     ("engineer", "'engineer' is not a compliance officer or an admin: exporting needs the compliance or admin "
                  "role (--as takes a compliance officer's or an admin's username)."),
 ])

@@ -198,7 +198,8 @@ def test_a_jsonl_export_without_a_ledger_key_says_so_and_records_nothing(letter_
     with pytest.raises(ExportError) as refused:
         export_stream(scope=ExportScope(run=run.thread_id), fmt="jsonl", actor="casey")
     assert str(refused.value) == (
-        "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE. A JSONL export is signed "
+        "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE (make one with `openssl "
+        "genpkey -algorithm ed25519 -out ledger.pem`, kept secret, the same on every host). A JSONL export is signed "
         "with the ledger key, so nothing was exported; CSV and PDF exports need no key")
     assert LedgerEntry.objects.filter(kind="export").count() == exports
     _, csv_stream = export_stream(scope=ExportScope(run=run.thread_id), fmt="csv", actor="casey")

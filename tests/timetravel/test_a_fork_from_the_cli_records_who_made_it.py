@@ -62,5 +62,5 @@ def test_someone_who_may_not_fork_is_refused(request, pipeline_run, persona, sai
 
 
 def test_an_unknown_actor_is_refused_as_everywhere(pipeline_run):
-    with pytest.raises(CommandError, match=r"^no user 'ghost'; create it in the admin or with `manage.py demo_users`\.$"):
+    with pytest.raises(CommandError, match=r"^no user 'ghost'; an admin creates it at /admin/ \(Users\) and adds it to a role group \(README: Accounts and roles\)\.$"):
         _runs("fork", pipeline_run.thread_id, "--at", "3", "--actor", "ghost")

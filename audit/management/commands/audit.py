@@ -26,7 +26,14 @@ from django.core.management.base import CommandError, CommandParser
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import EXPORTERS, FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import SealPending, SealRefused, seal_loop, seal_summary, seals_catch_up
+from audit.sealing import (
+    SealPending,
+    SealRefused,
+    ledger_signing_key,
+    seal_loop,
+    seal_summary,
+    seals_catch_up,
+)
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
 from orchestrator.cli import (
@@ -273,4 +280,5 @@ class Command(OperatorCommand):
         self.stdout.write(f"{policy.workflow}: finished runs are kept {plural(policy.days, 'day')}")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
-        self.stdout.write(export_public_key_pem().rstrip("\n"))
+        # The sealer's key, by its rule: a deployment without one is told so, not handed a new key.
+        self.stdout.write(export_public_key_pem(ledger_signing_key().public_key()).rstrip("\n"))

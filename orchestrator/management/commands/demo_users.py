@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from config.env import env_str
-from orchestrator.cli import OperatorCommand
+from orchestrator.cli import OperatorCommand, development_only
 from orchestrator.demo_accounts import DEMO_USERS, WeakDemoPassword, demo_users_ensure
 
 
@@ -13,6 +13,8 @@ class Command(OperatorCommand):
     interrupted = "run it again: it creates what is missing and leaves the rest as it is"
 
     def handle(self, *args, **options) -> None:
+        # Known accounts (an admin among them) whose passwords are printed and kept in a file.
+        development_only("demo_users")
         shared = env_str("GATEHOUSE_DEMO_PASSWORD") or None
         try:
             passwords = demo_users_ensure(data_dir=settings.DATA_DIR, shared_password=shared)

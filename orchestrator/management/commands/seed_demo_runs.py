@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 
-from orchestrator.cli import OperatorCommand
+from orchestrator.cli import OperatorCommand, development_only
 from orchestrator.executor import run_advance
 from orchestrator.models import Run
 from orchestrator.services import run_start
@@ -33,6 +33,8 @@ class Command(OperatorCommand):
         parser.add_argument("--force", action="store_true", help="seed even if runs exist")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        # Demo runs would land in real inboxes, budgets and the ledger of a deployment.
+        development_only("seed_demo_runs")
         if Run.objects.exists() and not opts["force"]:
             self.stdout.write("demo runs: already seeded")
             return
