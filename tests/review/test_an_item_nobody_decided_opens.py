@@ -1,0 +1,22 @@
+"""The page of an item that ended without anyone deciding it (its run was cancelled) opens and says it
+ended "by the system", as does its status poll. It was a 500: the template read the decider's username
+through a filter argument, which Django does not forgive when there is no decider."""
+
+from __future__ import annotations
+
+from orchestrator.services import run_cancel
+from review.models import ItemStatus
+
+
+def test_a_cancelled_run_s_item_opens(payment_item, reviewer_user, admin_user, client_for):
+    item = payment_item()
+    run_cancel(run=item.run, actor=admin_user)
+    item.refresh_from_db()
+    assert (item.status, item.decided_by_id) == (ItemStatus.CANCELLED, None)
+    client = client_for(reviewer_user)
+
+    page = client.get(f"/inbox/{item.pk}/")
+    assert page.status_code == 200
+    assert "this item was cancelled by <strong>the system</strong>." in page.content.decode()
+    poll = client.get(f"/inbox/{item.pk}/status/?seen=stale")
+    assert poll.status_code == 200 and "by <strong>the system</strong>" in poll.content.decode()
