@@ -14,6 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import LedgerEntry
 from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
@@ -147,6 +148,13 @@ class ForkNote:
     def details(self) -> str:
         return f"{self.mode} replay · side effects {'performed for real' if self.effects_real else 'dry-run'}"
 
+    @property
+    def consequence(self) -> str:
+        """What approving the item does, said after the note (page, e-mail, API)."""
+        if self.effects_real:
+            return "an admin let this fork act: approving performs the action for real."
+        return "an experiment: approving performs nothing real."
+
     def __str__(self) -> str:
         return f"Fork of {self.parent} at step {self.step} · {self.details}"
 
@@ -160,6 +168,11 @@ def fork_notes(runs: Iterable[Run]) -> dict[int, ForkNote]:
     parents = dict(Run.objects.filter(pk__in={run.parent_id for run in forks}).values_list("pk", "thread_id"))
     return {run.pk: ForkNote(parent=parents[run.parent_id], step=run.forked_from_step, mode=run.replay_mode,
                              effects_real=run.allow_effects) for run in forks}
+
+
+def fork_note(run: Run) -> ForkNote | None:
+    """The fork note of one run (None, without a query, for a run that is not a fork)."""
+    return fork_notes([run]).get(run.pk)
 
 
 @dataclass
@@ -303,6 +316,7 @@ class ItemView:
     # Who may decide it, worded as the refusals word it ("members of the 'reviewer' group and admins").
     who_decides: str = ""
     fork: ForkNote | None = None  # its run is a fork: said above everything else on the page
+    fork_edits: ForkEdits | None = None  # what its fork changed in the parent's state, and who
 
 
 @dataclass(frozen=True)
@@ -344,6 +358,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
     changes, changed_by = _changes_before(run.pk, item.step, state)
     decisions = list(item.decisions.select_related("actor").order_by("created_at"))
     started = bool(run.created_by_id and run.created_by_id == user.pk)
+    fork = fork_note(run)
     return ItemView(
         item=item, request=request, description_html=render_markdown(request.get("description", "")),
         args=request.get("args", {}), relevant=[(name, state.get(name)) for name in request.get("relevant", [])],
@@ -360,7 +375,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
-        who_decides=who_decides(item), fork=fork_notes([run]).get(run.pk),
+        who_decides=who_decides(item), fork=fork, fork_edits=fork_edits(run, fork) if fork else None,
     )
 
 
@@ -380,23 +395,62 @@ def _state_or_empty(run_id: int, step: int) -> dict[str, Any]:
         return {}
 
 
+def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[StateChange]:
+    """The top-level fields that differ between two stored states, by name."""
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key not in before:
+            changes.append(StateChange(key, None, after[key], "added"))
+        elif key not in after:
+            changes.append(StateChange(key, before[key], None, "removed"))
+        elif before[key] != after[key]:
+            changes.append(StateChange(key, before[key], after[key], "changed"))
+    return changes
+
+
 def _changes_before(run_id: int, step: int, state: dict[str, Any]) -> tuple[list[StateChange], str]:
     """What the last state-changing step up to `step` changed. A gate's own checkpoint changes
-    nothing, so for a gate node this is the node that produced what the gate shows."""
+    nothing, so for a gate node this is the node that produced what the gate shows. A fork's
+    first checkpoint (step 0) is not one of them: what it changed is `fork_edits`."""
     last = (Checkpoint.objects.filter(run_id=run_id, step__lte=step, step__gt=0).exclude(source="gate")
             .order_by("-step").values_list("step", "node").first())
     if last is None:
         return [], ""
-    before = _state_or_empty(run_id, last[0] - 1)
-    changes = []
-    for key in sorted(set(before) | set(state)):
-        if key not in before:
-            changes.append(StateChange(key, None, state[key], "added"))
-        elif key not in state:
-            changes.append(StateChange(key, before[key], None, "removed"))
-        elif before[key] != state[key]:
-            changes.append(StateChange(key, before[key], state[key], "changed"))
-    return changes, f"{last[1] or 'input'} (step {last[0]})"
+    return _field_changes(_state_or_empty(run_id, last[0] - 1), state), f"{last[1] or 'input'} (step {last[0]})"
+
+
+@dataclass(frozen=True)
+class ForkEdits:
+    """What the engineer who forked an item's run changed in the state it was forked from: the
+    fields edited at fork time, from the parent's checkpoint to the fork's first one (stored with
+    it as its "edits", by orchestrator.forks.run_fork). No `changes`: forked without edits."""
+
+    note: ForkNote
+    by: str  # who forked: full name, else username, else the name on the ledger's "fork" entry; "" if none
+    by_username: str
+    changes: list[StateChange]
+    erased: bool = False  # the runs' personal data was erased, the edited values with it
+
+
+def fork_edits(run: Run, note: ForkNote) -> ForkEdits | None:
+    """The edits `run` (a fork, `note`) was made with, or None if its first checkpoint is gone."""
+    first = (Checkpoint.objects.filter(run=run, step=0, source="fork").select_related("actor")
+             .only("meta", "actor").first())
+    if first is None:
+        return None
+    if first.actor is not None:
+        by, username = first.actor.get_full_name() or first.actor.username, first.actor.username
+    else:  # made before forks recorded a user: the ledger names whoever it was given
+        by = username = (LedgerEntry.objects.filter(chain=run.thread_id, kind="fork")
+                         .values_list("actor", flat=True).first() or "")
+    edits = (loads(first.meta) or {}).get("edits") or {}
+    if not isinstance(edits, dict):  # erasure replaced them with a marker
+        return ForkEdits(note=note, by=by, by_username=username, changes=[], erased=True)
+    if not edits:
+        return ForkEdits(note=note, by=by, by_username=username, changes=[])
+    parent = _state_or_empty(run.parent_id, run.forked_from_step) if run.forked_from_step is not None else {}
+    before = {key: parent[key] for key in edits if key in parent}
+    return ForkEdits(note=note, by=by, by_username=username, changes=_field_changes(before, edits))
 
 
 def workflow_schema(item: ReviewItem) -> Any:
