@@ -14,7 +14,7 @@ from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
 from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item
-from review.selectors import FilterError, InboxFilters, inbox_page, item_view
+from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, fork_note, inbox_page, item_view
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["review items"])
@@ -57,7 +57,9 @@ def _error(exc: DecisionError) -> HttpError:
     return error
 
 
-def item_json(item: ReviewItem) -> dict[str, Any]:
+def item_json(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any]:
+    """An item as the API gives it; `fork` is its run's fork note (review.selectors.fork_note): a bot
+    must know that approving a dry-run fork performs nothing real. `null` for an ordinary run."""
     return {
         "id": item.pk, "thread_id": item.run.thread_id, "workflow": item.workflow, "node": item.node,
         "kind": item.kind, "status": item.status, "action": item.action, "summary": item.summary, "risk": item.risk,
@@ -68,7 +70,16 @@ def item_json(item: ReviewItem) -> dict[str, Any]:
         "decided_by": item.decided_by.username if item.decided_by_id else None,
         "decided_at": item.decided_at.isoformat() if item.decided_at else None,
         "decision": item.decision or None, "escalated_from": item.escalated_from or None,
+        "fork": fork.to_json() if fork else None,
     }
+
+
+def _fork_edits_json(edits: ForkEdits | None) -> dict[str, Any] | None:
+    if edits is None:
+        return None
+    return {"by": edits.by_username or None, "erased": edits.erased,
+            "changes": [{"field": c.field, "before": c.before, "after": c.after, "kind": c.kind}
+                        for c in edits.changes]}
 
 
 @router.get("", response=dict)
@@ -82,16 +93,17 @@ def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: 
     except FilterError as exc:
         raise HttpError(422, str(exc)) from None
     page = inbox_page(user=request.user, filters=filters)
-    return {"items": [item_json(row.item) for row in page.rows], "next": page.next_cursor or None}
+    return {"items": [item_json(row.item, row.fork) for row in page.rows], "next": page.next_cursor or None}
 
 
 @router.get("/{int:pk}", response=dict)
 def items_show(request: HttpRequest, pk: int):
     item = _item(request, pk)
     view = item_view(item=item, user=request.user)
-    return {**item_json(item), "request": {k: v for k, v in view.request.items() if not k.startswith("_")},
+    return {**item_json(item, view.fork), "request": {k: v for k, v in view.request.items() if not k.startswith("_")},
             "changes": [{"field": c.field, "before": c.before, "after": c.after, "kind": c.kind}
                         for c in view.changes],
+            "fork_edits": _fork_edits_json(view.fork_edits),
             "spend": {**view.spend, "cost": str(view.spend["cost"])}, "may_decide": view.may_decide,
             "decisions": [{"actor": d.actor.username, "decision": d.decision, "reason": d.reason, "edits": d.edits,
                            "at": d.created_at.isoformat()} for d in view.decisions]}
@@ -101,7 +113,8 @@ def items_show(request: HttpRequest, pk: int):
 def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
     item = _item(request, pk, deciding=True)
     try:
-        return item_json(item_claim(item=item, actor=request.user, takeover=body.takeover))
+        claimed = item_claim(item=item, actor=request.user, takeover=body.takeover)
+        return item_json(claimed, fork_note(claimed.run))
     except DecisionError as exc:
         raise _error(exc) from None
 
@@ -117,7 +130,7 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
             raise HttpError(422, f"{exc} Fields: " + "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) \
                 from None
         raise _error(exc) from None
-    return item_json(item)
+    return item_json(item, fork_note(item.run))
 
 
 @router.post("/bulk", response=dict)

@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from orchestrator.mail import MailPass, MailServerUnreachable
 from review.models import ReviewItem
+from review.selectors import fork_note
 
 log = logging.getLogger("gatehouse.review")
 
@@ -94,25 +95,32 @@ def _email(item: ReviewItem, mail: MailPass) -> None:
         return
     due = f"{item.due_at:%Y-%m-%d %H:%M} UTC" if item.due_at else "no deadline"
     escalated = f"\nEscalated from: {item.escalated_from} (deadline passed)" if item.escalated_from else ""
+    # The item page's fork notice, in the same words: an engineer's experiment is not mistaken for real work.
+    fork = fork_note(item.run)
+    forked = f"\n\n{fork}\n— {fork.consequence}" if fork else ""
     body = (
         f"A workflow is waiting for a decision from the {item.reviewer_group} group.\n\n"
         f"Workflow: {item.workflow}\nAction:   {item.action}\nRisk:     {item.risk}\nDue:      {due}\n"
-        f"Run:      {item.run.thread_id}{escalated}\n\n{item.summary}\n\n"
+        f"Run:      {item.run.thread_id}{escalated}{forked}\n\n{item.summary}\n\n"
         f"Open the item: {item_url(item)}\n\n"
         "Opening the link decides nothing: you approve, reject or edit on the page.\n"
     )
+    tag = f", fork: {'acts for real' if fork.effects_real else 'dry run'}" if fork else ""
     mail.send(EmailMessage(
-        subject=f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk)",
+        subject=f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk{tag})",
         body=body, bcc=recipients, headers={"X-Gatehouse-Item": str(item.pk)},
     ))
 
 
 def webhook_payload(item: ReviewItem) -> dict[str, Any]:
+    fork = fork_note(item.run)
     return {
         "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": item.workflow,
         "action": item.action, "summary": item.summary, "risk": item.risk, "reviewer_group": item.reviewer_group,
         "escalated_from": item.escalated_from or None,
         "due_at": item.due_at.isoformat() if item.due_at else None, "url": item_url(item),
+        # As /api/items gives it (review.api.item_json): null for an ordinary run.
+        "fork": fork.to_json() if fork else None,
     }
 
 

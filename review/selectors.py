@@ -155,6 +155,11 @@ class ForkNote:
             return "an admin let this fork act: approving performs the action for real."
         return "an experiment: approving performs nothing real."
 
+    def to_json(self) -> dict[str, Any]:
+        """The fork facts of an item for the API and the webhook, named as GET /api/runs/{id} names them."""
+        return {"parent": self.parent, "forked_from_step": self.step, "replay_mode": self.mode,
+                "allow_effects": self.effects_real, "note": f"{self} — {self.consequence}"}
+
     def __str__(self) -> str:
         return f"Fork of {self.parent} at step {self.step} · {self.details}"
 

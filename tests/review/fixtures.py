@@ -4,7 +4,10 @@ Imported by tests/review/conftest.py and by the browser tests that need pending 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -43,3 +46,25 @@ def payment_item(transactional_db, payment_workflow) -> Callable[..., ReviewItem
         return _advance_to_gate("payment", {"payee": "ap@supplier.example", "amount": 1200, **fields}, actor)
 
     return make
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+    """(url, received): a local HTTP server that keeps the JSON bodies POSTed to it (the review webhook's)."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()

@@ -6,36 +6,10 @@ reconciler's pass (`items_notify`) is the safety net for a worker that died righ
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 from django.core import mail
 
 from review.models import ReviewItem
 from review.notifications import items_notify
-
-
-@pytest.fixture
-def webhook_receiver():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
 
 
 def test_a_new_item_emails_its_group_and_posts_the_webhook_once(email_item, reviewer_user, reviewer2_user,
@@ -57,6 +31,7 @@ def test_a_new_item_emails_its_group_and_posts_the_webhook_once(email_item, revi
         "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": "email_approval",
         "action": "send_email", "summary": item.summary, "risk": "high", "reviewer_group": "reviewer",
         "escalated_from": None, "due_at": item.due_at.isoformat(), "url": f"https://gatehouse.example/inbox/{item.pk}/",
+        "fork": None,
     }]
     assert ReviewItem.objects.get(pk=item.pk).notified_at is not None
 
