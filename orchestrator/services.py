@@ -156,7 +156,10 @@ def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
         locked.save()
         from review.models import ItemStatus, ReviewItem
 
-        ReviewItem.objects.filter(run=locked, status=ItemStatus.PENDING).update(status=ItemStatus.CANCELLED)
+        # Who withdrew them, for the item page ("cancelled by …"): the person, not "the system".
+        ReviewItem.objects.filter(run=locked, status=ItemStatus.PENDING).update(
+            status=ItemStatus.CANCELLED, decided_at=timezone.now(),
+            decided_by=actor if getattr(actor, "pk", None) else None)
     return locked
 
 

@@ -68,7 +68,8 @@ def test_a_waiting_run_is_cancelled_from_its_page_with_a_reason(waiting_run, eng
     assert f"Run {waiting_run.thread_id} cancelled at step" in answer.content.decode()
     run = Run.objects.get(pk=waiting_run.pk)
     assert run.status == RunStatus.CANCELLED
-    assert ReviewItem.objects.get(run=run).status == ItemStatus.CANCELLED
+    item = ReviewItem.objects.get(run=run)
+    assert item.status == ItemStatus.CANCELLED and item.decided_by == engineer_user  # named on the item page
     (entry,) = _ledger(run, "run_cancelled")
     assert entry.actor == "engineer" and json.loads(entry.payload)["reason"] and "wrong customer" not in entry.payload
     assert "Cancel this run" not in answer.content.decode()  # nothing left to cancel
