@@ -52,6 +52,10 @@ def role_require(user: Any, *roles: str) -> None:
 
 
 def user_may_open(user: Any, section: str) -> bool:
+    # Django's admin site lets in staff only, whatever the groups say: an admin-role user without
+    # is_staff would be shown a link to a refusal.
+    if section == "admin" and not getattr(user, "is_staff", False):
+        return False
     return bool(user_roles(user) & SECTIONS[section][2])
 
 

@@ -129,3 +129,14 @@ def test_healthz_answers_503_when_redis_is_unreachable(client, db, settings):
 
     assert response.status_code == 503
     assert response.json()["redis"].startswith("error")
+
+
+def test_an_admin_without_staff_status_is_not_shown_the_admin_site_it_would_refuse(client_for, make_user):
+    # The admin role is a group; Django's admin site also wants is_staff (README: Accounts and roles).
+    not_staff = make_user("adm2", "admin", is_staff=False)
+    client = client_for(not_staff)
+
+    sections = _nav_sections(client.get("/", follow=True).content.decode())
+
+    assert "admin" not in sections and "runs" in sections
+    assert client.get("/admin/").status_code == 302  # what the link would have led to
