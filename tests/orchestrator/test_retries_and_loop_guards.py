@@ -21,17 +21,18 @@ def test_a_transient_failure_is_retried_and_each_attempt_recorded(db):
 
 
 def test_exhausted_retries_fail_the_run_and_retry_resumes_from_the_last_checkpoint(db):
-    run = run_start(workflow="document_pipeline", input={"pages": 2, "fail_at": "classify", "fail_times": 3})
+    run = run_start(workflow="document_pipeline", input={"pages": 2, "fail_at": "classify", "fail_times": 4})
     assert run_advance(run.pk, worker="test") == "failed"
     run.refresh_from_db()
     assert run.error["node"] == "classify" and run.error["attempts"] == 3
     failed_at = run.step
     run_retry(run=run)
-    # The third attempt of the retried run succeeds: ctx.attempt counts from 1 again.
     run.refresh_from_db()
     assert run.status == "queued" and run.step == failed_at
     with pytest.raises(RunError, match="only failed runs"):
         run_retry(run=run)
+    # The injected fault fails once more (4 in all), then the retried node goes through.
+    assert run_advance(run.pk, worker="test") == "completed"
 
 
 def test_a_repeating_state_suspends_the_run_for_review(db, make_user):
