@@ -1,4 +1,5 @@
-"""Request size: pages take forms of ordinary size; only the API may send a whole run input."""
+"""Request size: pages take forms of ordinary size; only the API may send a whole run input. And the health
+check, which answers before anything reads the Host header."""
 
 from __future__ import annotations
 
@@ -29,4 +30,24 @@ class FormSizeLimit:
                 length = 0
             if length > settings.GATEHOUSE_FORM_MAX_BYTES:
                 raise RequestDataTooBig("request body exceeded GATEHOUSE_FORM_MAX_BYTES")
+        return self.get_response(request)
+
+
+class HealthzAnyHost:
+    """Answer GET /healthz whatever the Host header says: first in MIDDLEWARE, so it runs before anything
+    calls request.get_host() (which refuses a host outside ALLOWED_HOSTS with a 400 and a logged traceback).
+    A load balancer's probe names the instance by its address (http://10.0.0.5:8000/healthz), which is in
+    no ALLOWED_HOSTS. It serves only that exact path, with the health view itself (database and Redis
+    status, nothing else, and no host or URL built from the request); every other path goes on through
+    the middleware and the host check as before."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from config.views import healthz  # the view module reads apps' models; middleware loads after them
+
+        self.get_response = get_response
+        self.healthz = healthz
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz":
+            return self.healthz(request)
         return self.get_response(request)

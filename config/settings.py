@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz by the instance's address, which is in no ALLOWED_HOSTS.
+    "config.middleware.HealthzAnyHost",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.FormSizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
