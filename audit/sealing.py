@@ -15,7 +15,10 @@ with no late arrivals). So `ledger_seal()`:
    frontier (no old leaf is read again), signs the head (size, root, time, previous head) and the
    per-chain heads it covers, and stores the seal;
 4. after commit, writes a copy outside the database: one JSON file per seal in GATEHOUSE_SEAL_DIR
-   and/or a POST to GATEHOUSE_SEAL_WEBHOOK_URL. A copy that failed is written again next round.
+   and/or a POST to GATEHOUSE_SEAL_WEBHOOK_URL. Every seal pass (`seal_pass`: `audit seal`, and each
+   round of `audit seal --loop`) writes the copies still missing, of earlier seals too, so a seal
+   directory that could not be written is healed by the first pass after it is fixed, new entries or
+   not; while it cannot be written, each pass says so in one line (SealCopyError).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from audit.chain import GENESIS
 from audit.ledger import utc_now_iso
 from audit.merkle import EMPTY_ROOT, FrontierTree, leaf_hash, node_hash
 from audit.models import LedgerEntry, Seal
+from audit.offline_verifier import plural
 from audit.signing import (
     TreeHead,
     head_hash,
@@ -63,6 +67,11 @@ class SealPending(RuntimeError):
 
 class SealRefused(RuntimeError):
     """The newest seal's stored tree was altered in the database: sealing would sign a wrong continuation."""
+
+
+class SealCopyError(RuntimeError):
+    """The seal directory cannot be written: the seals are in the database, their copies outside it are not.
+    The message is one line naming the directory and what to do."""
 
 
 # --- the growing tree ---------------------------------------------------------------------------------
@@ -222,8 +231,9 @@ def seal_document(seal: Seal) -> dict[str, Any]:
 
 
 # --- sealing ----------------------------------------------------------------------------------------------
-def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> Seal | None:
-    """Seal every finished entry not yet sealed; None when there is nothing new. See the module doc."""
+def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None, publish: bool = True) -> Seal | None:
+    """Seal every finished entry not yet sealed; None when there is nothing new. See the module doc.
+    `publish`: then write the copies outside the database (seals_publish; SealCopyError if it cannot)."""
     if connection.in_atomic_block:
         raise RuntimeError("ledger_seal() must run outside a transaction: it waits for older ones to end")
     cut = _sequence_last_value()
@@ -278,7 +288,8 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None) -
             consistency=[node.hex() for node in FrontierTree(known, leaves).consistency_proof(known_size)]
             if previous else None,
         )
-    seals_publish()
+    if publish:
+        seals_publish()
     return seal
 
 
@@ -304,29 +315,53 @@ def seal_path(seal_no: int) -> Path:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _copy_error(directory: Path, exc: OSError, missing: int) -> SealCopyError:
+    if directory.exists() and not directory.is_dir():
+        why = "it is a file, not a directory"
+    elif exc.filename and Path(exc.filename) != directory and not Path(exc.filename).parent.is_dir():
+        why = f"{exc.strerror or exc} ({exc.filename})"
+    else:
+        why = exc.strerror or str(exc)
+    why = why[:1].lower() + why[1:]  # "Permission denied" in the middle of a sentence
+    return SealCopyError(
+        f"cannot write seal copies to {directory} (GATEHOUSE_SEAL_DIR): {why}. The seals are kept in the database "
+        f"but {plural(missing, 'seal has', 'seals have')} no copy outside it: make that path a directory this "
+        "process can write, or set GATEHOUSE_SEAL_DIR to one; the next seal pass writes every missing copy")
 
 
 def seals_publish() -> int:
-    """Write the external copy of every seal that has none yet (directory), POST new ones (webhook)."""
-    written = 0
+    """Write the external copy of every seal that has none yet (directory), POST new ones (webhook); returns
+    how many were written. Raises SealCopyError, one line, when the directory cannot be written."""
     directory = seal_dir()
     have = {p.name for p in directory.glob("seal-*.json")} if directory.is_dir() else set()
-    for seal in Seal.objects.order_by("seal_no").iterator():
-        path = seal_path(seal.seal_no)
-        if path.name in have:
-            continue
-        document = canonical_json(seal_document(seal))
-        _write_atomically(path, document + b"\n")
-        written += 1
-        if settings.GATEHOUSE_SEAL_WEBHOOK_URL:
-            _post(settings.GATEHOUSE_SEAL_WEBHOOK_URL, document)
+    missing = [no for no in Seal.objects.order_by("seal_no").values_list("seal_no", flat=True).iterator()
+               if seal_path(no).name not in have]
+    if not missing:
+        return 0
+    written = 0
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for start in range(0, len(missing), 500):
+            for seal in Seal.objects.filter(seal_no__in=missing[start:start + 500]).order_by("seal_no"):
+                document = canonical_json(seal_document(seal))
+                _write_atomically(seal_path(seal.seal_no), document + b"\n")
+                written += 1
+                if settings.GATEHOUSE_SEAL_WEBHOOK_URL:
+                    _post(settings.GATEHOUSE_SEAL_WEBHOOK_URL, document)
+    except OSError as exc:
+        raise _copy_error(directory, exc, len(missing) - written) from None
     return written
 
 
@@ -352,19 +387,48 @@ def external_seals() -> dict[int, tuple[Path, dict[str, Any]]]:
 
 
 # --- the loop --------------------------------------------------------------------------------------------------
-def seals_catch_up(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> list[Seal]:
+def seals_catch_up(*, wait_seconds: float = 10.0, max_entries: int | None = None,
+                   publish: bool = True) -> list[Seal]:
     """Seal every finished entry not yet sealed, at most `max_entries` (GATEHOUSE_SEAL_MAX_ENTRIES) a seal:
     sealing holds a seal's range in memory, so a backlog (a first seal, a sealer that was down) takes
-    several seals. Stops after a seal that was not full, so writers that never pause cannot keep it going."""
+    several seals. Stops after a seal that was not full, so writers that never pause cannot keep it going.
+    `publish`: write the copies outside the database after each seal (seal_pass writes them once, after)."""
     limit = max_entries or settings.GATEHOUSE_SEAL_MAX_ENTRIES
     size = Seal.objects.order_by("-seal_no").values_list("tree_size", flat=True).first() or 0
     made: list[Seal] = []
-    while (seal := ledger_seal(wait_seconds=wait_seconds, max_entries=limit)) is not None:
+    while (seal := ledger_seal(wait_seconds=wait_seconds, max_entries=limit, publish=publish)) is not None:
         made.append(seal)
         if seal.tree_size - size < limit:
             break
         size = seal.tree_size
     return made
+
+
+@dataclass
+class SealPass:
+    """What one round of sealing did: the seals it made, the copies it wrote (of earlier seals too), and the
+    one-line reasons it stopped short (older transactions still running; a seal directory it cannot write)."""
+
+    made: list[Seal]
+    copies: int = 0
+    pending: str = ""
+    copy_error: str = ""
+
+
+def seal_pass(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> SealPass:
+    """Seal what is due (seals_catch_up), then write every missing copy outside the database, whether or not
+    anything was sealed: a seal directory fixed since the last pass is filled in now, not at the next seal.
+    SealRefused (an altered frontier) is raised: nothing can be sealed until it is looked into."""
+    result = SealPass(made=[])
+    try:
+        result.made = seals_catch_up(wait_seconds=wait_seconds, max_entries=max_entries, publish=False)
+    except SealPending as exc:
+        result.pending = str(exc)
+    try:
+        result.copies = seals_publish()
+    except SealCopyError as exc:
+        result.copy_error = str(exc)
+    return result
 
 
 def seal_summary(seal: Seal) -> str:
@@ -383,13 +447,21 @@ def seal_loop(*, interval: float, stdout: Any = None) -> int:
         stdout.write(f"sealing every {interval:g}s until SIGTERM or Ctrl-C\n")
     while not stopping:
         try:
-            for seal in seals_catch_up(wait_seconds=min(interval, 30)):
+            done = seal_pass(wait_seconds=min(interval, 30))
+            for seal in done.made:
                 if stdout is not None:
                     stdout.write(seal_summary(seal) + "\n")
-        except SealPending as exc:
-            log.info("%s", exc)
+            if done.pending:
+                log.info("%s", done.pending)
+            if done.copy_error:  # one line a pass until it is fixed; the pass after that writes the copies
+                log.warning("%s", done.copy_error)
+            elif done.copies > len(done.made) and stdout is not None:
+                stdout.write(f"wrote {plural(done.copies - len(done.made), 'missing seal copy', 'missing seal copies')}"
+                             f" to {seal_dir()}\n")
         except BrokenPipeError:  # the reader of `stdout` went away (`| head`): no failure to retry, the end
             raise
+        except SealRefused as exc:  # the same each pass until someone looks: one line, not a traceback
+            log.error("not sealed: %s", exc)
         except Exception:  # keep sealing after a transient database error
             log.exception("sealing failed; retrying in %ss", interval)
             connection.close()

@@ -26,14 +26,7 @@ from django.core.management.base import CommandError, CommandParser
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import EXPORTERS, FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import (
-    SealPending,
-    SealRefused,
-    ledger_signing_key,
-    seal_loop,
-    seal_summary,
-    seals_catch_up,
-)
+from audit.sealing import SealRefused, ledger_signing_key, seal_dir, seal_loop, seal_pass, seal_summary
 from audit.signing import LedgerKeyError, export_public_key_pem
 from audit.verify import ledger_verify
 from orchestrator.cli import (
@@ -157,13 +150,21 @@ class Command(OperatorCommand):
                 raise Interrupted("sealing stopped after the seal in progress; every seal made is kept")
             return
         try:
-            made = seals_catch_up()
-        except (SealPending, SealRefused) as exc:
+            done = seal_pass()
+        except SealRefused as exc:
             raise CommandError(f"not sealed: {exc}") from None
-        if not made:
-            self.stdout.write("nothing to seal: every entry is already sealed")
-        for seal in made:
+        for seal in done.made:
             self.stdout.write(seal_summary(seal))
+        if done.pending:
+            raise CommandError(f"not sealed: {done.pending}")
+        if not done.made:
+            self.stdout.write("nothing to seal: every entry is already sealed")
+        if done.copy_error:
+            raise CommandError(done.copy_error)
+        if done.copies > len(done.made):
+            earlier = done.copies - len(done.made)
+            self.stdout.write(f"wrote {plural(earlier, 'missing copy', 'missing copies')} of earlier seals to "
+                              f"{seal_dir()}")
 
     def _verify(self, opts: dict[str, Any]) -> None:
         if opts["run"] is not None and opts["since"]:
