@@ -4,6 +4,9 @@ nothing was cut from it (the signed manifest and the run heads signed in the sea
 
     python offline_verifier.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--require-sealed]
 
+A key file may hold several PEM public keys (``manage.py audit public-key --all`` prints every key the
+ledger has used, the current one and those archived before a rotation, in that form).
+
 Checks, in one pass over the file (format: docs/ledger-export-format.md):
 1. every line is one JSON object of a known type, written byte for byte as Gatehouse writes it (canonical
    JSON), the header comes first and its counts match, the manifest comes last;
@@ -49,6 +52,7 @@ import binascii
 import bisect
 import hashlib
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -988,7 +992,8 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
             report.fail(
                 number,
                 f"seal {head.seal_no} was signed by key {head.key_id}, "
-                "which is not among the public keys given",
+                "which is not among the public keys given: pass every key the ledger has used (Gatehouse's "
+                "`manage.py audit public-key --all` prints them)",
             )
         elif not verify_head(head, seal.signature, public_key):
             report.fail(
@@ -1785,11 +1790,18 @@ def verify_export(
     return report
 
 
-def _load_public_key(path: str) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(Path(path).read_bytes())
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{path} is not an Ed25519 public key")
-    return key
+def _load_public_keys(path: str) -> list[Ed25519PublicKey]:
+    """Every public key in the file: one PEM block, or several (as `manage.py audit public-key --all` prints
+    the ledger's current and archived keys), whatever text lies between them."""
+    data = Path(path).read_bytes()
+    blocks = re.findall(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", data, re.DOTALL) or [data]
+    keys = []
+    for block in blocks:
+        key = serialization.load_pem_public_key(block)
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} is not an Ed25519 public key")
+        keys.append(key)
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1800,7 +1812,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         required=True,
         metavar="KEY.pem",
-        help="a ledger public key (PEM); repeat for keys used before a rotation",
+        help="a ledger public key (PEM; a file may hold several); repeat for keys used before a rotation",
     )
     parser.add_argument(
         "--require-sealed", action="store_true", help="fail if any entry is not yet covered by a seal"
@@ -1813,7 +1825,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-problems", type=int, default=20, help="how many problems to list")
     args = parser.parse_args(argv)
     try:
-        keys = [_load_public_key(path) for path in args.public_key]
+        keys = [key for path in args.public_key for key in _load_public_keys(path)]
         handle = open(args.export, "rb")  # noqa: SIM115 - read line by line while it is checked, closed below
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

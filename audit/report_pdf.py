@@ -128,7 +128,7 @@ def _statement(story: list[Any], runs: list[str]) -> None:
     else:
         first = result.first
         head = "Verification FAILED"
-        lines = [f"{first.entry} was {first.problem}: {first.detail}"]
+        lines = [first.sentence()]
         bg, ink = BAD_BG, BAD_INK
     if seal is not None:
         lines.append(f"Sealed through seal {seal.seal_no} ({seal.tree_size:,} entries, "

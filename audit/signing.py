@@ -7,9 +7,11 @@ seal by ``prev_head``, signed with the ledger key. Key sources, first match wins
 2. ``GATEHOUSE_LEDGER_KEY_FILE``: path to a PEM private key;
 3. development only: ``<GATEHOUSE_DATA_DIR or .local>/ledger/signing_key.pem``, generated once (0600).
 
-Rotation: 1. ``archive_public_key(old)`` (or copy the old ``*.pub.pem`` into ``<data dir>/ledger/keys/``),
-2. configure the new key, 3. new seals carry the new ``key_id`` while old seals keep verifying through
-``load_verify_keys()``, which also reads ``GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR``.
+Rotation (README.md, "Audit ledger", gives the steps): 1. ``manage.py audit archive-key`` while the old key is
+still configured (``archive_public_key``: ``<kid>.pub.pem`` in ``public_keys_dir()``), 2. configure the new key,
+3. new seals carry the new ``key_id`` while old seals keep verifying through ``load_verify_keys()``, which
+reads every ``*.pub.pem`` in ``<data dir>/ledger/keys/`` and ``GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR``. Other
+``.pem`` files there are not read (``key_files_ignored`` says which, so ``audit verify`` can warn of them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import binascii
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -213,27 +216,104 @@ def load_public_key_pem(data: bytes, *, source: str = "public key") -> Ed25519Pu
     return key
 
 
+# A PEM file may hold several keys (`audit public-key --all` prints them so), with text between them.
+_PUBLIC_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def load_public_keys_pem(data: bytes, *, source: str = "public key") -> list[Ed25519PublicKey]:
+    """Every public key in ``data``: one PEM block or several (a PEM loader alone reads only the first)."""
+    blocks = _PUBLIC_PEM_BLOCK.findall(data) or [data]
+    return [load_public_key_pem(block, source=source) for block in blocks]
+
+
+def _current_private_key(data_dir: Path | None = None) -> Ed25519PrivateKey | None:
+    """The configured key, else the development key if one was generated; never generates one."""
+    current = _configured_key()
+    dev_key = ledger_dir(data_dir) / "signing_key.pem"
+    if current is None and dev_key.exists():
+        current = _private_from_pem(dev_key.read_bytes(), source=str(dev_key))
+    return current
+
+
+def current_public_key(*, data_dir: Path | None = None) -> Ed25519PublicKey | None:
+    """The public half of the key new seals are signed with, None when there is none yet."""
+    current = _current_private_key(data_dir)
+    return current.public_key() if current is not None else None
+
+
+def public_keys_dir(data_dir: Path | None = None) -> Path:
+    """Where archived public keys go: ``GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR``, else ``<data dir>/ledger/keys/``."""
+    configured = os.environ.get("GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR", "").strip()
+    return Path(configured).resolve() if configured else ledger_dir(data_dir) / "keys"
+
+
+def public_key_dirs(data_dir: Path | None = None) -> list[Path]:
+    """Every directory archived public keys are read from: the data dir's, and the configured one."""
+    directories = [ledger_dir(data_dir) / "keys"]
+    if public_keys_dir(data_dir) not in directories:
+        directories.append(public_keys_dir(data_dir))
+    return directories
+
+
+def archived_public_keys(*, data_dir: Path | None = None) -> dict[str, tuple[Ed25519PublicKey, Path]]:
+    """{key_id: (public key, the file holding it)} for every key in a ``*.pub.pem`` of ``public_key_dirs()``."""
+    keys: dict[str, tuple[Ed25519PublicKey, Path]] = {}
+    for directory in public_key_dirs(data_dir):
+        for path in sorted(directory.glob("*.pub.pem")) if directory.is_dir() else []:
+            # The id comes from the key itself, never from the file name.
+            for public_key in load_public_keys_pem(path.read_bytes(), source=str(path)):
+                keys.setdefault(key_id(public_key), (public_key, path))
+    return keys
+
+
 def load_verify_keys(*, data_dir: Path | None = None) -> dict[str, Ed25519PublicKey]:
     """{key_id: public key} for the current key and every archived one.
 
     Never generates a key: verifying must not quietly create the key it then trusts.
     """
     keys: dict[str, Ed25519PublicKey] = {}
-    current = _configured_key()
-    dev_key = ledger_dir(data_dir) / "signing_key.pem"
-    if current is None and dev_key.exists():
-        current = _private_from_pem(dev_key.read_bytes(), source=str(dev_key))
+    current = current_public_key(data_dir=data_dir)
     if current is not None:
-        keys[key_id(current.public_key())] = current.public_key()
-    directories = [ledger_dir(data_dir) / "keys"]
-    if os.environ.get("GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR"):
-        directories.append(Path(os.environ["GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR"]))
-    for directory in directories:
-        for path in sorted(directory.glob("*.pub.pem")) if directory.is_dir() else []:
-            # The id comes from the key itself, never from the file name.
-            public_key = load_public_key_pem(path.read_bytes(), source=str(path))
-            keys[key_id(public_key)] = public_key
+        keys[key_id(current)] = current
+    for kid, (public_key, _path) in archived_public_keys(data_dir=data_dir).items():
+        keys.setdefault(kid, public_key)
     return keys
+
+
+@dataclass(frozen=True)
+class IgnoredKeyFile:
+    """A ``.pem`` file in a public keys directory that is not read, because it is not named ``*.pub.pem``."""
+
+    path: Path
+    key_ids: tuple[str, ...]  # the public keys it holds (renamed, it would be read)
+    private: bool  # it holds a private key: it has no business there
+
+    def warning(self) -> str:
+        if self.key_ids:
+            return (f"{self.path} is not read: public keys are read only from files named *.pub.pem, and it holds "
+                    f"key {', '.join(self.key_ids)}; rename it to {self.path.name.removesuffix('.pem')}.pub.pem")
+        if self.private:
+            return (f"{self.path} holds a private key and is not read (only *.pub.pem files are): keep private "
+                    "keys out of the public keys directory")
+        return f"{self.path} is not read: public keys are read only from files named *.pub.pem"
+
+
+def key_files_ignored(*, data_dir: Path | None = None) -> list[IgnoredKeyFile]:
+    """The ``.pem`` files of ``public_key_dirs()`` that ``load_verify_keys`` does not read."""
+    ignored = []
+    for directory in public_key_dirs(data_dir):
+        for path in sorted(directory.glob("*.pem")) if directory.is_dir() else []:
+            if path.name.endswith(".pub.pem") or not path.is_file():
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            kids: tuple[str, ...] = ()
+            with contextlib.suppress(LedgerKeyError):
+                kids = tuple(key_id(key) for key in load_public_keys_pem(data, source=str(path)))
+            ignored.append(IgnoredKeyFile(path, kids, private=b"PRIVATE KEY-----" in data))
+    return ignored
 
 
 def export_public_key_pem(public_key: Ed25519PublicKey | None = None) -> str:
@@ -245,10 +325,40 @@ def export_public_key_pem(public_key: Ed25519PublicKey | None = None) -> str:
     ).decode("ascii")
 
 
-def archive_public_key(public_key: Ed25519PublicKey, *, data_dir: Path | None = None) -> Path:
-    """Keep a (retiring) key's public half in ``<data dir>/ledger/keys/`` so its seals still verify."""
-    directory = ledger_dir(data_dir) / "keys"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{key_id(public_key)}.pub.pem"
-    path.write_text(export_public_key_pem(public_key))
-    return path
+@dataclass(frozen=True)
+class ArchivedKey:
+    key_id: str
+    path: Path  # the *.pub.pem file that holds it
+    written: bool  # False: it was archived already, nothing changed
+
+
+def archive_public_key(public_key: Ed25519PublicKey, *, data_dir: Path | None = None) -> ArchivedKey:
+    """Keep a (retiring) key's public half as ``<key_id>.pub.pem`` in ``public_keys_dir()``, so the seals it
+    signed still verify once another key signs. Idempotent: a key some ``*.pub.pem`` already holds is left
+    where it is; an existing file of that name holding something else is refused, never overwritten."""
+    kid = key_id(public_key)
+    archived = archived_public_keys(data_dir=data_dir)
+    if kid in archived:
+        return ArchivedKey(kid, archived[kid][1], written=False)
+    directory = public_keys_dir(data_dir)
+    path = directory / f"{kid}.pub.pem"
+    if path.exists() or path.is_symlink():
+        raise LedgerKeyError(f"{path} exists but does not hold key {kid}: move it aside, then archive the key again")
+    tmp = directory / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # Written beside, then linked into place: a reader never sees half a key, and nothing is overwritten.
+        tmp.write_text(export_public_key_pem(public_key))
+        os.link(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError) and exc.filename2 == str(path):  # os.link: (tmp, path)
+            raise LedgerKeyError(f"{path} appeared while archiving key {kid}: check what it holds, then archive "
+                                 "the key again") from None
+        why = "it is not a directory" if directory.exists() and not directory.is_dir() else (exc.strerror or str(exc))
+        raise LedgerKeyError(f"cannot archive key {kid} in {directory} ({why[:1].lower() + why[1:]}): make it a "
+                             "directory this process can write, or set GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR to "
+                             "one") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return ArchivedKey(kid, path, written=True)

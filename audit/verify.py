@@ -4,7 +4,8 @@ What is checked, inside one REPEATABLE READ snapshot (so a commit landing mid-ch
 like a break):
 1. seals: numbered 1..k, each chaining to the previous head, signed by a known key (head and
    covered chains), and identical to its copy outside the database; a copy whose seal is gone from
-   the database means sealed history was cut off;
+   the database means sealed history was cut off. A seal signed by a key this installation does not
+   know (a retired key nobody archived) cannot be checked: that is UNVERIFIABLE, not tampering;
 2. chains: each run's (and the system chain's) entries walk from GENESIS (modified, deleted,
    inserted, reordered), end at the length/head kept on the run row, and reach every length/head
    a seal recorded for them (truncated);
@@ -40,18 +41,34 @@ from audit.sealing import (
 )
 from audit.selectors_ledger import ledger_snapshot, unknown_run_message
 from audit.services import SYSTEM_CHAIN
-from audit.signing import head_hash, load_verify_keys, verify_head_with_keyring
+from audit.signing import (
+    head_hash,
+    key_files_ignored,
+    load_verify_keys,
+    public_key_dirs,
+    public_keys_dir,
+    verify_head_with_keyring,
+)
 from orchestrator.models import Run
+
+# Not tampering: seals signed with a key this installation does not know, so they cannot be checked
+# (a key retired without archiving its public half). Verification fails all the same: nothing is proven.
+UNVERIFIABLE = "unverifiable"
 
 _ENTRY_COLUMNS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash")
 
 
 @dataclass(frozen=True)
 class Finding:
-    problem: str  # modified, deleted, inserted, reordered, truncated
+    problem: str  # modified, deleted, inserted, reordered, truncated; or unverifiable (an unknown key)
     entry: str  # "entry 5 of run T-1 (gseq 42)", or "seal 3"
     detail: str
     gseq: int | None = None  # orders findings: the first bad entry in ledger order comes first
+
+    def sentence(self) -> str:
+        """"seal 3 was modified: …", or "seal 1 cannot be verified: …" (which is not a kind of tampering)."""
+        happened = "cannot be verified" if self.problem == UNVERIFIABLE else f"was {self.problem}"
+        return f"{self.entry} {happened}: {self.detail}"
 
 
 @dataclass
@@ -86,7 +103,7 @@ class VerifyResult:
                     f"{plural(self.seals, 'seal')} verified ({self.scope})")
         first = self.first
         more = len(self.findings) - 1
-        return (f"FAILED: {first.entry} was {first.problem}: {first.detail}"
+        return (f"FAILED: {first.sentence()}"
                 + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
 
 
@@ -125,9 +142,12 @@ def _chains_entries(chains: list[str] | None) -> Iterator[tuple[str, list[dict[s
 def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]]:
     """Checks 1; returns the newest sealed [length, head] of every chain any seal covered."""
     keyring = load_verify_keys()
+    ignored = key_files_ignored()
+    result.warnings.extend(ignored_file.warning() for ignored_file in ignored)
     external = external_seals()
     sealed_chains: dict[str, list[Any]] = {}
     by_no = {seal.seal_no: seal for seal in seals}
+    unknown: dict[str, list[Seal]] = {}  # {key id: the seals it signed}, keys this installation does not know
     previous = None
     for seal in seals:
         head = seal_head(seal)
@@ -139,11 +159,11 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
         elif seal.prev_head != expected_prev:
             result.findings.append(Finding(MODIFIED, label, f"{label} does not chain to the previous seal",
                                            seal.first_gseq))
-        if not verify_head_with_keyring(head, seal.signature, keyring):
-            why = ("its key " + seal.key_id + " is unknown (archive retired keys)"
-                   if seal.key_id not in keyring else "its signature does not match its contents")
-            result.findings.append(Finding(MODIFIED, label, f"{label} is not validly signed: {why}",
-                                           seal.first_gseq))
+        if seal.key_id not in keyring:
+            unknown.setdefault(seal.key_id, []).append(seal)
+        elif not verify_head_with_keyring(head, seal.signature, keyring):
+            result.findings.append(Finding(MODIFIED, label, f"{label} is not validly signed: its signature does "
+                                           "not match its contents", seal.first_gseq))
         elif not verify_chains_signature(head_hash(head), seal.chains, seal.chains_signature,
                                          keyring[seal.key_id]):
             result.findings.append(Finding(MODIFIED, label, f"the run heads recorded in {label} were "
@@ -157,6 +177,8 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
         for chain, value in seal.chains.items():
             sealed_chains[chain] = value
         previous = seal
+    for kid, signed in unknown.items():
+        result.findings.append(_unknown_key(kid, signed, ignored))
     newest = seals[-1].seal_no if seals else 0
     for seal_no, (path, document) in sorted(external.items()):
         if seal_no in by_no:
@@ -174,6 +196,30 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
                 if value[0] > sealed_chains.get(chain, [0])[0]:
                     sealed_chains[chain] = value
     return sealed_chains
+
+
+def _unknown_key(kid: str, signed: list[Seal], ignored: list[Any]) -> Finding:
+    """One finding per unknown key, naming its seals and how to make this installation know it."""
+    numbers = [seal.seal_no for seal in signed]
+    if len(numbers) == 1:
+        which = f"seal {numbers[0]} was"
+    elif numbers == list(range(numbers[0], numbers[-1] + 1)):
+        which = f"seals {numbers[0]}-{numbers[-1]} were"
+    else:
+        which = f"{plural(len(numbers), 'seal')} ({', '.join(map(str, numbers[:5]))}{', …' if len(numbers) > 5 else ''}) were"
+    dirs = " or ".join(str(directory) for directory in public_key_dirs())
+    misnamed = [item.path for item in ignored if kid in item.key_ids]
+    if misnamed:
+        fix = (f"{misnamed[0]} holds it but is not read (only files named *.pub.pem are): rename it to "
+               f"{misnamed[0].name.removesuffix('.pem')}.pub.pem")
+    else:
+        fix = (f"if it is a retired ledger key, archive its public key: save it as "
+               f"{public_keys_dir() / (kid + '.pub.pem')}, or run `manage.py audit archive-key` with that key "
+               "configured (GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE)")
+    return Finding(UNVERIFIABLE, f"seal {numbers[0]}",
+                   f"{which} signed with key {kid}, which is unknown to this installation (it is not the current "
+                   f"ledger key, and no *.pub.pem file in {dirs} holds it), so its signatures cannot be checked; "
+                   f"{fix}, then verify again", signed[0].first_gseq)
 
 
 def seal_head_from(signed: dict[str, Any]) -> Any:

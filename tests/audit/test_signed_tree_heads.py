@@ -143,6 +143,17 @@ def test_public_keys_dir_from_the_environment_is_read(
     assert key_id(extra.public_key()) in load_verify_keys()
 
 
+def test_a_key_file_holding_several_keys_gives_every_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As `audit public-key --all` prints them: a comment line before each PEM block.
+    first, second = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    keys_dir = tmp_path / "auditor-keys"
+    keys_dir.mkdir()
+    (keys_dir / "all.pub.pem").write_text("".join(f"# ledger key {key_id(k.public_key())}\n"
+                                                  f"{export_public_key_pem(k.public_key())}" for k in (first, second)))
+    monkeypatch.setenv("GATEHOUSE_LEDGER_PUBLIC_KEYS_DIR", str(keys_dir))
+    assert set(load_verify_keys()) == {key_id(first.public_key()), key_id(second.public_key())}
+
+
 def test_verifying_never_generates_a_key(tmp_path: Path) -> None:
     assert load_verify_keys() == {}
     assert not (tmp_path / "data" / "ledger" / "signing_key.pem").exists()

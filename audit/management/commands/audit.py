@@ -1,4 +1,4 @@
-"""`manage.py audit …`: seal, verify, export, erase, prune, retention, public-key.
+"""`manage.py audit …`: seal, verify, export, erase, prune, retention, public-key, archive-key.
 
     audit seal [--loop] [--every SECONDS]
     audit verify [--run THREAD_ID | --since YYYY-MM-DD]         exit 1 naming the first bad entry
@@ -7,7 +7,8 @@
     audit erase (--label KEY=VALUE | --run ID) --actor ADMIN_USERNAME
     audit prune (--dry-run | --actor ADMIN_USERNAME)
     audit retention WORKFLOW DAYS --actor ADMIN_USERNAME [--allow-below-minimum]
-    audit public-key
+    audit public-key [--all]                                    --all: the current key and every archived one
+    audit archive-key                                           before a key rotation (README, "Audit ledger")
 
 A usage error (a malformed date, a missing --actor) exits 2, a refusal 1, Ctrl-C 130 (orchestrator/cli.py).
 """
@@ -27,7 +28,16 @@ from audit.erasure import ErasureError, audit_erase
 from audit.exports import EXPORTERS, FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
 from audit.sealing import SealRefused, ledger_signing_key, seal_dir, seal_loop, seal_pass, seal_summary
-from audit.signing import LedgerKeyError, export_public_key_pem
+from audit.signing import (
+    LedgerKeyError,
+    archive_public_key,
+    archived_public_keys,
+    current_public_key,
+    export_public_key_pem,
+    key_files_ignored,
+    key_id,
+    public_keys_dir,
+)
 from audit.verify import ledger_verify
 from orchestrator.cli import (
     Interrupted,
@@ -54,6 +64,7 @@ INTERRUPTED = {
     "prune": "a prune is one transaction, so it either finished or changed nothing; `audit prune --dry-run` shows "
              "what is still due",
     "retention": "the change is one transaction, so it either finished or changed nothing; run it again to be sure",
+    "archive-key": "run it again: a key is archived whole or not at all",
 }
 
 
@@ -88,7 +99,7 @@ class ProgressBar:
 
 
 class Command(OperatorCommand):
-    help = "The audit ledger: seal, verify, export, erase, prune, retention, public-key."
+    help = "The audit ledger: seal, verify, export, erase, prune, retention, public-key, archive-key."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -130,7 +141,11 @@ class Command(OperatorCommand):
         retention.add_argument("--allow-below-minimum", action="store_true",
                                help="accept fewer than 183 days (a deliberate, recorded choice)")
 
-        sub.add_parser("public-key", help="print the ledger's public key (PEM) for the offline verifier")
+        public_key = sub.add_parser("public-key", help="print the ledger's public key (PEM) for the offline verifier")
+        public_key.add_argument("--all", action="store_true",
+                                help="also every archived key (from before a rotation), one PEM block each")
+        sub.add_parser("archive-key", help="keep the current key's public half among the archived keys, so the "
+                                           "seals it signed still verify after a rotation (run it before rotating)")
 
     def interrupted_note(self, options: dict[str, Any]) -> str:
         return INTERRUPTED.get(options["action"], self.interrupted)
@@ -281,5 +296,38 @@ class Command(OperatorCommand):
         self.stdout.write(f"{policy.workflow}: finished runs are kept {plural(policy.days, 'day')}")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
-        # The sealer's key, by its rule: a deployment without one is told so, not handed a new key.
-        self.stdout.write(export_public_key_pem(ledger_signing_key().public_key()).rstrip("\n"))
+        if not opts["all"]:
+            # The sealer's key, by its rule: a deployment without one is told so, not handed a new key.
+            self.stdout.write(export_public_key_pem(ledger_signing_key().public_key()).rstrip("\n"))
+            return
+        # Each block after a comment line naming it; the offline verifier reads every block of a file.
+        current = current_public_key()
+        archived = archived_public_keys()
+        if current is None and not archived:
+            raise CommandError("no ledger key: none is configured (GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE)"
+                               f" and none is archived in {public_keys_dir()}")
+        blocks: list[tuple[str, str, Any]] = []  # (key id, what it is, public key)
+        if current is not None:
+            blocks.append((key_id(current), "current: signs new seals", current))
+        for kid, (key, path) in sorted(archived.items()):
+            if current is None or kid != key_id(current):
+                blocks.append((kid, f"archived: {path.name}", key))
+        self.stdout.write("\n".join(f"# ledger key {kid} ({what})\n{export_public_key_pem(key).rstrip()}"
+                                    for kid, what, key in blocks))
+        self.say(f"{plural(len(blocks), 'key')}: give the offline verifier this output as a file "
+                 "(--public-key KEYS.pem reads every key in it)")
+
+    def _archive_key(self, opts: dict[str, Any]) -> None:
+        current = current_public_key()
+        if current is None:
+            raise CommandError("no ledger key to archive: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE to the "
+                               "key seals are signed with, then run it again")
+        archived = archive_public_key(current)
+        for ignored in key_files_ignored():
+            self.say(f"warning: {ignored.warning()}")
+        if archived.written:
+            self.stdout.write(f"archived key {archived.key_id} (the current ledger key) in {archived.path}: the seals "
+                              "it signed keep verifying once another key is configured")
+        else:
+            self.stdout.write(f"key {archived.key_id} (the current ledger key) is already archived in "
+                              f"{archived.path}: nothing changed")
