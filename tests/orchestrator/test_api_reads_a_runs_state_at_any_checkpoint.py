@@ -18,15 +18,6 @@ from orchestrator.executor import run_advance
 from orchestrator.history import state_at
 from orchestrator.models import Run
 from orchestrator.services import run_start
-from orchestrator.tokens import api_token_create
-
-
-@pytest.fixture
-def api(db):
-    def make(user) -> Client:
-        return Client(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='test')}")
-
-    return make
 
 
 @pytest.fixture

@@ -5,20 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 
 from orchestrator.executor import run_advance
 from orchestrator.models import Run
-from orchestrator.tokens import api_token_create
-
-
-@pytest.fixture
-def api(db):
-    def make(user=None, token: str | None = None) -> Client:
-        key = token or (api_token_create(user=user, name="test") if user else None)
-        return Client(HTTP_AUTHORIZATION=f"Bearer {key}") if key else Client()
-
-    return make
 
 
 def test_an_engineer_starts_a_run_and_reads_it_back(api, engineer_user):

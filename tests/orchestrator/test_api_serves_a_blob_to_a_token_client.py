@@ -8,20 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 
 from orchestrator.blobs import blob_get
 from orchestrator.executor import run_advance
 from orchestrator.services import run_start
-from orchestrator.tokens import api_token_create
-
-
-@pytest.fixture
-def api(db):
-    def make(user) -> Client:
-        return Client(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='test')}")
-
-    return make
 
 
 @pytest.fixture

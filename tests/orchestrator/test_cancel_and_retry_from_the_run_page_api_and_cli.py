@@ -9,13 +9,11 @@ import html
 import json
 
 import pytest
-from django.test import Client
 
 from audit.models import LedgerEntry
 from orchestrator.executor import run_advance
 from orchestrator.models import Run, RunStatus
 from orchestrator.services import run_start
-from orchestrator.tokens import api_token_create
 from review.models import ItemStatus, ReviewItem
 
 
@@ -31,10 +29,6 @@ def waiting_run(db) -> Run:
     run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
     assert run_advance(run.pk, worker="test") == "suspended"
     return Run.objects.get(pk=run.pk)
-
-
-def _api(user) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='test')}")
 
 
 def _ledger(run: Run, kind: str) -> list[LedgerEntry]:
@@ -86,30 +80,30 @@ def test_a_reason_over_the_limit_cancels_nothing(waiting_run, engineer_user, cli
 
 
 def test_other_roles_may_not_and_a_get_changes_nothing(waiting_run, reviewer_user, compliance_user,
-                                                       engineer_user, client_for):
+                                                       engineer_user, client_for, api):
     for user in (reviewer_user, compliance_user):
         assert client_for(user).post(f"/runs/{waiting_run.thread_id}/cancel/").status_code == 403
-        assert _api(user).post(f"/api/runs/{waiting_run.thread_id}/cancel", "{}",
+        assert api(user).post(f"/api/runs/{waiting_run.thread_id}/cancel", "{}",
                                content_type="application/json").status_code == 403
     assert client_for(engineer_user).get(f"/runs/{waiting_run.thread_id}/cancel/").status_code == 405
     assert Run.objects.get(pk=waiting_run.pk).status == RunStatus.SUSPENDED
 
 
-def test_the_api_cancels_and_retries_and_refuses_with_409(waiting_run, failed_run, engineer_user, admin_user):
-    api = _api(engineer_user)
+def test_the_api_cancels_and_retries_and_refuses_with_409(waiting_run, failed_run, engineer_user, admin_user, api):
+    engineer = api(engineer_user)
 
-    cancelled = api.post(f"/api/runs/{waiting_run.thread_id}/cancel", {"reason": "not needed"},
-                         content_type="application/json")
+    cancelled = engineer.post(f"/api/runs/{waiting_run.thread_id}/cancel", {"reason": "not needed"},
+                              content_type="application/json")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    twice = api.post(f"/api/runs/{waiting_run.thread_id}/cancel", {}, content_type="application/json")
+    twice = engineer.post(f"/api/runs/{waiting_run.thread_id}/cancel", {}, content_type="application/json")
     assert twice.status_code == 409 and "nothing to cancel" in twice.json()["detail"]
-    too_long = api.post(f"/api/runs/{failed_run.thread_id}/cancel", {"reason": "x" * 2001},
-                        content_type="application/json")
+    too_long = engineer.post(f"/api/runs/{failed_run.thread_id}/cancel", {"reason": "x" * 2001},
+                             content_type="application/json")
     assert too_long.status_code == 422 and Run.objects.get(pk=failed_run.pk).status == RunStatus.FAILED
 
-    not_failed = api.post(f"/api/runs/{waiting_run.thread_id}/retry", {}, content_type="application/json")
+    not_failed = engineer.post(f"/api/runs/{waiting_run.thread_id}/retry", {}, content_type="application/json")
     assert not_failed.status_code == 409 and "only failed runs can be retried" in not_failed.json()["detail"]
-    retried = _api(admin_user).post(f"/api/runs/{failed_run.thread_id}/retry", {}, content_type="application/json")
+    retried = api(admin_user).post(f"/api/runs/{failed_run.thread_id}/retry", {}, content_type="application/json")
     assert retried.status_code == 200 and retried.json()["status"] == "queued"
     assert [e.actor for e in _ledger(failed_run, "run_retried")] == ["admin"]
 
