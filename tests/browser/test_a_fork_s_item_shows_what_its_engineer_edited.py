@@ -5,27 +5,17 @@ text. A fork without edits says it has none; an ordinary run's item has no such 
 
 from __future__ import annotations
 
-from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
-from orchestrator.models import Checkpoint
-from review.models import ReviewItem
-from tests.review.fixtures import payment_item, payment_workflow  # noqa: F401  (fixtures)
+from tests.review.fixtures import fork_item_of, payment_item, payment_workflow  # noqa: F401  (fixtures)
 
 HOSTILE = 'Paid <img src=x onerror="window.pwned = 1"> already'
 
-
-def _fork_item(item: ReviewItem, engineer, **edits) -> ReviewItem:
-    step = Checkpoint.objects.filter(run=item.run, next_node=item.node).order_by("step").first().step
-    fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=engineer)
-    assert run_advance(fork.pk, worker="test") == "suspended"
-    return ReviewItem.objects.select_related("run").get(run=fork)
 
 
 def test_a_reviewer_sees_the_fork_s_edits_beside_what_changed(page, login_as, screenshot, reviewer_user,
                                                               engineer_user, payment_item):  # noqa: F811
     ordinary = payment_item(amount=700)
-    edited = _fork_item(ordinary, engineer_user, amount=900, urgent=True, memo=HOSTILE)
-    unedited = _fork_item(ordinary, engineer_user)
+    edited = fork_item_of(ordinary, engineer_user, amount=900, urgent=True, memo=HOSTILE)
+    unedited = fork_item_of(ordinary, engineer_user)
     parent, step = ordinary.run.thread_id, edited.run.forked_from_step
     login_as(page, reviewer_user)
 

@@ -68,3 +68,14 @@ def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/hook", received
     server.shutdown()
+
+
+def fork_item_of(item: ReviewItem, engineer, **edits) -> ReviewItem:
+    """The pending item of a fork of `item`'s run, taken just before its gate, with `edits`."""
+    from orchestrator.forks import run_fork
+    from orchestrator.models import Checkpoint
+
+    step = Checkpoint.objects.filter(run=item.run, next_node=item.node).order_by("step").first().step
+    fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=engineer)
+    assert run_advance(fork.pk, worker="test") == "suspended"
+    return ReviewItem.objects.select_related("run").get(run=fork)

@@ -11,22 +11,13 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
-from orchestrator.models import Checkpoint, Run
+from orchestrator.models import Run
 from orchestrator.services import run_cancel
-from review.models import ReviewItem
 from review.selectors import item_view
+from tests.review.fixtures import fork_item_of
 
 HOSTILE = '<img src=x onerror="window.pwned = 1">'
 
-
-def _fork_item(item: ReviewItem, engineer, **edits) -> ReviewItem:
-    """The pending item of a fork of `item`'s run taken just before its gate, with `edits`."""
-    step = Checkpoint.objects.filter(run=item.run, next_node=item.node).order_by("step").first().step
-    fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=engineer)
-    assert run_advance(fork.pk, worker="test") == "suspended"
-    return ReviewItem.objects.select_related("run").get(run=fork)
 
 
 def _section(page: str, testid: str) -> str:
@@ -42,7 +33,7 @@ def _text(fragment: str) -> str:
 def test_the_amount_an_engineer_edited_is_shown_with_who_forked_where(payment_item, engineer_user, reviewer_user,
                                                                        client_for):
     parent = payment_item(amount=700)
-    fork = _fork_item(parent, engineer_user, amount=900)
+    fork = fork_item_of(parent, engineer_user, amount=900)
     step = fork.run.forked_from_step
 
     page = client_for(reviewer_user).get(f"/inbox/{fork.pk}/").content.decode()
@@ -61,7 +52,7 @@ def test_the_amount_an_engineer_edited_is_shown_with_who_forked_where(payment_it
 def test_edited_values_and_the_parent_s_thread_id_are_escaped(payment_item, engineer_user, reviewer_user,
                                                               client_for):
     parent = payment_item(amount=700)
-    fork = _fork_item(parent, engineer_user, memo=HOSTILE)
+    fork = fork_item_of(parent, engineer_user, memo=HOSTILE)
     hostile_parent = "acme-7<script>window.pwned = 1</script>"
     Run.objects.filter(pk=parent.run_id).update(thread_id=hostile_parent)
 
@@ -75,7 +66,7 @@ def test_edited_values_and_the_parent_s_thread_id_are_escaped(payment_item, engi
 def test_a_fork_without_edits_says_so_and_an_ordinary_item_has_no_such_panel(payment_item, engineer_user,
                                                                              reviewer_user, client_for):
     parent = payment_item(amount=700)
-    fork = _fork_item(parent, engineer_user)
+    fork = fork_item_of(parent, engineer_user)
     client = client_for(reviewer_user)
 
     page = client.get(f"/inbox/{fork.pk}/").content.decode()
@@ -95,7 +86,7 @@ def test_an_erased_fork_says_its_edits_were_erased(payment_item, engineer_user, 
     from audit.erasure import audit_erase
 
     parent = payment_item(amount=700)
-    fork = _fork_item(parent, engineer_user, amount=900)
+    fork = fork_item_of(parent, engineer_user, amount=900)
     for item in (fork, parent):  # erasure takes finished runs only
         run_cancel(run=item.run, actor=admin_user)
     audit_erase(actor=admin_user, run=parent.run.thread_id)
