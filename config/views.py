@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from orchestrator.http import Request
 from orchestrator.roles import SECTIONS, user_start_section
@@ -53,7 +53,7 @@ def _check_redis() -> str:
 
 
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD for the load balancers that probe with it
 def healthz(request: Request) -> JsonResponse:
     checks = {"db": _check_db(), "redis": _check_redis()}
     healthy = all(value == "ok" for value in checks.values())

@@ -47,6 +47,9 @@ def test_every_other_path_still_refuses_a_host_outside_allowed_hosts(client, db,
     assert client.get(path, HTTP_HOST="evil.example.net").status_code == 400
 
 
-def test_only_get_is_answered_for_a_foreign_host(client, db, deployed):
-    # The health view takes GET alone; a POST by a foreign host gets no further than that.
+def test_only_get_and_head_are_answered_for_a_foreign_host(client, db, deployed):
+    # Some load balancers probe with HEAD: the status without the body.
+    head = client.head("/healthz", HTTP_HOST=PROBE_HOST)
+    assert head.status_code == 200 and head.content == b""
+    # The health view takes nothing else; a POST by a foreign host gets no further than that.
     assert client.post("/healthz", HTTP_HOST=PROBE_HOST).status_code == 405
