@@ -161,12 +161,17 @@ class Graph:
         description: str = "",
         decision_field: str = "decision",
         max_visits: int = 50,
+        required_labels: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.state = state
         self.description = description
         self.decision_field = decision_field
         self.max_visits = max_visits
+        # Labels a run of this workflow must be started with (e.g. ("customer",)): label-scoped
+        # budgets and chargeback count a run by its labels, so one started without them would
+        # escape its customer's cap unnoticed.
+        self.required_labels = tuple(required_labels)
         self.nodes: dict[str, Node] = {}
         self.edges: dict[str, str] = {}
         self.routers: dict[str, Router] = {}

@@ -80,6 +80,13 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             from None
     state = model.model_dump(mode="json")
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
+    missing = [key for key in graph.required_labels if not labels.get(key, "").strip()]
+    if missing:
+        example = ", ".join(f"{key}=…" for key in missing)
+        raise RunError(f"workflow {workflow!r} needs the label{'s' if len(missing) > 1 else ''} "
+                       f"{', '.join(map(repr, missing))} on every run (its budgets and chargeback count runs by "
+                       f"them): start it with {example} (`--label` on the CLI, \"labels\" in the API). Nothing was "
+                       "started.")
     first = graph.edges.get(START) or ""
     if not first:
         try:

@@ -220,6 +220,16 @@ two_desks.node("prepare", count, interrupt_after=True, request=transfer_request)
 two_desks.node("pay", count, interrupt_before=True, request=payment_request)
 two_desks.edge(START, "prepare").edge("prepare", "pay").edge("pay", END)
 
+
+def bill(state: Counter, ctx) -> dict:
+    return {"n": state.n + 1}
+
+
+# A run of it must say which customer it is for: budgets and chargeback count runs by that label.
+billed = Graph("billed", state=Counter, required_labels=("customer",))
+billed.node("bill", bill).edge(START, "bill").edge("bill", END)
+
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
-          own_blobs, ask_then_flaky, two_desks]
+          own_blobs, ask_then_flaky, two_desks, billed]
