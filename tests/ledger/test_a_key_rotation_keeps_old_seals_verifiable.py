@@ -244,7 +244,6 @@ def test_archive_key_refuses_in_one_line_what_it_cannot_do(letter_run, audit_as,
     assert Seal.objects.count() == 0
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_keys_made_as_the_readme_says_are_accepted(audit_as, tmp_path):
     pem = tmp_path / "ledger.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(pem)], check=True)

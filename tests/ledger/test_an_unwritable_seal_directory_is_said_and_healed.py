@@ -11,7 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -79,7 +78,7 @@ def _seal(audit_cli, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_the_loop_warns_once_a_pass_and_heals_once_the_directory_is_fixed(letter_run, audit_cli, seal_dir,
-                                                                          tmp_path):
+                                                                          tmp_path, wait_for):
     letter_run()
     seal_dir.write_text("not a directory")
     out, err = tmp_path / "loop.out", tmp_path / "loop.err"
@@ -87,12 +86,13 @@ def test_the_loop_warns_once_a_pass_and_heals_once_the_directory_is_fixed(letter
         loop = subprocess.Popen([sys.executable, "manage.py", "audit", "seal", "--loop", "--every", "0.3"], cwd=ROOT,
                                 env=audit_cli.env, stdout=stdout, stderr=stderr, text=True)
     try:
-        _wait(lambda: len(_copy_warnings(err)) >= 3, "three passes' warnings")
+        wait_for(lambda: len(_copy_warnings(err)) >= 3, timeout=60, what="three passes' warnings")
         assert Seal.objects.count() == 1  # sealed on the first pass all the same
 
         seal_dir.unlink()  # fixed; no new entry follows
-        _wait(lambda: (seal_dir / "seal-00000001.json").exists(), "the missing copy")
-        _wait(lambda: "wrote 1 missing seal copy" in out.read_text(), "the loop saying it wrote it")
+        wait_for(lambda: (seal_dir / "seal-00000001.json").exists(), timeout=60, what="the missing copy")
+        wait_for(lambda: "wrote 1 missing seal copy" in out.read_text(), timeout=60,
+                 what="the loop saying it wrote it")
     finally:
         loop.send_signal(signal.SIGTERM)
         loop.wait(timeout=60)
@@ -112,10 +112,3 @@ def test_the_loop_warns_once_a_pass_and_heals_once_the_directory_is_fixed(letter
 
 def _copy_warnings(err) -> list[str]:
     return [line for line in err.read_text().splitlines() if line.startswith("cannot write seal copies")]
-
-
-def _wait(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} within {timeout}s"
-        time.sleep(0.1)
