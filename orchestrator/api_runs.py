@@ -14,7 +14,7 @@ from pydantic import WithJsonSchema
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, role_require, user_has_role
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
-from orchestrator.services import CANCEL_REASON_MAX, RunError, run_cancel, run_get, run_retry, run_start
+from orchestrator.services import CancelReasonTooLong, RunError, run_cancel, run_get, run_retry, run_start
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
@@ -210,11 +210,10 @@ def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     ledger as a salted digest."""
     role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
-    if len(body.reason) > CANCEL_REASON_MAX:
-        return Status(422, {"detail": f"reason is {len(body.reason):,} characters; keep it under "
-                                      f"{CANCEL_REASON_MAX:,}. Nothing was cancelled."})
     try:
-        run = run_cancel(run=run, actor=request.user, reason=body.reason.strip())
+        run = run_cancel(run=run, actor=request.user, reason=body.reason)
+    except CancelReasonTooLong as exc:
+        return Status(422, {"detail": str(exc)})
     except RunError as exc:
         return Status(409, {"detail": str(exc)})
     return Status(200, run_summary(run))

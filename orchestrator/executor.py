@@ -544,16 +544,16 @@ WHERE id = %(run)s AND lease_token = %(token)s AND status = 'running'
 def _workflow_unknown_here(claim: Claim, worker: str, lease: int, exc: UnknownWorkflow) -> str:
     """A worker deployed without the run's workflow: not the run's fault, so it is not failed. It
     waits, saying why on its page and in `runs show`, instead of a traceback per job."""
-    message = (f"worker {worker} does not have workflow {claim.workflow!r} ({exc}); the run waits and is tried "
-               f"again every {lease}s: give the workers the same GATEHOUSE_WORKFLOWS as the process that started it.")
-    log.warning("run %s: %s", claim.thread_id, message)
-    error = {"node": claim.next_node, "type": "UnknownWorkflow", "message": message, "attempts": 0,
-             "retrying": True}
-    _note_waiting(claim, error)
+    _note_waiting(claim, node=claim.next_node, kind="UnknownWorkflow", message=(
+        f"worker {worker} does not have workflow {claim.workflow!r} ({exc}); the run waits and is tried again every "
+        f"{lease}s: give the workers the same GATEHOUSE_WORKFLOWS as the process that started it."))
     return "unknown_workflow"
 
 
-def _note_waiting(claim: Claim, error: dict[str, Any]) -> None:
+def _note_waiting(claim: Claim, *, node: str, kind: str, message: str) -> None:
+    """Say in the worker's log, and on the run (a retrying error), why the run waits."""
+    log.warning("run %s: %s", claim.thread_id, message)
+    error = {"node": node, "type": kind, "message": message, "attempts": 0, "retrying": True}
     try:
         execute_prepared(_WAITING, {"error": dumps(error), "run": claim.run_id, "token": claim.token})
     except Exception as exc:  # the database may be what failed; the lease lapses all the same
@@ -593,8 +593,7 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
         # committed stays committed; the rest is redone from there once the lease lapses.
         cause = (str(exc) if isinstance(exc, EngineUnavailable)
                  else f"a step commit failed ({type(exc).__name__}: {str(exc).strip()})")
-        message = f"{cause}; the run is taken up again from its last checkpoint when its lease lapses ({lease}s)"
-        log.warning("run %s: %s", claim.thread_id, message)
-        _note_waiting(claim, {"node": getattr(exc, "node", None) or claim.next_node, "type": "EngineUnavailable",
-                              "message": message, "attempts": 0, "retrying": True})
+        _note_waiting(claim, node=getattr(exc, "node", None) or claim.next_node, kind="EngineUnavailable",
+                      message=f"{cause}; the run is taken up again from its last checkpoint when its lease lapses "
+                              f"({lease}s)")
         return "engine_unavailable"

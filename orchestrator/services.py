@@ -145,10 +145,18 @@ def run_get(thread_id: str) -> Run:
     return run
 
 
-CANCEL_REASON_MAX = 2000  # characters of a cancellation's reason (the page's and the API's limit)
+CANCEL_REASON_MAX = 2000  # characters of a cancellation's reason, on every surface
+
+
+class CancelReasonTooLong(RunError):
+    """Refused before anything is looked at: the API answers it 422, not 409."""
 
 
 def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
+    reason = reason.strip()
+    if len(reason) > CANCEL_REASON_MAX:
+        raise CancelReasonTooLong(f"the reason is {len(reason):,} characters; keep it under {CANCEL_REASON_MAX:,}. "
+                                  "Nothing was cancelled.")
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.is_terminal:

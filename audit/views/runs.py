@@ -44,7 +44,7 @@ from orchestrator.http import BlobNotFound, Request, blob_attachment
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import WorkflowRetired, run_workflow, workflows
 from orchestrator.roles import ADMIN, section_required, user_has_role
-from orchestrator.services import RunError, run_get
+from orchestrator.services import CANCEL_REASON_MAX, RunError, run_get
 
 
 def _run_or_404(thread_id: str) -> Run:
@@ -84,6 +84,7 @@ def run_detail(request: Request, thread_id: str) -> HttpResponse:
         "waterfall": charts.waterfall_html(rows), "durations_per": per,
         "drawing": charts.graph_drawing(graph, visits=run_visits(run), current=run.next_node) if graph else None,
         # A retry refused for a changed structure would only send the engineer back for this switch.
+        "cancel_reason_max": CANCEL_REASON_MAX,
         "retry_needs_force": bool(graph) and run.status == RunStatus.FAILED
         and not versions_compatible(run.graph_version, graph.version),
     }

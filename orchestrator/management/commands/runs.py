@@ -23,7 +23,7 @@ from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.roles import ADMIN, ENGINEER
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
-from orchestrator.services import CANCEL_REASON_MAX, RunError, run_cancel, run_get, run_retry, run_start
+from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
 from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
@@ -53,10 +53,6 @@ def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
     operator's terminal."""
     text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
     return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _actor(opts: dict[str, Any]) -> Any:
-    return user_named(opts["actor"]) if opts.get("actor") else None
 
 
 class Command(OperatorCommand):
@@ -132,7 +128,7 @@ class Command(OperatorCommand):
     def _start(self, opts: dict[str, Any]) -> None:
         payload = _parse_json(opts["input"], "--input")
         run = run_start(workflow=opts["workflow"], input=payload, thread_id=opts.get("thread_id"),
-                        labels=dict(opts["label"]), actor=_actor(opts))
+                        labels=dict(opts["label"]), actor=user_named(opts["actor"]) if opts.get("actor") else None)
         self.stdout.write(run.thread_id)
 
     def _show(self, opts: dict[str, Any]) -> None:
@@ -195,9 +191,7 @@ class Command(OperatorCommand):
     def _cancel(self, opts: dict[str, Any]) -> None:
         # As the run page and the API: someone who may, recorded in the ledger, never nobody.
         actor = user_with_role(opts["actor"], ENGINEER, ADMIN, needed_for="cancelling a run", flag="--actor")
-        if len(opts["reason"]) > CANCEL_REASON_MAX:
-            raise CommandError(f"--reason is {len(opts['reason']):,} characters; keep it under {CANCEL_REASON_MAX:,}.")
-        run = run_cancel(run=run_get(opts["id"]), actor=actor, reason=opts["reason"].strip())
+        run = run_cancel(run=run_get(opts["id"]), actor=actor, reason=opts["reason"])
         self.stdout.write(f"run {run.thread_id} cancelled")
 
     def _retry(self, opts: dict[str, Any]) -> None:
