@@ -97,23 +97,24 @@ def show(request: HttpRequest, thread_id: str):
     `overrides`, `diverged_at_step`; null/empty for a run that is not a fork); its state is at `/state`.
     A reviewer gets only where a run with an item of theirs stands (404 for any other run)."""
     role_require(request.user, ENGINEER, ADMIN, REVIEWER)
+    return _summary_for(request, thread_id)
+
+
+def _visible_run(request: HttpRequest, thread_id: str) -> tuple[Any, list[Any] | None]:
+    """The run as the caller may see it: (run, None) for engineers and admins; for a reviewer, a run
+    with an item they may read and those items, any other run a 404 worded like an unknown one."""
     if user_has_role(request.user, ENGINEER, ADMIN):
-        return run_summary(_run(thread_id))
-    return run_summary_for_reviewer(request.user, *_reviewer_run(request, thread_id))
-
-
-def _reviewer_run(request: HttpRequest, thread_id: str) -> tuple[Any, list[Any]]:
+        return _run(thread_id), None
     try:
         return run_for_reviewer(request.user, thread_id)
     except RunError as exc:
         raise HttpError(404, str(exc)) from None
 
 
-def _summary_for(request: HttpRequest, run: Any) -> dict[str, Any]:
+def _summary_for(request: HttpRequest, thread_id: str) -> dict[str, Any]:
     # Engineers and admins see the whole summary; a reviewer what GET /api/runs/{id} shows them.
-    if user_has_role(request.user, ENGINEER, ADMIN):
-        return run_summary(run)
-    return run_summary_for_reviewer(request.user, *_reviewer_run(request, run.thread_id))
+    run, readable = _visible_run(request, thread_id)
+    return run_summary(run) if readable is None else run_summary_for_reviewer(request.user, run, readable)
 
 
 @router.get("/{thread_id}/checkpoints", response=list[dict])
@@ -158,10 +159,7 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
     # for people who may decide something.
     role_require(request.user, REVIEWER, ENGINEER, ADMIN)
-    if user_has_role(request.user, ENGINEER, ADMIN):
-        run = _run(thread_id)
-    else:
-        run, _readable = _reviewer_run(request, thread_id)  # a run with nothing of theirs is not there, for them
+    run, _readable = _visible_run(request, thread_id)  # for a reviewer, a run with nothing of theirs is not there
     try:
         item = pending_item_for_run(run, request.user)
     except RunError as exc:
@@ -174,10 +172,9 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
         raise HttpError(409, str(exc)) from None
     except DecisionError as exc:
         raise HttpError(422, str(exc)) from None
-    run.refresh_from_db()
     return {"item": item.pk, "item_status": item.status, "decision": item.decision,
             "approvals": item.approvals, "required_approvals": item.required_approvals,
-            "run": _summary_for(request, run)}
+            "run": _summary_for(request, run.thread_id)}  # read afresh: the decision moved it
 
 
 @router.post("/{thread_id}/fork", response={201: dict, 403: dict, 409: dict, 422: dict})

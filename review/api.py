@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -78,8 +79,7 @@ def _fork_edits_json(edits: ForkEdits | None) -> dict[str, Any] | None:
     if edits is None:
         return None
     return {"by": edits.by_username or None, "erased": edits.erased,
-            "changes": [{"field": c.field, "before": c.before, "after": c.after, "kind": c.kind}
-                        for c in edits.changes]}
+            "changes": [asdict(c) for c in edits.changes]}
 
 
 @router.get("", response=dict)
@@ -101,8 +101,7 @@ def items_show(request: HttpRequest, pk: int):
     item = _item(request, pk)
     view = item_view(item=item, user=request.user)
     return {**item_json(item, view.fork), "request": {k: v for k, v in view.request.items() if not k.startswith("_")},
-            "changes": [{"field": c.field, "before": c.before, "after": c.after, "kind": c.kind}
-                        for c in view.changes],
+            "changes": [asdict(c) for c in view.changes],
             "fork_edits": _fork_edits_json(view.fork_edits),
             "spend": {**view.spend, "cost": str(view.spend["cost"])}, "may_decide": view.may_decide,
             "decisions": [{"actor": d.actor.username, "decision": d.decision, "reason": d.reason, "edits": d.edits,

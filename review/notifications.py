@@ -28,7 +28,7 @@ from django.urls import reverse
 
 from orchestrator.mail import MailPass, MailServerUnreachable
 from review.models import ReviewItem
-from review.selectors import fork_note
+from review.selectors import ForkNote, fork_notes
 
 log = logging.getLogger("gatehouse.review")
 
@@ -53,9 +53,11 @@ def items_notify(*, limit: int = 50) -> int:
         cursor.execute(_CLAIM, [limit])
         ids = [row[0] for row in cursor.fetchall()]
     unsent = []
+    items = list(ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"))
+    forks = fork_notes(item.run for item in items)  # one query for the pass, shared by e-mail and webhook
     with MailPass() as mail:
-        for item in ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"):
-            if not item_notify(item=item, mail=mail):
+        for item in items:
+            if not item_notify(item=item, mail=mail, fork=forks.get(item.run_id)):
                 unsent.append(item.pk)
     if unsent:
         with connection.cursor() as cursor:
@@ -65,19 +67,19 @@ def items_notify(*, limit: int = 50) -> int:
     return len(ids) - len(unsent)
 
 
-def item_notify(*, item: ReviewItem, mail: MailPass) -> bool:
+def item_notify(*, item: ReviewItem, mail: MailPass, fork: ForkNote | None) -> bool:
     """Email and webhook for one item; False if nothing was sent because the mail server could not be
     reached (the item is then left for the next pass, webhook included, so it is posted once)."""
     if settings.GATEHOUSE_REVIEW_EMAIL_ENABLED:
         try:
-            _email(item, mail)
+            _email(item, mail, fork)
         except MailServerUnreachable:
             return False
         except Exception as exc:  # reached the server, then failed: it may have arrived, so not again
             log.warning("review item %s: notification email failed: %s", item.pk, exc)
     if settings.GATEHOUSE_REVIEW_WEBHOOK_URL:
         try:
-            _webhook(item)
+            _webhook(item, fork)
         except Exception as exc:
             log.warning("review item %s: webhook to %s failed: %s", item.pk, settings.GATEHOUSE_REVIEW_WEBHOOK_URL, exc)
     return True
@@ -88,7 +90,7 @@ def _recipients(group: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def _email(item: ReviewItem, mail: MailPass) -> None:
+def _email(item: ReviewItem, mail: MailPass, fork: ForkNote | None) -> None:
     recipients = _recipients(item.reviewer_group)
     if not recipients:
         log.info("review item %s: nobody in group %r has an email address", item.pk, item.reviewer_group)
@@ -96,7 +98,6 @@ def _email(item: ReviewItem, mail: MailPass) -> None:
     due = f"{item.due_at:%Y-%m-%d %H:%M} UTC" if item.due_at else "no deadline"
     escalated = f"\nEscalated from: {item.escalated_from} (deadline passed)" if item.escalated_from else ""
     # The item page's fork notice, in the same words: an engineer's experiment is not mistaken for real work.
-    fork = fork_note(item.run)
     forked = f"\n\n{fork}\n— {fork.consequence}" if fork else ""
     body = (
         f"A workflow is waiting for a decision from the {item.reviewer_group} group.\n\n"
@@ -112,8 +113,7 @@ def _email(item: ReviewItem, mail: MailPass) -> None:
     ))
 
 
-def webhook_payload(item: ReviewItem) -> dict[str, Any]:
-    fork = fork_note(item.run)
+def webhook_payload(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any]:
     return {
         "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": item.workflow,
         "action": item.action, "summary": item.summary, "risk": item.risk, "reviewer_group": item.reviewer_group,
@@ -124,9 +124,9 @@ def webhook_payload(item: ReviewItem) -> dict[str, Any]:
     }
 
 
-def _webhook(item: ReviewItem) -> None:
+def _webhook(item: ReviewItem, fork: ForkNote | None) -> None:
     request = urllib.request.Request(
-        settings.GATEHOUSE_REVIEW_WEBHOOK_URL, data=json.dumps(webhook_payload(item)).encode(), method="POST",
+        settings.GATEHOUSE_REVIEW_WEBHOOK_URL, data=json.dumps(webhook_payload(item, fork)).encode(), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "gatehouse-review/1"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the URL is operator-configured
