@@ -414,6 +414,11 @@ class SealPass:
     pending: str = ""
     copy_error: str = ""
 
+    @property
+    def earlier_copies(self) -> int:
+        """Copies written of seals made before this pass (the directory had been unwritable)."""
+        return self.copies - len(self.made)
+
 
 def seal_pass(*, wait_seconds: float = 10.0, max_entries: int | None = None) -> SealPass:
     """Seal what is due (seals_catch_up), then write every missing copy outside the database, whether or not
@@ -455,8 +460,8 @@ def seal_loop(*, interval: float, stdout: Any = None) -> int:
                 log.info("%s", done.pending)
             if done.copy_error:  # one line a pass until it is fixed; the pass after that writes the copies
                 log.warning("%s", done.copy_error)
-            elif done.copies > len(done.made) and stdout is not None:
-                stdout.write(f"wrote {plural(done.copies - len(done.made), 'missing seal copy', 'missing seal copies')}"
+            elif done.earlier_copies and stdout is not None:
+                stdout.write(f"wrote {plural(done.earlier_copies, 'missing seal copy', 'missing seal copies')}"
                              f" to {seal_dir()}\n")
         except BrokenPipeError:  # the reader of `stdout` went away (`| head`): no failure to retry, the end
             raise

@@ -91,8 +91,13 @@ def audit_overview() -> AuditOverview:
         last_seal=last_seal,
         unsealed=unsealed,
         last_verification=VerificationRun.objects.order_by("-id").first(),
-        workflows=list(Run.objects.order_by().values_list("workflow", flat=True).distinct().order_by("workflow")),
+        workflows=ledger_workflows(),
     )
+
+
+def ledger_workflows() -> list[str]:
+    """The workflows of the runs the ledger holds, for the filter lists."""
+    return list(Run.objects.order_by().values_list("workflow", flat=True).distinct().order_by("workflow"))
 
 
 def recent_entries(limit: int = 20) -> QuerySet[LedgerEntry]:
@@ -129,17 +134,16 @@ class DecisionFilters:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_query(cls, data: Any, *, actors: list[str] | None = None,
-                   workflows: list[str] | None = None) -> DecisionFilters:
+    def from_query(cls, data: Any, *, actors: list[str], workflows: list[str]) -> DecisionFilters:
         """The filters of a query. Given the names the form offers (`actors`, `workflows`), a name
         outside them is an error rather than an empty page under a form that shows "anyone": the
         link or bookmark it came from names someone, or something, the log has never seen."""
         filters = cls(actor=data.get("actor", "").strip(), workflow=data.get("workflow", "").strip(),
                       decision=data.get("decision", "").strip())
-        if actors is not None and filters.actor and filters.actor not in actors:
+        if filters.actor and filters.actor not in actors:
             filters.errors["actor"] = (f"no decision was recorded by {filters.actor!r}: choose someone from "
                                        "the list, or anyone")
-        if workflows is not None and filters.workflow and filters.workflow not in workflows:
+        if filters.workflow and filters.workflow not in workflows:
             filters.errors["workflow"] = (f"no run of a workflow called {filters.workflow!r} is in the ledger: "
                                           "choose one from the list, or any")
         if filters.decision and filters.decision not in DECISIONS:

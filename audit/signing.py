@@ -316,10 +316,9 @@ def key_files_ignored(*, data_dir: Path | None = None) -> list[IgnoredKeyFile]:
     return ignored
 
 
-def export_public_key_pem(public_key: Ed25519PublicKey | None = None) -> str:
-    """PEM of ``public_key`` (default: the current signing key's), for auditors and the offline verifier."""
-    if public_key is None:
-        public_key = load_signing_key().public_key()
+def export_public_key_pem(public_key: Ed25519PublicKey) -> str:
+    """PEM of ``public_key``, for auditors and the offline verifier. No default: which key is current
+    (and whether one may be generated) is the sealer's rule, audit.sealing.ledger_signing_key."""
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")

@@ -34,6 +34,7 @@ from audit.selectors_ledger import (
     audit_overview,
     decision_actors,
     decision_log,
+    ledger_workflows,
     recent_entries,
     recent_thread_ids,
 )
@@ -104,7 +105,7 @@ def ledger_proof(request: Request, gseq: int) -> HttpResponse:
 @section_required("audit")
 @require_GET
 def decisions(request: Request) -> HttpResponse:
-    actors, workflows = decision_actors(), audit_overview().workflows
+    actors, workflows = decision_actors(), ledger_workflows()
     filters = DecisionFilters.from_query(request.GET, actors=actors, workflows=workflows)
     # A filter in error shows the error where the rows would be, not rows filtered by half the filters.
     rows = [] if filters.errors else decision_log(filters)

@@ -186,7 +186,7 @@ def test_key_from_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path.write_text(pem(key))
     monkeypatch.setenv("GATEHOUSE_LEDGER_KEY_FILE", str(path))
     assert key_id(load_signing_key().public_key()) == key_id(key.public_key())
-    assert export_public_key_pem() == export_public_key_pem(key.public_key())
+    assert export_public_key_pem(load_signing_key().public_key()) == export_public_key_pem(key.public_key())
 
 
 @pytest.mark.parametrize(

@@ -176,9 +176,8 @@ class Command(OperatorCommand):
             self.stdout.write("nothing to seal: every entry is already sealed")
         if done.copy_error:
             raise CommandError(done.copy_error)
-        if done.copies > len(done.made):
-            earlier = done.copies - len(done.made)
-            self.stdout.write(f"wrote {plural(earlier, 'missing copy', 'missing copies')} of earlier seals to "
+        if done.earlier_copies:
+            self.stdout.write(f"wrote {plural(done.earlier_copies, 'missing copy', 'missing copies')} of earlier seals to "
                               f"{seal_dir()}")
 
     def _verify(self, opts: dict[str, Any]) -> None:
