@@ -1790,11 +1790,16 @@ def verify_export(
     return report
 
 
+# A PEM file may hold several keys (`manage.py audit public-key --all` prints them so), with text between
+# them. Also audit.signing's: the project imports it from here, as it does plural and printable.
+PUBLIC_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
 def _load_public_keys(path: str) -> list[Ed25519PublicKey]:
     """Every public key in the file: one PEM block, or several (as `manage.py audit public-key --all` prints
     the ledger's current and archived keys), whatever text lies between them."""
     data = Path(path).read_bytes()
-    blocks = re.findall(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", data, re.DOTALL) or [data]
+    blocks = PUBLIC_PEM_BLOCK.findall(data) or [data]
     keys = []
     for block in blocks:
         key = serialization.load_pem_public_key(block)

@@ -21,7 +21,6 @@ import binascii
 import contextlib
 import hashlib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.canonical import canonical_json, sha256_hex
+from audit.offline_verifier import PUBLIC_PEM_BLOCK
 
 # Signatures cover this prefix plus the head's canonical JSON, so a ledger signature can never be
 # replayed as a signature over some other JSON document that happens to share the key.
@@ -216,13 +216,9 @@ def load_public_key_pem(data: bytes, *, source: str = "public key") -> Ed25519Pu
     return key
 
 
-# A PEM file may hold several keys (`audit public-key --all` prints them so), with text between them.
-_PUBLIC_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
-
-
 def load_public_keys_pem(data: bytes, *, source: str = "public key") -> list[Ed25519PublicKey]:
     """Every public key in ``data``: one PEM block or several (a PEM loader alone reads only the first)."""
-    blocks = _PUBLIC_PEM_BLOCK.findall(data) or [data]
+    blocks = PUBLIC_PEM_BLOCK.findall(data) or [data]
     return [load_public_key_pem(block, source=source) for block in blocks]
 
 
