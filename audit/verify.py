@@ -34,6 +34,7 @@ from audit.sealing import (
     external_seals,
     prune_record_days,
     prune_too_early,
+    seal_dir,
     seal_document,
     seal_frontier,
     seal_head,
@@ -148,6 +149,7 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
     sealed_chains: dict[str, list[Any]] = {}
     by_no = {seal.seal_no: seal for seal in seals}
     unknown: dict[str, list[Seal]] = {}  # {key id: the seals it signed}, keys this installation does not know
+    uncopied: list[Seal] = []  # seals with no copy outside the database
     previous = None
     for seal in seals:
         head = seal_head(seal)
@@ -170,7 +172,7 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
                                            "altered after signing", seal.first_gseq))
         copy = external.get(seal.seal_no)
         if copy is None:
-            result.warnings.append(f"{label} has no copy in the seal directory yet")
+            uncopied.append(seal)
         elif copy[1] != json.loads(json.dumps(seal_document(seal))):
             result.findings.append(Finding(MODIFIED, label, f"{label} differs from its copy outside the "
                                            f"database ({copy[0]})", seal.first_gseq))
@@ -180,6 +182,7 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
     for kid, signed in unknown.items():
         result.findings.append(_unknown_key(kid, signed, ignored))
     newest = seals[-1].seal_no if seals else 0
+    _check_copies_kept(uncopied, newest, result)
     for seal_no, (path, document) in sorted(external.items()):
         if seal_no in by_no:
             continue
@@ -198,15 +201,57 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
     return sealed_chains
 
 
+def _check_copies_kept(uncopied: list[Seal], newest: int, result: VerifyResult) -> None:
+    """The copies outside the database are what makes deleting the newest entries *and* their seals
+    detectable, so what matters is that the newest seals have theirs. The newest may not yet (its copy
+    is written just after the seal commits), and a copy missing between copied seals leaves nothing
+    unpinned (a warning). But when the copies stop short of the newest seals, the seal directory is
+    misconfigured, unwritable or was emptied (a seal pass writes every missing copy): the seals after
+    the last copy could be deleted unnoticed, and verification must not pass as if that were checked."""
+    if not uncopied:
+        return
+    unpinned = _tail(uncopied) if uncopied[-1].seal_no == newest else []
+    holes = uncopied[:len(uncopied) - len(unpinned)]
+    if holes:
+        result.warnings.append(f"{_seal_numbers(holes)} {'has' if len(holes) == 1 else 'have'} no copy in the "
+                               f"seal directory; the next seal pass writes {'it' if len(holes) == 1 else 'them'}")
+    if len(unpinned) == 1:
+        result.warnings.append(f"seal {newest} has no copy in the seal directory yet")
+    if len(unpinned) < 2:
+        return
+    first = unpinned[0]
+    result.findings.append(Finding(
+        UNVERIFIABLE, f"seal {first.seal_no}",
+        f"{_seal_numbers(unpinned)} (the newest) {'has' if len(unpinned) == 1 else 'have'} no copy in the seal "
+        f"directory {seal_dir()} (GATEHOUSE_SEAL_DIR), so deleting them with the entries they cover would go "
+        "unnoticed; if that is not the directory the sealer writes to, set GATEHOUSE_SEAL_DIR to it and verify "
+        "again; if the copies were lost, the next seal pass (`manage.py audit seal`) writes them again from the "
+        "database", first.first_gseq))
+
+
+def _tail(uncopied: list[Seal]) -> list[Seal]:
+    """The uncopied seals that end the ledger: consecutive numbers up to the newest uncopied one."""
+    tail = uncopied[-1:]
+    for seal in reversed(uncopied[:-1]):
+        if seal.seal_no != tail[0].seal_no - 1:
+            break
+        tail.insert(0, seal)
+    return tail
+
+
+def _seal_numbers(seals: list[Seal]) -> str:
+    numbers = [seal.seal_no for seal in seals]
+    if len(numbers) == 1:
+        return f"seal {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"seals {numbers[0]}-{numbers[-1]}"
+    return f"{plural(len(numbers), 'seal')} ({', '.join(map(str, numbers[:5]))}{', …' if len(numbers) > 5 else ''})"
+
+
 def _unknown_key(kid: str, signed: list[Seal], ignored: list[Any]) -> Finding:
     """One finding per unknown key, naming its seals and how to make this installation know it."""
     numbers = [seal.seal_no for seal in signed]
-    if len(numbers) == 1:
-        which = f"seal {numbers[0]} was"
-    elif numbers == list(range(numbers[0], numbers[-1] + 1)):
-        which = f"seals {numbers[0]}-{numbers[-1]} were"
-    else:
-        which = f"{plural(len(numbers), 'seal')} ({', '.join(map(str, numbers[:5]))}{', …' if len(numbers) > 5 else ''}) were"
+    which = f"{_seal_numbers(signed)} {'was' if len(signed) == 1 else 'were'}"
     dirs = " or ".join(str(directory) for directory in public_key_dirs())
     misnamed = [item.path for item in ignored if kid in item.key_ids]
     if misnamed:

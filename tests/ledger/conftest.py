@@ -51,17 +51,19 @@ def letter_run(transactional_db, redis_conn, ledger_workflows, seal_dir) -> Call
 def manage_cli(worker_env, seal_dir, ledger_workflows) -> Callable[..., subprocess.CompletedProcess]:
     """manage_cli("runs", "show", T) -> the finished `manage.py …` process (never raises), as an operator
     runs it: a fresh interpreter against the test database, with this test's workflows and seal directory.
-    Keyword arguments go to subprocess.run (e.g. umask=0o077)."""
+    `env` adds to (or overrides) that environment; other keyword arguments go to subprocess.run
+    (e.g. umask=0o077)."""
     from django.conf import settings
 
-    env = {**worker_env, "GATEHOUSE_SEAL_DIR": str(seal_dir),
-           "GATEHOUSE_WORKFLOWS": ",".join(settings.GATEHOUSE_WORKFLOWS)}
+    base = {**worker_env, "GATEHOUSE_SEAL_DIR": str(seal_dir),
+            "GATEHOUSE_WORKFLOWS": ",".join(settings.GATEHOUSE_WORKFLOWS)}
 
-    def run(*args: str, timeout: float = 120, **options) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+    def run(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
+            **options) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **(env or {})},
                               capture_output=True, text=True, timeout=timeout, **options)
 
-    run.env = env
+    run.env = base
     return run
 
 

@@ -69,8 +69,7 @@ def test_audit_seal_says_what_to_do_in_one_line_and_the_next_pass_heals_the_copi
 
 
 def _audit(audit_cli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", "audit", *args], cwd=ROOT, env={**audit_cli.env, **env},
-                          capture_output=True, text=True, timeout=120)
+    return audit_cli(*args, env=env)
 
 
 def _seal(audit_cli, env: dict[str, str]) -> subprocess.CompletedProcess:
