@@ -267,7 +267,11 @@ GATEHOUSE_RETENTION_DAYS = env_int("GATEHOUSE_RETENTION_DAYS", 400, minimum=183)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_without_traceback": {"()": "config.log_filters.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-    "loggers": {"gatehouse": {"level": env_str("GATEHOUSE_LOG_LEVEL", "INFO"), "propagate": True}},
+    "loggers": {
+        "gatehouse": {"level": env_str("GATEHOUSE_LOG_LEVEL", "INFO"), "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }
