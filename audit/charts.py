@@ -1,7 +1,7 @@
 """Figures for the run pages, built from plain selector data (no HTTP, no queries).
 
-`waterfall_html` is a plotly figure rendered to a <div> (plotly.js is vendored and loaded by
-the page). `graph_drawing` lays out a workflow graph for an inline SVG: layers by distance from
+`waterfall_html` is a plotly figure rendered to a <div> and its figure as JSON (plot_embed; plotly.js
+is vendored and loaded by the page). `graph_drawing` lays out a workflow graph for an inline SVG: layers by distance from
 START, top to bottom, with back edges (loops) drawn as curves on the right.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from audit.plot_embed import figure_html
 from audit.plot_text import TRACE_NAME, plot_text
 from orchestrator.graph import END, START, Graph
 
@@ -48,8 +49,7 @@ def waterfall_html(rows: list[dict[str, Any]]) -> str:
         font={"family": "system-ui, sans-serif", "size": 11, "color": INK},
         yaxis={"title": "ms", "gridcolor": "#eaecf0"}, xaxis={"tickangle": -40},
     )
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="waterfall",
-                       config={"displayModeBar": False, "responsive": True})
+    return figure_html(fig, div_id="waterfall", config={"displayModeBar": False, "responsive": True})
 
 
 BATCH_ROW_PX, BATCH_MARGIN_PX, BATCH_LABEL_CHARS = 34, 84, 28
@@ -96,10 +96,9 @@ def cost_change_html(rows: list[dict[str, Any]]) -> str:
                "ticksuffix": " "},
         legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom"},
     )
-    # No fixed div id: the page's poll replaces the chart, and htmx gives an element that keeps its id
-    # the old attributes back after the swap, stripping the classes plotly just set on the new plot
-    # (its legend and axis title then fell out of the card). plotly picks a fresh id per render.
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False, "responsive": True})
+    # No fixed div id: the page's poll replaces the chart, and a fixed id would get its old attributes
+    # back after the swap (its legend and axis title then fell out of the card); see figure_html.
+    return figure_html(fig, config={"displayModeBar": False, "responsive": True})
 
 
 # --- the workflow graph ---------------------------------------------------------------------------

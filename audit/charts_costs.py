@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from audit.plot_embed import figure_html
 from audit.plot_text import TRACE_NAME, plot_text
 from orchestrator.budgets import money
 
@@ -46,7 +47,7 @@ def spend_over_time_html(rows: list[dict[str, Any]], *, since: date, until: date
                     hovertemplate=f"{TRACE_NAME}<br>%{{x}}: $%{{y:.4f}}<extra></extra>")
     _layout(fig, height=300, barmode="stack", showlegend=True, yaxis={"title": "USD", "gridcolor": "#eaecf0", "tickformat": "$.4f"},
             xaxis={"type": "date"})
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-spend", config=_CONFIG)
+    return figure_html(fig, div_id="chart-spend", config=_CONFIG)
 
 
 def tokens_html(tokens: dict[str, int]) -> str:
@@ -55,7 +56,7 @@ def tokens_html(tokens: dict[str, int]) -> str:
     fig = go.Figure(go.Bar(x=[plot_text(k) for k in tokens], y=list(tokens.values()), marker_color=PALETTE[:3],
                            text=[f"{v:,}" for v in tokens.values()], textposition="outside"))
     _layout(fig, height=260, yaxis={"title": "tokens", "gridcolor": "#eaecf0"}, showlegend=False)
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-tokens", config=_CONFIG)
+    return figure_html(fig, div_id="chart-tokens", config=_CONFIG)
 
 
 def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
@@ -79,4 +80,4 @@ def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
             yaxis={"autorange": "reversed", "automargin": True, "ticksuffix": "  "})
     fig.update_layout(margin={"l": 8, "t": 8})
     fig.add_vline(x=100, line_color=MUTED, line_dash="dot")
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-budgets", config=_CONFIG)
+    return figure_html(fig, div_id="chart-budgets", config=_CONFIG)

@@ -19,12 +19,10 @@ SHOWN = "&lt;i&gt;acme&lt;/i&gt; &amp; &lt;b&gt;co&lt;/b&gt; %{y}"
 
 
 def _figure(html: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The data and layout of the figure a builder wrote into its Plotly.newPlot call."""
-    after = html[re.search(r'Plotly\.newPlot\(\s*"[^"]*",\s*', html).end():]
-    decoder = json.JSONDecoder()
-    data, end = decoder.raw_decode(after)
-    layout, _ = decoder.raw_decode(after[end:].lstrip(", \n"))
-    return data, layout
+    """The data and layout of the figure a builder wrote into its JSON data block (plot_embed)."""
+    block = re.search(r'<script type="application/json" data-plot-for="[^"]+">(.*?)</script>', html, re.S)
+    figure = json.loads(block.group(1))["figure"]
+    return figure["data"], figure["layout"]
 
 
 def _strings(value: Any) -> list[str]:

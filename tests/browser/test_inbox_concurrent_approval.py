@@ -25,7 +25,7 @@ def test_two_browsers_approving_at_once_one_succeeds_the_other_is_told_who_decid
                        "document.querySelector('#approve-form button'))")
         for p in (page, other):
             p.wait_for_function(
-                "document.querySelector('.messages') || document.querySelector('[data-testid=decision-error]')")
+                "() => document.querySelector('.messages') || document.querySelector('[data-testid=decision-error]')")
 
         decided = ReviewItem.objects.select_related("decided_by").get(pk=item.pk)
         winner, loser = (page, other) if decided.decided_by == reviewer_user else (other, page)

@@ -59,11 +59,11 @@ def test_the_inbox_list_and_the_nav_badge_refresh_together(
     first, second = email_item(), email_item(topic="the outage")
     login_as(page, reviewer_user)
     page.goto("/inbox/")
-    page.wait_for_function("document.getElementById('nav-inbox-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('nav-inbox-count').textContent === '2'")
 
     review_decide(item=first, actor=reviewer2_user, decision=DecisionInput("approve"))
 
     page.locator(f"tr[data-item='{first.pk}']").wait_for(state="detached", timeout=8_000)  # the list's 5 s poll
     # Not the badge's own 20 s timer: the list's refresh brings the badge along.
-    page.wait_for_function("document.getElementById('nav-inbox-count').textContent === '1'", timeout=1_500)
+    page.wait_for_function("() => document.getElementById('nav-inbox-count').textContent === '1'", timeout=1_500)
     assert page.locator(f"tr[data-item='{second.pk}']").count() == 1

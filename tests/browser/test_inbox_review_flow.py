@@ -18,7 +18,7 @@ def test_a_reviewer_fixes_an_invalid_edit_approves_and_the_worker_sends_the_edit
     page.goto("/inbox/")
     row = page.locator(f"tr[data-item='{item.pk}']")
     assert "to: cfo@example.com" in row.inner_text()
-    page.wait_for_function("document.getElementById('nav-inbox-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('nav-inbox-count').textContent === '2'")
     screenshot(page, "inbox")
 
     row.get_by_role("button", name="Review").click()
