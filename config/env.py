@@ -37,6 +37,18 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
+    return _whole_number(name, raw, minimum)
+
+
+def env_int_list(name: str, default: list[int], *, minimum: int | None = None) -> list[int]:
+    """Comma-separated whole numbers ("1,5,30"); unset or blank gives the default."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [_whole_number(name, part, minimum) for part in raw.split(",")]
+
+
+def _whole_number(name: str, raw: str, minimum: int | None) -> int:
     try:
         value = int(raw)
     except ValueError:

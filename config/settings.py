@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.embedded import EmbeddedServiceError, data_dir_from_env, embedded_urls
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_int, env_int_list, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir_from_env()
@@ -266,6 +266,11 @@ GATEHOUSE_RECONCILE_SECONDS = env_int("GATEHOUSE_RECONCILE_SECONDS", 10, minimum
 GATEHOUSE_CLAIM_SECONDS = env_int("GATEHOUSE_CLAIM_SECONDS", 15 * 60, minimum=1)
 GATEHOUSE_REVIEW_EMAIL_ENABLED = env_bool("GATEHOUSE_REVIEW_EMAIL_ENABLED", True)
 GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
+# Notifications (review items, cost alerts; orchestrator.deliveries): the waits, in minutes, before
+# each retry of a webhook that failed (or an e-mail the server deferred); after the last, it is
+# given up. The default spreads 8 attempts over about a day and a half.
+GATEHOUSE_NOTIFY_RETRY_MINUTES = env_int_list("GATEHOUSE_NOTIFY_RETRY_MINUTES", [1, 5, 30, 120, 360, 720, 1440],
+                                              minimum=1)
 # Absolute links in notifications (emails and webhooks are read outside the browser).
 # `make run` serves on $PORT: links in e-mails follow it unless the real address is set.
 GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}")

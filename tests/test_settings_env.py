@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret
+from config.env import env_bool, env_int, env_int_list, env_list, env_secret
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -43,6 +43,19 @@ def test_env_int_and_env_list_fall_back_to_their_defaults_when_unset(monkeypatch
     assert env_list("GH_LIST", ["a"]) == ["a"]
     monkeypatch.setenv("GH_LIST", " a, b ,,c ")
     assert env_list("GH_LIST", []) == ["a", "b", "c"]
+
+
+def test_env_int_list_reads_each_number_and_names_a_bad_one(monkeypatch):
+    monkeypatch.setenv("GH_STEPS", "1, 5,30")
+    assert env_int_list("GH_STEPS", [2], minimum=1) == [1, 5, 30]
+    monkeypatch.setenv("GH_STEPS", "1,,5")
+    with pytest.raises(ImproperlyConfigured, match="GH_STEPS='' is not a whole number"):
+        env_int_list("GH_STEPS", [2])
+    monkeypatch.setenv("GH_STEPS", "1,0")
+    with pytest.raises(ImproperlyConfigured, match="GH_STEPS=0 is below the minimum of 1"):
+        env_int_list("GH_STEPS", [2], minimum=1)
+    monkeypatch.setenv("GH_STEPS", " ")
+    assert env_int_list("GH_STEPS", [2]) == [2]
 
 
 def test_env_secret_reads_the_file_variant_and_refuses_both_at_once(monkeypatch, tmp_path):
