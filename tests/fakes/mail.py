@@ -8,18 +8,27 @@ directory (so the test process reads what every process delivered). `delivered(d
 
 `SilentSMTPServer` accepts TCP connections and never sends the SMTP greeting, as a mail server
 that hangs does; `with SilentSMTPServer() as server:` then point EMAIL_HOST/EMAIL_PORT at it.
+
+`SMTPServer` speaks enough SMTP for Django's backend and keeps every message whose end of data it
+read (`server.messages`, parsed; `server.accepted`: those it answered 250). `server.answer("451", "drop")` scripts the next messages' fate: a
+451 reply (the server says "not now": not accepted), or the connection closed after the data arrived
+without a reply (lost mid-message: the client cannot know it arrived). Unscripted messages get 250.
+`free_port()` is a port nothing listens on: a mail server that is down.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email
 import hashlib
 import json
 import os
 import smtplib
 import socket
+import socketserver
 import threading
 import uuid
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +90,64 @@ class SilentSMTPServer:
         self._thread.join(timeout=5)
         for conn in self.connections:
             conn.close()
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+class SMTPServer:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []  # every message whose data arrived, whatever the reply
+        self.accepted: list[Message] = []
+        self._fates: list[str] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Session(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(f"{line}\r\n".encode())
+
+            def handle(self) -> None:
+                self.reply("220 test SMTP ready")
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip().split(" ", 1)[0].upper()
+                    if verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    if verb != "DATA":
+                        self.reply("250 ok")  # EHLO, MAIL, RCPT, RSET, NOOP
+                        continue
+                    self.reply("354 go ahead")
+                    lines = []
+                    while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                        lines.append(chunk)
+                    data = b"".join(lines)
+                    message = email.message_from_bytes(data.replace(b"\r\n..", b"\r\n."))
+                    with server._lock:
+                        server.messages.append(message)
+                        fate = server._fates.pop(0) if server._fates else "250"
+                        if fate == "250":
+                            server.accepted.append(message)
+                    if fate == "drop":
+                        return  # the connection closes with no reply to the data
+                    self.reply(f"{fate} {'ok' if fate == '250' else 'try again later'}")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def answer(self, *fates: str) -> None:
+        with self._lock:
+            self._fates.extend(fates)
+
+    def __enter__(self) -> SMTPServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -4,16 +4,14 @@ Imported by tests/review/conftest.py and by the browser tests that need pending 
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 
 import pytest
 
 from orchestrator.executor import run_advance
 from orchestrator.services import run_start
 from review.models import ReviewItem
+from tests.fakes.webhook import WebhookReceiver
 
 
 @pytest.fixture
@@ -49,25 +47,9 @@ def payment_item(transactional_db, payment_workflow) -> Callable[..., ReviewItem
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+def webhook_receiver(webhook_server: WebhookReceiver) -> tuple[str, list[dict]]:
     """(url, received): a local HTTP server that keeps the JSON bodies POSTed to it (the review webhook's)."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    return webhook_server.url, webhook_server.bodies
 
 
 def fork_item_of(item: ReviewItem, engineer, **edits) -> ReviewItem:

@@ -1,0 +1,76 @@
+"""A webhook receiver over real loopback HTTP, scripted per test.
+
+    with WebhookReceiver() as hook:
+        hook.answer(503, 503)        # the next two POSTs get 503, later ones 204
+        ...                          # point the webhook URL at hook.url
+        hook.bodies                  # every JSON body received, in order
+        hook.requests[0].headers     # with its headers
+
+`hold()` makes the next POST wait (the request is recorded first) until `release()`: a receiver that
+is slow to answer, while a test looks at what else happens meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class WebhookReceiver:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.bodies: list[dict[str, Any]] = []  # every JSON body received, in order
+        self._answers: list[int] = []
+        self._held = threading.Event()
+        self._held.set()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver._lock:
+                    receiver.requests.append(Received(dict(self.headers.items()), body))
+                    receiver.bodies.append(body)
+                    status = receiver._answers.pop(0) if receiver._answers else 204
+                receiver._held.wait(timeout=30)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+
+    def answer(self, *statuses: int) -> None:
+        """Answer the next POSTs with these statuses, in order; 204 after them."""
+        with self._lock:
+            self._answers.extend(statuses)
+
+    def hold(self) -> None:
+        self._held.clear()
+
+    def release(self) -> None:
+        self._held.set()
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
