@@ -6,9 +6,11 @@ class OrchestratorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orchestrator import budgets, cost_alerts, reconciler
+        from orchestrator import budgets, cost_alerts, deliveries, reconciler
 
         # Free the budget holds of crashed or cancelled calls; send cost alerts a worker could not.
         for extra in (budgets.budgets_release_expired, cost_alerts.alerts_deliver):
             if extra not in reconciler.EXTRA_PASSES:
                 reconciler.EXTRA_PASSES.append(extra)
+        # Where a cost-alert webhook goes, read when it is sent: a retry follows a changed setting.
+        deliveries.WEBHOOK_URLS[cost_alerts.SOURCE] = cost_alerts.alert_webhook_url

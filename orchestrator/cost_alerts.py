@@ -1,6 +1,7 @@
 """Cost alerts: soft budget thresholds (claimed in SQL at settlement, once per period) and anomalous
 node spend (a node whose spend in one run passes k × its rolling p95 over the workflow's recent
-runs), delivered by email and webhook and recorded in the ledger's system chain.
+runs), recorded once in the ledger's system chain and sent by e-mail and webhook, each channel with
+its own state and retries (orchestrator.deliveries).
 
 Alerts go to the "system" chain rather than the run's own chain: they are raised while a worker
 holds the run mid-node, and the run's chain may only be advanced by that worker's step commit.
@@ -9,25 +10,23 @@ The entry names the run (thread id) and node, so the audit trail still ties it t
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import urllib.request
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import system_ledger_append
 from orchestrator.budgets import THRESHOLD_PASSED
-from orchestrator.mail import MailPass
+from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
 from orchestrator.models import CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
 SYSTEM_CHAIN = "system"
+SOURCE = "cost_alert"  # the notification outbox's name for what these alerts' deliveries are about
 _p95_cache: dict[tuple[str, str], tuple[float, Decimal | None]] = {}
 
 
@@ -156,59 +155,56 @@ def anomaly_cache_clear() -> None:
 
 
 # --- delivery -------------------------------------------------------------------------------------------
+# Each alert is claimed once (`delivered_at`: handed on), and in the same transaction gets its ledger
+# entry and its e-mail and webhook queued in the notification outbox; orchestrator.deliveries sends
+# those after the commit, each channel with its own state and retries.
+def alert_webhook_url() -> str:
+    return cost_settings().alert_webhook_url
+
+
+def alerts_queue(*, ids: list[int] | None = None, limit: int = 50) -> list[int]:
+    """Write the ledger entry of each alert not handed on yet and queue its e-mail and webhook, in
+    one transaction (no network in it); returns the queued deliveries' ids."""
+    with transaction.atomic():
+        # SKIP LOCKED: two processes handing on alerts at once take different ones.
+        pending = CostAlert.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            delivered_at__isnull=True).select_related("budget", "run")
+        if ids is not None:
+            pending = pending.filter(pk__in=ids)
+        alerts = list(pending.order_by("id")[:limit])
+        conf = cost_settings() if alerts else None
+        events = []
+        for alert in alerts:
+            payload = {
+                "alert": alert.pk, "kind": alert.kind, "budget": alert.budget.name if alert.budget else "",
+                "threshold": alert.threshold, "run": alert.run.thread_id if alert.run else "", "node": alert.node,
+                "message": alert.message,
+            }
+            error = ""
+            try:
+                system_ledger_append(kind=f"cost_alert_{alert.kind}", actor=None, payload=payload)
+            except Exception as exc:  # its own savepoint: the alert itself must still go out
+                error = f"ledger: {exc}"[:1000]
+                log.warning("cost alert %s: no ledger entry: %s", alert.pk, exc)
+            # Locked above, so this guarded claim finds the row unclaimed.
+            if CostAlert.objects.filter(pk=alert.pk, delivered_at__isnull=True).update(
+                    delivered_at=timezone.now(), delivery_error=error) != 1:
+                raise RuntimeError(f"cost alert {alert.pk} was handed on by another process while locked")
+            events.append(_event(conf, payload))
+        return deliveries_queue(events)
+
+
 def alerts_deliver(*, ids: list[int] | None = None, limit: int = 50) -> int:
-    """Deliver undelivered alerts once each: ledger entry, email, webhook. Also a reconciler pass."""
-    pending = CostAlert.objects.filter(delivered_at__isnull=True).select_related("budget", "run")
-    if ids is not None:
-        pending = pending.filter(pk__in=ids)
-    with MailPass() as mail:
-        return _deliver(list(pending.order_by("id")[:limit]), mail)
+    """Hand on these alerts (a worker that just raised them) and send their e-mails and webhooks; or,
+    as a reconciler pass (no ids), hand on any left and send every cost-alert delivery that is due,
+    retries included. Returns how many deliveries went out."""
+    queued = alerts_queue(ids=ids, limit=limit)
+    return deliveries_send(ids=queued) if ids is not None else deliveries_send(source=SOURCE)
 
 
-def _deliver(alerts: list[CostAlert], mail: MailPass) -> int:
-    delivered = 0
-    conf = None
-    for alert in alerts:
-        # Guarded claim: two processes delivering at once send each alert once.
-        if CostAlert.objects.filter(pk=alert.pk, delivered_at__isnull=True).update(delivered_at=timezone.now()) != 1:
-            continue
-        conf = conf or cost_settings()
-        payload = {
-            "alert": alert.pk, "kind": alert.kind, "budget": alert.budget.name if alert.budget else "",
-            "threshold": alert.threshold, "run": alert.run.thread_id if alert.run else "", "node": alert.node,
-            "message": alert.message,
-        }
-        errors = []
-        try:
-            system_ledger_append(kind=f"cost_alert_{alert.kind}", actor=None, payload=payload)
-        except Exception as exc:  # the alert itself must still go out
-            errors.append(f"ledger: {exc}")
-        errors += _notify(conf, payload, mail)
-        if errors:
-            CostAlert.objects.filter(pk=alert.pk).update(delivery_error="; ".join(errors)[:1000])
-        delivered += 1
-    return delivered
-
-
-def _notify(conf: CostSettings, payload: dict[str, Any], mail: MailPass) -> list[str]:
-    errors = []
+def _event(conf: CostSettings, payload: dict[str, Any]) -> Event:
     recipients = [a.strip() for a in conf.alert_emails.replace(";", ",").split(",") if a.strip()]
-    if recipients:
-        # Once the mail server could not be reached, the pass's later alerts are not mailed (no
-        # second wait): their delivery error says so, and the ledger entry and webhook still go.
-        try:
-            mail.send(EmailMessage(f"[Gatehouse] cost alert: {payload['message'][:120]}", payload["message"],
-                                   None, recipients))
-        except Exception as exc:
-            errors.append(f"email: {exc}")
-    if conf.alert_webhook_url:
-        request = urllib.request.Request(conf.alert_webhook_url, data=json.dumps(payload).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 - admin-configured URL
-                reply.read()
-        except Exception as exc:
-            errors.append(f"webhook: {exc}")
-    for error in errors:
-        log.warning("cost alert %s not delivered: %s", payload["alert"], error)
-    return errors
+    email = {"subject": f"[Gatehouse] cost alert: {payload['message'][:120]}", "body": payload["message"],
+             "to": recipients} if recipients else None
+    webhook = {"event": f"cost_alert.{payload['kind']}", **payload} if conf.alert_webhook_url else None
+    return Event(source=SOURCE, ref=payload["alert"], email=email, webhook=webhook)

@@ -6,7 +6,8 @@ server that does not answer waits EMAIL_TIMEOUT (config/settings.py): a pass of 
 would wait fifty times, in a worker job or in the reconciler. `MailPass` opens the connection at the
 first message and, once the server could not be reached, refuses the rest of the pass at once with
 `MailServerUnreachable`, which means "certainly not sent", so the caller may leave those for its next
-pass.
+pass. Any other error is the backend's: `server_refused` (the server answered no: certainly not sent;
+`refused_for_now` if only for now) or not (lost mid-message: it may have arrived).
 """
 
 from __future__ import annotations
@@ -21,11 +22,26 @@ class MailServerUnreachable(Exception):
     """The message was not sent: the mail server could not be reached in this pass."""
 
 
+_ANSWERED = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+
+
 def connection_lost(exc: BaseException) -> bool:
     """Whether a backend's error says the connection failed (refused, timed out, dropped) rather than
     that the server answered with a refusal of this message (a bad recipient, a rejected body)."""
-    answered = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
-    return isinstance(exc, OSError) and not isinstance(exc, answered)
+    return isinstance(exc, OSError) and not isinstance(exc, _ANSWERED)
+
+
+def server_refused(exc: BaseException) -> bool:
+    """Whether the server answered that it does not take this message: certainly not sent."""
+    return isinstance(exc, _ANSWERED)
+
+
+def refused_for_now(exc: BaseException) -> bool:
+    """Whether the server's refusal is a temporary one (4xx: "try again later"), worth another try."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPResponseException) and 400 <= exc.smtp_code < 500
 
 
 class MailPass:
@@ -56,6 +72,10 @@ class MailPass:
             if connection_lost(exc):
                 # Lost mid-message: whether this one arrived is unknown, and the next one would wait
                 # on the same server.
+                self.unreachable = exc
+            elif getattr(exc, "smtp_code", None) == 421:
+                # "Closing the channel": smtplib has closed it, so the next message would fail as if
+                # lost mid-message, though it was never sent.
                 self.unreachable = exc
             raise
 

@@ -254,5 +254,6 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
 
-# Cost governance (prices, budgets, spend, alerts) lives in its own module.
+# Cost governance (prices, budgets, spend, alerts) and the notification outbox live in their own modules.
 from orchestrator.models_costs import *  # noqa: E402,F401,F403
+from orchestrator.models_deliveries import *  # noqa: E402,F401,F403

@@ -203,6 +203,9 @@ class CostAlert(models.Model):
     node = models.CharField(max_length=200, blank=True, default="")
     message = models.CharField(max_length=1000)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the alert was handed on: its ledger entry written, its e-mail and webhook queued (one
+    # Delivery row each, source "cost_alert", whose states say what reached people). delivery_error
+    # holds a ledger entry that could not be written.
     delivered_at = models.DateTimeField(null=True, blank=True)
     delivery_error = models.CharField(max_length=1000, blank=True, default="")
 

@@ -61,7 +61,9 @@ class ReviewItem(models.Model):
     reason = models.TextField(blank=True, default="")
     edits = models.JSONField(null=True, blank=True)
     response = models.TextField(blank=True, default="")
-    # Set when the "new item" email/webhook went out (review.notifications claims NULL rows).
+    # Set when the "new item" e-mail and webhook were queued (review.notifications claims NULL rows);
+    # what reached people is in their Delivery rows (source "review"). Escalation clears it: the
+    # new group is told.
     notified_at = models.DateTimeField(null=True, blank=True)
     # Deadline escalation (review.expiry): the group the item moved from, and when.
     # db_default: the executor's one-statement commit inserts items without naming this column.

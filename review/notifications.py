@@ -1,36 +1,35 @@
-"""New-item notifications: an email to the gate's group and/or a webhook, sent by a reconciler pass.
+"""New-item notifications: an e-mail to the gate's group and/or a webhook, each on its own.
 
-Items are inserted by the executor's one-statement commit, so the pass sees only committed rows:
-  1. Claim up to N un-notified pending items with one UPDATE … RETURNING (SKIP LOCKED, so two
-     reconcilers never claim the same item) — this commits before anything is sent.
-  2. Send the email (Django's email backend, one connection for the pass) and POST the webhook
-     (GATEHOUSE_REVIEW_WEBHOOK_URL).
-  3. Give back the claim of the items nothing was sent for, because the mail server could not be
-     reached: the first such failure ends the pass's mail (each attempt waits EMAIL_TIMEOUT), and
-     those items, webhook included, are notified whole by a later pass.
-At most once otherwise: a send that failed once the server was reached (it may have arrived) is
-logged, not retried, so nobody is mailed twice. Links open the item page, where deciding needs a
-POST; a mail scanner that pre-fetches the link decides nothing.
+Items are inserted by the executor's one-statement commit, so a pass sees only committed rows:
+  1. `items_queue` claims up to N pending items nobody was told about (one UPDATE … RETURNING,
+     SKIP LOCKED, so two passes never claim the same item) and, in the same transaction, queues one
+     event per item: its e-mail and its webhook, rendered now, as two rows of the notification
+     outbox (orchestrator.deliveries). An item escalated to another group is told about again.
+  2. `orchestrator.deliveries.deliveries_send` sends them after that committed, each channel with
+     its own state: a mail server that cannot be reached holds back no webhook (the e-mail waits for
+     the next pass), a receiver that is down repeats no e-mail (the webhook is retried with backoff,
+     with the same event id). The worker that suspended the run sends its items' at once; the
+     reconciler's pass (`items_notify`) sends what is left and due.
+Links open the item page, where deciding needs a POST; a mail scanner that pre-fetches the link
+decides nothing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 
-from orchestrator.mail import MailPass, MailServerUnreachable
+from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
 from review.models import ReviewItem
 from review.selectors import ForkNote, fork_notes
 
 log = logging.getLogger("gatehouse.review")
+SOURCE = "review"
 
 _CLAIM = """
 UPDATE review_reviewitem SET notified_at = statement_timestamp()
@@ -44,45 +43,40 @@ def item_url(item: ReviewItem) -> str:
     return settings.GATEHOUSE_BASE_URL + reverse("review:item", args=[item.pk])
 
 
-_RELEASE = "UPDATE review_reviewitem SET notified_at = NULL WHERE id = ANY(%s)"
+def review_webhook_url() -> str:
+    return settings.GATEHOUSE_REVIEW_WEBHOOK_URL
+
+
+def items_queue(*, limit: int = 50) -> list[int]:
+    """Queue the notifications of the pending items nobody was told about yet; returns the queued
+    deliveries' ids. One transaction, and no network in it."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM, [limit])
+            ids = [row[0] for row in cursor.fetchall()]
+        items = list(ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"))
+        forks = fork_notes(item.run for item in items)  # one query for the pass, shared by e-mail and webhook
+        return deliveries_queue([_event(item, forks.get(item.run_id)) for item in items])
+
+
+def items_notify_new() -> int:
+    """After a suspension: queue the new items' notifications and send those at once (not the
+    retries of older ones, which are the reconciler's). Returns how many went out."""
+    return deliveries_send(ids=items_queue())
 
 
 def items_notify(*, limit: int = 50) -> int:
-    """Notify the pending items nobody was told about yet; returns how many were notified."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, [limit])
-        ids = [row[0] for row in cursor.fetchall()]
-    unsent = []
-    items = list(ReviewItem.objects.filter(pk__in=ids).select_related("run").order_by("pk"))
-    forks = fork_notes(item.run for item in items)  # one query for the pass, shared by e-mail and webhook
-    with MailPass() as mail:
-        for item in items:
-            if not item_notify(item=item, mail=mail, fork=forks.get(item.run_id)):
-                unsent.append(item.pk)
-    if unsent:
-        with connection.cursor() as cursor:
-            cursor.execute(_RELEASE, [unsent])
-        log.warning("review notifications: the mail server could not be reached (%s); %d item(s) left for the "
-                    "next pass", mail.unreachable, len(unsent))
-    return len(ids) - len(unsent)
+    """The reconciler's pass: queue what a worker left unqueued (it died right after its commit),
+    then send every review notification that is due, first tries and retries. Returns how many
+    went out."""
+    items_queue(limit=limit)
+    return deliveries_send(source=SOURCE)
 
 
-def item_notify(*, item: ReviewItem, mail: MailPass, fork: ForkNote | None) -> bool:
-    """Email and webhook for one item; False if nothing was sent because the mail server could not be
-    reached (the item is then left for the next pass, webhook included, so it is posted once)."""
-    if settings.GATEHOUSE_REVIEW_EMAIL_ENABLED:
-        try:
-            _email(item, mail, fork)
-        except MailServerUnreachable:
-            return False
-        except Exception as exc:  # reached the server, then failed: it may have arrived, so not again
-            log.warning("review item %s: notification email failed: %s", item.pk, exc)
-    if settings.GATEHOUSE_REVIEW_WEBHOOK_URL:
-        try:
-            _webhook(item, fork)
-        except Exception as exc:
-            log.warning("review item %s: webhook to %s failed: %s", item.pk, settings.GATEHOUSE_REVIEW_WEBHOOK_URL, exc)
-    return True
+def _event(item: ReviewItem, fork: ForkNote | None) -> Event:
+    webhook = webhook_payload(item, fork) if settings.GATEHOUSE_REVIEW_WEBHOOK_URL else None
+    email = _email(item, fork) if settings.GATEHOUSE_REVIEW_EMAIL_ENABLED else None
+    return Event(source=SOURCE, ref=item.pk, email=email, webhook=webhook)
 
 
 def _recipients(group: str) -> list[str]:
@@ -90,11 +84,11 @@ def _recipients(group: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def _email(item: ReviewItem, mail: MailPass, fork: ForkNote | None) -> None:
+def _email(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any] | None:
     recipients = _recipients(item.reviewer_group)
     if not recipients:
         log.info("review item %s: nobody in group %r has an email address", item.pk, item.reviewer_group)
-        return
+        return None
     due = f"{item.due_at:%Y-%m-%d %H:%M} UTC" if item.due_at else "no deadline"
     escalated = f"\nEscalated from: {item.escalated_from} (deadline passed)" if item.escalated_from else ""
     # The item page's fork notice, in the same words: an engineer's experiment is not mistaken for real work.
@@ -107,10 +101,10 @@ def _email(item: ReviewItem, mail: MailPass, fork: ForkNote | None) -> None:
         "Opening the link decides nothing: you approve, reject or edit on the page.\n"
     )
     tag = f", fork: {'acts for real' if fork.effects_real else 'dry run'}" if fork else ""
-    mail.send(EmailMessage(
-        subject=f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk{tag})",
-        body=body, bcc=recipients, headers={"X-Gatehouse-Item": str(item.pk)},
-    ))
+    return {
+        "subject": f"[Gatehouse] Review needed: {item.action or item.node} ({item.workflow}, {item.risk} risk{tag})",
+        "body": body, "bcc": recipients, "headers": {"X-Gatehouse-Item": str(item.pk)},
+    }
 
 
 def webhook_payload(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any]:
@@ -122,12 +116,3 @@ def webhook_payload(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any]:
         # As /api/items gives it (review.api.item_json): null for an ordinary run.
         "fork": fork.to_json() if fork else None,
     }
-
-
-def _webhook(item: ReviewItem, fork: ForkNote | None) -> None:
-    request = urllib.request.Request(
-        settings.GATEHOUSE_REVIEW_WEBHOOK_URL, data=json.dumps(webhook_payload(item, fork)).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "gatehouse-review/1"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the URL is operator-configured
-        response.read()

@@ -2,7 +2,7 @@
 
 Mail waits at most GATEHOUSE_EMAIL_TIMEOUT_SECONDS; a worker gives its budget hold back before it
 mails reviewers about the run it suspended; a notification pass stops mailing at the first server
-it cannot reach and leaves the items it did not mail for the next pass; and a reconciler hook that
+it cannot reach and leaves the e-mails it did not send for the next pass; and a reconciler hook that
 fails does not keep the hooks after it from running.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from orchestrator import reconciler
-from orchestrator.models import Budget, BudgetReservation, BudgetUsage, Run
+from orchestrator.models import Budget, BudgetReservation, BudgetUsage, Delivery, Run
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from tests.fakes.mail import SilentSMTPServer
@@ -51,7 +51,8 @@ def test_a_worker_suspending_a_run_gives_back_its_hold_and_finishes_its_job(
     assert worker.popen.returncode == 0, worker.output()
     assert Run.objects.get(pk=run.pk).status == "suspended"
     item = ReviewItem.objects.get(run=run)
-    assert (item.status, item.notified_at) == ("pending", None), "not mailed, so left for the next pass"
+    email = Delivery.objects.get(source="review", ref=item.pk, channel="email")
+    assert (item.status, email.state, email.attempts) == ("pending", "pending", 0), "not mailed: left for the next pass"
 
 
 def test_a_reconciler_pass_returns_and_requeues_an_expired_lease(manage, worker_env, email_item, make_user,
@@ -60,6 +61,7 @@ def test_a_reconciler_pass_returns_and_requeues_an_expired_lease(manage, worker_
     # Two items nobody was told about yet (as if their workers died right after committing them).
     items = [email_item(), email_item(topic="Q4 numbers")]
     ReviewItem.objects.filter(pk__in=[i.pk for i in items]).update(notified_at=None)
+    Delivery.objects.filter(source="review").delete()
     # A run whose worker died: its lease has lapsed.
     stranded = run_start(workflow="email_approval", input={"to": "ops@example.com", "topic": "outage"})
     Run.objects.filter(pk=stranded.pk).update(status="running", lease_owner="gone",
@@ -71,8 +73,9 @@ def test_a_reconciler_pass_returns_and_requeues_an_expired_lease(manage, worker_
     assert "reconcile: 1 expired lease" in out
     assert Run.objects.get(pk=stranded.pk).status == "queued"
     assert len(silent_smtp.connections) == 1, "the pass stops mailing at the first server it cannot reach"
-    assert ReviewItem.objects.filter(pk__in=[i.pk for i in items], notified_at=None).count() == 2, \
-        "neither item was mailed, so neither is marked notified: the next pass tries both"
+    emails = Delivery.objects.filter(source="review", ref__in=[i.pk for i in items], channel="email")
+    assert sorted(emails.values_list("state", "attempts")) == [("pending", 0), ("pending", 0)], \
+        "neither item was mailed, so neither e-mail counts as tried: the next pass tries both"
 
 
 def test_a_failing_reconciler_hook_does_not_stop_the_hooks_after_it(db, monkeypatch, caplog):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core import mail
 
+from orchestrator.models import Delivery
 from review.models import ReviewItem
 from review.notifications import items_notify
 
@@ -27,13 +28,16 @@ def test_a_new_item_emails_its_group_and_posts_the_webhook_once(email_item, revi
     assert sorted(message.bcc) == ["reviewer2@example.com", "reviewer@example.com"]  # not the engineer
     assert "send_email" in message.subject and "high risk" in message.subject
     assert f"https://gatehouse.example/inbox/{item.pk}/" in message.body
+    # One event, told on both channels; the webhook names it, so a receiver can drop a repeat.
+    [event_id] = {str(d.event_id) for d in Delivery.objects.filter(source="review", ref=item.pk)}
     assert received == [{
-        "event": "review.pending", "item": item.pk, "thread_id": item.run.thread_id, "workflow": "email_approval",
+        "event": "review.pending", "event_id": event_id, "item": item.pk, "thread_id": item.run.thread_id, "workflow": "email_approval",
         "action": "send_email", "summary": item.summary, "risk": "high", "reviewer_group": "reviewer",
         "escalated_from": None, "due_at": item.due_at.isoformat(), "url": f"https://gatehouse.example/inbox/{item.pk}/",
         "fork": None,
     }]
-    assert ReviewItem.objects.get(pk=item.pk).notified_at is not None
+    assert {(d.channel, d.state) for d in Delivery.objects.filter(ref=item.pk)} == {("email", "sent"),
+                                                                                  ("webhook", "sent")}
 
 
 def test_a_webhook_that_is_down_does_not_stop_the_email(email_item, reviewer_user, settings):
@@ -46,7 +50,9 @@ def test_a_webhook_that_is_down_does_not_stop_the_email(email_item, reviewer_use
 
 def test_the_reconciler_pass_notifies_items_a_worker_left_unnotified(email_item, reviewer_user):
     item = email_item()
-    ReviewItem.objects.filter(pk=item.pk).update(notified_at=None)  # as if the worker died after its commit
+    # As if the worker died right after its commit: nothing queued for the item.
+    ReviewItem.objects.filter(pk=item.pk).update(notified_at=None)
+    Delivery.objects.filter(source="review", ref=item.pk).delete()
     mail.outbox.clear()
 
     assert items_notify() == 1

@@ -1,0 +1,256 @@
+"""Sending the notification outbox (orchestrator.models_deliveries): the e-mails and webhooks of new
+review items and cost alerts, each channel on its own.
+
+Queued by `deliveries_queue` in the transaction that claims the item or alert, so an event is queued
+once; sent by `deliveries_send` after that committed, never with a transaction open across a network
+call:
+  1. Claim one due row at a time (a guarded UPDATE of the row a FOR UPDATE SKIP LOCKED select
+     found): two senders (the worker that made the item and a reconciler, two reconcilers) never
+     take the same row. A webhook's claim lasts CLAIM_SECONDS, so one whose sender died mid-POST is
+     posted again then; an e-mail's never lapses (see below).
+  2. Send it, then record what happened by a guarded UPDATE (still claimed, same attempt).
+
+Webhooks are at least once. No answer, a timeout, 408, 429 or 5xx is retried after the next wait
+of GATEHOUSE_NOTIFY_RETRY_MINUTES and given up after the last (logged as an error, listed in the
+admin under Deliveries and, for cost alerts, on the Costs page); any other 4xx, or a redirect, is
+the receiver refusing it, and is not retried. Every attempt carries the same body with its
+"event_id", and that id as the Idempotency-Key header, so a receiver drops an event it already has.
+After a receiver failed to answer, the pass posts nothing more to it (each would wait out the
+timeout): those count as failed attempts too.
+
+E-mails are at most once after the server had the message: one whose connection dropped before the
+server answered may have arrived, and is not sent again. It goes to a whole group, where a duplicate
+cannot be taken back, while a lost one still leaves the item in the inbox, the webhook, the deadline
+and the Costs page to bring it to people. What certainly was not sent is sent later: a mail server
+that could not be reached (the row waits for the next pass, not counted as an attempt, as long as it
+takes) or that answered "not now" (4xx, retried as a webhook is).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Now
+
+from orchestrator.mail import MailPass, MailServerUnreachable, refused_for_now, server_refused
+from orchestrator.models import Delivery, DeliveryChannel, DeliveryState
+
+log = logging.getLogger("gatehouse.notify")
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+# Many times a POST's timeout: a webhook's claim lapses only for a sender that died (or hung).
+CLAIM_SECONDS = 120
+# Each source's webhook URL as configured now (apps register theirs in ready()): a retry goes where
+# the URL points when it is sent, and stops if it was removed.
+WEBHOOK_URLS: dict[str, Callable[[], str]] = {}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something to tell people about, on the channels given: `email` as subject, body, to, bcc and
+    headers; `webhook` as the JSON body, whose "event" names the kind (review.pending, …)."""
+
+    source: str
+    ref: int
+    email: dict[str, Any] | None = None
+    webhook: dict[str, Any] | None = None
+
+
+def deliveries_queue(events: list[Event]) -> list[int]:
+    """Queue each event's channels under one new event id; returns the rows' ids, to send with
+    `deliveries_send(ids=...)` once the caller's transaction committed."""
+    rows = []
+    for event in events:
+        event_id = uuid.uuid4()
+        common = {"event_id": event_id, "source": event.source, "ref": event.ref}
+        if event.email is not None:
+            rows.append(Delivery(channel=DeliveryChannel.EMAIL, content=event.email, **common))
+        if event.webhook is not None:
+            rows.append(Delivery(channel=DeliveryChannel.WEBHOOK, content={"event_id": str(event_id), **event.webhook},
+                                 **common))
+    return [row.pk for row in Delivery.objects.bulk_create(rows)]
+
+
+_CLAIM = """
+UPDATE orchestrator_delivery SET state = 'sending', attempts = attempts + 1,
+       next_attempt_at = statement_timestamp() + %(claim)s * interval '1 second'
+WHERE id = (
+  SELECT id FROM orchestrator_delivery
+  WHERE state IN ('pending', 'sending') AND next_attempt_at <= statement_timestamp()
+    AND (state = 'pending' OR channel = 'webhook')
+    AND channel = ANY(%(channels)s::text[]) AND id <> ALL(%(tried)s::bigint[])
+    AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+    AND (%(source)s::text IS NULL OR source = %(source)s::text)
+  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id, event_id, source, ref, channel, content, attempts
+"""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    event_id: uuid.UUID
+    source: str
+    ref: int
+    channel: str
+    content: dict[str, Any]
+    attempts: int  # this attempt's number, and the fence of its outcome's UPDATE
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.ref}: {self.channel} of event {self.event_id} (attempt {self.attempts})"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    # release: certainly not sent and not an attempt (the mail server could not be reached)
+    result: Literal["sent", "retry", "failed", "release"]
+    error: str = ""
+    no_answer: bool = False  # a webhook receiver that did not answer: the pass posts nothing more to it
+
+
+def deliveries_send(*, ids: list[int] | None = None, source: str | None = None, limit: int = 100) -> int:
+    """Send the due deliveries among `ids` (or of `source`, or all of them), up to `limit`; returns
+    how many went out."""
+    if ids is not None and not ids:
+        return 0
+    sent = released = 0
+    tried: list[int] = []
+    channels = [DeliveryChannel.EMAIL.value, DeliveryChannel.WEBHOOK.value]
+    webhooks = _WebhookPass()
+    with MailPass() as mail:
+        while len(tried) < limit and (claim := _claim(ids=ids, source=source, channels=channels, tried=tried)):
+            tried.append(claim.id)
+            if claim.channel == DeliveryChannel.EMAIL:
+                outcome = _email_send(claim, mail)
+                if mail.unreachable is not None:  # no second wait in this pass; webhooks still go
+                    channels = [DeliveryChannel.WEBHOOK.value]
+            else:
+                outcome = webhooks.post(claim)
+            released += outcome.result == "release"
+            sent += _record(claim, outcome)
+    if released:
+        log.warning("notifications: the mail server could not be reached (%s); %d e-mail(s) left for the next pass",
+                    mail.unreachable, released)
+    return sent
+
+
+def _claim(*, ids: list[int] | None, source: str | None, channels: list[str], tried: list[int]) -> _Claim | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, {"claim": CLAIM_SECONDS, "channels": channels, "tried": tried, "ids": ids,
+                                "source": source})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, event_id, source_, ref, channel, content, attempts = row
+    # Django reads jsonb as text (JSONField decodes it); a raw cursor gets that text.
+    return _Claim(pk, event_id, source_, ref, channel, json.loads(content) if isinstance(content, str) else content,
+                  attempts)
+
+
+def _record(claim: _Claim, outcome: _Outcome) -> int:
+    """Record the outcome if the row is still this attempt's claim; 1 if it was sent."""
+    retries = settings.GATEHOUSE_NOTIFY_RETRY_MINUTES
+    error = outcome.error[:1000]
+    if outcome.result == "sent":
+        changes: dict[str, Any] = {"state": DeliveryState.SENT, "sent_at": Now(), "last_error": ""}
+    elif outcome.result == "release":
+        changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1, "next_attempt_at": Now(),
+                   "last_error": error}
+    elif outcome.result == "retry" and claim.attempts <= len(retries):
+        wait = retries[claim.attempts - 1]
+        changes = {"state": DeliveryState.PENDING, "last_error": error, "next_attempt_at": ExpressionWrapper(
+            Now() + timedelta(minutes=wait), output_field=DateTimeField())}
+        log.warning("notification %s failed: %s; trying again in %d min", claim, outcome.error, wait)
+    else:
+        if outcome.result == "retry":
+            error = f"given up after {claim.attempts} attempts: {outcome.error}"[:1000]
+        changes = {"state": DeliveryState.FAILED, "last_error": error}
+        log.error("notification %s not delivered: %s", claim, error)
+    claimed = Delivery.objects.filter(pk=claim.id, state=DeliveryState.SENDING, attempts=claim.attempts)
+    if claimed.update(**changes) != 1:
+        # Only a webhook's claim lapses: another sender has posted it again meanwhile, and records its own.
+        log.warning("notification %s: its claim lapsed and another sender took it over; %s not recorded",
+                    claim, outcome.result)
+        return 0
+    return int(outcome.result == "sent")
+
+
+def _email_send(claim: _Claim, mail: MailPass) -> _Outcome:
+    content = claim.content
+    message = EmailMessage(subject=content["subject"], body=content["body"], to=content.get("to") or [],
+                           bcc=content.get("bcc") or [], headers=content.get("headers") or {})
+    try:
+        mail.send(message)
+    except MailServerUnreachable as exc:
+        return _Outcome("release", str(exc))
+    except Exception as exc:
+        if refused_for_now(exc):
+            return _Outcome("retry", f"the mail server said not now: {exc}")
+        if server_refused(exc):
+            return _Outcome("failed", f"the mail server refused it: {exc}")
+        return _Outcome("failed", f"lost mid-message ({exc!r}); it may have arrived, so it is not sent again")
+    return _Outcome("sent")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # urllib would follow a redirect of a POST as a GET without the body, and call that a success.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+class _WebhookPass:
+    """The webhooks of one pass: each source's URL read once, and receivers that did not answer."""
+
+    def __init__(self) -> None:
+        self._urls: dict[str, str] = {}
+        self._silent: dict[str, str] = {}  # URL -> why it did not answer in this pass
+
+    def post(self, claim: _Claim) -> _Outcome:
+        if claim.source not in self._urls:
+            self._urls[claim.source] = WEBHOOK_URLS[claim.source]() if claim.source in WEBHOOK_URLS else ""
+        url = self._urls[claim.source]
+        if not url:
+            return _Outcome("failed", f"no webhook URL is set for {claim.source} notifications any more")
+        if url in self._silent:
+            return _Outcome("retry", f"not tried: the receiver did not answer earlier in this pass ({self._silent[url]})")
+        outcome = _webhook_post(url, claim.content, event_id=claim.event_id, attempt=claim.attempts)
+        if outcome.no_answer:
+            self._silent[url] = outcome.error
+        return outcome
+
+
+def _webhook_post(url: str, payload: dict[str, Any], *, event_id: uuid.UUID, attempt: int) -> _Outcome:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "gatehouse-webhook/1",
+        "Idempotency-Key": str(event_id), "X-Gatehouse-Event": str(payload.get("event", "")),
+        "X-Gatehouse-Attempt": str(attempt),
+    })
+    try:
+        with _OPENER.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - operator-set URL
+            response.read()
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code in (408, 429) or exc.code >= 500:
+            return _Outcome("retry", f"HTTP {exc.code} {exc.reason}")
+        return _Outcome("failed", f"HTTP {exc.code} {exc.reason}: the receiver refused it, so it is not retried")
+    except ValueError as exc:  # not a URL urllib can post to: retrying would not change that
+        return _Outcome("failed", f"{url!r} cannot be posted to: {exc}")
+    except (OSError, http.client.HTTPException) as exc:  # refused, timed out, dropped: it may have arrived
+        return _Outcome("retry", f"no answer from {url}: {exc}", no_answer=True)
+    return _Outcome("sent")
