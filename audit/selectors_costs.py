@@ -15,8 +15,8 @@ from django.db.models import Count, Sum
 
 from audit.date_range import date_range_parse
 from audit.spreadsheet import csv_text
-from orchestrator import cost_admin
-from orchestrator.models import Budget, BudgetUsage, CostAlert, SpendEvent
+from orchestrator import cost_admin, cost_alerts
+from orchestrator.models import Budget, BudgetUsage, CostAlert, Delivery, SpendEvent
 from orchestrator.registry import workflows
 from review.models import ItemStatus, ReviewItem
 
@@ -158,7 +158,15 @@ def budget_stops(*, limit: int = 50) -> list[ReviewItem]:
 
 
 def recent_alerts(*, limit: int = 10) -> list[CostAlert]:
-    return list(CostAlert.objects.select_related("budget", "run").order_by("-created_at", "-id")[:limit])
+    """The latest alerts, each with `deliveries`: what became of its e-mail and webhook."""
+    alerts = list(CostAlert.objects.select_related("budget", "run").order_by("-created_at", "-id")[:limit])
+    deliveries: dict[int, list[Delivery]] = {}
+    for delivery in Delivery.objects.filter(source=cost_alerts.SOURCE, ref__in=[a.pk for a in alerts]).order_by(
+            "channel", "id"):
+        deliveries.setdefault(delivery.ref, []).append(delivery)
+    for alert in alerts:
+        alert.deliveries = deliveries.get(alert.pk, [])
+    return alerts
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:

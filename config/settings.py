@@ -271,6 +271,8 @@ GATEHOUSE_REVIEW_WEBHOOK_URL = env_str("GATEHOUSE_REVIEW_WEBHOOK_URL", "") or ""
 # given up. The default spreads 8 attempts over about a day and a half.
 GATEHOUSE_NOTIFY_RETRY_MINUTES = env_int_list("GATEHOUSE_NOTIFY_RETRY_MINUTES", [1, 5, 30, 120, 360, 720, 1440],
                                               minimum=1)
+# How long a notification webhook's POST waits for the receiver's answer (a worker or the reconciler waits).
+GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS = env_int("GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
 # Absolute links in notifications (emails and webhooks are read outside the browser).
 # `make run` serves on $PORT: links in e-mails follow it unless the real address is set.
 GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}")

@@ -6,8 +6,8 @@ once; sent by `deliveries_send` after that committed, never with a transaction o
 call:
   1. Claim one due row at a time (a guarded UPDATE of the row a FOR UPDATE SKIP LOCKED select
      found): two senders (the worker that made the item and a reconciler, two reconcilers) never
-     take the same row. A webhook's claim lasts CLAIM_SECONDS, so one whose sender died mid-POST is
-     posted again then; an e-mail's never lapses (see below).
+     take the same row. A webhook's claim lasts a minute past two POST timeouts, so one whose sender
+     died mid-POST is posted again then; an e-mail's never lapses (see below).
   2. Send it, then record what happened by a guarded UPDATE (still claimed, same attempt).
 
 Webhooks are at least once. No answer, a timeout, 408, 429 or 5xx is retried after the next wait
@@ -50,9 +50,6 @@ from orchestrator.models import Delivery, DeliveryChannel, DeliveryState
 
 log = logging.getLogger("gatehouse.notify")
 
-WEBHOOK_TIMEOUT_SECONDS = 5
-# Many times a POST's timeout: a webhook's claim lapses only for a sender that died (or hung).
-CLAIM_SECONDS = 120
 # Each source's webhook URL as configured now (apps register theirs in ready()): a retry goes where
 # the URL points when it is sent, and stops if it was removed.
 WEBHOOK_URLS: dict[str, Callable[[], str]] = {}
@@ -147,9 +144,18 @@ def deliveries_send(*, ids: list[int] | None = None, source: str | None = None, 
     return sent
 
 
+def deliveries_retry(*, ids: list[int]) -> int:
+    """Give failed webhooks among `ids` a fresh round of attempts, due now (an operator's "send again"
+    once the receiver is fixed); returns how many. E-mails are not: one may have arrived."""
+    return Delivery.objects.filter(pk__in=ids, channel=DeliveryChannel.WEBHOOK, state=DeliveryState.FAILED).update(
+        state=DeliveryState.PENDING, attempts=0, next_attempt_at=Now(), last_error="")
+
+
 def _claim(*, ids: list[int] | None, source: str | None, channels: list[str], tried: list[int]) -> _Claim | None:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, {"claim": CLAIM_SECONDS, "channels": channels, "tried": tried, "ids": ids,
+        # A webhook's claim lapses only for a sender that died or hung, never during its POST.
+        claim_seconds = 60 + 2 * settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS
+        cursor.execute(_CLAIM, {"claim": claim_seconds, "channels": channels, "tried": tried, "ids": ids,
                                 "source": source})
         row = cursor.fetchone()
     if row is None:
@@ -242,15 +248,16 @@ def _webhook_post(url: str, payload: dict[str, Any], *, event_id: uuid.UUID, att
         "X-Gatehouse-Attempt": str(attempt),
     })
     try:
-        with _OPENER.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - operator-set URL
+        with _OPENER.open(request, timeout=settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - operator-set URL
             response.read()
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code in (408, 429) or exc.code >= 500:
             return _Outcome("retry", f"HTTP {exc.code} {exc.reason}")
         return _Outcome("failed", f"HTTP {exc.code} {exc.reason}: the receiver refused it, so it is not retried")
-    except ValueError as exc:  # not a URL urllib can post to: retrying would not change that
-        return _Outcome("failed", f"{url!r} cannot be posted to: {exc}")
+    except ValueError:  # not a URL urllib can post to: retrying would not change that
+        return _Outcome("failed", "the webhook URL is not one that can be posted to (http or https)")
     except (OSError, http.client.HTTPException) as exc:  # refused, timed out, dropped: it may have arrived
-        return _Outcome("retry", f"no answer from {url}: {exc}", no_answer=True)
+        # Errors name no URL: they are shown on pages, and a webhook URL often carries a secret token.
+        return _Outcome("retry", f"no answer: {exc}", no_answer=True)
     return _Outcome("sent")

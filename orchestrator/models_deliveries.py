@@ -54,5 +54,20 @@ class Delivery(models.Model):
             models.Index(fields=["source", "ref"], name="delivery_subject"),
         ]
 
+    @property
+    def note(self) -> str:
+        """What became of it, in a few words (the Costs page's alert list)."""
+        name = self.get_channel_display()
+        if self.state == DeliveryState.SENT:
+            return f"{name} sent"
+        if self.state == DeliveryState.FAILED:
+            return f"{name} not delivered: {self.last_error}"
+        if self.state == DeliveryState.SENDING:
+            return f"{name} being sent"
+        if self.attempts:
+            return (f"{name} failed {self.attempts}×, next try {self.next_attempt_at:%Y-%m-%d %H:%M} UTC: "
+                    f"{self.last_error}")
+        return f"{name} waiting: {self.last_error}" if self.last_error else f"{name} waiting"
+
     def __str__(self) -> str:
         return f"{self.source} {self.ref} by {self.get_channel_display().lower()}: {self.get_state_display().lower()}"
