@@ -6,8 +6,8 @@
         hook.bodies                  # every JSON body received, in order
         hook.requests[0].headers     # with its headers
 
-`hold()` makes the next POST wait (the request is recorded first) until `release()`: a receiver that
-is slow to answer, while a test looks at what else happens meanwhile.
+`hold()` makes the next POST (only that one) wait, recorded first, until `release()`: a receiver
+slow to answer a sender, while a test looks at what else happens meanwhile.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class WebhookReceiver:
         self.requests: list[Received] = []
         self.bodies: list[dict[str, Any]] = []  # every JSON body received, in order
         self._answers: list[int] = []
-        self._held = threading.Event()
-        self._held.set()
+        self._hold_next = False
+        self._released = threading.Event()
         self._lock = threading.Lock()
         receiver = self
 
@@ -42,7 +42,9 @@ class WebhookReceiver:
                     receiver.requests.append(Received(dict(self.headers.items()), body))
                     receiver.bodies.append(body)
                     status = receiver._answers.pop(0) if receiver._answers else 204
-                receiver._held.wait(timeout=30)
+                    held, receiver._hold_next = receiver._hold_next, False
+                if held:
+                    receiver._released.wait(timeout=30)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -60,10 +62,12 @@ class WebhookReceiver:
             self._answers.extend(statuses)
 
     def hold(self) -> None:
-        self._held.clear()
+        with self._lock:
+            self._hold_next = True
+            self._released.clear()
 
     def release(self) -> None:
-        self._held.set()
+        self._released.set()
 
     def __enter__(self) -> WebhookReceiver:
         self._thread.start()
