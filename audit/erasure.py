@@ -2,8 +2,8 @@
 
 The ledger never held the data, only (salted) digests of it, so:
 1. checkpoint state values (deltas and snapshots) become the marker {"$erased": true}, the decision
-   checkpoints' reasons and responses are cleared, journal request/result texts, review item texts
-   and decisions, run labels' values and error messages are replaced; blobs only these runs
+   checkpoints' reasons and responses are cleared, journal request/result texts, review item texts,
+   decisions and notifications, run labels' values and error messages are replaced; blobs only these runs
    reference are deleted; the unsalted digests kept beside them for the engine's own use (a
    checkpoint's state hash, a journal row's request hash) are cleared too;
 2. the runs' ledger entries are marked redacted: an UPDATE of that one column, the only change the
@@ -28,11 +28,13 @@ from audit.models import LedgerEntry
 from audit.selectors_ledger import ERASED_KIND
 from audit.services import ledger_append, system_ledger_append
 from orchestrator.blobs import BLOB_KEY, _path, blob_get, is_blob_sha
+from orchestrator.deliveries import deliveries_erase
 from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.services import no_run_message
 from orchestrator.state import dumps, loads
 from review.models import ReviewDecision, ReviewItem
+from review.notifications import SOURCE as REVIEW_SOURCE
 
 ERASED: dict[str, Any] = {"$erased": True}
 ERASED_TEXT = "[erased]"
@@ -151,6 +153,8 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
             request=dumps({"description": ERASED_TEXT, "args": {}, "erased": True}), summary=ERASED_TEXT,
             reason="", response="", edits=None)
         ReviewDecision.objects.filter(item__run_id__in=ids).update(reason="", response="", edits=None)
+        # The items' notifications carried their texts (the e-mail's body, the webhook's summary).
+        deliveries_erase(source=REVIEW_SOURCE, refs=ReviewItem.objects.filter(run_id__in=ids).values("pk"))
         redacted = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs], redacted=False).update(
             redacted=True)
         for r in locked:

@@ -24,11 +24,13 @@ from audit.erasure import _delete_unshared_blobs
 from audit.models import LedgerEntry, PrunedChain, PrunedLeaf, RetentionPolicy, Seal
 from audit.sealing import RETENTION_MINIMUM_DAYS
 from audit.services import system_chain_lock, system_ledger_append
+from orchestrator.deliveries import deliveries_forget
 from orchestrator.models import TERMINAL_STATUSES, Checkpoint, JournalEntry, Run
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.selectors import workflow_known
 from orchestrator.state import loads
 from review.models import ReviewDecision, ReviewItem
+from review.notifications import SOURCE as REVIEW_SOURCE
 
 # 100 years, as for an API token's lifetime: more is a typo, and a cutoff further back than datetime's
 # year 1 cannot even be computed (prune failed with OverflowError on every run after such a setting).
@@ -138,6 +140,7 @@ def retention_prune(*, dry_run: bool, actor: str = "", now: datetime | None = No
         Checkpoint.objects.filter(run_id__in=ids).delete()
         JournalEntry.objects.filter(run_id__in=ids).delete()
         ReviewDecision.objects.filter(item__run_id__in=ids).delete()
+        deliveries_forget(source=REVIEW_SOURCE, refs=ReviewItem.objects.filter(run_id__in=ids).values("pk"))
         ReviewItem.objects.filter(run_id__in=ids).delete()
         Run.objects.filter(pk__in=ids).update(labels={})
         _delete_unshared_blobs(blobs, ids)

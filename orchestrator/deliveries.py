@@ -34,7 +34,7 @@ import logging
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -42,7 +42,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Now
 
 from orchestrator.mail import MailPass, MailServerUnreachable, refused_for_now, server_refused
@@ -142,6 +142,20 @@ def deliveries_send(*, ids: list[int] | None = None, source: str | None = None, 
         log.warning("notifications: the mail server could not be reached (%s); %d e-mail(s) left for the next pass",
                     mail.unreachable, released)
     return sent
+
+
+def deliveries_erase(*, source: str, refs: Iterable[int] | QuerySet) -> int:
+    """Their subject's personal data was erased (audit.erasure): so is the copy in its notifications.
+    What was sent stays on record as sent; what was not is no longer sent. Returns how many."""
+    rows = Delivery.objects.filter(source=source, ref__in=refs)
+    rows.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING]).update(
+        state=DeliveryState.FAILED, last_error="not sent: its data was erased first")
+    return rows.update(content={"$erased": True})
+
+
+def deliveries_forget(*, source: str, refs: Iterable[int] | QuerySet) -> int:
+    """Their subject was pruned (audit.retention): its notifications go with it. Returns how many."""
+    return Delivery.objects.filter(source=source, ref__in=refs).delete()[0]
 
 
 def deliveries_retry(*, ids: list[int]) -> int:
