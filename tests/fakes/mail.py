@@ -1,4 +1,4 @@
-"""Mail stand-ins: a backend for worker processes, and an SMTP server that never answers.
+"""Mail stand-ins: a backend for worker processes, an SMTP server that never answers, and one that does.
 
 `FailsOnceBackend` is a Django EMAIL_BACKEND a worker process loads by name
 (`EMAIL_BACKEND=tests.fakes.mail.FailsOnceBackend`, `GATEHOUSE_TEST_MAIL_DIR=<dir>`): the first
