@@ -75,4 +75,6 @@ def test_a_hold_of_a_killed_worker_is_released_and_the_run_completes(priced, mak
     wait_for(lambda: Run.objects.get(pk=run.pk).status == "completed", timeout=60, what="the run to complete")
     usage = BudgetUsage.objects.get(budget=budget)
     assert usage.spent == SpendEvent.objects.filter(run=run).aggregate(s=Sum("cost"))["s"]
-    assert usage.reserved == 0 and not BudgetReservation.objects.exists()
+    # The job gives its hold back just after the step commit that completed the run.
+    wait_for(lambda: BudgetUsage.objects.get(budget=budget).reserved == 0 and not BudgetReservation.objects.exists(),
+             what="the finished job to give its hold back")
