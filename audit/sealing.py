@@ -14,8 +14,10 @@ with no late arrivals). So `ledger_seal()`:
    previous last_gseq < gseq <= S in gseq order, extends the tree from the previous seal's stored
    frontier (no old leaf is read again), signs the head (size, root, time, previous head) and the
    per-chain heads it covers, and stores the seal;
-4. after commit, writes a copy outside the database: one JSON file per seal in GATEHOUSE_SEAL_DIR
-   and/or a POST to GATEHOUSE_SEAL_WEBHOOK_URL. Every seal pass (`seal_pass`: `audit seal`, and each
+4. after commit, writes a copy outside the database: one JSON file per seal in GATEHOUSE_SEAL_DIR,
+   and, with GATEHOUSE_SEAL_WEBHOOK_URL set, a POST queued in the seal's own transaction in the
+   notification outbox (orchestrator.deliveries: retried until the receiver has it, under one
+   event_id, so a receiver that was down still gets every seal). Every seal pass (`seal_pass`: `audit seal`, and each
    round of `audit seal --loop`) writes the copies still missing, of earlier seals too, so a seal
    directory that could not be written is healed by the first pass after it is fixed, new entries or
    not; while it cannot be written, each pass says so in one line (SealCopyError).
@@ -29,7 +31,6 @@ import logging
 import os
 import signal
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,8 +55,11 @@ from audit.signing import (
     sign_head,
     verify_document,
 )
+from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
 
 log = logging.getLogger("gatehouse.ledger")
+
+SEAL_SOURCE = "seal"  # the outbox source of seal copies posted to GATEHOUSE_SEAL_WEBHOOK_URL
 
 # The per-chain heads a seal covers are signed with their own context: never confusable with a head.
 CHAINS_CONTEXT = b"gatehouse-sealed-chains-v1\n"
@@ -288,6 +292,9 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None, p
             consistency=[node.hex() for node in FrontierTree(known, leaves).consistency_proof(known_size)]
             if previous else None,
         )
+        if settings.GATEHOUSE_SEAL_WEBHOOK_URL:  # queued with the seal, so no seal is made without its POST
+            deliveries_queue([Event(source=SEAL_SOURCE, ref=seal.seal_no,
+                                    webhook={"event": "ledger.seal", **seal_document(seal)})])
     if publish:
         seals_publish()
     return seal
@@ -342,8 +349,20 @@ def _copy_error(directory: Path, exc: OSError, missing: int) -> SealCopyError:
 
 
 def seals_publish() -> int:
-    """Write the external copy of every seal that has none yet (directory), POST new ones (webhook); returns
-    how many were written. Raises SealCopyError, one line, when the directory cannot be written."""
+    """Write the external copy of every seal that has none yet (directory) and post the webhook copies due;
+    returns how many files were written. Raises SealCopyError, one line, when the directory cannot be
+    written (after posting: the webhook copies do not wait for the directory)."""
+    try:
+        return _seal_files_write()
+    finally:
+        deliveries_send(source=SEAL_SOURCE)
+
+
+def seal_webhook_url() -> str:
+    return settings.GATEHOUSE_SEAL_WEBHOOK_URL
+
+
+def _seal_files_write() -> int:
     directory = seal_dir()
     have = {p.name for p in directory.glob("seal-*.json")} if directory.is_dir() else set()
     missing = [no for no in Seal.objects.order_by("seal_no").values_list("seal_no", flat=True).iterator()
@@ -358,21 +377,9 @@ def seals_publish() -> int:
                 document = canonical_json(seal_document(seal))
                 _write_atomically(seal_path(seal.seal_no), document + b"\n")
                 written += 1
-                if settings.GATEHOUSE_SEAL_WEBHOOK_URL:
-                    _post(settings.GATEHOUSE_SEAL_WEBHOOK_URL, document)
     except OSError as exc:
         raise _copy_error(directory, exc, len(missing) - written) from None
     return written
-
-
-def _post(url: str, body: bytes) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
-            response.read()
-    except OSError as exc:
-        log.warning("seal webhook %s failed: %s (the seal directory copy was written)", url, exc)
 
 
 def external_seals() -> dict[int, tuple[Path, dict[str, Any]]]:
