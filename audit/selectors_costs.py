@@ -22,6 +22,9 @@ from review.models import ItemStatus, ReviewItem
 
 DIMENSIONS = {"workflow": "Workflow", "model": "Model", "node": "Node", "label": "Label"}
 ZERO = Decimal(0)
+# The spend chart draws a bar slot per day: a From typed as year 0002 (the first digit of "2025", which
+# the date field sends on its own) made a 37 MB page that froze the browser. Three years is plenty.
+MAX_DAYS = 1096
 
 
 @dataclass
@@ -41,6 +44,8 @@ class CostFilters:
 
     @property
     def end(self) -> datetime:
+        if self.until == date.max:  # no day after it to start at (9999-12-31 answered 500)
+            return datetime.max.replace(tzinfo=UTC)
         return datetime.combine(self.until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
@@ -51,6 +56,8 @@ def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
     dates = date_range_parse(params, default_since=today - timedelta(days=29), default_until=today)
     errors = dict(dates.errors)
     since, until = dates.since or today, dates.until or today  # never blank: both have defaults
+    if not errors and (until - since).days >= MAX_DAYS:
+        errors["since"] = f"show at most {MAX_DAYS:,} days (three years) at a time: move From closer to To"
     raw = {name: (params.get(name) or "").strip() or day.isoformat()
            for name, day in (("since", since), ("until", until))}
     by = params.get("by") or "workflow"
@@ -171,6 +178,8 @@ def recent_alerts(*, limit: int = 10) -> list[CostAlert]:
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    if (first.year, first.month) == (9999, 12):  # no month after it to start (answered 500)
+        return first, datetime.max.replace(tzinfo=UTC)
     nxt = (first + timedelta(days=32)).replace(day=1)
     return first, nxt
 
