@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +63,15 @@ def run_ledger_status(run: Run) -> LedgerStatus:
         return LedgerStatus("unsealed", "Not verified yet",
                             f"{run.ledger_len} entries; run `audit verify` or use Verify now on the audit page.")
     when = last.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+    # A verification vouches only for the entries there were when it started: a run decided or
+    # resumed since has entries no one has checked, however sealed they are.
+    checked_from = last.started_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    unchecked = LedgerEntry.objects.filter(chain=run.thread_id, at__gte=checked_from).count()
+    if unchecked:
+        pending = f"; {unsealed} await the next seal" if unsealed else ""
+        return LedgerStatus("unsealed", "Newer entries not verified",
+                            f"{run.ledger_len} entries; the last {unchecked} were written after the last "
+                            f"verification ({when}){pending}. Verify now on the audit page checks them.")
     if unsealed:
         return LedgerStatus("unsealed", "Verified, sealing pending",
                             f"{run.ledger_len} entries, chain verified {when}; {unsealed} newer entries await "
