@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -33,6 +34,7 @@ from audit.offline_verifier import plural
 from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
 from audit.verify import ledger_verify
+from orchestrator.budgets import money
 
 MAX_RUNS = 200
 INK = colors.HexColor("#1f2937")
@@ -97,7 +99,7 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
         if tokens:
             parts.append(f"{tokens:,} tokens")
         if payload.get("cost") not in (None, "0", "0.000000"):
-            parts.append(f"${payload['cost']}")
+            parts.append(money(Decimal(payload["cost"])))
         if payload.get("duration_ms") is not None:
             parts.append(f"{payload['duration_ms']:.0f} ms")
         return " · ".join(p for p in parts if p)
@@ -161,7 +163,7 @@ def _run_section(story: list[Any], report: RunReport) -> None:
          + (f" by {run.created_by.username}" if run.created_by_id else "")),
         ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else "—"),
         ("Steps", str(run.step)),
-        ("Tokens / cost", f"{report.total_tokens:,} tokens · ${report.total_cost:.4f}"),
+        ("Tokens / cost", f"{report.total_tokens:,} tokens · {money(report.total_cost)}"),
         ("Ledger", f"{run.ledger_len} entries, head {run.ledger_head[:16]}…"),
     ]
     story.append(_table([[_p(k, "muted"), _p(v)] for k, v in facts], [35 * mm, 139 * mm], header=False))
@@ -183,9 +185,11 @@ def _run_section(story: list[Any], report: RunReport) -> None:
     story.append(Paragraph("Costs by node", STYLES["h3"]))
     if report.costs:
         rows = [["Node", "Steps", "Tokens", "Cost"]]
-        rows += [[_p(c["node"]), _p(c["steps"]), _p(f"{c['tokens'] or 0:,}"), _p(f"${c['cost'] or 0:.4f}")]
+        # Every digit to a millionth, as the cost pages show them: rounded to 4 places, a node's
+        # $0.000117 read $0.0001, a node with tokens cost "$0.0000", and the rows missed their total.
+        rows += [[_p(c["node"]), _p(c["steps"]), _p(f"{c['tokens'] or 0:,}"), _p(money(c["cost"] or 0))]
                  for c in report.costs]
-        rows.append([_p("Total", "muted"), "", _p(f"{report.total_tokens:,}"), _p(f"${report.total_cost:.4f}")])
+        rows.append([_p("Total", "muted"), "", _p(f"{report.total_tokens:,}"), _p(money(report.total_cost))])
         story.append(_table(rows, [70 * mm, 25 * mm, 35 * mm, 35 * mm]))
     else:
         story.append(_p("No node has run yet.", "muted"))
