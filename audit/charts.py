@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from audit.plot_embed import figure_html
 from audit.plot_text import TRACE_NAME, plot_text
+from orchestrator.budgets import money
 from orchestrator.graph import END, START, Graph
 
 INK, MUTED, BRAND, WARN = "#101828", "#667085", "#4f46e5", "#b54708"
@@ -36,10 +37,10 @@ def waterfall_html(rows: list[dict[str, Any]]) -> str:
     hover = []
     for label, r, d, c in zip(labels, rows, durations, costs, strict=True):
         over = f" over {r['count']} steps" if r["count"] > 1 else ""
-        hover.append(f"{label}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · ${c:.4f}")
+        hover.append(f"{label}<br>{d:.1f} ms{over}<br>{r['tokens']} tokens · {money(c)}")
     fig = go.Figure(go.Waterfall(
         x=labels, y=durations, measure=["relative"] * len(rows),
-        text=[f"${c:.5f}" if c else "" for c in costs], textposition="outside",
+        text=[money(c) if c else "" for c in costs], textposition="outside",
         hovertext=hover, hoverinfo="text",
         increasing={"marker": {"color": BRAND}}, connector={"line": {"color": "#d0d5dd", "width": 1}},
     ))
