@@ -29,7 +29,7 @@ from reportlab.platypus import (
 )
 
 from audit.ledger import utc_now_iso
-from audit.models import PrunedChain, Seal
+from audit.models import LedgerEntry, PrunedChain, Seal
 from audit.offline_verifier import plural
 from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
@@ -138,6 +138,14 @@ def _statement(story: list[Any], runs: list[str]) -> None:
                      f"{seal.root[:16]}…, Ed25519-signed with key {seal.key_id}; {result.seals} seal"
                      f"{'s' if result.seals != 1 else ''} and signatures checked, and compared with the copies "
                      "kept outside the database.")
+        # The seal is the ledger's, not these runs': say which of their entries it does not cover yet,
+        # or "sealed through seal N" reads as if all of them were signed.
+        unsealed = LedgerEntry.objects.filter(chain__in=runs, gseq__gt=seal.last_gseq).count()
+        if unsealed:
+            lines.append(f"{plural(unsealed, 'entry', 'entries')} of this report "
+                         f"{'is' if unsealed == 1 else 'are'} newer than seal {seal.seal_no}, so not yet "
+                         "signed: the next seal will cover them; export again after it for a record "
+                         "that is sealed throughout.")
     else:
         lines.append("No seal has been made yet, so these entries are not yet signed.")
     lines.append(f"Public keys known: {keys}. To check independently, export JSONL and run "
