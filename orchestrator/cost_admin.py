@@ -226,6 +226,13 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
                 message = (f"Budget “{facts.get('budget')}” no longer exists: leave the cap empty to resume "
                            "without raising one.")
                 raise CostAdminError(message, {"cap": message})
+            needed = budget_item_needed(facts)
+            # A raise that still leaves the call out only stops the run again at the same call, with a
+            # new stop to decide: refuse it as the page's "at least …" says, rather than resume.
+            if budget.active and budget.cap < cap < needed:
+                message = (f"A cap of {money(cap)} is still below the {money(needed)} this call needs: give at "
+                           "least that, or end the run.")
+                raise CostAdminError(message, {"cap": message})
             budget_cap_raise(budget=budget, cap=cap, actor=actor)
         elif (short := _still_short(budget, facts)) is not None:
             message = (f"The cap of “{short[0].name}” is still {money(short[0].cap)}, below the {money(short[1])} "
