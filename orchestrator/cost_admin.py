@@ -100,9 +100,15 @@ def budget_scope_warning(*, scope: str, match: str) -> str:
     return f"No run is labelled {match} yet: this budget guards nothing until one is. {known}"
 
 
+def _amount(value: Decimal) -> str:
+    """An amount as the database keeps it (6 places): a cap typed "5" over a stored 5.000000 is no
+    change, where str() recorded one in the ledger ("cap from 5.000000 to 5") and revoked every hold."""
+    return f"{Decimal(value).quantize(Decimal('0.000001')):f}"
+
+
 def _snapshot(budget: Budget) -> dict[str, Any]:
     return {"name": budget.name, "scope": budget.scope, "match": budget.match, "period": budget.period,
-            "cap": str(budget.cap), "soft_thresholds": list(budget.soft_thresholds), "active": budget.active}
+            "cap": _amount(budget.cap), "soft_thresholds": list(budget.soft_thresholds), "active": budget.active}
 
 
 @transaction.atomic
@@ -262,8 +268,8 @@ class PriceInput:
 
 
 def _price_snapshot(price: ModelPrice) -> dict[str, str]:
-    return {"pattern": price.pattern, "input": str(price.input_per_mtok), "output": str(price.output_per_mtok),
-            "cached": str(price.cached_input_per_mtok), "from": price.effective_from.isoformat()}
+    return {"pattern": price.pattern, "input": _amount(price.input_per_mtok), "output": _amount(price.output_per_mtok),
+            "cached": _amount(price.cached_input_per_mtok), "from": price.effective_from.isoformat()}
 
 
 @transaction.atomic
@@ -288,8 +294,10 @@ def price_save(*, data: PriceInput, actor: Any, price: ModelPrice | None = None)
     except IntegrityError:
         message = f"{data.pattern} already has a price from {data.effective_from}; edit that row or pick another date."
         raise CostAdminError(message, {"effective_from": message}) from None
-    system_ledger_append(kind="price_changed", actor=_actor(actor),
-                         payload={"price": row.pk, "before": before, "after": _price_snapshot(row)})
+    after = _price_snapshot(row)
+    if before != after:  # saved as it was: nothing to record (the note is not priced, nor recorded)
+        system_ledger_append(kind="price_changed", actor=_actor(actor),
+                             payload={"price": row.pk, "before": before, "after": after})
     transaction.on_commit(spend.prices_invalidate)
     return row
 

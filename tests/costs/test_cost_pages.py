@@ -62,7 +62,7 @@ def test_a_cap_change_is_recorded_in_the_ledger_with_who_and_old_and_new(client_
     assert budget.cap == Decimal("250")
     entry = LedgerEntry.objects.filter(chain="system", kind="budget_changed").get()
     assert entry.actor == "admin"
-    assert loads(entry.payload)["changes"] == {"cap": {"from": "100.000000", "to": "250"}}
+    assert loads(entry.payload)["changes"] == {"cap": {"from": "100.000000", "to": "250.000000"}}
     page = client.get(reverse("audit:budgets")).content.decode()
     assert "Legal" in page and "department=legal" in page
 
