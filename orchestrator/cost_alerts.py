@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import system_ledger_append
-from orchestrator.budgets import THRESHOLD_PASSED
+from orchestrator.budgets import THRESHOLD_PASSED, money
 from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
 from orchestrator.models import CostAlert, CostSettings, Run
 
@@ -49,6 +49,14 @@ def _cached_settings() -> CostSettings:
 # Settlement (orchestrator.budgets) reports which usage rows passed a soft threshold; this claims the
 # highest newly passed threshold per row (a guarded UPDATE: once per period, whoever gets there first)
 # and records the alert. Rows are locked in id order first, like every other budget writer.
+
+
+def _money(column: str) -> str:
+    """SQL for orchestrator.budgets.money() without its "$": cents, or every digit down to a millionth.
+    Rounded to cents, a $0.001 cap read "of $0.00"."""
+    return f"round({column}, greatest(2, scale(trim_scale(round({column}, 6)))))"
+
+
 _THRESHOLDS_CLAIM = f"""
 WITH locked AS (
   SELECT id FROM orchestrator_budgetusage WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
@@ -66,8 +74,8 @@ WITH locked AS (
   INSERT INTO orchestrator_costalert
     (kind, budget_id, usage_id, threshold, run_id, node, message, created_at, delivery_error)
   SELECT 'threshold', budget_id, id, pct, %(run)s, %(node)s,
-         'Budget "' || name || '" passed ' || pct || '%% of its cap: $' || round(spent, 4)
-           || ' of $' || round(cap, 2) || ' spent.',
+         'Budget "' || name || '" passed ' || pct || '%% of its cap: $' || {_money("spent")}
+           || ' of $' || {_money("cap")} || ' spent.',
          statement_timestamp(), ''
   FROM claimed
   ON CONFLICT DO NOTHING
@@ -138,8 +146,8 @@ def anomaly_check(*, run_id: int, workflow: str, node: str, node_total: Decimal)
     if p95 is None or node_total <= k * p95:
         return None
     thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first() or str(run_id)
-    message = (f"Node {node} of run {thread_id} ({workflow}) has spent ${node_total:.6f}, "
-               f"above {k} × its p95 of ${p95:.6f} over recent runs.")
+    message = (f"Node {node} of run {thread_id} ({workflow}) has spent {money(node_total)}, "
+               f"above {k} × its p95 of {money(p95)} over recent runs.")
     try:
         with transaction.atomic():
             alert = CostAlert.objects.create(kind="anomaly", run_id=run_id, node=node, message=message)
