@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 
 from audit.date_range import date_range_parse
+from audit.keyset import keyset_page
 from audit.models import LedgerEntry, PrunedChain, Seal, VerificationRun
 from orchestrator.models import Checkpoint, Run
 from review.models import ReviewDecision
@@ -169,9 +170,11 @@ class DecisionFilters:
         return any([self.actor, self.workflow, self.decision, self.since, self.until])
 
 
-def decision_log(filters: DecisionFilters, *, limit: int = PAGE_SIZE) -> list[ReviewDecision]:
-    """Who decided what, when, with which edits: newest first."""
-    rows = ReviewDecision.objects.select_related("actor", "item", "item__run").order_by("-created_at", "-id")
+def decision_log(filters: DecisionFilters, *, cursor: str = "", limit: int = PAGE_SIZE) -> tuple[list[ReviewDecision], str]:
+    """Who decided what, when, with which edits: newest first, a page at a time (the rows, and the
+    cursor of the next page or ""). The log once showed the newest 50 and stopped, with nothing to say
+    that older decisions matched too."""
+    rows = ReviewDecision.objects.select_related("actor", "item", "item__run")
     if filters.actor:
         rows = rows.filter(actor__username=filters.actor)
     if filters.workflow:
@@ -182,7 +185,7 @@ def decision_log(filters: DecisionFilters, *, limit: int = PAGE_SIZE) -> list[Re
         rows = rows.filter(created_at__date__gte=filters.since)
     if filters.until:
         rows = rows.filter(created_at__date__lte=filters.until)
-    return list(rows[:limit])
+    return keyset_page(rows, cursor=cursor, limit=limit)
 
 
 def decision_actors() -> list[str]:

@@ -3,15 +3,13 @@ and pages of runs newest first (no HTTP here)."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q
-
 from audit.date_range import date_range_parse
+from audit.keyset import keyset_page
 from audit.polling import poll_seconds
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import workflows
@@ -79,18 +77,6 @@ class RunFilters:
         return runs
 
 
-def _encode_cursor(run: Run) -> str:
-    return base64.urlsafe_b64encode(f"{run.created_at.isoformat()}|{run.pk}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        stamp, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(stamp), int(pk)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) -> dict[str, Any]:
     """Newest first, keyset-paginated on (created_at, id): page N costs the same as page 1.
 
@@ -98,19 +84,8 @@ def runs_page(*, filters: RunFilters, cursor: str = "", limit: int = PAGE_SIZE) 
     read as the answer to a question nobody asked."""
     if filters.errors:
         return {"runs": [], "next_cursor": "", "poll_s": 0}
-    runs = filters.queryset().select_related("parent").order_by("-created_at", "-id")
-    position = _decode_cursor(cursor) if cursor else None
-    if position is not None:
-        stamp, pk = position
-        runs = runs.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=pk))
-    rows = list(runs[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "runs": rows,
-        "next_cursor": _encode_cursor(rows[-1]) if more else "",
-        "poll_s": poll_seconds(r.status for r in rows),
-    }
+    rows, next_cursor = keyset_page(filters.queryset().select_related("parent"), cursor=cursor, limit=limit)
+    return {"runs": rows, "next_cursor": next_cursor, "poll_s": poll_seconds(r.status for r in rows)}
 
 
 def workflow_names() -> list[str]:

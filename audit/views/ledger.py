@@ -108,8 +108,12 @@ def decisions(request: Request) -> HttpResponse:
     actors, workflows = decision_actors(), ledger_workflows()
     filters = DecisionFilters.from_query(request.GET, actors=actors, workflows=workflows)
     # A filter in error shows the error where the rows would be, not rows filtered by half the filters.
-    rows = [] if filters.errors else decision_log(filters)
-    context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": actors, "workflows": workflows}
+    cursor = request.GET.get("cursor", "")
+    rows, next_cursor = ([], "") if filters.errors else decision_log(filters, cursor=cursor)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {"filters": filters, "rows": rows, "decisions": DECISIONS, "actors": actors, "workflows": workflows,
+               "cursor": cursor, "next_cursor": next_cursor, "query": query.urlencode()}
     for row in rows:
         row.edits_json = json.dumps(row.edits, indent=1, sort_keys=True, ensure_ascii=False) if row.edits else ""
     if request.htmx and not request.htmx.boosted:
