@@ -51,6 +51,7 @@ import base64
 import binascii
 import bisect
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -750,6 +751,15 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _other_format(first: bytes) -> str | None:
+    """What Gatehouse export this is when it is not JSONL (its other formats), from its first line."""
+    if first.startswith(b"%PDF-"):
+        return "a PDF report"
+    if first.removeprefix(b"\xef\xbb\xbf").startswith(b"gseq,run,"):  # the CSV export's header row
+        return "a CSV export"
+    return None
 
 
 def _parse_lines(lines: Iterable[bytes], report: Report) -> list[tuple[int, dict[str, Any]]]:
@@ -1635,7 +1645,15 @@ def verify_export(
     allow_version_1: bool = False,
 ) -> Report:
     report = Report()
-    records = _parse_lines(lines, report)
+    lines = iter(lines)
+    first = next(lines, b"")
+    if (other := _other_format(first)) is not None:
+        # Its every line "is not valid JSON" told nobody what they had given or what to give instead.
+        report.fail(1, f"this is {other}, not a JSONL export: only a JSONL export carries the proofs and signatures "
+                       "to check. Export the same runs as JSONL (the audit page's Export, Format JSONL; or "
+                       "`manage.py audit export --format jsonl`) and check that file")
+        return report
+    records = _parse_lines(itertools.chain([first], lines), report)
     header = _check_header(records, report)
     keyring = {key_id(key): key for key in public_keys}
 
@@ -1772,7 +1790,8 @@ def verify_export(
                 report.fail(number, f"{_name(entry)} is unsealed (--require-sealed)")
         else:
             report.warnings.append(
-                f"{len(unsealed)} entries are unsealed (newer than the last seal): {where}"
+                f"{plural(len(unsealed), 'entry', 'entries')} {'is' if len(unsealed) == 1 else 'are'} unsealed "
+                f"(newer than the last seal): {where}"
             )
 
     seal_part = f"{plural(len(seals), 'seal')}, all signatures valid" if seals else "no seals"
@@ -1802,7 +1821,11 @@ def _load_public_keys(path: str) -> list[Ed25519PublicKey]:
     blocks = PUBLIC_PEM_BLOCK.findall(data) or [data]
     keys = []
     for block in blocks:
-        key = serialization.load_pem_public_key(block)
+        try:
+            key = serialization.load_pem_public_key(block)
+        except ValueError:  # cryptography's own words name neither the file nor what to give instead
+            raise ValueError(f"{path} holds no PEM public key: give the file `manage.py audit public-key --all` "
+                             "prints (or a ledger key's *.pub.pem)") from None
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError(f"{path} is not an Ed25519 public key")
         keys.append(key)

@@ -104,7 +104,7 @@ def test_an_unsealed_prune_record_warns_and_fails_when_sealing_is_required(keys,
     assert report.ok, report.lines()
     assert (f"retention recorded the prune in entry 2 of the system chain (gseq {record['gseq']}), not sealed yet"
             in messages(report))
-    assert "1 entries are unsealed (newer than the last seal): entry 2 of the system chain" in messages(report)
+    assert "1 entry is unsealed (newer than the last seal): entry 2 of the system chain" in messages(report)
     strict = verifier.verify_export(lines, public_keys, require_sealed=True)
     assert "entry 2 of the system chain is unsealed (--require-sealed)" in messages(strict)
 

@@ -67,7 +67,7 @@ def test_a_pruned_run_exports_as_pruned_and_verifies_offline(pruned_and_kept, ex
         "(0 proven into seals, matches its signed manifest)",
         said + "not sealed yet",
     ]
-    assert f"WARNING: 1 entries are unsealed (newer than the last seal): entry {record.seq_run} of the system chain" \
+    assert f"WARNING: 1 entry is unsealed (newer than the last seal): entry {record.seq_run} of the system chain" \
         in checked.stdout
     assert offline(path, public_key, "--require-sealed").returncode == 1
     # What the database keeps of the run, signed by the manifest too.
