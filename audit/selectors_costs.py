@@ -136,10 +136,12 @@ def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
         spent = usage.spent if usage else ZERO
         reserved = usage.reserved if usage else ZERO
         runs = BudgetUsage.objects.filter(budget=budget).count() if budget.scope == "run" else None
-        pct = float((spent + reserved) / budget.cap * 100) if budget.cap else (100.0 if spent else 0.0)
+        # A $0 cap lets no call through: it is full however little was spent (it read "0 %", in green,
+        # while every run it covers stopped at its first call).
+        pct = float((spent + reserved) / budget.cap * 100) if budget.cap else 100.0
         rows.append({
             "budget": budget, "spent": spent, "reserved": reserved, "pct": min(pct, 100.0), "pct_raw": pct,
-            "spent_pct": min(float(spent / budget.cap * 100), 100.0) if budget.cap else 0.0,
+            "spent_pct": min(float(spent / budget.cap * 100), 100.0) if budget.cap else 100.0,
             "period_start": start, "runs": runs,
             # Saved before workflows were checked, or its workflow retired since: it guards nothing.
             "unregistered": budget.scope == "workflow" and budget.match not in registered,
