@@ -21,4 +21,4 @@ def test_a_zero_cap_is_shown_full_and_says_why(client_for, admin_user):
     page = client_for(admin_user).get(reverse("audit:budgets")).content.decode()
     frozen = re.search(r'data-budget="Frozen".*?</tr>', page, re.S).group(0)
     assert 'class="usage-bar level-over"' in frozen and 'style="width: 100.00%"' in frozen
-    assert "$0.00 spent · <span data-testid=\"zero-cap\">a $0 cap stops every call</span>" in frozen
+    assert "$0.00 spent · <span data-testid=\"zero-cap\">a $0 cap stops every call while active</span>" in frozen
