@@ -182,7 +182,7 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
     for kid, signed in unknown.items():
         result.findings.append(_unknown_key(kid, signed, ignored))
     newest = seals[-1].seal_no if seals else 0
-    _check_copies_kept(uncopied, newest, result)
+    _check_copies_kept(uncopied, external.keys(), newest, result)
     for seal_no, (path, document) in sorted(external.items()):
         if seal_no in by_no:
             continue
@@ -201,7 +201,7 @@ def _check_seals(seals: list[Seal], result: VerifyResult) -> dict[str, list[Any]
     return sealed_chains
 
 
-def _check_copies_kept(uncopied: list[Seal], newest: int, result: VerifyResult) -> None:
+def _check_copies_kept(uncopied: list[Seal], copied: Iterable[int], newest: int, result: VerifyResult) -> None:
     """The copies outside the database are what makes deleting the newest entries *and* their seals
     detectable, so what matters is that the newest seals have theirs. The newest may not yet (its copy
     is written just after the seal commits), and a copy missing between copied seals leaves nothing
@@ -210,8 +210,9 @@ def _check_copies_kept(uncopied: list[Seal], newest: int, result: VerifyResult) 
     the last copy could be deleted unnoticed, and verification must not pass as if that were checked."""
     if not uncopied:
         return
-    unpinned = _tail(uncopied) if uncopied[-1].seal_no == newest else []
-    holes = uncopied[:len(uncopied) - len(unpinned)]
+    last_copied = max((n for n in copied if n <= newest), default=0)
+    unpinned = [seal for seal in uncopied if seal.seal_no > last_copied]
+    holes = [seal for seal in uncopied if seal.seal_no < last_copied]
     if holes:
         result.warnings.append(f"{_seal_numbers(holes)} {'has' if len(holes) == 1 else 'have'} no copy in the "
                                f"seal directory; the next seal pass writes {'it' if len(holes) == 1 else 'them'}")
@@ -222,21 +223,11 @@ def _check_copies_kept(uncopied: list[Seal], newest: int, result: VerifyResult) 
     first = unpinned[0]
     result.findings.append(Finding(
         UNVERIFIABLE, f"seal {first.seal_no}",
-        f"{_seal_numbers(unpinned)} (the newest) {'has' if len(unpinned) == 1 else 'have'} no copy in the seal "
+        f"{_seal_numbers(unpinned)} (the newest) have no copy in the seal "
         f"directory {seal_dir()} (GATEHOUSE_SEAL_DIR), so deleting them with the entries they cover would go "
         "unnoticed; if that is not the directory the sealer writes to, set GATEHOUSE_SEAL_DIR to it and verify "
         "again; if the copies were lost, the next seal pass (`manage.py audit seal`) writes them again from the "
         "database", first.first_gseq))
-
-
-def _tail(uncopied: list[Seal]) -> list[Seal]:
-    """The uncopied seals that end the ledger: consecutive numbers up to the newest uncopied one."""
-    tail = uncopied[-1:]
-    for seal in reversed(uncopied[:-1]):
-        if seal.seal_no != tail[0].seal_no - 1:
-            break
-        tail.insert(0, seal)
-    return tail
 
 
 def _seal_numbers(seals: list[Seal]) -> str:

@@ -83,9 +83,15 @@ INPUT_MARGIN = 1.3
 INPUT_SLACK_TOKENS = 16
 
 
+def amount_text(amount: Decimal) -> str:
+    """An amount as the database keeps it, to 6 places ("5.000000"): what ledger entries record, so a
+    value typed "5" over a stored 5.000000 reads as no change."""
+    return f"{Decimal(amount).quantize(Decimal('0.000001')):f}"
+
+
 def money(amount: Decimal) -> str:
     """$1.00, $2.50, $0.0003: cents for round amounts, every significant digit down to a millionth."""
-    text = f"{Decimal(amount).quantize(Decimal('0.000001')):f}".rstrip("0")
+    text = amount_text(amount).rstrip("0")
     whole, _, frac = text.partition(".")
     return f"${whole}.{frac.ljust(2, '0')}"
 

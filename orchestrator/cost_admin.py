@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.services import system_ledger_append
 from orchestrator import spend
-from orchestrator.budgets import budget_holds_revoke, money
+from orchestrator.budgets import amount_text, budget_holds_revoke, money
 from orchestrator.models import Budget, CostSettings, ModelPrice, Run
 from orchestrator.registry import workflows
 from orchestrator.selectors import run_label_pairs
@@ -100,15 +100,11 @@ def budget_scope_warning(*, scope: str, match: str) -> str:
     return f"No run is labelled {match} yet: this budget guards nothing until one is. {known}"
 
 
-def _amount(value: Decimal) -> str:
-    """An amount as the database keeps it (6 places): a cap typed "5" over a stored 5.000000 is no
-    change, where str() recorded one in the ledger ("cap from 5.000000 to 5") and revoked every hold."""
-    return f"{Decimal(value).quantize(Decimal('0.000001')):f}"
-
-
+# Amounts as the database keeps them (amount_text): str() of a cap typed "5" over a stored 5.000000
+# recorded a change in the ledger ("cap from 5.000000 to 5") and revoked every hold.
 def _snapshot(budget: Budget) -> dict[str, Any]:
     return {"name": budget.name, "scope": budget.scope, "match": budget.match, "period": budget.period,
-            "cap": _amount(budget.cap), "soft_thresholds": list(budget.soft_thresholds), "active": budget.active}
+            "cap": amount_text(budget.cap), "soft_thresholds": list(budget.soft_thresholds), "active": budget.active}
 
 
 @transaction.atomic
@@ -268,8 +264,8 @@ class PriceInput:
 
 
 def _price_snapshot(price: ModelPrice) -> dict[str, str]:
-    return {"pattern": price.pattern, "input": _amount(price.input_per_mtok), "output": _amount(price.output_per_mtok),
-            "cached": _amount(price.cached_input_per_mtok), "from": price.effective_from.isoformat()}
+    return {"pattern": price.pattern, "input": amount_text(price.input_per_mtok), "output": amount_text(price.output_per_mtok),
+            "cached": amount_text(price.cached_input_per_mtok), "from": price.effective_from.isoformat()}
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
 """Sending the notification outbox (orchestrator.models_deliveries): the e-mails and webhooks of new
-review items and cost alerts, each channel on its own.
+review items and cost alerts (and seal copies' webhooks, audit.sealing), each channel on its own.
 
 Queued by `deliveries_queue` in the transaction that claims the item or alert, so an event is queued
 once; sent by `deliveries_send` after that committed, never with a transaction open across a network

@@ -28,7 +28,7 @@ _ANSWERED = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
 def connection_lost(exc: BaseException) -> bool:
     """Whether a backend's error says the connection failed (refused, timed out, dropped) rather than
     that the server answered with a refusal of this message (a bad recipient, a rejected body)."""
-    return isinstance(exc, OSError) and not isinstance(exc, _ANSWERED)
+    return isinstance(exc, OSError) and not server_refused(exc)
 
 
 def server_refused(exc: BaseException) -> bool:
@@ -69,13 +69,10 @@ class MailPass:
         try:
             message.send()
         except Exception as exc:
-            if connection_lost(exc):
-                # Lost mid-message: whether this one arrived is unknown, and the next one would wait
-                # on the same server.
-                self.unreachable = exc
-            elif getattr(exc, "smtp_code", None) == 421:
-                # "Closing the channel": smtplib has closed it, so the next message would fail as if
-                # lost mid-message, though it was never sent.
+            # Lost mid-message (whether this one arrived is unknown, and the next one would wait on the
+            # same server), or 421 "closing the channel" (smtplib has closed it, so the next message
+            # would fail as if lost mid-message, though it was never sent): the pass's mail ends here.
+            if connection_lost(exc) or getattr(exc, "smtp_code", None) == 421:
                 self.unreachable = exc
             raise
 

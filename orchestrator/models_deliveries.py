@@ -1,6 +1,6 @@
 """The notification outbox: one row per event and channel (orchestrator.deliveries sends them).
 
-A new review item or cost alert becomes one event (one `event_id`) with an e-mail row and/or a
+A new review item, cost alert or seal copy becomes one event (one `event_id`) with an e-mail row and/or a
 webhook row, each rendered when the event is queued and each with its own state, so a failure on
 one channel neither holds back nor repeats the other.
 """
@@ -29,7 +29,8 @@ class DeliveryState(models.TextChoices):
 class Delivery(models.Model):
     # The event's id, shared by its channels: the webhook's "event_id" and Idempotency-Key header.
     event_id = models.UUIDField()
-    # What the event is about: "review" (a review item's id) or "cost_alert" (a cost alert's id). It
+    # What the event is about: "review" (a review item's id), "cost_alert" (a cost alert's id) or
+    # "seal" (a seal's number, posted to GATEHOUSE_SEAL_WEBHOOK_URL). It
     # also names whose webhook URL a retry goes to, read when it is sent (orchestrator.deliveries).
     source = models.CharField(max_length=30)
     ref = models.BigIntegerField()
