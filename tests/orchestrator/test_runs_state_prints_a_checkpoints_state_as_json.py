@@ -73,3 +73,15 @@ def test_every_json_the_runs_command_prints_escapes_a_terminal_s_csi(manage, wai
     diff = manage("runs", "diff", waiting_email.thread_id, "--from", "0", "--to", "1", "--json").stdout
     assert "\u009b" not in diff and "\\u009b2J" in diff
     assert json.loads(diff)
+
+
+def test_text_that_would_reorder_the_terminal_line_is_escaped(manage, worker_env):
+    # A right-to-left override or a line separator in model text would reorder or split what the operator
+    # reads; like every character `printable` escapes, it is printed as its JSON escape.
+    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "pay \u202etxt.exe\u2028"})
+    assert run_advance(run.pk, worker="test") == "suspended"
+
+    latest = manage("runs", "state", run.thread_id).stdout
+
+    assert "\u202e" not in latest and "\u2028" not in latest
+    assert "\\u202etxt.exe\\u2028" in latest and json.loads(latest)["topic"] == "pay \u202etxt.exe\u2028"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -48,11 +47,12 @@ def _parse_json(text: str, flag: str) -> Any:
 
 def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
     """JSON for the operator's terminal: keys sorted (two reads of one state print alike), text as
-    written (not \\u-escaped), but with DEL and the C1 control characters escaped too: json escapes
-    only those below U+0020, and a value holding U+009B (a terminal's CSI) must not drive the
-    operator's terminal."""
+    written (not \\u-escaped), but with every character `printable` would escape escaped here too, as
+    JSON: json escapes only those below U+0020, and a value holding U+009B (a terminal's CSI) or
+    U+202E (right-to-left override) must not drive or reorder what the operator reads."""
     text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
-    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    # Outside strings the layout has only spaces and newlines; inside them json escaped the newlines.
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
 
 
 class Command(OperatorCommand):
