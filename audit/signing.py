@@ -192,17 +192,16 @@ def load_signing_key(*, allow_generate: bool = True, data_dir: Path | None = Non
     Pass ``allow_generate=False`` outside development so a missing key is an error, not a fresh key
     that no auditor has ever seen.
     """
-    configured = _configured_key()
-    if configured is not None:
-        return configured
-    path = ledger_dir(data_dir) / "signing_key.pem"
-    if not path.exists():
-        if not allow_generate:
-            raise LedgerKeyError(
-                "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE (make one with "
-                "`openssl genpkey -algorithm ed25519 -out ledger.pem`, kept secret, the same on every host)"
-            )
-        _write_new_dev_key(path)
+    current = _current_private_key(data_dir)
+    if current is not None:
+        return current
+    if not allow_generate:
+        raise LedgerKeyError(
+            "no ledger signing key: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE (make one with "
+            "`openssl genpkey -algorithm ed25519 -out ledger.pem`, kept secret, the same on every host)"
+        )
+    path = _dev_key_path(data_dir)
+    _write_new_dev_key(path)
     return _private_from_pem(path.read_bytes(), source=str(path))
 
 
@@ -222,10 +221,14 @@ def load_public_keys_pem(data: bytes, *, source: str = "public key") -> list[Ed2
     return [load_public_key_pem(block, source=source) for block in blocks]
 
 
+def _dev_key_path(data_dir: Path | None = None) -> Path:
+    return ledger_dir(data_dir) / "signing_key.pem"
+
+
 def _current_private_key(data_dir: Path | None = None) -> Ed25519PrivateKey | None:
     """The configured key, else the development key if one was generated; never generates one."""
     current = _configured_key()
-    dev_key = ledger_dir(data_dir) / "signing_key.pem"
+    dev_key = _dev_key_path(data_dir)
     if current is None and dev_key.exists():
         current = _private_from_pem(dev_key.read_bytes(), source=str(dev_key))
     return current
