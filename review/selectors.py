@@ -380,7 +380,7 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         if item.kind == ItemKind.BUDGET and item.status == ItemStatus.PENDING else None,
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
-        who_decides=who_decides(item), fork=fork, fork_edits=fork_edits(run, fork) if fork else None,
+        who_decides=who_decides(item), fork=fork, fork_edits=fork_edits(run) if fork else None,
     )
 
 
@@ -430,15 +430,14 @@ class ForkEdits:
     fields edited at fork time, from the parent's checkpoint to the fork's first one (stored with
     it as its "edits", by orchestrator.forks.run_fork). No `changes`: forked without edits."""
 
-    note: ForkNote
     by: str  # who forked: full name, else username, else the name on the ledger's "fork" entry; "" if none
     by_username: str
     changes: list[StateChange]
     erased: bool = False  # the runs' personal data was erased, the edited values with it
 
 
-def fork_edits(run: Run, note: ForkNote) -> ForkEdits | None:
-    """The edits `run` (a fork, `note`) was made with, or None if its first checkpoint is gone."""
+def fork_edits(run: Run) -> ForkEdits | None:
+    """The edits `run` (a fork) was made with, or None if its first checkpoint is gone."""
     first = (Checkpoint.objects.filter(run=run, step=0, source="fork").select_related("actor")
              .only("meta", "actor").first())
     if first is None:
@@ -450,12 +449,12 @@ def fork_edits(run: Run, note: ForkNote) -> ForkEdits | None:
                          .values_list("actor", flat=True).first() or "")
     edits = (loads(first.meta) or {}).get("edits") or {}
     if not isinstance(edits, dict):  # erasure replaced them with a marker
-        return ForkEdits(note=note, by=by, by_username=username, changes=[], erased=True)
+        return ForkEdits(by=by, by_username=username, changes=[], erased=True)
     if not edits:
-        return ForkEdits(note=note, by=by, by_username=username, changes=[])
+        return ForkEdits(by=by, by_username=username, changes=[])
     parent = _state_or_empty(run.parent_id, run.forked_from_step) if run.forked_from_step is not None else {}
     before = {key: parent[key] for key in edits if key in parent}
-    return ForkEdits(note=note, by=by, by_username=username, changes=_field_changes(before, edits))
+    return ForkEdits(by=by, by_username=username, changes=_field_changes(before, edits))
 
 
 def workflow_schema(item: ReviewItem) -> Any:
