@@ -172,11 +172,14 @@ def budget_item_budget(facts: dict[str, str]) -> Budget | None:
 
 
 def budget_items_budgets(stops: list[dict[str, str]]) -> list[Budget | None]:
-    """budget_item_budget for several stops' facts, in one query for those that recorded an id."""
+    """budget_item_budget for several stops' facts: one query for those that recorded an id, one for
+    the older ones, by name (unique)."""
     ids = [int(f["budget_id"]) for f in stops if f.get("budget_id", "").isdigit()]
+    names = [f.get("budget", "") for f in stops if not f.get("budget_id", "").isdigit()]
     by_id = Budget.objects.in_bulk(ids) if ids else {}
+    by_name = Budget.objects.in_bulk(names, field_name="name") if names else {}
     return [by_id.get(int(f["budget_id"])) if f.get("budget_id", "").isdigit()
-            else Budget.objects.filter(name=f.get("budget", "")).first() for f in stops]
+            else by_name.get(f.get("budget", "")) for f in stops]
 
 
 def budget_item_cap_now(facts: dict[str, str], budget: Budget | None) -> Decimal | None:
