@@ -432,17 +432,16 @@ def node_spend_wanted(call: CallRef) -> bool:
 
 def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_ms: float, call: CallRef | None = None,
                   drawn: Decimal | None = None, partial: bool = False, unpriced: bool = False,
-                  journal: dict[str, Any] | None = None, sum_node_spend: bool | None = None) -> None:
+                  sum_node_spend: bool, journal: dict[str, Any] | None = None) -> None:
     """Book one call's real cost on its hold and record the call (attribution), in one transaction.
 
     `call`: the call settled (default: the one that opened the hold); `drawn`: the maximum it drew
     from the hold (default: all the hold had in flight). `journal`: the call's journal row
     (orchestrator.journal.journal_params), written by the same statement; raises LeaseLost after
     settling if the lease moved on (the provider billed the call either way, so its spend is booked).
-    `sum_node_spend`: `node_spend_wanted(call)`, asked before the call. Left out, it is asked here,
-    except when there is a journal row: nothing that can fail may run between a paid answer and the
-    statement that journals it (a failure there would have the node's retry pay for the call again),
-    so the node's spend is then summed anyway and the anomaly check, after the statement, decides.
+    `sum_node_spend`: `node_spend_wanted(call)`, asked before the call: nothing that can fail may run
+    between a paid answer and the statement that journals it (a failure there would have the node's
+    retry pay for the call again).
     """
     call = call or hold.call
     drawn = hold.in_flight if drawn is None else drawn
@@ -457,8 +456,6 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     }
     from orchestrator import cost_alerts
 
-    if sum_node_spend is None:
-        sum_node_spend = journal is not None or node_spend_wanted(call)
     params["want_total"] = sum_node_spend
     if journal is not None:
         prefixed("j_", journal, params)

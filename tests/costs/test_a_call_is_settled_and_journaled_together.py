@@ -41,7 +41,7 @@ def test_a_settled_call_is_journaled_once_and_booked_once_when_its_hold_is_given
     run = run_start(workflow="cost_probe", input={})
     hold, journal = _reserved_call(run)
 
-    budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+    budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
     row = BudgetReservation.objects.get(token=hold.token)
     assert row.used == COST, "the hold knows what its calls cost"
@@ -66,7 +66,7 @@ def test_a_call_settling_after_its_hold_was_given_back_is_journaled_once_and_boo
     hold, journal = _reserved_call(run)
     budget_close(hold=hold)  # given back while the call was in flight (its job moved to a new hold)
 
-    budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+    budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
     assert JournalEntry.objects.filter(run=run).count() == 1
     assert SpendEvent.objects.filter(run=run).count() == 1
@@ -82,7 +82,7 @@ def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(p
     Run.objects.filter(pk=run.pk).update(lease_token=8)  # another worker claimed the run mid-call
 
     with pytest.raises(LeaseLost):
-        budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+        budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
     # The fenced worker's hold goes with its lease: the reconciler gives it back, with the call's cost.
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="the fenced worker's hold to be released")
@@ -101,7 +101,7 @@ def test_a_spend_row_keeps_its_own_values_where_they_differ_from_the_journal_row
     make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
     hold, journal = _reserved_call(run)
-    budget_settle(hold=hold, response=REPLY, cost=COST, latency_ms=9.5, journal=journal)
+    budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=9.5, journal=journal)
     event, entry = SpendEvent.objects.get(run=run), JournalEntry.objects.get(run=run)
     assert (event.latency_ms, entry.latency_ms) == (9.5, 5.0)
     assert (event.cost, event.input_tokens, event.node) == (entry.cost, entry.input_tokens, entry.node) == (

@@ -64,7 +64,7 @@ def test_a_call_returning_after_its_hold_was_freed_is_still_booked(priced, make_
     Run.objects.filter(pk=run.pk).update(status="queued")  # the worker was taken for dead
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="the hold to expire")
     reply = LLMResponse(text="late", model="demo-small", provider="demo", input_tokens=10, output_tokens=20)
-    budget_settle(hold=hold, response=reply, cost=Decimal("0.004"), latency_ms=5.0)
+    budget_settle(sum_node_spend=False, hold=hold, response=reply, cost=Decimal("0.004"), latency_ms=5.0)
     usage = BudgetUsage.objects.get(budget=budget)
     assert (usage.spent, usage.reserved) == (Decimal("0.004"), Decimal(0))
     event = SpendEvent.objects.get(run=run)

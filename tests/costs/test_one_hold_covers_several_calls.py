@@ -103,7 +103,7 @@ def test_a_hold_of_a_dead_worker_is_released_with_what_its_calls_cost(priced, ma
     allowance = Allowance()
     for index, cost in enumerate((Decimal("0.003"), Decimal("0.004"))):
         hold = allowance.draw(call=draft_call(run, index), amount=Decimal("0.01"))
-        budget_settle(hold=hold, call=draft_call(run, index), drawn=Decimal("0.01"), response=REPLY, cost=cost,
+        budget_settle(sum_node_spend=False, hold=hold, call=draft_call(run, index), drawn=Decimal("0.01"), response=REPLY, cost=cost,
                       latency_ms=1.0)
     assert BudgetReservation.objects.count() == 1
     assert BudgetUsage.objects.get(budget=budget).spent == 0, "booked when the hold is given back"
@@ -122,7 +122,7 @@ def test_a_lowered_cap_stops_the_job_once_its_call_in_flight_settles(priced, mak
     budget_update(budget=budget, data=BudgetInput(name=budget.name, scope="global", match="", period="total",
                                                   cap=Decimal("0.02"), soft_thresholds=[], active=True), actor=None)
     assert BudgetReservation.objects.get().revoked
-    budget_settle(hold=hold, call=draft_call(run, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+    budget_settle(sum_node_spend=False, hold=hold, call=draft_call(run, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
                   latency_ms=1.0)
     assert not hold.live, "the settlement told the job its hold was revoked"
     # The next call takes a fresh hold against the new cap: $0.004 spent + $0.02 does not fit $0.02.
@@ -139,7 +139,7 @@ def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(price
     allowance = Allowance()
     hold = allowance.draw(call=draft_call(a, 0), amount=Decimal("0.01"))
     assert hold.amount == Decimal("0.0125")
-    budget_settle(hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
+    budget_settle(sum_node_spend=False, hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.004"),
                   latency_ms=1.0)
     run_cancel(run=a, reason="not needed")
     assert budgets_release_expired() == 0, "a's worker may not know yet: its hold stays"
@@ -147,9 +147,9 @@ def test_a_worker_that_lost_its_run_still_finds_its_hold_and_the_cap_holds(price
     taken = other.draw(call=draft_call(b, 0), amount=Decimal("0.0375"))  # everything that is left
     # a's worker, not knowing, draws its next call on its hold — which is still there.
     assert allowance.draw(call=draft_call(a, 1), amount=Decimal("0.008")) is hold
-    budget_settle(hold=hold, call=draft_call(a, 1), drawn=Decimal("0.008"), response=REPLY, cost=Decimal("0.008"),
+    budget_settle(sum_node_spend=False, hold=hold, call=draft_call(a, 1), drawn=Decimal("0.008"), response=REPLY, cost=Decimal("0.008"),
                   latency_ms=1.0)
-    budget_settle(hold=taken, call=draft_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
+    budget_settle(sum_node_spend=False, hold=taken, call=draft_call(b, 0), drawn=Decimal("0.0375"), response=REPLY, cost=Decimal("0.0375"),
                   latency_ms=1.0)
     other.close()
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to be released")
@@ -189,7 +189,7 @@ def test_a_call_still_in_flight_after_its_worker_lost_the_run_keeps_its_hold(pri
     assert budgets_release_expired() == 0, "the hold outlives the longest call"
     with pytest.raises(BudgetExceeded):
         Allowance().draw(call=draft_call(b, 0), amount=Decimal("0.04"))  # a's hold still counts
-    budget_settle(hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.009"),
+    budget_settle(sum_node_spend=False, hold=hold, call=draft_call(a, 0), drawn=Decimal("0.01"), response=REPLY, cost=Decimal("0.009"),
                   latency_ms=4000.0)
     wait_for(lambda: budgets_release_expired() == 1, timeout=20, what="a's hold to expire")
     usage = BudgetUsage.objects.get(budget=budget)
