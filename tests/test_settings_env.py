@@ -118,13 +118,14 @@ def test_a_deployment_that_names_its_database_but_forgets_debug_is_not_in_debug_
     assert "SECRET_KEY is unset and DEBUG=0 (the default once DATABASE_URL is set)" in result.stderr
 
 
-def _setting(name: str, **env: str) -> subprocess.CompletedProcess:
+def _setting(*names: str, **env: str) -> subprocess.CompletedProcess:
+    """The settings' values as a fresh process reads them from `env`: one repr a line, in order."""
     environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "GATEHOUSE_BASE_URL"}
                    and not k.startswith("EMAIL_")}
     environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         f"print(repr(settings.{name}))"],
+         f"print(*(repr(getattr(settings, name)) for name in {names!r}), sep='\\n')"],
         cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
     )
 
@@ -147,8 +148,8 @@ def test_a_mail_relay_is_configured_from_the_environment(tmp_path):
     password.write_text("s3cret\n")
     env = {"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "gatehouse",
            "EMAIL_HOST_PASSWORD_FILE": str(password), "EMAIL_USE_TLS": "1"}
-    shown = [_setting(name, **env).stdout.strip() for name in
-             ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS")]
+    shown = _setting("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS",
+                     **env).stdout.splitlines()
     assert shown == ["'smtp.example.com'", "587", "'gatehouse'", "'s3cret'", "True"]
 
     both = _setting("EMAIL_HOST", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
