@@ -17,6 +17,7 @@ from django.test import Client
 
 from orchestrator.registry import workflows
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER
+from orchestrator.tokens import api_token_create
 
 pytest_plugins = ["tests.workers", "tests.fakes.fixtures"]
 
@@ -110,5 +111,17 @@ def client_for(db) -> Callable[[object], Client]:
         client = Client()
         client.force_login(user)
         return client
+
+    return make
+
+
+@pytest.fixture
+def api(db):
+    """api(user) -> a client sending a fresh Bearer token of that user's; api(token=...) one of yours;
+    api() none."""
+
+    def make(user=None, token: str | None = None) -> Client:
+        key = token or (api_token_create(user=user, name="test") if user else None)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {key}") if key else Client()
 
     return make

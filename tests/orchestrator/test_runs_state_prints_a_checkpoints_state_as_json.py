@@ -13,7 +13,6 @@ from orchestrator.executor import run_advance
 from orchestrator.history import state_at
 from orchestrator.models import Run
 from orchestrator.services import run_start
-from orchestrator.tokens import api_token_create
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def _refusal(result) -> str:
     return line.removeprefix("CommandError: ")
 
 
-def test_it_prints_the_latest_state_and_any_checkpoints_as_sorted_json(manage, waiting_email, client,
+def test_it_prints_the_latest_state_and_any_checkpoints_as_sorted_json(manage, waiting_email, api,
                                                                         engineer_user):
     latest = manage("runs", "state", waiting_email.thread_id).stdout
 
@@ -42,8 +41,7 @@ def test_it_prints_the_latest_state_and_any_checkpoints_as_sorted_json(manage, w
     assert "\u009b" not in latest and "\\u009b2J" in latest  # …but a terminal's CSI is escaped (valid JSON still)
     at_input = json.loads(manage("runs", "state", str(waiting_email.pk), "--step", "0").stdout)  # by database id
     assert at_input == state_at(waiting_email.pk, 0) and at_input["subject"] == ""
-    token = api_token_create(user=engineer_user, name="test")
-    by_api = client.get(f"/api/runs/{waiting_email.thread_id}/state?step=0", HTTP_AUTHORIZATION=f"Bearer {token}")
+    by_api = api(engineer_user).get(f"/api/runs/{waiting_email.thread_id}/state?step=0")
     assert by_api.json()["state"] == at_input
 
 

@@ -37,3 +37,9 @@ def pipeline_run(transactional_db, engineer_user) -> Run:
     run = advance(run)
     assert run.status == RunStatus.COMPLETED, run.error
     return run
+
+
+@pytest.fixture
+def engineer_api(api, engineer_user):
+    """A JSON API client with a Bearer token of the engineer's."""
+    return api(engineer_user)

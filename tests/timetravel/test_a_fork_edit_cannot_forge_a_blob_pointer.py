@@ -12,7 +12,6 @@ import pytest
 from orchestrator.history import state_at
 from orchestrator.models import Run
 from orchestrator.services import run_start
-from orchestrator.tokens import api_token_create
 
 
 @pytest.fixture
@@ -29,13 +28,11 @@ def _forged(theirs: Run) -> dict:
     return state_at(theirs.pk, 1)["document"]["file"]  # {"$blob": <their sha>, "size": …, "type": …}
 
 
-def test_the_api_refuses_a_forged_pointer_and_names_its_path(two_filings, client, engineer_user):
+def test_the_api_refuses_a_forged_pointer_and_names_its_path(two_filings, engineer_api):
     ours, theirs = two_filings
-    token = api_token_create(user=engineer_user, name="forge")
 
-    refused = client.post(f"/api/runs/{ours.thread_id}/fork", {"at_step": 1, "edits": {"document": {
-        "name": "note.txt", "file": _forged(theirs)}}},
-                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = engineer_api.post(f"/api/runs/{ours.thread_id}/fork", {"at_step": 1, "edits": {"document": {
+        "name": "note.txt", "file": _forged(theirs)}}}, content_type="application/json")
 
     assert refused.status_code == 422
     assert "document.file.$blob" in refused.json()["detail"]

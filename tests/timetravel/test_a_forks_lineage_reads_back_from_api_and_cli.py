@@ -7,46 +7,37 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from orchestrator.models import Run
-from orchestrator.tokens import api_token_create
 
 LINEAGE = ("parent", "forked_from_step", "replay_mode", "allow_effects", "overrides", "diverged_at_step")
 OVERRIDES = {"nodes": {"summarize": {"model": "demo-large"}}, "step_cap": 50}
-
-
-@pytest.fixture
-def api(client, engineer_user):
-    token = api_token_create(user=engineer_user, name="lineage")
-    return lambda method, url, **kw: getattr(client, method)(url, HTTP_AUTHORIZATION=f"Bearer {token}", **kw)
 
 
 def _lineage(summary: dict) -> dict:
     return {key: summary[key] for key in LINEAGE}
 
 
-def test_the_api_reads_back_the_lineage_the_fork_request_answered(api, pipeline_run, advance_run):
-    created = api("post", f"/api/runs/{pipeline_run.thread_id}/fork", data={
+def test_the_api_reads_back_the_lineage_the_fork_request_answered(engineer_api, pipeline_run, advance_run):
+    created = engineer_api.post(f"/api/runs/{pipeline_run.thread_id}/fork", data={
         "at_step": 3, "mode": "recorded", "overrides": OVERRIDES}, content_type="application/json")
     assert created.status_code == 201, created.content
     fork_id = created.json()["thread_id"]
 
-    read_back = api("get", f"/api/runs/{fork_id}").json()
+    read_back = engineer_api.get(f"/api/runs/{fork_id}").json()
 
     assert _lineage(created.json()) == _lineage(read_back) == {
         "parent": pipeline_run.thread_id, "forked_from_step": 3, "replay_mode": "recorded", "allow_effects": False,
         "overrides": OVERRIDES, "diverged_at_step": None}
     fork = advance_run(Run.objects.get(thread_id=fork_id))
     assert fork.diverged_at_step is not None  # summarize asked another model: its call was made live
-    assert api("get", f"/api/runs/{fork_id}").json()["diverged_at_step"] == fork.diverged_at_step
-    assert _lineage(api("get", f"/api/runs/{pipeline_run.thread_id}").json()) == {
+    assert engineer_api.get(f"/api/runs/{fork_id}").json()["diverged_at_step"] == fork.diverged_at_step
+    assert _lineage(engineer_api.get(f"/api/runs/{pipeline_run.thread_id}").json()) == {
         "parent": None, "forked_from_step": None, "replay_mode": None, "allow_effects": True, "overrides": {},
         "diverged_at_step": None}  # not a fork: its side effects are real
 
 
-def test_runs_show_prints_the_lineage(api, pipeline_run, manage):
-    fork_id = api("post", f"/api/runs/{pipeline_run.thread_id}/fork", data={
+def test_runs_show_prints_the_lineage(engineer_api, pipeline_run, manage):
+    fork_id = engineer_api.post(f"/api/runs/{pipeline_run.thread_id}/fork", data={
         "at_step": 3, "mode": "live", "overrides": OVERRIDES}, content_type="application/json").json()["thread_id"]
 
     shown = json.loads(manage("runs", "show", fork_id, "--json").stdout)

@@ -16,7 +16,6 @@ from audit.erasure import audit_erase
 from orchestrator.history import state_at
 from orchestrator.models import Run
 from orchestrator.services import RunError, run_start
-from orchestrator.tokens import api_token_create
 
 
 @pytest.fixture
@@ -35,14 +34,13 @@ def _climbing_to(path: Path) -> str:
     return "ab/../" + "/".join(path.parts[-3:])
 
 
-def test_a_pointer_typed_into_a_run_s_input_is_refused_with_its_path(victim, client, engineer_user):
+def test_a_pointer_typed_into_a_run_s_input_is_refused_with_its_path(victim, engineer_api):
     _run, path = victim
-    token = api_token_create(user=engineer_user, name="typed")
     before = Run.objects.count()
 
-    refused = client.post("/api/runs", {"workflow": "filing", "input": {"document": {
+    refused = engineer_api.post("/api/runs", {"workflow": "filing", "input": {"document": {
         "name": "x", "file": {"$blob": _climbing_to(path), "size": 1, "type": "text/plain"}}}},
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        content_type="application/json")
 
     assert refused.status_code == 422, refused.content
     detail = refused.json()["detail"]

@@ -9,7 +9,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from orchestrator.models import Run
-from orchestrator.tokens import api_token_create
 
 
 def _cli(*args: str) -> str:
@@ -40,28 +39,22 @@ def test_the_cli_diff_prints_paths_and_json(pipeline_run):
         _cli("diff", pipeline_run.thread_id, "--from", "0", "--to", "40")
 
 
-@pytest.fixture
-def api(client, engineer_user):
-    token = api_token_create(user=engineer_user, name="tt")
-    return lambda method, url, **kw: getattr(client, method)(url, HTTP_AUTHORIZATION=f"Bearer {token}", **kw)
-
-
-def test_the_api_forks_and_names_the_bad_field(api, pipeline_run):
+def test_the_api_forks_and_names_the_bad_field(engineer_api, pipeline_run):
     url = f"/api/runs/{pipeline_run.thread_id}/fork"
-    created = api("post", url, data={"at_step": 3, "edits": {"language": "de"}}, content_type="application/json")
+    created = engineer_api.post(url, data={"at_step": 3, "edits": {"language": "de"}}, content_type="application/json")
     assert created.status_code == 201
     assert created.json()["parent"] == pipeline_run.thread_id and created.json()["replay_mode"] == "recorded"
 
-    refused = api("post", url, data={"at_step": 3, "edits": {"pages": 0}}, content_type="application/json")
+    refused = engineer_api.post(url, data={"at_step": 3, "edits": {"pages": 0}}, content_type="application/json")
     assert refused.status_code == 422
     assert refused.json()["fields"]["pages"] == "must be at least 1"
 
 
-def test_the_api_diffs_two_checkpoints(api, pipeline_run):
-    response = api("get", f"/api/runs/{pipeline_run.thread_id}/diff?from=6&to=7")
+def test_the_api_diffs_two_checkpoints(engineer_api, pipeline_run):
+    response = engineer_api.get(f"/api/runs/{pipeline_run.thread_id}/diff?from=6&to=7")
     assert response.status_code == 200
     assert [c["path"] for c in response.json()["changes"]] == ["summary", "trail[6]"]
-    assert api("get", f"/api/runs/{pipeline_run.thread_id}/diff?from=6&to=99").status_code == 404
+    assert engineer_api.get(f"/api/runs/{pipeline_run.thread_id}/diff?from=6&to=99").status_code == 404
 
 
 def test_the_api_refuses_a_reviewer(client_for, reviewer_user, pipeline_run):

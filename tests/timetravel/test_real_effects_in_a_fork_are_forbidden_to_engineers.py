@@ -13,21 +13,19 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from orchestrator.models import Run
-from orchestrator.tokens import api_token_create
 
 SAID = ("only admins may fork with side effects performed for real: a fork starts past the gates its checkpoint "
         "follows, so its actions would skip their reviewers. Fork with effects as dry runs, or ask an admin to "
         "make this fork.")
 
 
-def _api_fork(client, user, run: Run, **body):
-    token = api_token_create(user=user, name="forks")
-    return client.post(f"/api/runs/{run.thread_id}/fork", data={"at_step": 3, **body},
-                       content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+def _api_fork(api, user, run: Run, **body):
+    return api(user).post(f"/api/runs/{run.thread_id}/fork", data={"at_step": 3, **body},
+                          content_type="application/json")
 
 
-def test_the_api_answers_403_saying_who_may(client, engineer_user, pipeline_run):
-    refused = _api_fork(client, engineer_user, pipeline_run, allow_effects=True)
+def test_the_api_answers_403_saying_who_may(api, engineer_user, pipeline_run):
+    refused = _api_fork(api, engineer_user, pipeline_run, allow_effects=True)
 
     assert refused.status_code == 403
     assert refused.json() == {"detail": SAID, "fields": {"allow_effects": "admins only"}}
@@ -54,10 +52,10 @@ def test_the_cli_refuses_in_the_same_words(engineer_user, pipeline_run):
     assert not Run.objects.filter(parent=pipeline_run).exists()
 
 
-def test_an_admin_forks_with_real_effects_and_a_field_typed_wrong_is_still_422(client, admin_user, engineer_user,
+def test_an_admin_forks_with_real_effects_and_a_field_typed_wrong_is_still_422(api, admin_user, engineer_user,
                                                                                pipeline_run):
-    made = _api_fork(client, admin_user, pipeline_run, allow_effects=True)
+    made = _api_fork(api, admin_user, pipeline_run, allow_effects=True)
     assert made.status_code == 201 and made.json()["allow_effects"] is True
 
-    mistyped = _api_fork(client, engineer_user, pipeline_run, edits={"pages": 0})
+    mistyped = _api_fork(api, engineer_user, pipeline_run, edits={"pages": 0})
     assert mistyped.status_code == 422 and mistyped.json()["fields"] == {"pages": "must be at least 1"}
