@@ -5,24 +5,19 @@ could not tell an engineer's experiment from real work. The parent's thread id i
 
 from __future__ import annotations
 
-from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
-from orchestrator.models import Checkpoint, Run
+from orchestrator.models import Run
 from review.models import ReviewItem
-from tests.review.fixtures import payment_item, payment_workflow  # noqa: F401  (fixtures)
+from tests.review.fixtures import fork_item_of, payment_item, payment_workflow  # noqa: F401  (fixtures)
 
 # Thread ids are checked when a run starts; one stored before that, or by other means, is still only text.
 HOSTILE_PARENT = 'acme-42<img src=x onerror="window.pwned = 1">'
 
 
 def _forked_item(item: ReviewItem, engineer) -> ReviewItem:
-    """The pending item of a fork of `item`'s run, taken just before its gate (recorded, dry-run effects)."""
-    parent = item.run
-    step = Checkpoint.objects.filter(run=parent, next_node=item.node).order_by("step").first().step
-    fork = run_fork(run=parent, at_step=step, edits={"amount": 900}, actor=engineer)
-    assert run_advance(fork.pk, worker="test") == "suspended"
-    Run.objects.filter(pk=parent.pk).update(thread_id=HOSTILE_PARENT)
-    return ReviewItem.objects.select_related("run").get(run=fork)
+    """The pending item of a fork of `item`'s run (recorded, dry-run effects), its parent renamed hostile."""
+    forked = fork_item_of(item, engineer, edits={"amount": 900})
+    Run.objects.filter(pk=item.run_id).update(thread_id=HOSTILE_PARENT)
+    return ReviewItem.objects.select_related("run").get(pk=forked.pk)
 
 
 def test_a_fork_s_item_says_it_is_a_fork_and_an_ordinary_one_does_not(

@@ -14,7 +14,7 @@ HOSTILE = 'Paid <img src=x onerror="window.pwned = 1"> already'
 def test_a_reviewer_sees_the_fork_s_edits_beside_what_changed(page, login_as, screenshot, reviewer_user,
                                                               engineer_user, payment_item):  # noqa: F811
     ordinary = payment_item(amount=700)
-    edited = fork_item_of(ordinary, engineer_user, amount=900, urgent=True, memo=HOSTILE)
+    edited = fork_item_of(ordinary, engineer_user, edits={"amount": 900, "urgent": True, "memo": HOSTILE})
     unedited = fork_item_of(ordinary, engineer_user)
     parent, step = ordinary.run.thread_id, edited.run.forked_from_step
     login_as(page, reviewer_user)

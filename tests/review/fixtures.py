@@ -52,12 +52,13 @@ def webhook_receiver(webhook_server: WebhookReceiver) -> tuple[str, list[dict]]:
     return webhook_server.url, webhook_server.bodies
 
 
-def fork_item_of(item: ReviewItem, engineer, **edits) -> ReviewItem:
-    """The pending item of a fork of `item`'s run, taken just before its gate, with `edits`."""
+def fork_item_of(item: ReviewItem, actor, *, edits: dict | None = None, **options) -> ReviewItem:
+    """The pending item of a fork of `item`'s run by `actor`, taken just before its gate, with `edits`
+    (and run_fork's `options`: mode, allow_effects); the worker notifies as it suspends the fork."""
     from orchestrator.forks import run_fork
     from orchestrator.models import Checkpoint
 
     step = Checkpoint.objects.filter(run=item.run, next_node=item.node).order_by("step").first().step
-    fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=engineer)
+    fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=actor, **options)
     assert run_advance(fork.pk, worker="test") == "suspended"
     return ReviewItem.objects.select_related("run").get(run=fork)

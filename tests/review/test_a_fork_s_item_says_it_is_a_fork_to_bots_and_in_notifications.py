@@ -11,21 +11,12 @@ import json
 
 from django.core import mail
 
-from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
-from orchestrator.models import Checkpoint
 from review.models import ReviewItem
+from tests.review.fixtures import fork_item_of
 
 DRY_RUN = "recorded replay · side effects dry-run — an experiment: approving performs nothing real."
 REAL = "live replay · side effects performed for real — an admin let this fork act: approving performs the action " \
        "for real."
-
-
-def _fork_item(item: ReviewItem, actor, **options) -> ReviewItem:
-    step = Checkpoint.objects.filter(run=item.run, next_node=item.node).order_by("step").first().step
-    fork = run_fork(run=item.run, at_step=step, actor=actor, **options)
-    assert run_advance(fork.pk, worker="test") == "suspended"  # the worker notifies as it suspends the run
-    return ReviewItem.objects.select_related("run").get(run=fork)
 
 
 def _facts(item: ReviewItem, sentence: str, *, mode: str = "recorded", real: bool = False) -> dict:
@@ -41,7 +32,7 @@ def _post(client, url, body=None):
 def test_the_api_says_which_items_are_forks_and_what_was_edited(payment_item, engineer_user, reviewer_user,
                                                                 client_for):
     ordinary = payment_item(amount=700)
-    fork = _fork_item(ordinary, engineer_user, edits={"amount": 900})
+    fork = fork_item_of(ordinary, engineer_user, edits={"amount": 900})
     client = client_for(reviewer_user)
 
     listed = {row["id"]: row for row in client.get("/api/items").json()["items"]}
@@ -63,7 +54,7 @@ def test_the_api_says_which_items_are_forks_and_what_was_edited(payment_item, en
 
 
 def test_a_fork_without_edits_has_an_empty_list_of_them(payment_item, engineer_user, reviewer_user, client_for):
-    fork = _fork_item(payment_item(), engineer_user)
+    fork = fork_item_of(payment_item(), engineer_user)
 
     shown = client_for(reviewer_user).get(f"/api/items/{fork.pk}").json()
     assert shown["fork"] == _facts(fork, DRY_RUN)
@@ -78,8 +69,8 @@ def test_the_new_item_email_and_webhook_say_it_is_a_fork(payment_item, engineer_
     mail.outbox.clear()
     received.clear()
 
-    dry = _fork_item(ordinary, engineer_user, edits={"amount": 900})
-    real = _fork_item(ordinary, admin_user, mode="live", allow_effects=True)
+    dry = fork_item_of(ordinary, engineer_user, edits={"amount": 900})
+    real = fork_item_of(ordinary, admin_user, mode="live", allow_effects=True)
 
     posted = {body["item"]: body for body in received}
     assert sorted(posted) == sorted([dry.pk, real.pk])

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import html as html_lib
 
-from orchestrator.executor import run_advance
-from orchestrator.forks import run_fork
-from orchestrator.models import Checkpoint
-from review.models import ReviewItem
+from tests.review.fixtures import fork_item_of
 
 
 def test_a_fork_with_real_effects_says_approving_acts(payment_item, admin_user, reviewer_user, client_for):
-    parent = payment_item().run
-    step = Checkpoint.objects.filter(run=parent, next_node="approve_payment").order_by("step").first().step
-    fork = run_fork(run=parent, at_step=step, mode="live", allow_effects=True, actor=admin_user)
-    assert run_advance(fork.pk, worker="test") == "suspended"
-    item = ReviewItem.objects.get(run=fork)
+    item = fork_item_of(payment_item(), admin_user, mode="live", allow_effects=True)
+    parent, step = item.run.parent, item.run.forked_from_step
     client = client_for(reviewer_user)
 
     said = f"Fork of {parent.thread_id} at step {step} · live replay · side effects performed for real"

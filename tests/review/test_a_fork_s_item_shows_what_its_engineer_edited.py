@@ -33,7 +33,7 @@ def _text(fragment: str) -> str:
 def test_the_amount_an_engineer_edited_is_shown_with_who_forked_where(payment_item, engineer_user, reviewer_user,
                                                                        client_for):
     parent = payment_item(amount=700)
-    fork = fork_item_of(parent, engineer_user, amount=900)
+    fork = fork_item_of(parent, engineer_user, edits={"amount": 900})
     step = fork.run.forked_from_step
 
     page = client_for(reviewer_user).get(f"/inbox/{fork.pk}/").content.decode()
@@ -52,7 +52,7 @@ def test_the_amount_an_engineer_edited_is_shown_with_who_forked_where(payment_it
 def test_edited_values_and_the_parent_s_thread_id_are_escaped(payment_item, engineer_user, reviewer_user,
                                                               client_for):
     parent = payment_item(amount=700)
-    fork = fork_item_of(parent, engineer_user, memo=HOSTILE)
+    fork = fork_item_of(parent, engineer_user, edits={"memo": HOSTILE})
     hostile_parent = "acme-7<script>window.pwned = 1</script>"
     Run.objects.filter(pk=parent.run_id).update(thread_id=hostile_parent)
 
@@ -86,7 +86,7 @@ def test_an_erased_fork_says_its_edits_were_erased(payment_item, engineer_user, 
     from audit.erasure import audit_erase
 
     parent = payment_item(amount=700)
-    fork = fork_item_of(parent, engineer_user, amount=900)
+    fork = fork_item_of(parent, engineer_user, edits={"amount": 900})
     for item in (fork, parent):  # erasure takes finished runs only
         run_cancel(run=item.run, actor=admin_user)
     audit_erase(actor=admin_user, run=parent.run.thread_id)
