@@ -29,32 +29,28 @@ import csv
 import io
 import json
 from array import array
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import Exists, OuterRef, Q
 
 from audit.canonical import canonical_json
 from audit.date_range import REVERSED
+from audit.export_errors import ExportError
+from audit.export_seals import SealedHistory, chunks, seal_tree_load, seal_trees, sealed_history_load
 from audit.filenames import download_filename, filename_part
 from audit.ledger import utc_now_iso
-from audit.merkle import FrontierTree
 from audit.models import LedgerEntry, PrunedChain, Seal
-from audit.sealing import ledger_signing_key, seal_frontier, seal_head
+from audit.offline_verifier import seal_ranges
+from audit.sealing import ledger_signing_key, seal_head
 from audit.selectors_ledger import WHERE_THREAD_IDS_ARE, ledger_snapshot, unknown_run_message
 from audit.services import SYSTEM_CHAIN, system_ledger_append
 from audit.signing import MANIFEST_CONTEXT, LedgerKeyError, key_id, sign_document
 from audit.spreadsheet import csv_text
-from audit.verify import (
-    SealRanges,
-    ledger_merkle_findings,
-    retention_prune_records,
-    seal_consistency,
-    seal_leaf_ranges,
-)
+from audit.verify import SealRanges, retention_prune_records
 from orchestrator.models import Run
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, COMPLIANCE
@@ -69,18 +65,13 @@ EXPORTERS = (COMPLIANCE, ADMIN)  # the roles that may export, on the audit page 
 # 5: each pruned line names the system chain's retention_pruned entries that recorded the prune
 #    (`recorded_by`), and the export includes them with their proofs, so a prune forged in the database
 #    (entries deleted behind a hand-written PrunedChain row) fails offline too, not only `audit verify`.
-JSONL_VERSION = 5
+# 6: an export carries the seals its entries need (audit/export_seals.py), not every seal: the manifest
+#    signs which (`seals`, as ranges of seal numbers) and up to which gseq the ledger was sealed
+#    (`sealed_upto`), and a consistency proof may span seals left out.
+JSONL_VERSION = 6
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 Progress = Callable[[int, int], None]
 Stage = Callable[[str], None]  # told of a long step that has no count to show, e.g. "building the PDF…"
-
-
-class ExportError(ValueError):
-    """The export cannot be made as asked; the message says what to change."""
-
-
-class LedgerDamaged(ExportError):
-    """The ledger rows in the database no longer rebuild the seals' Merkle tree: no proof can be made."""
 
 
 def _moment(day: date, *, end: bool = False) -> datetime:
@@ -94,11 +85,6 @@ def _iso(day: date, *, end: bool = False) -> str:
 def _iso_moment(moment: datetime) -> str:
     """ISO-8601 UTC as the ledger writes it (entries' `at`)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
-    # Keeps IN lists short.
-    return (items[i:i + size] for i in range(0, len(items), size))
 
 
 @dataclass(frozen=True)
@@ -197,110 +183,12 @@ def _selected_entries(runs: list[str], system: list[int] = ()) -> Iterator[dict[
 
     streams = [
         LedgerEntry.objects.filter(chain__in=chunk).order_by("gseq").values(*_ENTRY_FIELDS).iterator(chunk_size=5000)
-        for chunk in _chunks(runs)
+        for chunk in chunks(runs)
     ]
     if system:
         streams.append(iter(LedgerEntry.objects.filter(chain=SYSTEM_CHAIN, gseq__in=list(system))
                             .order_by("gseq").values(*_ENTRY_FIELDS)))
     return heapq.merge(*streams, key=lambda row: row["gseq"])
-
-
-SealTree = tuple[FrontierTree, dict[int, int]]  # a seal's tree, and each of its own leaves' index by gseq
-
-
-def seal_tree_load(seal: Seal) -> SealTree:
-    """The tree of `seal` as its previous seal's frontier plus the leaves sealed since, and each of
-    those leaves' index: what proofs into `seal` need, reading and holding one seal's range rather than
-    the whole ledger.
-
-    Rows deleted, added or re-hashed in the database (triggers bypassed) would make the proofs wrong: when
-    the leaves do not rebuild the seal's signed root this raises LedgerDamaged, saying what `audit verify`
-    finds."""
-    previous = Seal.objects.filter(seal_no=seal.seal_no - 1).first()
-    ((_seal, loaded),) = _seal_trees([previous, seal] if previous else [seal], {seal.seal_no})
-    if loaded is None:
-        _refuse_damaged(seal)
-    return loaded
-
-
-def _seal_trees(seals: list[Seal], selected: Container[int] | None = None) -> Iterator[tuple[Seal, SealTree | None]]:
-    """Each selected seal's tree and leaf index (seal_tree_load), or None when its previous seal's frontier
-    or its own leaves do not rebuild its signed root; consecutive seals' leaves are read in one query."""
-    for seal, previous, leaves in seal_leaf_ranges(seals, selected):
-        known = seal_frontier(previous)
-        if known is None:
-            yield seal, None
-            continue
-        index: dict[int, int] = {}
-        hashes: list[bytes] = []
-        for gseq, digest, _chain, _seq in leaves:
-            index[gseq] = known.size + len(hashes)
-            hashes.append(bytes.fromhex(digest))
-        tree = FrontierTree(known.nodes, hashes)
-        yield seal, (tree, index) if tree.size == seal.tree_size and tree.root().hex() == seal.root else None
-
-
-def _refuse_damaged(seal: Seal) -> NoReturn:
-    # Only on this path: rebuilding each seal names the seals whose leaves were deleted, added or changed.
-    seals = list(Seal.objects.filter(seal_no__lte=seal.seal_no).order_by("seal_no"))
-    findings = [finding.detail for finding in ledger_merkle_findings(seals)]
-    found = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more" if len(findings) > 3 else "") or (
-        f"the leaves in the database do not rebuild seal {seal.seal_no}'s signed Merkle root")
-    raise LedgerDamaged(
-        f"the ledger in the database no longer matches its seals ({found}), so no inclusion proof can be "
-        "computed and nothing was exported. Run `manage.py audit verify` to see which entries were deleted or "
-        "changed, and restore them (e.g. from a backup) before exporting again")
-
-
-@dataclass(frozen=True)
-class SealedHistory:
-    """Every seal, those an export's entries are in checked against their leaves, and the consistency proof
-    from each seal to the next: what a JSONL export proves into."""
-
-    seals: list[Seal]
-    consistency: list[list[bytes]]  # seals[i] -> seals[i + 1]
-
-
-def sealed_history_load(runs: list[str] | None = None) -> SealedHistory:
-    """Read before a JSONL export of `runs` (None: every sealed leaf) is recorded, so a damaged ledger
-    refuses it (LedgerDamaged) before any byte.
-
-    The seals covering the exported entries (and the system entries recording their prunes) are rebuilt
-    from their leaves, one seal's range at a time: their proofs must be right. The consistency proof
-    between two seals comes from the later seal's row, checked against both signed roots; only seals made
-    before those were kept are rebuilt for it. So a one-run export reads the leaves of the seals its entries
-    are in, not the whole ledger's."""
-    with ledger_snapshot():
-        seals = list(Seal.objects.order_by("seal_no"))
-        rebuild = None if runs is None else _covering(runs, seals)
-        stored: dict[int, list[bytes]] = {}
-        for n, seal in enumerate(seals[1:], 1):
-            # Altered (it no longer proves the step between the signed roots): rebuilt, and refused if that fails.
-            proof = seal_consistency(seals[n - 1], seal)
-            if proof is not None:
-                stored[seal.seal_no] = proof
-            elif rebuild is not None:
-                rebuild.add(seal.seal_no)
-        position = {seal.seal_no: n for n, seal in enumerate(seals)}
-        for seal, loaded in _seal_trees(seals, rebuild):
-            if loaded is None:
-                _refuse_damaged(seal)
-            at = position[seal.seal_no]
-            if at and seal.seal_no not in stored:
-                # Rebuilt from the first leaf when seal_no - 1 is missing: the proof is computed all the same.
-                stored[seal.seal_no] = loaded[0].consistency_proof(seals[at - 1].tree_size)
-        consistency = [stored[seal.seal_no] for seal in seals[1:]]
-    return SealedHistory(seals, consistency)
-
-
-def _covering(runs: list[str], seals: list[Seal]) -> set[int]:
-    """seal_no of every seal covering an entry of `runs`, or a system entry recording one's prune."""
-    ranges = SealRanges(seals)
-    last = seals[-1].last_gseq if seals else 0
-    gseqs = [gseq for chunk in _chunks(runs) for gseq in LedgerEntry.objects.filter(
-        chain__in=chunk, gseq__lte=last).values_list("gseq", flat=True).iterator(chunk_size=50_000)]
-    gseqs += [gseq for recorded in retention_prune_records(set(runs)).values() for gseq in recorded]
-    return {seal.seal_no for seal in map(ranges.covering, gseqs) if seal is not None}
 
 
 def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
@@ -316,7 +204,7 @@ def _seal_line(seal: Seal, runs: set[str]) -> dict[str, Any]:
 def _recorded_heads(runs: list[str]) -> dict[str, list[Any]]:
     """{run: [length, head]} as each run's row records its chain (advanced with every entry it writes)."""
     heads: dict[str, list[Any]] = {}
-    for chunk in _chunks(runs):
+    for chunk in chunks(runs):
         for thread_id, length, head in Run.objects.filter(thread_id__in=chunk).values_list(
                 "thread_id", "ledger_len", "ledger_head"):
             heads[thread_id] = [length, head]
@@ -340,10 +228,10 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
     and head as kept when pruned, the newest seal that signed a head for it, when, the rule, and the
     system entries that recorded the prune (none for a prune retention did not make: it then fails
     offline, naming the run)."""
-    kept = {p.chain: p for chunk in _chunks(runs) for p in PrunedChain.objects.filter(chain__in=chunk)}
+    kept = {p.chain: p for chunk in chunks(runs) for p in PrunedChain.objects.filter(chain__in=chunk)}
     if not kept:
         return {}
-    rows = {r.thread_id: r for chunk in _chunks(list(kept))
+    rows = {r.thread_id: r for chunk in chunks(list(kept))
             for r in Run.objects.filter(thread_id__in=chunk).only("thread_id", "workflow", "finished_at")}
     # The verifier holds each run to the longest head any seal signed for it (the first seal, on a tie).
     sealed_by: dict[str, tuple[int, int]] = {}
@@ -368,8 +256,9 @@ def _pruned_records(runs: list[str], seals: list[Seal]) -> dict[str, dict[str, A
     return records
 
 
-def _proof_lines(seals: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
-    """A proof line for each gseq in `proven` (ascending), into the seal that covers it, one seal's tree at a time."""
+def _proof_lines(seals: list[Seal], frames: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
+    """A proof line for each gseq in `proven` (ascending), into the seal of `seals` that covers it, one seal's
+    tree at a time (`frames`: those seals and the seal before each, whose frontier a tree starts from)."""
     spans: dict[int, tuple[int, int]] = {}  # seal_no -> its slice of `proven`
     at = 0
     for seal in seals:
@@ -377,7 +266,7 @@ def _proof_lines(seals: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
         if end > at:
             spans[seal.seal_no] = (at, end)
         at = end
-    for seal, loaded in _seal_trees(seals, spans):
+    for seal, loaded in seal_trees(frames, spans):
         # Checked before the export was recorded; rebuilt here from this export's snapshot. Rows changed in
         # between (tampering) leave the seal's entries without proofs, which the header's count and the
         # verifier then show, rather than proofs that would not verify.
@@ -394,12 +283,14 @@ def _proof_lines(seals: list[Seal], proven: Sequence[int]) -> Iterator[bytes]:
 
 def export_manifest(*, generated_at: str, scope: dict[str, Any], heads: dict[str, list[Any]],
                     pruned: dict[str, dict[str, Any]], pinned_by: dict[str, int], last_seal: int,
-                    private_key: Ed25519PrivateKey) -> dict[str, Any]:
+                    seals: list[list[int]], sealed_upto: int, private_key: Ed25519PrivateKey) -> dict[str, Any]:
     """The export's last line: what it holds (each run's [length, head], what it states of each pruned
-    run, and the newest seal that pins each run), signed with the ledger key. It signs the format version
-    too: the header is not signed, and relabelling an export as an older version would skip newer checks."""
+    run, the newest seal that pins each run, and which seals it carries), signed with the ledger key. It
+    signs the format version too: the header is not signed, and relabelling an export as an older version
+    would skip newer checks."""
     body = {"version": JSONL_VERSION, "generated_at": generated_at, "scope": scope, "runs": heads, "pruned": pruned,
-            "pinned_by": pinned_by, "last_seal": last_seal, "key_id": key_id(private_key.public_key())}
+            "pinned_by": pinned_by, "last_seal": last_seal, "seals": seals, "sealed_upto": sealed_upto,
+            "key_id": key_id(private_key.public_key())}
     return {"type": "manifest", **body, "signature": sign_document(MANIFEST_CONTEXT, body, private_key)}
 
 
@@ -411,14 +302,16 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
     is read from one snapshot, so the header's counts and the manifest match the lines."""
     seals = history.seals
     with ledger_snapshot():
-        last = seals[-1].last_gseq if seals else 0
+        # Every exported entry up to it is in a carried seal; entries sealed since the history was read
+        # are exported as unsealed.
+        last = history.sealed_upto
         pruned = _pruned_records(runs, seals)
         # The system entries that recorded the prunes: exported with their proofs, not as a run (the system
         # chain is exported only in part; the verifier checks each by its hash and proof).
         system = sorted({gseq for record in pruned.values() for gseq in record["recorded_by"]})
         total = LedgerEntry.objects.filter(chain__in=runs).count() + len(system)
         sealed = (LedgerEntry.objects.filter(chain__in=runs, gseq__lte=last).count()
-                  + sum(gseq <= last for gseq in system)) if seals else 0
+                  + sum(gseq <= last for gseq in system))
         # Signed as Gatehouse records each run, not as found: entries missing from the database then fail
         # offline against the manifest, sealed or not.
         heads = _recorded_heads([run for run in runs if run not in pruned])
@@ -446,12 +339,13 @@ def export_jsonl(runs: list[str], *, scope: ExportScope, private_key: Ed25519Pri
         for old, new, path in zip(seals, seals[1:], history.consistency, strict=False):
             yield canonical_json({"type": "consistency", "from_seal": old.seal_no, "to_seal": new.seal_no,
                                   "path": [p.hex() for p in path]}) + b"\n"
-        for done, line in enumerate(_proof_lines(seals, proven), 1):
+        for done, line in enumerate(_proof_lines(seals, history.frames, proven), 1):
             yield line
             if progress and done % 1000 == 0:
                 progress(total + done, total + sealed)
         manifest = export_manifest(generated_at=generated_at, scope=described, heads=heads, pruned=pruned,
-                                   pinned_by=_pinned_by(runs, seals), last_seal=seals[-1].seal_no if seals else 0,
+                                   pinned_by=_pinned_by(runs, seals), last_seal=history.last_seal,
+                                   seals=seal_ranges([seal.seal_no for seal in seals]), sealed_upto=last,
                                    private_key=private_key)
         yield canonical_json(manifest) + b"\n"
     if progress:

@@ -651,7 +651,10 @@ FORMAT = "gatehouse-ledger-export"
 # Each pruned run's line names the system chain's retention_pruned entries that recorded its prune
 # (`recorded_by`), and the export includes them with their proofs: proof offline that retention pruned it.
 RECORDED_VERSION = 5
-VERSION = RECORDED_VERSION  # the newest: what this verifier's Gatehouse writes
+# An export carries the seals its entries need, not every seal: the manifest signs which (`seals`) and up to
+# which gseq the ledger was sealed (`sealed_upto`), and a consistency proof spans the seals left out.
+SPARSE_VERSION = 6
+VERSION = SPARSE_VERSION  # the newest: what this verifier's Gatehouse writes
 # The manifest signs the format version and, per run, the newest seal that pins it (`pinned_by`).
 PINNED_VERSION = 4
 # The first version to state pruned runs: `pruned` lines, and `pruned` in the manifest.
@@ -671,7 +674,8 @@ def _since(version: Any, first: int) -> bool:
 LINE_TYPES = ("header", "entry", "pruned", "seal", "consistency", "proof", "manifest")
 MANIFEST_FIELDS_V2 = frozenset({"type", "generated_at", "scope", "runs", "last_seal", "key_id", "signature"})
 MANIFEST_FIELDS_V3 = MANIFEST_FIELDS_V2 | {"pruned"}
-MANIFEST_FIELDS = MANIFEST_FIELDS_V3 | {"version", "pinned_by"}
+MANIFEST_FIELDS_V4 = MANIFEST_FIELDS_V3 | {"version", "pinned_by"}
+MANIFEST_FIELDS = MANIFEST_FIELDS_V4 | {"seals", "sealed_upto"}
 PRUNED_LINE_FIELDS = frozenset(
     {"type", "run", "length", "head", "sealed_by", "pruned_at", "finished_at", "retention"}
 )
@@ -821,12 +825,12 @@ def _check_header(records: list[tuple[int, dict[str, Any]]], report: Report) -> 
     # checks run, so only the exact value the exporter writes selects them.
     version = header.get("version")
     if header.get("format") != FORMAT or not _is_int(version) or version not in (
-        OLD_VERSION, PREVIOUS_VERSION, PRUNED_VERSION, PINNED_VERSION, VERSION
+        OLD_VERSION, PREVIOUS_VERSION, PRUNED_VERSION, PINNED_VERSION, RECORDED_VERSION, VERSION
     ):
         report.fail(
             number,
-            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION}, {PRUNED_VERSION}, {PINNED_VERSION} or "
-            f"{VERSION} header: "
+            f"not a {FORMAT} version {OLD_VERSION}, {PREVIOUS_VERSION}, {PRUNED_VERSION}, {PINNED_VERSION}, "
+            f"{RECORDED_VERSION} or {VERSION} header: "
             "a newer export needs the verifier of the Gatehouse release that made it",
         )
     counts = header.get("counts")
@@ -963,16 +967,24 @@ def _parse_seal(number: int, obj: dict[str, Any], report: Report) -> _Seal | Non
 Pins = dict[str, tuple[int, str, int]]
 
 
-def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], report: Report) -> Pins:
-    """1. numbered 1, 2, 3 ... with no gaps; 2. each prev_head is the previous head's hash; 3. tree sizes
-    and gseq ranges only grow; 4. each signature verifies with the key the seal names, and so do the run
-    heads (chains) the seal carries. Returns the run heads that verified."""
+def _check_seals(
+    seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], report: Report, *, sparse: bool = False
+) -> Pins:
+    """1. numbered 1, 2, 3 ... with no gaps (`sparse`, version 6: rising, the seals the export needs); 2. each
+    prev_head is the previous head's hash (where the previous seal is in the export); 3. tree sizes and gseq
+    ranges only grow; 4. each signature verifies with the key the seal names, and so do the run heads
+    (chains) the seal carries. Returns the run heads that verified."""
     pins: Pins = {}
     previous: _Seal | None = None
     for seal in seals:
         head, number = seal.head, seal.line
         expected_no = 1 if previous is None else previous.head.seal_no + 1
-        if head.seal_no != expected_no:
+        apart = sparse and head.seal_no > expected_no  # seals left out between: the manifest signs which
+        if sparse and previous is not None and head.seal_no < expected_no:
+            report.fail(number, f"seal {head.seal_no} follows seal {expected_no - 1}: a seal number repeats")
+        elif apart:
+            pass  # its prev_head is the hash of a seal the export does not carry
+        elif head.seal_no != expected_no:
             report.fail(
                 number,
                 f"seal {head.seal_no} follows seal {expected_no - 1}: "
@@ -987,10 +999,12 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
             )
         prev_size = 0 if previous is None else previous.head.tree_size
         prev_last = 0 if previous is None else previous.head.last_gseq
+        # Across left-out seals, the leaves added are at most the gseqs since the previous carried seal.
+        first = prev_last + 1 if apart else head.first_gseq
         if not (
             head.first_gseq <= head.last_gseq
             and head.first_gseq > prev_last
-            and prev_size < head.tree_size <= prev_size + head.last_gseq - head.first_gseq + 1
+            and prev_size < head.tree_size <= prev_size + head.last_gseq - first + 1
         ):
             report.fail(
                 number,
@@ -1026,10 +1040,13 @@ def _check_seals(seals: list[_Seal], keyring: Mapping[str, Ed25519PublicKey], re
 
 
 def _check_consistency(
-    records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report
+    records: list[tuple[int, dict[str, Any]]], by_no: dict[int, _Seal], report: Report, *, sparse: bool = False
 ) -> None:
-    """One proof per pair of consecutive seals, each verified: together they show sealed history was only
-    ever appended to. Gatehouse writes every one, so a missing, repeated or other proof is an edit."""
+    """One proof per pair of consecutive seals (`sparse`, version 6: of seals next to each other in the
+    export, whatever seals were left out between them), each verified: together they show sealed history
+    was only ever appended to. Gatehouse writes every one, so a missing, repeated or other proof is an edit."""
+    carried = sorted(by_no)
+    follows = dict(zip(carried, carried[1:], strict=False)) if sparse else {n: n + 1 for n in carried}
     seen: dict[tuple[int, int], int] = {}
     for number, obj in records:
         numbers = (obj.get("from_seal"), obj.get("to_seal"))
@@ -1041,11 +1058,12 @@ def _check_consistency(
             report.fail(number, "consistency line names a seal not in the export or is malformed")
             continue
         pair = (old.head.seal_no, new.head.seal_no)
-        if pair[1] != pair[0] + 1:
+        if follows.get(pair[0]) != pair[1]:
             report.fail(
                 number,
-                f"a consistency proof from seal {pair[0]} to seal {pair[1]}: Gatehouse proves only consecutive "
-                "seals, so the line was added",
+                f"a consistency proof from seal {pair[0]} to seal {pair[1]}: Gatehouse proves only "
+                + ("from each seal to the next one in the export" if sparse else "consecutive seals")
+                + ", so the line was added",
             )
             continue
         if pair in seen:
@@ -1068,9 +1086,8 @@ def _check_consistency(
                 f"seal {new.head.seal_no}'s tree does not extend seal {old.head.seal_no}'s: "
                 "sealed history was rewritten, or the proof was altered",
             )
-    numbers = sorted(by_no)
-    for previous, seal_no in zip(numbers, numbers[1:], strict=False):
-        if seal_no == previous + 1 and (previous, seal_no) not in seen:
+    for previous, seal_no in zip(carried, carried[1:], strict=False):
+        if follows.get(previous) == seal_no and (previous, seal_no) not in seen:
             report.fail(
                 by_no[seal_no].line,
                 f"no consistency proof shows seal {seal_no}'s tree extends seal {previous}'s: the line was removed",
@@ -1084,7 +1101,14 @@ class _Seals(list):
     def __init__(self, seals: Iterable[_Seal]) -> None:
         super().__init__(seals)
         self._lasts = [seal.head.last_gseq for seal in self]
-        self._sizes_before = [0, *(seal.head.tree_size for seal in self)][:-1] if self else []
+        # A seal's first leaf follows the previous seal's last. When that seal is not in the export (version
+        # 6), the first leaf is no lower than the previous carried seal's size, nor than the seal's own size
+        # less its gseq range (a leaf per gseq at most).
+        self._sizes_before = [
+            0 if n == 0 else self[n - 1].head.tree_size if self[n - 1].head.seal_no == seal.head.seal_no - 1
+            else max(self[n - 1].head.tree_size, seal.head.tree_size - (seal.head.last_gseq - seal.head.first_gseq + 1))
+            for n, seal in enumerate(self)
+        ]
 
     def covering(self, gseq: int) -> tuple[_Seal, int] | None:
         """The first seal whose range holds gseq, and the tree size before it (its first leaf index)."""
@@ -1247,7 +1271,8 @@ def _check_pins_carried(
 
 
 def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
-    expected = (MANIFEST_FIELDS if _since(version, PINNED_VERSION)
+    expected = (MANIFEST_FIELDS if _since(version, SPARSE_VERSION)
+                else MANIFEST_FIELDS_V4 if _since(version, PINNED_VERSION)
                 else MANIFEST_FIELDS_V3 if _since(version, PRUNED_VERSION) else MANIFEST_FIELDS_V2)
     fields_problem = _fields_problem(obj, expected, "manifest line")
     if fields_problem is not None:
@@ -1267,7 +1292,38 @@ def _manifest_shape(obj: dict[str, Any], version: Any) -> str | None:
         and all(_is_int(seal_no) and seal_no >= 1 for seal_no in obj["pinned_by"].values())
     ):
         bad.append("pinned_by")
+    if "seals" in obj and not _is_seal_ranges(obj["seals"]):
+        bad.append("seals")
+    if "sealed_upto" in obj and not (_is_int(obj["sealed_upto"]) and obj["sealed_upto"] >= 0):
+        bad.append("sealed_upto")
     return f"manifest line has malformed {', '.join(bad)}" if bad else None
+
+
+def _is_seal_ranges(value: Any) -> bool:
+    """[[first, last], ...]: rising, apart, each of consecutive seal numbers (first <= last), as Gatehouse
+    writes which seals an export carries."""
+    if not isinstance(value, list):
+        return False
+    end = -1  # the previous range's last seal: the next range starts two or more above it
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(map(_is_int, item))):
+            return False
+        first, last = item
+        if not (1 <= first <= last and (end < 0 or first > end + 1)):
+            return False
+        end = last
+    return True
+
+
+def seal_ranges(numbers: Iterable[int]) -> list[list[int]]:
+    """Ascending seal numbers as [first, last] ranges of consecutive ones: [1, 2, 3, 7] -> [[1, 3], [7, 7]]."""
+    ranges: list[list[int]] = []
+    for number in numbers:
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    return ranges
 
 
 def _check_manifest(
@@ -1333,7 +1389,9 @@ def _check_manifest(
                 1, f"the header's {name} differs from the signed manifest's (line {number}): the header was edited"
             )
     newest = seals[-1].head.seal_no if seals else 0
-    if manifest["last_seal"] != newest:
+    if _since(version, SPARSE_VERSION):
+        _check_carried(number, manifest, seals, report)
+    elif manifest["last_seal"] != newest:
         report.fail(
             number,
             f"the manifest was signed when seal {manifest['last_seal']} was the newest, but the export's newest "
@@ -1398,6 +1456,42 @@ def _check_manifest(
     if _since(version, PINNED_VERSION):
         _check_pinned_by(number, manifest, seals, report)
     return len(report.problems) == problems
+
+
+def _check_carried(number: int, manifest: dict[str, Any], seals: list[_Seal], report: Report) -> None:
+    """Version 6: the export carries exactly the seals its signed manifest lists (those its entries need),
+    none newer than the ledger's newest when exported, and none ending past what was sealed then."""
+    carried = seal_ranges(seal.head.seal_no for seal in seals)
+    if carried != manifest["seals"]:
+        # The manifest's signature verified: these are the ranges Gatehouse wrote, no larger than its ledger.
+        listed = {n for first, last in manifest["seals"] for n in range(first, last + 1)}
+        have = {seal.head.seal_no for seal in seals}
+        missing, added = sorted(listed - have), sorted(have - listed)
+        what = (f"seal {missing[0]}'s line was removed" if missing
+                else f"seal {added[0]}'s line was added" if added else "a seal line repeats")
+        report.fail(
+            number,
+            f"the signed manifest lists the seals {_ranges_phrase(manifest['seals'])}, but the export carries "
+            f"{_ranges_phrase(carried)}: {what}",
+        )
+    if seals and (seals[-1].head.seal_no > manifest["last_seal"] or seals[-1].head.last_gseq > manifest["sealed_upto"]):
+        report.fail(
+            number,
+            f"the manifest was signed when seal {manifest['last_seal']} was the newest (sealed up to gseq "
+            f"{manifest['sealed_upto']}), but the export carries seal {seals[-1].head.seal_no} ending at gseq "
+            f"{seals[-1].head.last_gseq}: seal lines were added",
+        )
+    elif seals and len(seals) < manifest["last_seal"] and carried == manifest["seals"]:
+        report.notes.append(
+            f"This export carries the {plural(len(seals), 'seal')} its entries need, of the "
+            f"{plural(manifest['last_seal'], 'seal')} the ledger had when it was exported."
+        )
+
+
+def _ranges_phrase(ranges: list[list[int]]) -> str:
+    if not ranges:
+        return "none"
+    return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
 
 
 def _check_pinned_by(number: int, manifest: dict[str, Any], seals: list[_Seal], report: Report) -> None:
@@ -1699,7 +1793,8 @@ def verify_export(
         (s for n, obj in records if obj["type"] == "seal" if (s := _parse_seal(n, obj, report))),
         key=lambda s: (s.head.seal_no, s.line),
     ))
-    pins = _check_seals(seals, keyring, report)
+    sparse = _since(version, SPARSE_VERSION)
+    pins = _check_seals(seals, keyring, report, sparse=sparse)
 
     scope_runs = header.get("scope", {}).get("runs") if isinstance(header.get("scope"), dict) else None
     if isinstance(scope_runs, list):
@@ -1713,7 +1808,7 @@ def verify_export(
 
     broken = _check_runs(runs, pins, report)
     by_no = {seal.head.seal_no: seal for seal in seals}
-    _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report)
+    _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report, sparse=sparse)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
     recorded = _check_prune_records(pruned, system, seals, proven, report) if _since(version, RECORDED_VERSION) else None
     _check_pruned(pruned, runs, pins, report, recorded)
@@ -1765,6 +1860,9 @@ def verify_export(
                 "deleted behind a forged prune record; ask Gatehouse's operators for a new export to check that"
             )
 
+    # Version 6: what the ledger had sealed when exported, as the manifest signs it (checked above).
+    manifest = next((obj for _, obj in records if obj["type"] == "manifest"), {}) if complete and sparse else {}
+    sealed_upto = manifest.get("sealed_upto", 0)
     unsealed: list[tuple[int, dict[str, Any]]] = []
     for gseq, (number, entry) in sorted(entries.items()):
         if gseq in proven:
@@ -1780,6 +1878,13 @@ def verify_export(
         elif seals and gseq < seals[-1].head.last_gseq:
             report.fail(
                 number, f"{_name(entry)} (gseq {gseq}) falls between seals' ranges: no seal covers it"
+            )
+        elif gseq <= sealed_upto:
+            report.fail(
+                number,
+                f"{_name(entry)} (gseq {gseq}) was sealed when the export was made (the signed manifest says the "
+                f"ledger was sealed up to gseq {sealed_upto}), but the export carries neither its seal nor its "
+                "proof: they were removed",
             )
         else:
             unsealed.append((number, entry))

@@ -114,7 +114,7 @@ def reference_proof(gseq: int) -> list[bytes]:
 
 
 def proof_now(gseq: int) -> list[bytes]:
-    from audit.exports import seal_tree_load
+    from audit.export_seals import seal_tree_load
     from audit.models import Seal
 
     tree, index = seal_tree_load(Seal.objects.get(first_gseq__lte=gseq, last_gseq__gte=gseq))
@@ -135,7 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GATEHOUSE_SEAL_DIR", str(Path(tempfile.gettempdir()) / "gatehouse-bench-export-seals"))
     _setup_django(args.database)
-    from audit.exports import ExportScope, sealed_history_load
+    from audit.export_seals import sealed_history_load
+    from audit.exports import ExportScope
     from audit.models import LedgerEntry, Seal
 
     prepare(args.entries, args.runs, args.seal_size, args.regenerate)

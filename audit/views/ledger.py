@@ -16,13 +16,13 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.date_range import date_range_parse
+from audit.export_errors import LedgerDamaged
 from audit.exports import (
     CONTENT_TYPES,
     EXPORTERS,
     FORMATS,
     ExportError,
     ExportScope,
-    LedgerDamaged,
     export_filename,
     export_stream,
     inclusion_proof_document,

@@ -15,6 +15,7 @@ from audit.canonical import canonical_json, payload_digest
 from audit.chain import GENESIS, entry_hash
 from audit.exports import export_manifest
 from audit.merkle import MerkleTree
+from audit.offline_verifier import seal_ranges
 from audit.sealing import sign_chains
 from audit.signing import MANIFEST_CONTEXT, TreeHead, head_hash, key_id, sign_document, sign_head
 
@@ -131,18 +132,22 @@ def pinned_by(ledger: Ledger, runs: list[str]) -> dict[str, int]:
 
 
 def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple[str, ...] = (),
-                 version: int = 5) -> list[bytes]:
+                 version: int = 6, carried: list[int] | None = None) -> list[bytes]:
     """The export's lines (each ending in a newline): header, entries, pruned runs, seals, consistency,
     proofs, manifest. The runs in `pruned` are exported as retention leaves them: a pruned line each, and
-    (version 5) the system entries that recorded their prune among the entries. `version=4` writes what
-    Gatehouse wrote before version 5 (no system entries, no `recorded_by`); `version=3` what it wrote
-    before version 4 (a manifest without `version` and `pinned_by`)."""
+    (version 5) the system entries that recorded their prune among the entries. `carried` (version 6): the
+    seal numbers the export carries (every seal when None), with a consistency proof from each to the next
+    carried. `version=5` writes what Gatehouse wrote before version 6 (every seal, a manifest without
+    `seals` and `sealed_upto`); `version=4` what it wrote before version 5 (no system entries, no
+    `recorded_by`); `version=3` what it wrote before version 4 (a manifest without `version` and
+    `pinned_by`)."""
     stated = {run: pruned_record(ledger, run, version=version) for run in pruned}
     evidence = {gseq for record in stated.values() for gseq in record.get("recorded_by", [])}
     selected = [(i, e) for i, e in enumerate(ledger.entries)
                 if e["gseq"] in evidence or (e["run"] != "system" and (runs is None or e["run"] in runs)
                                              and e["run"] not in pruned)]
-    seal_heads = [head for head, _ in ledger.seals]
+    numbers = list(range(1, len(ledger.seals) + 1)) if carried is None else sorted(carried)
+    seal_heads = [ledger.seals[n - 1][0] for n in numbers]
     proofs = []
     for index, entry in selected:
         covering = next((h for h in seal_heads if index < h.tree_size), None)
@@ -169,7 +174,8 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
     ]
     exported = sorted({e["run"] for _, e in selected if e["run"] != "system"} | set(pruned))
     seal_lines = []
-    for (head, signature), (chains, chains_signature) in zip(ledger.seals, ledger.chains, strict=True):
+    for n in numbers:
+        (head, signature), (chains, chains_signature) = ledger.seals[n - 1], ledger.chains[n - 1]
         line = {"type": "seal", **head.to_dict(), "signature": signature}
         if not set(exported).isdisjoint(chains):  # only the seals that pin an exported run carry chains
             line |= {"chains": chains, "chains_signature": chains_signature}
@@ -185,7 +191,7 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
         "counts": {
             "entries": len(selected),
             "pruned": len(stated),
-            "seals": len(ledger.seals),
+            "seals": len(numbers),
             "consistency": len(consistency),
             "proofs": len(proofs),
         },
@@ -198,11 +204,14 @@ def export_lines(ledger: Ledger, *, runs: list[str] | None = None, pruned: tuple
         *consistency,
         *proofs,
         export_manifest(generated_at=header["generated_at"], scope=scope, heads=heads, pruned=stated,
-                        pinned_by=pinned_by(ledger, exported), last_seal=len(ledger.seals), private_key=ledger.key),
+                        pinned_by=pinned_by(ledger, exported), last_seal=len(ledger.seals),
+                        seals=seal_ranges(numbers), sealed_upto=ledger.seals[-1][0].last_gseq if ledger.seals else 0,
+                        private_key=ledger.key),
     ]
-    if version == 4:
-        objects[-1] = signed_manifest({k: v for k, v in objects[-1].items() if k not in ("type", "signature")}
-                                      | {"version": 4}, ledger.key)
+    if version in (4, 5):
+        objects[-1] = signed_manifest({k: v for k, v in objects[-1].items()
+                                       if k not in ("type", "signature", "seals", "sealed_upto")}
+                                      | {"version": version}, ledger.key)
     if version == 3:
         objects[-1] = as_version_3_manifest(objects[-1], ledger.key)
     return [canonical_json(obj) + b"\n" for obj in objects]
@@ -244,7 +253,8 @@ def signed_manifest(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, A
 
 def as_version_3_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     """The manifest as version 3 signed it: without the format version and `pinned_by`."""
-    return signed_manifest({k: v for k, v in manifest.items() if k not in ("type", "signature", "version", "pinned_by")}, key)
+    return signed_manifest({k: v for k, v in manifest.items()
+                            if k not in ("type", "signature", "version", "pinned_by", "seals", "sealed_upto")}, key)
 
 
 def resign_manifest(lines: list[bytes], key: Ed25519PrivateKey) -> list[bytes]:

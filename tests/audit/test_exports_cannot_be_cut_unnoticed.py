@@ -73,7 +73,7 @@ def test_an_untouched_export_verifies_and_says_it_is_complete(lines: list[bytes]
     assert "matches its signed manifest" in report.summary
     # Version 4 on: the manifest signs the format version and the newest seal that pins each run.
     header, manifest = json.loads(lines[0]), json.loads(lines[-1])
-    assert header["version"] == manifest["version"] == 5
+    assert header["version"] == manifest["version"] == 6
     assert manifest["pinned_by"] == {"T-1": 2, "T-2": 2, "T-3": 2}
 
 
@@ -225,21 +225,29 @@ def test_a_missing_or_second_manifest_fails(lines: list[bytes], public_keys: lis
     assert f"line {len(lines) + 1}: a second manifest" in text(doubled)
 
 
-def test_the_header_and_the_seals_must_be_what_the_manifest_signed(lines: list[bytes], public_keys: list) -> None:
-    def rescope(header: dict) -> dict:
-        return {**header, "scope": {"runs": ["T-1"]}}
-
-    assert "the header's scope differs from the signed manifest's" in text(verify(edit(lines, "header", rescope),
-                                                                                  public_keys))
-    # Seal 2, its consistency proof and the proofs into it removed, the counts edited to match.
+def without_seal_2(lines: list[bytes]) -> list[bytes]:
+    """Seal 2, its consistency proof and the proofs into it removed, the counts edited to match."""
     objects = [json.loads(line) for line in lines]
     kept = [line for line, obj in zip(lines, objects, strict=True)
             if not (obj["type"] == "seal" and obj["seal_no"] == 2 or obj["type"] == "consistency"
                     or obj["type"] == "proof" and obj["seal_no"] == 2)]
     header = {**objects[0], "counts": {**objects[0]["counts"], "seals": 1, "consistency": 0,
                                        "proofs": sum(b'"type":"proof"' in line for line in kept)}}
-    report = verify([canonical_json(header) + b"\n", *kept[1:]], public_keys)
-    assert "the manifest was signed when seal 2 was the newest, but the export's newest is seal 1" in text(report)
+    return [canonical_json(header) + b"\n", *kept[1:]]
+
+
+def test_the_header_and_the_seals_must_be_what_the_manifest_signed(lines: list[bytes], ledger: Ledger,
+                                                                   public_keys: list) -> None:
+    def rescope(header: dict) -> dict:
+        return {**header, "scope": {"runs": ["T-1"]}}
+
+    assert "the header's scope differs from the signed manifest's" in text(verify(edit(lines, "header", rescope),
+                                                                                  public_keys))
+    # Version 6 signs which seals the export carries; version 5 carried every one, up to the newest it signs.
+    report = text(verify(without_seal_2(lines), public_keys))
+    assert "the signed manifest lists the seals 1-2, but the export carries 1: seal 2's line was removed" in report
+    report = text(verify(without_seal_2(export_lines(ledger, version=5)), public_keys))
+    assert "the manifest was signed when seal 2 was the newest, but the export's newest is seal 1" in report
 
 
 def test_entries_or_runs_added_after_the_manifest_fail(lines: list[bytes], public_keys: list) -> None:

@@ -93,8 +93,8 @@ def test_a_version_4_export_relabelled_an_older_version_fails(ledger, public_key
     assert not verify(stripped, public_keys).ok
     report = verify(relabel(stripped, version), public_keys)
     assert [p.message for p in report.problems if p.line == len(lines)] == [
-        f"the manifest signs format version 5, but the header says version {version}: the header's version was "
-        "changed (which would skip version 5's checks)"
+        f"the manifest signs format version 6, but the header says version {version}: the header's version was "
+        "changed (which would skip version 6's checks)"
     ], report.lines()
 
 

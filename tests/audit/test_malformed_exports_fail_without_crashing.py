@@ -89,12 +89,12 @@ def test_the_command_fails_with_exit_1_and_no_traceback(lines: list[bytes], publ
         assert f"line {number}: " in result.stdout, (what, result.stdout)
 
 
-@pytest.mark.parametrize("version", [5.0, 4.0, 3.0, True, 1.0, "5"])
+@pytest.mark.parametrize("version", [6.0, 5.0, 4.0, 3.0, True, 1.0, "6"])
 def test_a_header_version_that_is_not_an_integer_is_refused(lines: list[bytes], public_keys: list, version) -> None:
     header = {**json.loads(lines[0]), "version": version}
     report = verify([json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n", *lines[1:]],
                     public_keys)
-    assert "line 1: not a gatehouse-ledger-export version 1, 2, 3, 4 or 5 header" in messages(report), report.lines()
+    assert "line 1: not a gatehouse-ledger-export version 1, 2, 3, 4, 5 or 6 header" in messages(report), report.lines()
 
 
 @pytest.mark.parametrize("count", [True, 1.0])

@@ -42,7 +42,7 @@ def test_a_genuine_prune_names_the_system_entry_that_recorded_it(pruned_ledger: 
     for runs in (None, ["T-3"]):
         lines = export_lines(pruned_ledger, runs=runs, pruned=PRUNED)
         objects = [json.loads(line) for line in lines]
-        assert objects[0]["version"] == 5
+        assert objects[0]["version"] == 6
         assert [o for o in objects if o["type"] == "entry" and o["run"] == "system"] == [{"type": "entry", **record}]
         assert next(o for o in objects if o["type"] == "pruned")["recorded_by"] == [record["gseq"]]
         report = verifier.verify_export(lines, public_keys, require_sealed=True)
@@ -120,8 +120,8 @@ def test_a_version_4_export_verifies_with_a_warning_and_a_relabelled_one_fails(p
     ]
     lines = export_lines(pruned_ledger, runs=["T-3"], pruned=PRUNED)
     relabelled = [canonical_json({**json.loads(lines[0]), "version": 4}) + b"\n", *lines[1:]]
-    assert ("the manifest signs format version 5, but the header says version 4: the header's version was changed "
-            "(which would skip version 5's checks)") in messages(verifier.verify_export(relabelled, public_keys))
+    assert ("the manifest signs format version 6, but the header says version 4: the header's version was changed "
+            "(which would skip version 6's checks)") in messages(verifier.verify_export(relabelled, public_keys))
 
 
 def test_a_system_entry_that_does_not_record_the_prune_fails(pruned_ledger: Ledger, public_keys: list, monkeypatch):
