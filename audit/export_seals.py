@@ -126,8 +126,8 @@ class SealOutline:
         return at if at < len(self.lasts) else None
 
 
-def seals_bridging(sizes: Sequence[int], needed: Iterable[int], *, seal_cost: int = SEAL_LINE_IN_LEAVES,
-                   gap_max: int = GAP_LEAVES_MAX) -> list[int]:
+def seals_bridging(sizes: Sequence[int], needed: Iterable[int], *, seal_cost: int | None = None,
+                   gap_max: int | None = None) -> list[int]:
     """The indexes of the seals to carry: the `needed` ones, and those in between that are cheaper to
     carry than to prove across (`sizes`: each seal's tree size, in seal order).
 
@@ -136,6 +136,8 @@ def seals_bridging(sizes: Sequence[int], needed: Iterable[int], *, seal_cost: in
     its leaves unless both its seals are carried, and carrying a seal costs `seal_cost` leaves: a shortest
     path over (seal, carried or not), one stretch between needed seals at a time. A stretch whose proof
     would still read more than `gap_max` leaves is then split by carrying seals inside it."""
+    seal_cost = SEAL_LINE_IN_LEAVES if seal_cost is None else seal_cost
+    gap_max = GAP_LEAVES_MAX if gap_max is None else gap_max
     chosen = sorted(set(needed))
     carried = list(chosen)
     for start, end in zip(chosen, chosen[1:], strict=False):
