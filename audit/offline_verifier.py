@@ -11,10 +11,12 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
 1. every line is one JSON object of a known type, written byte for byte as Gatehouse writes it (canonical
    JSON), the header comes first and its counts match, the manifest comes last;
 2. every exported run's hash chain is intact (modified / deleted / inserted / reordered entries are named);
-3. seals chain from GENESIS through ``prev_head``, their gseq ranges and tree sizes only grow, and each
+3. seals chain from GENESIS through ``prev_head`` (version 6: where the previous seal is in the export; an
+   export carries the seals its runs need), their gseq ranges and tree sizes only grow, and each
    signature, and that of the run heads (chains) a seal carries, verifies with one of the public keys
    given (pass every key the ledger has used);
-4. one consistency proof per pair of consecutive seals shows each tree extends the previous one;
+4. one consistency proof per pair of consecutive seals (version 6: of seals next to each other in the
+   export) shows each tree extends the previous one;
 5. every exported entry covered by a seal is proven into it by its inclusion proof; newer entries are
    reported as unsealed (a warning, or a failure with ``--require-sealed``);
 6. every run reaches the newest length and head a seal signed for it (else it was *truncated*);
@@ -30,7 +32,9 @@ Checks, in one pass over the file (format: docs/ledger-export-format.md):
    one, as the system chain is exported only in part), listing the run, and proven into a seal (unsealed:
    a warning, or a failure with ``--require-sealed``); and the seals' signed times allow it: the run did
    not start (after the seal before the first seal naming it) less than its retention period before the
-   prune (before the seal proving its record, or now).
+   prune (before the seal proving its record, or now);
+11. (version 6) the export carries exactly the seals its signed manifest lists, none newer than the ledger's
+   newest when exported, and every exported entry the ledger had sealed then is proven into one.
 
 Exit status: 0 verified, 1 verification failed (problems listed by line, first problem first; whatever
 the file holds, never a traceback), 2 the command could not run (unreadable file or key).
@@ -38,7 +42,7 @@ the file holds, never a traceback), 2 the command could not run (unreadable file
 Version 1 exports (no manifest, no signed run heads) cannot show they are complete, so they fail unless
 ``--allow-version-1`` is given. Version 2 exports (no pruned runs stated), version 3 exports (no signed
 ``pinned_by``) and version 4 exports (no system chain record of their prunes) are checked as before, with a
-warning of what they cannot show.
+warning of what they cannot show. Version 5 exports (every seal) are checked as before.
 
 This is deliberately a single file that needs only Python 3.11+ and the ``cryptography`` package, so an
 auditor can run it without the Gatehouse code base.
