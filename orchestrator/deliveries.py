@@ -18,6 +18,9 @@ the receiver refusing it, and is not retried. Every attempt carries the same bod
 After a receiver failed to answer, the pass posts nothing more to it (each would wait out the
 timeout): those count as failed attempts too.
 
+A retry waits its step of the schedule plus up to 20 % more at random, never less (`_retry_wait`):
+deliveries that failed together (their receiver was down) do not all come back in the same second.
+
 E-mails are at most once after the server had the message: one whose connection dropped before the
 server answered may have arrived, and is not sent again. It goes to a whole group, where a duplicate
 cannot be taken back, while a lost one still leaves the item in the inbox, the webhook, the deadline
@@ -31,6 +34,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import random
 import urllib.error
 import urllib.request
 import uuid
@@ -49,6 +53,9 @@ from orchestrator.mail import MailPass, MailServerUnreachable, refused_for_now, 
 from orchestrator.models import Delivery, DeliveryChannel, DeliveryState
 
 log = logging.getLogger("gatehouse.notify")
+
+# A retry waits up to this much longer than its step, at random (see the module docstring).
+JITTER = 0.2
 
 # Each source's webhook URL as configured now (apps register theirs in ready()): a retry goes where
 # the URL points when it is sent, and stops if it was removed.
@@ -190,10 +197,9 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
         changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1, "next_attempt_at": Now(),
                    "last_error": error}
     elif outcome.result == "retry" and claim.attempts <= len(retries):
-        wait = retries[claim.attempts - 1]
-        changes = {"state": DeliveryState.PENDING, "last_error": error, "next_attempt_at": ExpressionWrapper(
-            Now() + timedelta(minutes=wait), output_field=DateTimeField())}
-        log.warning("notification %s failed: %s; trying again in %d min", claim, outcome.error, wait)
+        wait = _retry_wait(step_minutes=retries[claim.attempts - 1])
+        changes = {"state": DeliveryState.PENDING, "last_error": error, "next_attempt_at": _from_now(wait)}
+        log.warning("notification %s failed: %s; trying again in %.1f min", claim, outcome.error, wait / 60)
     else:
         if outcome.result == "retry":
             error = f"given up after {claim.attempts} attempts: {outcome.error}"[:1000]
@@ -206,6 +212,16 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
                     claim, outcome.result)
         return 0
     return int(outcome.result == "sent")
+
+
+def _retry_wait(*, step_minutes: int) -> float:
+    """Seconds until the next attempt: the schedule's step, then up to JITTER more, at random, never less."""
+    return 60.0 * step_minutes * (1 + random.uniform(0, JITTER))  # noqa: S311 - spreading retries, not a secret
+
+
+def _from_now(seconds: float) -> ExpressionWrapper:
+    # The database's clock, as every claim compares with it.
+    return ExpressionWrapper(Now() + timedelta(seconds=seconds), output_field=DateTimeField())
 
 
 def _email_send(claim: _Claim, mail: MailPass) -> _Outcome:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.db import connection
 from django.db.models.functions import Now
 
 from orchestrator.models import Delivery
@@ -16,3 +19,19 @@ def retries_due(**filters: object) -> int:
 def deliveries_of(source: str, ref: int) -> dict[str, Delivery]:
     """The channel -> delivery of the one event about this item or alert."""
     return {d.channel: d for d in Delivery.objects.filter(source=source, ref=ref)}
+
+
+def db_now() -> datetime:
+    """The database's clock as the outbox's writes read it (now(): their transaction's start), which
+    every retry's time (next_attempt_at) is counted from."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
+
+
+def waits_its_step(delivery: Delivery, *, minutes: float, failed_between: tuple[datetime, datetime]) -> bool:
+    """Whether a delivery that failed between these two times (db_now()) waits `minutes` and at most a
+    fifth more (the jitter) before its next try."""
+    since, until = failed_between
+    step = timedelta(minutes=minutes)
+    return since + step <= delivery.next_attempt_at <= until + step * 1.2

@@ -6,16 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
-
 from review.notifications import items_notify
-from tests.deliveries import deliveries_of, retries_due
-
-
-def _minutes_to_next_attempt(item) -> int:
-    webhook = deliveries_of("review", item.pk)["webhook"]
-    assert webhook.state == "pending"
-    return round((webhook.next_attempt_at - timezone.now()).total_seconds() / 60)
+from tests.deliveries import db_now, deliveries_of, retries_due, waits_its_step
 
 
 def test_a_webhook_backs_off_is_given_up_and_an_admin_sends_it_again(
@@ -24,11 +16,13 @@ def test_a_webhook_backs_off_is_given_up_and_an_admin_sends_it_again(
     settings.GATEHOUSE_NOTIFY_RETRY_MINUTES = [1, 5]  # three attempts
     webhook_server.answer(500, 500, 500)
 
+    before = db_now()
     item = email_item()  # attempt 1
-    assert _minutes_to_next_attempt(item) == 1
+    assert waits_its_step(deliveries_of("review", item.pk)["webhook"], minutes=1, failed_between=(before, db_now()))
     retries_due()
+    before = db_now()
     items_notify()  # attempt 2
-    assert _minutes_to_next_attempt(item) == 5
+    assert waits_its_step(deliveries_of("review", item.pk)["webhook"], minutes=5, failed_between=(before, db_now()))
     retries_due()
     with caplog.at_level(logging.ERROR, logger="gatehouse.notify"):
         items_notify()  # attempt 3, the last
