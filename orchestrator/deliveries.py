@@ -18,8 +18,16 @@ the receiver refusing it, and is not retried. Every attempt carries the same bod
 After a receiver failed to answer, the pass posts nothing more to it (each would wait out the
 timeout): those count as failed attempts too.
 
-A retry waits its step of the schedule plus up to 20 % more at random, never less (`_retry_wait`):
-deliveries that failed together (their receiver was down) do not all come back in the same second.
+How long a retry waits (`_retry_wait`):
+  * the schedule's step or, for a 429 or 503 with Retry-After (seconds or an HTTP-date), what the
+    receiver asked if that is later. Retry-After is held to the schedule's longest step (24 h by
+    default): a receiver cannot park an event for ever, and the operator's schedule still bounds how
+    long an event is tried. It still counts as an attempt.
+  * plus up to 20 % at random, never less: deliveries that failed together (their receiver was
+    down) do not all come back in the same second.
+After a 429 or 503 with Retry-After, the pass posts nothing more to that receiver: those rows wait as
+long as it asked (held to the same longest step), not counted as an attempt, so a receiver that
+rate-limits a backlog does not make it give up unposted.
 
 E-mails are at most once after the server had the message: one whose connection dropped before the
 server answered may have arrived, and is not sent again. It goes to a whole group, where a duplicate
@@ -35,12 +43,15 @@ import http.client
 import json
 import logging
 import random
+import re
+import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -119,10 +130,14 @@ class _Claim:
 
 @dataclass(frozen=True)
 class _Outcome:
-    # release: certainly not sent and not an attempt (the mail server could not be reached)
+    # release: certainly not sent and not an attempt (the mail server could not be reached, or the
+    # receiver asked earlier in this pass to wait)
     result: Literal["sent", "retry", "failed", "release"]
     error: str = ""
     no_answer: bool = False  # a webhook receiver that did not answer: the pass posts nothing more to it
+    # Seconds the receiver asked to wait (Retry-After of a 429 or 503), before `_retry_wait` holds it
+    # to the schedule; for a release, how long it waits (none: it is due for the next pass).
+    retry_after: float | None = None
 
 
 def deliveries_send(*, ids: list[int] | None = None, source: str | None = None, limit: int = 100) -> int:
@@ -139,11 +154,11 @@ def deliveries_send(*, ids: list[int] | None = None, source: str | None = None, 
             tried.append(claim.id)
             if claim.channel == DeliveryChannel.EMAIL:
                 outcome = _email_send(claim, mail)
+                released += outcome.result == "release"
                 if mail.unreachable is not None:  # no second wait in this pass; webhooks still go
                     channels = [DeliveryChannel.WEBHOOK.value]
             else:
                 outcome = webhooks.post(claim)
-            released += outcome.result == "release"
             sent += _record(claim, outcome)
     if released:
         log.warning("notifications: the mail server could not be reached (%s); %d e-mail(s) left for the next pass",
@@ -194,10 +209,12 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
     if outcome.result == "sent":
         changes: dict[str, Any] = {"state": DeliveryState.SENT, "sent_at": Now(), "last_error": ""}
     elif outcome.result == "release":
-        changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1, "next_attempt_at": Now(),
+        wait = min(outcome.retry_after or 0.0, 60.0 * max(retries))
+        changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1, "next_attempt_at": _from_now(wait),
                    "last_error": error}
     elif outcome.result == "retry" and claim.attempts <= len(retries):
-        wait = _retry_wait(step_minutes=retries[claim.attempts - 1])
+        wait = _retry_wait(step_minutes=retries[claim.attempts - 1], retry_after=outcome.retry_after,
+                           longest_minutes=max(retries))
         changes = {"state": DeliveryState.PENDING, "last_error": error, "next_attempt_at": _from_now(wait)}
         log.warning("notification %s failed: %s; trying again in %.1f min", claim, outcome.error, wait / 60)
     else:
@@ -214,9 +231,13 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
     return int(outcome.result == "sent")
 
 
-def _retry_wait(*, step_minutes: int) -> float:
-    """Seconds until the next attempt: the schedule's step, then up to JITTER more, at random, never less."""
-    return 60.0 * step_minutes * (1 + random.uniform(0, JITTER))  # noqa: S311 - spreading retries, not a secret
+def _retry_wait(*, step_minutes: int, retry_after: float | None = None, longest_minutes: int) -> float:
+    """Seconds until the next attempt: the schedule's step or, if later, the receiver's Retry-After held
+    to the schedule's longest step; then up to JITTER more, at random, never less."""
+    wait = 60.0 * step_minutes
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, 60.0 * longest_minutes))
+    return wait * (1 + random.uniform(0, JITTER))  # noqa: S311 - spreading retries, not a secret
 
 
 def _from_now(seconds: float) -> ExpressionWrapper:
@@ -256,6 +277,7 @@ class _WebhookPass:
     def __init__(self) -> None:
         self._urls: dict[str, str] = {}
         self._silent: dict[str, str] = {}  # URL -> why it did not answer in this pass
+        self._waiting: dict[str, float] = {}  # URL -> until when (time.monotonic()) it asked us to wait
 
     def post(self, claim: _Claim) -> _Outcome:
         if claim.source not in self._urls:
@@ -265,9 +287,14 @@ class _WebhookPass:
             return _Outcome("failed", f"no webhook URL is set for {claim.source} notifications any more")
         if url in self._silent:
             return _Outcome("retry", f"not tried: the receiver did not answer earlier in this pass ({self._silent[url]})")
+        if url in self._waiting:
+            return _Outcome("release", "not tried: the receiver asked earlier in this pass to wait (Retry-After)",
+                            retry_after=max(0.0, self._waiting[url] - time.monotonic()))
         outcome = _webhook_post(url, claim.content, event_id=claim.event_id, attempt=claim.attempts)
         if outcome.no_answer:
             self._silent[url] = outcome.error
+        if outcome.retry_after is not None:
+            self._waiting[url] = time.monotonic() + outcome.retry_after
         return outcome
 
 
@@ -283,7 +310,10 @@ def _webhook_post(url: str, payload: dict[str, Any], *, event_id: uuid.UUID, att
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code in (408, 429) or exc.code >= 500:
-            return _Outcome("retry", f"HTTP {exc.code} {exc.reason}")
+            # RFC 9110 gives Retry-After a meaning on 429 and 503 (and on redirects, refused below).
+            after = _retry_after(exc.headers.get("Retry-After")) if exc.code in (429, 503) else None
+            asked = "" if after is None else f" (it asked to wait {after:.0f} s)"
+            return _Outcome("retry", f"HTTP {exc.code} {exc.reason}{asked}", retry_after=after)
         return _Outcome("failed", f"HTTP {exc.code} {exc.reason}: the receiver refused it, so it is not retried")
     except ValueError:  # not a URL urllib can post to: retrying would not change that
         return _Outcome("failed", "the webhook URL is not one that can be posted to (http or https)")
@@ -291,3 +321,18 @@ def _webhook_post(url: str, payload: dict[str, Any], *, event_id: uuid.UUID, att
         # Errors name no URL: they are shown on pages, and a webhook URL often carries a secret token.
         return _Outcome("retry", f"no answer: {exc}", no_answer=True)
     return _Outcome("sent")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks to wait: delay-seconds or an HTTP-date (RFC 9110 10.2.3); None
+    when absent or unreadable (the schedule's step then applies alone)."""
+    value = (value or "").strip()
+    if re.fullmatch(r"[0-9]+", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, as every HTTP-date is
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -2,6 +2,7 @@
 
     with WebhookReceiver() as hook:
         hook.answer(503, 503)        # the next two POSTs get 503, later ones 204
+        hook.answer((429, {"Retry-After": "120"}))  # a status with response headers
         ...                          # point the webhook URL at hook.url
         hook.bodies                  # every JSON body received, in order
         hook.requests[0].headers     # with its headers
@@ -29,7 +30,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.bodies: list[dict[str, Any]] = []  # every JSON body received, in order
-        self._answers: list[int] = []
+        self._answers: list[tuple[int, dict[str, str]]] = []
         self._hold_next = False
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -41,11 +42,13 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.requests.append(Received(dict(self.headers.items()), body))
                     receiver.bodies.append(body)
-                    status = receiver._answers.pop(0) if receiver._answers else 204
+                    status, headers = receiver._answers.pop(0) if receiver._answers else (204, {})
                     held, receiver._hold_next = receiver._hold_next, False
                 if held:
                     receiver._released.wait(timeout=30)
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -56,10 +59,10 @@ class WebhookReceiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
 
-    def answer(self, *statuses: int) -> None:
-        """Answer the next POSTs with these statuses, in order; 204 after them."""
+    def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
+        """Answer the next POSTs with these statuses (or (status, headers)), in order; 204 after them."""
         with self._lock:
-            self._answers.extend(statuses)
+            self._answers.extend(s if isinstance(s, tuple) else (s, {}) for s in statuses)
 
     def hold(self) -> None:
         with self._lock:
