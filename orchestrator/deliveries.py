@@ -6,8 +6,8 @@ once; sent by `deliveries_send` after that committed, never with a transaction o
 call:
   1. Claim one due row at a time (a guarded UPDATE of the row a FOR UPDATE SKIP LOCKED select
      found): two senders (the worker that made the item and a reconciler, two reconcilers) never
-     take the same row. A webhook's claim lasts a minute past two POST timeouts, so one whose sender
-     died mid-POST is posted again then; an e-mail's never lapses (see below).
+     take the same row. A claim lasts a minute past two POST timeouts: a webhook whose sender died
+     mid-POST is posted again then; an e-mail's is given up then (see below).
   2. Send it, then record what happened by a guarded UPDATE (still claimed, same attempt).
 
 Webhooks are at least once. No answer, a timeout, 408, 429 or 5xx is retried after the next wait
@@ -34,7 +34,10 @@ server answered may have arrived, and is not sent again. It goes to a whole grou
 cannot be taken back, while a lost one still leaves the item in the inbox, the webhook, the deadline
 and the Costs page to bring it to people. What certainly was not sent is sent later: a mail server
 that could not be reached (the row waits for the next pass, not counted as an attempt, as long as it
-takes) or that answered "not now" (4xx, retried as a webhook is).
+takes) or that answered "not now" (4xx, retried as a webhook is). An e-mail whose sender stopped
+mid-message (it was killed, or hung past its claim) would otherwise stay "sending" for ever: once its
+claim lapsed, the reconciler's pass `deliveries_fail_lapsed` marks it failed with an error that says
+so, for an admin to see. A sender that was only slow and finishes later still records it as sent.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Now
 
 from orchestrator.mail import MailPass, MailServerUnreachable, refused_for_now, server_refused
@@ -67,6 +70,10 @@ log = logging.getLogger("gatehouse.notify")
 
 # A retry waits up to this much longer than its step, at random (see the module docstring).
 JITTER = 0.2
+# The last_error of an e-mail whose claim lapsed mid-send (`deliveries_fail_lapsed`); a slow sender's
+# late "sent" may replace it, and only it (`_record`).
+EMAIL_LAPSED = ("the sender stopped mid-message (killed, or hung past its claim); it may have arrived, "
+                "so it is not sent again")
 
 # Each source's webhook URL as configured now (apps register theirs in ready()): a retry goes where
 # the URL points when it is sent, and stops if it was removed.
@@ -180,6 +187,24 @@ def deliveries_forget(*, source: str, refs: Iterable[int] | QuerySet) -> int:
     return Delivery.objects.filter(source=source, ref__in=refs).delete()[0]
 
 
+def deliveries_fail_lapsed() -> int:
+    """A reconciler pass: e-mails whose sender stopped mid-message (it was killed, or hung past its
+    claim) are marked failed, with an error that says so and an error in the log, where an admin sees
+    them. They are not sent again: they may have arrived. Returns how many."""
+    # The claim's own time (next_attempt_at) says when it lapsed. A guarded UPDATE: two reconcilers
+    # give each row up once, and a sender that recorded its outcome first keeps it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE orchestrator_delivery SET state = 'failed', last_error = %s"
+            " WHERE state = 'sending' AND channel = 'email' AND next_attempt_at <= statement_timestamp()"
+            " RETURNING source, ref, event_id, attempts", [EMAIL_LAPSED])
+        lapsed = cursor.fetchall()
+    for source, ref, event_id, attempts in lapsed:
+        log.error("notification %s %s: email of event %s (attempt %d) not delivered: %s", source, ref, event_id,
+                  attempts, EMAIL_LAPSED)
+    return len(lapsed)
+
+
 def deliveries_retry(*, ids: list[int]) -> int:
     """Give failed webhooks among `ids` a fresh round of attempts, due now (an operator's "send again"
     once the receiver is fixed); returns how many. E-mails are not: one may have arrived."""
@@ -222,11 +247,18 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
             error = f"given up after {claim.attempts} attempts: {outcome.error}"[:1000]
         changes = {"state": DeliveryState.FAILED, "last_error": error}
         log.error("notification %s not delivered: %s", claim, error)
-    claimed = Delivery.objects.filter(pk=claim.id, state=DeliveryState.SENDING, attempts=claim.attempts)
+    mine = Q(state=DeliveryState.SENDING)
+    if outcome.result == "sent" and claim.channel == DeliveryChannel.EMAIL:
+        # A slow sender, not a dead one: the lapse pass gave its e-mail up as "may have arrived"; it did.
+        mine |= Q(state=DeliveryState.FAILED, last_error=EMAIL_LAPSED)
+    claimed = Delivery.objects.filter(mine, pk=claim.id, attempts=claim.attempts)
     if claimed.update(**changes) != 1:
-        # Only a webhook's claim lapses: another sender has posted it again meanwhile, and records its own.
-        log.warning("notification %s: its claim lapsed and another sender took it over; %s not recorded",
-                    claim, outcome.result)
+        if claim.channel == DeliveryChannel.EMAIL:
+            log.warning("notification %s: no longer claimed (its claim lapsed and it was given up, or its data "
+                        "was erased); %s not recorded", claim, outcome.result)
+        else:  # another sender has posted it again meanwhile, and records its own
+            log.warning("notification %s: its claim lapsed and another sender took it over; %s not recorded",
+                        claim, outcome.result)
         return 0
     return int(outcome.result == "sent")
 

@@ -21,7 +21,9 @@ class DeliveryChannel(models.TextChoices):
 
 class DeliveryState(models.TextChoices):
     PENDING = "pending", "Waiting"  # due at next_attempt_at
-    SENDING = "sending", "Sending"  # claimed; a webhook's claim lapses at next_attempt_at, an e-mail's never
+    # Claimed until next_attempt_at: a webhook's lapsed claim is taken over (posted again), an e-mail's is
+    # given up as failed (orchestrator.deliveries.deliveries_fail_lapsed).
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"  # given up, refused, or an e-mail lost mid-message (not sent again)
 

@@ -16,6 +16,12 @@ def retries_due(**filters: object) -> int:
     return Delivery.objects.filter(state="pending", **filters).update(next_attempt_at=Now())
 
 
+def claims_lapse(**filters: object) -> int:
+    """Every delivery being sent (among `filters`) has its claim lapse now, as if its sender had been
+    gone past the claim's time; returns how many."""
+    return Delivery.objects.filter(state="sending", **filters).update(next_attempt_at=Now())
+
+
 def deliveries_of(source: str, ref: int) -> dict[str, Delivery]:
     """The channel -> delivery of the one event about this item or alert."""
     return {d.channel: d for d in Delivery.objects.filter(source=source, ref=ref)}

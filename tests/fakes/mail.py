@@ -12,7 +12,9 @@ that hangs does; `with SilentSMTPServer() as server:` then point EMAIL_HOST/EMAI
 `SMTPServer` speaks enough SMTP for Django's backend and keeps every message whose end of data it
 read (`server.messages`, parsed; `server.accepted`: those it answered 250). `server.answer("451", "drop")` scripts the next messages' fate: a
 451 reply (the server says "not now": not accepted), or the connection closed after the data arrived
-without a reply (lost mid-message: the client cannot know it arrived). Unscripted messages get 250.
+without a reply (lost mid-message: the client cannot know it arrived), or "hold": no reply to the data
+until `server.release()` (then 250), so the client waits mid-message for as long as the test likes
+(and a sender killed meanwhile never learns). Unscripted messages get 250.
 `free_port()` is a port nothing listens on: a mail server that is down.
 """
 
@@ -103,6 +105,7 @@ class SMTPServer:
         self.accepted: list[Message] = []
         self._fates: list[str] = []
         self._lock = threading.Lock()
+        self._released = threading.Event()
         server = self
 
         class Session(socketserver.StreamRequestHandler):
@@ -128,11 +131,18 @@ class SMTPServer:
                     with server._lock:
                         server.messages.append(message)
                         fate = server._fates.pop(0) if server._fates else "250"
-                        if fate == "250":
-                            server.accepted.append(message)
                     if fate == "drop":
                         return  # the connection closes with no reply to the data
-                    self.reply(f"{fate} {'ok' if fate == '250' else 'try again later'}")
+                    if fate == "hold":
+                        server._released.wait(timeout=60)
+                        fate = "250"
+                    if fate == "250":
+                        with server._lock:
+                            server.accepted.append(message)
+                    try:
+                        self.reply(f"{fate} {'ok' if fate == '250' else 'try again later'}")
+                    except OSError:  # a held client that was killed meanwhile
+                        return
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
         self._server.daemon_threads = True
@@ -143,11 +153,16 @@ class SMTPServer:
         with self._lock:
             self._fates.extend(fates)
 
+    def release(self) -> None:
+        """Answer the held messages 250 at last."""
+        self._released.set()
+
     def __enter__(self) -> SMTPServer:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
