@@ -33,11 +33,11 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    return _whole_number(name, raw, minimum)
+    return _whole_number(name, raw, minimum, maximum)
 
 
 def env_int_list(name: str, default: list[int], *, minimum: int | None = None) -> list[int]:
@@ -48,13 +48,15 @@ def env_int_list(name: str, default: list[int], *, minimum: int | None = None) -
     return [_whole_number(name, part, minimum) for part in raw.split(",")]
 
 
-def _whole_number(name: str, raw: str, minimum: int | None) -> int:
+def _whole_number(name: str, raw: str, minimum: int | None, maximum: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
     return value
 
 

@@ -273,6 +273,9 @@ GATEHOUSE_NOTIFY_RETRY_MINUTES = env_int_list("GATEHOUSE_NOTIFY_RETRY_MINUTES", 
                                               minimum=1)
 # How long a notification webhook's POST waits for the receiver's answer (a worker or the reconciler waits).
 GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS = env_int("GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+# Days a sent or failed notification stays in the outbox (admin → Deliveries) before the reconciler
+# deletes it; 0 keeps them all. At most 100 years, as for retention: more is a typo.
+GATEHOUSE_DELIVERY_KEEP_DAYS = env_int("GATEHOUSE_DELIVERY_KEEP_DAYS", 90, minimum=0, maximum=36_500)
 # Absolute links in notifications (emails and webhooks are read outside the browser).
 # `make run` serves on $PORT: links in e-mails follow it unless the real address is set.
 GATEHOUSE_BASE_URL = (env_str("GATEHOUSE_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}")

@@ -9,8 +9,9 @@ class OrchestratorConfig(AppConfig):
         from orchestrator import budgets, cost_alerts, deliveries, reconciler
 
         # Free the budget holds of crashed or cancelled calls; send cost alerts a worker could not; give
-        # up e-mails whose sender died mid-message.
-        for extra in (budgets.budgets_release_expired, cost_alerts.alerts_deliver, deliveries.deliveries_fail_lapsed):
+        # up e-mails whose sender died mid-message; delete old sent and failed notifications.
+        for extra in (budgets.budgets_release_expired, cost_alerts.alerts_deliver, deliveries.deliveries_fail_lapsed,
+                      deliveries.deliveries_prune):
             if extra not in reconciler.EXTRA_PASSES:
                 reconciler.EXTRA_PASSES.append(extra)
         # Where a cost-alert webhook goes, read when it is sent: a retry follows a changed setting.

@@ -38,6 +38,10 @@ takes) or that answered "not now" (4xx, retried as a webhook is). An e-mail whos
 mid-message (it was killed, or hung past its claim) would otherwise stay "sending" for ever: once its
 claim lapsed, the reconciler's pass `deliveries_fail_lapsed` marks it failed with an error that says
 so, for an admin to see. A sender that was only slow and finishes later still records it as sent.
+
+Settled rows (sent, failed) are deleted GATEHOUSE_DELIVERY_KEEP_DAYS after they were queued, by the
+reconciler's pass `deliveries_prune`; waiting and sending ones never are, however old. Nothing is
+queued again for a deleted row: the item, alert or seal itself records that it was handed on.
 """
 
 from __future__ import annotations
@@ -203,6 +207,27 @@ def deliveries_fail_lapsed() -> int:
         log.error("notification %s %s: email of event %s (attempt %d) not delivered: %s", source, ref, event_id,
                   attempts, EMAIL_LAPSED)
     return len(lapsed)
+
+
+def deliveries_prune(*, batch: int = 5000) -> int:
+    """A reconciler pass: delete sent and failed deliveries queued more than GATEHOUSE_DELIVERY_KEEP_DAYS
+    ago (0: keep them all), at most `batch` a pass, so a backlog goes over the next passes in short
+    statements. Waiting and sending ones are never deleted. Returns how many."""
+    days = settings.GATEHOUSE_DELIVERY_KEEP_DAYS
+    if not days:
+        return 0
+    with connection.cursor() as cursor:
+        # SKIP LOCKED: a row an admin is sending again at this moment is left for a later pass. The
+        # outer state test is the guard: only rows still settled when deleted go.
+        cursor.execute(
+            "DELETE FROM orchestrator_delivery WHERE state IN ('sent', 'failed') AND id IN ("
+            " SELECT id FROM orchestrator_delivery WHERE state IN ('sent', 'failed')"
+            " AND created_at < statement_timestamp() - %s * interval '1 day'"
+            " ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)", [days, batch])
+        pruned = cursor.rowcount
+    if pruned:
+        log.info("notifications: deleted %d sent or failed deliveries queued more than %d days ago", pruned, days)
+    return pruned
 
 
 def deliveries_retry(*, ids: list[int]) -> int:

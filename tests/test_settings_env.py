@@ -156,3 +156,10 @@ def test_a_mail_relay_is_configured_from_the_environment(tmp_path):
     assert both.returncode != 0 and "exclude each other: set one" in both.stderr
     typo = _setting("EMAIL_PORT", EMAIL_PORT="smtp")
     assert typo.returncode != 0 and "EMAIL_PORT='smtp' is not a whole number" in typo.stderr
+
+
+def test_the_outbox_keeps_settled_notifications_for_the_days_set_and_refuses_a_typo():
+    assert _setting("GATEHOUSE_DELIVERY_KEEP_DAYS").stdout.strip() == "90"
+    assert _setting("GATEHOUSE_DELIVERY_KEEP_DAYS", GATEHOUSE_DELIVERY_KEEP_DAYS="0").stdout.strip() == "0"
+    typo = _setting("GATEHOUSE_DELIVERY_KEEP_DAYS", GATEHOUSE_DELIVERY_KEEP_DAYS="900000")
+    assert typo.returncode != 0 and "GATEHOUSE_DELIVERY_KEEP_DAYS=900000 is above the maximum of 36500" in typo.stderr
