@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from orchestrator.budgets import amount_input
 from orchestrator.cost_admin import BudgetInput, CostAdminError, PriceInput
 from orchestrator.models import Budget, BudgetPeriod, BudgetScope
 from orchestrator.registry import workflows
@@ -70,7 +71,7 @@ class BudgetForm(forms.Form):
 
     @classmethod
     def initial_for(cls, budget: Budget) -> dict:
-        return {"name": budget.name, "scope": budget.scope, "period": budget.period, "cap": budget.cap,
+        return {"name": budget.name, "scope": budget.scope, "period": budget.period, "cap": amount_input(budget.cap),
                 "workflow": budget.match if budget.scope == "workflow" else "",
                 "label": budget.match if budget.scope == "label" else "",
                 "soft_thresholds": ", ".join(str(t) for t in budget.soft_thresholds), "active": budget.active}
@@ -99,7 +100,8 @@ class PriceForm(forms.Form):
 
     @classmethod
     def initial_for(cls, price) -> dict:
-        return {f: getattr(price, f) for f in cls.base_fields}
+        values = {f: getattr(price, f) for f in cls.base_fields}
+        return {f: amount_input(v) if isinstance(v, Decimal) else v for f, v in values.items()}
 
 
 class CostSettingsForm(forms.Form):

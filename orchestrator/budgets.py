@@ -89,6 +89,11 @@ def amount_text(amount: Decimal) -> str:
     return f"{Decimal(amount).quantize(Decimal('0.000001')):f}"
 
 
+def amount_input(amount: Decimal) -> str:
+    """An amount as someone would type it into a form ("5", "2.5", "0.0003"), not as stored ("5.000000")."""
+    return amount_text(amount).rstrip("0").rstrip(".") or "0"
+
+
 def money(amount: Decimal) -> str:
     """$1.00, $2.50, $0.0003: cents for round amounts, every significant digit down to a millionth."""
     text = amount_text(amount).rstrip("0")
