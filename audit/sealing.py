@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -48,6 +48,7 @@ from audit.models import LedgerEntry, Seal
 from audit.offline_verifier import plural
 from audit.signing import (
     TreeHead,
+    current_public_key,
     head_hash,
     key_id,
     load_signing_key,
@@ -303,6 +304,15 @@ def ledger_seal(*, wait_seconds: float = 10.0, max_entries: int | None = None, p
 def ledger_signing_key() -> Ed25519PrivateKey:
     """The key seals and export manifests are signed with (audit/signing.py says where it comes from)."""
     return load_signing_key(allow_generate=dev_key_allowed())
+
+
+def ledger_public_key() -> Ed25519PublicKey | None:
+    """The public half of the key seals are signed with, by the sealer's rule: in development the key is
+    made on first use (as the first seal would make it); in a deployment None when none is configured.
+    Every command that names "the current key" (public-key, public-key --all, archive-key) asks this."""
+    if dev_key_allowed():
+        return ledger_signing_key().public_key()
+    return current_public_key()
 
 
 def dev_key_allowed() -> bool:

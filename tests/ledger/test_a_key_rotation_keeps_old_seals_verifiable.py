@@ -217,9 +217,26 @@ def test_a_forged_seal_signature_is_still_called_modified(letter_run, audit_as, 
     assert "unverifiable" not in result.stderr
 
 
+def test_in_development_every_key_command_names_the_key_the_first_seal_will_use(audit_as, keys_dir, tmp_path):
+    # No key configured, no seal yet: the development key is made once, and each command names that one.
+    fresh = {"GATEHOUSE_DATA_DIR": str(tmp_path / "fresh-data")}
+    single = audit_as(None, "public-key", **fresh)
+    assert single.returncode == 0, single.stderr
+    every = audit_as(None, "public-key", "--all", **fresh)
+    assert every.returncode == 0, every.stderr
+    (block,) = every.stdout.split("# ledger key ")[1:]
+    kid = block.split(" ", 1)[0]
+    assert block == f"{kid} (current: signs new seals)\n{single.stdout}"
+    archived = audit_as(None, "archive-key", **fresh)
+    assert archived.returncode == 0, archived.stderr
+    assert archived.stdout.startswith(f"archived key {kid} (the current ledger key) in {keys_dir / f'{kid}.pub.pem'}")
+    assert (keys_dir / f"{kid}.pub.pem").read_text() == single.stdout
+
+
 def test_archive_key_refuses_in_one_line_what_it_cannot_do(letter_run, audit_as, old, new, keys_dir, tmp_path):
-    # No key configured and none generated: nothing to archive, and no key to list.
-    empty = {"GATEHOUSE_DATA_DIR": str(tmp_path / "fresh-data")}
+    # A deployment with no key configured: nothing to archive, and no key to list (none is made up).
+    empty = {"GATEHOUSE_DATA_DIR": str(tmp_path / "fresh-data"), "GATEHOUSE_LEDGER_KEY_REQUIRED": "1"}
+    assert refusal(audit_as(None, "public-key", **empty)).startswith("no ledger signing key: set GATEHOUSE_LEDGER_KEY")
     assert refusal(audit_as(None, "archive-key", **empty)) == (
         "no ledger key to archive: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE to the key seals are "
         "signed with, then run it again")

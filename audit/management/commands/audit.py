@@ -27,12 +27,19 @@ from django.core.management.base import CommandError, CommandParser
 from audit.erasure import ErasureError, audit_erase
 from audit.exports import EXPORTERS, FORMATS, ExportError, ExportScope, export_stream
 from audit.retention import RetentionError, retention_prune, retention_set
-from audit.sealing import SealRefused, ledger_signing_key, seal_dir, seal_loop, seal_pass, seal_summary
+from audit.sealing import (
+    SealRefused,
+    ledger_public_key,
+    ledger_signing_key,
+    seal_dir,
+    seal_loop,
+    seal_pass,
+    seal_summary,
+)
 from audit.signing import (
     LedgerKeyError,
     archive_public_key,
     archived_public_keys,
-    current_public_key,
     export_public_key_pem,
     key_files_ignored,
     key_id,
@@ -295,12 +302,13 @@ class Command(OperatorCommand):
         self.stdout.write(f"{policy.workflow}: finished runs are kept {plural(policy.days, 'day')}")
 
     def _public_key(self, opts: dict[str, Any]) -> None:
+        # The sealer's key, by its rule (ledger_public_key): a deployment without one is told so, not handed
+        # a new key; development makes it here if no seal has yet.
         if not opts["all"]:
-            # The sealer's key, by its rule: a deployment without one is told so, not handed a new key.
             self.stdout.write(export_public_key_pem(ledger_signing_key().public_key()).rstrip("\n"))
             return
         # Each block after a comment line naming it; the offline verifier reads every block of a file.
-        current = current_public_key()
+        current = ledger_public_key()
         archived = archived_public_keys()
         if current is None and not archived:
             raise CommandError("no ledger key: none is configured (GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE)"
@@ -317,7 +325,7 @@ class Command(OperatorCommand):
                  "(--public-key KEYS.pem reads every key in it)")
 
     def _archive_key(self, opts: dict[str, Any]) -> None:
-        current = current_public_key()
+        current = ledger_public_key()
         if current is None:
             raise CommandError("no ledger key to archive: set GATEHOUSE_LEDGER_KEY or GATEHOUSE_LEDGER_KEY_FILE to the "
                                "key seals are signed with, then run it again")
