@@ -125,6 +125,29 @@ class SealOutline:
         at = bisect.bisect_left(self.lasts, gseq)
         return at if at < len(self.lasts) else None
 
+    def missing(self) -> int | None:
+        """The first seal number missing from 1..newest (None: none is), found by bisection."""
+        if not len(self) or (self.numbers[0] == 1 and self.numbers[-1] == len(self)):
+            return None  # unique and rising from 1 to the count: every number is there
+        low, high = 0, len(self)  # numbers[i] == i + 1 up to the first gap, and not from there on
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (middle + 1, high) if self.numbers[middle] == middle + 1 else (low, middle)
+        return low + 1
+
+
+def refuse_missing_seal(missing: int | None) -> None:
+    """Seals are numbered 1, 2, 3 ... without gaps (each is the previous one's number plus one): a number
+    missing from the database is a seal row deleted. Which seals an export carries is chosen from the rows, so
+    one deleted would be left out unnoticed, and with it the run heads it signed or the time it bounds (a
+    version 5 export, carrying every seal, failed offline on the gap): refuse, as for a damaged ledger."""
+    if missing is not None:
+        raise LedgerDamaged(
+            f"seal {missing} is missing from the database (seals are numbered without gaps, so its row was "
+            "deleted): an export chosen from the remaining seals would leave out what it signed, so nothing was "
+            "exported. Run `manage.py audit verify`, and restore the seal from its copy outside the database "
+            "(GATEHOUSE_SEAL_DIR) or a backup before exporting again")
+
 
 def seals_bridging(sizes: Sequence[int], needed: Iterable[int], *, seal_cost: int | None = None,
                    gap_max: int | None = None) -> list[int]:
@@ -209,10 +232,12 @@ def sealed_history_load(runs: list[str] | None = None) -> SealedHistory:
     with ledger_snapshot():
         if runs is None:
             frames = list(Seal.objects.order_by("seal_no"))
+            refuse_missing_seal(SealOutline((seal.seal_no, 0, 0) for seal in frames).missing())
             carried, rebuild = frames, None
             newest = (frames[-1].seal_no, frames[-1].last_gseq) if frames else (0, 0)
         else:
             outline = SealOutline.load()
+            refuse_missing_seal(outline.missing())
             needed = _needed(runs, outline)
             numbers = [outline.numbers[i] for i in seals_bridging(outline.sizes, needed)]
             wanted = sorted(set(numbers) | {n - 1 for n in numbers if n > 1})

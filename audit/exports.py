@@ -275,7 +275,11 @@ def _proof_lines(seals: list[Seal], frames: list[Seal], proven: Sequence[int]) -
         tree, index = loaded
         start, end = spans[seal.seal_no]
         for gseq in proven[start:end]:
-            leaf = index[gseq]
+            leaf = index.get(gseq)
+            if leaf is None:
+                # Sealed by a seal this export does not carry (its rows changed since the seals were chosen):
+                # left without a proof, which the verifier reports, rather than a download broken midway.
+                continue
             path = tree.inclusion_proof(leaf, seal.tree_size)
             yield canonical_json({"type": "proof", "gseq": gseq, "seal_no": seal.seal_no, "leaf_index": leaf,
                                   "tree_size": seal.tree_size, "path": [p.hex() for p in path]}) + b"\n"
