@@ -1463,20 +1463,31 @@ def _check_manifest(
 
 
 def _check_carried(number: int, manifest: dict[str, Any], seals: list[_Seal], report: Report) -> None:
-    """Version 6: the export carries exactly the seals its signed manifest lists (those its entries need),
-    none newer than the ledger's newest when exported, and none ending past what was sealed then."""
+    """Version 6: the export carries exactly the seals its signed manifest lists (those its entries need; an
+    export of every run, every seal), none newer than the ledger's newest when exported, and none ending past
+    what was sealed then."""
     carried = seal_ranges(seal.head.seal_no for seal in seals)
     if carried != manifest["seals"]:
-        # The manifest's signature verified: these are the ranges Gatehouse wrote, no larger than its ledger.
-        listed = {n for first, last in manifest["seals"] for n in range(first, last + 1)}
-        have = {seal.head.seal_no for seal in seals}
-        missing, added = sorted(listed - have), sorted(have - listed)
-        what = (f"seal {missing[0]}'s line was removed" if missing
-                else f"seal {added[0]}'s line was added" if added else "a seal line repeats")
+        # Compared range by range, never expanded: a range is as long as the signed number in it says.
+        have = sorted({seal.head.seal_no for seal in seals})
+        missing, added = _first_missing(manifest["seals"], have), _first_outside(manifest["seals"], have)
+        what = (f"seal {missing}'s line was removed" if missing is not None
+                else f"seal {added}'s line was added" if added is not None else "a seal line repeats")
         report.fail(
             number,
             f"the signed manifest lists the seals {_ranges_phrase(manifest['seals'])}, but the export carries "
             f"{_ranges_phrase(carried)}: {what}",
+        )
+    every = [[1, manifest["last_seal"]]] if manifest["last_seal"] > 0 else []
+    if manifest["scope"].get("filter") == {} and manifest["seals"] != every:
+        # Gatehouse's export of every run (no run, no filter) carries every seal: a gap is a seal row that was
+        # missing from its database, which would leave out the run heads that seal signed.
+        report.fail(
+            number,
+            f"the signed manifest is of an export of every run, which carries every seal up to seal "
+            f"{manifest['last_seal']}, but it lists the seals {_ranges_phrase(manifest['seals'])}: seals were "
+            "missing from Gatehouse's database (deleted) when it was exported; ask its operators to run "
+            "`manage.py audit verify`",
         )
     if seals and (seals[-1].head.seal_no > manifest["last_seal"] or seals[-1].head.last_gseq > manifest["sealed_upto"]):
         report.fail(
@@ -1490,6 +1501,26 @@ def _check_carried(number: int, manifest: dict[str, Any], seals: list[_Seal], re
             f"This export carries the {plural(len(seals), 'seal')} its entries need, of the "
             f"{plural(manifest['last_seal'], 'seal')} the ledger had when it was exported."
         )
+
+
+def _first_missing(ranges: list[list[int]], have: list[int]) -> int | None:
+    """The first seal number in `ranges` not in `have` (ascending, unique), in time linear in both."""
+    for first, last in ranges:
+        start = bisect.bisect_left(have, first)
+        count = bisect.bisect_right(have, last) - start
+        if count < last - first + 1:
+            return next((first + k for k, n in enumerate(have[start:start + count]) if n != first + k), first + count)
+    return None
+
+
+def _first_outside(ranges: list[list[int]], have: list[int]) -> int | None:
+    """The first of `have` in none of `ranges` (rising and apart)."""
+    firsts = [first for first, _ in ranges]
+    for n in have:
+        at = bisect.bisect_right(firsts, n) - 1
+        if at < 0 or n > ranges[at][1]:
+            return n
+    return None
 
 
 def _ranges_phrase(ranges: list[list[int]]) -> str:
@@ -1613,6 +1644,8 @@ def _check_prune_records(
     seals: _Seals,
     proven: Mapping[int, int],
     report: Report,
+    *,
+    sparse: bool = False,
 ) -> dict[str, str]:
     """Version 5: each pruned run's `recorded_by` names the retention_pruned entries of the system chain that
     recorded its prune, and the export holds them, genuine (their hash matches their contents) and listing
@@ -1629,6 +1662,19 @@ def _check_prune_records(
     recorded: dict[str, str] = {}
     started_after = _started_after(pruned, seals)
     for run, (number, line) in sorted(pruned.items()):
+        first = _first_naming([run], seals).get(run) if sparse and run not in started_after else None
+        if first is not None and seals[first].head.seal_no > 1:
+            # Version 6 carries only some seals, so Gatehouse carries this one with every pruned run: without
+            # it nothing bounds when the run started, and a prune made inside the retention period would pass.
+            seal_no = seals[first].head.seal_no
+            report.fail(
+                number,
+                f"run {run} is stated as pruned, but the export does not carry seal {seal_no - 1}, the seal before "
+                f"seal {seal_no} (the first to name the run), whose signed time bounds when the run started: "
+                "without it the retention period cannot be checked. Gatehouse carries it with every pruned run, so "
+                "it was missing from Gatehouse's database (deleted) when the export was made; ask its operators to "
+                "run `manage.py audit verify`",
+            )
         if not line["recorded_by"]:
             report.fail(
                 number,
@@ -1688,14 +1734,19 @@ def _check_prune_records(
     return recorded
 
 
-def _started_after(runs: Iterable[str], seals: _Seals) -> dict[str, TreeHead]:
-    """{run: the seal before the first seal whose signed run heads name it}, in one pass over the seals; a run
-    first named by seal 1 (nothing bounds its start), or after a seal missing from the export, has none."""
+def _first_naming(runs: Iterable[str], seals: _Seals) -> dict[str, int]:
+    """{run: the index of the first seal whose signed run heads name it}, in one pass over the seals."""
     wanted, first = set(runs), {}
     for n, seal in enumerate(seals):
         for run in wanted.intersection(seal.chains) if seal.chains_valid else ():
             first.setdefault(run, n)
-    return {run: seals[n - 1].head for run, n in first.items()
+    return first
+
+
+def _started_after(runs: Iterable[str], seals: _Seals) -> dict[str, TreeHead]:
+    """{run: the seal before the first seal whose signed run heads name it}; a run first named by seal 1
+    (nothing bounds its start), or after a seal missing from the export, has none."""
+    return {run: seals[n - 1].head for run, n in _first_naming(runs, seals).items()
             if n and seals[n - 1].head.seal_no == seals[n].head.seal_no - 1}
 
 
@@ -1814,7 +1865,8 @@ def verify_export(
     by_no = {seal.head.seal_no: seal for seal in seals}
     _check_consistency([r for r in records if r[1]["type"] == "consistency"], by_no, report, sparse=sparse)
     proven = _check_proofs([r for r in records if r[1]["type"] == "proof"], entries, seals, report)
-    recorded = _check_prune_records(pruned, system, seals, proven, report) if _since(version, RECORDED_VERSION) else None
+    recorded = (_check_prune_records(pruned, system, seals, proven, report, sparse=sparse)
+                if _since(version, RECORDED_VERSION) else None)
     _check_pruned(pruned, runs, pins, report, recorded)
 
     # Completeness: only version 2 exports and later can show it.
