@@ -281,7 +281,7 @@ def _needed(runs: list[str], outline: SealOutline) -> set[int]:
 _NAMING = """
 SELECT run, min(s.seal_no), array_agg(s.seal_no)
   FROM audit_seal s CROSS JOIN LATERAL jsonb_object_keys(s.chains) AS run
- WHERE s.chains ?| %s::text[] AND run = ANY(%s::text[])
+ WHERE s.chains ?| %s::text[] AND jsonb_typeof(s.chains) = 'object' AND run = ANY(%s::text[])
  GROUP BY run
 """
 
