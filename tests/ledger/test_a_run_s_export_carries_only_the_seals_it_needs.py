@@ -146,17 +146,23 @@ def test_the_choice_weighs_the_leaves_read_against_the_seals_carried():
     assert seals_bridging(small, [0, 5], seal_cost=10**9, gap_max=25) == [0, 2, 4, 5]
 
 
-def test_a_pruned_run_carries_the_seal_before_its_first_whose_time_bounds_its_start(letter_run, audit_cli,
-                                                                                    admin_user, export, public_key):
-    sealed(1, letter_run)
+def pruned_early(letter_run, audit_cli, admin_user, *, after: int) -> Run:
+    """A run sealed after `after` seals of other runs, backdated in the database so that retention prunes it
+    now (the seals' signed times say otherwise), pruned, and the prune's record sealed."""
+    sealed(after, letter_run)
     old = letter_run(email="old@example.com")
-    assert ledger_seal().seal_no == 2
-    # Backdated in the database, so that retention prunes it now; the seals' signed times say otherwise.
+    assert ledger_seal().seal_no == after + 1
     long_ago = timezone.now() - timedelta(days=401)
     Run.objects.filter(pk=old.pk).update(created_at=long_ago, finished_at=long_ago + timedelta(minutes=1))
     pruned = audit_cli("prune", "--actor", admin_user.username)
     assert pruned.returncode == 0 and "pruned 1 run" in pruned.stdout, pruned.stdout + pruned.stderr
     assert ledger_seal() is not None
+    return old
+
+
+def test_a_pruned_run_carries_the_seal_before_its_first_whose_time_bounds_its_start(letter_run, audit_cli,
+                                                                                    admin_user, export, public_key):
+    old = pruned_early(letter_run, audit_cli, admin_user, after=1)
     path = export("pruned", "--run", old.thread_id)
     assert carried(path) == [1, 2, 3]
     checked = offline(path, public_key)

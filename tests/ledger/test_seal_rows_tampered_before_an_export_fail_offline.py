@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 from array import array
-from datetime import timedelta
-
-from django.utils import timezone
 
 from audit.export_seals import sealed_history_load
 from audit.exports import _proof_lines
@@ -20,7 +17,12 @@ from orchestrator.executor import run_advance
 from orchestrator.models import Run
 from orchestrator.services import run_start
 from tests.ledger.conftest import offline, refusal, tamper
-from tests.ledger.test_a_run_s_export_carries_only_the_seals_it_needs import carried, run_sealed_apart, sealed
+from tests.ledger.test_a_run_s_export_carries_only_the_seals_it_needs import (
+    carried,
+    pruned_early,
+    run_sealed_apart,
+    sealed,
+)
 
 
 def export_of(audit_cli, exporter, tmp_path, name: str, run: str):
@@ -52,14 +54,7 @@ def sealed_in_two_parts(letter_run) -> Run:
 
 def test_a_deleted_seal_row_before_a_pruned_run_s_first_seal_refuses_the_export(
         letter_run, audit_cli, admin_user, exporter, export, public_key, tmp_path):
-    sealed(2, letter_run)
-    old = letter_run(email="old@example.com")
-    assert ledger_seal().seal_no == 3
-    long_ago = timezone.now() - timedelta(days=401)
-    Run.objects.filter(pk=old.pk).update(created_at=long_ago, finished_at=long_ago + timedelta(minutes=1))
-    pruned = audit_cli("prune", "--actor", admin_user.username)
-    assert pruned.returncode == 0 and "pruned 1 run" in pruned.stdout, pruned.stdout + pruned.stderr
-    assert ledger_seal() is not None
+    old = pruned_early(letter_run, audit_cli, admin_user, after=2)
     genuine = export("genuine", "--run", old.thread_id)
     assert carried(genuine) == [2, 3, 4]
     assert "but the run started after seal 2 was made on" in offline(genuine, public_key).stdout
