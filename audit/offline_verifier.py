@@ -1660,9 +1660,10 @@ def _check_prune_records(
     so none can be dropped or added unnoticed."""
     named: dict[int, str] = {}
     recorded: dict[str, str] = {}
-    started_after = _started_after(pruned, seals)
+    first_naming = _first_naming(pruned, seals)
+    started_after = _started_after(first_naming, seals)
     for run, (number, line) in sorted(pruned.items()):
-        first = _first_naming([run], seals).get(run) if sparse and run not in started_after else None
+        first = first_naming.get(run) if sparse and run not in started_after else None
         if first is not None and seals[first].head.seal_no > 1:
             # Version 6 carries only some seals, so Gatehouse carries this one with every pruned run: without
             # it nothing bounds when the run started, and a prune made inside the retention period would pass.
@@ -1743,10 +1744,10 @@ def _first_naming(runs: Iterable[str], seals: _Seals) -> dict[str, int]:
     return first
 
 
-def _started_after(runs: Iterable[str], seals: _Seals) -> dict[str, TreeHead]:
-    """{run: the seal before the first seal whose signed run heads name it}; a run first named by seal 1
-    (nothing bounds its start), or after a seal missing from the export, has none."""
-    return {run: seals[n - 1].head for run, n in _first_naming(runs, seals).items()
+def _started_after(first_naming: Mapping[str, int], seals: _Seals) -> dict[str, TreeHead]:
+    """{run: the seal before the first seal whose signed run heads name it (`first_naming`, _first_naming's)};
+    a run first named by seal 1 (nothing bounds its start), or after a seal missing from the export, has none."""
+    return {run: seals[n - 1].head for run, n in first_naming.items()
             if n and seals[n - 1].head.seal_no == seals[n].head.seal_no - 1}
 
 
