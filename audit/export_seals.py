@@ -125,15 +125,16 @@ class SealOutline:
         at = bisect.bisect_left(self.lasts, gseq)
         return at if at < len(self.lasts) else None
 
-    def missing(self) -> int | None:
-        """The first seal number missing from 1..newest (None: none is), found by bisection."""
-        if not len(self) or (self.numbers[0] == 1 and self.numbers[-1] == len(self)):
-            return None  # unique and rising from 1 to the count: every number is there
-        low, high = 0, len(self)  # numbers[i] == i + 1 up to the first gap, and not from there on
-        while low < high:
-            middle = (low + high) // 2
-            low, high = (middle + 1, high) if self.numbers[middle] == middle + 1 else (low, middle)
-        return low + 1
+
+def first_missing(numbers: Sequence[int]) -> int | None:
+    """The first seal number missing from 1..newest in `numbers` (unique, rising; None: none is), by bisection."""
+    if not numbers or (numbers[0] == 1 and numbers[-1] == len(numbers)):
+        return None  # unique and rising from 1 to the count: every number is there
+    low, high = 0, len(numbers)  # numbers[i] == i + 1 up to the first gap, and not from there on
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if numbers[middle] == middle + 1 else (low, middle)
+    return low + 1
 
 
 def refuse_missing_seal(missing: int | None) -> None:
@@ -198,7 +199,7 @@ def _cheapest_bridge(sizes: Sequence[int], start: int, end: int, seal_cost: int,
     previous = start
     for t in [*picked, end]:
         for middle in range(previous + 1, t):
-            if sizes[middle + 1] - sizes[previous] > gap_max and t > previous + 1:
+            if sizes[middle + 1] - sizes[previous] > gap_max:
                 capped.append(middle)
                 previous = middle
         capped.append(t)
@@ -232,12 +233,12 @@ def sealed_history_load(runs: list[str] | None = None) -> SealedHistory:
     with ledger_snapshot():
         if runs is None:
             frames = list(Seal.objects.order_by("seal_no"))
-            refuse_missing_seal(SealOutline((seal.seal_no, 0, 0) for seal in frames).missing())
+            refuse_missing_seal(first_missing([seal.seal_no for seal in frames]))
             carried, rebuild = frames, None
             newest = (frames[-1].seal_no, frames[-1].last_gseq) if frames else (0, 0)
         else:
             outline = SealOutline.load()
-            refuse_missing_seal(outline.missing())
+            refuse_missing_seal(first_missing(outline.numbers))
             needed = _needed(runs, outline)
             numbers = [outline.numbers[i] for i in seals_bridging(outline.sizes, needed)]
             wanted = sorted(set(numbers) | {n - 1 for n in numbers if n > 1})
