@@ -156,12 +156,12 @@ def _short_run_sealed(seal_size: int) -> str:
 def _every_seal_bytes() -> int:
     """The bytes of every seal line and consistency line: what a version 5 export carried whatever its scope."""
     from audit.canonical import canonical_json
+    from audit.exports import _seal_line
     from audit.models import Seal
-    from audit.sealing import seal_head
 
     total = 0
     for seal in Seal.objects.order_by("seal_no").iterator(chunk_size=2000):
-        total += len(canonical_json({"type": "seal", **seal_head(seal).to_dict(), "signature": seal.signature})) + 1
+        total += len(canonical_json(_seal_line(seal, set()))) + 1  # the line as exported, without run heads
         if seal.consistency:
             total += len(canonical_json({"type": "consistency", "from_seal": seal.seal_no - 1, "to_seal": seal.seal_no,
                                          "path": seal.consistency})) + 1
