@@ -36,8 +36,9 @@ def db_now() -> datetime:
 
 
 def waits_its_step(delivery: Delivery, *, minutes: float, failed_between: tuple[datetime, datetime]) -> bool:
-    """Whether a delivery that failed between these two times (db_now()) waits `minutes` and at most a
-    fifth more (the jitter) before its next try."""
+    """Whether a delivery that failed between these two times (db_now()) is waiting ("pending") `minutes`
+    and at most a fifth more (the jitter) before its next try. A row still "sending" does not: its claim's
+    end (a minute past two webhook timeouts) would otherwise pass for a one-minute step."""
     since, until = failed_between
     step = timedelta(minutes=minutes)
-    return since + step <= delivery.next_attempt_at <= until + step * 1.2
+    return delivery.state == "pending" and since + step <= delivery.next_attempt_at <= until + step * 1.2
