@@ -36,6 +36,8 @@ from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
 
+from tests.fakes.served import Served
+
 MAIL_DIR_VARIABLE = "GATEHOUSE_TEST_MAIL_DIR"
 
 
@@ -99,13 +101,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class SMTPServer:
+class SMTPServer(Served):
     def __init__(self) -> None:
         self.messages: list[Message] = []  # every message whose data arrived, whatever the reply
         self.accepted: list[Message] = []
         self._fates: list[str] = []
         self._lock = threading.Lock()
-        self._released = threading.Event()
         server = self
 
         class Session(socketserver.StreamRequestHandler):
@@ -144,25 +145,11 @@ class SMTPServer:
                     except OSError:  # a held client that was killed meanwhile
                         return
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
+        tcp.daemon_threads = True
+        self.port = tcp.server_address[1]
+        super().__init__(tcp)  # release(): the held messages are answered 250 at last
 
     def answer(self, *fates: str) -> None:
         with self._lock:
             self._fates.extend(fates)
-
-    def release(self) -> None:
-        """Answer the held messages 250 at last."""
-        self._released.set()
-
-    def __enter__(self) -> SMTPServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

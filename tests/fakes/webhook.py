@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.served import Served
+
 
 @dataclass
 class Received:
@@ -26,13 +28,12 @@ class Received:
     body: dict[str, Any]
 
 
-class WebhookReceiver:
+class WebhookReceiver(Served):
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.bodies: list[dict[str, Any]] = []  # every JSON body received, in order
         self._answers: list[tuple[int, dict[str, str]]] = []
         self._hold_next = False
-        self._released = threading.Event()
         self._lock = threading.Lock()
         receiver = self
 
@@ -55,9 +56,9 @@ class WebhookReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{http.server_port}/hook"
+        super().__init__(http)
 
     def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
         """Answer the next POSTs with these statuses (or (status, headers)), in order; 204 after them."""
@@ -68,16 +69,3 @@ class WebhookReceiver:
         with self._lock:
             self._hold_next = True
             self._released.clear()
-
-    def release(self) -> None:
-        self._released.set()
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
