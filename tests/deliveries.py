@@ -22,6 +22,12 @@ def claims_lapse(**filters: object) -> int:
     return Delivery.objects.filter(state="sending", **filters).update(next_attempt_at=Now())
 
 
+def queued_days_ago(days: int, **filters: object) -> int:
+    """Every delivery (among `filters`) was queued `days` ago, as the outbox's pruning reads it
+    (created_at); returns how many."""
+    return Delivery.objects.filter(**filters).update(created_at=Now() - timedelta(days=days))
+
+
 def deliveries_of(source: str, ref: int) -> dict[str, Delivery]:
     """The channel -> delivery of the one event about this item or alert."""
     return {d.channel: d for d in Delivery.objects.filter(source=source, ref=ref)}

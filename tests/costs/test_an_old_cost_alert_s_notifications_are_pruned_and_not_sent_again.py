@@ -4,15 +4,13 @@ and in the ledger, and nothing is sent again."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core import mail
-from django.db.models.functions import Now
 
 from audit.models import LedgerEntry
 from orchestrator.models import CostAlert, CostSettings, Delivery
 from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
+from tests.deliveries import queued_days_ago
 
 
 def test_an_old_alert_s_deliveries_are_deleted_and_the_alert_is_not_sent_again(
@@ -28,7 +26,7 @@ def test_an_old_alert_s_deliveries_are_deleted_and_the_alert_is_not_sent_again(
 
     runs_reconcile()
     assert deliveries.count() == 2, "not before their days"
-    deliveries.update(created_at=Now() - timedelta(days=91))  # as if queued 91 days ago
+    queued_days_ago(91, source="cost_alert", ref=alert.pk)
     runs_reconcile()
 
     assert not deliveries.exists()

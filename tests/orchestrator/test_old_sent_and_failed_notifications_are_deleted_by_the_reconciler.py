@@ -12,10 +12,7 @@ from audit.sealing import SEAL_SOURCE
 from orchestrator.deliveries import Event, deliveries_prune, deliveries_queue, deliveries_send
 from orchestrator.models import Delivery
 from orchestrator.reconciler import runs_reconcile
-
-
-def _queued_days_ago(days: int, **filters: object) -> None:
-    Delivery.objects.filter(**filters).update(created_at=Now() - timedelta(days=days))
+from tests.deliveries import queued_days_ago
 
 
 def _seal_copies(settings, webhook_server, *answers: int) -> list[int]:
@@ -33,8 +30,8 @@ def test_settled_deliveries_past_their_days_go_and_unsettled_ones_stay(db, setti
     sent, refused, waiting, being_sent, recent = _seal_copies(settings, webhook_server, 204, 400, 503, 204, 204)
     # As a sender mid-POST leaves it (its claim has not lapsed).
     Delivery.objects.filter(pk=being_sent).update(state="sending", next_attempt_at=Now() + timedelta(minutes=5))
-    _queued_days_ago(91, pk__in=[sent, refused, waiting, being_sent])
-    _queued_days_ago(89, pk=recent)
+    queued_days_ago(91, pk__in=[sent, refused, waiting, being_sent])
+    queued_days_ago(89, pk=recent)
     assert dict(Delivery.objects.values_list("pk", "state")) == {
         sent: "sent", refused: "failed", waiting: "pending", being_sent: "sending", recent: "sent"}
 
@@ -47,7 +44,7 @@ def test_settled_deliveries_past_their_days_go_and_unsettled_ones_stay(db, setti
 def test_zero_days_keeps_every_delivery(db, settings, webhook_server):
     settings.GATEHOUSE_DELIVERY_KEEP_DAYS = 0
     _seal_copies(settings, webhook_server, 204, 400)
-    _queued_days_ago(10_000)
+    queued_days_ago(10_000)
 
     runs_reconcile()
 
@@ -57,7 +54,7 @@ def test_zero_days_keeps_every_delivery(db, settings, webhook_server):
 def test_a_backlog_is_deleted_a_batch_a_pass(db, settings, webhook_server):
     settings.GATEHOUSE_DELIVERY_KEEP_DAYS = 90
     _seal_copies(settings, webhook_server, 204, 204, 204)
-    _queued_days_ago(91)
+    queued_days_ago(91)
 
     assert [deliveries_prune(batch=2), deliveries_prune(batch=2), deliveries_prune(batch=2)] == [2, 1, 0]
     assert not Delivery.objects.exists()

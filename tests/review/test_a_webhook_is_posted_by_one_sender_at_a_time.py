@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
-from django.db.models.functions import Now
 
 from orchestrator.models import Delivery
 from review.models import ReviewItem
 from review.notifications import items_notify
-from tests.deliveries import deliveries_of, retries_due
+from tests.deliveries import claims_lapse, deliveries_of, retries_due
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ def test_the_reconciler_posts_nothing_the_worker_is_posting(worker_posting, webh
 
 def test_a_lapsed_claim_is_taken_over_and_the_receiver_gets_the_same_event_again(worker_posting, webhook_server):
     # As if the worker had hung past its claim.
-    Delivery.objects.filter(channel="webhook", state="sending").update(next_attempt_at=Now())
+    claims_lapse(channel="webhook")
 
     assert items_notify() == 1
     worker_posting()  # the worker's late answer finds its claim taken over, and records nothing
