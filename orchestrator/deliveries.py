@@ -146,8 +146,8 @@ class _Outcome:
     result: Literal["sent", "retry", "failed", "release"]
     error: str = ""
     no_answer: bool = False  # a webhook receiver that did not answer: the pass posts nothing more to it
-    # Seconds the receiver asked to wait (Retry-After of a 429 or 503), before `_retry_wait` holds it
-    # to the schedule; for a release, how long it waits (none: it is due for the next pass).
+    # Seconds the receiver asked to wait (Retry-After of a 429 or 503, or what is left of it for a
+    # release), held to the schedule's longest step; none: the step alone (a release: the next pass).
     retry_after: float | None = None
 
 
@@ -259,12 +259,10 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
     if outcome.result == "sent":
         changes: dict[str, Any] = {"state": DeliveryState.SENT, "sent_at": Now(), "last_error": ""}
     elif outcome.result == "release":
-        wait = min(outcome.retry_after or 0.0, 60.0 * max(retries))
-        changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1, "next_attempt_at": _from_now(wait),
-                   "last_error": error}
+        changes = {"state": DeliveryState.PENDING, "attempts": F("attempts") - 1,
+                   "next_attempt_at": _from_now(outcome.retry_after or 0.0), "last_error": error}
     elif outcome.result == "retry" and claim.attempts <= len(retries):
-        wait = _retry_wait(step_minutes=retries[claim.attempts - 1], retry_after=outcome.retry_after,
-                           longest_minutes=max(retries))
+        wait = _retry_wait(step_minutes=retries[claim.attempts - 1], retry_after=outcome.retry_after)
         changes = {"state": DeliveryState.PENDING, "last_error": error, "next_attempt_at": _from_now(wait)}
         log.warning("notification %s failed: %s; trying again in %.1f min", claim, outcome.error, wait / 60)
     else:
@@ -288,12 +286,10 @@ def _record(claim: _Claim, outcome: _Outcome) -> int:
     return int(outcome.result == "sent")
 
 
-def _retry_wait(*, step_minutes: int, retry_after: float | None = None, longest_minutes: int) -> float:
-    """Seconds until the next attempt: the schedule's step or, if later, the receiver's Retry-After held
-    to the schedule's longest step; then up to JITTER more, at random, never less."""
-    wait = 60.0 * step_minutes
-    if retry_after is not None:
-        wait = max(wait, min(retry_after, 60.0 * longest_minutes))
+def _retry_wait(*, step_minutes: int, retry_after: float | None) -> float:
+    """Seconds until the next attempt: the schedule's step or, if later, the receiver's Retry-After (held
+    to the schedule's longest step by `_webhook_post`); then up to JITTER more, at random, never less."""
+    wait = max(60.0 * step_minutes, retry_after or 0.0)
     return wait * (1 + random.uniform(0, JITTER))  # noqa: S311 - spreading retries, not a secret
 
 
@@ -369,8 +365,12 @@ def _webhook_post(url: str, payload: dict[str, Any], *, event_id: uuid.UUID, att
         if exc.code in (408, 429) or exc.code >= 500:
             # RFC 9110 gives Retry-After a meaning on 429 and 503 (and on redirects, refused below).
             after = _retry_after(exc.headers.get("Retry-After")) if exc.code in (429, 503) else None
-            asked = "" if after is None else f" (it asked to wait {after:.0f} s)"
-            return _Outcome("retry", f"HTTP {exc.code} {exc.reason}{asked}", retry_after=after)
+            if after is None:
+                return _Outcome("retry", f"HTTP {exc.code} {exc.reason}")
+            # Held here, once: no receiver parks an event (or, for the rest of the pass, its receiver's
+            # other events) past the schedule's longest step.
+            return _Outcome("retry", f"HTTP {exc.code} {exc.reason} (it asked to wait {after:.0f} s)",
+                            retry_after=min(after, 60.0 * max(settings.GATEHOUSE_NOTIFY_RETRY_MINUTES)))
         return _Outcome("failed", f"HTTP {exc.code} {exc.reason}: the receiver refused it, so it is not retried")
     except ValueError:  # not a URL urllib can post to: retrying would not change that
         return _Outcome("failed", "the webhook URL is not one that can be posted to (http or https)")
