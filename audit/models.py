@@ -94,6 +94,9 @@ class VerificationRun(models.Model):
     entries = models.BigIntegerField(default=0)
     seals = models.IntegerField(default=0)
     actor = models.CharField(max_length=150, blank=True, default="")
+    # Thread ids of the runs a failed verification found a problem in, or that share a seal that
+    # did not check out; null when it passed, or when its problem vouches for no run at all.
+    failed_runs = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["-id"]

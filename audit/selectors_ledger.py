@@ -58,8 +58,13 @@ def run_ledger_status(run: Run) -> LedgerStatus:
     last = VerificationRun.objects.filter(scope__in=["all", f"run {run.thread_id}"]).first()
     newest = Seal.objects.order_by("-seal_no").values_list("last_gseq", flat=True).first() or 0
     unsealed = LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=newest).count()
-    if last is not None and not last.ok and (last.entry.find(f"run {run.thread_id}") >= 0 or last.scope == "all"):
-        return LedgerStatus("failed", "Verification failed", last.detail)
+    elsewhere = ""
+    if last is not None and not last.ok:
+        if last.failed_runs is None or run.thread_id in last.failed_runs or last.scope != "all":
+            return LedgerStatus("failed", "Verification failed", last.detail)
+        # The whole ledger was checked and this run's entries and seals passed: say so, and that
+        # the same check found a problem in another run.
+        elsewhere = f" The same verification found a problem elsewhere in the ledger: {last.detail}"
     if last is None:
         return LedgerStatus("unsealed", "Not verified yet",
                             f"{run.ledger_len} entries; run `audit verify` or use Verify now on the audit page.")
@@ -72,13 +77,13 @@ def run_ledger_status(run: Run) -> LedgerStatus:
         pending = f"; {unsealed} await the next seal" if unsealed else ""
         return LedgerStatus("unsealed", "Newer entries not verified",
                             f"{run.ledger_len} entries; the last {unchecked} were written after the last "
-                            f"verification ({when}){pending}. Verify now on the audit page checks them.")
+                            f"verification ({when}){pending}. Verify now on the audit page checks them.{elsewhere}")
     if unsealed:
         return LedgerStatus("unsealed", "Verified, sealing pending",
                             f"{run.ledger_len} entries, chain verified {when}; {unsealed} newer entries await "
-                            "the next seal.")
+                            f"the next seal.{elsewhere}")
     return LedgerStatus("verified", "Ledger verified",
-                        f"{run.ledger_len} entries, chain and seals verified {when}.")
+                        f"{run.ledger_len} entries, chain and seals verified {when}.{elsewhere}")
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -59,12 +60,29 @@ UNVERIFIABLE = "unverifiable"
 _ENTRY_COLUMNS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "payload", "prev", "hash")
 
 
+# The two shapes of a finding's `entry` (besides "seal 3"): made by _label and the checks below.
+_RUN_LABEL = re.compile(r"(?:entry \d+ of )?run (.+?)(?: \(gseq \d+\))?")
+_SEAL_LABEL = re.compile(r"seal (\d+)")
+
+
 @dataclass(frozen=True)
 class Finding:
     problem: str  # modified, deleted, inserted, reordered, truncated; or unverifiable (an unknown key)
     entry: str  # "entry 5 of run T-1 (gseq 42)", or "seal 3"
     detail: str
     gseq: int | None = None  # orders findings: the first bad entry in ledger order comes first
+
+    @property
+    def run(self) -> str | None:
+        """The run whose entries this finding names ("entry 5 of run T-1 (gseq 42)", "run T-1"), if any."""
+        match = _RUN_LABEL.fullmatch(self.entry)
+        return match[1] if match else None
+
+    @property
+    def seal_no(self) -> int | None:
+        """The seal this finding names ("seal 3"), if any."""
+        match = _SEAL_LABEL.fullmatch(self.entry)
+        return int(match[1]) if match else None
 
     def sentence(self) -> str:
         """"seal 3 was modified: …", or "seal 1 cannot be verified: …" (which is not a kind of tampering)."""
@@ -607,6 +625,7 @@ def ledger_verify(*, run: str | None = None, since: date | datetime | None = Non
             started_at=started, finished_at=timezone.now(), scope=scope, ok=result.ok,
             problem=first.problem if first else "", entry=first.entry if first else "",
             detail=result.summary(), entries=result.entries, seals=result.seals, actor=actor,
+            failed_runs=findings_runs(result.findings, seals) if first else None,
         )
     return result
 
@@ -619,6 +638,27 @@ def _seals_touching(seals: list[Seal], *, run: str | None, since: date | datetim
         return sorted({seal.seal_no for seal in covering if seal} | {s.seal_no for s in seals if run in s.chains})
     cutoff = since.isoformat() if since is not None else ""
     return [s.seal_no for s in seals if s.sealed_at >= cutoff]
+
+
+def findings_runs(findings: list[Finding], seals: list[Seal]) -> list[str] | None:
+    """The runs whose badge a failed verification turns red: those a finding names, and every run with
+    entries under a seal a finding names (a seal that does not check out vouches for none of them).
+    None when a finding names neither (its seal is gone from the database): then no run is vouched for."""
+    by_no = {seal.seal_no: seal for seal in seals}
+    runs: set[str] = set()
+    for finding in findings:
+        seal = by_no.get(finding.seal_no) if finding.seal_no is not None else None
+        if finding.run is not None:
+            runs.add(finding.run)
+        elif seal is None:
+            return None
+        else:
+            span = (seal.first_gseq, seal.last_gseq)
+            runs.update(seal.chains)
+            runs.update(LedgerEntry.objects.filter(gseq__range=span).values_list("chain", flat=True).distinct())
+            runs.update(PrunedLeaf.objects.filter(gseq__range=span).values_list("chain", flat=True).distinct())
+    runs.discard(SYSTEM_CHAIN)
+    return sorted(runs)
 
 
 def verification_last() -> VerificationRun | None:
