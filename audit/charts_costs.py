@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from audit.plot_embed import figure_html
 from audit.plot_text import TRACE_NAME, plot_text
 from orchestrator.budgets import money
+from orchestrator.models import Budget, BudgetPeriod
 
 INK, MUTED = "#101828", "#667085"
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#f97316", "#64748b"]
@@ -59,14 +60,22 @@ def tokens_html(tokens: dict[str, int]) -> str:
     return figure_html(fig, div_id="chart-tokens", config=_CONFIG)
 
 
+def _period_words(budget: Budget) -> str:
+    when = {BudgetPeriod.DAILY: "today", BudgetPeriod.MONTHLY: "this month"}.get(budget.period, "all time")
+    if budget.scope == "run":  # the bar is the run closest to its cap
+        return "· costliest run" + ("" if budget.period == BudgetPeriod.TOTAL else f" {when}")
+    return f"· {when}"
+
+
 def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
     active = [r for r in rows if r["budget"].active]
     if not active:
         return ""
     # Each budget's amounts go under its name, not on its bar: an empty bar's text started at 0 %,
     # right against the name, and read as one label running into the plot.
+    # The bars are the budgets' current periods whatever the page's dates, so each says which one.
     names = [f"{plot_text(r['budget'].name)}<br><span style='color:{MUTED}'>{money(r['spent'] + r['reserved'])} of "
-             f"{money(r['budget'].cap)}</span>" for r in active]
+             f"{money(r['budget'].cap)} {_period_words(r['budget'])}</span>" for r in active]
     colors = {"ok": "#10b981", "warn": "#f59e0b", "over": "#ef4444"}
     fig = go.Figure(go.Bar(
         y=names, x=[r["pct_raw"] for r in active], orientation="h", marker_color=[colors[r["level"]] for r in active],

@@ -56,8 +56,10 @@ def test_on_a_desktop_the_budget_chart_names_sit_beside_bars_in_a_card_sized_to_
     plot_area.wait_for()
     screenshot(page, "costs-desktop")
     names = chart.locator(".yaxislayer-above .ytick text")
-    assert sorted(t.strip() for t in names.all_text_contents()) == ["Default per-run cap$0.00 of $5.00",
-                                                 "Legal department monthly$0.00 of $1.00"], "name, then amounts"
+    # Name, then amounts and the period they are for: the bars ignore the page's dates.
+    assert sorted(t.strip() for t in names.all_text_contents()) == [
+        "Default per-run cap$0.00 of $5.00 · costliest run", "Legal department monthly$0.00 of $1.00 · this month"]
+    assert "whatever the dates above" in page.get_by_test_id("budget-chart-note").inner_text()
     assert chart.locator(".bartext").count() == 0, "no text on the bars to run into the names"
     plot_left, chart_left = _box(plot_area)["x"], _box(chart)["x"]
     for i in range(names.count()):
