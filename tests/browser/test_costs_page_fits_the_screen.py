@@ -1,5 +1,6 @@
 """The Costs page on a phone and on a desktop: the filters wrap inside their card instead of widening
-the page, and the budget chart's names sit beside its bars (not over them) in a card sized to them."""
+the page, and the budget chart's names sit beside its bars (not over them) in a card sized to them; the
+cost tables become cards on a phone instead of scrolling sideways."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from orchestrator.models import Budget, SpendEvent
+from orchestrator.models import Budget, ModelPrice, SpendEvent
 from orchestrator.services import run_start
 from tests.costs.conftest import probe_workflow  # noqa: F401 - fixture
 
@@ -69,3 +70,27 @@ def test_on_a_desktop_the_budget_chart_names_sit_beside_bars_in_a_card_sized_to_
     card = _box(page.locator("article.card").filter(has=chart))
     assert card["bottom"] - _box(chart)["bottom"] < 40, "the card has an empty bottom part"
     assert _box(chart)["height"] <= 160, "two bars need no more than this"
+
+
+@pytest.mark.parametrize(("path", "table", "label"), [
+    ("/costs/", "Top runs by cost", "Tokens"),
+    ("/costs/budgets/", "budgets-table", "Usage this period"),
+    ("/costs/prices/", "prices", "Cached input"),
+])
+def test_on_a_phone_cost_tables_become_cards_instead_of_scrolling_sideways(
+        page, login_as, screenshot, admin_user, spend_and_budgets, path, table, label):
+    ModelPrice.objects.create(pattern="demo-*", input_per_mtok=Decimal("0.15"), output_per_mtok=Decimal("0.60"),
+                              cached_input_per_mtok=Decimal("0.075"), effective_from="2026-01-01")
+    page.set_viewport_size({"width": 390, "height": 844})
+    login_as(page, admin_user)
+    page.goto(path)
+    wrap = page.locator(".table-wrap").filter(has=page.locator("table.cards-on-phone")).last
+    wrap.wait_for()
+    wrap.scroll_into_view_if_needed()
+    screenshot(page, f"costs-phone-{table.split()[0].lower()}")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), "the table scrolls sideways"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    # Each value is labelled with its column, since the header row is out of sight.
+    cell = wrap.locator(f"td[data-label='{label}']").first
+    assert cell.evaluate("el => getComputedStyle(el, '::before').content") == f'"{label}"'
+    assert _box(cell)["right"] <= _box(wrap)["right"] + 1
