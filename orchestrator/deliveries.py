@@ -6,7 +6,8 @@ once; sent by `deliveries_send` after that committed, never with a transaction o
 call:
   1. Claim one due row at a time (a guarded UPDATE of the row a FOR UPDATE SKIP LOCKED select
      found): two senders (the worker that made the item and a reconciler, two reconcilers) never
-     take the same row. A claim lasts a minute past two POST timeouts: a webhook whose sender died
+     take the same row. A claim lasts a minute past the longest its send can take (`claim_seconds`: two
+     POST timeouts for a webhook, ten mail timeouts for an e-mail): a webhook whose sender died
      mid-POST is posted again then; an e-mail's is given up then (see below).
   2. Send it, then record what happened by a guarded UPDATE (still claimed, same attempt).
 
@@ -112,7 +113,8 @@ def deliveries_queue(events: list[Event]) -> list[int]:
 
 _CLAIM = """
 UPDATE orchestrator_delivery SET state = 'sending', attempts = attempts + 1,
-       next_attempt_at = statement_timestamp() + %(claim)s * interval '1 second'
+       next_attempt_at = statement_timestamp()
+         + CASE channel WHEN 'email' THEN %(email_claim)s ELSE %(webhook_claim)s END * interval '1 second'
 WHERE id = (
   SELECT id FROM orchestrator_delivery
   WHERE state IN ('pending', 'sending') AND next_attempt_at <= statement_timestamp()
@@ -237,11 +239,18 @@ def deliveries_retry(*, ids: list[int]) -> int:
         state=DeliveryState.PENDING, attempts=0, next_attempt_at=Now(), last_error="")
 
 
+def claim_seconds() -> dict[str, int]:
+    """How long a claim lasts, per channel: a minute past the longest its send can take, so it lapses
+    only for a sender that died or hung, never during a send. A POST waits at most two webhook
+    timeouts (connect, then the answer); an e-mail's SMTP exchange (connect, greeting, EHLO, STARTTLS,
+    EHLO, AUTH, MAIL, RCPT, DATA, the message) at most ten mail timeouts."""
+    return {"webhook_claim": 60 + 2 * settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS,
+            "email_claim": 60 + 10 * settings.EMAIL_TIMEOUT}
+
+
 def _claim(*, ids: list[int] | None, source: str | None, channels: list[str], tried: list[int]) -> _Claim | None:
     with connection.cursor() as cursor:
-        # A webhook's claim lapses only for a sender that died or hung, never during its POST.
-        claim_seconds = 60 + 2 * settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS
-        cursor.execute(_CLAIM, {"claim": claim_seconds, "channels": channels, "tried": tried, "ids": ids,
+        cursor.execute(_CLAIM, {**claim_seconds(), "channels": channels, "tried": tried, "ids": ids,
                                 "source": source})
         row = cursor.fetchone()
     if row is None:

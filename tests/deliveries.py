@@ -44,7 +44,7 @@ def db_now() -> datetime:
 def waits_its_step(delivery: Delivery, *, minutes: float, failed_between: tuple[datetime, datetime]) -> bool:
     """Whether a delivery that failed between these two times (db_now()) is waiting ("pending") `minutes`
     and at most a fifth more (the jitter) before its next try. A row still "sending" does not: its claim's
-    end (a minute past two webhook timeouts) would otherwise pass for a one-minute step."""
+    end (a minute past two webhook timeouts, `claim_seconds`) would otherwise pass for a one-minute step."""
     since, until = failed_between
     step = timedelta(minutes=minutes)
     return delivery.state == "pending" and since + step <= delivery.next_attempt_at <= until + step * 1.2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -17,13 +18,13 @@ from orchestrator.models import Delivery
 from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
 from review.notifications import items_notify
-from tests.deliveries import claims_lapse
+from tests.deliveries import claims_lapse, db_now
 
 
 @pytest.fixture
 def smtp_env(smtp_server) -> dict[str, str]:
     """Child processes mail to the test's SMTP server and wait for its answer as long as the test
-    does; their claims last 21 minutes, so only the test (claims_lapse) makes one lapse."""
+    does; their claims outlast the test, so only the test (claims_lapse) makes one lapse."""
     return {"DJANGO_SETTINGS_MODULE": "tests.fakes.smtp_settings", "GATEHOUSE_TEST_SMTP_PORT": str(smtp_server.port),
             "GATEHOUSE_EMAIL_TIMEOUT_SECONDS": "600", "GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS": "600"}
 
@@ -87,3 +88,32 @@ def test_a_sender_that_was_only_slow_records_its_email_as_sent_after_all(
     email = Delivery.objects.get(channel="email")
     assert (email.state, email.last_error) == ("sent", "")
     assert len(smtp_server.accepted) == 1
+
+
+def test_an_email_s_claim_lasts_as_long_as_its_mail_server_may_take(
+        email_item, reviewer_user, settings, smtp_server, wait_for):
+    """A slow but live mail sender is not given up while the server may still answer: its claim follows
+    the mail timeout, not the (much shorter) webhook one."""
+    settings.EMAIL_TIMEOUT, settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS = 300, 1
+    smtp_server.answer("hold")
+
+    def suspend_a_run() -> None:
+        try:
+            email_item()
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=suspend_a_run)
+    sender.start()
+    try:
+        wait_for(lambda: smtp_server.messages, what="the e-mail to reach the mail server")
+        email = Delivery.objects.get(channel="email")
+        assert email.state == "sending"
+        assert email.next_attempt_at - db_now() > timedelta(minutes=45), "claimed for ten mail timeouts"
+        assert deliveries_fail_lapsed() == 0, "its sender is still within its claim"
+        assert Delivery.objects.get(channel="email").state == "sending"
+    finally:
+        smtp_server.release()  # the server answers 250 at last
+        sender.join(timeout=30)
+    assert not sender.is_alive()
+    assert Delivery.objects.get(channel="email").state == "sent"
