@@ -130,6 +130,13 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Marked from the fixture, not by hand: `-m "not slow"` leaves out every test that starts a worker.
+    for item in items:
+        if "start_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def start_worker(worker_env, tmp_path) -> Iterator[Callable[..., Proc]]:
     procs: list[Proc] = []

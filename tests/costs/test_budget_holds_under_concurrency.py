@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from django.db.models import Sum
 
 from orchestrator.models import BudgetReservation, BudgetUsage, Run, SpendEvent
 from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
-
-pytestmark = pytest.mark.slow
 
 RUNS = 16
 

@@ -8,15 +8,12 @@ import time
 from collections import Counter
 
 import django_rq
-import pytest
 from rq import Worker
 
 from orchestrator.demo.document_pipeline import NODES
 from orchestrator.models import Checkpoint, Run
 from orchestrator.reconciler import runs_reconcile
 from orchestrator.services import run_start
-
-pytestmark = pytest.mark.slow
 
 LEASE = 2  # seconds: GATEHOUSE_LEASE_SECONDS in the workers' environment (tests/workers.py)
 SLOW = 3 * LEASE

@@ -29,7 +29,6 @@ def smtp_env(smtp_server) -> dict[str, str]:
             "GATEHOUSE_EMAIL_TIMEOUT_SECONDS": "600", "GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS": "600"}
 
 
-@pytest.mark.slow
 def test_an_email_whose_worker_was_killed_mid_message_is_failed_logged_and_not_sent_again(
         start_worker, wait_for, make_user, smtp_server, smtp_env, admin_user, client_for, caplog):
     make_user("rita", "reviewer")
