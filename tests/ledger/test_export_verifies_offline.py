@@ -4,7 +4,6 @@ fails it. CSV and PDF exports come out too, and every export is itself a ledger 
 from __future__ import annotations
 
 import csv
-import subprocess
 
 import pytest
 
@@ -13,6 +12,7 @@ from audit.sealing import ledger_seal
 from orchestrator.executor import run_advance
 from orchestrator.services import run_start
 from tests.ledger.conftest import offline
+from tests.pdf_text import pdf_text
 
 pytestmark = pytest.mark.usefixtures("exporter")  # `audit export --as casey`: an existing compliance officer
 
@@ -58,7 +58,7 @@ def test_a_date_range_exports_as_csv_and_a_readable_pdf(letter_run, audit_cli, t
     assert made.returncode == 0, made.stderr
     assert "100%" in made.stderr  # the progress bar reached the end
     assert pdf_file.read_bytes().startswith(b"%PDF")
-    text = subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout
+    text = pdf_text(pdf_file)
     assert "Verified: the record is intact" in text
     assert run.thread_id in text and "Timeline" in text and "Costs by node" in text
 

@@ -10,7 +10,6 @@ removed."""
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from audit.models import LedgerEntry, PrunedChain, Seal
 from audit.sealing import ledger_seal
 from orchestrator.models import Run
 from tests.ledger.conftest import lines_of, offline, tamper
+from tests.pdf_text import pdf_text
 
 LONG_AGO = timezone.now() - timedelta(days=401)
 
@@ -209,7 +209,7 @@ def test_the_pdf_report_says_a_run_was_pruned_instead_of_showing_empty_tables(pr
     made = audit_cli("export", "--run", old.thread_id, "--format", "pdf", "-o", str(pdf_file), "--as", "casey")
 
     assert made.returncode == 0, made.stderr
-    text = " ".join(subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True).stdout.split())
+    text = pdf_text(pdf_file)
     assert f"Pruned on {timezone.now():%Y-%m-%d}" in text and "400-day retention period" in text
     assert "8 entries ending in head" in text and "seal 1 signed that head" in text
     assert "Timeline" not in text and "No human decisions" not in text

@@ -3,14 +3,13 @@ yet: "Sealed through seal 1" over a run decided since read as if every entry of 
 
 from __future__ import annotations
 
-import subprocess
-
 from django.urls import reverse
 
 from audit.models import LedgerEntry, Seal
 from audit.sealing import ledger_seal
 from orchestrator.executor import run_advance
 from review.services import DecisionInput, review_decide
+from tests.pdf_text import pdf_text
 from tests.review.fixtures import email_item  # noqa: F401  (fixture)
 
 
@@ -18,8 +17,7 @@ def _statement(client, run, tmp_path) -> str:
     response = client.post(reverse("audit:ledger_export"), {"run": run.thread_id, "format": "pdf"})
     path = tmp_path / "report.pdf"
     path.write_bytes(b"".join(response.streaming_content))
-    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                                   check=True).stdout.split())
+    text = pdf_text(path)
     return text.split("Verification statement", 1)[1].split("Ledger entries hold digests", 1)[0]
 
 

@@ -4,20 +4,18 @@ node did not add up to their total."""
 
 from __future__ import annotations
 
-import subprocess
-
 from django.urls import reverse
 
 from audit.sealing import ledger_seal
 from orchestrator.budgets import money
+from tests.pdf_text import pdf_text
 from tests.review.fixtures import email_item  # noqa: F401  (fixture)
 
 
 def _pdf_text(content: bytes, tmp_path) -> str:
     path = tmp_path / "report.pdf"
     path.write_bytes(content)
-    return " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                                   check=True).stdout.split())
+    return pdf_text(path)
 
 
 def test_a_run_s_cost_is_shown_whole_in_its_facts_costs_and_timeline(email_item, compliance_user, client_for,  # noqa: F811
