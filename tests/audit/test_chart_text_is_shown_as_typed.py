@@ -54,7 +54,7 @@ def test_a_label_value_is_escaped_in_the_spend_legend_and_hover():
 
 
 def test_a_budget_name_is_escaped_on_its_axis_and_in_its_hover():
-    budget = SimpleNamespace(name=TYPED, active=True, cap=Decimal(5))
+    budget = SimpleNamespace(name=TYPED, active=True, cap=Decimal(5), scope="label", period="monthly")
     rows = [{"budget": budget, "spent": Decimal(1), "reserved": Decimal(0), "pct_raw": 20.0, "level": "ok"}]
     data, _ = _assert_never_raw(charts_costs.budget_utilization_html(rows))
     assert data[0]["y"][0].startswith(SHOWN + "<br><span")  # the product's own markup stays markup
