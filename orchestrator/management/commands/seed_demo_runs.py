@@ -3,14 +3,18 @@ page has something to show on a fresh `make run`. Does nothing if runs already e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 
 from orchestrator.cli import OperatorCommand, development_only
+from orchestrator.cost_admin import BudgetInput, budget_create
 from orchestrator.executor import run_advance
-from orchestrator.models import Run
+from orchestrator.forks import run_fork
+from orchestrator.models import Checkpoint, Run
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
@@ -25,7 +29,7 @@ EMAILS = [
 
 
 class Command(OperatorCommand):
-    help = "Seed demo runs: completed, suspended at a gate, failed, looping."
+    help = "Seed demo runs: completed, suspended at a gate, failed, looping, forked, stopped by a budget."
     # Each run is started and advanced on its own, so those seeded before Ctrl-C are whole.
     interrupted = "the demo runs seeded so far are kept; `seed_demo_runs --force` seeds a full set again"
 
@@ -64,8 +68,31 @@ class Command(OperatorCommand):
               {"department": "research", "customer": "internal"})
         start("research_agent", {"question": "Why did churn rise in March?", "mode": "stuck"},
               {"department": "research", "customer": "internal"})
+        research = next(r for r in seeded if r.workflow == "research_agent" and r.status == "completed")
+        self._fork(research, engineer, seeded)
+        self._budget_stop(start, seeded)
         for run in seeded:
             run.refresh_from_db()
         summary = ", ".join(f"{status}: {sum(r.status == status for r in seeded)}"
                             for status in sorted({r.status for r in seeded}))
         self.stdout.write(f"demo runs: seeded {len(seeded)} ({summary})")
+
+    @staticmethod
+    def _fork(parent: Run, engineer: Any, seeded: list[Run]) -> None:
+        """A fork of the completed research run with one more round, replayed from its recorded calls:
+        the fork family and compare pages have a pair to show."""
+        first_search = Checkpoint.objects.filter(run=parent, node="search").order_by("step").first()
+        fork = run_fork(run=parent, at_step=first_search.step, edits={"max_iterations": 4}, mode="recorded",
+                        actor=engineer)
+        run_advance(fork.pk, worker="seed")
+        seeded.append(fork)
+
+    @staticmethod
+    def _budget_stop(start: Callable[[str, dict, dict], Run], seeded: list[Run]) -> None:
+        """A research budget too small for a long question: its run stops before the call that would
+        exceed it and waits on the Budgets page (and the inbox) for an admin to raise the cap or end it."""
+        admin = get_user_model().objects.filter(username="admin").first()
+        budget_create(data=BudgetInput(name="Research department (demo)", scope="label", match="department=research",
+                                       period="monthly", cap=Decimal("0.0005"), soft_thresholds=[80]), actor=admin)
+        start("research_agent", {"question": "Summarise every vendor contract signed since 2019.",
+                                 "max_iterations": 12}, {"department": "research", "customer": "internal"})
