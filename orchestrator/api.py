@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
 from orchestrator.tokens import api_token_user
+from orchestrator.value_errors import key_path
 
 
 class BearerToken(HttpBearer):
@@ -49,12 +51,81 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return guarded
 
 
+class BodyRefused(ValueError):
+    """A request body refused before its fields are read (`status` is the answer's); the message says
+    what to send instead."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_SEND_AN_OBJECT = "Send one JSON object with Content-Type: application/json; /api/docs lists each endpoint's fields."
+
+
+class JsonObjectParser(Parser):
+    """Every request body is one JSON object, sent as JSON. ninja's own parser reads any content type as
+    JSON, and its schemas read a body that is an array, a string or null as an object without fields:
+    `[]` sent to /cancel cancelled the run with every default."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        kind = request.content_type
+        if kind and kind != "application/json" and not kind.endswith("+json"):  # none sent: read it as JSON
+            raise BodyRefused(415, f"the request body is sent as {kind[:80]!r}, not as JSON; nothing was done. "
+                                   f"{_SEND_AN_OBJECT}")
+        try:
+            data = json.loads(request.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BodyRefused(400, f"the request body is not valid JSON ({exc}); nothing was done. "
+                                   f"{_SEND_AN_OBJECT}") from exc
+        except RecursionError:
+            raise BodyRefused(400, "the request body nests JSON too deeply to be read; nothing was done. "
+                                   f"{_SEND_AN_OBJECT}") from None
+        if not isinstance(data, dict):
+            kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(data),
+                                                                                                 "a number")
+            raise BodyRefused(400, f"the request body is {kind}, not a JSON object; nothing was done. {_SEND_AN_OBJECT}")
+        where = _nul_at(data) if b"\\u0000" in request.body else None  # the only way JSON text holds a NUL
+        if where is not None:
+            # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
+            raise BodyRefused(422, f"{where}: text may not contain the NUL character (\\u0000); remove it and send "
+                                   "the request again. Nothing was done.")
+        return data
+
+
+def _nul_at(data: dict[str, Any]) -> str | None:
+    """The key path of the first text in `data` (a value or a key) holding a NUL character, or None.
+    Walked with a stack, not recursion: the body may nest as deeply as the JSON parser allows."""
+
+    def path(link: tuple[Any, Any] | None) -> str:
+        keys: list[int | str] = []
+        while link is not None:
+            link, key = link
+            keys.append(key)
+        return key_path(tuple(reversed(keys))) or "the body"
+
+    stack: list[tuple[Any, tuple[Any, Any] | None]] = [(data, None)]  # (value, (parent's link, its key))
+    while stack:
+        value, link = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return path(link)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return f"a key in {path(link)}"
+                stack.append((item, (link, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (link, index)) for index, item in enumerate(value))
+    return None
+
+
 api = NinjaAPI(
     title="Gatehouse API",
     version="1",
     openapi_url="/schema",
     docs_url="/docs",
     auth=[_BEARER, SessionAuth()],
+    parser=JsonObjectParser(),
     docs_decorator=_signed_in_or_token,
     urls_namespace="api",
 )
@@ -77,12 +148,10 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    # ninja answers a body it cannot parse with 400 "Cannot parse request body"; say what was wrong
-    # and what to send instead (the parser's error is chained on it).
-    if isinstance(exc.__cause__, (json.JSONDecodeError, UnicodeDecodeError)):
-        return api.create_response(request, {"detail": (
-            f"the request body is not valid JSON ({exc.__cause__}); nothing was done. Send one JSON object, "
-            'e.g. {"workflow": "email_approval", "input": {"to": "a@example.com"}}.')}, status=400)
+    # ninja answers a body its parser refused with 400 "Cannot parse request body"; the parser's
+    # BodyRefused, chained on it, says what was wrong and what to send instead.
+    if isinstance(exc.__cause__, BodyRefused):
+        return api.create_response(request, {"detail": str(exc.__cause__)}, status=exc.__cause__.status)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 

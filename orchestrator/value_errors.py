@@ -116,7 +116,7 @@ def schema_problem(err: ErrorDetails, *, quote_values: bool = True) -> str:
     return msg[:1].lower() + msg[1:]
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
+def key_path(loc: tuple[int | str, ...]) -> str:
     """A key path as JSON people write it: ("lines", 1, "qty") is lines[1].qty."""
     path = ""
     for part in loc:
@@ -131,7 +131,7 @@ def schema_field_errors(exc: ValidationError, *, quote_values: bool = True) -> d
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = tuple(err["loc"])
-        inside = f" (at {_where(loc)})" if len(loc) > 1 else ""
+        inside = f" (at {key_path(loc)})" if len(loc) > 1 else ""
         errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}")
     return errors
 
