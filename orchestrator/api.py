@@ -16,14 +16,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
 from orchestrator.tokens import api_token_user
-from orchestrator.value_errors import key_path
+from orchestrator.value_errors import key_path, problems_line, schema_problem
 
 
 class BearerToken(HttpBearer):
@@ -144,6 +144,29 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         f"the request body is over the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}-byte limit "
         f"(GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES:,} plus room for the envelope); "
         f"nothing was done. Do not send large documents inline: {LARGE_INPUT_ADVICE}")}, status=413)
+
+
+@api.exception_handler(ValidationError)
+def _not_accepted(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # ninja answers a list of pydantic's errors located at ["body", "body", "labels", "a"]; clients get a
+    # sentence like every other error, naming each key path as a run input's errors do, and the
+    # {key path: problem} map a fork's refusal has.
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        source, *loc = err["loc"]
+        if source == "body":
+            loc = loc[1:]  # past the view's parameter name
+            if not loc:
+                return api.create_response(request, {"detail": (
+                    f"the request has no body; nothing was done. {_SEND_AN_OBJECT} Where every field is optional, "
+                    "send {} for their defaults.")}, status=400)
+        where = key_path(tuple(loc)) or "the body"
+        problem = ("is not a field of this request; remove it, or check its spelling" if err["type"] == "extra_forbidden"
+                   else schema_problem(err))  # pydantic's error, less the value ninja drops
+        fields.setdefault(f"?{where}" if source == "query" else where, problem)
+    return api.create_response(request, {
+        "detail": f"the request was not accepted: {problems_line(fields)}. Correct it and send it again; nothing was done.",
+        "fields": fields}, status=422)
 
 
 @api.exception_handler(HttpError)

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import WithJsonSchema
+from pydantic import ConfigDict, WithJsonSchema
 
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, role_require, user_has_role
@@ -22,14 +22,21 @@ from review.services import AlreadyDecided, DecisionError, DecisionInput, review
 router = Router(tags=["runs"])
 
 
-class StartIn(Schema):
+class RequestBody(Schema):
+    """A request body's fields: a key the body does not have is refused (422 naming it) rather than
+    dropped, so a misspelt "reson" does not reject without its reason, nor "threadId" start a second run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartIn(RequestBody):
     workflow: str
     input: dict[str, Any] = {}
     thread_id: str | None = None
     labels: dict[str, str] = {}
 
 
-class ForkIn(Schema):
+class ForkIn(RequestBody):
     at_step: int
     edits: dict[str, Any] = {}
     mode: str = "recorded"
@@ -39,7 +46,7 @@ class ForkIn(Schema):
     request_key: str | None = None
 
 
-class DecisionIn(Schema):
+class DecisionIn(RequestBody):
     decision: str
     reason: str = ""
     edits: dict[str, Any] | None = None
@@ -50,11 +57,11 @@ class Detail(Schema):
     detail: str
 
 
-class CancelIn(Schema):
+class CancelIn(RequestBody):
     reason: str = ""
 
 
-class RetryIn(Schema):
+class RetryIn(RequestBody):
     force_version: bool = False
 
 

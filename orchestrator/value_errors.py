@@ -139,7 +139,12 @@ def schema_field_errors(exc: ValidationError, *, quote_values: bool = True) -> d
 def schema_problems(exc: ValidationError, *, limit: int = 5, quote_values: bool = True) -> str:
     """The violation as one line, "to: doesn't have the expected form (…); topic: is required", for a
     message that names every field at fault (at most `limit` of them, then how many more)."""
-    errors = schema_field_errors(exc, quote_values=quote_values)
+    return problems_line(schema_field_errors(exc, quote_values=quote_values), limit=limit)
+
+
+def problems_line(errors: dict[str, str], *, limit: int = 5) -> str:
+    """{field: what is wrong} as one line, "to: is required; topic: …", at most `limit` of them and then
+    how many more (also for the JSON API's own request fields)."""
     shown = [f"{'the state as a whole' if field == WHOLE_STATE else field}: {problem}"
              for field, problem in list(errors.items())[:limit]]
     more = len(errors) - limit

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from ninja.errors import HttpError
 
+from orchestrator.api_runs import RequestBody
 from orchestrator.roles import user_may_open
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
@@ -21,18 +22,18 @@ from review.services import AlreadyDecided, DecisionError, DecisionInput, review
 router = Router(tags=["review items"])
 
 
-class DecisionIn(Schema):
+class DecisionIn(RequestBody):
     decision: str
     reason: str = ""
     edits: dict[str, Any] | None = None
     response: str = ""
 
 
-class ClaimIn(Schema):
+class ClaimIn(RequestBody):
     takeover: bool = False
 
 
-class BulkIn(Schema):
+class BulkIn(RequestBody):
     ids: list[int]
     decision: str
     reason: str = ""
