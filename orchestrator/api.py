@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
@@ -35,6 +35,30 @@ class BearerToken(HttpBearer):
 
 
 _BEARER = BearerToken()
+
+_CSRF_REFUSED = ("the CSRF check failed: a request signed in by the browser session must send the csrftoken "
+                 "cookie's value in an X-CSRFToken header (a script or bot sends Authorization: Bearer <token> "
+                 "instead); nothing was done.")
+
+
+class BrowserSession(SessionAuth):
+    """The signed-in browser session, CSRF-checked, for a request that has one. A request with neither a
+    session nor a valid token is a 401 (sign in, or send a token) rather than the CSRF check's 403, which
+    sent a bot whose token had expired looking for a role it lacked."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        # Read before the CSRF check parses a form out of it: a multipart body the check read first was
+        # gone for the JSON parser (a 500), instead of being refused as not JSON.
+        request.body  # noqa: B018
+        return super().__call__(request)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        try:
+            return super()._get_key(request)
+        except HttpError:  # ninja's "CSRF check Failed", which said nothing about what to send
+            raise HttpError(403, _CSRF_REFUSED) from None
 
 
 def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -124,11 +148,22 @@ api = NinjaAPI(
     version="1",
     openapi_url="/schema",
     docs_url="/docs",
-    auth=[_BEARER, SessionAuth()],
+    auth=[_BEARER, BrowserSession()],
     parser=JsonObjectParser(),
     docs_decorator=_signed_in_or_token,
     urls_namespace="api",
 )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # ninja's bare "Unauthorized" did not say what a client lacks or how to get it.
+    response = api.create_response(request, {"detail": (
+        "no valid credentials: send Authorization: Bearer <token>, or sign in. A token expires "
+        "(GATEHOUSE_API_TOKEN_DAYS) and may be revoked; `python manage.py api_token USERNAME` makes a new one.")},
+        status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
+    return response
 
 
 @api.exception_handler(PermissionDenied)
