@@ -14,7 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
@@ -211,6 +212,37 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, BodyRefused):
         return api.create_response(request, {"detail": str(exc.__cause__)}, status=exc.__cause__.status)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+def answered_in_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An endpoint's view whose 405, for a method the path does not take, is JSON naming the methods it
+    takes, as every other API answer is (ninja's is the text "Method not allowed")."""
+
+    @wraps(view)
+    def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        allowed = ", ".join(sorted(response["Allow"].split(", ")))
+        refused = api.create_response(request, {"detail": (
+            f"{request.method} is not a method of {request.path[:300]}: it takes {allowed}; "
+            "/api/docs lists each endpoint's methods.")}, status=405)
+        refused["Allow"] = allowed
+        return refused
+
+    return answered
+
+
+@csrf_exempt  # it changes nothing: a POST to no endpoint is told so, not refused as a forged form
+def no_such_endpoint(request: HttpRequest) -> HttpResponse:
+    """The answer for a path under /api/ that no endpoint has: JSON, not the site's HTML 404 page, and
+    after the credentials check every endpoint makes, so it tells an anonymous caller nothing."""
+    _BEARER(request)
+    if not request.user.is_authenticated:
+        return _unauthenticated(request, AuthenticationError())
+    return api.create_response(request, {"detail": (
+        f"no API endpoint has the path {request.path[:300]}; /api/docs lists them (a run's is "
+        "/api/runs/<thread id>, a review item's /api/items/<number>).")}, status=404)
 
 
 from orchestrator.api_runs import router as runs_router  # noqa: E402  (routers import `api` helpers)

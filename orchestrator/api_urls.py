@@ -1,5 +1,12 @@
-from django.urls import path
+"""/api/: the API's endpoints, and JSON for what none of them takes, where Django would answer with an
+HTML page: a method an endpoint does not have (405 naming those it has) and a path no endpoint has (404)."""
 
-from orchestrator.api import api
+from django.urls import include, path, re_path
 
-urlpatterns = [path("", api.urls)]
+from orchestrator.api import answered_in_json, api, no_such_endpoint
+
+_endpoints, _app_name, _namespace = api.urls
+for _endpoint in _endpoints:
+    _endpoint.callback = answered_in_json(_endpoint.callback)
+
+urlpatterns = [path("", include(([*_endpoints, re_path(r"", no_such_endpoint)], _app_name), namespace=_namespace))]
