@@ -136,9 +136,15 @@ def no_run_message(thread_id: str) -> str:
     return f"no run with thread id {thread_id!r}; list runs with `python manage.py runs list`."
 
 
+# A run's database id, which may stand for its thread id: ASCII digits, as many as a bigint has.
+# str.isdigit() also took "²" (which int() refuses: a 500), "１" (run 1) and 5,000 digits (int() refuses them).
+_DATABASE_ID = re.compile(r"[0-9]{1,18}")
+
+
 def run_get(thread_id: str) -> Run:
-    run = Run.objects.filter(thread_id=thread_id).first()
-    if run is None and str(thread_id).isdigit():
+    # No thread id holds a NUL, and PostgreSQL refuses one in a query (a 500): there is no such run.
+    run = None if "\x00" in thread_id else Run.objects.filter(thread_id=thread_id).first()
+    if run is None and _DATABASE_ID.fullmatch(thread_id):
         run = Run.objects.filter(pk=int(thread_id)).first()
     if run is None:
         raise RunError(no_run_message(thread_id))

@@ -101,8 +101,10 @@ class InboxFilters:
         after = data.get("after", "")
         if after:
             _parse_cursor(after)
-        return cls(workflow=data.get("workflow", "").strip(), scope=scope, risk=risk,
-                   q=data.get("q", "").strip()[:200], after=after)
+        workflow, q = data.get("workflow", "").strip(), data.get("q", "").strip()[:200]
+        if "\x00" in workflow + q:  # PostgreSQL refuses a NUL in a query (a 500); no item holds one
+            raise FilterError("the search text and the workflow may not contain the NUL character (%00).")
+        return cls(workflow=workflow, scope=scope, risk=risk, q=q, after=after)
 
     @property
     def active(self) -> bool:
