@@ -14,7 +14,15 @@ from pydantic import ConfigDict, WithJsonSchema
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, role_require, user_has_role
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
-from orchestrator.services import CancelReasonTooLong, RunError, run_cancel, run_get, run_retry, run_start
+from orchestrator.services import (
+    CancelReasonTooLong,
+    RunError,
+    ThreadIdTaken,
+    run_cancel,
+    run_get,
+    run_retry,
+    run_start,
+)
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
@@ -84,7 +92,7 @@ def _run(thread_id: str):
         raise HttpError(404, str(exc)) from None
 
 
-@router.post("", response={201: dict})
+@router.post("", response={201: dict, 409: Detail})
 def start(request: HttpRequest, body: StartIn):
     role_require(request.user, ENGINEER, ADMIN)
     try:
@@ -92,6 +100,8 @@ def start(request: HttpRequest, body: StartIn):
                         labels=body.labels, actor=request.user)
     except UnknownWorkflow as exc:
         raise HttpError(404, str(exc)) from None
+    except ThreadIdTaken as exc:  # e.g. a start sent again after a timeout: the first one stands
+        raise HttpError(409, str(exc)) from None
     except RunError as exc:
         raise HttpError(422, str(exc)) from None
     return Status(201, run_summary(run))

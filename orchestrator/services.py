@@ -30,6 +30,11 @@ class RunError(ValueError):
     """A request about a run that cannot be carried out; the message says what to do instead."""
 
 
+class ThreadIdTaken(RunError):
+    """A start under a thread id another run has: the API answers it 409 (a start sent twice) rather
+    than 422, as a repeated fork request key is."""
+
+
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
 
@@ -115,7 +120,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             workflow_version_record(graph, actor=_name(actor))
             run_enqueue(run.pk)
     except IntegrityError:
-        raise RunError(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") from None
+        raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
+            from None
     return run
 
 
