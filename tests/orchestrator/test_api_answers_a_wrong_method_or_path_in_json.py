@@ -34,7 +34,7 @@ def test_a_method_the_endpoint_does_not_take_is_a_json_405_naming_those_it_does(
     assert Run.objects.get(pk=waiting.pk).status == RunStatus.SUSPENDED
 
 
-@pytest.mark.parametrize("url", ["/api/nope", "/api/items/abc", "/api/runs/a%2Fb", "/api/runs/x/nope"])
+@pytest.mark.parametrize("url", ["/api/", "/api/nope", "/api/items/abc", "/api/runs/a%2Fb", "/api/runs/x/nope"])
 def test_a_path_no_endpoint_has_is_a_json_404_pointing_to_the_docs(api, engineer_user, url):
     response = api(engineer_user).get(url)
 
