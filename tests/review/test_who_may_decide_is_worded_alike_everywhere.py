@@ -32,10 +32,12 @@ def test_the_cli_says_it(item, engineer_user):
     assert str(refused.value) == REFUSED
 
 
-@pytest.mark.parametrize("url", ["/api/items/{pk}/decision", "/api/items/{pk}/claim", "/api/runs/{run}/decision"])
-def test_the_api_says_it_with_a_403(client_for, item, engineer_user, url):
+@pytest.mark.parametrize(("url", "body"), [("/api/items/{pk}/decision", {"decision": "approve"}),
+                                         ("/api/items/{pk}/claim", {}),  # a claim takes no decision
+                                         ("/api/runs/{run}/decision", {"decision": "approve"})])
+def test_the_api_says_it_with_a_403(client_for, item, engineer_user, url, body):
     response = client_for(engineer_user).post(url.format(pk=item.pk, run=item.run.thread_id),
-                                              json.dumps({"decision": "approve"}), content_type="application/json")
+                                              json.dumps(body), content_type="application/json")
     assert (response.status_code, response.json()) == (403, {"detail": REFUSED})
 
 
