@@ -107,9 +107,9 @@ class JsonObjectParser(Parser):
             raise BodyRefused(400, "the request body nests JSON too deeply to be read; nothing was done. "
                                    f"{_SEND_AN_OBJECT}") from None
         if not isinstance(data, dict):
-            kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(data),
+            sent = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(data),
                                                                                                  "a number")
-            raise BodyRefused(400, f"the request body is {kind}, not a JSON object; nothing was done. {_SEND_AN_OBJECT}")
+            raise BodyRefused(400, f"the request body is {sent}, not a JSON object; nothing was done. {_SEND_AN_OBJECT}")
         where = _nul_at(data) if b"\\u0000" in request.body else None  # the only way JSON text holds a NUL
         if where is not None:
             # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
