@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.chain import DELETED, GENESIS, INSERTED, MODIFIED, TRUNCATED, verify_chain
@@ -645,18 +646,17 @@ def findings_runs(findings: list[Finding], seals: list[Seal]) -> list[str] | Non
     entries under a seal a finding names (a seal that does not check out vouches for none of them).
     None when a finding names neither (its seal is gone from the database): then no run is vouched for."""
     by_no = {seal.seal_no: seal for seal in seals}
-    runs: set[str] = set()
-    for finding in findings:
-        seal = by_no.get(finding.seal_no) if finding.seal_no is not None else None
-        if finding.run is not None:
-            runs.add(finding.run)
-        elif seal is None:
-            return None
-        else:
-            span = (seal.first_gseq, seal.last_gseq)
-            runs.update(seal.chains)
-            runs.update(LedgerEntry.objects.filter(gseq__range=span).values_list("chain", flat=True).distinct())
-            runs.update(PrunedLeaf.objects.filter(gseq__range=span).values_list("chain", flat=True).distinct())
+    runs = {finding.run for finding in findings if finding.run is not None}
+    named = {finding.seal_no for finding in findings if finding.run is None}
+    if not named <= by_no.keys():  # also a finding that names neither a run nor a seal (None)
+        return None
+    spans = Q()
+    for seal_no in named:  # each seal once, however many of its checks failed
+        runs.update(by_no[seal_no].chains)
+        spans |= Q(gseq__range=(by_no[seal_no].first_gseq, by_no[seal_no].last_gseq))
+    if named:
+        for rows in (LedgerEntry.objects, PrunedLeaf.objects):
+            runs.update(rows.filter(spans).values_list("chain", flat=True).distinct())
     runs.discard(SYSTEM_CHAIN)
     return sorted(runs)
 
