@@ -70,7 +70,7 @@ class Command(OperatorCommand):
               {"department": "research", "customer": "internal"})
         research = next(r for r in seeded if r.workflow == "research_agent" and r.status == "completed")
         self._fork(research, engineer, seeded)
-        self._budget_stop(start, seeded)
+        self._budget_stop(start)
         for run in seeded:
             run.refresh_from_db()
         summary = ", ".join(f"{status}: {sum(r.status == status for r in seeded)}"
@@ -88,7 +88,7 @@ class Command(OperatorCommand):
         seeded.append(fork)
 
     @staticmethod
-    def _budget_stop(start: Callable[[str, dict, dict], Run], seeded: list[Run]) -> None:
+    def _budget_stop(start: Callable[[str, dict, dict], Run]) -> None:
         """A research budget too small for a long question: its run stops before the call that would
         exceed it and waits on the Budgets page (and the inbox) for an admin to raise the cap or end it."""
         admin = get_user_model().objects.filter(username="admin").first()
