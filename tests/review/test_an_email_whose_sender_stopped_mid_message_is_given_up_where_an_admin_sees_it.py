@@ -6,8 +6,10 @@ slow, not dead, still records the e-mail as sent when the server answers at last
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -61,9 +63,10 @@ def test_an_email_whose_worker_was_killed_mid_message_is_failed_logged_and_not_s
     assert Delivery.objects.get(channel="email").state == "failed"
 
 
-def test_a_sender_that_was_only_slow_records_its_email_as_sent_after_all(
-        email_item, reviewer_user, settings, smtp_server, wait_for):
-    settings.EMAIL_TIMEOUT = 60  # the held message waits for the test, not for a timeout
+@contextlib.contextmanager
+def _a_sender_the_server_holds(email_item, smtp_server, wait_for) -> Iterator[None]:
+    """A run suspends in a thread and its worker mails the new item's reviewers; the server has the
+    message and holds its answer while the block runs, then answers 250. The sender must be done."""
     smtp_server.answer("hold")
 
     def suspend_a_run() -> None:
@@ -76,13 +79,20 @@ def test_a_sender_that_was_only_slow_records_its_email_as_sent_after_all(
     sender.start()
     try:
         wait_for(lambda: smtp_server.messages, what="the e-mail to reach the mail server")
-        claims_lapse()
-        assert deliveries_fail_lapsed() == 1
-        assert Delivery.objects.get(channel="email").state == "failed"
+        yield
     finally:
         smtp_server.release()  # the server answers 250 at last
         sender.join(timeout=30)
     assert not sender.is_alive()
+
+
+def test_a_sender_that_was_only_slow_records_its_email_as_sent_after_all(
+        email_item, reviewer_user, settings, smtp_server, wait_for):
+    settings.EMAIL_TIMEOUT = 60  # the held message waits for the test, not for a timeout
+    with _a_sender_the_server_holds(email_item, smtp_server, wait_for):
+        claims_lapse()
+        assert deliveries_fail_lapsed() == 1
+        assert Delivery.objects.get(channel="email").state == "failed"
 
     email = Delivery.objects.get(channel="email")
     assert (email.state, email.last_error) == ("sent", "")
@@ -94,25 +104,10 @@ def test_an_email_s_claim_lasts_as_long_as_its_mail_server_may_take(
     """A slow but live mail sender is not given up while the server may still answer: its claim follows
     the mail timeout, not the (much shorter) webhook one."""
     settings.EMAIL_TIMEOUT, settings.GATEHOUSE_WEBHOOK_TIMEOUT_SECONDS = 300, 1
-    smtp_server.answer("hold")
-
-    def suspend_a_run() -> None:
-        try:
-            email_item()
-        finally:
-            connection.close()
-
-    sender = threading.Thread(target=suspend_a_run)
-    sender.start()
-    try:
-        wait_for(lambda: smtp_server.messages, what="the e-mail to reach the mail server")
+    with _a_sender_the_server_holds(email_item, smtp_server, wait_for):
         email = Delivery.objects.get(channel="email")
         assert email.state == "sending"
         assert email.next_attempt_at - db_now() > timedelta(minutes=45), "claimed for ten mail timeouts"
         assert deliveries_fail_lapsed() == 0, "its sender is still within its claim"
         assert Delivery.objects.get(channel="email").state == "sending"
-    finally:
-        smtp_server.release()  # the server answers 250 at last
-        sender.join(timeout=30)
-    assert not sender.is_alive()
     assert Delivery.objects.get(channel="email").state == "sent"
