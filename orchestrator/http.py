@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import FileResponse, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from orchestrator.blobs import STATE_BLOB_TYPE, blob_get
+from orchestrator.blobs import STATE_BLOB_TYPE, blob_get, is_blob_sha
 from orchestrator.models import Blob
 
 
@@ -22,8 +22,9 @@ class BlobNotFound(LookupError):
 
 def blob_attachment(sha: str) -> FileResponse:
     """A blob's bytes as a download, for the checkpoint page's link and `GET /api/blobs/{sha}`."""
-    # No name holds a NUL, and PostgreSQL refuses one in a query (a 500): there is no such blob.
-    blob = None if "\x00" in sha else Blob.objects.filter(sha256=sha).first()
+    # Only a sha256 names a blob: anything else (a NUL, which PostgreSQL refuses in a query, was a 500)
+    # is not looked up.
+    blob = Blob.objects.filter(sha256=sha).first() if is_blob_sha(sha) else None
     if blob is None:
         raise BlobNotFound(f"no blob {sha[:64]!r}: use the sha256 of a state value's {{\"$blob\": …}} pointer.")
     try:
