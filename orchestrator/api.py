@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -216,15 +216,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def answered_in_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """An endpoint's view whose 405, for a method the path does not take, is JSON naming the methods it
-    takes, as every other API answer is (ninja's is the text "Method not allowed"); ninja's view of
-    /api/ itself, which only raises Http404, answers as a path without an endpoint."""
+    takes, as every other API answer is (ninja's is the text "Method not allowed")."""
 
     @wraps(view)
     def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            response = view(request, *args, **kwargs)
-        except Http404:
-            return no_such_endpoint(request)
+        response = view(request, *args, **kwargs)
         if not isinstance(response, HttpResponseNotAllowed):
             return response
         allowed = ", ".join(sorted(response["Allow"].split(", ")))
