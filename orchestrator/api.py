@@ -47,15 +47,13 @@ class BrowserSession(SessionAuth):
     session nor a valid token is a 401 (sign in, or send a token) rather than the CSRF check's 403, which
     sent a bot whose token had expired looking for a role it lacked."""
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if not request.user.is_authenticated:
-            return None
-        # Read before the CSRF check parses a form out of it: a multipart body the check read first was
-        # gone for the JSON parser (a 500), instead of being refused as not JSON.
-        request.body  # noqa: B018
-        return super().__call__(request)
-
     def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None  # no CSRF check: authenticate() finds no user either, and ninja answers the 401
+        if request.method == "POST":
+            # Read before the CSRF check parses a POST's form out of it: a multipart body the check read
+            # first was gone for ninja's body check (a 500), instead of being refused as not JSON.
+            request.body  # noqa: B018
         try:
             return super()._get_key(request)
         except HttpError:  # ninja's "CSRF check Failed", which said nothing about what to send
