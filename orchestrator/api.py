@@ -108,7 +108,9 @@ class JsonObjectParser(Parser):
             sent = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(data),
                                                                                                  "a number")
             raise BodyRefused(400, f"the request body is {sent}, not a JSON object; nothing was done. {_SEND_AN_OBJECT}")
-        where = _nul_at(data) if b"\\u0000" in request.body else None  # the only way JSON text holds a NUL
+        # UTF-8 JSON holds a NUL only as the escape \u0000 (the parser refuses a raw one); UTF-16 and UTF-32,
+        # which json.loads reads too, have NUL bytes in every ASCII character, so they are always walked.
+        where = _nul_at(data) if b"\\u0000" in request.body or b"\x00" in request.body else None
         if where is not None:
             # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
             raise BodyRefused(422, f"{where}: text may not contain the NUL character (\\u0000); remove it and send "

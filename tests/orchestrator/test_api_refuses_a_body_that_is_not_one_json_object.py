@@ -104,3 +104,15 @@ def test_a_decision_holding_a_nul_character_is_a_422_and_decides_nothing(api, re
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"{where}: text may not contain the NUL character")
     _unchanged(waiting)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le"])
+def test_a_nul_character_is_found_in_a_body_sent_in_another_unicode_encoding(api, engineer_user, encoding):
+    # json.loads reads UTF-16 and UTF-32 too, where "\u0000" is not those six bytes of UTF-8.
+    body = {"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "labels": {"customer": "acme\x00"}}
+
+    response = api(engineer_user).post("/api/runs", json.dumps(body).encode(encoding), content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("labels.customer: text may not contain the NUL character")
+    assert not Run.objects.exists()
