@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from orchestrator.api_runs import RequestBody
+from orchestrator.api_runs import DecisionIn, RequestBody
 from orchestrator.roles import user_may_open
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
@@ -20,13 +20,6 @@ from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, for
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["review items"])
-
-
-class DecisionIn(RequestBody):
-    decision: str
-    reason: str = ""
-    edits: dict[str, Any] | None = None
-    response: str = ""
 
 
 class ClaimIn(RequestBody):
