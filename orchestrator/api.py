@@ -119,7 +119,7 @@ class JsonObjectParser(Parser):
 
 
 def _nul_at(data: dict[str, Any]) -> str | None:
-    """The key path of the first text in `data` (a value or a key) holding a NUL character, or None.
+    """The key path of a text in `data` (a value or a key) holding a NUL character, or None.
     Walked with a stack, not recursion: the body may nest as deeply as the JSON parser allows."""
 
     def path(link: tuple[Any, Any] | None) -> str:
