@@ -83,8 +83,10 @@ def budget_utilization_html(rows: list[dict[str, Any]]) -> str:
     ))
     # Budget names are long: automargin widens the left margin to fit them instead of a fixed one
     # they overflow; the height follows the number of bars, so one budget is not a tall empty card.
+    # A short axis title: on a phone the names leave the plot ~110 px, and a longer one was cut off
+    # at the card's edge; the card's note says what the percentage counts.
     _layout(fig, height=BUDGET_CHART_MARGIN + BUDGET_BAR_HEIGHT * len(active), showlegend=False, bargap=0.35,
-            xaxis={"title": "% of cap (spent + held)", "range": [0, max(100, *(r["pct_raw"] for r in active))],
+            xaxis={"title": "% of cap", "range": [0, max(100, *(r["pct_raw"] for r in active))],
                    "gridcolor": "#eaecf0", "automargin": True},
             yaxis={"autorange": "reversed", "automargin": True, "ticksuffix": "  "})
     fig.update_layout(margin={"l": 8, "t": 8})

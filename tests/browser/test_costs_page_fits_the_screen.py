@@ -46,6 +46,11 @@ def test_on_a_phone_the_filters_wrap_inside_their_card(page, login_as, screensho
         assert field["width"] >= 120, f"{name} is squashed to {field['width']}px"
     assert _box(page.get_by_role("button", name="Apply"))["right"] <= card["right"]
     assert _box(page.get_by_role("button", name="Chargeback CSV"))["right"] <= 390
+    # The names leave the budget chart's plot narrow here; its axis title still fits inside the card.
+    chart = page.locator("#chart-budgets")
+    axis_title = _box(chart.locator(".g-xtitle text"))
+    assert axis_title["right"] <= _box(chart)["right"], "the budget chart's axis title is cut off"
+    assert chart.locator(".g-xtitle text").text_content() == "% of cap"
 
 
 def test_on_a_desktop_the_budget_chart_names_sit_beside_bars_in_a_card_sized_to_them(

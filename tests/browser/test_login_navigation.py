@@ -59,3 +59,19 @@ def test_logging_out_returns_to_the_login_page_and_locks_the_sections(page, logi
     page.goto("/runs/")
 
     assert "/login/?next=/runs/" in page.url
+
+
+def test_on_a_phone_every_section_link_is_in_sight_on_one_line(page, login_as, screenshot, admin_user):
+    # The admin has the most sections; on a 390 px phone they used to overflow a sideways-scrolling
+    # strip, with "API docs" broken over two lines at the screen's edge.
+    page.set_viewport_size({"width": 390, "height": 844})
+    login_as(page, admin_user)
+    screenshot(page, "nav-phone-admin")
+    links = page.get_by_role("list", name="Sections").locator("a")
+    home = links.first.bounding_box()
+    assert home is not None
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{links.nth(i).inner_text()!r} is out of sight"
+        assert box["height"] <= home["height"] + 1, f"{links.nth(i).inner_text()!r} breaks over two lines"
