@@ -64,6 +64,7 @@ _ENTRY_COLUMNS = ("gseq", "chain", "seq_run", "kind", "step", "actor", "at", "pa
 # The two shapes of a finding's `entry` (besides "seal 3"): made by _label and the checks below.
 _RUN_LABEL = re.compile(r"(?:entry \d+ of )?run (.+?)(?: \(gseq \d+\))?")
 _SEAL_LABEL = re.compile(r"seal (\d+)")
+_GSEQ_SUFFIX = re.compile(r" \(gseq \d+\)$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ class Finding:
     def sentence(self) -> str:
         """"seal 3 was modified: …", or "seal 1 cannot be verified: …" (which is not a kind of tampering)."""
         happened = "cannot be verified" if self.problem == UNVERIFIABLE else f"was {self.problem}"
+        named = _GSEQ_SUFFIX.sub("", self.entry)
+        if self.detail.startswith(f"{named} {happened}"):
+            # Most details already say what happened to the entry ("entry 4 of run T was modified: its
+            # hash …"): prefixing the same words made the page and the CLI say it two or three times.
+            return self.entry + self.detail[len(named):]
         return f"{self.entry} {happened}: {self.detail}"
 
 

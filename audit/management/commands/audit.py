@@ -199,8 +199,9 @@ class Command(OperatorCommand):
         if result.ok:
             self.stdout.write(result.summary())
             return
-        for finding in sorted(result.findings, key=lambda f: (f.gseq is None, f.gseq or 0))[:20]:
-            self.stderr.write(f"- {finding.entry}: {finding.problem}: {finding.detail}")
+        if len(result.findings) > 1:  # one finding is the summary line itself
+            for finding in sorted(result.findings, key=lambda f: (f.gseq is None, f.gseq or 0))[:20]:
+                self.stderr.write(f"- {finding.sentence()}")
         self.stderr.write(result.summary())
         sys.exit(1)
 
