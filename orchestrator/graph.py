@@ -22,8 +22,9 @@ import hashlib
 import inspect
 import json
 import random
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
@@ -142,6 +143,32 @@ class WorkflowCodeError(GraphError):
     fails naming it, rather than the job crashing and the reconciler retrying it for ever."""
 
 
+# A workflow's name starts every generated thread id ("<name>-<10 hex>"), which must stay a valid
+# thread id (orchestrator.services): 1-200 letters, digits, '.', '_', ':' or '-'.
+_WORKFLOW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,188}")
+
+
+def _takes(fn: Any, count: int) -> bool:
+    """Whether `fn` can be called with `count` positional arguments (True when Python cannot tell)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins and C callables have no signature to read
+        return True
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
+
+
+def _describe(fn: Any) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    try:
+        return f"{name}{inspect.signature(fn)}"
+    except (TypeError, ValueError):
+        return name
+
+
 def _between_nodes(what: str, fn: Callable[[Any], Any], state: Any) -> Any:
     try:
         return fn(state)
@@ -163,6 +190,9 @@ class Graph:
         max_visits: int = 50,
         required_labels: tuple[str, ...] = (),
     ) -> None:
+        if not isinstance(name, str) or not _WORKFLOW_NAME.fullmatch(name):
+            raise GraphError(f"workflow name {name!r} is not allowed: it starts every run's thread id, so use 1 to "
+                             "189 letters, digits, '.', '_', ':' or '-', starting with a letter or digit.")
         self.name = name
         self.state = state
         self.description = description
@@ -181,6 +211,18 @@ class Graph:
     # --- building -----------------------------------------------------------------------------
     def node(self, name: str, fn: Callable[..., Any], **options: Any) -> Graph:
         self._check_new(name)
+        known = [f.name for f in fields(Node) if f.name not in ("name", "fn")]
+        unknown = [key for key in options if key not in known]
+        if unknown:
+            raise GraphError(f"{self.name}: node {name!r} got unknown option{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(unknown)}; the options are {', '.join(known)}.")
+        self._check_callable(fn, 2, f"node {name!r}", "fn(state, ctx) -> dict")
+        if "retry" in options and not isinstance(options["retry"], RetryPolicy):
+            raise GraphError(f"{self.name}: node {name!r} got retry={options['retry']!r}; give a RetryPolicy, "
+                             "e.g. retry=RetryPolicy(max_attempts=3), or NO_RETRY.")
+        if options.get("request") is not None:
+            self._check_callable(options["request"], 1, f"the gate request builder of {name!r}",
+                                 "fn(state) -> GateRequest")
         self.nodes[name] = Node(name=name, fn=fn, **options)
         return self
 
@@ -194,6 +236,7 @@ class Graph:
     ) -> Graph:
         """A dedicated gate node: the run suspends here until a person decides."""
         self._check_new(name)
+        self._check_callable(request, 1, f"the gate request builder of {name!r}", "fn(state) -> GateRequest")
         self.nodes[name] = Node(name=name, fn=None, request=request, on_reject=on_reject, on_respond=on_respond)
         return self
 
@@ -207,10 +250,23 @@ class Graph:
         """A conditional edge: `fn(state)` returns the name of the next node (one of `targets`)."""
         if source in self.edges or source in self.routers:
             raise GraphError(f"{self.name}: node {source!r} already has an outgoing edge or router.")
+        self._check_callable(fn, 1, f"the router after {source!r}", "fn(state) -> the next node's name")
         self.routers[source] = Router(fn=fn, targets=tuple(targets))
         return self
 
+    def _check_callable(self, fn: Any, count: int, what: str, expected: str) -> None:
+        """Refused here, where the workflow is defined, rather than by the first run that gets there
+        (after retries, or with a reviewer already waiting on the gate before it)."""
+        if not callable(fn):
+            hint = " (pass a function that builds it from the state)" if isinstance(fn, GateRequest) else ""
+            raise GraphError(f"{self.name}: {what} must be a function {expected}, not a {type(fn).__name__}{hint}.")
+        if not _takes(fn, count):
+            raise GraphError(f"{self.name}: {what} is called as {expected}, but {_describe(fn)} cannot be called "
+                             "so: give it exactly those parameters.")
+
     def _check_new(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise GraphError(f"{self.name}: node names are text, not {type(name).__name__} {name!r}.")
         if name in (START, END) or not name:
             raise GraphError(f"{self.name}: {name!r} is reserved.")
         if name in self.nodes:
