@@ -220,6 +220,13 @@ class Graph:
         if "retry" in options and not isinstance(options["retry"], RetryPolicy):
             raise GraphError(f"{self.name}: node {name!r} got retry={options['retry']!r}; give a RetryPolicy, "
                              "e.g. retry=RetryPolicy(max_attempts=3), or NO_RETRY.")
+        gate_options = [key for key in ("request", "on_reject", "on_respond") if key in options]
+        if gate_options and not (options.get("interrupt_before") or options.get("interrupt_after")):
+            # Silently ignored, `request=` alone would read as an approval gate, and the node would run
+            # (and act) without anyone being asked.
+            raise GraphError(f"{self.name}: node {name!r} has {'= and '.join(gate_options)}= but no gate, so it would "
+                             "run without asking anyone: add interrupt_before=True (ask before it runs) or "
+                             "interrupt_after=True (ask after), or make the gate its own node with graph.gate(...).")
         if options.get("request") is not None:
             self._check_callable(options["request"], 1, f"the gate request builder of {name!r}",
                                  "fn(state) -> GateRequest")
