@@ -258,6 +258,12 @@ class Graph:
         if source in self.edges or source in self.routers:
             raise GraphError(f"{self.name}: node {source!r} already has an outgoing edge or router.")
         self._check_callable(fn, 1, f"the router after {source!r}", "fn(state) -> the next node's name")
+        if isinstance(targets, str):  # tuple("send") would be the targets 's', 'e', 'n', 'd'
+            raise GraphError(f"{self.name}: the router after {source!r} takes targets as a list of node names, "
+                             f"e.g. targets=[{targets!r}, END], not one string.")
+        if not targets:
+            raise GraphError(f"{self.name}: the router after {source!r} names no targets; list every node it may "
+                             "return (END included, if it may end the run).")
         self.routers[source] = Router(fn=fn, targets=tuple(targets))
         return self
 
@@ -290,6 +296,8 @@ class Graph:
             if target not in known:
                 raise GraphError(f"{self.name}: edge from {source!r} to unknown node {target!r}.")
         for source, router in self.routers.items():
+            if source != START and source not in self.nodes:
+                raise GraphError(f"{self.name}: router after unknown node {source!r}.")
             unknown = [t for t in router.targets if t not in known]
             if unknown:
                 raise GraphError(f"{self.name}: router on {source!r} names unknown nodes {unknown}.")
@@ -307,7 +315,43 @@ class Graph:
                 f"{self.name}: the state schema needs a field {self.decision_field!r} "
                 f"(type GateDecision | None) so gate decisions reach the state."
             )
+        self._check_paths()
         return self
+
+    def _next_nodes(self, source: str) -> set[str]:
+        """Where a run may go after `source`: its edge or router targets, and a gate's routes."""
+        found = {self.edges[source]} if source in self.edges else set(self.routers[source].targets)
+        node = self.nodes.get(source)
+        if node is not None and (node.is_gate or node.interrupt_before or node.interrupt_after):
+            found |= {t for t in (node.on_reject, node.on_respond) if t is not None}
+        return found
+
+    def _check_paths(self) -> None:
+        """Every node is reached from START and can reach END: a node nothing leads to never runs (an
+        edge misspelt elsewhere, usually), and a loop with no way out runs until the loop guard stops it."""
+        reached, todo = set(), [START]
+        while todo:
+            for target in self._next_nodes(todo.pop()) - reached:
+                reached.add(target)
+                if target != END:
+                    todo.append(target)
+        unreached = [name for name in self.nodes if name not in reached]
+        if unreached:
+            raise GraphError(f"{self.name}: no edge or router leads to {', '.join(map(repr, unreached))} from START, so "
+                             "it would never run: add an edge to it, or remove it.")
+        ending = {END}
+        grew = True
+        while grew:
+            grew = False
+            for name in self.nodes:
+                if name not in ending and self._next_nodes(name) & ending:
+                    ending.add(name)
+                    grew = True
+        stuck = [name for name in self.nodes if name not in ending]
+        if stuck:
+            raise GraphError(f"{self.name}: from {', '.join(map(repr, stuck))} no path leads to END, so a run would "
+                             "loop until the loop guard stops it: give one of them an edge or router target towards "
+                             "END.")
 
     @property
     def reducers(self) -> dict[str, str]:
