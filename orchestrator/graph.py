@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError, field_validator
 
 START = "__start__"
 END = "__end__"
@@ -194,6 +194,9 @@ class Graph:
             raise GraphError(f"workflow name {name!r} is not allowed: it starts every run's thread id, so use 1 to "
                              "189 letters, digits, '.', '_', ':' or '-', starting with a letter or digit.")
         self.name = name
+        if not (isinstance(state, type) and issubclass(state, BaseModel)):
+            raise GraphError(f"{name}: state= takes a pydantic model class (class MyState(BaseModel): ...), not "
+                             f"{state!r:.60}.")
         self.state = state
         self.description = description
         self.decision_field = decision_field
@@ -315,8 +318,41 @@ class Graph:
                 f"{self.name}: the state schema needs a field {self.decision_field!r} "
                 f"(type GateDecision | None) so gate decisions reach the state."
             )
+        if has_gate:
+            self._check_decision_field()
+        self._check_json_schema()
         self._check_paths()
         return self
+
+    def _check_decision_field(self) -> None:
+        """A decision lands in this field when a person decides: a type that refuses it would fail the
+        decision, with the reviewer at the gate, instead of the deploy."""
+        sample = GateDecision(decision="approve", actor="reviewer").model_dump(mode="json")
+        try:
+            TypeAdapter(self.state.model_fields[self.decision_field].annotation).validate_python(sample)
+        except (ValidationError, PydanticUserError):
+            raise GraphError(f"{self.name}: the state field {self.decision_field!r} receives gate decisions: declare "
+                             "it as GateDecision | None = None.") from None
+
+    def _check_json_schema(self) -> None:
+        """State is stored as JSON and its schema versions the workflow: a field type with no JSON form
+        would otherwise fail the first `runs workflows`, run start or page that needs the version."""
+        try:
+            self.state.model_json_schema()
+        except PydanticUserError:
+            pass
+        else:
+            return
+        for name, info in self.state.model_fields.items():
+            try:
+                TypeAdapter(info.annotation).json_schema()
+            except PydanticUserError:
+                shown = getattr(info.annotation, "__name__", None) or repr(info.annotation)
+                raise GraphError(f"{self.name}: state field {name!r} has type {shown}, which has no JSON form (state "
+                                 "is stored as JSON): use str, int, float, bool, lists, dicts, nested pydantic "
+                                 "models, or date/datetime (read back from ISO text).") from None
+        raise GraphError(f"{self.name}: the state schema {self.state.__name__} has no JSON form (state is stored as "
+                         "JSON): use JSON types in its fields and validators.")
 
     def _next_nodes(self, source: str) -> set[str]:
         """Where a run may go after `source`: its edge or router targets, and a gate's routes."""
