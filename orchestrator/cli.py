@@ -32,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.date_range import date_parse
 from audit.offline_verifier import plural, printable
 from orchestrator.models import Run
+from orchestrator.registry import WorkflowModuleError
 from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, REVIEWER, user_has_role
 from orchestrator.services import RunError, run_get
 
@@ -214,6 +215,10 @@ class OperatorCommand(BaseCommand):
             note = self.interrupted_note(options)
         except Interrupted as exc:
             note = str(exc)
+        except WorkflowModuleError as exc:
+            # The engineer's workflow module, loaded by whatever the command touches: one line naming it
+            # and what is wrong, as for any refusal, rather than a traceback through the registry.
+            raise CommandError(str(exc)) from None
         except BrokenPipeError:
             if not _stdout_reader_gone():
                 raise

@@ -39,7 +39,7 @@ from orchestrator.history import (
 )
 from orchestrator.journal import LazyJournal
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
-from orchestrator.registry import UnknownWorkflow, workflow_get
+from orchestrator.registry import UnknownWorkflow, WorkflowModuleError, workflow_get
 from orchestrator.replay import replay_source
 from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
 from orchestrator.workflow_versions import workflow_version_seen
@@ -570,6 +570,12 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
         graph = workflow_get(claim.workflow)
     except UnknownWorkflow as exc:
         return _workflow_unknown_here(claim, worker, lease, exc)
+    except WorkflowModuleError as exc:
+        # A broken workflow module deployed to this worker: not the run's fault either, so it waits
+        # saying why (a crashed job per lease would say it only in the worker's log).
+        _note_waiting(claim, node=claim.next_node, kind="WorkflowModuleError", message=(
+            f"worker {worker} cannot load its workflows ({exc}); the run waits and is tried again every {lease}s"))
+        return "unknown_workflow"
     if not versions_compatible(claim.graph_version, graph.version):
         execution = Execution.__new__(Execution)
         execution.claim, execution.lease_seconds, execution.pending_ledger = claim, lease, []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from types import ModuleType
 
 from django.conf import settings
 
@@ -39,18 +40,47 @@ def run_workflow(workflow: str, thread_id: str) -> Graph:
         raise WorkflowRetired(workflow, thread_id) from None
 
 
+class WorkflowModuleError(GraphError):
+    """A module listed in GATEHOUSE_WORKFLOWS that cannot be registered: the message names it."""
+
+
+def _import(path: str) -> ModuleType:
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        # Only the listed module (or a package on its path) missing is a registration mistake; a module
+        # its code imports being missing is the code's, and its traceback says where.
+        if exc.name is None or not (path == exc.name or path.startswith(exc.name + ".")):
+            raise
+        raise WorkflowModuleError(f"GATEHOUSE_WORKFLOWS names {path}, which cannot be imported ({exc}): check the "
+                                  "spelling, and that its folder (with an __init__.py) is under the repository root."
+                                  ) from None
+    except GraphError as exc:  # raised by graph.node(...) and the like while the module was defined
+        raise WorkflowModuleError(f"workflow module {path}: {exc}") from None
+
+
 @cache
 def workflows() -> dict[str, Graph]:
     found: dict[str, Graph] = {}
-    for path in settings.GATEHOUSE_WORKFLOWS:
-        module = importlib.import_module(path)
+    origin: dict[str, str] = {}
+    # A module listed twice (appended to a list that already had it) registers once.
+    for path in dict.fromkeys(settings.GATEHOUSE_WORKFLOWS):
+        module = _import(path)
         graphs = getattr(module, "graphs", None) or [getattr(module, "graph", None)]
         for graph in graphs:
             if not isinstance(graph, Graph):
-                raise GraphError(f"{path} has no module-level `graph = Graph(...)` (or `graphs = [...]`).")
+                raise WorkflowModuleError(f"{path} has no module-level `graph = Graph(...)` (or `graphs = [...]`).")
+            if found.get(graph.name) is graph:  # one graph imported into a second module: the same workflow
+                continue
             if graph.name in found:
-                raise GraphError(f"two registered modules define workflow {graph.name!r}.")
-            found[graph.name] = graph.validate()
+                raise WorkflowModuleError(
+                    f"workflow {graph.name!r} is defined by both {origin[graph.name]} and {path}: give one of them "
+                    "another name (Graph(\"...\")), or list only one of the modules in GATEHOUSE_WORKFLOWS.")
+            try:
+                found[graph.name] = graph.validate()
+            except GraphError as exc:
+                raise WorkflowModuleError(f"workflow module {path}: {exc}") from None
+            origin[graph.name] = path
     return found
 
 
