@@ -22,7 +22,7 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
 from orchestrator.state_edits import pointer_not_held_at
-from orchestrator.value_errors import schema_problems
+from orchestrator.value_errors import problems_line, schema_problems
 from orchestrator.workflow_versions import workflow_version_record
 
 
@@ -75,6 +75,14 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise RunError(f"{typed}: run input may not contain the key {BLOB_KEY!r}: it is reserved for the engine's "
                        "pointers to stored documents. Pass the document itself, or a reference the first node "
                        "fetches and keeps with ctx.blobs.put().")
+    unknown = _unknown_fields(graph, payload)
+    if unknown:
+        # Pydantic drops them without a word: a misspelt field ("dry_rn": true) would start a run that
+        # does not do what was asked, and a node's output naming them is refused the same way.
+        raise RunError(f"the input was not accepted: "
+                       f"{problems_line(dict.fromkeys(unknown, 'is not a field the workflow knows; remove it'))} "
+                       f"(workflow {workflow!r} has {', '.join(graph.state.model_fields) or 'no fields'}). Correct it "
+                       "and start the run again.")
     try:
         check_serializable("input", payload)
         model = graph.state.model_validate(payload)
@@ -123,6 +131,15 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
             from None
     return run
+
+
+def _unknown_fields(graph: Any, payload: dict[str, Any]) -> list[str]:
+    """The input's keys the state schema does not declare (none when the schema keeps extra keys)."""
+    if graph.state.model_config.get("extra") == "allow":
+        return []
+    known = set(graph.state.model_fields)
+    known |= {info.alias for info in graph.state.model_fields.values() if info.alias}
+    return [str(key) for key in payload if key not in known]
 
 
 def _json_ok(value: Any) -> bool:
