@@ -23,7 +23,7 @@ from orchestrator.engine_errors import engine_storage
 from orchestrator.graph import GateDecision, GateRequest
 from orchestrator.journal import JournalRow, LazyJournal, journal_fence, journal_params, journal_write
 from orchestrator.llm import LLMRequest, LLMResponse
-from orchestrator.state import check_serializable, dumps
+from orchestrator.state import StateError, check_serializable, dumps
 
 DEFAULT_MODEL = "demo-small"
 
@@ -41,6 +41,13 @@ class NonDeterministicNode(RuntimeError):
     """A re-executed node made a different call than its journal recorded at the same index."""
 
     retryable = False  # the same code on the same state makes the same different call again
+
+
+class EffectResultNotJournaled(StateError):
+    """An effect ran but its result cannot be journaled: retrying the node would perform it again, and
+    the same code returns the same result."""
+
+    retryable = False
 
 
 @dataclass
@@ -302,7 +309,13 @@ class NodeContext:
             journal_fence(run_id=self.run.id, lease_token=self.run.lease_token, node=self.node,
                           action=f"effect {name!r}")
         result = fn(key, *args, **kwargs)
-        encoded = check_serializable(self.node, {f"effect {name!r} result": result})
+        try:
+            encoded = check_serializable(self.node, {f"effect {name!r} result": result})
+        except StateError as exc:
+            raise EffectResultNotJournaled(
+                f"{exc} The effect itself ran (idempotency key {key!r}) and is not run again by the node's "
+                "retries: fix what it returns, then retry the run (it runs again with the same key, for the outside "
+                "system to drop the repeat).") from None
         self._journal_write(
             index, "effect", name=name,
             request_hash=digest, result=next(iter(encoded.values())), idempotency_key=key,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from orchestrator.graph import END, NO_RETRY, START, GateDecision, GateRequest, Graph, append
+from orchestrator.graph import END, NO_RETRY, START, GateDecision, GateRequest, Graph, RetryPolicy, append
 
 
 class Bad(BaseModel):
@@ -230,6 +230,25 @@ billed = Graph("billed", state=Counter, required_labels=("customer",))
 billed.node("bill", bill).edge(START, "bill").edge("bill", END)
 
 
+BOOKED: list[str] = []  # the idempotency keys book_meeting's effect was performed with, in this process
+
+
+def book_meeting(key: str, who: str) -> datetime.date:
+    BOOKED.append(key)
+    return datetime.date(2026, 1, 5)  # the meeting's day, as an object the journal cannot hold
+
+
+def book(state: Counter, ctx) -> dict:
+    ctx.effect("book_meeting", book_meeting, "cfo@example.com")
+    return {"n": 1}
+
+
+# Its effect returns a date: the node fails, and must not perform the effect once per retry.
+books_a_meeting = Graph("books_a_meeting", state=Counter)
+books_a_meeting.node("book", book, retry=RetryPolicy(max_attempts=3, initial_delay=0.0))
+books_a_meeting.edge(START, "book").edge("book", END)
+
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
-          own_blobs, ask_then_flaky, two_desks, billed]
+          own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting]
