@@ -50,6 +50,17 @@ class EffectResultNotJournaled(StateError):
     retryable = False
 
 
+class CtxCallError(TypeError):
+    """A node called ctx with arguments it cannot take: the same code makes the same call again, so
+    it is not retried; the message names the node, the call and the argument."""
+
+    retryable = False
+
+
+def _refuse(node: str, call: str, problem: str) -> CtxCallError:
+    return CtxCallError(f"node {node!r} called {call} {problem}")
+
+
 @dataclass
 class Spend:
     """Spend of one node visit, keyed by journal index so a call is counted once across attempts."""
@@ -111,7 +122,13 @@ def request_hash(payload: Any) -> str:
 class Blobs:
     """`ctx.blobs`: store bytes once by content hash, keep the pointer in state."""
 
+    def __init__(self, node: str = "") -> None:
+        self.node = node
+
     def put(self, data: bytes | str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
+        if not isinstance(data, (bytes, str)):
+            raise _refuse(self.node, "ctx.blobs.put()", f"with a {type(data).__name__}: it stores bytes or text; "
+                          "encode other values first (e.g. json.dumps(value))")
         if content_type == STATE_BLOB_TYPE:
             raise ValueError(f"ctx.blobs.put: the content type {STATE_BLOB_TYPE!r} is the engine's own (it marks "
                              "state values it stored itself); give your bytes their real type")
@@ -121,6 +138,9 @@ class Blobs:
             return blob_put(raw, content_type=content_type)
 
     def get(self, ref: dict[str, Any]) -> bytes:
+        if not isinstance(ref, dict) or not isinstance(ref.get("$blob"), str):
+            raise _refuse(self.node, "ctx.blobs.get()", f"with {type(ref).__name__} {str(ref)[:60]!r}: it takes the "
+                          "pointer ctx.blobs.put() returned ({'$blob': …})")
         return blob_get(ref["$blob"])
 
 
@@ -145,7 +165,7 @@ class NodeContext:
         self.visit = visit
         self.attempt = attempt
         self.settings = settings
-        self.blobs = Blobs()
+        self.blobs = Blobs(node)
         self.spend = spend_so_far
         self._journal = journal
         self._replay = replay
@@ -198,6 +218,7 @@ class NodeContext:
         temperature: float = 0.0,
         stream: bool = False,
     ) -> LLMResponse:
+        self._check_llm_arguments(prompt, messages, system, model, max_tokens, temperature)
         chosen = self.setting("model") or model or DEFAULT_MODEL
         msgs = list(messages or [])
         if system:
@@ -283,6 +304,27 @@ class NodeContext:
         self.spend.models.add(chosen)
         return response
 
+    def _check_llm_arguments(self, prompt: Any, messages: Any, system: Any, model: Any, max_tokens: Any,
+                             temperature: Any) -> None:
+        """Before anything is hashed, held or paid: a wrong type used to fail deep in the budget code
+        (or reach the provider as a request it refuses), and be retried."""
+        call = "ctx.llm()"
+        for name, value in (("prompt", prompt), ("system", system), ("model", model)):
+            if value is not None and not isinstance(value, str):
+                raise _refuse(self.node, call, f"with {name}={value!r:.60}: it must be text (a str)")
+        if messages is not None and not (isinstance(messages, (list, tuple)) and all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                for m in messages)):
+            raise _refuse(self.node, call, "with messages that are not a list of {'role': str, 'content': str} "
+                          "dicts, e.g. messages=[{'role': 'user', 'content': 'Hello'}]")
+        if prompt is None and not messages:
+            raise _refuse(self.node, call, "with nothing to ask: give a prompt (ctx.llm('…')) or messages=[…]")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise _refuse(self.node, call, f"with max_tokens={max_tokens!r:.60}: it must be a whole number of at "
+                          "least 1")
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise _refuse(self.node, call, f"with temperature={temperature!r:.60}: it must be a number")
+
     # --- side effects ---------------------------------------------------------------------------------
     def idempotency_key(self, index: int, name: str) -> str:
         return f"{self.run.thread_id}:{self.visit}:{index}:{name}"
@@ -293,6 +335,13 @@ class NodeContext:
         If the process dies after `fn` ran but before the journal row is written, `fn` runs again
         with the same key: the key is what lets the outside system drop the duplicate.
         """
+        if not isinstance(name, str) or not name:
+            shown = f"the function {name.__name__}" if callable(name) and hasattr(name, "__name__") else f"{name!r:.60}"
+            raise _refuse(self.node, "ctx.effect()", f"with {shown} as its name: the first argument names the "
+                          "effect (ctx.effect('send_email', send, to, body)), the function comes second")
+        if not callable(fn):
+            raise _refuse(self.node, "ctx.effect()", f"for {name!r} with a {type(fn).__name__} where the function "
+                          "goes: ctx.effect(name, fn, *args) calls fn(idempotency_key, *args)")
         index = self._next_index()
         digest = request_hash([name, args, kwargs]) if _jsonable(args, kwargs) else request_hash([name])
         recorded = self._recorded(index, "effect", digest)
@@ -325,6 +374,9 @@ class NodeContext:
     # --- dynamic gates ---------------------------------------------------------------------------------
     def interrupt(self, request: GateRequest) -> GateDecision:
         """Suspend the run for a person; when resumed, this call returns their decision."""
+        if not isinstance(request, GateRequest):
+            raise _refuse(self.node, "ctx.interrupt()", f"with a {type(request).__name__}: it takes a "
+                          "GateRequest(action=…, args=…, description=…)")
         index = self._next_index()
         row = self._journal_row(index)
         if row is not None and row.kind == "interrupt":

@@ -249,6 +249,38 @@ books_a_meeting.node("book", book, retry=RetryPolicy(max_attempts=3, initial_del
 books_a_meeting.edge(START, "book").edge("book", END)
 
 
+class Mistake(BaseModel):
+    mistake: str = ""
+
+
+def send_note(key: str, to: str) -> dict:
+    return {"sent": to}
+
+
+# How a hurried engineer gets each ctx call wrong (calls_ctx_wrongly, by its input's `mistake`).
+CTX_MISTAKES = {
+    "effect_without_a_name": lambda ctx: ctx.effect(send_note, "cfo@example.com"),
+    "effect_without_a_function": lambda ctx: ctx.effect("send_note", "cfo@example.com"),
+    "llm_without_a_prompt": lambda ctx: ctx.llm(model="demo-small"),
+    "llm_with_max_tokens_as_text": lambda ctx: ctx.llm("Summarize", max_tokens="300"),
+    "llm_with_a_prompt_that_is_not_text": lambda ctx: ctx.llm(42),
+    "blob_of_a_dict": lambda ctx: ctx.blobs.put({"a": 1}),
+    "blob_get_of_a_sha": lambda ctx: ctx.blobs.get("0" * 64),
+    "interrupt_with_a_dict": lambda ctx: ctx.interrupt({"action": "send"}),
+}
+
+
+def call_ctx_wrongly(state: Mistake, ctx) -> dict:
+    CTX_MISTAKES[state.mistake](ctx)
+    return {}
+
+
+calls_ctx_wrongly = Graph("calls_ctx_wrongly", state=Mistake)
+calls_ctx_wrongly.node("work", call_ctx_wrongly, retry=RetryPolicy(max_attempts=3, initial_delay=0.0))
+calls_ctx_wrongly.edge(START, "work").edge("work", END)
+
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
-          own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting]
+          own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting,
+          calls_ctx_wrongly]
