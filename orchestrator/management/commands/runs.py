@@ -85,7 +85,8 @@ class Command(OperatorCommand):
         group.add_argument("--reject", action="store_true")
         group.add_argument("--edit", metavar="JSON")
         group.add_argument("--respond", metavar="TEXT")
-        resume.add_argument("--reason", default="")
+        resume.add_argument("--reason", default="", help="why, with --reject (required there; recorded)")
+        self._resume_parser = resume  # a --reason without --reject, or --reject without it, is a usage error
         resume.add_argument("--actor", required=True)
         resume.add_argument("--force-version", action="store_true",
                             help="decide though the workflow changed incompatibly since the run started")
@@ -167,6 +168,11 @@ class Command(OperatorCommand):
             self.stdout.write(line)
 
     def _resume(self, opts: dict[str, Any]) -> None:
+        if opts["reject"] and not opts["reason"].strip():
+            self._resume_parser.error("--reject needs --reason TEXT: the reason is recorded and reaches the workflow")
+        if opts["reason"] and not opts["reject"]:
+            # Only a rejection carries a reason: it was dropped without a word from an approval or an edit.
+            self._resume_parser.error("--reason goes with --reject only (a message for the workflow is --respond TEXT)")
         run = run_get(opts["id"])
         # What was typed first: a malformed --edit is refused the same whatever state the run is in.
         if opts["approve"]:
