@@ -1,8 +1,8 @@
 """JSON API (django-ninja). OpenAPI schema at /api/schema, docs at /api/docs.
 
 Authentication: `Authorization: Bearer <token>` (per-user tokens, `manage.py api_token USER`) or
-the browser session (CSRF-checked). Every endpoint checks the caller's role like the pages do.
-Apps add their own routers here (one line each).
+the browser session (CSRF-checked). Every endpoint checks the caller's role like the pages do, before
+it reads the request (orchestrator.api_auth). Apps add their own routers here (one line each).
 """
 
 from __future__ import annotations
@@ -19,45 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
-from ninja.security import HttpBearer, SessionAuth
 
+from orchestrator.api_auth import BEARER, SIGNED_IN
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
-from orchestrator.tokens import api_token_user
 from orchestrator.value_errors import key_path, problems_line, schema_problem
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
-_BEARER = BearerToken()
-
-_CSRF_REFUSED = ("the CSRF check failed: a request signed in by the browser session must send the csrftoken "
-                 "cookie's value in an X-CSRFToken header (a script or bot sends Authorization: Bearer <token> "
-                 "instead); nothing was done.")
-
-
-class BrowserSession(SessionAuth):
-    """The signed-in browser session, CSRF-checked, for a request that has one. A request with neither a
-    session nor a valid token is a 401 (sign in, or send a token) rather than the CSRF check's 403, which
-    sent a bot whose token had expired looking for a role it lacked."""
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        if not request.user.is_authenticated:
-            return None  # no CSRF check: authenticate() finds no user either, and ninja answers the 401
-        if request.method == "POST":
-            # Read before the CSRF check parses a POST's form out of it: a multipart body the check read
-            # first was gone for ninja's body check (a 500), instead of being refused as not JSON.
-            request.body  # noqa: B018
-        try:
-            return super()._get_key(request)
-        except HttpError:  # ninja's "CSRF check Failed", which said nothing about what to send
-            raise HttpError(403, _CSRF_REFUSED) from None
 
 
 def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -68,7 +34,7 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _BEARER(request)  # the endpoints' own token check: a valid token signs its user in
+        BEARER(request)  # the endpoints' own token check: a valid token signs its user in
         return checked(request, *args, **kwargs)
 
     return guarded
@@ -149,7 +115,7 @@ api = NinjaAPI(
     version="1",
     openapi_url="/schema",
     docs_url="/docs",
-    auth=[_BEARER, BrowserSession()],
+    auth=SIGNED_IN,
     parser=JsonObjectParser(),
     docs_decorator=_signed_in_or_token,
     urls_namespace="api",
@@ -237,7 +203,7 @@ def answered_in_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 def no_such_endpoint(request: HttpRequest) -> HttpResponse:
     """The answer for a path under /api/ that no endpoint has: JSON, not the site's HTML 404 page, and
     after the credentials check every endpoint makes, so it tells an anonymous caller nothing."""
-    _BEARER(request)
+    BEARER(request)
     if not request.user.is_authenticated:
         return _unauthenticated(request, AuthenticationError())
     return api.create_response(request, {"detail": (

@@ -6,20 +6,20 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
+from orchestrator.api_auth import for_roles
 from orchestrator.api_runs import Detail
 from orchestrator.http import BlobNotFound, blob_attachment
-from orchestrator.roles import ADMIN, ENGINEER, role_require
+from orchestrator.roles import ADMIN, ENGINEER
 
 router = Router(tags=["blobs"])
 
 
-@router.get("/{sha}", response={404: Detail})
+@router.get("/{sha}", response={404: Detail}, auth=for_roles(ENGINEER, ADMIN))
 def blob(request: HttpRequest, sha: str):
     """The bytes of a blob named by a state value's pointer (`GET /api/runs/{id}/state` returns
     pointers for values above GATEHOUSE_BLOB_THRESHOLD), as an `application/octet-stream` download:
-    engineers and admins, as the checkpoint page's download link."""
-    # Before the lookup, as for run state: anyone else gets this same 403 whether the blob exists or not.
-    role_require(request.user, ENGINEER, ADMIN)
+    engineers and admins, as the checkpoint page's download link; anyone else gets the same 403 whether
+    the blob exists or not."""
     try:
         return blob_attachment(sha)
     except BlobNotFound as exc:

@@ -11,8 +11,9 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import ConfigDict, WithJsonSchema
 
+from orchestrator.api_auth import for_roles
 from orchestrator.registry import UnknownWorkflow
-from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, role_require, user_has_role
+from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
 from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
 from orchestrator.services import (
     CancelReasonTooLong,
@@ -28,6 +29,11 @@ from review.selectors import pending_item_for_run, run_for_reviewer, run_summary
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["runs"])
+
+# Who may call each endpoint (checked before the request is read: orchestrator.api_auth). Reviewers
+# decide, and read where a run they review stands; everything else is for engineers and admins.
+_RUNS = for_roles(ENGINEER, ADMIN)
+DECIDERS = for_roles(REVIEWER, ENGINEER, ADMIN)
 
 
 class RequestBody(Schema):
@@ -92,9 +98,8 @@ def _run(thread_id: str):
         raise HttpError(404, str(exc)) from None
 
 
-@router.post("", response={201: dict, 409: Detail})
+@router.post("", response={201: dict, 409: Detail}, auth=_RUNS)
 def start(request: HttpRequest, body: StartIn):
-    role_require(request.user, ENGINEER, ADMIN)
     try:
         run = run_start(workflow=body.workflow, input=body.input, thread_id=body.thread_id,
                         labels=body.labels, actor=request.user)
@@ -107,13 +112,12 @@ def start(request: HttpRequest, body: StartIn):
     return Status(201, run_summary(run))
 
 
-@router.get("/{thread_id}", response=dict)
+@router.get("/{thread_id}", response=dict, auth=for_roles(ENGINEER, ADMIN, REVIEWER))
 def show(request: HttpRequest, thread_id: str):
     """Where the run stands: status, current node, step, pending gate. Engineers and admins also get its
     tokens, cost, labels, error and lineage (`parent`, `forked_from_step`, `replay_mode`, `allow_effects`,
     `overrides`, `diverged_at_step`; null/empty for a run that is not a fork); its state is at `/state`.
     A reviewer gets only where a run with an item of theirs stands (404 for any other run)."""
-    role_require(request.user, ENGINEER, ADMIN, REVIEWER)
     return _summary_for(request, thread_id)
 
 
@@ -134,13 +138,12 @@ def _summary_for(request: HttpRequest, thread_id: str) -> dict[str, Any]:
     return run_summary(run) if readable is None else run_summary_for_reviewer(request.user, run, readable)
 
 
-@router.get("/{thread_id}/checkpoints", response=list[dict])
+@router.get("/{thread_id}/checkpoints", response=list[dict], auth=_RUNS)
 def checkpoints(request: HttpRequest, thread_id: str):
-    role_require(request.user, ENGINEER, ADMIN)
     return run_checkpoints(_run(thread_id))
 
 
-@router.get("/{thread_id}/state", response={200: RunStateOut, 400: Detail, 404: Detail, 410: Detail})
+@router.get("/{thread_id}/state", response={200: RunStateOut, 400: Detail, 404: Detail, 410: Detail}, auth=_RUNS)
 def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
     """The run's state after its latest checkpoint, or after checkpoint `step` (engineers and admins).
 
@@ -149,9 +152,6 @@ def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
     bytes are `GET /api/blobs/{sha256}` (and the page's download link, `/runs/blobs/{sha256}/`); an
     erased run's values read `{"$erased": true}`. 400 for a step that is not a checkpoint of the run (the
     answer names the range), 410 once retention pruned the run's history."""
-    # Before any lookup, as for checkpoints and diffs: a reviewer or compliance officer gets this same
-    # 403 for every run (one they review, another, none), so it tells them nothing about any run.
-    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     at = None
     if step is not None:
@@ -171,11 +171,8 @@ def _step_refused(step: Any, thread_id: str, latest: int) -> str:
             "send a whole number in that range, or leave step out for the latest.")
 
 
-@router.post("/{thread_id}/decision", response=dict)
+@router.post("/{thread_id}/decision", response=dict, auth=DECIDERS)
 def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
-    # Before any lookup: the answers below (no such run, no pending gate, who may decide it) are
-    # for people who may decide something.
-    role_require(request.user, REVIEWER, ENGINEER, ADMIN)
     run, _readable = _visible_run(request, thread_id)  # for a reviewer, a run with nothing of theirs is not there
     try:
         item = pending_item_for_run(run, request.user)
@@ -194,13 +191,12 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
             "run": _summary_for(request, run.thread_id)}  # read afresh: the decision moved it
 
 
-@router.post("/{thread_id}/fork", response={201: dict, 403: dict, 409: dict, 422: dict})
+@router.post("/{thread_id}/fork", response={201: dict, 403: dict, 409: dict, 422: dict}, auth=_RUNS)
 def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     """Fork the run at checkpoint `at_step` (edits validated by the state schema); 422 names the field,
     403 says who may (`allow_effects`: admins)."""
     from orchestrator.forks import ForkError, ForkForbidden, RequestKeyReused, run_fork
 
-    role_require(request.user, ENGINEER, ADMIN)
     parent = _run(thread_id)
     try:
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
@@ -217,12 +213,11 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     return Status(201, run_summary(new))  # with its lineage, as GET /api/runs/{id} reads it back
 
 
-@router.post("/{thread_id}/cancel", response={200: dict, 409: Detail, 422: Detail})
+@router.post("/{thread_id}/cancel", response={200: dict, 409: Detail, 422: Detail}, auth=_RUNS)
 def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     """Cancel a run that has not finished (engineers and admins): a worker mid-node is fenced off and
     its pending review items are withdrawn. 409 when it already finished; `reason` is recorded in the
     ledger as a salted digest."""
-    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     try:
         run = run_cancel(run=run, actor=request.user, reason=body.reason)
@@ -233,12 +228,11 @@ def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     return Status(200, run_summary(run))
 
 
-@router.post("/{thread_id}/retry", response={200: dict, 409: Detail})
+@router.post("/{thread_id}/retry", response={200: dict, 409: Detail}, auth=_RUNS)
 def retry(request: HttpRequest, thread_id: str, body: RetryIn):
     """Queue a failed run again from its last checkpoint (engineers and admins); the failed node runs
     again, reusing the calls it recorded. 409 when it is not failed, or when its workflow's structure
     changed since it started and `force_version` is not set."""
-    role_require(request.user, ENGINEER, ADMIN)
     try:
         run = run_retry(run=_run(thread_id), actor=request.user, force_version=body.force_version)
     except RunError as exc:
@@ -246,12 +240,11 @@ def retry(request: HttpRequest, thread_id: str, body: RetryIn):
     return Status(200, run_summary(run))
 
 
-@router.get("/{thread_id}/diff", response=dict)
+@router.get("/{thread_id}/diff", response=dict, auth=_RUNS)
 def diff(request: HttpRequest, thread_id: str, from_: int = Query(..., alias="from"), to: int = Query(...)):
     """Per key path changes (added / removed / changed) between checkpoints `from` and `to`."""
     from orchestrator.diffs import checkpoints_diff
 
-    role_require(request.user, ENGINEER, ADMIN)
     run = _run(thread_id)
     try:
         changes = checkpoints_diff(run_id=run.pk, from_step=from_, to_step=to)

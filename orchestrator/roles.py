@@ -45,10 +45,11 @@ def user_has_role(user: Any, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
-def role_require(user: Any, *roles: str) -> None:
-    """The API's role check: PermissionDenied naming the roles (answered 403) unless `user` holds one."""
+def role_require(user: Any, *roles: str, refusal: str = "") -> None:
+    """The API's role check: PermissionDenied (answered 403) naming the roles, or saying `refusal`,
+    unless `user` holds one."""
     if not user_has_role(user, *roles):
-        raise PermissionDenied(f"this needs one of the roles: {', '.join(roles)}")
+        raise PermissionDenied(refusal or f"this needs one of the roles: {', '.join(roles)}")
 
 
 def user_may_open(user: Any, section: str) -> bool:

@@ -10,16 +10,23 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from orchestrator.api_runs import DecisionIn, RequestBody
-from orchestrator.roles import user_may_open
+from orchestrator.api_auth import for_roles
+from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody
+from orchestrator.roles import ROLES, SECTIONS
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
-from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item
+from review.permissions import assert_may_decide, assert_may_read_item
 from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, fork_note, inbox_page, item_view
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["review items"])
+
+# Who may call each endpoint, checked before the request is read (orchestrator.api_auth): every role
+# reads the items it may (compliance reads them all); those with an inbox list, claim and decide them,
+# as on /api/runs/{id}/decision.
+_READERS = for_roles(*ROLES, refusal="your account has no role that may read review items; ask an admin for one.")
+_INBOX = for_roles(*sorted(SECTIONS["inbox"][2]), refusal="only reviewers, engineers and admins have an inbox")
 
 
 class ClaimIn(RequestBody):
@@ -34,7 +41,6 @@ class BulkIn(RequestBody):
 
 def _item(request: HttpRequest, pk: int, *, deciding: bool = False) -> ReviewItem:
     try:
-        assert_may_read(request.user)
         item = ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
         assert_may_read_item(request.user, item)
         if deciding:
@@ -76,11 +82,9 @@ def _fork_edits_json(edits: ForkEdits | None) -> dict[str, Any] | None:
             "changes": [asdict(c) for c in edits.changes]}
 
 
-@router.get("", response=dict)
+@router.get("", response=dict, auth=_INBOX)
 def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: str = "", q: str = "",
                after: str = ""):
-    if not user_may_open(request.user, "inbox"):
-        raise HttpError(403, "only reviewers, engineers and admins have an inbox")
     try:
         filters = InboxFilters.from_query({"workflow": workflow, "scope": scope, "risk": risk, "q": q,
                                            "after": after})
@@ -90,7 +94,7 @@ def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: 
     return {"items": [item_json(row.item, row.fork) for row in page.rows], "next": page.next_cursor or None}
 
 
-@router.get("/{int:pk}", response=dict)
+@router.get("/{int:pk}", response=dict, auth=_READERS)
 def items_show(request: HttpRequest, pk: int):
     item = _item(request, pk)
     view = item_view(item=item, user=request.user)
@@ -102,7 +106,7 @@ def items_show(request: HttpRequest, pk: int):
                            "at": d.created_at.isoformat()} for d in view.decisions]}
 
 
-@router.post("/{int:pk}/claim", response=dict)
+@router.post("/{int:pk}/claim", response=dict, auth=DECIDERS)
 def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
     item = _item(request, pk, deciding=True)
     try:
@@ -112,7 +116,7 @@ def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
         raise _error(exc) from None
 
 
-@router.post("/{int:pk}/decision", response=dict)
+@router.post("/{int:pk}/decision", response=dict, auth=DECIDERS)
 def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
     item = _item(request, pk, deciding=True)
     try:
@@ -126,10 +130,8 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
     return item_json(item, fork_note(item.run))
 
 
-@router.post("/bulk", response=dict)
+@router.post("/bulk", response=dict, auth=DECIDERS)
 def items_bulk(request: HttpRequest, body: BulkIn):
-    if not user_may_open(request.user, "inbox"):
-        raise HttpError(403, "only reviewers, engineers and admins decide in bulk")
     try:
         result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
     except DecisionError as exc:
