@@ -38,9 +38,13 @@ DECIDERS = for_roles(REVIEWER, ENGINEER, ADMIN)
 
 class RequestBody(Schema):
     """A request body's fields: a key the body does not have is refused (422 naming it) rather than
-    dropped, so a misspelt "reson" does not reject without its reason, nor "threadId" start a second run."""
+    dropped, so a misspelt "reson" does not reject without its reason, nor "threadId" start a second run.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: a value must be of its field's JSON type. Pydantic's lax mode read "yes", "on" and 1 as true,
+    so `"allow_effects": "yes"`, which a client may have meant as anything, made a fork act for real;
+    and "3" as the number 3. A body's JSON already has true/false and numbers."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class StartIn(RequestBody):
