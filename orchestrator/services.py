@@ -22,7 +22,7 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
 from orchestrator.state import StateError, check_serializable, dumps
 from orchestrator.state_edits import pointer_not_held_at
-from orchestrator.value_errors import problems_line, schema_problems
+from orchestrator.value_errors import keys_dropped, problems_line, schema_field_errors
 from orchestrator.workflow_versions import workflow_version_record
 
 
@@ -75,22 +75,19 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise RunError(f"{typed}: run input may not contain the key {BLOB_KEY!r}: it is reserved for the engine's "
                        "pointers to stored documents. Pass the document itself, or a reference the first node "
                        "fetches and keeps with ctx.blobs.put().")
-    unknown = _unknown_fields(graph, payload)
-    if unknown:
-        # Pydantic drops them without a word: a misspelt field ("dry_rn": true) would start a run that
-        # does not do what was asked, and a node's output naming them is refused the same way.
-        raise RunError(f"the input was not accepted: "
-                       f"{problems_line(dict.fromkeys(unknown, 'is not a field the workflow knows; remove it'))} "
-                       f"(workflow {workflow!r} has {', '.join(graph.state.model_fields) or 'no fields'}). Correct it "
-                       "and start the run again.")
     try:
         check_serializable("input", payload)
         model = graph.state.model_validate(payload)
     except StateError as exc:
         raise RunError(str(exc)) from None
     except ValidationError as exc:
-        raise RunError(f"the input was not accepted: {schema_problems(exc)}. Correct it and start the run again.") \
-            from None
+        # With the keys it would have dropped: a misspelt "tpoic" is named beside "topic: is required".
+        problems = {**schema_field_errors(exc), **keys_dropped(payload, graph.state, f"workflow {workflow!r}")}
+        raise RunError(f"the input was not accepted: {problems_line(problems)}. Correct it and start the run "
+                       "again.") from None
+    dropped = keys_dropped(payload, model, f"workflow {workflow!r}")
+    if dropped:
+        raise RunError(f"the input was not accepted: {problems_line(dropped)}. Correct it and start the run again.")
     state = model.model_dump(mode="json")
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
     missing = [key for key in graph.required_labels if not labels.get(key, "").strip()]
@@ -131,15 +128,6 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
             from None
     return run
-
-
-def _unknown_fields(graph: Any, payload: dict[str, Any]) -> list[str]:
-    """The input's keys the state schema does not declare (none when the schema keeps extra keys)."""
-    if graph.state.model_config.get("extra") == "allow":
-        return []
-    known = set(graph.state.model_fields)
-    known |= {info.alias for info in graph.state.model_fields.values() if info.alias}
-    return [str(key) for key in payload if key not in known]
 
 
 def _json_ok(value: Any) -> bool:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 WHOLE_STATE = "(state)"  # the field_errors key of a rule over the whole state (a model validator)
@@ -56,6 +56,7 @@ def _text_min(err: ErrorDetails, ctx: dict[str, Any]) -> str:
     return "must not be empty" if n == 1 else f"must have at least {_count(n, 'character', 'characters')}"
 
 
+_NOT_A_FIELD = "is not a field the workflow knows; remove it"
 _OBJECT = 'must be an object, e.g. {"key": "value"}'
 _LIST = 'must be a list, e.g. ["a", "b"]'
 _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
@@ -88,7 +89,7 @@ _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
     "dict_type": lambda err, ctx: _OBJECT,
     "model_type": lambda err, ctx: _OBJECT,
     "model_attributes_type": lambda err, ctx: _OBJECT,
-    "extra_forbidden": lambda err, ctx: "is not a field the workflow knows; remove it",
+    "extra_forbidden": lambda err, ctx: _NOT_A_FIELD,
     "none_required": lambda err, ctx: "must be null (empty)",
     "date_parsing": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
     "date_type": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
@@ -140,6 +141,40 @@ def schema_problems(exc: ValidationError, *, limit: int = 5, quote_values: bool 
     """The violation as one line, "to: doesn't have the expected form (…); topic: is required", for a
     message that names every field at fault (at most `limit` of them, then how many more)."""
     return problems_line(schema_field_errors(exc, quote_values=quote_values), limit=limit)
+
+
+def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, ...] = ()) -> dict[str, str]:
+    """{key path: what is wrong} for each key of `data` (what a person sent, at any depth) that validating
+    it into `validated` dropped without a word, which pydantic does with a key no field declares unless
+    the model says otherwise: a misspelt "tpoic" started a run without its topic's value. A model that
+    sets `extra` itself has chosen: "allow" keeps such keys, "ignore" drops them on purpose, "forbid"
+    refused them already. Each problem names the fields `where` (the workflow, or the key path of a
+    model inside it) has, in the words of pydantic's own refusal of such a key (extra_forbidden).
+
+    `validated` may be the model class when `data` did not validate: its top-level keys are checked then,
+    so a misspelt required field is named beside the "is required" of the one it was meant to be."""
+    found: dict[str, str] = {}
+    model = validated if isinstance(validated, type) and issubclass(validated, BaseModel) else type(validated)
+    if issubclass(model, BaseModel) and isinstance(data, dict):
+        fields = model.model_fields
+        names = {name: name for name in fields}
+        names.update({info.alias: name for name, info in fields.items() if isinstance(info.alias, str)})
+        chosen = model.model_config.get("extra") in ("allow", "ignore")
+        for key, value in data.items():
+            if key not in names:
+                if not chosen:
+                    found[key_path((*path, key))] = f"{_NOT_A_FIELD} ({where} has {', '.join(fields) or 'no fields'})"
+            elif validated is not model:
+                inner = (*path, key)
+                found.update(keys_dropped(value, getattr(validated, names[key]), key_path(inner), inner))
+    elif isinstance(validated, dict) and isinstance(data, dict):
+        for key, value in data.items():
+            if key in validated:
+                found.update(keys_dropped(value, validated[key], key_path((*path, key)), (*path, key)))
+    elif isinstance(validated, (list, tuple)) and isinstance(data, list) and len(data) == len(validated):
+        for index, (value, kept) in enumerate(zip(data, validated, strict=True)):
+            found.update(keys_dropped(value, kept, key_path((*path, index)), (*path, index)))
+    return found
 
 
 def problems_line(errors: dict[str, str], *, limit: int = 5) -> str:

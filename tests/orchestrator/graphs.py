@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from orchestrator.graph import END, NO_RETRY, START, GateDecision, GateRequest, Graph, RetryPolicy, append
 
@@ -280,7 +280,27 @@ calls_ctx_wrongly.node("work", call_ctx_wrongly, retry=RetryPolicy(max_attempts=
 calls_ctx_wrongly.edge(START, "work").edge("work", END)
 
 
+class OpenEnded(BaseModel):
+    """A state schema that keeps keys it does not declare, on purpose (the input's extra keys stay)."""
+
+    model_config = ConfigDict(extra="allow")
+    n: int = 0
+
+
+class Tolerant(BaseModel):
+    """A state schema that drops keys it does not declare, on purpose (old clients may still send them)."""
+
+    model_config = ConfigDict(extra="ignore")
+    n: int = 0
+
+
+open_ended = Graph("open_ended", state=OpenEnded)
+open_ended.node("bill", bill).edge(START, "bill").edge("bill", END)
+tolerant = Graph("tolerant", state=Tolerant)
+tolerant.node("bill", bill).edge(START, "bill").edge("bill", END)
+
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
           own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting,
-          calls_ctx_wrongly]
+          calls_ctx_wrongly, open_ended, tolerant]
