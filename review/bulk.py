@@ -8,7 +8,7 @@ from typing import Any
 
 from review.models import Decision, ReviewItem
 from review.permissions import decide_refusal, may_decide
-from review.services import DecisionError, DecisionInput, review_decide
+from review.services import DecisionError, DecisionInput, decision_text_check, review_decide
 
 BULK_CAP = 200
 
@@ -31,6 +31,7 @@ def items_decide_bulk(*, item_ids: list[int], actor: Any, decision: str, reason:
     if decision == Decision.REJECT and not reason.strip():
         raise DecisionError("a bulk rejection needs a reason: it is recorded on every item.",
                             {"reason": "Say why you reject these."})
+    decision_text_check(DecisionInput(decision=decision, reason=reason).used())  # before any item is decided
     result = BulkResult()
     items = {item.pk: item for item in ReviewItem.objects.filter(pk__in=ids)}
     for pk in ids:

@@ -2,11 +2,11 @@
 
 `review_decide` in order, inside one transaction:
   1. Lock the run row, then the item row (always this order, so two deciders cannot deadlock).
-  2. Refuse if the item is no longer pending ("already decided (approve) by X at T"), if another
-     person holds a live claim on it (review.claims), if its deadline passed (the expiry pass
-     owns it now), if the person started the run and is approving it (separation of duties), if
-     the decision is not allowed by the gate, or if its input is invalid (reason missing, edits
-     break the schema or change nothing).
+  2. Refuse if the item is no longer pending ("already decided (approve) by X at T"), if its reason
+     or response is over DECISION_TEXT_MAX, if another person holds a live claim on it
+     (review.claims), if its deadline passed (the expiry pass owns it now), if the person started
+     the run and is approving it (separation of duties), if the decision is not allowed by the
+     gate, or if its input is invalid (reason missing, edits break the schema or change nothing).
   3. Record the person's decision (one per person per item). If the gate needs more approvers,
      stop here: the item stays pending, shows "1 of 2", and the claim is released for the next.
   4. Mark the item decided (or expired, for the expiry pass) with a guarded UPDATE (pending →
@@ -65,6 +65,22 @@ class DecisionInput:
         return DecisionInput(decision=self.decision, reason=self.reason if self.decision == Decision.REJECT else "",
                              edits=self.edits if self.decision == Decision.EDIT else None,
                              response=self.response if self.decision == Decision.RESPOND else "")
+
+
+# Characters of a decision's reason or response, on every surface (item page, bulk form, API, CLI). Both
+# are stored with the item and its checkpoint, shown on pages and passed to the workflow (a response goes
+# into the next prompt): generous for any note a person writes, not a place to paste a document.
+DECISION_TEXT_MAX = 10_000
+
+
+def decision_text_check(decision: DecisionInput) -> None:
+    """Refuse a reason or response longer than DECISION_TEXT_MAX, saying the limit and what to do."""
+    for field, text in (("reason", decision.reason), ("response", decision.response)):
+        if len(text) > DECISION_TEXT_MAX:
+            raise DecisionError(
+                f"the {field} is {len(text):,} characters, over the limit of {DECISION_TEXT_MAX:,}: shorten it "
+                "(a long text can go in a document whose link you give) and send the decision again. Nothing was "
+                "decided.", {field: f"At most {DECISION_TEXT_MAX:,} characters; this has {len(text):,}."})
 
 
 def item_request(item: ReviewItem) -> dict[str, Any]:
@@ -146,6 +162,7 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     if item.status != ItemStatus.PENDING:
         raise already_decided(item)
     decision = decision.used()
+    decision_text_check(decision)
     now = timezone.now()
     if not expired:
         _refuse_person(item, run, actor, decision.decision, now)
