@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 
 from audit.models import PrunedChain
+from orchestrator.budgets import amount_text
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import UnknownWorkflow, workflows
@@ -44,7 +45,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "pending_gate": pending_gate_summary(item),
         "input_tokens": run.input_tokens,
         "output_tokens": run.output_tokens,
-        "cost": str(run.cost),
+        "cost": amount_text(run.cost),  # "0.000000" for a new run too, whose unsaved cost is Decimal(0)
         "labels": run.labels,
         "error": (run.error or {}).get("message") if run.error else None,
         **run_lineage(run),
@@ -116,7 +117,7 @@ def run_checkpoints(run: Run) -> list[dict[str, Any]]:
             "duration_ms": round(cp.duration_ms, 3),
             "input_tokens": cp.input_tokens,
             "output_tokens": cp.output_tokens,
-            "cost": str(cp.cost),
+            "cost": amount_text(cp.cost),
             "attempt": cp.attempt,
             "meta": loads(cp.meta),
         }

@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
 from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody
+from orchestrator.budgets import amount_text
 from orchestrator.roles import ROLES, SECTIONS
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
@@ -101,7 +102,7 @@ def items_show(request: HttpRequest, pk: int):
     return {**item_json(item, view.fork), "request": {k: v for k, v in view.request.items() if not k.startswith("_")},
             "changes": [asdict(c) for c in view.changes],
             "fork_edits": _fork_edits_json(view.fork_edits),
-            "spend": {**view.spend, "cost": str(view.spend["cost"])}, "may_decide": view.may_decide,
+            "spend": {**view.spend, "cost": amount_text(view.spend["cost"])}, "may_decide": view.may_decide,
             "decisions": [{"actor": d.actor.username, "decision": d.decision, "reason": d.reason, "edits": d.edits,
                            "at": d.created_at.isoformat()} for d in view.decisions]}
 
