@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -14,7 +13,14 @@ from pydantic import ConfigDict, WithJsonSchema
 from orchestrator.api_auth import for_roles
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
-from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
+from orchestrator.selectors import (
+    HistoryPruned,
+    StepOutOfRange,
+    run_checkpoints,
+    run_diff,
+    run_state,
+    run_summary,
+)
 from orchestrator.services import (
     CancelReasonTooLong,
     RunError,
@@ -89,10 +95,11 @@ class RunStateOut(Schema):
     state: dict[str, Any]
 
 
-# Read as text and checked by the view, so that "?step=x" gets the 400 that names the run's range rather
-# than a generic validation error; documented as what it must be.
-StepParam = Annotated[str | None, WithJsonSchema({"type": "integer", "minimum": 0})]
-_STEP = Query(None, description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
+# A checkpoint number that is not a whole number of at least 0 is a 422 naming the parameter, like any query
+# value the schema refuses; a whole number the run has no checkpoint for is the endpoint's 404.
+StepParam = Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 0})]
+_STEP = Query(None, ge=0,
+              description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
 
 
 def _run(thread_id: str):
@@ -147,32 +154,27 @@ def checkpoints(request: HttpRequest, thread_id: str):
     return run_checkpoints(_run(thread_id))
 
 
-@router.get("/{thread_id}/state", response={200: RunStateOut, 400: Detail, 404: Detail, 410: Detail}, auth=_RUNS)
+@router.get("/{thread_id}/state", response={200: RunStateOut, 404: Detail, 410: Detail}, auth=_RUNS)
 def state(request: HttpRequest, thread_id: str, step: StepParam = _STEP):
     """The run's state after its latest checkpoint, or after checkpoint `step` (engineers and admins).
 
     As the checkpoint page shows it: a value the engine stored as a blob (larger than
     GATEHOUSE_BLOB_THRESHOLD) stays its pointer `{"$blob": sha256, "size": bytes, "type": ...}`, whose
     bytes are `GET /api/blobs/{sha256}` (and the page's download link, `/runs/blobs/{sha256}/`); an
-    erased run's values read `{"$erased": true}`. 400 for a step that is not a checkpoint of the run (the
-    answer names the range), 410 once retention pruned the run's history."""
-    run = _run(thread_id)
-    at = None
-    if step is not None:
-        if not re.fullmatch(r"[0-9]{1,10}", step):
-            raise HttpError(400, _step_refused(step, run.thread_id, run.step))
-        at = int(step)
+    erased run's values read `{"$erased": true}`. 404 for a step the run has no checkpoint for (the
+    answer names those it has), 410 once retention pruned the run's history."""
     try:
-        return run_state(run, at)
+        return run_state(_run(thread_id), step)
     except StepOutOfRange as exc:
-        raise HttpError(400, _step_refused(step, exc.thread_id, exc.latest)) from None
+        raise _no_checkpoint("step", exc, "or leave step out for the latest") from None
     except HistoryPruned as exc:
         raise HttpError(410, str(exc)) from None
 
 
-def _step_refused(step: Any, thread_id: str, latest: int) -> str:
-    return (f"step={str(step)[:40]!r} is not a checkpoint of run {thread_id}: it has checkpoints 0 to {latest}; "
-            "send a whole number in that range, or leave step out for the latest.")
+def _no_checkpoint(param: str, exc: StepOutOfRange, other: str = "") -> HttpError:
+    """The 404 of /state and /diff for a checkpoint number the run does not have: which ones it has."""
+    return HttpError(404, f"{param}={exc.step} is not a checkpoint of run {exc.thread_id}: it has checkpoints 0 to "
+                          f"{exc.latest}; send a number in that range{', ' + other if other else ''}.")
 
 
 @router.post("/{thread_id}/decision", response=dict, auth=DECIDERS)
@@ -244,15 +246,17 @@ def retry(request: HttpRequest, thread_id: str, body: RetryIn):
     return Status(200, run_summary(run))
 
 
-@router.get("/{thread_id}/diff", response=dict, auth=_RUNS)
-def diff(request: HttpRequest, thread_id: str, from_: int = Query(..., alias="from"), to: int = Query(...)):
-    """Per key path changes (added / removed / changed) between checkpoints `from` and `to`."""
-    from orchestrator.diffs import checkpoints_diff
-
+@router.get("/{thread_id}/diff", response={200: dict, 404: Detail, 410: Detail}, auth=_RUNS)
+def diff(request: HttpRequest, thread_id: str, from_: int = Query(..., alias="from", ge=0),
+         to: int = Query(..., ge=0)):
+    """Per key path changes (added / removed / changed) between checkpoints `from` and `to`, in the stored
+    form `/state` reads. 404 for a step the run has no checkpoint for (as `/state`: the answer names those
+    it has), 410 once retention pruned the run's history."""
     run = _run(thread_id)
     try:
-        changes = checkpoints_diff(run_id=run.pk, from_step=from_, to_step=to)
-    except LookupError:
-        raise HttpError(404, f"run {run.thread_id} has checkpoints 0 to {run.step}; pick from/to in that range.") \
-            from None
+        changes = run_diff(run, from_, to)
+    except StepOutOfRange as exc:
+        raise _no_checkpoint("from" if exc.step == from_ else "to", exc) from None
+    except HistoryPruned as exc:
+        raise HttpError(410, str(exc)) from None
     return {"thread_id": run.thread_id, "from": from_, "to": to, "changes": [c.to_json() for c in changes]}

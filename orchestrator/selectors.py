@@ -8,6 +8,7 @@ from django.db import connection
 
 from audit.models import PrunedChain
 from orchestrator.budgets import amount_text
+from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import UnknownWorkflow, workflows
@@ -102,6 +103,13 @@ def run_state(run: Run, step: int | None = None) -> dict[str, Any]:
             f"run {run.thread_id}'s history was pruned by retention on {pruned.pruned_at:%Y-%m-%d}: its state is "
             "no longer kept, only the run's summary and the ledger's proof of what happened.")
     raise StepOutOfRange(run, at)
+
+
+def run_diff(run: Run, from_step: int, to_step: int) -> list[Change]:
+    """The changes between the states of two checkpoints, in the stored form run_state reads;
+    StepOutOfRange (for `from_step` first) or HistoryPruned as run_state raises them."""
+    before = run_state(run, from_step)["state"]
+    return state_diff(before, run_state(run, to_step)["state"])
 
 
 def run_checkpoints(run: Run) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """GET /api/runs/{id}/state[?step=N]: the state the run's checkpoint page shows, at its latest checkpoint or
 any earlier one, for engineers and admins. A blob stays its pointer (as on the page, which links its bytes);
-a step the run does not have is a 400 naming the run's range; reviewers and compliance get one 403 for
+a step the run does not have is a 404 naming the run's range; reviewers and compliance get one 403 for
 every run, so it tells them nothing about which runs exist or are theirs. Before this, the state could only
 be read on the web timeline."""
 
@@ -61,14 +61,23 @@ def test_a_blob_is_returned_as_the_pointer_the_checkpoint_page_links(api, client
     assert f"/runs/blobs/{pointer['$blob']}/" in page.content.decode()  # where its bytes are
 
 
-@pytest.mark.parametrize("step", ["3", "99", "-1", "x", "", "1.5", "99999999999999999999"])
-def test_a_step_the_run_does_not_have_is_a_400_naming_its_range(api, engineer_user, waiting_email, step):
+@pytest.mark.parametrize("step", ["3", "99", "99999999999999999999"])
+def test_a_step_the_run_does_not_have_is_a_404_naming_its_range(api, engineer_user, waiting_email, step):
     response = api(engineer_user).get(f"/api/runs/{waiting_email.thread_id}/state", {"step": step})
 
-    assert response.status_code == 400
-    detail = response.json()["detail"]
-    assert detail.startswith(f"step={step[:40]!r} is not a checkpoint of run {waiting_email.thread_id}: "
-                             "it has checkpoints 0 to 2; send a whole number in that range, or leave step out"), detail
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"step={step} is not a checkpoint of run {waiting_email.thread_id}: it has checkpoints 0 to 2; send a "
+        "number in that range, or leave step out for the latest.")
+
+
+@pytest.mark.parametrize(("step", "problem"), [("-1", "must be at least 0"), ("x", "must be a whole number, e.g. 3"),
+                                               ("", "must be a whole number, e.g. 3"),
+                                               ("1.5", "must be a whole number, e.g. 3")])
+def test_a_step_that_is_not_a_checkpoint_number_is_a_422_naming_it(api, engineer_user, waiting_email, step, problem):
+    response = api(engineer_user).get(f"/api/runs/{waiting_email.thread_id}/state", {"step": step})
+
+    assert response.status_code == 422 and response.json()["fields"] == {"?step": problem}
 
 
 def test_an_unknown_run_is_a_404_worded_like_the_other_endpoints(api, engineer_user):
@@ -132,6 +141,6 @@ def test_the_schema_documents_the_endpoint_and_its_step(client_for, engineer_use
     (step,) = [p for p in operation["parameters"] if p["name"] == "step"]
     assert step["in"] == "query" and not step["required"]
     assert step["schema"]["type"] == "integer" and step["schema"]["minimum"] == 0
-    assert {"200", "400", "404", "410"} <= set(operation["responses"])
+    assert {"200", "404", "410"} <= set(operation["responses"])
     assert '"$blob"' in operation["description"] and "/api/blobs/" in operation["description"]
     assert set(schema["components"]["schemas"]["RunStateOut"]["properties"]) == {"thread_id", "step", "state"}
