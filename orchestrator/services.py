@@ -35,6 +35,7 @@ class ThreadIdTaken(RunError):
     than 422, as a repeated fork request key is."""
 
 
+# What a thread id may be: checked when a run is started, and by run_get before it looks one up.
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
 
@@ -153,8 +154,10 @@ _DATABASE_ID = re.compile(r"[0-9]{1,18}")
 
 
 def run_get(thread_id: str) -> Run:
-    # No thread id holds a NUL, and PostgreSQL refuses one in a query (a 500): there is no such run.
-    run = None if "\x00" in thread_id else Run.objects.filter(thread_id=thread_id).first()
+    """The run with this thread id, or else with this database id: the one rule by which every interface
+    (API endpoints, pages, CLI) finds a run. Text no thread id can be (the rule run_start holds new ones
+    to) is no run and is not looked up: a NUL in it would be a 500, as PostgreSQL refuses one in a query."""
+    run = Run.objects.filter(thread_id=thread_id).first() if _THREAD_ID.fullmatch(thread_id) else None
     if run is None and _DATABASE_ID.fullmatch(thread_id):
         run = Run.objects.filter(pk=int(thread_id)).first()
     if run is None:
