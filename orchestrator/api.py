@@ -177,7 +177,9 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # BodyRefused, chained on it, says what was wrong and what to send instead.
     if isinstance(exc.__cause__, BodyRefused):
         return api.create_response(request, {"detail": str(exc.__cause__)}, status=exc.__cause__.status)
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    fields = getattr(exc, "fields", None)  # an api_runs.Refused: the fields at fault, as a 422 of the schema's
+    body = {"detail": str(exc)} if fields is None else {"detail": str(exc), "fields": fields}
+    return api.create_response(request, body, status=exc.status_code)
 
 
 def answered_in_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -30,6 +30,7 @@ from orchestrator.services import (
     run_retry,
     run_start,
 )
+from review.claims import ClaimHeld
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
@@ -100,6 +101,24 @@ class RunStateOut(Schema):
 StepParam = Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 0})]
 _STEP = Query(None, ge=0,
               description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
+
+
+class Refused(HttpError):
+    """An HttpError answered as `{"detail", "fields"}` (orchestrator.api), with each field at fault and what
+    is wrong with it, as a body the schema refuses and a refused fork are."""
+
+    def __init__(self, status_code: int, message: str, fields: dict[str, str]) -> None:
+        super().__init__(status_code, message)
+        self.fields = fields
+
+
+def decision_refused(exc: DecisionError) -> HttpError:
+    """How every endpoint that decides or claims an item answers a refusal, /api/runs/{id}/decision and
+    /api/items/... alike: 409 when someone else got there first (the item was decided, another person
+    holds its claim), else 422 naming the fields at fault ({} when none is)."""
+    if isinstance(exc, AlreadyDecided | ClaimHeld):
+        return HttpError(409, str(exc))
+    return Refused(422, str(exc), exc.field_errors)
 
 
 def _run(thread_id: str):
@@ -188,10 +207,8 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     try:
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(
             decision=body.decision, reason=body.reason, edits=body.edits, response=body.response))
-    except AlreadyDecided as exc:
-        raise HttpError(409, str(exc)) from None
     except DecisionError as exc:
-        raise HttpError(422, str(exc)) from None
+        raise decision_refused(exc) from None
     return {"item": item.pk, "item_status": item.status, "decision": item.decision,
             "approvals": item.approvals, "required_approvals": item.required_approvals,
             "run": _summary_for(request, run.thread_id)}  # read afresh: the decision moved it

@@ -11,7 +11,7 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody
+from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_refused
 from orchestrator.budgets import amount_text
 from orchestrator.roles import ROLES, SECTIONS
 from review.bulk import items_decide_bulk
@@ -19,7 +19,7 @@ from review.claims import item_claim
 from review.models import ReviewItem
 from review.permissions import assert_may_decide, assert_may_read_item
 from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, fork_note, inbox_page, item_view
-from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
+from review.services import DecisionError, DecisionInput, review_decide
 
 router = Router(tags=["review items"])
 
@@ -51,12 +51,6 @@ def _item(request: HttpRequest, pk: int, *, deciding: bool = False) -> ReviewIte
     except ReviewItem.DoesNotExist:
         raise HttpError(404, f"there is no review item {pk}") from None
     return item
-
-
-def _error(exc: DecisionError) -> HttpError:
-    status = 409 if isinstance(exc, AlreadyDecided) or "claimed by" in str(exc) else 422
-    error = HttpError(status, str(exc))
-    return error
 
 
 def item_json(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any]:
@@ -114,7 +108,7 @@ def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
         claimed = item_claim(item=item, actor=request.user, takeover=body.takeover)
         return item_json(claimed, fork_note(claimed.run))
     except DecisionError as exc:
-        raise _error(exc) from None
+        raise decision_refused(exc) from None
 
 
 @router.post("/{int:pk}/decision", response=dict, auth=DECIDERS)
@@ -124,10 +118,7 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
         item = review_decide(item=item, actor=request.user, decision=DecisionInput(
             decision=body.decision, reason=body.reason, edits=body.edits, response=body.response))
     except DecisionError as exc:
-        if exc.field_errors and not isinstance(exc, AlreadyDecided):
-            raise HttpError(422, f"{exc} Fields: " + "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) \
-                from None
-        raise _error(exc) from None
+        raise decision_refused(exc) from None
     return item_json(item, fork_note(item.run))
 
 
@@ -136,6 +127,6 @@ def items_bulk(request: HttpRequest, body: BulkIn):
     try:
         result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
     except DecisionError as exc:
-        raise HttpError(422, str(exc)) from None
+        raise decision_refused(exc) from None
     return {"decided": [i.pk for i in result.decided],
             "skipped": [{"id": pk, "why": why} for pk, why in result.skipped]}

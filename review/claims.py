@@ -85,7 +85,7 @@ def _take_over(*, item: ReviewItem, actor: Any) -> ReviewItem:
     moved = ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING,
                                       claimed_by=previous).update(claimed_by=actor, claimed_at=timezone.now())
     if moved != 1:
-        raise DecisionError("the claim changed while you took it over; reload the item and try again.")
+        raise ClaimHeld("the claim changed while you took it over; reload the item and try again.")
     ledger_append(run=run, kind="claim_taken_over", step=run.step, actor=actor.username, payload={
         "item": item.pk, "from": previous.username if previous else "", "to": actor.username,
     })
