@@ -66,3 +66,24 @@ def test_a_dry_run_prune_needs_no_actor(manage_cli):
     dry = manage_cli("audit", "prune", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith("would prune 0 runs")
+
+
+@pytest.mark.parametrize(("args", "flag", "value"), [
+    (("runs", "fork", "T-1", "--actor", "admin", "--at"), "--at", "-1"),
+    (("runs", "diff", "T-1", "--to", "2", "--from"), "--from", "x"),
+    (("runs", "diff", "T-1", "--from", "0", "--to"), "--to", "1.5"),
+])
+def test_a_checkpoint_that_is_not_a_number_is_refused_as_by_runs_state(manage_cli, args, flag, value):
+    # A negative --at used to get as far as the run and be refused as "no checkpoint -1" (exit 1).
+    error = usage_error(manage_cli(*args, value))
+    assert error.endswith(f"argument {flag}: {value!r} is not a checkpoint number (a whole number, 0 for the input)")
+
+
+@pytest.mark.parametrize(("action", "extra", "said"), [
+    (("--list",), ("--days", "7"), "--days describes a new token, so it does not go with --list"),
+    (("--revoke-all",), ("--name", "ci"), "--name describes a new token, so it does not go with --revoke-all"),
+    (("--revoke", "gh_abcdefgh"), ("--name", "ci", "--days", "7"),
+     "--name and --days describe a new token, so they do not go with --revoke"),
+])
+def test_token_options_beside_list_or_revoke_are_refused_not_ignored(manage_cli, action, extra, said):
+    assert said in usage_error(manage_cli("api_token", "admin", *action, *extra))

@@ -21,15 +21,24 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--name", default="cli", help="what the token is for, shown by --list (default: cli)")
+        parser.add_argument("--name", help="what the token is for, shown by --list (default: cli)")
         parser.add_argument("--days", type=int, default=None,
                             help="lifetime in days (default GATEHOUSE_API_TOKEN_DAYS; 0: never expires)")
         action = parser.add_mutually_exclusive_group()
         action.add_argument("--list", action="store_true", help="the user's tokens (prefix, name, state)")
         action.add_argument("--revoke", metavar="PREFIX", help="revoke the token with this prefix (as --list shows)")
         action.add_argument("--revoke-all", action="store_true", help="revoke every usable token of the user")
+        self._parser = parser  # --name or --days beside --list or a revoke is a usage error
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        acting = "--list" if opts["list"] else "--revoke-all" if opts["revoke_all"] else (
+            "--revoke" if opts["revoke"] is not None else None)
+        given = [flag for flag, key in (("--name", "name"), ("--days", "days")) if opts[key] is not None]
+        if acting and given:
+            # They describe a new token: beside --list or a revoke they were ignored without a word.
+            self._parser.error(f"{' and '.join(given)} describe{'s' if len(given) == 1 else ''} a new token, so "
+                               f"{'it does' if len(given) == 1 else 'they do'} not go with {acting}: leave "
+                               f"{'it' if len(given) == 1 else 'them'} out, or leave out {acting} to create a token")
         user = user_named(opts["username"])
         if opts["list"]:
             self._list(user)
@@ -38,7 +47,7 @@ class Command(OperatorCommand):
         else:
             if opts["days"] is not None and not 0 <= opts["days"] <= 36_500:
                 raise CommandError("--days is a number of days up to 36500, 0 for a token that never expires.")
-            self.stdout.write(api_token_create(user=user, name=opts["name"], days=opts["days"]))
+            self.stdout.write(api_token_create(user=user, name=opts["name"] or "cli", days=opts["days"]))
 
     def _revoke(self, user: Any, prefix: str | None) -> None:
         if prefix is not None and len(prefix) < PREFIX_LENGTH:

@@ -107,7 +107,7 @@ class Command(OperatorCommand):
 
         fork = sub.add_parser("fork", help="fork a run at a checkpoint; prints the new run's thread id")
         fork.add_argument("id")
-        fork.add_argument("--at", type=int, required=True, metavar="STEP")
+        fork.add_argument("--at", type=step_arg, required=True, metavar="STEP")
         fork.add_argument("--set", default="{}", metavar="JSON", help="JSON object of state fields to change")
         fork.add_argument("--mode", choices=["live", "recorded"], default="recorded")
         fork.add_argument("--override", metavar="JSON", help='e.g. \'{"nodes": {"summarize": {"model": "demo-large"}}}\'')
@@ -116,8 +116,8 @@ class Command(OperatorCommand):
                           help="username of the engineer or admin making the fork (recorded as its author)")
         diff = sub.add_parser("diff", help="state diff between two checkpoints of a run")
         diff.add_argument("id")
-        diff.add_argument("--from", dest="from_step", type=int, required=True, metavar="STEP")
-        diff.add_argument("--to", dest="to_step", type=int, required=True, metavar="STEP")
+        diff.add_argument("--from", dest="from_step", type=step_arg, required=True, metavar="STEP")
+        diff.add_argument("--to", dest="to_step", type=step_arg, required=True, metavar="STEP")
         diff.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
