@@ -1,13 +1,20 @@
-"""Request size: pages take forms of ordinary size; only the API may send a whole run input. And the health
-check, which answers before anything reads the Host header."""
+"""Request size: pages take forms of ordinary size; only the API may send a whole run input. The health
+check, which answers before anything reads the Host header. And a broken workflow module, said on the
+pages that need the workflows."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from orchestrator.registry import WorkflowModuleError
+
+logger = logging.getLogger(__name__)
 
 
 class FormSizeLimit:
@@ -51,3 +58,23 @@ class HealthzAnyHost:
         if request.path_info == "/healthz":
             return self.healthz(request)
         return self.get_response(request)
+
+
+class WorkflowModulesBroken:
+    """A module in GATEHOUSE_WORKFLOWS that cannot be registered (a deploy with a misspelt module or a
+    workflow mistake) is one line naming it on every page that needs the workflows: a 503, since the
+    installation must be fixed, not the request, instead of a 500 and a traceback in the log. The
+    commands and the workers say the same line (orchestrator.cli, orchestrator.executor); the API's
+    handler is in orchestrator.api."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, WorkflowModuleError):
+            return None
+        logger.error("workflows cannot be loaded: %s", exception)
+        return render(request, "503.html", {"reason": str(exception)}, status=503)

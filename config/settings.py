@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.WorkflowModulesBroken",
     # Last, as django-axes requires: it answers a locked-out sign-in with the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -21,6 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from orchestrator.api_auth import BEARER, SIGNED_IN
+from orchestrator.registry import WorkflowModuleError
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
 from orchestrator.value_errors import key_path, problems_line, schema_problem
@@ -182,6 +183,15 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, body, status=exc.status_code)
 
 
+@api.exception_handler(WorkflowModuleError)
+def _workflows_broken(request: HttpRequest, exc: WorkflowModuleError) -> HttpResponse:
+    # The installation's workflows cannot be loaded (config.middleware.WorkflowModulesBroken says the same
+    # on the pages): 503, nothing was done, and the line names the module an operator must fix.
+    return api.create_response(request, {"detail": (
+        f"Gatehouse cannot load its workflows, so nothing was done: {exc}. An operator must fix "
+        "GATEHOUSE_WORKFLOWS or the module and restart; try again then.")}, status=503)
+
+
 def answered_in_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """An endpoint's view whose 405, for a method the path does not take, is JSON naming the methods it
     takes, as every other API answer is (ninja's is the text "Method not allowed")."""
@@ -218,3 +228,4 @@ from orchestrator.api_runs import router as runs_router  # noqa: E402  (routers 
 api.add_router("/runs", runs_router)
 api.add_router("/items", "review.api.router")
 api.add_router("/blobs", "orchestrator.api_blobs.router")
+
