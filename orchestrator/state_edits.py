@@ -11,6 +11,9 @@
     run's included, into this run. One the state already holds names nothing the run cannot read
     already, so an edit may keep it, move it, or change what is around it;
   - a state the schema rejects once the edits are applied;
+  - a key inside an edited value that the schema would drop (a misspelt "subjcet" in an object whose
+    model has "subject"), at any depth, unless that model sets `extra` itself: pydantic ignores such a
+    key by default, so the person would believe they changed a value the run never sees;
 and returns the fields whose value changes, as the schema coerced them ("3" becomes 3 for an int).
 """
 
@@ -24,7 +27,13 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.state import dumps, unserializable_at
-from orchestrator.value_errors import schema_field_errors, schema_problems
+from orchestrator.value_errors import (
+    by_field,
+    keys_dropped,
+    problems_line,
+    schema_field_errors,
+    schema_problems,
+)
 
 
 class StateEditRefused(ValueError):
@@ -60,8 +69,22 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
     try:
         model = schema.model_validate({**state, **edits})
     except ValidationError as exc:
-        raise StateEditRefused(f"the edit was not accepted: {schema_problems(exc)}. Correct the value and try again.",
-                               schema_field_errors(exc)) from None
+        # With the keys it would have dropped: a misspelt "subjcet" is named beside "email.subject: is required".
+        dropped = keys_dropped(edits, schema, schema.__name__)
+        if not dropped:
+            raise StateEditRefused(f"the edit was not accepted: {schema_problems(exc)}. Correct the value and try "
+                                   "again.", schema_field_errors(exc)) from None
+        errors = schema_field_errors(exc)
+        for field, problem in by_field(dropped).items():
+            errors[field] = f"{errors[field]}; {problem}" if field in errors else problem
+        raise StateEditRefused(f"the edit was not accepted: {problems_line({**schema_field_errors(exc), **dropped})}. "
+                               "Correct it and try again; nothing was changed.", errors) from None
+    # Only the edits: a key the state already held was kept or dropped by the schema long ago, and is
+    # nothing this person typed. Top-level keys were checked against `editable` above.
+    dropped = keys_dropped(edits, model, schema.__name__)
+    if dropped:
+        raise StateEditRefused(f"the edit was not accepted: {problems_line(dropped)}. Spell the key as one of "
+                               "those fields, or remove it, and try again; nothing was changed.", by_field(dropped))
     dumped = model.model_dump(mode="json", include=set(edits))
     return {key: value for key, value in dumped.items() if state.get(key) != value}
 

@@ -11,6 +11,9 @@ An error type without a phrase keeps pydantic's message, lower-cased to follow t
 from __future__ import annotations
 
 import json
+import re
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -151,8 +154,9 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
     refused them already. Each problem names the fields `where` (the workflow, or the key path of a
     model inside it) has, in the words of pydantic's own refusal of such a key (extra_forbidden).
 
-    `validated` may be the model class when `data` did not validate: its top-level keys are checked then,
-    so a misspelt required field is named beside the "is required" of the one it was meant to be."""
+    `validated` may be the model class when `data` did not validate: its keys are checked then, and those
+    of a field that is itself a model (or None), so a misspelt required field is named beside the "is
+    required" of the one it was meant to be."""
     found: dict[str, str] = {}
     model = validated if isinstance(validated, type) and issubclass(validated, BaseModel) else type(validated)
     if issubclass(model, BaseModel) and isinstance(data, dict):
@@ -167,6 +171,9 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
             elif validated is not model:
                 inner = (*path, key)
                 found.update(keys_dropped(value, getattr(validated, names[key]), key_path(inner), inner))
+            elif (nested := _model_of(fields[names[key]].annotation)) is not None:
+                inner = (*path, key)
+                found.update(keys_dropped(value, nested, key_path(inner), inner))
     elif isinstance(validated, dict) and isinstance(data, dict):
         for key, value in data.items():
             if key in validated:
@@ -175,6 +182,25 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
         for index, (value, kept) in enumerate(zip(data, validated, strict=True)):
             found.update(keys_dropped(value, kept, key_path((*path, index)), (*path, index)))
     return found
+
+
+def by_field(problems: dict[str, str]) -> dict[str, str]:
+    """{key path: what is wrong} (keys_dropped) as {state field: what is wrong (at key path)}, the form
+    schema_field_errors gives, for a form that marks the field whose value holds the fault."""
+    errors: dict[str, str] = {}
+    for path, problem in problems.items():
+        field = re.split(r"[.\[]", path, maxsplit=1)[0]
+        errors.setdefault(field, f"{problem} (at {path})" if path != field else problem)
+    return errors
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, for `Model` and `Model | None`; None for any other type."""
+    members = [m for m in typing.get_args(annotation) if m is not type(None)] \
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
+    return None
 
 
 def problems_line(errors: dict[str, str], *, limit: int = 5) -> str:

@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-from tests.review.fixtures import email_item, payment_item, payment_workflow, webhook_receiver  # noqa: F401  (fixtures)
+from tests.review.fixtures import (  # noqa: F401  (fixtures)
+    email_item,
+    outreach_item,
+    payment_item,
+    payment_workflow,
+    webhook_receiver,
+)

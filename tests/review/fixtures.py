@@ -47,6 +47,18 @@ def payment_item(transactional_db, payment_workflow) -> Callable[..., ReviewItem
 
 
 @pytest.fixture
+def outreach_item(transactional_db, register_workflows) -> Callable[..., ReviewItem]:
+    """outreach_item(actor=..., **fields) -> the pending item of an outreach run (tests.review.graphs_outreach)."""
+    register_workflows("tests.review.graphs_outreach")
+
+    def make(*, actor=None, **fields) -> ReviewItem:
+        return _advance_to_gate("outreach", {"email": {"subject": "Q3 numbers", "cc": ["cfo@example.com"]},
+                                             "send_on": "2025-01-31", **fields}, actor)
+
+    return make
+
+
+@pytest.fixture
 def webhook_receiver(webhook_server: WebhookReceiver) -> tuple[str, list[dict]]:
     """(url, received): a local HTTP server that keeps the JSON bodies POSTed to it (the review webhook's)."""
     return webhook_server.url, webhook_server.bodies
