@@ -14,7 +14,13 @@
   - a key inside an edited value that the schema would drop (a misspelt "subjcet" in an object whose
     model has "subject"), at any depth, unless that model sets `extra` itself: pydantic ignores such a
     key by default, so the person would believe they changed a value the run never sees;
-and returns the fields whose value changes, as the schema coerced them ("3" becomes 3 for an int).
+  - a value of another JSON type than its field's: "yes" or "true" for a bool, "3" for an int. Lax
+    pydantic reads "yes" as true and "3" as 3, but a person editing JSON who typed text where a flag
+    or a number goes has almost always made a mistake (meant another field, or quoted by habit), so
+    the edited values are read as pydantic's strict JSON mode reads them: as the type they were
+    written with, except the types JSON can only write as text (a date, a datetime, an enum's value,
+    a decimal), which the stored state holds as text too;
+and returns the fields whose value changes, as the schema dumps them (a date as ISO text).
 """
 
 from __future__ import annotations
@@ -85,8 +91,25 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
     if dropped:
         raise StateEditRefused(f"the edit was not accepted: {problems_line(dropped)}. Spell the key as one of "
                                "those fields, or remove it, and try again; nothing was changed.", by_field(dropped))
+    _refuse_other_json_types(schema, state, edits)
     dumped = model.model_dump(mode="json", include=set(edits))
     return {key: value for key, value in dumped.items() if state.get(key) != value}
+
+
+def _refuse_other_json_types(schema: type[BaseModel], state: dict[str, Any], edits: dict[str, Any]) -> None:
+    """Refuse an edited value whose JSON type is not its field's (see the module's docstring).
+
+    The whole state is validated, so the workflow's own validators see what they always see, but only
+    errors inside edited fields count: the rest is what the run already holds, which lax validation
+    took when it was written and this person did not type."""
+    try:
+        schema.model_validate_json(dumps({**state, **edits}), strict=True)
+    except ValidationError as exc:
+        errors = schema_field_errors(exc, only=edits)
+        if errors:
+            raise StateEditRefused(f"the edit was not accepted: {problems_line(errors)}. Type each value as its "
+                                   "field's type, with no quotes around a number or true/false, and try again; "
+                                   "nothing was changed.", errors) from None
 
 
 def _refuse_non_json(key: str, value: Any) -> None:

@@ -14,7 +14,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -46,6 +46,12 @@ def _not(err: ErrorDetails, example: str = "") -> str:
     return f", e.g. {example}" if example else ""
 
 
+def _unquoted(err: ErrorDetails) -> str:
+    """Text refused by a *_type error: only strict validation (an edit, read as JSON) refuses text for
+    a number or a flag, and the text may read as a good value ("true", "3"): the quotes are what is wrong."""
+    return " without quotes" if isinstance(err.get("input"), str) else ""
+
+
 def _has(err: ErrorDetails) -> str:
     value = err.get("input")
     actual = err.get("ctx", {}).get("actual_length")
@@ -72,13 +78,13 @@ _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
     "too_long": lambda err, ctx: f"must hold at most {_count(ctx['max_length'], 'item', 'items')}{_has(err)}",
     "string_type": lambda err, ctx: f"must be text{_not(err)}",
     "int_parsing": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
-    "int_type": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
+    "int_type": lambda err, ctx: f"must be a whole number{_unquoted(err)}{_not(err, '3')}",
     "int_from_float": lambda err, ctx: f"must be a whole number{_not(err, '3')}",
     "float_parsing": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
-    "float_type": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
+    "float_type": lambda err, ctx: f"must be a number{_unquoted(err)}{_not(err, '0.5')}",
     "decimal_parsing": lambda err, ctx: f"must be a number{_not(err, '0.5')}",
     "bool_parsing": lambda err, ctx: f"must be true or false{_not(err)}",
-    "bool_type": lambda err, ctx: f"must be true or false{_not(err)}",
+    "bool_type": lambda err, ctx: f"must be true or false{_unquoted(err)}{_not(err)}",
     "greater_than": lambda err, ctx: f"must be more than {_num(ctx['gt'])}",
     "greater_than_equal": lambda err, ctx: f"must be at least {_num(ctx['ge'])}",
     "less_than": lambda err, ctx: f"must be less than {_num(ctx['lt'])}",
@@ -128,13 +134,17 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def schema_field_errors(exc: ValidationError, *, quote_values: bool = True) -> dict[str, str]:
+def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
+                        only: Collection[str] | None = None) -> dict[str, str]:
     """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
     inside the field is kept in the reason, and a field's first problem is the one shown. A rule over
-    the whole state is under WHOLE_STATE."""
+    the whole state is under WHOLE_STATE. `only` keeps the problems inside those fields (and no rule
+    over the whole state)."""
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = tuple(err["loc"])
+        if only is not None and not (loc and loc[0] in only):
+            continue
         inside = f" (at {key_path(loc)})" if len(loc) > 1 else ""
         errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}")
     return errors

@@ -2,7 +2,8 @@
 
 Each argument of the gate is a state field, so its pydantic field says how to show it (text, long
 text, number, checkbox, choice, JSON) and how to read it back. Reading back only turns form text
-into Python values; `review.services.validate_edits` then validates them against the schema and
+into the JSON values they show (a number box's "900" is 900: edits are read as their JSON type, and
+"900" would be text); `review.services.validate_edits` then validates them against the schema and
 keeps the typed result, so an int stays an int and a bad email address is refused by name.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -137,7 +139,32 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
                 errors[row.name] = f"not valid JSON ({json_problem(exc)}); fix it or restore the original."
                 edits[row.name] = raw  # shown back as typed (a str is the input's text), so nothing is lost
         elif row.widget == "number":
-            edits[row.name] = raw.strip() if raw.strip() else None
+            info = schema.model_fields.get(row.name)
+            edits[row.name] = _number(raw.strip(), info.annotation if info else type(row.original))
         else:
             edits[row.name] = raw
     return edits, errors
+
+
+def _number(text: str, annotation: Any) -> Any:
+    """A number box's text as the number it shows. Text that is no number (or a fraction for a whole
+    number) stays text, for the schema to refuse by name; a decimal stays text, exact as typed, which
+    is how JSON holds it."""
+    if not text:
+        return None
+    inner, _optional = _unwrap(annotation)
+    if inner is Decimal:
+        return text
+    try:
+        return int(text)  # exact, however long (a float would round it)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        return text
+    if inner is int:
+        return int(number) if number.is_integer() else text
+    return number

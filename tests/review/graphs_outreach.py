@@ -22,6 +22,7 @@ class Tracking(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     campaign: str = ""
+    weekly: bool = False
 
 
 class Outreach(BaseModel):

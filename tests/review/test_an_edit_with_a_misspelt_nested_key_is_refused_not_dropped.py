@@ -105,4 +105,5 @@ def test_a_model_that_takes_other_keys_keeps_them(outreach_item, reviewer_user):
         "edit", edits={"tracking": {"campaign": "q3", "channel": "newsletter"}}))
 
     item.run.refresh_from_db()
-    assert state_at(item.run_id, item.run.step)["tracking"] == {"campaign": "q3", "channel": "newsletter"}
+    assert state_at(item.run_id, item.run.step)["tracking"] == {"campaign": "q3", "weekly": False,
+                                                                 "channel": "newsletter"}
