@@ -175,8 +175,8 @@ class CancelReasonTooLong(RunError):
 def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
     reason = reason.strip()
     if len(reason) > CANCEL_REASON_MAX:
-        raise CancelReasonTooLong(f"the reason is {len(reason):,} characters; keep it under {CANCEL_REASON_MAX:,}. "
-                                  "Nothing was cancelled.")
+        raise CancelReasonTooLong(f"the reason is {len(reason):,} characters, over the limit of {CANCEL_REASON_MAX:,}: "
+                                  "shorten it and cancel again. Nothing was cancelled.")
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.is_terminal:

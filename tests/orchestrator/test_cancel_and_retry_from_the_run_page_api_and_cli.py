@@ -75,7 +75,7 @@ def test_a_waiting_run_is_cancelled_from_its_page_with_a_reason(waiting_run, eng
 def test_a_reason_over_the_limit_cancels_nothing(waiting_run, engineer_user, client_for):
     answer = client_for(engineer_user).post(f"/runs/{waiting_run.thread_id}/cancel/", {"reason": "x" * 2001},
                                             follow=True)
-    assert "keep it under 2,000. Nothing was cancelled." in answer.content.decode()
+    assert "over the limit of 2,000: shorten it and cancel again. Nothing was cancelled." in answer.content.decode()
     assert Run.objects.get(pk=waiting_run.pk).status == RunStatus.SUSPENDED
 
 
