@@ -7,17 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.executor import run_advance
-from orchestrator.models import Run
-from orchestrator.services import run_start
-
-
-@pytest.fixture
-def waiting(db) -> Run:
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
-
 
 @pytest.mark.parametrize("thread_id", ["%00", "a%00b", "²", "1" * 5000])
 @pytest.mark.parametrize("suffix", ["", "/state", "/checkpoints"])

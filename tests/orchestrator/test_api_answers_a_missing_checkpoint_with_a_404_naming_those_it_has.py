@@ -5,22 +5,7 @@ any query value the schema refuses; a run whose history retention pruned is a 41
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
-
-from orchestrator.executor import run_advance
-from orchestrator.models import Run
-from orchestrator.services import run_start
-
-
-@pytest.fixture
-def waiting(db) -> Run:
-    """Checkpoints 0 (input), 1 (draft) and 2 (gate)."""
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 @pytest.mark.parametrize(("query", "detail"), [
@@ -63,17 +48,8 @@ def test_both_read_the_same_checkpoints(api, engineer_user, waiting):
                                                                                               after["body"])
 
 
-def test_a_pruned_runs_diff_is_a_410_like_its_state(transactional_db, redis_conn, api, engineer_user, settings,
-                                                     tmp_path):
-    from audit.retention import retention_prune
-    from audit.sealing import ledger_seal
-
-    settings.GATEHOUSE_SEAL_DIR = tmp_path / "seals"
-    run = run_start(workflow="document_pipeline", input={"pages": 2})
-    assert run_advance(run.pk, worker="test") == "completed"
-    Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=401))
-    assert ledger_seal() is not None
-    assert retention_prune(dry_run=False, actor="admin").due == [run.thread_id]
+def test_a_pruned_runs_diff_is_a_410_like_its_state(pruned_run, api, engineer_user):
+    run = pruned_run
     client = api(engineer_user)
 
     state = client.get(f"/api/runs/{run.thread_id}/state?step=1")

@@ -8,16 +8,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from orchestrator.executor import run_advance
 from orchestrator.models import Run, RunStatus
-from orchestrator.services import run_start
-
-
-@pytest.fixture
-def waiting(db) -> Run:
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 @pytest.mark.parametrize(("method", "suffix", "allowed"), [("get", "/cancel", "POST"), ("delete", "", "GET"),

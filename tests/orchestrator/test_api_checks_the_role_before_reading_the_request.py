@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.api import api as ninja_api
-from orchestrator.executor import run_advance
-from orchestrator.services import run_start
 from review.models import ReviewItem
 
 # (method, path, what is wrong with it, who may not call it)
@@ -24,13 +22,6 @@ REFUSED = [
     ("get", "/api/runs/{run}/diff?from=first&to=last", None, "reviewer"),
     ("get", "/api/runs/{run}/state?step=latest", None, "compliance"),
 ]
-
-
-@pytest.fixture
-def waiting(db):
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 @pytest.mark.parametrize(("method", "path", "body", "role"), REFUSED)

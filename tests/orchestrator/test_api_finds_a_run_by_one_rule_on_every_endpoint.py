@@ -9,17 +9,9 @@ import json
 
 import pytest
 
-from orchestrator.executor import run_advance
-from orchestrator.services import RunError, run_get, run_start
+from orchestrator.services import RunError, run_get
 
 READS = ["", "/state", "/checkpoints", "/diff?from=0&to=1"]
-
-
-@pytest.fixture
-def waiting(db):
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 def test_every_read_finds_the_run_by_its_thread_id_or_its_database_id(api, engineer_user, waiting):

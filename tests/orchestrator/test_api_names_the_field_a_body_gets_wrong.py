@@ -11,17 +11,8 @@ import json
 
 import pytest
 
-from orchestrator.executor import run_advance
 from orchestrator.models import Run, RunStatus
-from orchestrator.services import run_start
 from review.models import ItemStatus, ReviewItem
-
-
-@pytest.fixture
-def waiting(db) -> Run:
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 def _post(client, url, body):

@@ -6,8 +6,6 @@ be read on the web timeline."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -114,17 +112,8 @@ def test_an_erased_runs_values_read_as_erased(api, engineer_user, admin_user):
     assert state and all(value == {"$erased": True} for value in state.values()), state
 
 
-def test_a_pruned_runs_state_is_gone_and_the_answer_says_so(transactional_db, redis_conn, api, engineer_user,
-                                                            settings, tmp_path):
-    from audit.retention import retention_prune
-    from audit.sealing import ledger_seal
-
-    settings.GATEHOUSE_SEAL_DIR = tmp_path / "seals"
-    run = run_start(workflow="document_pipeline", input={"pages": 2})
-    assert run_advance(run.pk, worker="test") == "completed"
-    Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=401))
-    assert ledger_seal() is not None
-    assert retention_prune(dry_run=False, actor="admin").due == [run.thread_id]
+def test_a_pruned_runs_state_is_gone_and_the_answer_says_so(pruned_run, api, engineer_user):
+    run = pruned_run
 
     response = api(engineer_user).get(f"/api/runs/{run.thread_id}/state")
 

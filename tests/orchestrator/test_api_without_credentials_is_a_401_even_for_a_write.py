@@ -12,17 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orchestrator.executor import run_advance
 from orchestrator.models import ApiToken, Run, RunStatus
-from orchestrator.services import run_start
 from orchestrator.tokens import api_token_create
-
-
-@pytest.fixture
-def waiting(db) -> Run:
-    run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
-    assert run_advance(run.pk, worker="test") == "suspended"
-    return run
 
 
 def _expired(user) -> str:

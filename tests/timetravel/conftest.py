@@ -10,9 +10,11 @@ from collections.abc import Callable
 
 import pytest
 
+from audit.models import LedgerEntry
 from orchestrator.executor import run_advance
-from orchestrator.models import Run, RunStatus
+from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.services import run_start
+from tests.review.fixtures import outreach_item  # noqa: F401  (fixture)
 
 
 def advance(run: Run) -> Run:
@@ -23,6 +25,21 @@ def advance(run: Run) -> Run:
             return run
         run_advance(run.pk, worker="test-worker")
     raise AssertionError(f"run {run.thread_id} is still queued after 100 advances")
+
+
+@pytest.fixture
+def outreach_parent(outreach_item) -> tuple[Run, int]:  # noqa: F811
+    """(an outreach run waiting at its gate, the step of the checkpoint just before the gate): a run to
+    fork with edits to its nested object, flag, count and date."""
+    item = outreach_item()
+    step = Checkpoint.objects.filter(run=item.run, next_node="approve_outreach").order_by("step").first().step
+    return item.run, step
+
+
+def no_fork_was_made(run: Run) -> None:
+    """A refused fork left nothing behind: no child run, no fork entry in the parent's ledger chain."""
+    assert not Run.objects.filter(parent=run).exists()
+    assert not LedgerEntry.objects.filter(chain=run.thread_id, kind="fork").exists()
 
 
 @pytest.fixture

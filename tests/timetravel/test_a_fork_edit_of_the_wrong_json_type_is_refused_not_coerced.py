@@ -11,39 +11,24 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.models import LedgerEntry
 from orchestrator.forks import ForkError, run_fork
 from orchestrator.history import state_at
-from orchestrator.models import Checkpoint, Run
-from review.models import ReviewItem
-from tests.review.fixtures import outreach_item  # noqa: F401  (fixture)
+from orchestrator.models import Run
+from tests.timetravel.conftest import no_fork_was_made
 
 
-@pytest.fixture
-def parent(outreach_item) -> tuple[Run, int]:  # noqa: F811
-    """(an outreach run waiting at its gate, the step of the checkpoint just before the gate)."""
-    item: ReviewItem = outreach_item()
-    step = Checkpoint.objects.filter(run=item.run, next_node="approve_outreach").order_by("step").first().step
-    return item.run, step
-
-
-def _no_fork_was_made(run: Run) -> None:
-    assert not Run.objects.filter(parent=run).exists()
-    assert not LedgerEntry.objects.filter(chain=run.thread_id, kind="fork").exists()
-
-
-def test_run_fork_refuses_a_quoted_flag(parent, engineer_user):
-    run, step = parent
+def test_run_fork_refuses_a_quoted_flag(outreach_parent, engineer_user):
+    run, step = outreach_parent
 
     with pytest.raises(ForkError) as refused:
         run_fork(run=run, at_step=step, edits={"urgent": "yes"}, actor=engineer_user)
 
     assert refused.value.field_errors == {"urgent": "must be true or false without quotes, not 'yes'"}
-    _no_fork_was_made(run)
+    no_fork_was_made(run)
 
 
-def test_the_fork_page_refuses_a_quoted_number_and_shows_back_what_was_typed(parent, engineer_user, client_for):
-    run, step = parent
+def test_the_fork_page_refuses_a_quoted_number_and_shows_back_what_was_typed(outreach_parent, engineer_user, client_for):
+    run, step = outreach_parent
 
     response = client_for(engineer_user).post(f"/runs/{run.thread_id}/checkpoints/{step}/fork/",
                                               {"field_attempts": '"3"', "mode": "recorded"})
@@ -53,31 +38,31 @@ def test_the_fork_page_refuses_a_quoted_number_and_shows_back_what_was_typed(par
     assert html_lib.escape("attempts: must be a whole number without quotes, not '3'") in page
     shown = re.search(r'<textarea id="field_attempts"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert html_lib.unescape(shown) == '"3"'
-    _no_fork_was_made(run)
+    no_fork_was_made(run)
 
 
-def test_the_api_refuses_it_with_a_422_naming_the_field(parent, engineer_user, api):
-    run, step = parent
+def test_the_api_refuses_it_with_a_422_naming_the_field(outreach_parent, engineer_user, api):
+    run, step = outreach_parent
 
     response = api(engineer_user).post(f"/api/runs/{run.thread_id}/fork", {"at_step": step, "edits": {
         "attempts": "3"}}, content_type="application/json")
 
     assert response.status_code == 422
     assert response.json()["fields"] == {"attempts": "must be a whole number without quotes, not '3'"}
-    _no_fork_was_made(run)
+    no_fork_was_made(run)
 
 
-def test_runs_fork_refuses_it(parent, engineer_user):
-    run, step = parent
+def test_runs_fork_refuses_it(outreach_parent, engineer_user):
+    run, step = outreach_parent
 
     with pytest.raises(CommandError, match=re.escape("urgent: must be true or false without quotes, not 'true'")):
         call_command("runs", "fork", run.thread_id, "--at", str(step), "--set", '{"urgent": "true"}',
                      "--actor", "engineer")
-    _no_fork_was_made(run)
+    no_fork_was_made(run)
 
 
-def test_the_fork_page_takes_a_date_as_iso_text_and_true_numbers(parent, engineer_user, client_for):
-    run, step = parent
+def test_the_fork_page_takes_a_date_as_iso_text_and_true_numbers(outreach_parent, engineer_user, client_for):
+    run, step = outreach_parent
 
     response = client_for(engineer_user).post(f"/runs/{run.thread_id}/checkpoints/{step}/fork/", {
         "field_send_on": '"2025-02-14"', "field_attempts": "3", "field_urgent": "true", "mode": "recorded"})
