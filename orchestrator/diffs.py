@@ -69,10 +69,3 @@ def diff_counts(changes: list[Change]) -> dict[str, int]:
     for change in changes:
         counts[change.kind] += 1
     return counts
-
-
-def checkpoints_diff(*, run_id: int, from_step: int, to_step: int) -> list[Change]:
-    """The diff between the stored states of two checkpoints of one run (LookupError if missing)."""
-    from orchestrator.history import state_at
-
-    return state_diff(state_at(run_id, from_step), state_at(run_id, to_step))

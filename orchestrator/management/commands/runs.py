@@ -21,7 +21,14 @@ from orchestrator.cli import (
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.roles import ADMIN, ENGINEER
-from orchestrator.selectors import HistoryPruned, StepOutOfRange, run_checkpoints, run_state, run_summary
+from orchestrator.selectors import (
+    HistoryPruned,
+    StepOutOfRange,
+    run_checkpoints,
+    run_diff,
+    run_state,
+    run_summary,
+)
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import json_problem
 from review.permissions import decide_refusal, may_decide
@@ -219,14 +226,14 @@ class Command(OperatorCommand):
         self.stdout.write(fork.thread_id)
 
     def _diff(self, opts: dict[str, Any]) -> None:
-        from orchestrator.diffs import checkpoints_diff
-
         run = run_get(opts["id"])
         try:
-            changes = checkpoints_diff(run_id=run.pk, from_step=opts["from_step"], to_step=opts["to_step"])
-        except LookupError:
-            raise CommandError(f"run {run.thread_id} has checkpoints 0 to {run.step}; "
+            changes = run_diff(run, opts["from_step"], opts["to_step"])
+        except StepOutOfRange as exc:
+            raise CommandError(f"run {exc.thread_id} has checkpoints 0 to {exc.latest}; "
                                f"pick --from and --to in that range.") from None
+        except HistoryPruned as exc:
+            raise CommandError(str(exc)) from None
         if opts["json"]:
             self.stdout.write(_terminal_json([c.to_json() for c in changes]))
             return
