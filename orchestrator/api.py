@@ -228,4 +228,3 @@ from orchestrator.api_runs import router as runs_router  # noqa: E402  (routers 
 api.add_router("/runs", runs_router)
 api.add_router("/items", "review.api.router")
 api.add_router("/blobs", "orchestrator.api_blobs.router")
-

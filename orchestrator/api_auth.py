@@ -22,10 +22,8 @@ from orchestrator.tokens import api_token_user
 class _RoleChecked:
     """The role check both credentials run once they found the caller (PermissionDenied, answered 403)."""
 
-    roles: tuple[str, ...] = ()
-    refusal: str = ""
-
-    def _with_roles(self, roles: tuple[str, ...], refusal: str) -> None:
+    def __init__(self, roles: tuple[str, ...] = (), refusal: str = "") -> None:
+        super().__init__()  # the credential class's own (HttpBearer, SessionAuth): next in the MRO
         self.roles, self.refusal = roles, refusal
 
     def _checked(self, user: Any) -> Any:
@@ -35,10 +33,6 @@ class _RoleChecked:
 
 
 class BearerToken(_RoleChecked, HttpBearer):
-    def __init__(self, roles: tuple[str, ...] = (), refusal: str = "") -> None:
-        super().__init__()
-        self._with_roles(roles, refusal)
-
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         user = api_token_user(token)
         if user is not None:
@@ -55,10 +49,6 @@ class BrowserSession(_RoleChecked, SessionAuth):
     """The signed-in browser session, CSRF-checked, for a request that has one. A request with neither a
     session nor a valid token is a 401 (sign in, or send a token) rather than the CSRF check's 403, which
     sent a bot whose token had expired looking for a role it lacked."""
-
-    def __init__(self, roles: tuple[str, ...] = (), refusal: str = "") -> None:
-        super().__init__()
-        self._with_roles(roles, refusal)
 
     def _get_key(self, request: HttpRequest) -> str | None:
         if not request.user.is_authenticated:
