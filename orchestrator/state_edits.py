@@ -80,10 +80,11 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
         if not dropped:
             raise StateEditRefused(f"the edit was not accepted: {schema_problems(exc)}. Correct the value and try "
                                    "again.", schema_field_errors(exc)) from None
-        errors = schema_field_errors(exc)
+        refused = schema_field_errors(exc)
+        errors = dict(refused)
         for field, problem in by_field(dropped).items():
             errors[field] = f"{errors[field]}; {problem}" if field in errors else problem
-        raise StateEditRefused(f"the edit was not accepted: {problems_line({**schema_field_errors(exc), **dropped})}. "
+        raise StateEditRefused(f"the edit was not accepted: {problems_line({**refused, **dropped})}. "
                                "Correct it and try again; nothing was changed.", errors) from None
     # Only the edits: a key the state already held was kept or dropped by the schema long ago, and is
     # nothing this person typed. Top-level keys were checked against `editable` above.
