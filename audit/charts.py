@@ -107,19 +107,9 @@ NODE_W, NODE_H, ROW_H, COL_W, PAD = 150, 34, 58, 170, 16
 
 
 def _targets(graph: Graph, name: str) -> list[tuple[str, str]]:
-    """(target, kind) pairs leaving `name`: kind is edge, route, reject or respond."""
-    out: list[tuple[str, str]] = []
-    if name in graph.edges:
-        out.append((graph.edges[name], "edge"))
-    if name in graph.routers:
-        out.extend((t, "route") for t in graph.routers[name].targets)
-    node = graph.nodes.get(name)
-    if node is not None and (node.is_gate or node.interrupt_before or node.interrupt_after):
-        if node.on_reject and node.on_reject != END:
-            out.append((node.on_reject, "reject"))
-        if node.on_respond:
-            out.append((node.on_respond, "respond"))
-    return out
+    """(target, kind) pairs leaving `name` (Graph.exits), less a rejection's default way to END, which
+    every gate has and the drawing leaves out."""
+    return [(target, kind) for target, kind in graph.exits(name) if not (kind == "reject" and target == END)]
 
 
 def graph_drawing(graph: Graph, *, visits: dict[str, int], current: str) -> dict[str, Any]:

@@ -127,6 +127,11 @@ class Node:
     def is_gate(self) -> bool:
         return self.fn is None
 
+    @property
+    def asks(self) -> bool:
+        """Whether a person decides here: a gate node, or a node with interrupt_before/after."""
+        return self.is_gate or self.interrupt_before or self.interrupt_after
+
 
 @dataclass
 class Router:
@@ -310,9 +315,9 @@ class Graph:
             for target in (node.on_reject, node.on_respond):
                 if target is not None and target not in known:
                     raise GraphError(f"{self.name}: gate {node.name!r} routes to unknown node {target!r}.")
-            if (node.is_gate or node.interrupt_before or node.interrupt_after) and node.request is None:
+            if node.asks and node.request is None:
                 raise GraphError(f"{self.name}: gate at {node.name!r} needs request=fn(state) -> GateRequest.")
-        has_gate = any(n.is_gate or n.interrupt_before or n.interrupt_after for n in self.nodes.values())
+        has_gate = any(n.asks for n in self.nodes.values())
         if has_gate and self.decision_field not in self.state.model_fields:
             raise GraphError(
                 f"{self.name}: the state schema needs a field {self.decision_field!r} "
@@ -354,13 +359,20 @@ class Graph:
         raise GraphError(f"{self.name}: the state schema {self.state.__name__} has no JSON form (state is stored as "
                          "JSON): use JSON types in its fields and validators.")
 
-    def _next_nodes(self, source: str) -> set[str]:
-        """Where a run may go after `source`: its edge or router targets, and a gate's routes."""
-        found = {self.edges[source]} if source in self.edges else set(self.routers[source].targets)
+    def exits(self, source: str) -> list[tuple[str, str]]:
+        """Where a run may go after `source`, as (target, kind) pairs: kind is edge, route (a router's
+        target), reject or respond (a gate's routes; a rejection goes to END unless on_reject says)."""
+        out = [(self.edges[source], "edge")] if source in self.edges else []
+        if source in self.routers:
+            out.extend((target, "route") for target in self.routers[source].targets)
         node = self.nodes.get(source)
-        if node is not None and (node.is_gate or node.interrupt_before or node.interrupt_after):
-            found |= {t for t in (node.on_reject, node.on_respond) if t is not None}
-        return found
+        if node is not None and node.asks:
+            out.extend((target, kind) for target, kind in ((node.on_reject, "reject"), (node.on_respond, "respond"))
+                       if target)
+        return out
+
+    def _next_nodes(self, source: str) -> set[str]:
+        return {target for target, _kind in self.exits(source)}
 
     def _check_paths(self) -> None:
         """Every node is reached from START and can reach END: a node nothing leads to never runs (an
