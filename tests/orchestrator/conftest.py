@@ -4,6 +4,7 @@ import pytest
 
 from orchestrator.executor import run_advance
 from orchestrator.models import Run
+from orchestrator.registry import workflows
 from orchestrator.services import run_start
 
 
@@ -14,10 +15,24 @@ def test_graphs(register_workflows):
 
 
 @pytest.fixture
+def workflow_modules(settings):
+    """workflow_modules([...]): GATEHOUSE_WORKFLOWS is exactly those modules for one test (the registry
+    is read again from them; register_workflows adds one to the defaults instead)."""
+
+    def use(modules: list[str]) -> None:
+        settings.GATEHOUSE_WORKFLOWS = list(modules)
+        workflows.cache_clear()
+
+    yield use
+    workflows.cache_clear()
+
+
+@pytest.fixture
 def waiting(db) -> Run:
     """An email_approval run waiting at its gate: checkpoints 0 (input), 1 (draft) and 2 (gate)."""
     run = run_start(workflow="email_approval", input={"to": "ana@example.com", "topic": "Q3"})
     assert run_advance(run.pk, worker="test") == "suspended"
+    run.refresh_from_db()  # as the worker left it: suspended, at step 2
     return run
 
 

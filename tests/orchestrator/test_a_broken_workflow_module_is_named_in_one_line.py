@@ -42,35 +42,23 @@ def test_a_workflow_mistake_is_one_line_naming_the_module_and_the_node(worker_en
                                      "edge from 'write' to unknown node 'publsh'.")
 
 
-def test_two_workflows_under_one_name_name_both_modules(settings):
-    settings.GATEHOUSE_WORKFLOWS = [DEMO, f"{MODULES}.second_email_approval"]
-    workflows.cache_clear()
-    try:
-        with pytest.raises(WorkflowModuleError, match=f"workflow 'email_approval' is defined by both {DEMO} and "
-                                                      f"{MODULES}.second_email_approval: give one of them another"):
-            workflows()
-    finally:
-        workflows.cache_clear()
+def test_two_workflows_under_one_name_name_both_modules(workflow_modules):
+    workflow_modules([DEMO, f"{MODULES}.second_email_approval"])
+    with pytest.raises(WorkflowModuleError, match=f"workflow 'email_approval' is defined by both {DEMO} and "
+                                                  f"{MODULES}.second_email_approval: give one of them another"):
+        workflows()
 
 
 @pytest.mark.parametrize("modules", [[DEMO, DEMO], [DEMO, f"{MODULES}.reexported_demo"]])
-def test_one_workflow_reached_twice_registers_once(settings, modules):
-    settings.GATEHOUSE_WORKFLOWS = modules
-    workflows.cache_clear()
-    try:
-        assert list(workflows()) == ["email_approval"]
-    finally:
-        workflows.cache_clear()
+def test_one_workflow_reached_twice_registers_once(workflow_modules, modules):
+    workflow_modules(modules)
+    assert list(workflows()) == ["email_approval"]
 
 
-def test_a_worker_with_a_broken_module_leaves_the_run_waiting_saying_why(transactional_db, settings):
+def test_a_worker_with_a_broken_module_leaves_the_run_waiting_saying_why(transactional_db, workflow_modules):
     run = run_start(workflow="email_approval", input={"to": "a@example.com", "topic": "x"})
-    settings.GATEHOUSE_WORKFLOWS = [DEMO, f"{MODULES}.edge_to_nowhere"]
-    workflows.cache_clear()
-    try:
-        assert run_advance(run.pk, worker="w-1") == "unknown_workflow"
-    finally:
-        workflows.cache_clear()
+    workflow_modules([DEMO, f"{MODULES}.edge_to_nowhere"])
+    assert run_advance(run.pk, worker="w-1") == "unknown_workflow"
     run = Run.objects.get(pk=run.pk)
     assert run.status == "running" and run.step == 0 and run.error["retrying"] is True
     assert run.error["message"].startswith(f"worker w-1 cannot load its workflows (workflow module "

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.registry import workflows
-
 BROKEN = "tests.orchestrator.workflow_modules.edge_to_nowhere"
 SAID = f"workflow module {BROKEN}: edge_to_nowhere: edge from 'write' to unknown node 'publsh'."
 
 
 @pytest.fixture
-def broken_module(settings):
-    settings.GATEHOUSE_WORKFLOWS = [*settings.GATEHOUSE_WORKFLOWS, BROKEN]
-    workflows.cache_clear()
-    yield
-    workflows.cache_clear()
+def broken_module(register_workflows):
+    register_workflows(BROKEN)
 
 
 def test_the_runs_page_names_the_module_to_fix(broken_module, client_for, engineer_user):

@@ -52,7 +52,7 @@ def test_a_state_that_is_not_a_pydantic_model_is_refused():
 
 def test_a_field_with_no_json_form_is_named():
     graph = _one_node(Graph("notes", state=WithAConnection))
-    with pytest.raises(GraphError, match="notes: state field 'connection' has type .*Connection | None, which has no "
+    with pytest.raises(GraphError, match=r"notes: state field 'connection' has type .*Connection \| None, which has no "
                                          r"JSON form \(state is stored as JSON\)"):
         graph.validate()
 
@@ -61,7 +61,7 @@ def test_a_decision_field_that_refuses_decisions_is_refused():
     graph = Graph("notes", state=DecisionAsText).gate("review", request=ask)
     graph.edge(START, "review").edge("review", END)
     with pytest.raises(GraphError, match="notes: the state field 'decision' receives gate decisions: declare it as "
-                                         "GateDecision | None = None"):
+                                         r"GateDecision \| None = None"):
         graph.validate()
 
 

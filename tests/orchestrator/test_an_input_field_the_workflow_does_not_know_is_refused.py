@@ -36,5 +36,7 @@ def test_the_api_refuses_it_with_a_422(api, engineer_user):
         "workflow": "email_approval", "input": {"to": "a@example.com", "topic": "Q3", "dry_run": True}}),
         content_type="application/json")
     assert response.status_code == 422
-    assert "dry_run: is not a field the workflow knows" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        "the input was not accepted: dry_run: is not a field the workflow knows; remove it (workflow 'email_approval' "
+        "has to, topic, subject, body, model, decision, message_id, log). Correct it and start the run again.")
     assert not Run.objects.exists()

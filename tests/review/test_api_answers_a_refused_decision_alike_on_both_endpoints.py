@@ -39,7 +39,7 @@ def test_a_second_decision_is_a_409(email_item, reviewer_user, reviewer2_user, c
     item = email_item()
     _post(client_for(reviewer_user), f"/api/items/{item.pk}/decision", {"decision": "approve"})
 
-    again = _post(client_for(reviewer2_user), f"/api/items/{item.pk}/decision", {"decision": "approve"})
+    again = _post(client_for(reviewer2_user), _url(endpoint, item), {"decision": "approve"})
 
     assert again.status_code == 409 and "already decided (approve) by reviewer" in again.json()["detail"]
 

@@ -67,7 +67,7 @@ def test_the_fork_page_takes_a_date_as_iso_text_and_true_numbers(outreach_parent
     response = client_for(engineer_user).post(f"/runs/{run.thread_id}/checkpoints/{step}/fork/", {
         "field_send_on": '"2025-02-14"', "field_attempts": "3", "field_urgent": "true", "mode": "recorded"})
 
+    assert response.status_code == 302, response.content  # a refusal shows its page, not DoesNotExist
     fork = Run.objects.get(parent=run)
-    assert response.status_code == 302
     state = state_at(fork.pk, 0)
     assert (state["send_on"], state["attempts"], state["urgent"]) == ("2025-02-14", 3, True)

@@ -41,7 +41,7 @@ def test_the_fork_page_refuses_it_and_shows_back_what_was_typed(outreach_parent,
     page = response.content.decode()
     assert response.status_code == 422
     assert html_lib.escape(NAMED) in page
-    assert 'data-testid="field-error"' in page
+    assert 'id="err_email" data-testid="field-error">email: ' in page
     shown = re.search(r'<textarea id="field_email"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert html_lib.unescape(shown).strip() == typed
     no_fork_was_made(run)
