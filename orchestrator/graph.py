@@ -32,6 +32,16 @@ from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError,
 START = "__start__"
 END = "__end__"
 
+
+def _shown(name: Any) -> str:
+    """A node name as the workflow author wrote it: START and END by their constants' names, not
+    the '__end__' strings behind them, which appear nowhere in their code."""
+    return {START: "START", END: "END"}.get(name, repr(name)) if isinstance(name, str) else repr(name)
+
+
+def _shown_list(names: Iterable[Any]) -> str:
+    return "[" + ", ".join(_shown(n) for n in names) + "]"
+
 DecisionKind = Literal["approve", "reject", "edit", "respond"]
 ALL_DECISIONS: tuple[str, ...] = ("approve", "reject", "edit", "respond")
 
@@ -301,20 +311,24 @@ class Graph:
         for source, target in self.edges.items():
             if source != START and source not in self.nodes:
                 raise GraphError(f"{self.name}: edge from unknown node {source!r}.")
+            if target == START:
+                first = f" ({self.edges[START]!r})" if START in self.edges else ""
+                raise GraphError(f"{self.name}: edge from {source!r} to START: a run cannot go back to its start; "
+                                 f"name the first node instead{first}.")
             if target not in known:
-                raise GraphError(f"{self.name}: edge from {source!r} to unknown node {target!r}.")
+                raise GraphError(f"{self.name}: edge from {source!r} to unknown node {_shown(target)}.")
         for source, router in self.routers.items():
             if source != START and source not in self.nodes:
                 raise GraphError(f"{self.name}: router after unknown node {source!r}.")
             unknown = [t for t in router.targets if t not in known]
             if unknown:
-                raise GraphError(f"{self.name}: router on {source!r} names unknown nodes {unknown}.")
+                raise GraphError(f"{self.name}: router on {source!r} names unknown nodes {_shown_list(unknown)}.")
         for node in self.nodes.values():
             if node.name not in self.edges and node.name not in self.routers:
                 raise GraphError(f"{self.name}: node {node.name!r} has no outgoing edge (add one, to END if last).")
             for target in (node.on_reject, node.on_respond):
                 if target is not None and target not in known:
-                    raise GraphError(f"{self.name}: gate {node.name!r} routes to unknown node {target!r}.")
+                    raise GraphError(f"{self.name}: gate {node.name!r} routes to unknown node {_shown(target)}.")
             if node.asks and node.request is None:
                 raise GraphError(f"{self.name}: gate at {node.name!r} needs request=fn(state) -> GateRequest.")
         has_gate = any(n.asks for n in self.nodes.values())
@@ -419,7 +433,8 @@ class Graph:
             target = _between_nodes(f"{self.name}: the router after {source!r}", router.fn, state)
             if target not in router.targets:
                 raise GraphError(
-                    f"{self.name}: router after {source!r} returned {target!r}; expected one of {list(router.targets)}."
+                    f"{self.name}: router after {source!r} returned {_shown(target)}; expected one of "
+                    f"{_shown_list(router.targets)}."
                 )
             return target
         return self.edges[source]
