@@ -18,10 +18,13 @@ from django.http import HttpRequest
 REVIEWER, ENGINEER, COMPLIANCE, ADMIN = "reviewer", "engineer", "compliance", "admin"
 ROLES = (REVIEWER, ENGINEER, COMPLIANCE, ADMIN)
 
+# The roles with an inbox: they may decide the items of the groups they are in (review.permissions).
+INBOX_ROLES = frozenset({REVIEWER, ENGINEER, ADMIN})
+
 # section -> (label, url name, roles that may open it)
 SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
     # Engineers decide the loop-guard items of the "engineer" group: their inbox lists only those.
-    "inbox": ("Inbox", "review:inbox", frozenset({REVIEWER, ENGINEER, ADMIN})),
+    "inbox": ("Inbox", "review:inbox", INBOX_ROLES),
     "runs": ("Runs", "audit:runs", frozenset({ENGINEER, ADMIN})),
     "audit": ("Audit", "audit:ledger", frozenset({COMPLIANCE, ADMIN})),
     "costs": ("Costs", "audit:costs", frozenset({ENGINEER, COMPLIANCE, ADMIN})),
@@ -31,14 +34,20 @@ SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
 }
 
 
-def user_roles(user: Any) -> frozenset[str]:
+def user_groups(user: Any) -> frozenset[str]:
+    """Every group the user is in: their roles, and the reviewer groups a workflow's gates may name
+    besides them ("legal", "finance"), made in the admin site."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    cached = getattr(user, "_gatehouse_roles", None)
+    cached = getattr(user, "_gatehouse_groups", None)
     if cached is None:
-        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        user._gatehouse_roles = cached
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._gatehouse_groups = cached
     return cached
+
+
+def user_roles(user: Any) -> frozenset[str]:
+    return user_groups(user) & frozenset(ROLES)
 
 
 def user_has_role(user: Any, *roles: str) -> bool:

@@ -20,12 +20,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.urls import reverse
 
 from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
 from review.models import ReviewItem
+from review.permissions import group_deciders
 from review.selectors import ForkNote, fork_notes
 
 log = logging.getLogger("gatehouse.review")
@@ -80,8 +80,7 @@ def _event(item: ReviewItem, fork: ForkNote | None) -> Event:
 
 
 def _recipients(group: str) -> list[str]:
-    users = get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="")
-    return sorted(set(users.values_list("email", flat=True)))
+    return sorted(set(group_deciders(group).exclude(email="").values_list("email", flat=True)))
 
 
 def _email(item: ReviewItem, fork: ForkNote | None) -> dict[str, Any] | None:

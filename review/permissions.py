@@ -9,6 +9,9 @@ The matrix (tests/review/test_permissions_matrix.py proves each cell):
     claim / decide / bulk    if in the item's reviewer group     yes       -
                              (budget items: admins only)
 
+The item's reviewer group is a role ("reviewer") or a group of the workflow's own ("legal"): a member of
+such a group decides its items if a role gives them an inbox (reviewer, engineer).
+
 An engineer decides loop-guard items (their reviewer group is "engineer"), so engineers have an
 inbox too: *it lists only their groups' items, like everyone's (selectors.visible_pending), and bulk
 decisions skip the items they may not decide. Compliance reads only: every item (what was proposed
@@ -19,11 +22,15 @@ open the runs themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 
-from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, ROLES, user_roles
+from orchestrator.roles import ADMIN, COMPLIANCE, ENGINEER, INBOX_ROLES, ROLES, user_groups, user_roles
 from review.models import ItemKind, ReviewItem
 
 
@@ -49,9 +56,26 @@ def deciding_group(item: ReviewItem) -> str | None:
 
 
 def may_decide(user: Any, item: ReviewItem) -> bool:
+    """Admins decide every item; others the items of a group they are in, if a role gives them an inbox
+    (a member of "legal" with no role could not open the item, so is not taken to be able to decide it)."""
     roles = user_roles(user)
     group = deciding_group(item)
-    return ADMIN in roles or (group is not None and group in roles)
+    return ADMIN in roles or (group is not None and group in user_groups(user) and bool(roles & INBOX_ROLES))
+
+
+def groups_without_deciders(groups: Iterable[str]) -> set[str]:
+    """Those of `groups` nobody but the admins may decide for: no active member with an inbox role, as
+    for a reviewer group misspelt in a workflow ("reviwer"), or made in the admin and left empty."""
+    groups = set(groups)
+    staffed = Group.objects.filter(name__in=groups, user__is_active=True, user__groups__name__in=INBOX_ROLES)
+    return groups - set(staffed.values_list("name", flat=True))
+
+
+def group_deciders(group: str) -> QuerySet:
+    """The active users who may decide an item of `group` besides the admins (may_decide, for a query):
+    whom its notifications go to and whom the item page names. Empty for a misspelt group."""
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(groups__name=group).filter(groups__name__in=INBOX_ROLES).distinct()
 
 
 def assert_may_read(user: Any) -> None:

@@ -19,14 +19,21 @@ from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
-from orchestrator.roles import ADMIN, user_may_open, user_roles
+from orchestrator.roles import ADMIN, user_groups, user_may_open, user_roles
 from orchestrator.selectors import pending_gate_summary
 from orchestrator.services import RunError, run_get
 from orchestrator.state import loads
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
-from review.permissions import deciding_group, may_decide, may_read_item, who_decides
+from review.permissions import (
+    deciding_group,
+    group_deciders,
+    groups_without_deciders,
+    may_decide,
+    may_read_item,
+    who_decides,
+)
 
 PAGE_SIZE = 25
 SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
@@ -130,10 +137,10 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
 def visible_pending(user: Any) -> QuerySet[ReviewItem]:
     """Pending items this person could decide: their groups' items (admins: everything)."""
     qs = ReviewItem.objects.filter(status=ItemStatus.PENDING)
-    roles = user_roles(user)
-    if ADMIN in roles:
+    if ADMIN in user_roles(user):
         return qs
-    return qs.filter(reviewer_group__in=sorted(roles)).exclude(kind=ItemKind.BUDGET)
+    # may_decide, as a query (the inbox is open only to roles that have one).
+    return qs.filter(reviewer_group__in=sorted(user_groups(user))).exclude(kind=ItemKind.BUDGET)
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ class InboxRow:
     claim_live: bool
     mine: bool
     fork: ForkNote | None = None
+    unstaffed: str = ""  # its reviewer group, when nobody but the admins may decide for it
 
 
 @dataclass
@@ -234,11 +242,15 @@ def inbox_page(*, user: Any, filters: InboxFilters, size: int = PAGE_SIZE) -> In
     more = len(items) > size
     items = items[:size]
     forks = fork_notes(item.run for item in items)
+    # Only admins are shown items nobody else may decide (everyone else sees their own groups' items).
+    unstaffed = groups_without_deciders({g for i in items if (g := deciding_group(i))}) if (
+        ADMIN in user_roles(user)) else set()
     rows = [
         InboxRow(
             item=item, summary_html=render_inline(item.summary or item.action), args_preview=_args_preview(item),
             overdue=bool(item.due_at and item.due_at < now), claim_live=claim_is_live(item, now=now),
             mine=item.claimed_by_id == user.pk, fork=forks.get(item.run_id),
+            unstaffed=item.reviewer_group if item.reviewer_group in unstaffed else "",
         )
         for item in items
     ]
@@ -322,6 +334,7 @@ class ItemView:
     other_approvers: OtherApprovers | None = None
     # Who may decide it, worded as the refusals word it ("members of the 'reviewer' group and admins").
     who_decides: str = ""
+    unstaffed: str = ""  # its reviewer group, while pending with nobody but the admins to decide for it
     fork: ForkNote | None = None  # its run is a fork: said above everything else on the page
     fork_edits: ForkEdits | None = None  # what its fork changed in the parent's state, and who
 
@@ -354,7 +367,7 @@ def item_other_approvers(*, item: ReviewItem, starter_id: int) -> OtherApprovers
     admins = others.filter(groups__name=ADMIN).distinct()
     members = others.none()
     if (group := deciding_group(item)) is not None:
-        members = others.filter(groups__name=group).exclude(pk__in=admins.values("pk")).distinct()
+        members = group_deciders(group).exclude(pk=starter_id).exclude(pk__in=admins.values("pk"))
     return OtherApprovers(group=item.reviewer_group, members=_names(members), admins=_names(admins))
 
 
@@ -383,7 +396,15 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
         who_decides=who_decides(item), fork=fork, fork_edits=fork_edits(run) if fork else None,
+        unstaffed=_unstaffed(item),
     )
+
+
+def _unstaffed(item: ReviewItem) -> str:
+    group = deciding_group(item)
+    if item.status != ItemStatus.PENDING or group is None or not groups_without_deciders([group]):
+        return ""
+    return group
 
 
 def _back_link(user: Any) -> tuple[str, str] | None:

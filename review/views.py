@@ -20,7 +20,7 @@ from orchestrator.budgets import money
 from orchestrator.cost_admin import budget_item_short
 from orchestrator.http import Request
 from orchestrator.models import Run, RunStatus
-from orchestrator.roles import section_required, user_may_open, user_roles
+from orchestrator.roles import section_required, user_groups, user_may_open
 from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
@@ -108,7 +108,7 @@ def item_status(request: Request, pk: int) -> HttpResponse:
     Approve button stays active on an item someone else decided."""
     item = _load_item(request, pk)
     if not may_read_item(request.user, item):
-        if not item.escalated_from or item.escalated_from not in user_roles(request.user):
+        if not item.escalated_from or item.escalated_from not in user_groups(request.user):
             raise PermissionDenied(f"this item is for the {item.reviewer_group!r} group.")
         # Escalated away from the viewer's groups while their page was open: say so instead of a
         # 403 that htmx would not swap in, which would leave the page's buttons active.
