@@ -20,6 +20,7 @@ from orchestrator.models import SuspendReason
 
 register = template.Library()
 LEAF_LIMIT = 4000
+TEXT_INLINE = 120  # a longer text, or one with a line break, is shown as a text block
 PREVIEW = 400
 
 
@@ -75,6 +76,16 @@ def _summary_of(value: Any) -> str:
     return type(value).__name__ if value is not None else "null"
 
 
+def _text_leaf(key: str, value: str) -> SafeString:
+    """A long or multi-line text (a document, an LLM's answer) as the text it is: its line breaks as
+    breaks, not JSON's \\n and \\" escapes, in a box that scrolls rather than filling the page."""
+    shown = value[:LEAF_LIMIT]
+    rest = f"… ({len(value) - len(shown):,} more characters)" if len(value) > len(shown) else ""
+    return format_html('<div class="leaf text-leaf"><span class="key">{}</span> <span class="muted">text · {} '
+                       'character{}</span><pre class="llm-text">{}{}</pre></div>', key, f"{len(value):,}",
+                       "" if len(value) == 1 else "s", shown, rest)
+
+
 def _node(key: str, value: Any, depth: int) -> SafeString:
     if is_blob_ref(value):
         body = _blob(value)
@@ -84,6 +95,8 @@ def _node(key: str, value: Any, depth: int) -> SafeString:
         body = mark_safe("".join(_node(f"[{i}]", v, depth + 1) for i, v in enumerate(value[:500])))
         if len(value) > 500:
             body = format_html('{}<p class="muted">… {} more items</p>', body, len(value) - 500)
+    elif isinstance(value, str) and ("\n" in value or len(value) > TEXT_INLINE):
+        return _text_leaf(key, value)
     else:
         return format_html('<div class="leaf"><span class="key">{}</span> <code>{}</code></div>',
                            key, as_json(value))
