@@ -28,3 +28,24 @@ def test_a_run_s_cost_reads_alike_on_every_page(email_item, engineer_user, revie
     assert f"tokens · {shown}" in checkpoint
     item_page = client_for(reviewer_user).get(reverse("review:item", args=[item.pk])).content.decode()
     assert f"<dd>{shown} " in item_page
+
+
+def test_a_fork_s_comparison_and_the_journal_show_costs_to_the_millionth(email_item, engineer_user,  # noqa: F811
+                                                                         client_for):
+    from orchestrator.executor import run_advance
+    from orchestrator.forks import run_fork
+
+    run = email_item().run
+    run.refresh_from_db()
+    shown = money(run.cost)
+    draft = Checkpoint.objects.get(run=run, node="draft", source="node")
+    # A recorded fork from before the draft answers its LLM call from the journal: it costs nothing.
+    fork = run_fork(run=run, at_step=draft.step - 1, mode="recorded", actor=engineer_user)
+    assert run_advance(fork.pk, worker="test") == "suspended"
+
+    client = client_for(engineer_user)
+    compare = client.get(reverse("audit:compare", args=[fork.thread_id])).content.decode()
+    assert f'<div class="value">{shown} → $0.00</div>' in compare
+    assert f'<td class="num">-{shown}</td>' in compare  # the draft's row: what the replay saved
+    journal = client.get(reverse("audit:checkpoint", args=[run.thread_id, draft.step])).content.decode()
+    assert f" · {shown} · " in journal
