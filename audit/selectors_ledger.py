@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Sum
 
 from audit.date_range import date_range_parse
 from audit.keyset import keyset_page
@@ -119,13 +119,31 @@ def ledger_workflows() -> list[str]:
     return list(Run.objects.order_by().values_list("workflow", flat=True).distinct().order_by("workflow"))
 
 
-def recent_entries(limit: int = 20) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.order_by("-gseq")[:limit]
+ENTRIES_PAGE = 25
+
+
+def chain_known(chain: str) -> bool:
+    """Whether `chain` names a run (or a pruned run's remaining chain): what the entries list may show."""
+    return Run.objects.filter(thread_id=chain).exists() or LedgerEntry.objects.filter(chain=chain).exists()
+
+
+def ledger_entries_page(*, chain: str = "", before: int | None = None,
+                        limit: int = ENTRIES_PAGE) -> tuple[list[LedgerEntry], int | None]:
+    """The audit page's entries, newest first, of one chain (a run's thread id, or "system") or all:
+    (a page of them, the `before` of the next page or None). Every entry is a link or two away, so
+    the proof of any entry can be downloaded from the page (it once showed the newest 20 and stopped)."""
+    rows = LedgerEntry.objects.order_by("-gseq")
+    if chain:
+        rows = rows.filter(chain=chain)
+    if before is not None:
+        rows = rows.filter(gseq__lt=before)
+    page = list(rows[: limit + 1])
+    return page[:limit], (page[limit - 1].gseq if len(page) > limit else None)
 
 
 # Where a person who exports or verifies finds a run's thread id: compliance cannot open the runs
 # pages, but both of these are on the audit pages every exporter may open.
-WHERE_THREAD_IDS_ARE = "the Run column of the decision log, or of the newest entries on the audit page"
+WHERE_THREAD_IDS_ARE = "the Run column of the decision log, or of the entries on the audit page"
 
 
 def unknown_run_message(thread_id: str) -> str:

@@ -32,26 +32,40 @@ from audit.selectors_ledger import (
     DECISIONS,
     DecisionFilters,
     audit_overview,
+    chain_known,
     decision_actors,
     decision_log,
+    ledger_entries_page,
     ledger_workflows,
-    recent_entries,
     recent_thread_ids,
+    unknown_run_message,
 )
+from audit.services import SYSTEM_CHAIN
 from audit.verify import ledger_verify
 from orchestrator.http import Request
 from orchestrator.roles import role_required, section_required
 
 
 def _ledger_context(request: Request, **extra: object) -> dict[str, object]:
-    return {"overview": audit_overview(), "entries": recent_entries(), "formats": FORMATS,
+    # The entries list: one run's chain or all, a page at a time (`before` = the next page's start; a
+    # value edited by hand that does not read starts from the newest, as the decision log's cursor).
+    chain = request.GET.get("run", "").strip()
+    before_text = request.GET.get("before", "")
+    before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
+    entries_error = ""
+    if chain and chain != SYSTEM_CHAIN and not chain_known(chain):
+        entries_error = unknown_run_message(chain)
+    entries, older = ([], None) if entries_error else ledger_entries_page(chain=chain, before=before)
+    return {"overview": audit_overview(), "entries": entries, "entries_run": chain, "entries_before": before,
+            "entries_older": older, "entries_error": entries_error, "formats": FORMATS,
             "today": date.today().isoformat(), "thread_ids": recent_thread_ids(), **extra}
 
 
 @section_required("audit")
 @require_GET
 def ledger(request: Request) -> HttpResponse:
-    return render(request, "audit/ledger.html", _ledger_context(request))
+    context = _ledger_context(request)
+    return render(request, "audit/ledger.html", context, status=400 if context["entries_error"] else 200)
 
 
 @section_required("audit")

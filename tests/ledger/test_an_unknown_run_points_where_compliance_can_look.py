@@ -9,7 +9,7 @@ import re
 
 from orchestrator.roles import COMPLIANCE, SECTIONS
 
-WHERE = "the Run column of the decision log, or of the newest entries on the audit page"
+WHERE = "the Run column of the decision log, or of the entries on the audit page"
 
 
 def _export_error(client, run: str) -> str:

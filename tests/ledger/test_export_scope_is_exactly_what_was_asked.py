@@ -19,7 +19,7 @@ def test_an_empty_run_id_is_refused_not_read_as_all_runs(letter_run, run):
     with pytest.raises(ExportError) as refused:
         export_stream(scope=ExportScope(run=run), fmt="csv", actor="casey")
     assert str(refused.value) == ("the run to export is empty: give a thread id as shown in the Run column of the "
-                                  "decision log, or of the newest entries on the audit page, or leave the run out "
+                                  "decision log, or of the entries on the audit page, or leave the run out "
                                   "to export by date range, workflow or actor")
     assert LedgerEntry.objects.filter(kind="export").count() == exports
 
