@@ -11,6 +11,7 @@ from ninja.responses import Status
 from pydantic import ConfigDict, WithJsonSchema
 
 from orchestrator.api_auth import for_roles
+from orchestrator.api_refusals import Refusal, Refused, refused_fields
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
 from orchestrator.selectors import (
@@ -31,6 +32,7 @@ from orchestrator.services import (
     run_start,
 )
 from review.claims import ClaimHeld
+from review.models import Decision
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
 from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
@@ -103,13 +105,25 @@ _STEP = Query(None, ge=0,
               description="Checkpoint number, 0 (the input) to the run's `step`; leave it out for the latest.")
 
 
-class Refused(HttpError):
-    """An HttpError answered as `{"detail", "fields"}` (orchestrator.api), with each field at fault and what
-    is wrong with it, as a body the schema refuses and a refused fork are."""
+# The decision each text goes with: review_decide keeps only what its decision uses (a form shows back the
+# text of a refused decision, which may come along with the next one).
+_GOES_WITH = {"reason": Decision.REJECT.value, "edits": Decision.EDIT.value, "response": Decision.RESPOND.value}
 
-    def __init__(self, status_code: int, message: str, fields: dict[str, str]) -> None:
-        super().__init__(status_code, message)
-        self.fields = fields
+
+def decision_input(body: Any) -> DecisionInput:
+    """A decision body (DecisionIn, or a bulk body's decision and reason) as the DecisionInput to decide
+    with, refusing a text the decision would not use: `{"decision": "approve", "edits": {...}}` approved
+    the item unedited, and a reason sent with an approval was not recorded, without a word. A decision
+    that is none of the decisions is left to the gate's refusal, which names those it allows."""
+    sent = {name: getattr(body, name, None) for name in _GOES_WITH}
+    if body.decision in Decision.values:
+        unused = {name: f'goes with "decision": "{kind}" only; leave it out, or send that decision'
+                  for name, kind in _GOES_WITH.items()
+                  if body.decision != kind and (sent[name].strip() if isinstance(sent[name], str) else sent[name])}
+        if unused:
+            raise refused_fields(unused)
+    return DecisionInput(decision=body.decision, reason=sent["reason"] or "", edits=sent["edits"],
+                         response=sent["response"] or "")
 
 
 def decision_refused(exc: DecisionError) -> HttpError:
@@ -137,8 +151,8 @@ def start(request: HttpRequest, body: StartIn):
         raise HttpError(404, str(exc)) from None
     except ThreadIdTaken as exc:  # e.g. a start sent again after a timeout: the first one stands
         raise HttpError(409, str(exc)) from None
-    except RunError as exc:
-        raise HttpError(422, str(exc)) from None
+    except RunError as exc:  # the input, thread id or labels: `fields` names each key path at fault
+        raise Refused(422, str(exc), exc.field_errors) from None
     return Status(201, run_summary(run))
 
 
@@ -205,8 +219,7 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
         raise HttpError(409, str(exc)) from None
     assert_may_decide(request.user, item)
     try:
-        item = review_decide(item=item, actor=request.user, decision=DecisionInput(
-            decision=body.decision, reason=body.reason, edits=body.edits, response=body.response))
+        item = review_decide(item=item, actor=request.user, decision=decision_input(body))
     except DecisionError as exc:
         raise decision_refused(exc) from None
     return {"item": item.pk, "item_status": item.status, "decision": item.decision,
@@ -214,29 +227,24 @@ def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
             "run": _summary_for(request, run.thread_id)}  # read afresh: the decision moved it
 
 
-@router.post("/{thread_id}/fork", response={201: dict, 403: dict, 409: dict, 422: dict}, auth=_RUNS)
+@router.post("/{thread_id}/fork", response={201: dict, 403: Refusal, 409: Refusal}, auth=_RUNS)
 def fork(request: HttpRequest, thread_id: str, body: ForkIn):
     """Fork the run at checkpoint `at_step` (edits validated by the state schema); 422 names the field,
     403 says who may (`allow_effects`: admins)."""
-    from orchestrator.forks import ForkError, ForkForbidden, RequestKeyReused, run_fork
+    from orchestrator.forks import ForkForbidden, RequestKeyReused, run_fork
 
     parent = _run(thread_id)
     try:
         new = run_fork(run=parent, at_step=body.at_step, edits=body.edits or None, mode=body.mode,
                        overrides=body.overrides or None, allow_effects=body.allow_effects, actor=request.user,
                        request_key=body.request_key)
-    except ForkForbidden as exc:
-        return Status(403, {"detail": str(exc), "fields": exc.field_errors})
-    except RequestKeyReused as exc:
-        return Status(409, {"detail": str(exc), "fields": exc.field_errors})
-    except ForkError as exc:
-        return Status(422, {"detail": str(exc), "fields": exc.field_errors})
-    except RunError as exc:
-        return Status(422, {"detail": str(exc), "fields": {}})
+    except RunError as exc:  # a ForkError: 403 for allow_effects, 409 for a request key reused, else 422
+        status = 403 if isinstance(exc, ForkForbidden) else 409 if isinstance(exc, RequestKeyReused) else 422
+        raise Refused(status, str(exc), exc.field_errors) from None
     return Status(201, run_summary(new))  # with its lineage, as GET /api/runs/{id} reads it back
 
 
-@router.post("/{thread_id}/cancel", response={200: dict, 409: Detail, 422: Detail}, auth=_RUNS)
+@router.post("/{thread_id}/cancel", response={200: dict, 409: Detail}, auth=_RUNS)
 def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     """Cancel a run that has not finished (engineers and admins): a worker mid-node is fenced off and
     its pending review items are withdrawn. 409 when it already finished; `reason` is recorded in the
@@ -245,7 +253,7 @@ def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     try:
         run = run_cancel(run=run, actor=request.user, reason=body.reason)
     except CancelReasonTooLong as exc:
-        return Status(422, {"detail": str(exc)})
+        raise Refused(422, str(exc), exc.field_errors) from None
     except RunError as exc:
         return Status(409, {"detail": str(exc)})
     return Status(200, run_summary(run))

@@ -60,10 +60,6 @@ OVERRIDABLE = ("model", "prompt_version")
 class ForkError(RunError):
     """The fork was refused; nothing changed. `field_errors` maps state fields to reasons."""
 
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.field_errors = field_errors or {}
-
 
 def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
     """Check an engineer's edits (any field of the state schema); return the changed fields, coerced."""

@@ -20,14 +20,20 @@ from orchestrator.graph import START, GraphError, versions_compatible
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
-from orchestrator.state import StateError, check_serializable, dumps
+from orchestrator.state import dumps, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
-from orchestrator.value_errors import keys_dropped, problems_line, schema_field_errors
+from orchestrator.value_errors import keys_dropped, problems_line, schema_field_errors, schema_path_errors
 from orchestrator.workflow_versions import workflow_version_record
 
 
 class RunError(ValueError):
-    """A request about a run that cannot be carried out; the message says what to do instead."""
+    """A request about a run that cannot be carried out; the message says what to do instead.
+    `field_errors` maps each argument at fault, by its key path ("input.topic", "thread_id"), to what is
+    wrong with it, for the API's `fields` and a form that marks them; {} when no one argument is at fault."""
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors = field_errors or {}
 
 
 class ThreadIdTaken(RunError):
@@ -53,21 +59,32 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         # It names the run in URLs, file names and exports: a "/" would make the run unreachable
         # by link, a leading "=" a spreadsheet formula, more than 200 characters a database error.
         raise RunError(f"thread id {thread_id[:60]!r}{'…' if len(thread_id) > 60 else ''} is not allowed: use 1 to "
-                       "200 letters, digits, '.', '_', ':' or '-', starting with a letter or digit; or omit it.")
+                       "200 letters, digits, '.', '_', ':' or '-', starting with a letter or digit; or omit it.",
+                       {"thread_id": "must be 1 to 200 letters, digits, '.', '_', ':' or '-', starting with a letter "
+                                     "or digit"})
     if thread_id in _RESERVED_IDS:
-        raise RunError(f"thread id {thread_id!r} names a page of its own (/runs/{thread_id}/); pick another or omit it.")
+        raise RunError(f"thread id {thread_id!r} names a page of its own (/runs/{thread_id}/); pick another or omit it.",
+                       {"thread_id": f"names a page of its own (/runs/{thread_id}/); pick another"})
     if thread_id == SYSTEM_CHAIN:
         # A run's ledger chain is named after its thread id; "system" is the chain of entries
         # outside runs (exports, erasures, alerts).
-        raise RunError(f"thread id {SYSTEM_CHAIN!r} is reserved for the ledger's system chain; pick another or omit it.")
+        raise RunError(f"thread id {SYSTEM_CHAIN!r} is reserved for the ledger's system chain; pick another or omit it.",
+                       {"thread_id": "is reserved for the ledger's system chain; pick another"})
     payload = input or {}
     if not isinstance(payload, dict):
-        raise RunError("input must be a JSON object whose keys are state fields.")
-    encoded_size = len(dumps(payload)) if _json_ok(payload) else 0
+        raise RunError("input must be a JSON object whose keys are state fields.",
+                       {"input": "must be a JSON object whose keys are state fields"})
+    unstorable = unserializable_at(payload, "input")
+    if unstorable is not None:  # NaN or Infinity (which Python's JSON reads), or a value of no JSON type
+        where, what = unstorable
+        raise RunError(f"{where}: {what} is not a JSON value; send text, a finite number, true, false, null, a list "
+                       "or an object. Nothing was started.", {where: f"{what} is not a JSON value"})
+    encoded_size = len(dumps(payload))
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(
             f"input is {encoded_size} bytes, above GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES}; "
-            + LARGE_INPUT_ADVICE
+            + LARGE_INPUT_ADVICE,
+            {"input": f"is {encoded_size:,} bytes, over the limit of {settings.GATEHOUSE_MAX_INPUT_BYTES:,}"},
         )
     typed = pointer_not_held_at(payload, "input")
     if typed is not None:
@@ -75,20 +92,20 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         # document it names (another run's included) as this run's.
         raise RunError(f"{typed}: run input may not contain the key {BLOB_KEY!r}: it is reserved for the engine's "
                        "pointers to stored documents. Pass the document itself, or a reference the first node "
-                       "fetches and keeps with ctx.blobs.put().")
+                       "fetches and keeps with ctx.blobs.put().",
+                       {typed: "is reserved for the engine's pointers to stored documents; remove it"})
     try:
-        check_serializable("input", payload)
         model = graph.state.model_validate(payload)
-    except StateError as exc:
-        raise RunError(str(exc)) from None
     except ValidationError as exc:
         # With the keys it would have dropped: a misspelt "tpoic" is named beside "topic: is required".
         problems = {**schema_field_errors(exc), **keys_dropped(payload, graph.state, f"workflow {workflow!r}")}
         raise RunError(f"the input was not accepted: {problems_line(problems)}. Correct it and start the run "
-                       "again.") from None
+                       "again.", {**schema_path_errors(exc, within=("input",)),
+                                  **keys_dropped(payload, graph.state, f"workflow {workflow!r}", ("input",))}) from None
     dropped = keys_dropped(payload, model, f"workflow {workflow!r}")
     if dropped:
-        raise RunError(f"the input was not accepted: {problems_line(dropped)}. Correct it and start the run again.")
+        raise RunError(f"the input was not accepted: {problems_line(dropped)}. Correct it and start the run again.",
+                       keys_dropped(payload, model, f"workflow {workflow!r}", ("input",)))
     state = model.model_dump(mode="json")
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
     missing = [key for key in graph.required_labels if not labels.get(key, "").strip()]
@@ -97,7 +114,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise RunError(f"workflow {workflow!r} needs the label{'s' if len(missing) > 1 else ''} "
                        f"{', '.join(map(repr, missing))} on every run (its budgets and chargeback count runs by "
                        f"them): start it with {example} (`--label` on the CLI, \"labels\" in the API). Nothing was "
-                       "started.")
+                       "started.", {f"labels.{key}": f"is required on every run of workflow {workflow!r}"
+                                    for key in missing})
     first = graph.edges.get(START) or ""
     if not first:
         try:
@@ -129,14 +147,6 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
             from None
     return run
-
-
-def _json_ok(value: Any) -> bool:
-    try:
-        dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _name(actor: Any) -> str | None:
@@ -176,7 +186,9 @@ def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
     reason = reason.strip()
     if len(reason) > CANCEL_REASON_MAX:
         raise CancelReasonTooLong(f"the reason is {len(reason):,} characters, over the limit of {CANCEL_REASON_MAX:,}: "
-                                  "shorten it and cancel again. Nothing was cancelled.")
+                                  "shorten it and cancel again. Nothing was cancelled.",
+                                  {"reason": f"must have at most {CANCEL_REASON_MAX:,} characters (it has "
+                                             f"{len(reason):,})"})
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.is_terminal:

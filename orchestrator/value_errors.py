@@ -150,6 +150,16 @@ def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
     return errors
 
 
+def schema_path_errors(exc: ValidationError, *, within: tuple[int | str, ...] = ()) -> dict[str, str]:
+    """A schema violation as {key path: what is wrong}, each path whole and under `within` (the argument
+    that held the value: ("input",) makes topic input.topic), for the API's `fields`, which name where
+    in the request each fault is. A path's first problem is the one shown."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        errors.setdefault(key_path((*within, *err["loc"])) or WHOLE_STATE, schema_problem(err))
+    return errors
+
+
 def schema_problems(exc: ValidationError, *, limit: int = 5, quote_values: bool = True) -> str:
     """The violation as one line, "to: doesn't have the expected form (…); topic: is required", for a
     message that names every field at fault (at most `limit` of them, then how many more)."""

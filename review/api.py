@@ -11,7 +11,8 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_refused
+from orchestrator.api_refusals import refused_fields
+from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_input, decision_refused
 from orchestrator.budgets import amount_text
 from orchestrator.roles import ROLES, SECTIONS
 from review.bulk import items_decide_bulk
@@ -19,7 +20,7 @@ from review.claims import item_claim
 from review.models import ReviewItem
 from review.permissions import assert_may_decide, assert_may_read_item
 from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, fork_note, inbox_page, item_view
-from review.services import DecisionError, DecisionInput, review_decide
+from review.services import DecisionError, review_decide
 
 router = Router(tags=["review items"])
 
@@ -84,7 +85,7 @@ def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: 
         filters = InboxFilters.from_query({"workflow": workflow, "scope": scope, "risk": risk, "q": q,
                                            "after": after})
     except FilterError as exc:
-        raise HttpError(422, str(exc)) from None
+        raise refused_fields({f"?{name}": problem for name, problem in exc.fields.items()}) from None
     page = inbox_page(user=request.user, filters=filters)
     return {"items": [item_json(row.item, row.fork) for row in page.rows], "next": page.next_cursor or None}
 
@@ -115,8 +116,7 @@ def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
 def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
     item = _item(request, pk, deciding=True)
     try:
-        item = review_decide(item=item, actor=request.user, decision=DecisionInput(
-            decision=body.decision, reason=body.reason, edits=body.edits, response=body.response))
+        item = review_decide(item=item, actor=request.user, decision=decision_input(body))
     except DecisionError as exc:
         raise decision_refused(exc) from None
     return item_json(item, fork_note(item.run))
@@ -124,6 +124,7 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
 
 @router.post("/bulk", response=dict, auth=DECIDERS)
 def items_bulk(request: HttpRequest, body: BulkIn):
+    decision_input(body)  # a reason sent with a bulk approval is refused, not dropped
     try:
         result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
     except DecisionError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -87,7 +87,15 @@ def pending_item_for_run(run: Run, user: Any = None) -> ReviewItem:
 
 # --- the inbox ----------------------------------------------------------------------------------
 class FilterError(ValueError):
-    """A filter value the inbox does not understand; the message says what is accepted."""
+    """A filter value the inbox does not understand; the message says what is accepted. `fields` maps each
+    filter at fault to what is wrong with it (the API names them as query parameters)."""
+
+    def __init__(self, message: str, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+SEARCH_MAX = 200  # characters of the inbox's search text
 
 
 @dataclass(frozen=True)
@@ -102,15 +110,23 @@ class InboxFilters:
     def from_query(cls, data: Any) -> InboxFilters:
         scope, risk = data.get("scope", ""), data.get("risk", "")
         if scope not in SCOPES:
-            raise FilterError(f"scope must be one of: {', '.join(s for s in SCOPES if s)} (or empty).")
+            choices = ", ".join(s for s in SCOPES if s)
+            raise FilterError(f"scope must be one of: {choices} (or empty).",
+                              {"scope": f"must be one of: {choices} (or empty)"})
         if risk and risk not in RISKS:
-            raise FilterError(f"risk must be one of: {', '.join(RISKS)}.")
+            raise FilterError(f"risk must be one of: {', '.join(RISKS)}.", {"risk": f"must be one of: {', '.join(RISKS)}"})
         after = data.get("after", "")
         if after:
             _parse_cursor(after)
-        workflow, q = data.get("workflow", "").strip(), data.get("q", "").strip()[:200]
-        if "\x00" in workflow + q:  # PostgreSQL refuses a NUL in a query (a 500); no item holds one
-            raise FilterError("the search text and the workflow may not contain the NUL character (%00).")
+        workflow, q = data.get("workflow", "").strip(), data.get("q", "").strip()
+        if len(q) > SEARCH_MAX:
+            # Cut short, it searched for other text than was typed (and found more than was asked for).
+            raise FilterError(f"the search text is {len(q):,} characters; search for at most {SEARCH_MAX}.",
+                              {"q": f"must have at most {SEARCH_MAX} characters (it has {len(q):,})"})
+        nul = {name: "may not contain the NUL character (%00)" for name, text in (("workflow", workflow), ("q", q))
+               if "\x00" in text}
+        if nul:  # PostgreSQL refuses a NUL in a query (a 500); no item holds one
+            raise FilterError("the search text and the workflow may not contain the NUL character (%00).", nul)
         return cls(workflow=workflow, scope=scope, risk=risk, q=q, after=after)
 
     @property
@@ -123,7 +139,8 @@ class InboxFilters:
 
 
 def _cursor(item: ReviewItem) -> str:
-    return f"{item.created_at.isoformat()}_{item.pk}"
+    # In UTC with a "Z": an offset's "+" read back from a query string a client did not encode is a space.
+    return f"{item.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}Z_{item.pk}"
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, int]:
@@ -131,7 +148,9 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
         stamp, pk = cursor.rsplit("_", 1)
         return datetime.fromisoformat(stamp), int(pk)
     except ValueError:
-        raise FilterError("the page link is damaged: go back to the first page of the inbox.") from None
+        raise FilterError("the page link is damaged: go back to the first page of the inbox.", {
+            "after": 'is not a "next" this list gave; send one as it was given, or leave it out for the first page'
+        }) from None
 
 
 def visible_pending(user: Any) -> QuerySet[ReviewItem]:

@@ -42,10 +42,6 @@ from review.permissions import deciding_group
 class DecisionError(RunError):
     """The decision was refused; nothing changed. `field_errors` maps form fields to messages."""
 
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.field_errors = field_errors or {}
-
 
 class AlreadyDecided(DecisionError):
     pass

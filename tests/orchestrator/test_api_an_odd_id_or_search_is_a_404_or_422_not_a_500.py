@@ -40,9 +40,12 @@ def test_a_blob_name_holding_a_nul_is_a_404(api, engineer_user):
     assert response.status_code == 404 and "use the sha256 of a state value's" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("query", ["q=inv%00oice", "workflow=email%00"])
-def test_an_inbox_search_holding_a_nul_is_a_422_saying_so(api, reviewer_user, waiting, query):
+@pytest.mark.parametrize(("query", "name"), [("q=inv%00oice", "q"), ("workflow=email%00", "workflow")])
+def test_an_inbox_search_holding_a_nul_is_a_422_naming_it(api, reviewer_user, waiting, query, name):
     response = api(reviewer_user).get(f"/api/items?{query}")
 
     assert response.status_code == 422
-    assert response.json()["detail"] == "the search text and the workflow may not contain the NUL character (%00)."
+    assert response.json() == {
+        "detail": f"the request was not accepted: ?{name}: may not contain the NUL character (%00). Correct it and "
+                  "send it again; nothing was done.",
+        "fields": {f"?{name}": "may not contain the NUL character (%00)"}}

@@ -2,7 +2,8 @@
 read an array, a string or null as an object with no fields: `POST /api/runs/{id}/cancel` with the body
 `[]` cancelled the run, a nested-too-deep body got "Cannot parse request body", and text holding a NUL
 character (which PostgreSQL cannot store) in a label or a reason was a server error. Each is now refused
-with what to send instead, and nothing is done."""
+with what to send instead, and nothing is done: a 400 with `"fields": {}` for a body that cannot be read as
+one object, a 422 naming each key path at fault for one that holds what no field can."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def test_a_body_that_is_not_an_object_is_a_400_and_cancels_nothing(api, engineer
     response = api(engineer_user).post(f"/api/runs/{waiting.thread_id}/cancel", body, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json()["detail"] == (
+    assert response.json() == {"detail": (
         f"the request body is {kind}, not a JSON object; nothing was done. Send one JSON object with "
-        "Content-Type: application/json; /api/docs lists each endpoint's fields.")
+        "Content-Type: application/json; /api/docs lists each endpoint's fields."), "fields": {}}
     _unchanged(waiting)
 
 
@@ -55,7 +56,7 @@ def test_json_nested_too_deeply_to_read_says_so(api, engineer_user, waiting):
 
     response = api(engineer_user).post(f"/api/runs/{waiting.thread_id}/cancel", body, content_type="application/json")
 
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["fields"] == {}
     assert response.json()["detail"].startswith("the request body nests JSON too deeply to be read; nothing was done.")
     _unchanged(waiting)
 
@@ -64,7 +65,7 @@ def test_invalid_json_sent_to_any_endpoint_is_told_what_to_send(api, reviewer_us
     response = api(reviewer_user).post(f"/api/runs/{waiting.thread_id}/decision", '{"decision": approve}',
                                        content_type="application/json")
 
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["fields"] == {}
     detail = response.json()["detail"]
     assert detail.startswith("the request body is not valid JSON (Expecting value: line 1 column 14 (char 13)); "
                              "nothing was done. Send one JSON object with Content-Type: application/json")
@@ -78,22 +79,26 @@ def test_a_label_holding_a_nul_character_is_a_422_naming_it_and_starts_nothing(a
     response = api(engineer_user).post("/api/runs", json.dumps(body), content_type="application/json")
 
     assert response.status_code == 422
-    assert response.json()["detail"] == ("labels.customer: text may not contain the NUL character (\\u0000); remove it "
-                                         "and send the request again. Nothing was done.")
+    assert response.json() == {
+        "detail": "the request was not accepted: labels.customer: text may not contain the NUL character (\\u0000); "
+                  "remove it. Correct it and send it again; nothing was done.",
+        "fields": {"labels.customer": "text may not contain the NUL character (\\u0000); remove it"}}
     assert not Run.objects.exists()
 
 
-@pytest.mark.parametrize(("body", "where"), [
-    ({"decision": "reject", "reason": "spam\x00"}, "reason"),
-    ({"decision": "edit", "edits": {"body": ["ok", "x\x00"]}}, "edits.body[1]"),
-    ({"decision": "edit", "edits": {"b\x00dy": "x"}}, "a key in edits"),
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"decision": "reject", "reason": "spam\x00"}, {"reason": "text may not contain the NUL character (\\u0000); "
+                                                               "remove it"}),
+    ({"decision": "edit", "edits": {"body": ["ok", "x\x00"]}},
+     {"edits.body[1]": "text may not contain the NUL character (\\u0000); remove it"}),
+    ({"decision": "edit", "edits": {"b\x00dy": "x"}},
+     {"edits": "has a key holding the NUL character (\\u0000); remove it"}),
 ])
-def test_a_decision_holding_a_nul_character_is_a_422_and_decides_nothing(api, reviewer_user, waiting, body, where):
+def test_a_decision_holding_a_nul_character_is_a_422_and_decides_nothing(api, reviewer_user, waiting, body, fields):
     response = api(reviewer_user).post(f"/api/runs/{waiting.thread_id}/decision", json.dumps(body),
                                        content_type="application/json")
 
-    assert response.status_code == 422
-    assert response.json()["detail"].startswith(f"{where}: text may not contain the NUL character")
+    assert response.status_code == 422 and response.json()["fields"] == fields
     _unchanged(waiting)
 
 
@@ -105,5 +110,5 @@ def test_a_nul_character_is_found_in_a_body_sent_in_another_unicode_encoding(api
     response = api(engineer_user).post("/api/runs", json.dumps(body).encode(encoding), content_type="application/json")
 
     assert response.status_code == 422
-    assert response.json()["detail"].startswith("labels.customer: text may not contain the NUL character")
+    assert response.json()["fields"] == {"labels.customer": "text may not contain the NUL character (\\u0000); remove it"}
     assert not Run.objects.exists()

@@ -25,9 +25,10 @@ def test_an_unknown_input_key_is_a_422_naming_it_and_the_fields(api, engineer_us
     response = _start(api(engineer_user), "email_approval", {"to": "ana@example.com", "topic": "Q3", "dry_run": True})
 
     assert response.status_code == 422
-    assert response.json() == {"detail": (
-        "the input was not accepted: dry_run: is not a field the workflow knows; remove it (workflow "
-        f"'email_approval' has {EMAIL_FIELDS}). Correct it and start the run again.")}
+    problem = f"is not a field the workflow knows; remove it (workflow 'email_approval' has {EMAIL_FIELDS})"
+    assert response.json() == {
+        "detail": f"the input was not accepted: dry_run: {problem}. Correct it and start the run again.",
+        "fields": {"input.dry_run": problem}}
     assert not Run.objects.exists()
 
 
@@ -37,6 +38,9 @@ def test_a_misspelt_required_field_is_named_beside_the_one_it_was_meant_to_be(ap
     assert response.status_code == 422
     assert response.json()["detail"].startswith(
         "the input was not accepted: topic: is required; tpoic: is not a field the workflow knows; remove it")
+    assert response.json()["fields"] == {
+        "input.topic": "is required",
+        "input.tpoic": f"is not a field the workflow knows; remove it (workflow 'email_approval' has {EMAIL_FIELDS})"}
 
 
 def test_a_key_inside_a_nested_field_is_named_by_its_path(api, engineer_user):
@@ -46,6 +50,9 @@ def test_a_key_inside_a_nested_field_is_named_by_its_path(api, engineer_user):
     assert response.status_code == 422
     assert "decision.reasn: is not a field the workflow knows; remove it (decision has decision, actor, reason, " \
            "response, edits)" in response.json()["detail"]
+    assert response.json()["fields"] == {"input.decision.reasn": "is not a field the workflow knows; remove it "
+                                                                 "(input.decision has decision, actor, reason, response, "
+                                                                 "edits)"}
     assert not Run.objects.exists()
 
 
