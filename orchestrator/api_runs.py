@@ -13,7 +13,7 @@ from pydantic import ConfigDict, WithJsonSchema
 from orchestrator.api_auth import for_roles
 from orchestrator.api_refusals import Refusal, Refused, refused_fields
 from orchestrator.registry import UnknownWorkflow
-from orchestrator.roles import ADMIN, ENGINEER, REVIEWER, user_has_role
+from orchestrator.roles import ADMIN, ENGINEER, INBOX_ROLES, REVIEWER, user_has_role
 from orchestrator.selectors import (
     HistoryPruned,
     StepOutOfRange,
@@ -42,7 +42,7 @@ router = Router(tags=["runs"])
 # Who may call each endpoint (checked before the request is read: orchestrator.api_auth). Reviewers
 # decide, and read where a run they review stands; everything else is for engineers and admins.
 _RUNS = for_roles(ENGINEER, ADMIN)
-DECIDERS = for_roles(REVIEWER, ENGINEER, ADMIN)
+DECIDERS = for_roles(*INBOX_ROLES)
 
 
 class RequestBody(Schema):

@@ -18,13 +18,14 @@ from django.http import HttpRequest
 REVIEWER, ENGINEER, COMPLIANCE, ADMIN = "reviewer", "engineer", "compliance", "admin"
 ROLES = (REVIEWER, ENGINEER, COMPLIANCE, ADMIN)
 
-# The roles with an inbox: they may decide the items of the groups they are in (review.permissions).
-INBOX_ROLES = frozenset({REVIEWER, ENGINEER, ADMIN})
+# The roles with an inbox, in ROLES' order: they may decide the items of the groups they are in
+# (review.permissions); the inbox section and both decision endpoints are theirs.
+INBOX_ROLES = (REVIEWER, ENGINEER, ADMIN)
 
 # section -> (label, url name, roles that may open it)
 SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
     # Engineers decide the loop-guard items of the "engineer" group: their inbox lists only those.
-    "inbox": ("Inbox", "review:inbox", INBOX_ROLES),
+    "inbox": ("Inbox", "review:inbox", frozenset(INBOX_ROLES)),
     "runs": ("Runs", "audit:runs", frozenset({ENGINEER, ADMIN})),
     "audit": ("Audit", "audit:ledger", frozenset({COMPLIANCE, ADMIN})),
     "costs": ("Costs", "audit:costs", frozenset({ENGINEER, COMPLIANCE, ADMIN})),

@@ -14,7 +14,7 @@ from orchestrator.api_auth import for_roles
 from orchestrator.api_refusals import refused_fields
 from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_input, decision_refused
 from orchestrator.budgets import amount_text
-from orchestrator.roles import ROLES, SECTIONS
+from orchestrator.roles import INBOX_ROLES, ROLES
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
@@ -28,7 +28,7 @@ router = Router(tags=["review items"])
 # reads the items it may (compliance reads them all); those with an inbox list, claim and decide them,
 # as on /api/runs/{id}/decision.
 _READERS = for_roles(*ROLES, refusal="your account has no role that may read review items; ask an admin for one.")
-_INBOX = for_roles(*sorted(SECTIONS["inbox"][2]), refusal="only reviewers, engineers and admins have an inbox")
+_INBOX = for_roles(*INBOX_ROLES, refusal="only reviewers, engineers and admins have an inbox")
 
 
 class ClaimIn(RequestBody):

@@ -60,7 +60,7 @@ def may_decide(user: Any, item: ReviewItem) -> bool:
     (a member of "legal" with no role could not open the item, so is not taken to be able to decide it)."""
     roles = user_roles(user)
     group = deciding_group(item)
-    return ADMIN in roles or (group is not None and group in user_groups(user) and bool(roles & INBOX_ROLES))
+    return ADMIN in roles or (group is not None and group in user_groups(user) and not roles.isdisjoint(INBOX_ROLES))
 
 
 def groups_without_deciders(groups: Iterable[str]) -> set[str]:
