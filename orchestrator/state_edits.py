@@ -20,26 +20,24 @@
     the edited values are read as pydantic's strict JSON mode reads them: as the type they were
     written with, except the types JSON can only write as text (a date, a datetime, an enum's value,
     a decimal), which the stored state holds as text too;
-and returns the fields whose value changes, as the schema dumps them (a date as ISO text).
+and returns the fields whose value changes, as the schema dumps them (a date as ISO text). The last
+three are checked together and refused together, every problem named by its key path, so a person
+who fixes what the refusal names is not refused again for something it left out.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.state import dumps, unserializable_at
-from orchestrator.value_errors import (
-    by_field,
-    keys_dropped,
-    problems_line,
-    schema_field_errors,
-    schema_problems,
-)
+from orchestrator.value_errors import keys_dropped, problems_line, schema_field_problems
 
 
 class StateEditRefused(ValueError):
@@ -72,33 +70,62 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
             if held is None:
                 held = _pointers_in(state)
             _refuse_pointer(key, value, held)
+    # Every problem of the edit is named at once, by key path: what lax validation refuses, what
+    # strict JSON mode refuses besides (a quoted number beside another field's refused value), and the
+    # keys the schema would drop (a misspelt key in one item of a list beside a refused value in another).
+    refused: list[ErrorDetails] = []
+    model: BaseModel | None = None
     try:
         model = schema.model_validate({**state, **edits})
     except ValidationError as exc:
-        # With the keys it would have dropped: a misspelt "subjcet" is named beside "email.subject: is required".
-        dropped = keys_dropped(edits, schema, schema.__name__)
-        if not dropped:
-            raise StateEditRefused(f"the edit was not accepted: {schema_problems(exc)}. Correct the value and try "
-                                   "again.", schema_field_errors(exc)) from None
-        refused = schema_field_errors(exc)
-        errors = dict(refused)
-        for field, problem in by_field(dropped).items():
-            errors[field] = f"{errors[field]}; {problem}" if field in errors else problem
-        raise StateEditRefused(f"the edit was not accepted: {problems_line({**refused, **dropped})}. "
-                               "Correct it and try again; nothing was changed.", errors) from None
+        refused = exc.errors()
+    seen = {tuple(err["loc"]) for err in refused}
+    quoted = [err for err in _other_json_types(schema, state, edits) if tuple(err["loc"]) not in seen]
     # Only the edits: a key the state already held was kept or dropped by the schema long ago, and is
     # nothing this person typed. Top-level keys were checked against `editable` above.
-    dropped = keys_dropped(edits, model, schema.__name__)
-    if dropped:
-        raise StateEditRefused(f"the edit was not accepted: {problems_line(dropped)}. Spell the key as one of "
-                               "those fields, or remove it, and try again; nothing was changed.", by_field(dropped))
-    _refuse_other_json_types(schema, state, edits)
+    dropped = keys_dropped(edits, schema if model is None else model, schema.__name__)
+    if refused or quoted or dropped:
+        raise _refusal(list(edits), refused, quoted, dropped)
+    assert model is not None  # validated: `refused` is empty
     dumped = model.model_dump(mode="json", include=set(edits))
     return {key: value for key, value in dumped.items() if state.get(key) != value}
 
 
-def _refuse_other_json_types(schema: type[BaseModel], state: dict[str, Any], edits: dict[str, Any]) -> None:
-    """Refuse an edited value whose JSON type is not its field's (see the module's docstring).
+# At most this many problems are named in the refusal's one line; the form marks every field at fault.
+PROBLEMS_NAMED = 20
+
+
+def _refusal(fields: list[str], refused: list[ErrorDetails], quoted: list[ErrorDetails],
+             dropped: dict[str, str]) -> StateEditRefused:
+    """One refusal naming every problem, in the order of the edited fields, and saying what to do about
+    each kind; its field_errors hold all of a field's problems."""
+    problems = [(field, problem, field) for field, problem in schema_field_problems(refused + quoted)]
+    problems += [(path, problem, _field_of(path)) for path, problem in dropped.items()]
+    order = {name: index for index, name in enumerate(fields)}
+    problems.sort(key=lambda entry: order.get(entry[2], len(order)))
+    errors: dict[str, str] = {}
+    for named, problem, field in problems:
+        marked = problem if named == field else f"{problem} (at {named})"
+        errors[field] = f"{errors[field]}; {marked}" if field in errors else marked
+    advice = []
+    if refused:
+        advice.append("correct the value" if len(refused) == 1 else "correct those values")
+    if quoted:
+        advice.append("type each value as its field's type, with no quotes around a number or true/false")
+    if dropped:
+        advice.append("spell each key as one of the fields named, or remove it")
+    todo = "; ".join(advice) + (", then try again" if len(advice) == 1 else "; then try again")
+    line = problems_line([(named, problem) for named, problem, _field in problems], limit=PROBLEMS_NAMED)
+    return StateEditRefused(f"the edit was not accepted: {line}. {todo[:1].upper()}{todo[1:]}; nothing was changed.",
+                            errors)
+
+
+def _field_of(path: str) -> str:
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def _other_json_types(schema: type[BaseModel], state: dict[str, Any], edits: dict[str, Any]) -> list[ErrorDetails]:
+    """The errors of edited values whose JSON type is not their field's (see the module's docstring).
 
     The whole state is validated, so the workflow's own validators see what they always see, but only
     errors inside edited fields count: the rest is what the run already holds, which lax validation
@@ -106,11 +133,8 @@ def _refuse_other_json_types(schema: type[BaseModel], state: dict[str, Any], edi
     try:
         schema.model_validate_json(dumps({**state, **edits}), strict=True)
     except ValidationError as exc:
-        errors = schema_field_errors(exc, only=edits)
-        if errors:
-            raise StateEditRefused(f"the edit was not accepted: {problems_line(errors)}. Type each value as its "
-                                   "field's type, with no quotes around a number or true/false, and try again; "
-                                   "nothing was changed.", errors) from None
+        return [err for err in exc.errors() if err["loc"] and err["loc"][0] in edits]
+    return []
 
 
 def _refuse_non_json(key: str, value: Any) -> None:

@@ -10,11 +10,12 @@ An error type without a phrase keeps pydantic's message, lower-cased to follow t
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import re
 import types
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,14 @@ def _unquoted(err: ErrorDetails) -> str:
     """Text refused by a *_type error: only strict validation (an edit, read as JSON) refuses text for
     a number or a flag, and the text may read as a good value ("true", "3"): the quotes are what is wrong."""
     return " without quotes" if isinstance(err.get("input"), str) else ""
+
+
+def _unquoted_choice(err: ErrorDetails, ctx: dict[str, Any]) -> str:
+    """Text that reads as one of the choices when unquoted ("2" for 1, 2 or 3): only strict validation
+    (an edit, read as JSON) refuses it, and the quotes are what is wrong. Text choices are listed quoted
+    ('email' or 'sms'), so they never match."""
+    value = err.get("input")
+    return " without quotes" if isinstance(value, str) and value in re.split(r", | or ", ctx["expected"]) else ""
 
 
 def _has(err: ErrorDetails) -> str:
@@ -90,8 +99,8 @@ _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
     "less_than": lambda err, ctx: f"must be less than {_num(ctx['lt'])}",
     "less_than_equal": lambda err, ctx: f"must be at most {_num(ctx['le'])}",
     "multiple_of": lambda err, ctx: f"must be a multiple of {_num(ctx['multiple_of'])}",
-    "literal_error": lambda err, ctx: f"must be one of {ctx['expected']}{_not(err)}",
-    "enum": lambda err, ctx: f"must be one of {ctx['expected']}{_not(err)}",
+    "literal_error": lambda err, ctx: f"must be one of {ctx['expected']}{_unquoted_choice(err, ctx)}{_not(err)}",
+    "enum": lambda err, ctx: f"must be one of {ctx['expected']}{_unquoted_choice(err, ctx)}{_not(err)}",
     "list_type": lambda err, ctx: _LIST,
     "tuple_type": lambda err, ctx: _LIST,
     "set_type": lambda err, ctx: _LIST,
@@ -104,6 +113,11 @@ _PHRASES: dict[str, Callable[[ErrorDetails, dict[str, Any]], str]] = {
     "date_type": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
     "datetime_parsing": lambda err, ctx: f"must be a date and time like 2025-01-31T09:30:00Z{_not(err)}",
     "datetime_type": lambda err, ctx: f"must be a date and time like 2025-01-31T09:30:00Z{_not(err)}",
+    # Lax validation tries text a datetime refused as a date too (and the other way round), and says so.
+    "datetime_from_date_parsing": lambda err, ctx: f"must be a date and time like 2025-01-31T09:30:00Z{_not(err)}",
+    "date_from_datetime_parsing": lambda err, ctx: f"must be a date like 2025-01-31{_not(err)}",
+    "date_from_datetime_inexact": lambda err, ctx: f"must be a date like 2025-01-31, without a time{_not(err)}",
+    "time_parsing": lambda err, ctx: f"must be a time like 09:30:00{_not(err)}",
     # A workflow's own validator wrote these words for people already: only pydantic's prefix goes.
     "value_error": lambda err, ctx: err["msg"].removeprefix("Value error, "),
     "assertion_error": lambda err, ctx: err["msg"].removeprefix("Assertion failed, "),
@@ -134,19 +148,29 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
-                        only: Collection[str] | None = None) -> dict[str, str]:
-    """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
-    inside the field is kept in the reason, and a field's first problem is the one shown. A rule over
-    the whole state is under WHOLE_STATE. `only` keeps the problems inside those fields (and no rule
-    over the whole state)."""
-    errors: dict[str, str] = {}
-    for err in exc.errors():
+def schema_field_problems(errors: Iterable[ErrorDetails], *, quote_values: bool = True,
+                          only: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Every problem of a schema violation (`exc.errors()`) as (state field, what is wrong (at key path)),
+    in pydantic's order; a rule over the whole state is under WHOLE_STATE. `only` keeps the problems
+    inside those fields (and no rule over the whole state)."""
+    problems = []
+    for err in errors:
         loc = tuple(err["loc"])
         if only is not None and not (loc and loc[0] in only):
             continue
         inside = f" (at {key_path(loc)})" if len(loc) > 1 else ""
-        errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}")
+        problems.append((str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}"))
+    return problems
+
+
+def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
+                        only: Collection[str] | None = None) -> dict[str, str]:
+    """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
+    inside the field is kept in the reason, and a field's first problem is the one shown (see
+    schema_field_problems for the others)."""
+    errors: dict[str, str] = {}
+    for field, problem in schema_field_problems(exc.errors(), quote_values=quote_values, only=only):
+        errors.setdefault(field, problem)
     return errors
 
 
@@ -174,9 +198,11 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
     refused them already. Each problem names the fields `where` (the workflow, or the key path of a
     model inside it) has, in the words of pydantic's own refusal of such a key (extra_forbidden).
 
-    `validated` may be the model class when `data` did not validate: its keys are checked then, and those
-    of a field that is itself a model (or None), so a misspelt required field is named beside the "is
-    required" of the one it was meant to be."""
+    `validated` may be the model class when `data` did not validate: its keys are checked then, and,
+    by each field's type, those of the models inside it (`Model`, `list[Model]`, `dict[str, Model]`,
+    `Model | None`, nested), so a misspelt key is named beside the other problems of the same data
+    ("email.subject: is required" beside the misspelt "email.subjcet", a misspelt key in one item of a
+    list beside another item's refused value)."""
     found: dict[str, str] = {}
     model = validated if isinstance(validated, type) and issubclass(validated, BaseModel) else type(validated)
     if issubclass(model, BaseModel) and isinstance(data, dict):
@@ -185,15 +211,14 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
         names.update({info.alias: name for name, info in fields.items() if isinstance(info.alias, str)})
         chosen = model.model_config.get("extra") in ("allow", "ignore")
         for key, value in data.items():
+            inner = (*path, key)
             if key not in names:
                 if not chosen:
-                    found[key_path((*path, key))] = f"{_NOT_A_FIELD} ({where} has {', '.join(fields) or 'no fields'})"
+                    found[key_path(inner)] = f"{_NOT_A_FIELD} ({where} has {', '.join(fields) or 'no fields'})"
             elif validated is not model:
-                inner = (*path, key)
                 found.update(keys_dropped(value, getattr(validated, names[key]), key_path(inner), inner))
-            elif (nested := _model_of(fields[names[key]].annotation)) is not None:
-                inner = (*path, key)
-                found.update(keys_dropped(value, nested, key_path(inner), inner))
+            else:
+                found.update(_keys_dropped_as(value, fields[names[key]].annotation, inner))
     elif isinstance(validated, dict) and isinstance(data, dict):
         for key, value in data.items():
             if key in validated:
@@ -204,32 +229,45 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
     return found
 
 
-def by_field(problems: dict[str, str]) -> dict[str, str]:
-    """{key path: what is wrong} (keys_dropped) as {state field: what is wrong (at key path)}, the form
-    schema_field_errors gives, for a form that marks the field whose value holds the fault."""
-    errors: dict[str, str] = {}
-    for path, problem in problems.items():
-        field = re.split(r"[.\[]", path, maxsplit=1)[0]
-        errors.setdefault(field, f"{problem} (at {path})" if path != field else problem)
-    return errors
+def _keys_dropped_as(data: Any, annotation: Any, path: tuple[int | str, ...]) -> dict[str, str]:
+    """keys_dropped for `data` that did not validate, by its declared type: the models inside it are
+    read from the type, as there are no validated values to read them from. A union of several types
+    is left alone: which member pydantic would take is not known without a value it took."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [m for m in args if m is not type(None)]
+        return _keys_dropped_as(data, members[0], path) if len(members) == 1 else {}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return keys_dropped(data, annotation, key_path(path), path)
+    found: dict[str, str] = {}
+    if isinstance(data, list) and origin in _SEQUENCES and args:
+        # tuple[A, B] types each place; tuple[A, ...] and list[A] one type for all.
+        fixed = origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)
+        for index, value in enumerate(data):
+            if fixed and index >= len(args):
+                break
+            found.update(_keys_dropped_as(value, args[index] if fixed else args[0], (*path, index)))
+    elif isinstance(data, dict) and origin in _MAPPINGS and len(args) == 2:
+        for key, value in data.items():
+            found.update(_keys_dropped_as(value, args[1], (*path, key)))
+    return found
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds, for `Model` and `Model | None`; None for any other type."""
-    members = [m for m in typing.get_args(annotation) if m is not type(None)] \
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
-    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
-        return members[0]
-    return None
+_SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
+_MAPPINGS = (dict, collections.abc.Mapping)
 
 
-def problems_line(errors: dict[str, str], *, limit: int = 5) -> str:
+def problems_line(errors: dict[str, str] | list[tuple[str, str]], *, limit: int = 5) -> str:
     """{field: what is wrong} as one line, "to: is required; topic: …", at most `limit` of them and then
-    how many more (also for the JSON API's own request fields)."""
-    shown = [f"{'the state as a whole' if field == WHOLE_STATE else field}: {problem}"
-             for field, problem in list(errors.items())[:limit]]
-    more = len(errors) - limit
-    return "; ".join(shown) + (f"; and {_count(more, 'more field', 'more fields')}" if more > 0 else "")
+    how many more (also for the JSON API's own request fields). A list of (field or key path, what is
+    wrong) may name a field more than once: its remainder is counted in problems, not fields."""
+    pairs = list(errors.items()) if isinstance(errors, dict) else list(errors)
+    shown = [f"{'the state as a whole' if field == WHOLE_STATE else field}: {problem}" for field, problem in pairs[:limit]]
+    more = len(pairs) - limit
+    unit = ("more field", "more fields") if isinstance(errors, dict) else ("more problem", "more problems")
+    return "; ".join(shown) + (f"; and {_count(more, *unit)}" if more > 0 else "")
 
 
 def json_problem(exc: json.JSONDecodeError) -> str:

@@ -1,15 +1,31 @@
 """The edit-then-approve form, generated from the gate's arguments and the workflow's state schema.
 
-Each argument of the gate is a state field, so its pydantic field says how to show it (text, long
-text, number, checkbox, choice, JSON) and how to read it back. Reading back only turns form text
-into the JSON values they show (a number box's "900" is 900: edits are read as their JSON type, and
-"900" would be text); `review.services.validate_edits` then validates them against the schema and
-keeps the typed result, so an int stays an int and a bad email address is refused by name.
+Each argument of the gate is a state field, so its pydantic field says how to show it and how to
+read it back. Edits are checked as pydantic's strict JSON mode reads them (orchestrator.state_edits),
+so reading back turns the form's text into the JSON value the input shows, of its field's JSON type:
+
+  - number box (int, float, Decimal): 900, not "900"; a decimal stays text, exact as typed, as JSON
+    holds it; an empty box is null.
+  - choice box (Literal, Enum, and `bool | None`): each option carries its choice as JSON text, and the
+    chosen one is read back as that JSON value: 2 for `Literal[1, 2, 3]` or an IntEnum, "auto" for a
+    text choice. An optional choice (`X | None`) offers "(none)", which is null; a value that is none of
+    the options (a hand-made request, a page from before the choices changed) is refused naming them.
+  - checkbox (bool): true or false. An optional flag is a choice of (none), true and false instead, since
+    a checkbox cannot show or keep null: an untouched one would send false.
+  - date box (date) and text box (str, and the types JSON writes as text: datetime, time, UUID, URL…):
+    the text as typed. An emptied box of an optional field is null (for optional text: unless the
+    proposal itself was empty text), so an untouched empty box keeps the null it showed.
+  - JSON box (lists, objects, unions): the JSON typed, shown as JSON (a text value in quotes).
+
+Text that is no value of its box (JSON that does not parse, a choice not offered) is a field error,
+kept as typed (`Unread`) so the refused form shows it back. `review.services.validate_edits` then
+checks the values against the schema and keeps the typed result.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 import types
@@ -18,25 +34,54 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from orchestrator.value_errors import json_problem
 
 PREFIX = "arg-"
+NONE_LABEL = "(none)"
+
+# What a text box of a type JSON writes as text takes, for a field without a description of its own.
+_TEXT_HELP = {
+    "date-time": "a date and time, like 2025-01-31T09:30:00Z",
+    "time": "a time, like 09:30:00",
+    "duration": "a duration, like PT1H30M",
+}
+
+
+@dataclass(frozen=True)
+class Unread:
+    """Form text that is no value of its input (JSON that does not parse, a choice not offered): shown
+    back exactly as typed beside its error, never sent on as a value."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: Any  # the JSON value the state holds
+    label: str
+
+    @property
+    def key(self) -> str:
+        """The option's value attribute: the choice as JSON text, so 1 and "1" are two options."""
+        return _json_text(self.value)
 
 
 @dataclass
 class ArgField:
     name: str
     label: str
-    widget: str  # text | textarea | number | checkbox | select | json
+    widget: str  # text | textarea | date | number | checkbox | select | json
     original: Any
-    value: Any  # what the form shows now (the original, or what the person submitted)
+    value: Any  # what the form shows now (the original, what the person submitted, or Unread text)
     step: str = ""
-    choices: list[str] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
     help: str = ""
     error: str = ""
     changed: bool = False
+    optional: bool = False
+    annotation: Any = field(default=str, repr=False)  # the field's type, without `| None`
 
     @property
     def input_name(self) -> str:
@@ -44,36 +89,105 @@ class ArgField:
 
     @property
     def text(self) -> str:
-        """The value as the input's text."""
+        """The value as the input's text (for a choice box, the chosen option's value attribute)."""
+        return self.value.text if isinstance(self.value, Unread) else self._as_text(self.value)
+
+    @property
+    def original_text(self) -> str:
+        """The proposed value as the input's text: the page marks a field changed when they differ."""
+        return self._as_text(self.original)
+
+    @property
+    def shown(self) -> str:
+        """The value as a person reads it: a choice's label, else the input's text."""
+        if self.widget == "select" and not isinstance(self.value, Unread):
+            return next((c.label for c in self.choices if c.key == self.text), self.text)
+        return self.text
+
+    @property
+    def options(self) -> list[tuple[str, str, bool]]:
+        """(value attribute, label, selected) of each option; text refused as no choice comes last,
+        selected, so the refused form keeps it (and the person sees what was sent)."""
+        rows = [(c.key, c.label, c.key == self.text) for c in self.choices]
+        if isinstance(self.value, Unread):
+            rows.append((self.value.text, self.value.text, True))
+        return rows
+
+    def _as_text(self, value: Any) -> str:
         if self.widget == "json":
-            return self.value if isinstance(self.value, str) else json.dumps(self.value, indent=2, ensure_ascii=False)
-        return "" if self.value is None else str(self.value)
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        if self.widget == "select":
+            return _json_text(value)
+        return "" if value is None else str(value)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """(inner type, optional?) for `X | None` / Optional[X]."""
+    """(inner type, optional?) for `X | None` / Optional[X], without Annotated[...] around either."""
+    annotation = _bare(annotation)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0], True
+            return _bare(args[0]), True
     return annotation, False
 
 
-def _widget(annotation: Any, value: Any, max_length: int | None) -> tuple[str, str, list[str]]:
+def _bare(annotation: Any) -> Any:
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
+
+def _choices(values: list[Any], optional: bool) -> list[Choice]:
+    """Each value labelled as people read it: text as it is, others as JSON (1, 0.5, true). Text that
+    reads as another choice ("1" beside 1) is labelled as JSON ("\\"1\\""), so no two labels are alike."""
+    values = [v.value if isinstance(v, enum.Enum) else v for v in values]  # Literal[Color.RED] holds "red"
+    if optional and None not in values:
+        values = [None, *values]
+    labels = [NONE_LABEL if v is None else v if isinstance(v, str) else _json_text(v) for v in values]
+    if len(set(labels)) < len(labels):
+        labels = [NONE_LABEL if v is None else _json_text(v) for v in values]
+    return [Choice(value, label) for value, label in zip(values, labels, strict=True)]
+
+
+def _text_format(annotation: Any) -> str | None:
+    """The JSON schema format ("date", "date-time", "uuid", "" for none) of a type JSON writes as text
+    (a date, a URL, a constrained str…), or None for any other type."""
+    try:
+        return _text_format_of(annotation)
+    except TypeError:  # unhashable, so not cached
+        return _text_format_of.__wrapped__(annotation)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_format_of(annotation: Any) -> str | None:
+    try:
+        schema = TypeAdapter(annotation).json_schema()
+    except Exception:  # noqa: BLE001 - a type pydantic cannot describe goes in a JSON box
+        return None
+    return schema.get("format", "") if schema.get("type") == "string" else None
+
+
+def _widget(annotation: Any, value: Any, max_length: int | None, optional: bool) -> tuple[str, str, list[Choice]]:
     if annotation is bool:
-        return "checkbox", "", []
+        return ("select", "", _choices([True, False], True)) if optional else ("checkbox", "", [])
     if annotation is int:
         return "number", "1", []
     if annotation in (float, Decimal):
         return "number", "any", []
     if typing.get_origin(annotation) is Literal:
-        return "select", "", [str(a) for a in typing.get_args(annotation)]
+        return "select", "", _choices(list(typing.get_args(annotation)), optional)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return "select", "", [str(m.value) for m in annotation]
+        return "select", "", _choices([m.value for m in annotation], optional)
     if annotation is str:
-        long = max_length is None or max_length > 300 or "\n" in (value or "") or len(value or "") > 120
+        text = value if isinstance(value, str) else ""
+        long = max_length is None or max_length > 300 or "\n" in text or len(text) > 120
         return ("textarea" if long else "text"), "", []
+    text_format = _text_format(annotation)
+    if text_format is not None:
+        return ("date" if text_format == "date" else "text"), "", []
     return "json", "", []
 
 
@@ -97,30 +211,43 @@ def edit_fields(schema: type[BaseModel], args: dict[str, Any], *, submitted: dic
     rows = []
     for name, original in args.items():
         info = schema.model_fields.get(name)
-        annotation, _optional = _unwrap(info.annotation) if info else (type(original), False)
+        annotation, optional = _unwrap(info.annotation) if info else (type(original), False)
         max_length, notes = _constraints(info) if info else (None, "")
-        widget, step, choices = _widget(annotation, original, max_length)
+        widget, step, choices = _widget(annotation, original, max_length, optional)
+        if widget == "select" and _json_text(original) not in {c.key for c in choices}:
+            # A proposal outside the choices (a gate that shows another value than the state's): offered
+            # too, so approving it unchanged sends it back unchanged, and the schema has its say.
+            choices = [*choices, Choice(original, _json_text(original))]
+        if widget == "text" and not notes and annotation is not str:
+            notes = _TEXT_HELP.get(_text_format(annotation) or "", "")
         value = submitted[name] if submitted and name in submitted else original
         rows.append(ArgField(
             name=name, label=(info.title if info and info.title else name.replace("_", " ").capitalize()),
             widget=widget, original=original, value=value, step=step, choices=choices,
             help=(info.description or "" if info else "") or notes, error=(errors or {}).get(name, ""),
             changed=submitted is not None and name in submitted and not _same(submitted[name], original),
+            optional=optional, annotation=annotation,
         ))
     return rows
 
 
 def _same(submitted: Any, original: Any) -> bool:
-    if isinstance(submitted, str) and not isinstance(original, str):
-        return submitted.strip() == ("" if original is None else str(original))
+    """Whether a submitted value is the proposed one, as JSON compares them: 1 and 1.0 are one number,
+    but true is not 1 (Python's == says it is), at any depth: a plain approval refuses a changed field
+    rather than drop the change, so a change must not pass for the same value."""
+    if isinstance(submitted, Unread):
+        return False
+    if isinstance(submitted, (dict, list)) or isinstance(original, (dict, list)):
+        return json.dumps(submitted, sort_keys=True) == json.dumps(original, sort_keys=True)
+    if isinstance(submitted, bool) or isinstance(original, bool):
+        return type(submitted) is type(original) and submitted == original
     return submitted == original
 
 
 def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Form data → (candidate edits keyed by field, per-field errors for text that is not a value).
 
-    Only fields present in the form are read (a checkbox is present as the hidden "0" it carries).
-    """
+    Only fields present in the form are read (a checkbox is present as the hidden "0" it carries)."""
     edits: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for row in edit_fields(schema, args):
@@ -132,18 +259,41 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
         raw = raw.replace("\r\n", "\n")
         if row.widget == "checkbox":
             edits[row.name] = raw in ("1", "on", "true")
+        elif row.widget == "select":
+            edits[row.name] = _choice(raw, row.choices)
+            if isinstance(edits[row.name], Unread):
+                errors[row.name] = (f"must be one of {_listed(row.choices)}, not {raw!r}: choose one of those, or "
+                                    "restore the original.")
         elif row.widget == "json":
             try:
                 edits[row.name] = json.loads(raw) if raw.strip() else None
             except json.JSONDecodeError as exc:
                 errors[row.name] = f"not valid JSON ({json_problem(exc)}); fix it or restore the original."
-                edits[row.name] = raw  # shown back as typed (a str is the input's text), so nothing is lost
+                edits[row.name] = Unread(raw)
         elif row.widget == "number":
             info = schema.model_fields.get(row.name)
             edits[row.name] = _number(raw.strip(), info.annotation if info else type(row.original))
         else:
-            edits[row.name] = raw
+            if row.annotation is not str:
+                raw = raw.strip()  # a date, a URL…: no space is part of one
+            # An emptied optional box is null (see the module's docstring).
+            edits[row.name] = None if row.optional and raw == "" and row.original != "" else raw
     return edits, errors
+
+
+def _choice(raw: str, choices: list[Choice]) -> Any:
+    """The choice an option's value attribute names. Its plain label is taken too when it names one
+    choice only ("2" for 2, "auto"), as a page from before options carried JSON sent it."""
+    for choice in choices:
+        if choice.key == raw:
+            return choice.value
+    by_label = [c for c in choices if c.label == raw or (c.value is not None and str(c.value) == raw)]
+    return by_label[0].value if len(by_label) == 1 else Unread(raw)
+
+
+def _listed(choices: list[Choice]) -> str:
+    labels = [c.label for c in choices]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
 
 
 def _number(text: str, annotation: Any) -> Any:

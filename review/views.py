@@ -177,7 +177,7 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
     if kind == Decision.APPROVE and changed:
         # A plain approval carries out the proposal as it was: edits typed into the card would be
         # dropped without a word, and the reviewer would believe they had been applied.
-        return _render_item(request, item, status=422, submitted=typed, posted=posted, error=(
+        return _render_item(request, item, status=422, submitted=typed, posted=posted, field_errors=parse_errors, error=(
             f"You changed {', '.join(changed)}: press “Approve with these edits” to carry out the action with "
             "them, or put the proposed values back to approve it as proposed. Nothing was decided."))
     try:

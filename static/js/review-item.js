@@ -16,7 +16,8 @@
   // The status poll swaps the decision panels when someone else decides or claims the item. What this
   // reviewer had typed there must not vanish with them: it goes back into the same field when the new
   // panel still has it, and is otherwise shown under "What you typed was not sent" to be copied.
-  var TYPED = "#item-side textarea, #item-edit textarea, #item-edit input[type=text], #item-edit input[type=number]";
+  var TYPED = "#item-side textarea, #item-edit textarea, #item-edit input[type=text], #item-edit input[type=number], " +
+              "#item-edit input[type=date], #item-edit select";
   var typed = null;
 
   function isStatusSwap(event) {

@@ -87,7 +87,7 @@ def test_a_gate_edit_shows_the_reason_in_the_banner_and_under_the_field(email_it
     banner = re.search(r'data-testid="decision-error">(.*?)</div>', page).group(1)
     under = re.search(r'data-testid="error-to">(.*?)</small>', page).group(1)
     assert response.status_code == 422
-    assert banner == f"The edit was not accepted: to: {PATTERN}. Correct the value and try again."
+    assert banner == f"The edit was not accepted: to: {PATTERN}. Correct the value, then try again; nothing was changed."
     assert under == PATTERN[:1].upper() + PATTERN[1:]
     assert "should match" not in page and "Input should" not in page
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
@@ -101,6 +101,6 @@ def test_a_fork_edit_reads_the_same_as_a_gate_edit(email_item, engineer_user, cl
     page = html_lib.unescape(response.content.decode())
     banner = re.search(r'data-testid="fork-error">(.*?)</div>', page).group(1)
     assert response.status_code == 422
-    assert banner == f"The edit was not accepted: to: {PATTERN}. Correct the value and try again."
+    assert banner == f"The edit was not accepted: to: {PATTERN}. Correct the value, then try again; nothing was changed."
     assert f'data-testid="field-error">to: {PATTERN}</small>' in page
     assert not Run.objects.filter(parent=run).exists()

@@ -59,6 +59,19 @@ def outreach_item(transactional_db, register_workflows) -> Callable[..., ReviewI
 
 
 @pytest.fixture
+def dispatch_item(transactional_db, register_workflows) -> Callable[..., ReviewItem]:
+    """dispatch_item(actor=..., **fields) -> the pending item of a dispatch run (tests.review.graphs_dispatch),
+    whose gate asks about a field of each kind the edit form shows differently."""
+    register_workflows("tests.review.graphs_dispatch")
+
+    def make(*, actor=None, **fields) -> ReviewItem:
+        return _advance_to_gate("dispatch", {"contacts": [{"name": "Ana", "email": "ana@example.com"}], **fields},
+                                actor)
+
+    return make
+
+
+@pytest.fixture
 def webhook_receiver(webhook_server: WebhookReceiver) -> tuple[str, list[dict]]:
     """(url, received): a local HTTP server that keeps the JSON bodies POSTed to it (the review webhook's)."""
     return webhook_server.url, webhook_server.bodies

@@ -2,7 +2,7 @@
 are refused naming the field, on the item page, the API and `runs resume`, where the schema once took
 "yes" as true and the reviewer approved an action they had not meant. Nothing is decided, and the page
 shows back what was typed. A date typed as ISO text is taken (JSON has no other way to write one), and
-the form's number box and checkbox send real numbers and flags."""
+the form's number box, checkbox and date box send real numbers, flags and ISO dates."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_the_page_s_number_box_checkbox_and_date_go_through(outreach_item, revie
     item = outreach_item()
 
     response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {
-        "decision": "edit", "arg-attempts": "4", "arg-urgent": ["0", "1"], "arg-send_on": '"2025-02-14"'})
+        "decision": "edit", "arg-attempts": "4", "arg-urgent": ["0", "1"], "arg-send_on": "2025-02-14"})
 
     assert response.status_code == 302
     item.refresh_from_db()
