@@ -87,3 +87,14 @@ def fork_item_of(item: ReviewItem, actor, *, edits: dict | None = None, **option
     fork = run_fork(run=item.run, at_step=step, edits=edits or None, actor=actor, **options)
     assert run_advance(fork.pk, worker="test") == "suspended"
     return ReviewItem.objects.select_related("run").get(run=fork)
+
+
+def nothing_was_decided(item: ReviewItem) -> None:
+    """A refused decision left no trace: the item pending and unedited, no decision row, no ledger entry."""
+    from audit.models import LedgerEntry
+    from review.models import ReviewDecision
+
+    item.refresh_from_db()
+    assert item.status == "pending" and item.edits is None
+    assert not ReviewDecision.objects.filter(item=item).exists()
+    assert not LedgerEntry.objects.filter(chain=item.run.thread_id, kind="decision").exists()

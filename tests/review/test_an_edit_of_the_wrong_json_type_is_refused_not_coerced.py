@@ -13,17 +13,9 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.models import LedgerEntry
 from orchestrator.history import state_at
-from review.models import ReviewDecision, ReviewItem
 from review.services import DecisionError, DecisionInput, review_decide
-
-
-def _nothing_was_decided(item: ReviewItem) -> None:
-    item.refresh_from_db()
-    assert item.status == "pending" and item.edits is None
-    assert not ReviewDecision.objects.filter(item=item).exists()
-    assert not LedgerEntry.objects.filter(chain=item.run.thread_id, kind="decision").exists()
+from tests.review.fixtures import nothing_was_decided
 
 
 @pytest.mark.parametrize(("edits", "field", "problem"), [
@@ -41,7 +33,7 @@ def test_the_service_refuses_a_value_of_another_json_type(outreach_item, reviewe
 
     assert refused.value.field_errors == {field: problem}
     assert f"{field}: {problem}" in str(refused.value) and "no quotes around a number" in str(refused.value)
-    _nothing_was_decided(item)
+    nothing_was_decided(item)
 
 
 def test_a_date_typed_as_iso_text_and_true_numbers_are_taken(outreach_item, reviewer_user):
@@ -69,7 +61,7 @@ def test_the_page_refuses_a_quoted_flag_and_shows_back_what_was_typed(outreach_i
     shown = re.search(r'<textarea id="arg-tracking" name="arg-tracking"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert json.loads(html_lib.unescape(shown)) == {"campaign": "q3", "weekly": "yes"}  # "yes" still there to fix
     assert 'id="arg-attempts" name="arg-attempts" form="decide-form" value="2"' in page
-    _nothing_was_decided(item)
+    nothing_was_decided(item)
 
 
 def test_the_page_s_number_box_checkbox_and_date_go_through(outreach_item, reviewer_user, client_for):
@@ -91,7 +83,7 @@ def test_the_api_refuses_it_with_a_422_naming_the_field(outreach_item, reviewer_
 
     assert response.status_code == 422
     assert response.json()["fields"] == {"urgent": "must be true or false without quotes, not 'yes'"}
-    _nothing_was_decided(item)
+    nothing_was_decided(item)
 
 
 def test_runs_resume_refuses_it(outreach_item, reviewer_user):
@@ -99,4 +91,4 @@ def test_runs_resume_refuses_it(outreach_item, reviewer_user):
 
     with pytest.raises(CommandError, match=re.escape("attempts: must be a whole number without quotes, not '3'")):
         call_command("runs", "resume", item.run.thread_id, "--edit", '{"attempts": "3"}', "--actor", "reviewer")
-    _nothing_was_decided(item)
+    nothing_was_decided(item)

@@ -12,20 +12,17 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.models import LedgerEntry
 from orchestrator.history import state_at
-from review.models import ReviewDecision, ReviewItem
+from review.models import ReviewItem
 from review.services import DecisionError, DecisionInput, review_decide
+from tests.review.fixtures import nothing_was_decided
 
 MISSPELT = {"subject": "Q3 numbers", "bdy": "About Q3 numbers, revised.", "cc": ["cfo@example.com"]}
 NAMED = "email.bdy: is not a field the workflow knows; remove it (email has subject, body, cc)"
 
 
 def _nothing_was_decided(item: ReviewItem) -> None:
-    item.refresh_from_db()
-    assert item.status == "pending" and item.edits is None
-    assert not ReviewDecision.objects.filter(item=item).exists()
-    assert not LedgerEntry.objects.filter(chain=item.run.thread_id, kind="decision").exists()
+    nothing_was_decided(item)
     assert state_at(item.run_id, item.run.step)["email"]["body"] == "About Q3 numbers."
 
 

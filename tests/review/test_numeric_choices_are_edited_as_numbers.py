@@ -16,12 +16,11 @@ from typing import Literal
 from django.http import QueryDict
 from pydantic import BaseModel
 
-from audit.models import LedgerEntry
 from orchestrator.executor import run_advance
 from orchestrator.history import state_at
 from orchestrator.models import Run
 from review.edit_form import edit_fields, parse_edits
-from review.models import ReviewDecision, ReviewItem
+from tests.review.fixtures import nothing_was_decided
 from tests.review.form_data import form_as_sent
 
 
@@ -30,13 +29,6 @@ def _options(page: str, name: str) -> list[tuple[str, str, bool]]:
     select = re.search(rf'<select id="arg-{name}".*?</select>', page, re.S).group(0)
     return [(html_lib.unescape(value), html_lib.unescape(label), bool(selected))
             for value, selected, label in re.findall(r'<option value="([^"]*)"( selected)?>(.*?)</option>', select)]
-
-
-def _nothing_was_decided(item: ReviewItem) -> None:
-    item.refresh_from_db()
-    assert item.status == "pending" and item.edits is None
-    assert not ReviewDecision.objects.filter(item=item).exists()
-    assert not LedgerEntry.objects.filter(chain=item.run.thread_id, kind="decision").exists()
 
 
 def test_each_choice_is_offered_as_its_json_value(dispatch_item, reviewer_user, client_for):
@@ -118,7 +110,7 @@ def test_a_value_that_is_no_choice_is_refused_naming_the_choices_and_kept(dispat
     assert error == "Must be one of 1, 2 or 3, not '7': choose one of those, or restore the original."
     assert _options(page, "priority")[-1] == ("7", "7", True)  # what was sent stays in view, chosen
     assert 'id="arg-attempts" name="arg-attempts" form="decide-form" value="4"' in page  # and the rest
-    _nothing_was_decided(item)
+    nothing_was_decided(item)
 
 
 def test_a_page_from_before_options_carried_json_still_decides(dispatch_item, reviewer_user, client_for):
@@ -162,7 +154,7 @@ def test_the_api_names_the_quotes_around_a_numeric_choice(dispatch_item, reviewe
 
     assert response.status_code == 422
     assert response.json()["fields"] == {"priority": "must be one of 1, 2 or 3 without quotes, not '2'"}
-    _nothing_was_decided(item)
+    nothing_was_decided(item)
 
 
 
