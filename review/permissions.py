@@ -63,19 +63,23 @@ def may_decide(user: Any, item: ReviewItem) -> bool:
     return ADMIN in roles or (group is not None and group in user_groups(user) and not roles.isdisjoint(INBOX_ROLES))
 
 
+def _with_an_inbox() -> QuerySet:
+    """Active users whose role gives them an inbox: may_decide's rule for a group's members, as a query."""
+    return get_user_model().objects.filter(is_active=True, groups__name__in=INBOX_ROLES)
+
+
 def groups_without_deciders(groups: Iterable[str]) -> set[str]:
     """Those of `groups` nobody but the admins may decide for: no active member with an inbox role, as
     for a reviewer group misspelt in a workflow ("reviwer"), or made in the admin and left empty."""
     groups = set(groups)
-    staffed = Group.objects.filter(name__in=groups, user__is_active=True, user__groups__name__in=INBOX_ROLES)
+    staffed = Group.objects.filter(name__in=groups, user__in=_with_an_inbox())
     return groups - set(staffed.values_list("name", flat=True))
 
 
 def group_deciders(group: str) -> QuerySet:
     """The active users who may decide an item of `group` besides the admins (may_decide, for a query):
     whom its notifications go to and whom the item page names. Empty for a misspelt group."""
-    users = get_user_model().objects.filter(is_active=True)
-    return users.filter(groups__name=group).filter(groups__name__in=INBOX_ROLES).distinct()
+    return get_user_model().objects.filter(pk__in=_with_an_inbox(), groups__name=group)
 
 
 def assert_may_read(user: Any) -> None:
