@@ -229,12 +229,16 @@ def keys_dropped(data: Any, validated: Any, where: str, path: tuple[int | str, .
     return found
 
 
+def annotation_bare(annotation: Any) -> Any:
+    """The type inside Annotated[type, ...] (a field's constraints), or the type itself."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
+
 def _keys_dropped_as(data: Any, annotation: Any, path: tuple[int | str, ...]) -> dict[str, str]:
     """keys_dropped for `data` that did not validate, by its declared type: the models inside it are
     read from the type, as there are no validated values to read them from. A union of several types
     is left alone: which member pydantic would take is not known without a value it took."""
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
+    annotation = annotation_bare(annotation)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         members = [m for m in args if m is not type(None)]

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
-from orchestrator.value_errors import json_problem
+from orchestrator.value_errors import annotation_bare, json_problem
 
 PREFIX = "arg-"
 NONE_LABEL = "(none)"
@@ -127,17 +127,13 @@ def _json_text(value: Any) -> str:
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
     """(inner type, optional?) for `X | None` / Optional[X], without Annotated[...] around either."""
-    annotation = _bare(annotation)
+    annotation = annotation_bare(annotation)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return _bare(args[0]), True
+            return annotation_bare(args[0]), True
     return annotation, False
-
-
-def _bare(annotation: Any) -> Any:
-    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
 
 
 def _choices(values: list[Any], optional: bool) -> list[Choice]:
