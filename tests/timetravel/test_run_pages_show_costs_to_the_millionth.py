@@ -49,3 +49,7 @@ def test_a_fork_s_comparison_and_the_journal_show_costs_to_the_millionth(email_i
     assert f'<td class="num">-{shown}</td>' in compare  # the draft's row: what the replay saved
     journal = client.get(reverse("audit:checkpoint", args=[run.thread_id, draft.step])).content.decode()
     assert f" · {shown} · " in journal
+    # The fork's replayed call: $0.00 as every page says nothing, not six zeros.
+    replayed = Checkpoint.objects.get(run=fork, node="draft", source="node")
+    fork_journal = client.get(reverse("audit:checkpoint", args=[fork.thread_id, replayed.step])).content.decode()
+    assert " · $0.00 · " in fork_journal and "$0.000000" not in fork_journal
