@@ -77,3 +77,14 @@ def test_an_inactive_member_does_not_staff_a_group(payment_item, make_user, clie
     assert Group.objects.filter(name="legal").exists()
     assert 'data-testid="group-unstaffed"' in admin.get(f"/inbox/{item.pk}/").content.decode()
 
+
+
+def test_a_member_s_open_page_says_when_the_item_is_escalated_away(payment_item, make_user, client_for):
+    lena = client_for(make_user("lena", "reviewer", "legal"))
+    item = payment_item(group="legal")
+    assert lena.get(f"/inbox/{item.pk}/").status_code == 200
+    ReviewItem.objects.filter(pk=item.pk).update(reviewer_group="admin", escalated_from="legal")
+
+    poll = lena.get(f"/inbox/{item.pk}/status/", HTTP_HX_REQUEST="true")
+
+    assert poll.status_code == 200 and "now belongs to the <strong>admin</strong> group" in poll.content.decode()
