@@ -15,6 +15,10 @@ from typing import Any
 
 from audit.canonical import canonical_text, payload_digest
 
+# Copied, never updated itself: hashlib.sha256() looks the algorithm up in OpenSSL 3's method
+# store on every call, copy() does not (a measurable share of a step's ledger cost, see append_step).
+_SHA256 = hashlib.sha256()
+
 _second: tuple[int, str] = (-1, "")
 
 
@@ -42,6 +46,8 @@ class ChainCursor:
     length: int
     head: str
     _chain_json: str = field(default="", repr=False, compare=False)
+    # (salt, SHA-256 already fed that salt): a run's steps all digest their payloads with its salt.
+    _salted: tuple[str | None, Any] = field(default=("", None), repr=False, compare=False)
 
     def append(self, *, kind: str, step: int | None, actor: str | None, payload: dict[str, Any],
                at: str | None = None) -> dict[str, Any]:
@@ -57,32 +63,58 @@ class ChainCursor:
              "output_tokens", "cost", "duration_ms"}
 
         Every step writes one, between two waits on the database, so it runs on a cold CPU cache
-        and each Python call counts: the payload's JSON comes from a fixed template (the keys in
-        code-point order, one type each) instead of the generic encoder's key walk and sort:
-        17–23 µs between real commits, against 31–36 by append(). `state_hash` and `delta` are str
-        (the executor's state hash and delta JSON); in the other fields a value of another type (a
-        bool, a Decimal, an int duration) takes the generic encoder, so the bytes are
-        canonical_json's either way; tests/audit/test_ledger_writer_matches_canonical_json.py holds
-        the two together.
+        and each Python call counts (bench/ledger_db.py): the payload's and the entry's JSON come
+        from fixed templates (keys in code-point order, one type each) in one function, instead of
+        the generic encoder's key walk and sort, and the digests start from SHA-256 objects copied
+        rather than made (see _SHA256), the run's salt already fed in. `state_hash` and `delta` are
+        str (the executor's state hash and delta JSON); a value of another type anywhere takes the
+        generic writer, so the bytes are canonical_json's either way;
+        tests/audit/test_ledger_writer_matches_canonical_json.py holds the two together.
         """
-        source, result = payload_digest(state_hash, salt=salt), payload_digest(delta, salt=salt)
-        text = None
-        if (type(attempt) is int and type(input_tokens) is int and type(output_tokens) is int
-                and type(duration_ms) is float and math.isfinite(duration_ms) and type(models) is list):
-            try:
-                # encode_basestring refuses anything but a str: another type takes the generic path.
-                # The digests are "sha256:" + hex: nothing in them to escape.
-                text = (f'{{"attempt":{attempt},"cost":{encode_basestring(cost)},"duration_ms":{duration_ms!r},'
-                        f'"input":"{source}","input_tokens":{input_tokens},'
-                        f'"models":[{",".join(map(encode_basestring, models))}],"next":{encode_basestring(next)},'
-                        f'"node":{encode_basestring(node)},"output":"{result}","output_tokens":{output_tokens}}}')
-            except TypeError:
-                text = None
-        if text is None:
-            text = canonical_text({"attempt": attempt, "cost": cost, "duration_ms": duration_ms, "input": source,
-                                 "input_tokens": input_tokens, "models": models, "next": next, "node": node,
-                                 "output": result, "output_tokens": output_tokens})
-        return self._chain("node_completed", step, None, utc_now_iso(), text)
+        # The types the templates print as canonical JSON would; encode_basestring refuses anything
+        # but a str (TypeError). Any other type takes the generic writer.
+        if not (type(step) is int and type(attempt) is int and type(input_tokens) is int
+                and type(output_tokens) is int and type(duration_ms) is float and math.isfinite(duration_ms)
+                and type(models) is list):
+            return self._append_step_generic(step, salt, node, attempt, state_hash, delta, next, models,
+                                             input_tokens, output_tokens, cost, duration_ms)
+        try:
+            salted = self._salted
+            if salted[1] is None or salted[0] != salt:
+                salted = self._salted = (salt, _SHA256.copy())
+                if salt:
+                    salted[1].update(salt.encode("utf-8"))
+            source = salted[1].copy()
+            source.update(encode_basestring(state_hash).encode("utf-8"))
+            result = salted[1].copy()
+            result.update(encode_basestring(delta).encode("utf-8"))
+            if not self._chain_json:
+                self._chain_json = _scalar(self.chain)
+            head, seq, at = self.head, self.length + 1, utc_now_iso()
+            # The digests are "sha256:" + hex and `at` is digits: nothing in them to escape.
+            text = (f'{{"attempt":{attempt},"cost":{encode_basestring(cost)},"duration_ms":{duration_ms!r},'
+                    f'"input":"sha256:{source.hexdigest()}","input_tokens":{input_tokens},"models":[{",".join(map(encode_basestring, models))}],'
+                    f'"next":{encode_basestring(next)},"node":{encode_basestring(node)},'
+                    f'"output":"sha256:{result.hexdigest()}","output_tokens":{output_tokens}}}')
+            # _chain's envelope with this entry's kind and no actor.
+            body = (f'{{"actor":null,"at":"{at}","kind":"node_completed","payload":{text},'
+                    f'"prev":{encode_basestring(head)},"run":{self._chain_json},"seq_run":{seq},"step":{step}}}')
+        except TypeError:
+            return self._append_step_generic(step, salt, node, attempt, state_hash, delta, next, models,
+                                             input_tokens, output_tokens, cost, duration_ms)
+        digest = _SHA256.copy()
+        digest.update(body.encode("utf-8"))
+        self.length, self.head = seq, digest.hexdigest()
+        return {"run": self.chain, "seq_run": seq, "kind": "node_completed", "step": step, "actor": None, "at": at,
+                "payload": text, "prev": head, "hash": self.head}
+
+    def _append_step_generic(self, step: int, salt: str, node: str, attempt: int, state_hash: str, delta: str,
+                             next: str, models: list[str], input_tokens: int, output_tokens: int, cost: str,
+                             duration_ms: float) -> dict[str, Any]:
+        return self.append(kind="node_completed", step=step, actor=None, payload={
+            "attempt": attempt, "cost": cost, "duration_ms": duration_ms,
+            "input": payload_digest(state_hash, salt=salt), "input_tokens": input_tokens, "models": models,
+            "next": next, "node": node, "output": payload_digest(delta, salt=salt), "output_tokens": output_tokens})
 
     def _chain(self, kind: str, step: int | None, actor: str | None, at: str, text: str) -> dict[str, Any]:
         if not self._chain_json:
@@ -95,7 +127,9 @@ class ChainCursor:
         body = (f'{{"actor":{"null" if actor is None else _scalar(actor)},"at":{encode_basestring(at)},'
                 f'"kind":{_scalar(kind)},"payload":{text},"prev":{_scalar(head)},"run":{self._chain_json},'
                 f'"seq_run":{self.length + 1},"step":{"null" if step is None else _scalar(step)}}}')
-        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        digest = _SHA256.copy()
+        digest.update(body.encode("utf-8"))
+        digest = digest.hexdigest()
         self.length += 1
         self.head = digest
         return {"run": self.chain, "seq_run": self.length, "kind": kind, "step": step, "actor": actor, "at": at,

@@ -117,3 +117,12 @@ def test_the_clock_prints_utc_with_microseconds_like_isoformat() -> None:
 def test_a_payload_digest_is_sha256_of_salt_and_canonical_json(value: object, salt: str) -> None:
     expected = "sha256:" + hashlib.sha256(salt.encode() + canonical_json(value)).hexdigest()
     assert payload_digest(value, salt=salt or None) == expected
+
+
+def test_a_cursor_digests_with_the_salt_of_each_call() -> None:
+    # The writer keeps a SHA-256 already fed the run's salt; a cursor given another salt (or none)
+    # must not reuse it.
+    fast, reference = (ChainCursor(chain="T-1", length=0, head="0" * 64) for _ in range(2))
+    for salt in ("s41t", "s41t", "other", "", "s41t"):
+        entry = fast.append_step(step=7, salt=salt, **STEP)
+        assert entry["payload"] == _reference_step(reference, STEP, salt)["payload"]
