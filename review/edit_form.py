@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic.fields import FieldInfo
 
 from orchestrator.value_errors import annotation_bare, json_problem
 
@@ -137,14 +138,19 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def _choices(values: list[Any], optional: bool) -> list[Choice]:
-    """Each value labelled as people read it: text as it is, others as JSON (1, 0.5, true). Text that
-    reads as another choice ("1" beside 1) is labelled as JSON ("\\"1\\""), so no two labels are alike."""
+    """Each value labelled as people read it: text as it is, others as JSON (1, 0.5, true), an enum
+    member that is not text by its name too ("GOLD (2)"). Text that reads as another choice ("1"
+    beside 1) is labelled as JSON ("\\"1\\""), so no two labels are alike."""
+    labels_named = [f"{v.name} ({_json_text(v.value)})" if isinstance(v, enum.Enum) and not isinstance(v.value, str)
+                    else None for v in values]
     values = [v.value if isinstance(v, enum.Enum) else v for v in values]  # Literal[Color.RED] holds "red"
     if optional and None not in values:
-        values = [None, *values]
-    labels = [NONE_LABEL if v is None else v if isinstance(v, str) else _json_text(v) for v in values]
+        values, labels_named = [None, *values], [None, *labels_named]
+    labels = [name or (NONE_LABEL if v is None else v if isinstance(v, str) else _json_text(v))
+              for v, name in zip(values, labels_named, strict=True)]
     if len(set(labels)) < len(labels):
-        labels = [NONE_LABEL if v is None else _json_text(v) for v in values]
+        labels = [name or (NONE_LABEL if v is None else _json_text(v))
+                  for v, name in zip(values, labels_named, strict=True)]
     return [Choice(value, label) for value, label in zip(values, labels, strict=True)]
 
 
@@ -176,7 +182,7 @@ def _widget(annotation: Any, value: Any, max_length: int | None, optional: bool)
     if typing.get_origin(annotation) is Literal:
         return "select", "", _choices(list(typing.get_args(annotation)), optional)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return "select", "", _choices([m.value for m in annotation], optional)
+        return "select", "", _choices(list(annotation), optional)
     if annotation is str:
         text = value if isinstance(value, str) else ""
         long = max_length is None or max_length > 300 or "\n" in text or len(text) > 120
@@ -187,9 +193,24 @@ def _widget(annotation: Any, value: Any, max_length: int | None, optional: bool)
     return "json", "", []
 
 
+def _nested_metadata(annotation: Any) -> list[Any]:
+    """The constraints inside an `Annotated[...]` that pydantic leaves off the field's own metadata:
+    `Annotated[int, Field(ge=1)] | None` keeps its bounds in the annotation."""
+    found: list[Any] = []
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for member in typing.get_args(annotation):
+            found += _nested_metadata(member)
+    elif typing.get_origin(annotation) is typing.Annotated:
+        inner, *extras = typing.get_args(annotation)
+        for extra in extras:
+            found += extra.metadata if isinstance(extra, FieldInfo) else [extra]
+        found += _nested_metadata(inner)
+    return found
+
+
 def _constraints(info: Any) -> tuple[int | None, str]:
     max_length, notes = None, []
-    for meta in info.metadata:
+    for meta in [*info.metadata, *_nested_metadata(info.annotation)]:
         if getattr(meta, "max_length", None) is not None:
             max_length = meta.max_length
             notes.append(f"up to {meta.max_length} characters")

@@ -22,7 +22,7 @@ def test_a_reviewer_picks_numbers_and_the_run_goes_on_with_them(page, login_as, 
 
     page.get_by_role("heading", name="Edit, then approve").click()
     page.locator("#arg-priority").select_option(label="3")
-    page.locator("#arg-tier").select_option(label="2")
+    page.locator("#arg-tier").select_option(label="GOLD (2)")
     expect(page.locator(".edit-field.changed")).to_have_count(2)  # marked as they pick
     screenshot(page, "numeric-choices-picked")
     page.get_by_role("button", name="Approve with these edits").click()

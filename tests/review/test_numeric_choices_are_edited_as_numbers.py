@@ -37,7 +37,7 @@ def test_each_choice_is_offered_as_its_json_value(dispatch_item, reviewer_user, 
     page = client_for(reviewer_user).get(f"/inbox/{item.pk}/").content.decode()
 
     assert _options(page, "priority") == [("1", "1", False), ("2", "2", True), ("3", "3", False)]
-    assert _options(page, "tier") == [("1", "1", False), ("2", "2", False), ("3", "3", True)]
+    assert _options(page, "tier") == [("1", "BASIC (1)", False), ("2", "GOLD (2)", False), ("3", "PLATINUM (3)", True)]
     assert _options(page, "channel") == [('"email"', "email", True), ('"sms"', "sms", False)]
     assert _options(page, "speed") == [('"auto"', "auto", False), ("1", "1", True), ("2", "2", False)]
 
