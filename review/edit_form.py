@@ -77,6 +77,8 @@ class ArgField:
     original: Any
     value: Any  # what the form shows now (the original, what the person submitted, or Unread text)
     step: str = ""
+    minimum: str = ""  # a number box's min and max attributes, from the field's inclusive bounds
+    maximum: str = ""
     choices: list[Choice] = field(default_factory=list)
     help: str = ""
     error: str = ""
@@ -208,8 +210,16 @@ def _nested_metadata(annotation: Any) -> list[Any]:
     return found
 
 
-def _constraints(info: Any) -> tuple[int | None, str]:
-    max_length, notes = None, []
+@dataclass(frozen=True)
+class _Limits:
+    max_length: int | None = None
+    notes: str = ""
+    minimum: str = ""  # the number box's min and max attributes (inclusive bounds only)
+    maximum: str = ""
+
+
+def _constraints(info: Any, annotation: Any) -> _Limits:
+    max_length, notes, bounds = None, [], {}
     for meta in [*info.metadata, *_nested_metadata(info.annotation)]:
         if getattr(meta, "max_length", None) is not None:
             max_length = meta.max_length
@@ -219,7 +229,12 @@ def _constraints(info: Any) -> tuple[int | None, str]:
         for bound, word in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
             if getattr(meta, bound, None) is not None:
                 notes.append(f"{word} {getattr(meta, bound)}")
-    return max_length, ", ".join(notes)
+                bounds[bound] = getattr(meta, bound)
+    # A whole number more than 0 is at least 1; a float more than 0 has no smallest value to give.
+    if annotation is int:
+        bounds.setdefault("ge", bounds["gt"] + 1 if isinstance(bounds.get("gt"), int) else None)
+        bounds.setdefault("le", bounds["lt"] - 1 if isinstance(bounds.get("lt"), int) else None)
+    return _Limits(max_length, ", ".join(notes), *("" if bounds.get(b) is None else str(bounds[b]) for b in ("ge", "le")))
 
 
 def edit_fields(schema: type[BaseModel], args: dict[str, Any], *, submitted: dict[str, Any] | None = None,
@@ -229,8 +244,9 @@ def edit_fields(schema: type[BaseModel], args: dict[str, Any], *, submitted: dic
     for name, original in args.items():
         info = schema.model_fields.get(name)
         annotation, optional = _unwrap(info.annotation) if info else (type(original), False)
-        max_length, notes = _constraints(info) if info else (None, "")
-        widget, step, choices = _widget(annotation, original, max_length, optional)
+        limits = _constraints(info, annotation) if info else _Limits()
+        notes = limits.notes
+        widget, step, choices = _widget(annotation, original, limits.max_length, optional)
         if widget == "select" and _json_text(original) not in {c.key for c in choices}:
             # A proposal outside the choices (a gate that shows another value than the state's): offered
             # too, so approving it unchanged sends it back unchanged, and the schema has its say.
@@ -241,6 +257,7 @@ def edit_fields(schema: type[BaseModel], args: dict[str, Any], *, submitted: dic
         rows.append(ArgField(
             name=name, label=(info.title if info and info.title else name.replace("_", " ").capitalize()),
             widget=widget, original=original, value=value, step=step, choices=choices,
+            minimum=limits.minimum if widget == "number" else "", maximum=limits.maximum if widget == "number" else "",
             help=(info.description or "" if info else "") or notes, error=(errors or {}).get(name, ""),
             changed=submitted is not None and name in submitted and not _same(submitted[name], original),
             optional=optional, annotation=annotation,
