@@ -9,13 +9,13 @@ had been asked for, and `?step=1&step=2` answered step 2.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.params.models import ParamModel
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from orchestrator.value_errors import problems_line
@@ -39,6 +39,20 @@ class Refused(HttpError):
 def refused_fields(fields: dict[str, str]) -> Refused:
     """The 422 for `fields`, worded as the API words a body or query its schema refuses."""
     return Refused(422, not_accepted(fields), fields)
+
+
+def limit_param(*, most: int, default: int) -> Any:
+    """The type of an endpoint's `?limit=` (rows per page): a whole number from 1 to `most`, refused
+    naming that range whichever end it is past (`default` is what leaving it out gives), beside any
+    other parameter the same request gets wrong."""
+
+    def within(value: int) -> int:
+        if not 1 <= value <= most:
+            raise PydanticCustomError("limit_range", f"must be from 1 to {most}; leave it out for {default}")
+        return value
+
+    return Annotated[int, AfterValidator(within),
+                     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": most, "default": default})]
 
 
 class _QueryNames(ParamModel):

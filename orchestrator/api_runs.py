@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_refusals import Refusal, Refused, refused_fields
+from orchestrator.api_refusals import Refusal, Refused, limit_param, refused_fields
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, INBOX_ROLES, REVIEWER, user_has_role
 from orchestrator.selectors import (
     HistoryPruned,
     StepOutOfRange,
-    run_checkpoints,
+    run_checkpoint_page,
     run_diff,
     run_state,
     run_summary,
@@ -182,9 +185,33 @@ def _summary_for(request: HttpRequest, thread_id: str) -> dict[str, Any]:
     return run_summary(run) if readable is None else run_summary_for_reviewer(request.user, run, readable)
 
 
+CHECKPOINTS_PAGE = 1000  # the most checkpoints one answer holds, and how many when ?limit is left out
+CheckpointsLimit = limit_param(most=CHECKPOINTS_PAGE, default=CHECKPOINTS_PAGE)
+_LIMIT = Query(CHECKPOINTS_PAGE, description="How many checkpoints to answer at most, 1 to 1000.")
+_AFTER_STEP = Query(None, description="Answer the checkpoints after this step (the last step of the page before); "
+                                      "leave it out to start from checkpoint 0.")
+AfterStepParam = Annotated[int | None, AfterValidator(lambda step: _at_least_0(step, "to start from checkpoint 0")),
+                           WithJsonSchema({"type": "integer", "minimum": 0})]
+
+
+def _at_least_0(step: int | None, left_out: str) -> int | None:
+    if step is not None and step < 0:
+        raise PydanticCustomError("step_range", f"must be at least 0; leave it out {left_out}")
+    return step
+
+
 @router.get("/{thread_id}/checkpoints", response=list[dict], auth=_RUNS)
-def checkpoints(request: HttpRequest, thread_id: str):
-    return run_checkpoints(_run(thread_id))
+def checkpoints(request: HttpRequest, response: HttpResponse, thread_id: str,
+                after_step: AfterStepParam = _AFTER_STEP,
+                limit: CheckpointsLimit = _LIMIT):
+    """The run's checkpoints in step order, a page at a time: at most `limit`, those after `after_step`.
+    While more remain, a `Link: <…>; rel="next"` header (RFC 8288) has the next page's URL, with the same
+    limit; the last page has none."""
+    page = run_checkpoint_page(_run(thread_id), after_step=after_step, limit=limit)
+    if page.next_after is not None:
+        following = urlencode({"after_step": page.next_after, "limit": limit})
+        response["Link"] = f'<{escape_uri_path(request.path)}?{following}>; rel="next"'
+    return page.rows
 
 
 @router.get("/{thread_id}/state", response={200: RunStateOut, 404: Detail, 410: Detail}, auth=_RUNS)

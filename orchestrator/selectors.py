@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from audit.models import PrunedChain
 from orchestrator.budgets import amount_text
@@ -113,24 +115,49 @@ def run_diff(run: Run, from_step: int, to_step: int) -> list[Change]:
 
 
 def run_checkpoints(run: Run) -> list[dict[str, Any]]:
-    rows = Checkpoint.objects.filter(run=run).select_related("actor").order_by("step")
-    return [
-        {
-            "step": cp.step,
-            "node": cp.node,
-            "source": cp.source,
-            "next_node": cp.next_node,
-            "created_at": cp.created_at.isoformat(),
-            "actor": cp.actor.username if cp.actor_id else None,
-            "duration_ms": round(cp.duration_ms, 3),
-            "input_tokens": cp.input_tokens,
-            "output_tokens": cp.output_tokens,
-            "cost": amount_text(cp.cost),
-            "attempt": cp.attempt,
-            "meta": loads(cp.meta),
-        }
-        for cp in rows
-    ]
+    """Every checkpoint of the run, in step order (`runs history`; the API reads a page at a time)."""
+    return [_checkpoint_json(cp) for cp in _checkpoint_rows(run).order_by("step")]
+
+
+@dataclass
+class CheckpointPage:
+    rows: list[dict[str, Any]]
+    next_after: int | None  # the after_step of the next page; None: this page is the last
+
+
+def run_checkpoint_page(run: Run, *, after_step: int | None = None, limit: int) -> CheckpointPage:
+    """At most `limit` of the run's checkpoints with a step past `after_step` (None: from step 0), in step
+    order. A keyset read on the (run, step) unique index, of the page and one more row (which says whether
+    more remain), so a page of a 10,000-step run reads as little as a page of a short one."""
+    rows = _checkpoint_rows(run)
+    if after_step is not None:
+        rows = rows.filter(step__gt=after_step)
+    found = list(rows.order_by("step")[: limit + 1])
+    page = found[:limit]
+    return CheckpointPage(rows=[_checkpoint_json(cp) for cp in page],
+                          next_after=page[-1].step if len(found) > limit else None)
+
+
+def _checkpoint_rows(run: Run) -> QuerySet[Checkpoint]:
+    # Not the state's delta or snapshot, which a listing does not show and which may be large.
+    return Checkpoint.objects.filter(run=run).select_related("actor").defer("delta", "snapshot")
+
+
+def _checkpoint_json(cp: Checkpoint) -> dict[str, Any]:
+    return {
+        "step": cp.step,
+        "node": cp.node,
+        "source": cp.source,
+        "next_node": cp.next_node,
+        "created_at": cp.created_at.isoformat(),
+        "actor": cp.actor.username if cp.actor_id else None,
+        "duration_ms": round(cp.duration_ms, 3),
+        "input_tokens": cp.input_tokens,
+        "output_tokens": cp.output_tokens,
+        "cost": amount_text(cp.cost),
+        "attempt": cp.attempt,
+        "meta": loads(cp.meta),
+    }
 
 
 def run_label_pairs(*, recent: int = 5000) -> list[str]:
