@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_refusals import refused_fields
+from orchestrator.api_refusals import limit_param, refused_fields
 from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_input, decision_refused
 from orchestrator.budgets import amount_text
 from orchestrator.roles import INBOX_ROLES, ROLES
@@ -19,7 +19,16 @@ from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
 from review.permissions import assert_may_decide, assert_may_read_item
-from review.selectors import FilterError, ForkEdits, ForkNote, InboxFilters, fork_note, inbox_page, item_view
+from review.selectors import (
+    PAGE_SIZE,
+    FilterError,
+    ForkEdits,
+    ForkNote,
+    InboxFilters,
+    fork_note,
+    inbox_page,
+    item_view,
+)
 from review.services import DecisionError, review_decide
 
 router = Router(tags=["review items"])
@@ -78,15 +87,21 @@ def _fork_edits_json(edits: ForkEdits | None) -> dict[str, Any] | None:
             "changes": [asdict(c) for c in edits.changes]}
 
 
+ITEMS_PAGE_MOST = 200  # items one answer holds at most, as many as one bulk decision takes
+ItemsLimit = limit_param(most=ITEMS_PAGE_MOST, default=PAGE_SIZE)
+_LIMIT = Query(PAGE_SIZE, description="How many items to answer at most, 1 to 200 (25, the inbox page's, when left "
+                                      "out); `next` reads the following page with any limit.")
+
+
 @router.get("", response=dict, auth=_INBOX)
 def items_list(request: HttpRequest, workflow: str = "", scope: str = "", risk: str = "", q: str = "",
-               after: str = ""):
+               after: str = "", limit: ItemsLimit = _LIMIT):
     try:
         filters = InboxFilters.from_query({"workflow": workflow, "scope": scope, "risk": risk, "q": q,
                                            "after": after})
     except FilterError as exc:
         raise refused_fields({f"?{name}": problem for name, problem in exc.fields.items()}) from None
-    page = inbox_page(user=request.user, filters=filters)
+    page = inbox_page(user=request.user, filters=filters, size=limit)
     return {"items": [item_json(row.item, row.fork) for row in page.rows], "next": page.next_cursor or None}
 
 
