@@ -135,7 +135,7 @@ def decision_refused(exc: DecisionError) -> HttpError:
     holds its claim), else 422 naming the fields at fault ({} when none is)."""
     if isinstance(exc, AlreadyDecided | ClaimHeld):
         return HttpError(409, str(exc))
-    return Refused(422, str(exc), exc.field_errors)
+    return Refused(422, str(exc), exc.api_fields)
 
 
 def _run(thread_id: str):
@@ -155,7 +155,7 @@ def start(request: HttpRequest, body: StartIn):
     except ThreadIdTaken as exc:  # e.g. a start sent again after a timeout: the first one stands
         raise HttpError(409, str(exc)) from None
     except RunError as exc:  # the input, thread id or labels: `fields` names each key path at fault
-        raise Refused(422, str(exc), exc.field_errors) from None
+        raise Refused(422, str(exc), exc.api_fields) from None
     return Status(201, run_summary(run))
 
 
@@ -267,7 +267,7 @@ def fork(request: HttpRequest, thread_id: str, body: ForkIn):
                        request_key=body.request_key)
     except RunError as exc:  # a ForkError: 403 for allow_effects, 409 for a request key reused, else 422
         status = 403 if isinstance(exc, ForkForbidden) else 409 if isinstance(exc, RequestKeyReused) else 422
-        raise Refused(status, str(exc), exc.field_errors) from None
+        raise Refused(status, str(exc), exc.api_fields) from None
     return Status(201, run_summary(new))  # with its lineage, as GET /api/runs/{id} reads it back
 
 
@@ -280,7 +280,7 @@ def cancel(request: HttpRequest, thread_id: str, body: CancelIn):
     try:
         run = run_cancel(run=run, actor=request.user, reason=body.reason)
     except CancelReasonTooLong as exc:
-        raise Refused(422, str(exc), exc.field_errors) from None
+        raise Refused(422, str(exc), exc.api_fields) from None
     except RunError as exc:
         return Status(409, {"detail": str(exc)})
     return Status(200, run_summary(run))

@@ -22,11 +22,7 @@ from orchestrator.state import loads
 
 
 class CostAdminError(RunError):
-    """Refused; nothing changed. `field_errors` maps form fields to messages."""
-
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.field_errors = field_errors or {}
+    """Refused; nothing changed. `field_errors` maps form fields to messages (RunError's own)."""
 
 
 @dataclass

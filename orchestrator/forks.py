@@ -50,6 +50,7 @@ from orchestrator.state import (
     loads,
 )
 from orchestrator.state_edits import StateEditRefused, state_edits_check
+from orchestrator.value_errors import key_path
 from orchestrator.workflow_versions import workflow_version_record
 
 ReplayMode = Literal["live", "recorded"]
@@ -67,7 +68,7 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
         return state_edits_check(schema=graph.state, state=state, edits=edits, editable=list(graph.state.model_fields),
                                  where="in a fork", not_editable=f"not a field of {graph.state.__name__}")
     except StateEditRefused as exc:
-        raise ForkError(str(exc), exc.field_errors) from None
+        raise ForkError(str(exc), exc.field_errors, api_fields=exc.api_fields("edits")) from None
 
 
 FORK_STEP_CAP_FACTOR = 10
@@ -79,11 +80,15 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
     if not overrides:
         return {}
     if not isinstance(overrides, dict) or not isinstance(overrides.get("nodes", {}), dict):
-        raise ForkError('overrides must look like {"nodes": {"<node>": {"model": "...", "prompt_version": "..."}}}.')
+        at = "overrides" if not isinstance(overrides, dict) else "overrides.nodes"
+        raise ForkError('overrides must look like {"nodes": {"<node>": {"model": "...", "prompt_version": "..."}}}.',
+                        api_fields={at: "must be an object"})
     unknown = sorted(set(overrides) - {"nodes", "step_cap"})
     if unknown:
         raise ForkError(f"unknown override {', '.join(map(repr, unknown))}: overrides are \"nodes\" "
-                        "(per-node settings) and \"step_cap\" (a whole number of steps).")
+                        "(per-node settings) and \"step_cap\" (a whole number of steps).",
+                        api_fields={key_path(("overrides", key)): "is not an override; they are nodes and step_cap"
+                                    for key in unknown})
     step_cap = overrides.get("step_cap")
     # The step cap is the deployment's guard against a loop that keeps paying for calls; a fork
     # may tighten it freely but loosen it only so far. A run that needs more steps still goes on
@@ -92,26 +97,33 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
     if step_cap is not None and (type(step_cap) is not int or not 1 <= step_cap <= ceiling):
         raise ForkError(f"step_cap must be a whole number of steps from 1 to {ceiling:,} ({FORK_STEP_CAP_FACTOR} times "
                         f"GATEHOUSE_STEP_CAP), not {step_cap!r}; a run stopped by its step cap continues when "
-                        "its loop-guard stop is approved.", {"step_cap": f"a whole number from 1 to {ceiling:,}"})
+                        "its loop-guard stop is approved.", {"step_cap": f"a whole number from 1 to {ceiling:,}"},
+                        api_fields={"overrides.step_cap": f"a whole number from 1 to {ceiling:,}"})
     nodes: dict[str, dict[str, Any]] = {}
     for node, values in overrides.get("nodes", {}).items():
         if node not in graph.nodes:
             raise ForkError(f"override for unknown node {node!r}; nodes of {graph.name}: {', '.join(graph.nodes)}.",
-                            {"override_node": "not a node of this workflow"})
+                            {"override_node": "not a node of this workflow"},
+                            api_fields={key_path(("overrides", "nodes", node)): (
+                                f"not a node of this workflow; its nodes are {', '.join(graph.nodes)}")})
         if not isinstance(values, dict):
-            raise ForkError(f"override for node {node!r} must be an object of setting → value.")
+            raise ForkError(f"override for node {node!r} must be an object of setting → value.",
+                            api_fields={key_path(("overrides", "nodes", node)): "must be an object of setting → value"})
         settable = sorted({*OVERRIDABLE, *graph.nodes[node].settings})
         typos = sorted(set(values) - set(settable))
         if typos:
             raise ForkError(f"override for node {node!r}: {', '.join(map(repr, typos))} is not one of its settings "
                             f"({', '.join(settable)}); a setting the node reads with ctx.setting() is overridable "
-                            "once it is declared in the node's settings={...}.", {"override_node": "unknown setting"})
+                            "once it is declared in the node's settings={...}.", {"override_node": "unknown setting"},
+                            api_fields={key_path(("overrides", "nodes", node, typo)): (
+                                f"not a setting of node {node!r}; it has {', '.join(settable)}") for typo in typos})
         cleaned = {k: v for k, v in values.items() if v not in (None, "")}
         if cleaned:
             try:
                 check_serializable("override", cleaned)
             except StateError as exc:
-                raise ForkError(f"override for node {node!r}: {exc}", {"override_node": "not a JSON value"}) from None
+                raise ForkError(f"override for node {node!r}: {exc}", {"override_node": "not a JSON value"},
+                                api_fields={key_path(("overrides", "nodes", node)): "not a JSON value"}) from None
             nodes[node] = cleaned
     extra = {"step_cap": step_cap} if step_cap is not None else {}
     return {**extra, "nodes": nodes} if nodes else extra

@@ -29,11 +29,16 @@ from orchestrator.workflow_versions import workflow_version_record
 class RunError(ValueError):
     """A request about a run that cannot be carried out; the message says what to do instead.
     `field_errors` maps each argument at fault, by its key path ("input.topic", "thread_id"), to what is
-    wrong with it, for the API's `fields` and a form that marks them; {} when no one argument is at fault."""
+    wrong with it, for a form that marks them; {} when no one argument is at fault. `api_fields` is the
+    API's `fields`, each fault by its key path in the request body, where that is not the form's name:
+    an edit's `edits.email.cc[1]`, which the form marks on its `email` box (the same as `field_errors`
+    when not given)."""
 
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None, *,
+                 api_fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field_errors = field_errors or {}
+        self.api_fields = self.field_errors if api_fields is None else api_fields
 
 
 class ThreadIdTaken(RunError):

@@ -37,15 +37,30 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.state import dumps, unserializable_at
-from orchestrator.value_errors import keys_dropped, problems_line, schema_field_problems
+from orchestrator.value_errors import (
+    WHOLE_STATE,
+    key_path,
+    keys_dropped,
+    problems_line,
+    schema_field_problems,
+    schema_problem,
+)
 
 
 class StateEditRefused(ValueError):
-    """Nothing was changed. `field_errors` maps each field at fault to what is wrong with it."""
+    """Nothing was changed. `field_errors` maps each field at fault to what is wrong with it (for a form,
+    which has one box a field); `path_errors` each key path at fault inside the edits ("email.cc[1]"; ""
+    for a rule over the whole state), for the API, whose body holds the edits under a key of its own."""
 
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None,
+                 path_errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field_errors = field_errors or {}
+        self.path_errors = self.field_errors if path_errors is None else path_errors
+
+    def api_fields(self, under: str) -> dict[str, str]:
+        """`path_errors` as the API's `fields`, the edits being the body's key `under` ("edits")."""
+        return {f"{under}.{path}" if path else under: problem for path, problem in self.path_errors.items()}
 
 
 def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: Any, editable: Collection[str],
@@ -55,7 +70,8 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
     `where` ("at this gate") and `not_editable` (the reason shown by a field outside `editable`)
     are the caller's words for its refusal of a field that may not be edited there."""
     if not isinstance(edits, dict):
-        raise StateEditRefused(f"edits must be a JSON object of field name → new value, not {type(edits).__name__}.")
+        raise StateEditRefused(f"edits must be a JSON object of field name → new value, not {type(edits).__name__}.",
+                               path_errors={"": "must be an object of field name → new value"})
     unknown = sorted(set(edits) - set(editable))
     if unknown:
         raise StateEditRefused(f"these fields cannot be edited {where}: {', '.join(unknown)}; "
@@ -107,6 +123,14 @@ def _refusal(fields: list[str], refused: list[ErrorDetails], quoted: list[ErrorD
     for named, problem, field in problems:
         marked = problem if named == field else f"{problem} (at {named})"
         errors[field] = f"{errors[field]}; {marked}" if field in errors else marked
+    # The same problems by their whole key path, in the same order (a rule over the whole state: "").
+    at_paths = [(key_path(tuple(err["loc"])), schema_problem(err), str(err["loc"][0]) if err["loc"] else WHOLE_STATE)
+                for err in refused + quoted]
+    at_paths += [(path, problem, _field_of(path)) for path, problem in dropped.items()]
+    at_paths.sort(key=lambda entry: order.get(entry[2], len(order)))
+    paths: dict[str, str] = {}
+    for path, problem, _field in at_paths:
+        paths[path] = f"{paths[path]}; {problem}" if path in paths else problem
     advice = []
     if refused:
         advice.append("correct the value" if len(refused) == 1 else "correct those values")
@@ -117,7 +141,7 @@ def _refusal(fields: list[str], refused: list[ErrorDetails], quoted: list[ErrorD
     todo = "; ".join(advice) + (", then try again" if len(advice) == 1 else "; then try again")
     line = problems_line([(named, problem) for named, problem, _field in problems], limit=PROBLEMS_NAMED)
     return StateEditRefused(f"the edit was not accepted: {line}. {todo[:1].upper()}{todo[1:]}; nothing was changed.",
-                            errors)
+                            errors, paths)
 
 
 def _field_of(path: str) -> str:
@@ -143,7 +167,8 @@ def _refuse_non_json(key: str, value: Any) -> None:
     except (TypeError, ValueError):
         path, what = unserializable_at(value, key) or (key, type(value).__name__)
         raise StateEditRefused(f"{path}: {what} is not a JSON value. Type text in double quotes, a number, "
-                               "true, false, null, a list or an object.", {key: "not a JSON value"}) from None
+                               "true, false, null, a list or an object.", {key: "not a JSON value"},
+                               {path: "not a JSON value"}) from None
 
 
 def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:
@@ -153,7 +178,8 @@ def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:
             f"{path}: edits may not contain the key {BLOB_KEY!r} except in a pointer the state already holds, "
             "unchanged: it is reserved for the engine's pointers to stored documents. Type the value itself, "
             "or leave the pointer as it was.",
-            {key: f"the key {BLOB_KEY!r} is the engine's (at {path}); type the value itself"})
+            {key: f"the key {BLOB_KEY!r} is the engine's (at {path}); type the value itself"},
+            {path: f"the key {BLOB_KEY!r} is the engine's; type the value itself"})
 
 
 def _pointers_in(value: Any) -> set[str]:

@@ -121,7 +121,7 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
         return state_edits_check(schema=graph.state, state=state, edits=edits, editable=list(request.get("args", {})),
                                  where="at this gate", not_editable="not an editable argument of this gate")
     except StateEditRefused as exc:
-        raise DecisionError(str(exc), exc.field_errors) from None
+        raise DecisionError(str(exc), exc.field_errors, api_fields=exc.api_fields("edits")) from None
 
 
 def _held_approval(run: Run) -> str | None:

@@ -82,7 +82,7 @@ def test_the_api_refuses_it_with_a_422_naming_the_field(outreach_item, reviewer_
         {"decision": "edit", "edits": {"urgent": "yes"}}), content_type="application/json")
 
     assert response.status_code == 422
-    assert response.json()["fields"] == {"urgent": "must be true or false without quotes, not 'yes'"}
+    assert response.json()["fields"] == {"edits.urgent": "must be true or false without quotes, not 'yes'"}
     nothing_was_decided(item)
 
 

@@ -46,7 +46,7 @@ def test_a_second_decision_is_a_409(email_item, reviewer_user, reviewer2_user, c
 
 @pytest.mark.parametrize(("body", "fields"), [
     ({"decision": "reject"}, {"reason": "Say why you reject this."}),
-    ({"decision": "edit", "edits": {"to": "not-an-email"}}, {"to": "doesn't have the expected form (it must match "
+    ({"decision": "edit", "edits": {"to": "not-an-email"}}, {"edits.to": "doesn't have the expected form (it must match "
                                                                    "'^[^@\\s]+@[^@\\s]+$')"}),
     ({"decision": "promote"}, {}),
 ])

@@ -153,7 +153,7 @@ def test_the_api_names_the_quotes_around_a_numeric_choice(dispatch_item, reviewe
         {"decision": "edit", "edits": {"priority": "2"}}), content_type="application/json")
 
     assert response.status_code == 422
-    assert response.json()["fields"] == {"priority": "must be one of 1, 2 or 3 without quotes, not '2'"}
+    assert response.json()["fields"] == {"edits.priority": "must be one of 1, 2 or 3 without quotes, not '2'"}
     nothing_was_decided(item)
 
 

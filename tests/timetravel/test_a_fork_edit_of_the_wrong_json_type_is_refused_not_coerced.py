@@ -48,7 +48,7 @@ def test_the_api_refuses_it_with_a_422_naming_the_field(outreach_parent, enginee
         "attempts": "3"}}, content_type="application/json")
 
     assert response.status_code == 422
-    assert response.json()["fields"] == {"attempts": "must be a whole number without quotes, not '3'"}
+    assert response.json()["fields"] == {"edits.attempts": "must be a whole number without quotes, not '3'"}
     no_fork_was_made(run)
 
 

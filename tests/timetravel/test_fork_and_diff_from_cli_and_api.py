@@ -47,7 +47,7 @@ def test_the_api_forks_and_names_the_bad_field(engineer_api, pipeline_run):
 
     refused = engineer_api.post(url, data={"at_step": 3, "edits": {"pages": 0}}, content_type="application/json")
     assert refused.status_code == 422
-    assert refused.json()["fields"]["pages"] == "must be at least 1"
+    assert refused.json()["fields"] == {"edits.pages": "must be at least 1"}
 
 
 def test_the_api_diffs_two_checkpoints(engineer_api, pipeline_run):

@@ -58,4 +58,4 @@ def test_an_admin_forks_with_real_effects_and_a_field_typed_wrong_is_still_422(a
     assert made.status_code == 201 and made.json()["allow_effects"] is True
 
     mistyped = _api_fork(api, engineer_user, pipeline_run, edits={"pages": 0})
-    assert mistyped.status_code == 422 and mistyped.json()["fields"] == {"pages": "must be at least 1"}
+    assert mistyped.status_code == 422 and mistyped.json()["fields"] == {"edits.pages": "must be at least 1"}
