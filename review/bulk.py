@@ -22,12 +22,16 @@ class BulkResult:
 def items_decide_bulk(*, item_ids: list[int], actor: Any, decision: str, reason: str = "") -> BulkResult:
     """Approve or reject up to BULK_CAP items; the ones that cannot be decided are skipped, each with why."""
     if decision not in (Decision.APPROVE, Decision.REJECT):
-        raise DecisionError("bulk decisions are approve or reject; open an item to edit it or respond.")
+        raise DecisionError("bulk decisions are approve or reject; open an item to edit it or respond.",
+                            api_fields={"decision": "must be approve or reject in bulk; open an item to edit it or "
+                                                    "respond"})
+    # The API's `fields` name its body's keys; the inbox's bulk form shows the message.
     ids = list(dict.fromkeys(int(i) for i in item_ids))
     if not ids:
-        raise DecisionError("select at least one item.")
+        raise DecisionError("select at least one item.", api_fields={"ids": "must hold at least one item id"})
     if len(ids) > BULK_CAP:
-        raise DecisionError(f"{len(ids)} items selected; bulk decisions take at most {BULK_CAP} at once.")
+        raise DecisionError(f"{len(ids)} items selected; bulk decisions take at most {BULK_CAP} at once.",
+                            api_fields={"ids": f"holds {len(ids)} item ids; send at most {BULK_CAP} at once"})
     if decision == Decision.REJECT and not reason.strip():
         raise DecisionError("a bulk rejection needs a reason: it is recorded on every item.",
                             {"reason": "Say why you reject these."})

@@ -166,7 +166,9 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
     allowed = request.get("allowed", [d.value for d in Decision])
     kind = decision.decision
     if kind not in {d.value for d in Decision} or (kind not in allowed and not expired):
-        raise DecisionError(f"decision {kind!r} is not allowed at this gate; allowed: {', '.join(allowed)}.")
+        # Named for the API only: the page's decision is a button, not a field it marks.
+        raise DecisionError(f"decision {kind!r} is not allowed at this gate; allowed: {', '.join(allowed)}.",
+                            api_fields={"decision": f"is not allowed at this gate; send one of {', '.join(allowed)}"})
     if kind == Decision.REJECT and not decision.reason.strip():
         raise DecisionError("a rejection needs a reason: it is recorded and reaches the workflow.",
                             {"reason": "Say why you reject this."})
@@ -192,7 +194,8 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
             item.node, dynamic=request.get("_gate", {}).get("call_index") is not None):
         # Items made before the executor stopped offering it (orchestrator.executor._item).
         raise DecisionError("this gate has nowhere to send a response (its workflow gives it no on_respond "
-                            "route): approve, edit or reject it instead.")
+                            "route): approve, edit or reject it instead.",
+                            api_fields={"decision": "this gate takes no response; send approve, edit or reject"})
     state = state_at(run.pk, run.step, hydrate=True)
     edits: dict[str, Any] = {}
     if kind == Decision.EDIT:

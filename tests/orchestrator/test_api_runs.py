@@ -41,7 +41,7 @@ def test_a_reviewer_decides_through_the_api_once(api, engineer_user, reviewer_us
 
 
 @pytest.mark.parametrize(("body", "status", "text"), [
-    ({"workflow": "nope"}, 404, "unknown workflow"),
+    ({"workflow": "nope"}, 422, "unknown workflow"),
     ({"workflow": "email_approval", "input": {"to": "x"}}, 422, "the input was not accepted: to: must have at least 3 characters"),
     # A thread id names the run in URLs and exports: no "/", no leading "=", at most 200 characters.
     ({"workflow": "email_approval", "input": {"to": "a@b.co", "topic": "x"}, "thread_id": "a/b"}, 422,

@@ -48,7 +48,7 @@ def test_a_second_decision_is_a_409(email_item, reviewer_user, reviewer2_user, c
     ({"decision": "reject"}, {"reason": "Say why you reject this."}),
     ({"decision": "edit", "edits": {"to": "not-an-email"}}, {"edits.to": "doesn't have the expected form (it must match "
                                                                    "'^[^@\\s]+@[^@\\s]+$')"}),
-    ({"decision": "promote"}, {}),
+    ({"decision": "promote"}, {"decision": "is not allowed at this gate; send one of approve, reject, edit, respond"}),
 ])
 def test_a_decision_the_gate_refuses_is_the_same_422_with_its_fields_on_both(email_item, reviewer_user,
                                                                              client_for, body, fields):
