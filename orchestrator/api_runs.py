@@ -192,14 +192,15 @@ CheckpointsLimit = limit_param(most=CHECKPOINTS_PAGE, default=CHECKPOINTS_PAGE)
 _LIMIT = Query(CHECKPOINTS_PAGE, description="How many checkpoints to answer at most, 1 to 1000.")
 _AFTER_STEP = Query(None, description="Answer the checkpoints after this step (the last step of the page before); "
                                       "leave it out to start from checkpoint 0.")
-AfterStepParam = Annotated[int | None, AfterValidator(lambda step: _at_least_0(step, "to start from checkpoint 0")),
-                           WithJsonSchema({"type": "integer", "minimum": 0})]
 
 
-def _at_least_0(step: int | None, left_out: str) -> int | None:
+def _a_step(step: int | None) -> int | None:
     if step is not None and step < 0:
-        raise PydanticCustomError("step_range", f"must be at least 0; leave it out {left_out}")
+        raise PydanticCustomError("step_range", "must be at least 0; leave it out to start from checkpoint 0")
     return step
+
+
+AfterStepParam = Annotated[int | None, AfterValidator(_a_step), WithJsonSchema({"type": "integer", "minimum": 0})]
 
 
 @router.get("/{thread_id}/checkpoints", response=list[dict], auth=_RUNS)
