@@ -72,45 +72,40 @@ class ChainCursor:
         tests/audit/test_ledger_writer_matches_canonical_json.py holds the two together.
         """
         # The types the templates print as canonical JSON would; encode_basestring refuses anything
-        # but a str (TypeError). Any other type takes the generic writer.
-        if not (type(step) is int and type(attempt) is int and type(input_tokens) is int
+        # but a str (TypeError). Any other type takes the generic writer, with its bytes and refusals.
+        if (type(step) is int and type(attempt) is int and type(input_tokens) is int
                 and type(output_tokens) is int and type(duration_ms) is float and math.isfinite(duration_ms)
                 and type(models) is list):
-            return self._append_step_generic(step, salt, node, attempt, state_hash, delta, next, models,
-                                             input_tokens, output_tokens, cost, duration_ms)
-        try:
-            salted = self._salted
-            if salted[1] is None or salted[0] != salt:
-                salted = self._salted = (salt, _SHA256.copy())
-                if salt:
-                    salted[1].update(salt.encode("utf-8"))
-            source = salted[1].copy()
-            source.update(encode_basestring(state_hash).encode("utf-8"))
-            result = salted[1].copy()
-            result.update(encode_basestring(delta).encode("utf-8"))
-            if not self._chain_json:
-                self._chain_json = _scalar(self.chain)
-            head, seq, at = self.head, self.length + 1, utc_now_iso()
-            # The digests are "sha256:" + hex and `at` is digits: nothing in them to escape.
-            text = (f'{{"attempt":{attempt},"cost":{encode_basestring(cost)},"duration_ms":{duration_ms!r},'
-                    f'"input":"sha256:{source.hexdigest()}","input_tokens":{input_tokens},"models":[{",".join(map(encode_basestring, models))}],'
-                    f'"next":{encode_basestring(next)},"node":{encode_basestring(node)},'
-                    f'"output":"sha256:{result.hexdigest()}","output_tokens":{output_tokens}}}')
-            # _chain's envelope with this entry's kind and no actor.
-            body = (f'{{"actor":null,"at":"{at}","kind":"node_completed","payload":{text},'
-                    f'"prev":{encode_basestring(head)},"run":{self._chain_json},"seq_run":{seq},"step":{step}}}')
-        except TypeError:
-            return self._append_step_generic(step, salt, node, attempt, state_hash, delta, next, models,
-                                             input_tokens, output_tokens, cost, duration_ms)
-        digest = _SHA256.copy()
-        digest.update(body.encode("utf-8"))
-        self.length, self.head = seq, digest.hexdigest()
-        return {"run": self.chain, "seq_run": seq, "kind": "node_completed", "step": step, "actor": None, "at": at,
-                "payload": text, "prev": head, "hash": self.head}
-
-    def _append_step_generic(self, step: int, salt: str, node: str, attempt: int, state_hash: str, delta: str,
-                             next: str, models: list[str], input_tokens: int, output_tokens: int, cost: str,
-                             duration_ms: float) -> dict[str, Any]:
+            try:
+                salted = self._salted
+                if salted[1] is None or salted[0] != salt:
+                    salted = self._salted = (salt, _SHA256.copy())
+                    if salt:
+                        salted[1].update(salt.encode("utf-8"))
+                source = salted[1].copy()
+                source.update(encode_basestring(state_hash).encode("utf-8"))
+                result = salted[1].copy()
+                result.update(encode_basestring(delta).encode("utf-8"))
+                if not self._chain_json:
+                    self._chain_json = _scalar(self.chain)
+                head, seq, at = self.head, self.length + 1, utc_now_iso()
+                # The digests are "sha256:" + hex and `at` is digits: nothing in them to escape.
+                text = (f'{{"attempt":{attempt},"cost":{encode_basestring(cost)},"duration_ms":{duration_ms!r},'
+                        f'"input":"sha256:{source.hexdigest()}","input_tokens":{input_tokens},'
+                        f'"models":[{",".join(map(encode_basestring, models))}],"next":{encode_basestring(next)},'
+                        f'"node":{encode_basestring(node)},"output":"sha256:{result.hexdigest()}",'
+                        f'"output_tokens":{output_tokens}}}')
+                # _chain's envelope with this entry's kind and no actor.
+                body = (f'{{"actor":null,"at":"{at}","kind":"node_completed","payload":{text},'
+                        f'"prev":{encode_basestring(head)},"run":{self._chain_json},"seq_run":{seq},"step":{step}}}')
+            except TypeError:
+                pass
+            else:
+                digest = _SHA256.copy()
+                digest.update(body.encode("utf-8"))
+                self.length, self.head = seq, digest.hexdigest()
+                return {"run": self.chain, "seq_run": seq, "kind": "node_completed", "step": step, "actor": None,
+                        "at": at, "payload": text, "prev": head, "hash": self.head}
         return self.append(kind="node_completed", step=step, actor=None, payload={
             "attempt": attempt, "cost": cost, "duration_ms": duration_ms,
             "input": payload_digest(state_hash, salt=salt), "input_tokens": input_tokens, "models": models,
