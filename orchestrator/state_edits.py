@@ -42,7 +42,6 @@ from orchestrator.value_errors import (
     key_path,
     keys_dropped,
     problems_line,
-    schema_field_problems,
     schema_problem,
 )
 
@@ -114,23 +113,22 @@ PROBLEMS_NAMED = 20
 def _refusal(fields: list[str], refused: list[ErrorDetails], quoted: list[ErrorDetails],
              dropped: dict[str, str]) -> StateEditRefused:
     """One refusal naming every problem, in the order of the edited fields, and saying what to do about
-    each kind; its field_errors hold all of a field's problems."""
-    problems = [(field, problem, field) for field, problem in schema_field_problems(refused + quoted)]
-    problems += [(path, problem, _field_of(path)) for path, problem in dropped.items()]
+    each kind; its field_errors hold all of a field's problems, its path_errors all of a key path's."""
+    # (key path, what is wrong, the state field holding it ("" path: a rule over the whole state), whether
+    # the line names it by its field, as the schema's problems are, or by its path, as a dropped key is)
+    problems = [(key_path(tuple(err["loc"])), schema_problem(err), str(err["loc"][0]) if err["loc"] else WHOLE_STATE,
+                 True) for err in refused + quoted]
+    problems += [(path, problem, _field_of(path), False) for path, problem in dropped.items()]
     order = {name: index for index, name in enumerate(fields)}
     problems.sort(key=lambda entry: order.get(entry[2], len(order)))
     errors: dict[str, str] = {}
-    for named, problem, field in problems:
-        marked = problem if named == field else f"{problem} (at {named})"
-        errors[field] = f"{errors[field]}; {marked}" if field in errors else marked
-    # The same problems by their whole key path, in the same order (a rule over the whole state: "").
-    at_paths = [(key_path(tuple(err["loc"])), schema_problem(err), str(err["loc"][0]) if err["loc"] else WHOLE_STATE)
-                for err in refused + quoted]
-    at_paths += [(path, problem, _field_of(path)) for path, problem in dropped.items()]
-    at_paths.sort(key=lambda entry: order.get(entry[2], len(order)))
     paths: dict[str, str] = {}
-    for path, problem, _field in at_paths:
+    named: list[tuple[str, str]] = []
+    for path, problem, field, by_field in problems:
+        marked = problem if path in (field, "") else f"{problem} (at {path})"
+        errors[field] = f"{errors[field]}; {marked}" if field in errors else marked
         paths[path] = f"{paths[path]}; {problem}" if path in paths else problem
+        named.append((field, marked) if by_field else (path, problem))
     advice = []
     if refused:
         advice.append("correct the value" if len(refused) == 1 else "correct those values")
@@ -139,7 +137,7 @@ def _refusal(fields: list[str], refused: list[ErrorDetails], quoted: list[ErrorD
     if dropped:
         advice.append("spell each key as one of the fields named, or remove it")
     todo = "; ".join(advice) + (", then try again" if len(advice) == 1 else "; then try again")
-    line = problems_line([(named, problem) for named, problem, _field in problems], limit=PROBLEMS_NAMED)
+    line = problems_line(named, limit=PROBLEMS_NAMED)
     return StateEditRefused(f"the edit was not accepted: {line}. {todo[:1].upper()}{todo[1:]}; nothing was changed.",
                             errors, paths)
 

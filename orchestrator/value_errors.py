@@ -15,7 +15,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -148,29 +148,19 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def schema_field_problems(errors: Iterable[ErrorDetails], *, quote_values: bool = True,
-                          only: Collection[str] | None = None) -> list[tuple[str, str]]:
-    """Every problem of a schema violation (`exc.errors()`) as (state field, what is wrong (at key path)),
-    in pydantic's order; a rule over the whole state is under WHOLE_STATE. `only` keeps the problems
-    inside those fields (and no rule over the whole state)."""
-    problems = []
-    for err in errors:
+def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
+                        only: Collection[str] | None = None) -> dict[str, str]:
+    """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
+    inside the field is kept in the reason, and a field's first problem is the one shown. A rule over
+    the whole state is under WHOLE_STATE. `only` keeps the problems inside those fields (and no rule
+    over the whole state)."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
         loc = tuple(err["loc"])
         if only is not None and not (loc and loc[0] in only):
             continue
         inside = f" (at {key_path(loc)})" if len(loc) > 1 else ""
-        problems.append((str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}"))
-    return problems
-
-
-def schema_field_errors(exc: ValidationError, *, quote_values: bool = True,
-                        only: Collection[str] | None = None) -> dict[str, str]:
-    """A schema violation as {state field: what is wrong}, for a form that marks each field: the path
-    inside the field is kept in the reason, and a field's first problem is the one shown (see
-    schema_field_problems for the others)."""
-    errors: dict[str, str] = {}
-    for field, problem in schema_field_problems(exc.errors(), quote_values=quote_values, only=only):
-        errors.setdefault(field, problem)
+        errors.setdefault(str(loc[0]) if loc else WHOLE_STATE, f"{schema_problem(err, quote_values=quote_values)}{inside}")
     return errors
 
 
