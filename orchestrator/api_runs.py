@@ -151,7 +151,7 @@ def start(request: HttpRequest, body: StartIn):
         run = run_start(workflow=body.workflow, input=body.input, thread_id=body.thread_id,
                         labels=body.labels, actor=request.user)
     except UnknownWorkflow as exc:  # a field of the body, not a path that is not there: 422 as any other
-        known = ", ".join(getattr(exc, "known", ())) or "(none)"
+        known = ", ".join(exc.known) or "(none)"
         raise Refused(422, str(exc), {"workflow": f"is not a registered workflow; the workflows there are: {known}"}) \
             from None
     except ThreadIdTaken as exc:  # e.g. a start sent again after a timeout: the first one stands

@@ -18,7 +18,7 @@ class UnknownWorkflow(LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.known = sorted(known)  # the registered workflows, which the API's `fields` name too
         super().__init__(
-            f"unknown workflow {name!r}; known workflows: {', '.join(sorted(known)) or '(none)'}. "
+            f"unknown workflow {name!r}; known workflows: {', '.join(self.known) or '(none)'}. "
             "Register a module path in GATEHOUSE_WORKFLOWS."
         )
 

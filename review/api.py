@@ -139,9 +139,10 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
 
 @router.post("/bulk", response=dict, auth=DECIDERS)
 def items_bulk(request: HttpRequest, body: BulkIn):
-    decision_input(body)  # a reason sent with a bulk approval is refused, not dropped
+    decided = decision_input(body)  # a reason sent with a bulk approval is refused, not dropped
     try:
-        result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=body.decision, reason=body.reason)
+        result = items_decide_bulk(item_ids=body.ids, actor=request.user, decision=decided.decision,
+                                   reason=decided.reason)
     except DecisionError as exc:
         raise decision_refused(exc) from None
     return {"decided": [i.pk for i in result.decided],
