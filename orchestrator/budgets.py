@@ -69,6 +69,7 @@ from orchestrator.commit import LeaseLost
 from orchestrator.journal import journal_insert_sql
 from orchestrator.llm import LLMRequest, LLMResponse, Price, cost_of, estimate_request_tokens
 from orchestrator.llm.env import timeout_seconds
+from orchestrator.llm.pricing import MICRO_DOLLAR
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared, prefixed
 from orchestrator.state import dumps
 
@@ -86,7 +87,7 @@ INPUT_SLACK_TOKENS = 16
 def amount_text(amount: Decimal) -> str:
     """An amount as the database keeps it, to 6 places ("5.000000"): what ledger entries record, so a
     value typed "5" over a stored 5.000000 reads as no change."""
-    return f"{Decimal(amount).quantize(Decimal('0.000001')):f}"
+    return f"{Decimal(amount).quantize(MICRO_DOLLAR):f}"
 
 
 def amount_input(amount: Decimal) -> str:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit.services import system_ledger_append
 from orchestrator.budgets import THRESHOLD_PASSED, money
 from orchestrator.deliveries import Event, deliveries_queue, deliveries_send
+from orchestrator.llm.pricing import MICRO_DOLLAR
 from orchestrator.models import CostAlert, CostSettings, Run
 
 log = logging.getLogger("gatehouse.costs")
@@ -120,7 +121,7 @@ def node_p95(*, workflow: str, node: str, exclude_run: int, window: int, min_run
     with connection.cursor() as cursor:
         cursor.execute(_P95, [workflow, node, exclude_run, window])
         p95, runs = cursor.fetchone()
-    value = Decimal(str(p95)).quantize(Decimal("0.000001")) if p95 is not None and runs >= min_runs else None
+    value = Decimal(str(p95)).quantize(MICRO_DOLLAR) if p95 is not None and runs >= min_runs else None
     _p95_cache[key] = (time.monotonic(), value)
     return value
 

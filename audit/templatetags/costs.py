@@ -11,9 +11,10 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from orchestrator.budgets import money as _money
+from orchestrator.llm.pricing import MICRO_DOLLAR
 
-# Six places: money() shows every significant digit down to a millionth.
-_PLACES = 6
+# money() shows every significant digit down to the millionth costs are kept to: six places.
+_PLACES = -MICRO_DOLLAR.as_tuple().exponent
 _FIGURE_SPACE = "\u2007"  # as wide as a digit in tabular figures
 
 register = template.Library()
