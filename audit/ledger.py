@@ -101,9 +101,9 @@ class ChainCursor:
             except TypeError:
                 pass
             else:
-                digest = _SHA256.copy()
-                digest.update(body.encode("utf-8"))
-                self.length, self.head = seq, digest.hexdigest()
+                hasher = _SHA256.copy()
+                hasher.update(body.encode("utf-8"))
+                self.length, self.head = seq, hasher.hexdigest()
                 return {"run": self.chain, "seq_run": seq, "kind": "node_completed", "step": step, "actor": None,
                         "at": at, "payload": text, "prev": head, "hash": self.head}
         return self.append(kind="node_completed", step=step, actor=None, payload={
@@ -122,13 +122,12 @@ class ChainCursor:
         body = (f'{{"actor":{"null" if actor is None else _scalar(actor)},"at":{encode_basestring(at)},'
                 f'"kind":{_scalar(kind)},"payload":{text},"prev":{_scalar(head)},"run":{self._chain_json},'
                 f'"seq_run":{self.length + 1},"step":{"null" if step is None else _scalar(step)}}}')
-        digest = _SHA256.copy()
-        digest.update(body.encode("utf-8"))
-        digest = digest.hexdigest()
+        hasher = _SHA256.copy()
+        hasher.update(body.encode("utf-8"))
         self.length += 1
-        self.head = digest
+        self.head = hasher.hexdigest()
         return {"run": self.chain, "seq_run": self.length, "kind": kind, "step": step, "actor": actor, "at": at,
-                "payload": text, "prev": head, "hash": digest}
+                "payload": text, "prev": head, "hash": self.head}
 
 
 def _scalar(value: str | int | None) -> str:
