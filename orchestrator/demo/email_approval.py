@@ -32,7 +32,15 @@ def draft(state: EmailState, ctx) -> dict:
         max_tokens=300,
     )
     subject = f"About {state.topic}"[:200]
-    return {"subject": subject, "body": reply.text, "log": [f"drafted {len(reply.text)} chars"]}
+    body = _without_subject_line(reply.text)
+    return {"subject": subject, "body": body, "log": [f"drafted {len(body)} chars"]}
+
+
+def _without_subject_line(text: str) -> str:
+    # Models often open a drafted email with their own "Subject: ..." line; the email has a subject
+    # field already, and a second, different subject inside the body would go out to the recipient.
+    first, _, rest = text.partition("\n")
+    return rest.lstrip("\n") if first.lower().startswith("subject:") else text
 
 
 def review_request(state: EmailState) -> GateRequest:

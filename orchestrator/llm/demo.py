@@ -194,6 +194,8 @@ def _compose(rng: _Stream, prompt: str, max_tokens: int) -> tuple[str, str]:
     while estimate_tokens(" ".join(body)) < target:
         body.append(_sentence(rng, topic))
     prose = " ".join(body)
+    if body[0].endswith(","):  # "In short," runs on into the sentence after it
+        prose = f"{body[0]} {body[1][0].lower()}{body[1][1:]} {' '.join(body[2:])}".rstrip()
 
     if _EMAIL_HINT.search(prompt):
         subject = f"Subject: Update on {topic or 'our plan'}"

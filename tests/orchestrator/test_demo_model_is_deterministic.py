@@ -39,6 +39,16 @@ def test_it_reads_like_prose() -> None:
     assert len(text.split()) > 10
 
 
+def test_an_opener_ending_in_a_comma_runs_on_into_its_sentence() -> None:
+    # "Looking at the details, The current plan ..." read as a typo to every reviewer of the demo.
+    texts = [ask(f"Tell me about the plan for week {n}.").text for n in range(40)]
+    run_on = [t for t in texts if t.split(" ", 1)[0] in ("In", "Looking", "Based")]
+    assert run_on, "no reply opened with a comma opener; widen the sample"
+    for text in run_on:
+        after_comma = text.split(",", 1)[1].lstrip()
+        assert after_comma[0].islower(), text
+
+
 def test_asking_for_an_email_gives_an_email() -> None:
     text = ask("Please draft an email to the vendor about the delayed invoice.").text
     lines = text.splitlines()
