@@ -155,6 +155,14 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
         ReviewDecision.objects.filter(item__run_id__in=ids).update(reason="", response="", edits=None)
         # The items' notifications carried their texts (the e-mail's body, the webhook's summary).
         deliveries_erase(source=REVIEW_SOURCE, refs=ReviewItem.objects.filter(run_id__in=ids).values("pk"))
+        # Every call's spend row carries a copy of the run's labels, which the chargeback CSV and the costs
+        # chart group by: without this an erased customer's label value stayed on the cost pages. Keys are
+        # kept, as on the run, so the spend is still counted (under the marker).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE orchestrator_spendevent SET labels = (SELECT jsonb_object_agg(k, to_jsonb(%s::text))"
+                " FROM jsonb_object_keys(labels) AS k) WHERE run_id = ANY(%s) AND labels <> '{}'::jsonb",
+                [ERASED_TEXT, ids])
         redacted = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs], redacted=False).update(
             redacted=True)
         for r in locked:

@@ -1,0 +1,42 @@
+"""Erasing a customer's runs (`audit erase --label customer=…`) takes the label's value off the cost pages
+too: every call's spend row carries the run's labels, and the chargeback CSV and the dashboard's "by label"
+chart read them from there, so an erased customer's name or e-mail address was still handed out there.
+The spend itself stays counted (under the erased marker), so the month's totals do not change."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from django.urls import reverse
+
+from audit.erasure import ERASED_TEXT, audit_erase
+from orchestrator.services import run_start
+
+CUSTOMER = "ana@customer.example"
+
+
+def test_an_erased_label_value_is_in_neither_the_chargeback_nor_the_spend_chart(
+        priced, advance, admin_user, compliance_user, client_for):
+    run = run_start(workflow="cost_probe", input={"calls": 1}, labels={"customer": CUSTOMER, "department": "legal"})
+    assert advance(run) == "completed"
+    month = datetime.now(UTC).strftime("%Y-%m")
+    client = client_for(compliance_user)
+
+    def chargeback() -> list[list[str]]:
+        response = client.get(reverse("audit:chargeback"), {"month": month, "label_key": "customer"})
+        assert response.status_code == 200
+        return list(csv.reader(io.StringIO(response.content.decode())))
+
+    before = chargeback()
+    assert before[1][1] == CUSTOMER
+
+    audit_erase(actor=admin_user, label=("customer", CUSTOMER))
+
+    after = chargeback()
+    assert CUSTOMER not in str(after), "the chargeback CSV still names the erased customer"
+    assert after[1][1] == ERASED_TEXT and after[1][2:] == before[1][2:], "the spend is still counted, unnamed"
+    page = client.get(reverse("audit:costs"), {"by": "label", "label_key": "customer"})
+    assert page.status_code == 200
+    assert CUSTOMER not in page.content.decode(), "the spend chart still names the erased customer"
