@@ -39,10 +39,20 @@ def replay_source(run_id: int) -> ReplaySource | None:
         parent_id, fork_step, mode, diverged_at = cursor.fetchone()
         if parent_id is None or mode != "recorded":
             return None
+        # From the visit in progress at the fork point, not from the fork point itself: a visit is
+        # numbered by the step it started from, and one that a gate, a decision or a budget stop
+        # interrupted (checkpoints "gate"/"decision") began before them. The fork runs that node
+        # again from its start, so the calls it made before the gate are replayed too; `visit >=
+        # fork_step` left them out, and a fork taken at a gate paid for them live and was marked
+        # diverged from its first call. The newest node/input/fork checkpoint at or before the
+        # fork point is where that visit (and every later one) began.
         cursor.execute(
             "SELECT node, request_hash, result FROM orchestrator_journalentry"
-            " WHERE run_id = %s AND kind = 'llm' AND visit >= %s ORDER BY visit, call_index",
-            [parent_id, fork_step],
+            " WHERE run_id = %(parent)s AND kind = 'llm' AND visit >= COALESCE("
+            "   (SELECT max(step) FROM orchestrator_checkpoint WHERE run_id = %(parent)s AND step <= %(step)s"
+            "       AND source IN ('input', 'node', 'fork')), %(step)s)"
+            " ORDER BY visit, call_index",
+            {"parent": parent_id, "step": fork_step},
         )
         recorded: dict[tuple[str, str], deque[Any]] = defaultdict(deque)
         for node, digest, result in cursor.fetchall():
