@@ -59,11 +59,19 @@ def replay_source(run_id: int) -> ReplaySource | None:
             recorded[(node, digest)].append(loads(result))
         # Calls this fork already answered from the record (before a crash or a gate) are used up.
         cursor.execute(
-            "SELECT node, request_hash FROM orchestrator_journalentry"
-            " WHERE run_id = %s AND kind = 'llm' AND replayed ORDER BY visit, call_index",
+            "SELECT node, request_hash, replayed FROM orchestrator_journalentry"
+            " WHERE run_id = %s AND kind = 'llm' ORDER BY visit, call_index",
             [run_id],
         )
-        for node, digest in cursor.fetchall():
-            if recorded.get((node, digest)):
+        # A live call already journaled means the fork diverged, though diverged_at_step is written
+        # only by a node's step commit: a node that called live and then stopped at its gate (or
+        # whose worker died) gets that call back from the journal when it runs again, with no lookup
+        # here to say so, and the fork would forget its divergence (and answer later calls from the
+        # record).
+        live = False
+        for node, digest, replayed in cursor.fetchall():
+            if not replayed:
+                live = True
+            elif recorded.get((node, digest)):
                 recorded[(node, digest)].popleft()
-    return ReplaySource(recorded, diverged=diverged_at is not None)
+    return ReplaySource(recorded, diverged=diverged_at is not None or live)
