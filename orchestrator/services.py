@@ -203,6 +203,7 @@ def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
         locked.lease_token += 1
         locked.lease_expires_at = None
         locked.finished_at = timezone.now()
+        _count_visit_in_progress(locked)
         ledger_append(run=locked, kind="run_cancelled", step=locked.step, actor=_name(actor),
                       payload={"reason": salted_digest(reason, locked.ledger_salt) if reason else ""})
         locked.save()
@@ -213,6 +214,35 @@ def run_cancel(*, run: Run, actor: Any = None, reason: str = "") -> Run:
             status=ItemStatus.CANCELLED, decided_at=timezone.now(),
             decided_by=actor if getattr(actor, "pk", None) else None)
     return locked
+
+
+# The journaled LLM calls of the visit in progress that the run's totals do not hold yet. A visit's
+# calls reach the totals with its step commit, suspension or failure; a visit cut short by a cancel
+# (its worker busy, or dead after a paid call) has neither, and never will, the run being ended.
+# The visit in progress started at the run's step, or is the visit it keeps (visit_step) with the
+# calls listed in spend_counted already counted (orchestrator.executor).
+_UNCOUNTED_CALLS = """
+SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cached_tokens), 0),
+       coalesce(sum(cost), 0)
+FROM orchestrator_journalentry
+WHERE run_id = %(run)s AND kind = 'llm' AND (visit = %(step)s OR visit = %(visit)s)
+  AND NOT (visit = %(visit)s AND call_index = ANY(%(counted)s))
+"""
+
+
+def _count_visit_in_progress(run: Run) -> None:
+    """Add to the (locked) run's totals the calls of its visit in progress, for a cancel."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_UNCOUNTED_CALLS, {"run": run.pk, "step": run.step, "visit": run.visit_step,
+                                          "counted": list(run.spend_counted or [])})
+        calls, tokens_in, tokens_out, cached, cost = cursor.fetchone()
+    run.llm_calls += calls
+    run.input_tokens += tokens_in
+    run.output_tokens += tokens_out
+    run.cached_tokens += cached
+    run.cost += cost
 
 
 def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Run:
