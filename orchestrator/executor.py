@@ -41,7 +41,14 @@ from orchestrator.journal import LazyJournal
 from orchestrator.prepared import ASYNC_COMMIT, async_commit_param, execute_prepared
 from orchestrator.registry import UnknownWorkflow, WorkflowModuleError, workflow_get
 from orchestrator.replay import replay_source
-from orchestrator.state import StateError, StateTracker, check_serializable, dumps, schema_error
+from orchestrator.state import (
+    StateError,
+    StateTracker,
+    check_serializable,
+    dumps,
+    schema_error,
+    stored_state_error,
+)
 from orchestrator.workflow_versions import workflow_version_seen
 
 log = logging.getLogger("gatehouse.executor")
@@ -550,6 +557,13 @@ def _workflow_unknown_here(claim: Claim, worker: str, lease: int, exc: UnknownWo
     return "unknown_workflow"
 
 
+def _fail_unstarted(claim: Claim, lease: int, exc: BaseException) -> str:
+    """Fail a claimed run before any of its nodes runs (the execution's state was never built)."""
+    execution = Execution.__new__(Execution)
+    execution.claim, execution.lease_seconds, execution.pending_ledger = claim, lease, []
+    return execution._fail(claim.next_node, exc)
+
+
 def _note_waiting(claim: Claim, *, node: str, kind: str, message: str) -> None:
     """Say in the worker's log, and on the run (a retrying error), why the run waits."""
     log.warning("run %s: %s", claim.thread_id, message)
@@ -577,9 +591,7 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
             f"worker {worker} cannot load its workflows ({exc}); the run waits and is tried again every {lease}s"))
         return "unknown_workflow"
     if not versions_compatible(claim.graph_version, graph.version):
-        execution = Execution.__new__(Execution)
-        execution.claim, execution.lease_seconds, execution.pending_ledger = claim, lease, []
-        return execution._fail(claim.next_node, GraphError(
+        return _fail_unstarted(claim, lease, GraphError(
             f"workflow {claim.workflow!r} changed incompatibly since this run started "
             f"(version {claim.graph_version} → {graph.version}). Retry it with "
             f"`python manage.py runs retry {claim.thread_id} --force-version` to run it on the new version."
@@ -590,7 +602,12 @@ def run_advance(run_id: int, *, worker: str, lease_seconds: int | None = None) -
             # revert since the run started): that is a ledger entry. Under the heartbeat, since
             # it may wait behind other system chain writers.
             workflow_version_seen(graph)
-            return Execution(claim, graph, lease).advance()
+            try:
+                execution = Execution(claim, graph, lease)
+            except ValidationError as exc:
+                # Left to raise, the job would crash on every lease with nothing said on the run.
+                return _fail_unstarted(claim, lease, stored_state_error(claim.workflow, claim.step, exc))
+            return execution.advance()
     except LeaseLost as exc:
         log.warning("%s", exc)
         return "lease_lost"

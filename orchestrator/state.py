@@ -79,6 +79,15 @@ def schema_error(node: str, exc: ValidationError) -> StateError:
                       f"{schema_problems(exc, quote_values=False)}.")
 
 
+def stored_state_error(workflow: str, step: int, exc: ValidationError) -> StateError:
+    """The state a run stored is refused by its workflow's schema as deployed now: a validator added or
+    tightened since (code, not structure, so the run's version still counts as compatible)."""
+    return StateError(f"the state this run stored at step {step} no longer passes workflow {workflow!r}'s state "
+                      f"schema: {schema_problems(exc, quote_values=False)}. The workflow's code changed since the "
+                      f"run wrote it: change the code to accept that state and retry the run, or fork it from a "
+                      f"checkpoint with the field edited.")
+
+
 @dataclass
 class Delta:
     set: dict[str, Any] = field(default_factory=dict)

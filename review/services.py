@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from audit.ledger import salted_digest
 from audit.services import ledger_append
@@ -32,7 +33,7 @@ from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.services import RunError
-from orchestrator.state import StateTracker, check_serializable, dumps, loads
+from orchestrator.state import StateTracker, check_serializable, dumps, loads, stored_state_error
 from orchestrator.state_edits import StateEditRefused, state_edits_check
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
@@ -246,7 +247,14 @@ def review_decide(*, item: ReviewItem, actor: Any, decision: DecisionInput,
             update[graph.decision_field] = resumed.model_dump(mode="json")
     encoded = check_serializable("decision", update)
     tracker = StateTracker(state_at(run.pk, run.step), blob_threshold=10**12, snapshot_every=10**9)
-    model = graph.state.model_validate({**state, **update})
+    try:
+        model = graph.state.model_validate({**state, **update})
+    except ValidationError as exc:
+        # Edits were checked above and the decision is the engine's own, so what fails is the stored
+        # state under the workflow's code as deployed now. Rolled back with the rest, like a broken
+        # router: no reviewer can fix the workflow's code.
+        raise DecisionError(f"{stored_state_error(run.workflow, run.step, exc)} Nothing was decided; an engineer "
+                            f"must fix the workflow first.") from None
     delta = tracker.apply(update, encoded, graph.reducers)
     try:
         next_node = _route(graph, item, run, kind, model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from orchestrator.graph import END, NO_RETRY, START, GateDecision, GateRequest, Graph, RetryPolicy, append
 
@@ -300,7 +300,33 @@ tolerant = Graph("tolerant", state=Tolerant)
 tolerant.node("bill", bill).edge(START, "bill").edge("bill", END)
 
 
+# A validator a later deploy tightens: validators are code, not structure, so a run that stored a state
+# under the old one is still resumed by the new one (its version counts as compatible).
+CAPPED = {"at": None}
+
+
+class Capped(BaseModel):
+    n: int = 0
+    decision: GateDecision | None = None
+
+    @field_validator("n")
+    @classmethod
+    def within_cap(cls, n: int) -> int:
+        if CAPPED["at"] is not None and n > CAPPED["at"]:
+            raise ValueError(f"must be at most {CAPPED['at']}")
+        return n
+
+
+def grow(state: Capped, ctx) -> dict:
+    return {"n": state.n + 5}
+
+
+tightened = Graph("tightened", state=Capped)
+tightened.node("grow", grow, interrupt_after=True, request=transfer_request).node("grow_more", grow)
+tightened.edge(START, "grow").edge("grow", "grow_more").edge("grow_more", END)
+
+
 graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
           own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting,
-          calls_ctx_wrongly, open_ended, tolerant]
+          calls_ctx_wrongly, open_ended, tolerant, tightened]
