@@ -118,8 +118,11 @@ def journal_write(*, run_id: int, lease_token: int, visit: int, call_index: int,
         raise LeaseLost(f"run {run_id}: lost the lease while journaling a call of node {node!r}")
 
 
+# The lease must be live too, not only unclaimed by another: once it lapses another worker may claim
+# the run and act at any moment, and both would act (with one idempotency key, but not every outside
+# system drops a repeat). The database's clock, as the claim and the heartbeat use.
 _STILL_OURS = ("SELECT 1 FROM orchestrator_run WHERE id = %(run_id)s AND lease_token = %(lease_token)s"
-               " AND status = 'running'")
+               " AND status = 'running' AND lease_expires_at > statement_timestamp()")
 
 
 def journal_fence(*, run_id: int, lease_token: int, node: str, action: str) -> None:
@@ -128,5 +131,5 @@ def journal_fence(*, run_id: int, lease_token: int, node: str, action: str) -> N
     fences its *act*: without it a node cancelled mid-visit (cancel bumps the token) would still
     send its e-mail or move its money, and only the journal row afterwards would be refused."""
     if execute_prepared(_STILL_OURS, {"run_id": run_id, "lease_token": lease_token}) is None:
-        raise LeaseLost(f"run {run_id}: node {node!r} no longer owns the run (cancelled, or another worker took "
-                        f"it over); {action} was not carried out")
+        raise LeaseLost(f"run {run_id}: node {node!r} no longer owns the run (cancelled, its lease lapsed, or "
+                        f"another worker took it over); {action} was not carried out")

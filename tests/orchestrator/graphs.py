@@ -89,6 +89,25 @@ def cancel_then_send(state: Counter, ctx) -> dict:
 cancelled_mid_node = Graph("cancelled_mid_node", state=Counter)
 cancelled_mid_node.node("send", cancel_then_send).edge(START, "send").edge("send", END)
 
+STALLS = {"left": 0}  # how many more visits of lapse_then_send stall past their lease
+
+
+def lapse_then_send(state: Counter, ctx) -> dict:
+    from orchestrator.models import Run
+
+    if STALLS["left"]:
+        # The worker stalls past its lease (a long pause, its heartbeats not reaching the database)
+        # just before it acts; nobody has taken the run over yet.
+        STALLS["left"] -= 1
+        Run.objects.filter(pk=ctx.run.id).update(lease_expires_at=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
+    ctx.effect("wire_money", lambda key: SENT.append(key))
+    return {"n": 1}
+
+
+lease_lapsed_mid_node = Graph("lease_lapsed_mid_node", state=Counter)
+lease_lapsed_mid_node.node("send", lapse_then_send).edge(START, "send").edge("send", END)
+
+
 def unchanged(state: Counter, ctx) -> dict:
     return {}
 
@@ -326,7 +345,7 @@ tightened.node("grow", grow, interrupt_after=True, request=transfer_request).nod
 tightened.edge(START, "grow").edge("grow", "grow_more").edge("grow_more", END)
 
 
-graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, gated_loop, broken_routing,
+graphs = [bad_output, schema_violation, sequence, static_gates, cancelled_mid_node, lease_lapsed_mid_node, gated_loop, broken_routing,
           broken_gate, interrupt_edit, call_then_parse_graph, call_then_ask_graph, gated_both_ways, last_node_gated,
           own_blobs, ask_then_flaky, two_desks, billed, books_a_meeting,
           calls_ctx_wrongly, open_ended, tolerant, tightened]
