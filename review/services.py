@@ -71,13 +71,37 @@ DECISION_TEXT_MAX = 10_000
 
 
 def decision_text_check(decision: DecisionInput) -> None:
-    """Refuse a reason or response longer than DECISION_TEXT_MAX, saying the limit and what to do."""
+    """Refuse a reason or response longer than DECISION_TEXT_MAX, saying the limit and what to do, or holding
+    a NUL character."""
     for field, text in (("reason", decision.reason), ("response", decision.response)):
         if len(text) > DECISION_TEXT_MAX:
             raise DecisionError(
                 f"the {field} is {len(text):,} characters, over the limit of {DECISION_TEXT_MAX:,}: shorten it "
                 "(a long text can go in a document whose link you give) and send the decision again. Nothing was "
                 "decided.", {field: f"At most {DECISION_TEXT_MAX:,} characters; this has {len(text):,}."})
+        if "\x00" in text:
+            # PostgreSQL stores no NUL in text: a reason pasted with one was a 500 on the item page and the
+            # bulk form (the API's parser refuses it before it gets here).
+            raise DecisionError(f"the {field} holds a NUL character, which cannot be stored: remove it and send "
+                                "the decision again. Nothing was decided.",
+                                {field: "Remove the NUL character (\\0) from this text."})
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The key path of the first text (or key) in `value` holding a NUL character, or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return where
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if "\x00" in str(key):
+                    return where
+                stack.append((inner, f"{where}.{key}"))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{where}[{index}]") for index, inner in enumerate(item))
+    return None
 
 
 def item_request(item: ReviewItem) -> dict[str, Any]:
@@ -119,10 +143,21 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
                    edits: dict[str, Any]) -> dict[str, Any]:
     """Check a reviewer's edits (only the gate's arguments may change); return the changed fields."""
     try:
-        return state_edits_check(schema=graph.state, state=state, edits=edits, editable=list(request.get("args", {})),
-                                 where="at this gate", not_editable="not an editable argument of this gate")
+        changed = state_edits_check(schema=graph.state, state=state, edits=edits,
+                                    editable=list(request.get("args", {})),
+                                    where="at this gate", not_editable="not an editable argument of this gate")
     except StateEditRefused as exc:
         raise DecisionError(str(exc), exc.field_errors, api_fields=exc.api_fields("edits")) from None
+    # The edits are stored with the decision and the item, where PostgreSQL refuses a NUL (a 500 on the item
+    # page and `runs resume --edit`, whose text boxes and JSON can carry one).
+    for field, value in changed.items():
+        path = _nul_at(value, field)
+        if path is not None:
+            raise DecisionError(f"{path}: the text holds a NUL character, which cannot be stored: remove it and "
+                                "try again; nothing was decided.", {field: "remove the NUL character (\\0)"},
+                                api_fields={f"edits.{path}": "text may not contain the NUL character (\\u0000); "
+                                                             "remove it"})
+    return changed
 
 
 def _held_approval(run: Run) -> str | None:
