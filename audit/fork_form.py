@@ -126,9 +126,16 @@ def parse_fork_form(post: Any, fields: list[StateField]) -> tuple[dict[str, Any]
         raw = raw.replace("\r\n", "\n")
         try:
             value = json.loads(raw, strict=False)  # strict=False: line breaks typed inside text
+            typed = dumps(value)
         except json.JSONDecodeError as exc:
             errors[field.name] = f"not valid JSON ({json_problem(exc)}); {field.hint}"
             continue
-        if dumps(value) != field.original:
+        except (ValueError, RecursionError):
+            # What json reads but no state holds, or cannot read at all, was a 500: NaN or Infinity (dumps
+            # refuses them), a whole number of more than 4,300 digits, nesting deeper than Python recurses.
+            errors[field.name] = (f"not a value a state can hold (NaN, Infinity, a number of more than 4,300 digits "
+                                  f"or nesting too deep to read); {field.hint}")
+            continue
+        if typed != field.original:
             edits[field.name] = value
     return edits, errors

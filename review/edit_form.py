@@ -304,6 +304,12 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
             except json.JSONDecodeError as exc:
                 errors[row.name] = f"not valid JSON ({json_problem(exc)}); fix it or restore the original."
                 edits[row.name] = Unread(raw)
+            except (ValueError, RecursionError):
+                # json's other refusals were a 500: a whole number of more than 4,300 digits, nesting deeper
+                # than Python recurses.
+                errors[row.name] = ("holds a number of more than 4,300 digits or nests too deeply to be read; fix it "
+                                    "or restore the original.")
+                edits[row.name] = Unread(raw)
         elif row.widget == "number":
             info = schema.model_fields.get(row.name)
             edits[row.name] = _number(raw.strip(), info.annotation if info else type(row.original))
