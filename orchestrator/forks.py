@@ -74,6 +74,21 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
 FORK_STEP_CAP_FACTOR = 10
 
 
+def _holds_nul(value: Any) -> bool:
+    """Does any text or key in `value` (JSON) hold a NUL character?"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
     # Checked here, not when the fork runs: a setting the engine would ignore (a typo) makes a fork
     # that silently replays unchanged, and a value it cannot use would fail the fork on every retry.
@@ -124,6 +139,14 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
             except StateError as exc:
                 raise ForkError(f"override for node {node!r}: {exc}", {"override_node": "not a JSON value"},
                                 api_fields={key_path(("overrides", "nodes", node)): "not a JSON value"}) from None
+            # The overrides are stored as JSON, where PostgreSQL refuses a NUL: a model typed with one on the
+            # fork page (or in `runs fork --override`) was a 500 after the form had been accepted.
+            holding = [name for name, value in cleaned.items() if _holds_nul(value)]
+            if holding:
+                raise ForkError(f"override for node {node!r}: {', '.join(holding)} holds a NUL character, which cannot "
+                                "be stored; remove it and fork again.", {"override_node": "remove the NUL character"},
+                                api_fields={key_path(("overrides", "nodes", node, name)): "text may not contain the NUL "
+                                            "character (\\u0000); remove it" for name in holding})
             nodes[node] = cleaned
     extra = {"step_cap": step_cap} if step_cap is not None else {}
     return {**extra, "nodes": nodes} if nodes else extra
@@ -309,6 +332,10 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
     if not settings_clean:
         raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
                         "proves nothing.", {"override": "set a model or a prompt version"})
+    if any("\x00" in str(value) for value in settings_clean.values()):
+        # Refused for the batch, before any fork: each run's fork would refuse it (it cannot be stored).
+        raise ForkError("the model or prompt version holds a NUL character, which cannot be stored; remove it and "
+                        "replay again.", {"override": "remove the NUL character"})
     _check_request_key(request_key)
     batch = request_key or uuid.uuid4().hex[:10]
     forks: list[Run] = []
