@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from audit.date_range import date_range_parse
@@ -49,8 +49,20 @@ class RunFilters:
                 if not filters.min_cost.is_finite():  # NaN / Infinity parse, but no cost compares to them
                     filters.min_cost = None
                     filters.errors["min_cost"] = "use a number like 0.05"
+                else:
+                    # To the millionth costs are stored to, upwards (cost ≥ 0.0000005 is cost ≥ 0.000001): an
+                    # exponent such as 1e999999 or 1e-999999 is beyond what PostgreSQL compares (a 500).
+                    try:
+                        filters.min_cost = filters.min_cost.quantize(Decimal("0.000001"), rounding=ROUND_CEILING)
+                    except InvalidOperation:
+                        filters.min_cost = None
+                        filters.errors["min_cost"] = "use a number like 0.05, of at most 22 digits before the point"
         if filters.label and "=" not in filters.label:
             filters.errors["label"] = "use key=value, e.g. department=legal"
+        for name in ("q", "workflow", "label"):
+            if "\x00" in getattr(filters, name):
+                # PostgreSQL refuses a NUL in a query (a 500); no thread id, workflow or label holds one.
+                filters.errors[name] = "may not contain the NUL character (%00); remove it"
         if filters.status and filters.status not in RunStatus.values:
             filters.errors["status"] = f"one of {', '.join(RunStatus.values)}"
         return filters
@@ -69,7 +81,7 @@ class RunFilters:
         # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
         if self.since:
             runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
-        if self.until:
+        if self.until and self.until < date.max:  # every run was made before the end of 9999-12-31 (a 500)
             runs = runs.filter(created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min,
                                                                tzinfo=UTC))
         if self.min_cost is not None:
