@@ -118,7 +118,10 @@ def run_timeline_page(request: Request, thread_id: str) -> HttpResponse:
 def _against(request: Request, step: int) -> int | None:
     raw = request.GET.get("against", "")
     if raw.strip().lstrip("-").isdigit():
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:  # digits int() refuses ("²", more than 4,300 of them) were a 500: read as no number
+            pass
     return step - 1 if step > 0 else None
 
 
