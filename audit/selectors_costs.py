@@ -65,6 +65,10 @@ def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
         errors["by"] = f"group by one of: {', '.join(DIMENSIONS)}"
         by = "workflow"
     label_key = (params.get("label_key") or "").strip()
+    if "\x00" in label_key:
+        # PostgreSQL refuses a NUL in a query (a 500); no label key holds one.
+        errors["label_key"] = "the label key may not contain the NUL character (%00); choose one from the list"
+        label_key = ""
     if by == "label" and not label_key:
         label_key = label_keys()[0] if label_keys() else ""
     return CostFilters(since=since, until=until, by=by, label_key=label_key, errors=errors, raw=raw)

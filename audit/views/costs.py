@@ -65,6 +65,9 @@ def chargeback(request: Request) -> HttpResponse:
     if not label_key:
         return HttpResponse("Name the label to charge back by, e.g. ?label_key=department&month=2025-01.\n",
                             status=400, content_type="text/plain")
+    if "\x00" in label_key:  # PostgreSQL refuses a NUL in a query (a 500); no label key holds one
+        return HttpResponse("label_key may not contain the NUL character (%00): name a label key, e.g. "
+                            "?label_key=department&month=2025-01.\n", status=400, content_type="text/plain")
     response = HttpResponse(selectors_costs.chargeback_csv(month=month, label_key=label_key),
                             content_type="text/csv; charset=utf-8")
     name = download_filename("chargeback", [filename_part(month, "month"), filename_part(label_key, "label")], "csv")
