@@ -116,6 +116,10 @@ class ExportScope:
         if self.run is not None and not self.run.strip():
             raise ExportError(f"the run to export is empty: give a thread id as shown in {WHERE_THREAD_IDS_ARE}, "
                               "or leave the run out to export by date range, workflow or actor")
+        holding = [name for name in ("run", "workflow", "actor") if "\x00" in (getattr(self, name) or "")]
+        if holding:  # PostgreSQL refuses a NUL in a query (a 500); no run, workflow or user name holds one
+            raise ExportError(f"the {' and '.join(holding)} may not contain the NUL character (%00): remove it, "
+                              f"or copy a thread id as shown in {WHERE_THREAD_IDS_ARE}")
         if self.run:
             # A run is exported whole, and its scope names it alone: filters beside it would be ignored.
             if self.since or self.until or self.workflow or self.actor:

@@ -30,6 +30,7 @@ from audit.exports import (
 from audit.models import LedgerEntry
 from audit.selectors_ledger import (
     DECISIONS,
+    WHERE_THREAD_IDS_ARE,
     DecisionFilters,
     audit_overview,
     chain_known,
@@ -51,9 +52,13 @@ def _ledger_context(request: Request, **extra: object) -> dict[str, object]:
     # value edited by hand that does not read starts from the newest, as the decision log's cursor).
     chain = request.GET.get("run", "").strip()
     before_text = request.GET.get("before", "")
-    before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
+    # ASCII digits only: str.isdigit() takes "²" for one, which int() refuses (a 500).
+    before = int(before_text) if before_text.isascii() and before_text.isdigit() and len(before_text) < 19 else None
     entries_error = ""
-    if chain and chain != SYSTEM_CHAIN and not chain_known(chain):
+    if "\x00" in chain:  # PostgreSQL refuses a NUL in a query (a 500); no thread id holds one
+        entries_error = (f"no run {chain!r}: a thread id has no NUL character (%00); copy it exactly as it appears "
+                         f"in {WHERE_THREAD_IDS_ARE}")
+    elif chain and chain != SYSTEM_CHAIN and not chain_known(chain):
         entries_error = unknown_run_message(chain)
     entries, older = ([], None) if entries_error else ledger_entries_page(chain=chain, before=before)
     return {"overview": audit_overview(), "entries": entries, "entries_run": chain, "entries_before": before,
