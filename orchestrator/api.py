@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -90,7 +91,8 @@ class JsonObjectParser(Parser):
             raise BodyRefused(400, f"the request body is {sent}, not a JSON object; nothing was done. {_SEND_AN_OBJECT}")
         # UTF-8 JSON holds a NUL only as the escape \u0000 (the parser refuses a raw one); UTF-16 and UTF-32,
         # which json.loads reads too, have NUL bytes in every ASCII character, so they are always walked.
-        if reading.odd or b"\\u0000" in request.body or b"\x00" in request.body:
+        if (reading.odd or b"\\u0000" in request.body or b"\x00" in request.body
+                or _MAY_HOLD_A_SURROGATE.search(request.body)):
             fields = _refused_at(data, reading.repeated)
             if fields:
                 raise BodyRefused(422, not_accepted(fields), fields)
@@ -131,6 +133,14 @@ def _whole(text: str) -> int:
 
 
 _FIELDS_NAMED = 10  # key paths a refusal names at most: a body may hold a million of one mistake
+# A lone surrogate (half of a UTF-16 pair, not a character) reaches the body's text through a JSON escape
+# (\ud800) or UTF-8 bytes json.loads decodes with "surrogatepass" (ED A0 80); PostgreSQL refuses it in text
+# and JSON, and Python cannot encode it as UTF-8 (a label holding one was a 500). A body with neither is not
+# walked for one; one with a valid pair (an emoji escaped as \ud83d\ude00) is, and passes.
+_MAY_HOLD_A_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_UNICODE = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character; send whole "
+                "characters, in UTF-8 or as a \\uXXXX\\uXXXX pair")
 
 
 def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], dict[str, int]]]) -> dict[str, str]:
@@ -152,6 +162,8 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
         if isinstance(value, str) and "\x00" in value:
             # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
             fields[path(link)] = "text may not contain the NUL character (\\u0000); remove it"
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            fields[path(link)] = f"text {_NOT_UNICODE}"
         elif isinstance(value, float) and not math.isfinite(value):
             fields[path(link)] = ("must be a finite number: NaN, Infinity and numbers beyond ±1.8e308 are not JSON "
                                   "values a field can hold")
@@ -160,6 +172,8 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
                 fields[path((link, key))] = f"is sent {times} times in one object; send it once"
             if any("\x00" in key for key in value):
                 fields[path(link)] = "has a key holding the NUL character (\\u0000); remove it"
+            elif any(_SURROGATE.search(key) for key in value):
+                fields[path(link)] = f"has a key that {_NOT_UNICODE}"
             stack.extend((item, (link, key)) for key, item in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((item, (link, index)) for index, item in reversed(list(enumerate(value))))
