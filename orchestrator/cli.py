@@ -205,6 +205,19 @@ class OperatorCommand(BaseCommand):
     def interrupted_note(self, options: dict[str, Any]) -> str:
         return self.interrupted
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        # Python reads an argument's bytes that are not UTF-8 as lone surrogates ("\udcff" for 0xff), which no
+        # database query, ledger digest or file name encoding takes: an --actor or a --label typed in a Latin-1
+        # terminal ended in a UnicodeEncodeError traceback, after the arguments had been accepted.
+        for arg in argv[2:]:
+            bad = next((ord(c) - 0xDC00 for c in arg if "\udc80" <= c <= "\udcff"), None)
+            if bad is not None:
+                self._called_from_command_line = True  # the parser's error(): usage, one line, exit 2
+                self.create_parser(argv[0], argv[1]).error(
+                    f"argument '{printable(os.fsencode(arg).decode('utf-8', 'backslashreplace'))}' is not UTF-8 text (byte "
+                    f"0x{bad:02x}); type it again in a terminal set to a UTF-8 locale (LANG=C.UTF-8)")
+        super().run_from_argv(argv)
+
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
             result = super().execute(*args, **options)
