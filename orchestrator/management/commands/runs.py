@@ -44,12 +44,41 @@ DIFF_VALUE_WIDTH = 120  # characters of a value `runs diff` shows; --json has th
 
 def _parse_json(text: str, flag: str) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommandError(
             f"{flag} is not valid JSON ({json_problem(exc)}); "
             f"quote it for the shell, e.g. {flag} '{JSON_EXAMPLES.get(flag, STATE_EXAMPLE)}'."
         ) from None
+    except (ValueError, RecursionError):
+        # json's other refusals, as the API words them: a traceback here before.
+        raise CommandError(f"{flag} holds a whole number of more than 4,300 digits, or nests too deeply, to be read; "
+                           "no field takes one. Nothing was done.") from None
+    where = _not_unicode_at(value, "")
+    if where is not None:
+        # A \ud800 escape with no partner is not a character: no query, digest or JSON column takes it (a
+        # UnicodeEncodeError traceback from `runs fork --override`).
+        raise CommandError(f"{flag}: {where or 'the value'} holds half of a UTF-16 surrogate pair (such as \\ud800), "
+                           "which is not a character; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
+                           "was done.")
+    return value
+
+
+def _not_unicode_at(value: Any, path: str) -> str | None:
+    """The key path of the first text (or key) in `value` holding a lone surrogate, or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str) and any("\ud800" <= c <= "\udfff" for c in item):
+            return where
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if any("\ud800" <= c <= "\udfff" for c in key):
+                    return where
+                stack.append((inner, f"{where}.{key}" if where else key))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{where}[{index}]") for index, inner in enumerate(item))
+    return None
 
 
 def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
