@@ -220,7 +220,12 @@ class Command(OperatorCommand):
         # path that cannot be written fails before the export is recorded in the ledger, and a
         # failed export never truncates or deletes a file that was already there.
         target = Path(opts["output"])
-        if target.exists() and not target.is_file():
+        try:
+            odd = target.exists() and not target.is_file()
+        except OSError as exc:  # a name too long, a directory it may not look in: a traceback before
+            raise CommandError(f"cannot write {opts['output']} ({exc.strerror}); nothing was exported or "
+                               "recorded. Pick a writable path, or -o - for standard output.") from None
+        if odd:
             # Replacing it would remove it (as root, even /dev/null), and a directory cannot be replaced.
             raise CommandError(f"{opts['output']} is not a regular file (a directory, device or pipe); nothing was "
                                "exported or recorded. Give a file path, or -o - for standard output.")
