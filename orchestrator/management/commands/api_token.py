@@ -13,6 +13,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from orchestrator.cli import OperatorCommand, table, user_named
+from orchestrator.models import ApiToken
 from orchestrator.tokens import PREFIX_LENGTH, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -47,6 +48,10 @@ class Command(OperatorCommand):
         else:
             if opts["days"] is not None and not 0 <= opts["days"] <= 36_500:
                 raise CommandError("--days is a number of days up to 36500, 0 for a token that never expires.")
+            most = ApiToken._meta.get_field("name").max_length
+            if opts["name"] is not None and len(opts["name"]) > most:  # the column's limit: a DataError traceback
+                raise CommandError(f"--name is {len(opts['name']):,} characters, over the limit of {most}: shorten "
+                                   "it (it only says what the token is for). No token was made.")
             self.stdout.write(api_token_create(user=user, name=opts["name"] or "cli", days=opts["days"]))
 
     def _revoke(self, user: Any, prefix: str | None) -> None:

@@ -286,7 +286,9 @@ class Command(OperatorCommand):
         runs = Run.objects.order_by("-created_at", "-id")
         if opts.get("status"):
             runs = runs.filter(status=opts["status"])
-        rows = [(r.thread_id, r.workflow, r.status, r.step) for r in runs[: opts["limit"]]]
+        # At most what PostgreSQL's LIMIT takes (a bigint): a larger --limit was a DataError traceback, and lists
+        # every run as this does.
+        rows = [(r.thread_id, r.workflow, r.status, r.step) for r in runs[: min(opts["limit"], 2**63 - 1)]]
         if not rows:
             self.stdout.write(f"no runs match (status {opts['status']}); leave out --status to list every run"
                               if opts.get("status") else
