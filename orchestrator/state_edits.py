@@ -4,7 +4,7 @@
 `state_edits_check` refuses, naming the key path and what to do instead:
   - edits that are not an object of field → value, or that name a field the caller does not let
     anyone edit there (a gate's arguments; a fork's state schema fields);
-  - a value JSON cannot hold (NaN, Infinity);
+  - a value JSON cannot hold (NaN, Infinity), or text PostgreSQL cannot (half of a surrogate pair);
   - a blob pointer (an object with a `$blob` key, at any depth) that the state does not already
     hold, exactly as it holds it. Pointers are made by the engine and by nodes (orchestrator.blobs,
     ctx.blobs), never typed: a typed one would load whatever stored document it names, another
@@ -79,6 +79,7 @@ def state_edits_check(*, schema: type[BaseModel], state: dict[str, Any], edits: 
     held: set[str] | None = None
     for key, value in edits.items():
         _refuse_non_json(key, value)
+        _refuse_not_unicode(key, value)
         # A field sent back as it is cannot forge anything: a gate's form sends every argument,
         # a node's own ctx.blobs pointer among them.
         if value != state.get(key):
@@ -167,6 +168,24 @@ def _refuse_non_json(key: str, value: Any) -> None:
         raise StateEditRefused(f"{path}: {what} is not a JSON value. Type text in double quotes, a number, "
                                "true, false, null, a list or an object.", {key: "not a JSON value"},
                                {path: "not a JSON value"}) from None
+
+
+def _refuse_not_unicode(key: str, value: Any) -> None:
+    """Text holding half of a UTF-16 surrogate pair (a JSON box's "\\ud800" with no partner) is not a character:
+    PostgreSQL refuses it in the decision's and the item's JSON, where it was a 500."""
+    stack: list[tuple[Any, str]] = [(value, key)]
+    while stack:
+        item, path = stack.pop()
+        texts = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
+        if any("\ud800" <= c <= "\udfff" for text in texts for c in text):
+            raise StateEditRefused(f"{path}: the text holds half of a UTF-16 surrogate pair (such as \\ud800), which "
+                                   "is not a character; type whole characters, then try again. Nothing was changed.",
+                                   {key: "holds half of a surrogate pair, which is not a character"},
+                                   {path: "holds half of a surrogate pair, which is not a character"})
+        if isinstance(item, dict):
+            stack.extend((inner, f"{path}.{name}") for name, inner in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{path}[{index}]") for index, inner in enumerate(item))
 
 
 def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:

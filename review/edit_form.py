@@ -310,6 +310,13 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
                 errors[row.name] = ("holds a number of more than 4,300 digits or nests too deeply to be read; fix it "
                                     "or restore the original.")
                 edits[row.name] = Unread(raw)
+            else:
+                if any("\ud800" <= c <= "\udfff" for c in json.dumps(edits[row.name], ensure_ascii=False)):
+                    # A "\ud800" escape with no partner: not a character, and the page showing the value back
+                    # could not encode it (a 500). The box keeps the escape as typed.
+                    errors[row.name] = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a "
+                                        "character; type whole characters, or restore the original.")
+                    edits[row.name] = Unread(raw)
         elif row.widget == "number":
             info = schema.model_fields.get(row.name)
             edits[row.name] = _number(raw.strip(), info.annotation if info else type(row.original))
