@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
@@ -233,6 +233,15 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         f"the request body is over the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}-byte limit "
         f"(GATEHOUSE_MAX_INPUT_BYTES={settings.GATEHOUSE_MAX_INPUT_BYTES:,} plus room for the envelope); "
         f"nothing was done. Do not send large documents inline: {LARGE_INPUT_ADVICE}")}, status=413)
+
+
+@api.exception_handler(TooManyFieldsSent)
+def _too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
+    # Django's SuspiciousOperation, answered with the site's HTML 400 page ("malformed"), not the API's JSON.
+    return api.create_response(request, {"detail": (
+        f"the request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} query parameters (or form fields); "
+        "nothing was done. Send only the parameters /api/docs lists for this endpoint, and the fields in a JSON "
+        "body."), "fields": {}}, status=400)
 
 
 @api.exception_handler(ValidationError)
