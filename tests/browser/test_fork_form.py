@@ -21,7 +21,7 @@ def test_the_fork_form_reads_like_the_state(page, login_as, screenshot, engineer
     page.goto(f"/runs/{run.thread_id}/checkpoints/1/fork/")
 
     body = page.get_by_role("textbox", name="body text")
-    expect(body).to_have_value(re.compile(r'^"Subject: .*\n\nDear .*"$', re.S))
+    expect(body).to_have_value(re.compile(r'^"Dear .*\n\n.*\n\n[^\n]+\nThe Gatehouse demo model"$', re.S))
     # Every line shows without scrolling the box.
     assert body.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
     expect(page.get_by_text("GateDecision object or null")).to_be_visible()
