@@ -56,6 +56,24 @@ LARGE_INPUT_ADVICE = ("pass a reference to the document (a URL, an id) and let t
                       "it with ctx.blobs.put().")
 
 
+LABEL_KEY_MAX, LABEL_VALUE_MAX = 60, 200  # together within a label budget's "key=value" match (300)
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """Why a label could never be matched by a budget, the chargeback or a `key=value` filter, or None."""
+    if not key:
+        return "the key is empty; name what the label is, e.g. customer"
+    if "=" in key:
+        return 'the key holds "=", which "key=value" filters split on; use another character'
+    if key != key.strip():
+        return "the key has spaces at its ends, which filters cannot match; remove them"
+    if len(key) > LABEL_KEY_MAX:
+        return f"the key is over {LABEL_KEY_MAX} characters; shorten it"
+    if len(value) > LABEL_VALUE_MAX:
+        return f"the value is over {LABEL_VALUE_MAX} characters; shorten it, or keep the text in the run's input"
+    return None
+
+
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
               labels: dict[str, str] | None = None, actor: Any = None) -> Run:
     """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
@@ -113,6 +131,12 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
                        keys_dropped(payload, model, f"workflow {workflow!r}", ("input",)))
     state = model.model_dump(mode="json")
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
+    unmatchable = {key: problem for key, value in labels.items() if (problem := label_problem(key, value))}
+    if unmatchable:
+        raise RunError(f"these labels could never be matched by a budget, the chargeback or the runs list's key=value "
+                       f"filter: {problems_line({f'label {key!r}': p for key, p in unmatchable.items()})}. Correct "
+                       "them and start the run again. Nothing was started.",
+                       {f"labels.{key}": problem for key, problem in unmatchable.items()})
     missing = [key for key in graph.required_labels if not labels.get(key, "").strip()]
     if missing:
         example = ", ".join(f"{key}=…" for key in missing)
