@@ -2,7 +2,7 @@
 reader takes but no field can hold, naming the flag and saying why, and do nothing: a whole number of more
 than 4,300 digits and nesting deeper than Python recurses printed a traceback, and text holding half of a
 UTF-16 surrogate pair (the escape \\ud800 with no partner), which no database or ledger digest takes, did
-too from --override."""
+too from --override. A key given twice in one object is refused too, as the API refuses it."""
 
 from __future__ import annotations
 
@@ -52,3 +52,11 @@ def test_a_whole_pair_is_text(waiting, make_user):
     call_command("runs", "fork", waiting.thread_id, "--at", "1", "--actor", "emery",
                  "--override", '{"nodes": {"draft": {"model": "demo-\\ud83d\\ude00"}}}', stdout=io.StringIO())
     assert Run.objects.exclude(pk=waiting.pk).get().overrides == {"nodes": {"draft": {"model": "demo-\U0001f600"}}}
+
+
+def test_a_key_given_twice_in_one_object_is_refused_not_read_as_the_last(db):
+    # json keeps the last: `{"topic": "refund", "topic": "renewal"}` would start a run about something
+    # the operator typed and then typed over, without a word (the API refuses it too).
+    assert _refused("start", "email_approval", "--input", '{"to": "a@b.co", "topic": "refund", "topic": "renewal"}') \
+        == "--input gives the key 'topic' more than once in one object; give it once. Nothing was done."
+    assert not Run.objects.exists()

@@ -42,9 +42,27 @@ STATE_EXAMPLE = '{"topic": "hello"}'
 DIFF_VALUE_WIDTH = 120  # characters of a value `runs diff` shows; --json has them whole
 
 
+class _KeyRepeated(ValueError):
+    pass
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A key given twice in one object is refused, as the API refuses it: json keeps the last one, so
+    # `--edit '{"decision": "reject", "decision": "approve"}'` would be an approval nobody meant.
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _KeyRepeated(key)
+        value[key] = item
+    return value
+
+
 def _parse_json(text: str, flag: str) -> Any:
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_once_each)
+    except _KeyRepeated as exc:
+        raise CommandError(f"{flag} gives the key {exc.args[0]!r} more than once in one object; give it once. "
+                           "Nothing was done.") from None
     except json.JSONDecodeError as exc:
         raise CommandError(
             f"{flag} is not valid JSON ({json_problem(exc)}); "
