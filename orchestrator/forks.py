@@ -56,6 +56,7 @@ from orchestrator.workflow_versions import workflow_version_record
 ReplayMode = Literal["live", "recorded"]
 MODES: tuple[str, ...] = ("live", "recorded")
 OVERRIDABLE = ("model", "prompt_version")
+OVERRIDE_TEXT_MAX = 200  # characters of a model or prompt version: names, not documents
 
 
 class ForkError(RunError):
@@ -133,6 +134,15 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
                             api_fields={key_path(("overrides", "nodes", node, typo)): (
                                 f"not a setting of node {node!r}; it has {', '.join(settable)}") for typo in typos})
         cleaned = {k: v for k, v in values.items() if v not in (None, "")}
+        # The engine passes model and prompt_version to ctx.llm as names: another type, or a document
+        # pasted where a name goes, would fail the fork at its first call, and again on every retry.
+        misnamed = [name for name in OVERRIDABLE if name in cleaned
+                    and (not isinstance(cleaned[name], str) or len(cleaned[name]) > OVERRIDE_TEXT_MAX)]
+        if misnamed:
+            problem = f"must be text of at most {OVERRIDE_TEXT_MAX} characters, e.g. \"demo-large\" or \"v2\""
+            raise ForkError(f"override for node {node!r}: {' and '.join(misnamed)} {problem}.",
+                            {"override_node": problem},
+                            api_fields={key_path(("overrides", "nodes", node, name)): problem for name in misnamed})
         if cleaned:
             try:
                 check_serializable("override", cleaned)
