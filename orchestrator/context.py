@@ -202,7 +202,9 @@ class NodeContext:
             raise NonDeterministicNode(
                 f"node {self.node!r} made a different {kind} call (#{index}) than when it first ran. "
                 "A node must make the same ctx calls in the same order when re-run: move randomness, "
-                "clock reads and external reads into ctx.effect() so they are journaled."
+                "clock reads and external reads into ctx.effect() so they are journaled. If the node's code "
+                "changed since (a new prompt), what the run recorded no longer answers it: fork the run from the "
+                "checkpoint before the node instead of retrying it."
             )
         return row
 

@@ -145,11 +145,11 @@ def draft_then_ask(state: Counter, ctx) -> dict:
 interrupt_edit = Graph("interrupt_edit", state=Counter)
 interrupt_edit.node("draft", draft_then_ask).edge(START, "draft").edge("draft", END)
 
-PARSER = {"broken": False}
+PARSER = {"broken": False, "prompt": "Give me a number"}  # the prompt: what a deploy may change
 
 
 def call_then_parse(state: Counter, ctx) -> dict:
-    answer = ctx.llm("Give me a number", max_tokens=20)
+    answer = ctx.llm(PARSER["prompt"], max_tokens=20)
     if PARSER["broken"]:
         raise ValueError("the answer's parser broke")  # fixed by a deploy, then the run is retried
     return {"answer": answer.text}
