@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -256,8 +256,6 @@ WHERE run_id = %(run)s AND kind = 'llm' AND (visit = %(step)s OR visit = %(visit
 
 def _count_visit_in_progress(run: Run) -> None:
     """Add to the (locked) run's totals the calls of its visit in progress, for a cancel."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(_UNCOUNTED_CALLS, {"run": run.pk, "step": run.step, "visit": run.visit_step,
                                           "counted": list(run.spend_counted or [])})
