@@ -29,7 +29,7 @@ from orchestrator.api_runs import router as runs_router
 from orchestrator.registry import WorkflowModuleError
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
-from orchestrator.value_errors import key_path, schema_problem
+from orchestrator.value_errors import has_lone_surrogate, key_path, schema_problem
 from review.api import router as items_router
 
 
@@ -138,7 +138,6 @@ _FIELDS_NAMED = 10  # key paths a refusal names at most: a body may hold a milli
 # and JSON, and Python cannot encode it as UTF-8 (a label holding one was a 500). A body with neither is not
 # walked for one; one with a valid pair (an emoji escaped as \ud83d\ude00) is, and passes.
 _MAY_HOLD_A_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_UNICODE = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character; send whole "
                 "characters, in UTF-8 or as a \\uXXXX\\uXXXX pair")
 
@@ -162,7 +161,7 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
         if isinstance(value, str) and "\x00" in value:
             # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
             fields[path(link)] = "text may not contain the NUL character (\\u0000); remove it"
-        elif isinstance(value, str) and _SURROGATE.search(value):
+        elif isinstance(value, str) and has_lone_surrogate(value):
             fields[path(link)] = f"text {_NOT_UNICODE}"
         elif isinstance(value, float) and not math.isfinite(value):
             fields[path(link)] = ("must be a finite number: NaN, Infinity and numbers beyond ±1.8e308 are not JSON "
@@ -172,7 +171,7 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
                 fields[path((link, key))] = f"is sent {times} times in one object; send it once"
             if any("\x00" in key for key in value):
                 fields[path(link)] = "has a key holding the NUL character (\\u0000); remove it"
-            elif any(_SURROGATE.search(key) for key in value):
+            elif any(has_lone_surrogate(key) for key in value):
                 fields[path(link)] = f"has a key that {_NOT_UNICODE}"
             stack.extend((item, (link, key)) for key, item in reversed(value.items()))
         elif isinstance(value, list):

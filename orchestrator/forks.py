@@ -50,7 +50,7 @@ from orchestrator.state import (
     loads,
 )
 from orchestrator.state_edits import StateEditRefused, state_edits_check
-from orchestrator.value_errors import key_path
+from orchestrator.value_errors import has_nul, key_path, text_at
 from orchestrator.workflow_versions import workflow_version_record
 
 ReplayMode = Literal["live", "recorded"]
@@ -73,21 +73,6 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
 
 
 FORK_STEP_CAP_FACTOR = 10
-
-
-def _holds_nul(value: Any) -> bool:
-    """Does any text or key in `value` (JSON) hold a NUL character?"""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-    return False
 
 
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -151,7 +136,7 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
                                 api_fields={key_path(("overrides", "nodes", node)): "not a JSON value"}) from None
             # The overrides are stored as JSON, where PostgreSQL refuses a NUL: a model typed with one on the
             # fork page (or in `runs fork --override`) was a 500 after the form had been accepted.
-            holding = [name for name, value in cleaned.items() if _holds_nul(value)]
+            holding = [name for name, value in cleaned.items() if text_at(value, name, has_nul) is not None]
             if holding:
                 raise ForkError(f"override for node {node!r}: {', '.join(holding)} holds a NUL character, which cannot "
                                 "be stored; remove it and fork again.", {"override_node": "remove the NUL character"},

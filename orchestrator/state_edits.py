@@ -39,10 +39,12 @@ from orchestrator.blobs import BLOB_KEY
 from orchestrator.state import dumps, unserializable_at
 from orchestrator.value_errors import (
     WHOLE_STATE,
+    has_lone_surrogate,
     key_path,
     keys_dropped,
     problems_line,
     schema_problem,
+    text_at,
 )
 
 
@@ -173,19 +175,12 @@ def _refuse_non_json(key: str, value: Any) -> None:
 def _refuse_not_unicode(key: str, value: Any) -> None:
     """Text holding half of a UTF-16 surrogate pair (a JSON box's "\\ud800" with no partner) is not a character:
     PostgreSQL refuses it in the decision's and the item's JSON, where it was a 500."""
-    stack: list[tuple[Any, str]] = [(value, key)]
-    while stack:
-        item, path = stack.pop()
-        texts = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
-        if any("\ud800" <= c <= "\udfff" for text in texts for c in text):
-            raise StateEditRefused(f"{path}: the text holds half of a UTF-16 surrogate pair (such as \\ud800), which "
-                                   "is not a character; type whole characters, then try again. Nothing was changed.",
-                                   {key: "holds half of a surrogate pair, which is not a character"},
-                                   {path: "holds half of a surrogate pair, which is not a character"})
-        if isinstance(item, dict):
-            stack.extend((inner, f"{path}.{name}") for name, inner in item.items())
-        elif isinstance(item, (list, tuple)):
-            stack.extend((inner, f"{path}[{index}]") for index, inner in enumerate(item))
+    path = text_at(value, key, has_lone_surrogate)
+    if path is not None:
+        raise StateEditRefused(f"{path}: the text holds half of a UTF-16 surrogate pair (such as \\ud800), which "
+                               "is not a character; type whole characters, then try again. Nothing was changed.",
+                               {key: "holds half of a surrogate pair, which is not a character"},
+                               {path: "holds half of a surrogate pair, which is not a character"})
 
 
 def _refuse_pointer(key: str, value: Any, held: set[str]) -> None:

@@ -271,3 +271,32 @@ def json_problem(exc: json.JSONDecodeError) -> str:
     msg = exc.msg[:1].lower() + exc.msg[1:]
     where = f"line {exc.lineno}, column {exc.colno}"
     return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"
+
+
+def has_nul(text: str) -> bool:
+    """PostgreSQL stores no NUL character in text or JSON."""
+    return "\x00" in text
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Half of a UTF-16 surrogate pair (a "\\ud800" escape with no partner) is not a character: PostgreSQL
+    refuses it, and Python cannot encode it as UTF-8."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def text_at(value: Any, path: str, bad: Callable[[str], bool]) -> str | None:
+    """The key path of the first text in `value` (JSON, at `path`) for which `bad` holds, or of the object
+    holding the first such key; None if there is none. Nested paths read "email.cc[1]"."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if bad(item):
+                return where
+        elif isinstance(item, dict):
+            if any(bad(str(key)) for key in item):
+                return where
+            stack.extend((inner, f"{where}.{key}" if where else str(key)) for key, inner in reversed(item.items()))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{where}[{index}]") for index, inner in reversed(list(enumerate(item))))
+    return None

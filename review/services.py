@@ -35,6 +35,7 @@ from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.services import RunError
 from orchestrator.state import StateTracker, check_serializable, dumps, loads, stored_state_error
 from orchestrator.state_edits import StateEditRefused, state_edits_check
+from orchestrator.value_errors import has_nul, text_at
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
 from review.permissions import deciding_group
@@ -87,23 +88,6 @@ def decision_text_check(decision: DecisionInput) -> None:
                                 {field: "Remove the NUL character (\\0) from this text."})
 
 
-def _nul_at(value: Any, path: str) -> str | None:
-    """The key path of the first text (or key) in `value` holding a NUL character, or None."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return where
-        if isinstance(item, dict):
-            for key, inner in item.items():
-                if "\x00" in str(key):
-                    return where
-                stack.append((inner, f"{where}.{key}"))
-        elif isinstance(item, (list, tuple)):
-            stack.extend((inner, f"{where}[{index}]") for index, inner in enumerate(item))
-    return None
-
-
 def item_request(item: ReviewItem) -> dict[str, Any]:
     return loads(item.request) or {}
 
@@ -151,7 +135,7 @@ def validate_edits(graph: Graph, request: dict[str, Any], state: dict[str, Any],
     # The edits are stored with the decision and the item, where PostgreSQL refuses a NUL (a 500 on the item
     # page and `runs resume --edit`, whose text boxes and JSON can carry one).
     for field, value in changed.items():
-        path = _nul_at(value, field)
+        path = text_at(value, field, has_nul)
         if path is not None:
             raise DecisionError(f"{path}: the text holds a NUL character, which cannot be stored: remove it and "
                                 "try again; nothing was decided.", {field: "remove the NUL character (\\0)"},

@@ -193,9 +193,9 @@ def _compose(rng: _Stream, prompt: str, max_tokens: int) -> tuple[str, str]:
     body: list[str] = [rng.pick(_OPENERS)]
     while estimate_tokens(" ".join(body)) < target:
         body.append(_sentence(rng, topic))
-    prose = " ".join(body)
-    if body[0].endswith(","):  # "In short," runs on into the sentence after it
-        prose = f"{body[0]} {body[1][0].lower()}{body[1][1:]} {' '.join(body[2:])}".rstrip()
+    # "In short," runs on into the sentence after it (a summary's bullets keep their capitals).
+    run_on = [body[0], body[1][0].lower() + body[1][1:], *body[2:]] if body[0].endswith(",") else body
+    prose = " ".join(run_on)
 
     if _EMAIL_HINT.search(prompt):
         subject = f"Subject: Update on {topic or 'our plan'}"

@@ -30,7 +30,7 @@ from orchestrator.selectors import (
     run_summary,
 )
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
-from orchestrator.value_errors import json_problem
+from orchestrator.value_errors import has_lone_surrogate, json_problem, text_at
 from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
@@ -72,7 +72,7 @@ def _parse_json(text: str, flag: str) -> Any:
         # json's other refusals, as the API words them: a traceback here before.
         raise CommandError(f"{flag} holds a whole number of more than 4,300 digits, or nests too deeply, to be read; "
                            "no field takes one. Nothing was done.") from None
-    where = _not_unicode_at(value, "")
+    where = text_at(value, "", has_lone_surrogate)
     if where is not None:
         # A \ud800 escape with no partner is not a character: no query, digest or JSON column takes it (a
         # UnicodeEncodeError traceback from `runs fork --override`).
@@ -80,23 +80,6 @@ def _parse_json(text: str, flag: str) -> Any:
                            "which is not a character; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
                            "was done.")
     return value
-
-
-def _not_unicode_at(value: Any, path: str) -> str | None:
-    """The key path of the first text (or key) in `value` holding a lone surrogate, or None."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str) and any("\ud800" <= c <= "\udfff" for c in item):
-            return where
-        if isinstance(item, dict):
-            for key, inner in item.items():
-                if any("\ud800" <= c <= "\udfff" for c in key):
-                    return where
-                stack.append((inner, f"{where}.{key}" if where else key))
-        elif isinstance(item, list):
-            stack.extend((inner, f"{where}[{index}]") for index, inner in enumerate(item))
-    return None
 
 
 def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
