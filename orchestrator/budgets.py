@@ -345,9 +345,25 @@ _SPEND_INSERT = """INSERT INTO orchestrator_spendevent
      cached_tokens, cost, reserved, latency_ms, partial, unpriced, created_at)"""
 
 
+# A call the journal refused (its run was cancelled mid-call, or another worker took the run over) was
+# still billed: its spend row books it on the budgets, and this adds it to the run's totals, which
+# otherwise come from journal rows (the step commit, or a cancel counting the visit in progress) and
+# would never hold it: the run page and the run's ledger entries would show less than the costs page.
+# Increments, as the step commit's are, so a successor's commit does not undo them.
+_FENCED_CALL_COUNTED = """,
+fenced AS (
+  UPDATE orchestrator_run
+     SET llm_calls = llm_calls + 1, input_tokens = input_tokens + %(j_input_tokens)s,
+         output_tokens = output_tokens + %(j_output_tokens)s, cached_tokens = cached_tokens + %(j_cached_tokens)s,
+         cost = cost + %(j_cost)s
+   WHERE id = %(j_run_id)s AND NOT EXISTS (SELECT 1 FROM j){guard}
+)"""
+
+
 def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
+    fenced = _FENCED_CALL_COUNTED.format(guard=f" AND {guard}" if guard else "")
     return template.format(
-        journal_cte=f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n)" if journal else "",
+        journal_cte=f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n){fenced}" if journal else "",
         journal_count="(SELECT count(*) FROM j)" if journal else "1",
         node_total=_NODE_TOTAL, crossed=_CROSSED, spend_insert=_SPEND_INSERT)
 

@@ -54,6 +54,9 @@ class Script:
     delay: float = 0.0  # seconds before the response starts (timeout tests)
     chunk_delay: float = 0.0  # seconds between stream chunks
     finish_reason: str = "stop"
+    # Set to an Event to hold every reply until the test sets it: the call is then in flight for as
+    # long as the test needs (to cancel its run, say), without guessing at a delay.
+    release: threading.Event | None = None
 
 
 def _words(text: str) -> list[str]:
@@ -97,6 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
                 script.fail_next -= 1
         if script.delay:
             time.sleep(script.delay)
+        if script.release is not None:
+            script.release.wait(timeout=120)
         if rate_limited:
             self._error(flavour, 429, "rate_limit_error", "Rate limit reached for requests", retry_after="1")
             return
