@@ -318,8 +318,7 @@ def ledger_public_key() -> Ed25519PublicKey | None:
 def dev_key_allowed() -> bool:
     """Development and tests may generate a key under the data dir; a deployment (DEBUG=0) must
     configure one, or each host that seals would sign with a key no auditor has seen."""
-    required = os.environ.get("GATEHOUSE_LEDGER_KEY_REQUIRED", "").lower() in ("1", "true", "yes")
-    return settings.GATEHOUSE_DEV_MODE and not required
+    return settings.GATEHOUSE_DEV_MODE and not settings.GATEHOUSE_LEDGER_KEY_REQUIRED
 
 
 # --- copies outside the database ----------------------------------------------------------------------------

@@ -295,6 +295,10 @@ GATEHOUSE_SEAL_SECONDS = env_int("GATEHOUSE_SEAL_SECONDS", 60, minimum=1)
 GATEHOUSE_SEAL_MAX_ENTRIES = env_int("GATEHOUSE_SEAL_MAX_ENTRIES", 100_000, minimum=1)
 # Retention of finished runs, per workflow (audit RetentionPolicy rows); this is the default.
 GATEHOUSE_RETENTION_DAYS = env_int("GATEHOUSE_RETENTION_DAYS", 400, minimum=183)
+# A development setup (DEBUG=1) generates a ledger key under the data dir when none is configured; this
+# asks it to refuse as a deployment does (audit.sealing.dev_key_allowed). Read like every flag, so "on" is
+# on and a typo stops the process instead of quietly leaving key generation allowed.
+GATEHOUSE_LEDGER_KEY_REQUIRED = env_bool("GATEHOUSE_LEDGER_KEY_REQUIRED", False)
 
 LOGGING = {
     "version": 1,

@@ -45,3 +45,34 @@ def test_no_ledger_key_is_made_up(deployed, tmp_path):
     assert result.returncode == 1 and result.stdout == ""
     assert "no ledger signing key" in result.stderr and "openssl genpkey -algorithm ed25519" in result.stderr
     assert not list((tmp_path / "data").rglob("*.pem")), "a key was generated"
+
+
+@pytest.fixture
+def developing(worker_env, tmp_path):
+    """A development setup (DEBUG=1) with no ledger key configured, and `extra` in its environment."""
+    def manage(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        env = {**worker_env, "DEBUG": "1", "GATEHOUSE_DATA_DIR": str(tmp_path / "data"), **extra}
+        for name in ("GATEHOUSE_LEDGER_KEY", "GATEHOUSE_LEDGER_KEY_FILE"):
+            env.pop(name, None)
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    return manage
+
+
+def test_a_development_setup_asked_to_require_the_key_makes_none_up_whatever_true_is_spelt(developing, tmp_path):
+    # "on" is true for every other flag (config.env.env_bool); this one took only 1/true/yes and generated a key.
+    result = developing("audit", "public-key", GATEHOUSE_LEDGER_KEY_REQUIRED="on")
+
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert "no ledger signing key" in result.stderr
+    assert not list((tmp_path / "data").rglob("*.pem")), "a key was generated"
+
+
+def test_a_misspelt_key_requirement_stops_the_process_naming_it(developing, tmp_path):
+    # A typo left key generation allowed without a word; now it stops the process as DEBUG=flase does.
+    result = developing("audit", "public-key", GATEHOUSE_LEDGER_KEY_REQUIRED="ture")
+
+    assert result.returncode != 0 and result.stdout == ""
+    assert "GATEHOUSE_LEDGER_KEY_REQUIRED='ture' is not a boolean" in result.stderr
+    assert not list((tmp_path / "data").rglob("*.pem")), "a key was generated"

@@ -190,7 +190,7 @@ def test_what_the_verifier_tells_its_users(sealed_and_unsealed, export, public_k
 def test_a_jsonl_export_without_a_ledger_key_says_so_and_records_nothing(letter_run, settings, monkeypatch, tmp_path):
     run = letter_run()
     settings.DEBUG = False  # a deployment: the key must be configured, never generated
-    monkeypatch.setenv("GATEHOUSE_LEDGER_KEY_REQUIRED", "1")
+    settings.GATEHOUSE_LEDGER_KEY_REQUIRED = True
     monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(tmp_path / "no-key-here"))
     for name in ("GATEHOUSE_LEDGER_KEY", "GATEHOUSE_LEDGER_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
