@@ -34,6 +34,17 @@ def test_a_loop_pause_must_be_a_positive_number_of_seconds(manage_cli, args, eve
     assert error.endswith(f"argument --every: '{every}' is not a number of seconds above 0 (e.g. 30 or 0.5)")
 
 
+@pytest.mark.parametrize(("args", "error"), [
+    (("reconcile",), "manage.py reconcile: error: --every is the pause between the passes of --loop: add --loop, or "
+                     "leave out --every for one pass"),
+    (("audit", "seal"), "manage.py audit seal: error: --every is the pause between the seals of --loop: add --loop, "
+                        "or leave out --every to seal once"),
+])
+def test_a_loop_pause_without_the_loop_is_refused(manage_cli, args, error):
+    # It was accepted and ignored: one pass, exit 0, though the operator asked for a pass every 5 seconds.
+    assert usage_error(manage_cli(*args, "--every", "5", timeout=30)) == error
+
+
 def test_an_unknown_status_names_the_statuses_there_are(manage_cli):
     error = usage_error(manage_cli("runs", "list", "--status", "bogus"))
     assert error == ("manage.py runs list: error: argument --status: invalid choice: 'bogus' (choose from "

@@ -1,6 +1,6 @@
 """`manage.py audit …`: seal, verify, export, erase, prune, retention, public-key, archive-key.
 
-    audit seal [--loop] [--every SECONDS]
+    audit seal [--loop [--every SECONDS]]
     audit verify [--run THREAD_ID | --since YYYY-MM-DD]         exit 1 naming the first bad entry
     audit export (--run ID | [--since D] [--until D] [--workflow W] [--actor A]) --format jsonl|csv|pdf -o FILE
                  --as COMPLIANCE_OR_ADMIN_USERNAME
@@ -113,7 +113,8 @@ class Command(OperatorCommand):
         seal = sub.add_parser("seal", help="sign a Merkle tree head over every finished, unsealed entry")
         seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM or Ctrl-C")
         seal.add_argument("--every", type=seconds_arg, default=None,
-                          help="seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
+                          help="with --loop: seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
+        self._seal_parser = seal  # --every without --loop is a usage error (_seal)
 
         verify = sub.add_parser("verify", help="recompute chains, Merkle roots and signatures")
         verify.add_argument("--run", help="one run's thread id (the run is verified whole)")
@@ -166,6 +167,10 @@ class Command(OperatorCommand):
     def _seal(self, opts: dict[str, Any]) -> None:
         from django.conf import settings
 
+        if opts["every"] is not None and not opts["loop"]:
+            # One pass has no pause: `audit seal --every 60` sealed once and exited, as if it were a loop's setting.
+            self._seal_parser.error("--every is the pause between the seals of --loop: add --loop, or leave out "
+                                    "--every to seal once")
         if opts["loop"]:
             every = opts["every"] or settings.GATEHOUSE_SEAL_SECONDS
             if seal_loop(interval=every, stdout=self.stdout) == signal.SIGINT:

@@ -22,9 +22,14 @@ class Command(OperatorCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep reconciling until SIGTERM or Ctrl-C")
         parser.add_argument("--every", type=seconds_arg, default=None,
-                            help="seconds between passes, above 0 (default GATEHOUSE_RECONCILE_SECONDS)")
+                            help="with --loop: seconds between passes, above 0 (default GATEHOUSE_RECONCILE_SECONDS)")
+        self._parser = parser  # --every without --loop is a usage error (handle)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["every"] is not None and not opts["loop"]:
+            # One pass has no pause: `reconcile --every 5` ran once and exited, as if it were a loop's setting.
+            self._parser.error("--every is the pause between the passes of --loop: add --loop, or leave out "
+                               "--every for one pass")
         every = opts["every"] or settings.GATEHOUSE_RECONCILE_SECONDS
         stop = threading.Event()
         # SIGTERM ends the loop between passes; a pass is safe to interrupt anyway.
