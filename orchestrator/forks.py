@@ -36,6 +36,7 @@ from audit.selectors_ledger import run_erased
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import approved_node_of, state_at
+from orchestrator.label_keys import label_keys_record
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
@@ -310,6 +311,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
         if moved != 1:
             raise ForkError(f"run {parent.thread_id} changed while forking it; try again.")
         budget_usage_ensure(run_id=fork.pk, workflow=fork.workflow, labels=fork.labels)
+        label_keys_record(fork.labels)
         # Last: a new version takes the system chain's lock, held only until this commits.
         workflow_version_record(graph, actor=name)
         run_enqueue(fork.pk)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 __all__ = [
     "AlertKind", "Budget", "BudgetPeriod", "BudgetReservation", "BudgetScope", "BudgetUsage", "CostAlert",
-    "CostSettings", "ModelPrice", "SpendEvent",
+    "CostSettings", "LabelKey", "ModelPrice", "SpendEvent",
 ]
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
@@ -187,6 +187,13 @@ class SpendEvent(models.Model):
             models.Index(fields=["run", "node"], name="spend_run_node"),
             models.Index(fields=["workflow", "node", "-created_at"], name="spend_workflow_node"),
         ]
+
+
+class LabelKey(models.Model):
+    """A label key some run was started with (orchestrator.label_keys); never removed: erasure keeps
+    label keys, and a key no run carries any more still names a column of past chargebacks."""
+
+    key = models.TextField(primary_key=True)
 
 
 class AlertKind(models.TextChoices):

@@ -17,6 +17,7 @@ from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import START, GraphError, versions_compatible
+from orchestrator.label_keys import label_keys_record
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
@@ -169,6 +170,7 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             })
             run.save(update_fields=["ledger_len", "ledger_head"])
             budget_usage_ensure(run_id=run.pk, workflow=workflow, labels=labels)
+            label_keys_record(labels)
             # Last: a new version takes the system chain's lock, held only until this commits.
             workflow_version_record(graph, actor=_name(actor))
             run_enqueue(run.pk)

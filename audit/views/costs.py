@@ -40,11 +40,11 @@ def costs(request: Request) -> HttpResponse:
     }
     if not f.errors:  # a refused range gets no figures: they would answer another question
         budgets = selectors_costs.budget_rows()
+        spend = selectors_costs.spend_summary(f)
         context.update({
-            "totals": selectors_costs.spend_totals(f), "top_runs": selectors_costs.top_runs(f),
-            "spend_chart": charts_costs.spend_over_time_html(selectors_costs.spend_by_day(f), since=f.since,
-                                                             until=f.until),
-            "tokens_chart": charts_costs.tokens_html(selectors_costs.tokens_by_type(f)),
+            "totals": spend.totals, "top_runs": spend.top_runs,
+            "spend_chart": charts_costs.spend_over_time_html(spend.by_day, since=f.since, until=f.until),
+            "tokens_chart": charts_costs.tokens_html(spend.tokens),
             "budget_chart": charts_costs.budget_utilization_html(budgets),
         })
     if request.htmx:
