@@ -7,7 +7,7 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_runs import Detail
+from orchestrator.api_refusals import Detail
 from orchestrator.http import BlobNotFound, blob_attachment
 from orchestrator.roles import ADMIN, ENGINEER
 

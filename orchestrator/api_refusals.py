@@ -105,15 +105,24 @@ class Refusal(Schema):
     fields: dict[str, str]
 
 
+class Detail(Schema):
+    """Every 401, 403, 404 and 409 (but a fork's): what happened and what to do."""
+
+    detail: str
+
+
 def with_refusals(router: Router) -> Router:
     """`router` with every endpoint refusing a query parameter it does not take (a 422 naming it and those
-    it takes), or one it takes once sent more than once, and with its 400 and 422 documented as a
-    Refusal in the OpenAPI schema. Call it before the router is added to the API: ninja reads an
-    endpoint's parameter and response models when it binds the router to the API."""
-    for path_view in router.path_operations.values():
+    it takes), or one it takes once sent more than once, and with the refusals every endpoint can answer
+    documented in the OpenAPI schema: 400 and 422 (a Refusal), 401 and 403 (the credentials, then the
+    role, checked first), and 404 where the path names a run, an item or a blob. Call it before the
+    router is added to the API: ninja reads an endpoint's parameter and response models when it binds
+    the router to the API."""
+    for path, path_view in router.path_operations.items():
         for operation in path_view.operations:
-            for status in (400, 422):
-                operation.response_models.setdefault(status, operation._create_response_model(Refusal))
+            refusals = {400: Refusal, 422: Refusal, 401: Detail, 403: Detail, **({404: Detail} if "{" in path else {})}
+            for status, model in refusals.items():
+                operation.response_models.setdefault(status, operation._create_response_model(model))
             models = [m for m in operation.models if not issubclass(m, _QueryNames)]
             query = [m for m in models if m.__ninja_param_source__ == "query"]
             checker = type("QueryNames", (_QueryNames,), {

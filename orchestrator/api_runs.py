@@ -14,7 +14,7 @@ from pydantic import AfterValidator, ConfigDict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_refusals import Refusal, Refused, limit_param, refused_fields
+from orchestrator.api_refusals import Detail, Refusal, Refused, limit_param, refused_fields
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, ENGINEER, INBOX_ROLES, REVIEWER, user_has_role
 from orchestrator.selectors import (
@@ -81,10 +81,6 @@ class DecisionIn(RequestBody):
     reason: str = ""
     edits: dict[str, Any] | None = None
     response: str = ""
-
-
-class Detail(Schema):
-    detail: str
 
 
 class CancelIn(RequestBody):
@@ -240,7 +236,7 @@ def _no_checkpoint(param: str, exc: StepOutOfRange, other: str = "") -> HttpErro
                           f"{exc.latest}; send a number in that range{', ' + other if other else ''}.")
 
 
-@router.post("/{thread_id}/decision", response=dict, auth=DECIDERS)
+@router.post("/{thread_id}/decision", response={200: dict, 409: Detail}, auth=DECIDERS)
 def decide(request: HttpRequest, thread_id: str, body: DecisionIn):
     run, _readable = _visible_run(request, thread_id)  # for a reviewer, a run with nothing of theirs is not there
     try:

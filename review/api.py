@@ -11,7 +11,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 
 from orchestrator.api_auth import for_roles
-from orchestrator.api_refusals import limit_param, refused_fields
+from orchestrator.api_refusals import Detail, limit_param, refused_fields
 from orchestrator.api_runs import DECIDERS, DecisionIn, RequestBody, decision_input, decision_refused
 from orchestrator.budgets import amount_text
 from orchestrator.roles import INBOX_ROLES, ROLES
@@ -117,7 +117,7 @@ def items_show(request: HttpRequest, pk: int):
                            "at": d.created_at.isoformat()} for d in view.decisions]}
 
 
-@router.post("/{int:pk}/claim", response=dict, auth=DECIDERS)
+@router.post("/{int:pk}/claim", response={200: dict, 409: Detail}, auth=DECIDERS)
 def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
     item = _item(request, pk, deciding=True)
     try:
@@ -127,7 +127,7 @@ def items_claim(request: HttpRequest, pk: int, body: ClaimIn):
         raise decision_refused(exc) from None
 
 
-@router.post("/{int:pk}/decision", response=dict, auth=DECIDERS)
+@router.post("/{int:pk}/decision", response={200: dict, 409: Detail}, auth=DECIDERS)
 def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
     item = _item(request, pk, deciding=True)
     try:
@@ -137,7 +137,7 @@ def items_decide(request: HttpRequest, pk: int, body: DecisionIn):
     return item_json(item, fork_note(item.run))
 
 
-@router.post("/bulk", response=dict, auth=DECIDERS)
+@router.post("/bulk", response={200: dict, 409: Detail}, auth=DECIDERS)
 def items_bulk(request: HttpRequest, body: BulkIn):
     decided = decision_input(body)  # a reason sent with a bulk approval is refused, not dropped
     try:
