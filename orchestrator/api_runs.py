@@ -38,7 +38,7 @@ from review.claims import ClaimHeld
 from review.models import Decision
 from review.permissions import assert_may_decide
 from review.selectors import pending_item_for_run, run_for_reviewer, run_summary_for_reviewer
-from review.services import AlreadyDecided, DecisionError, DecisionInput, review_decide
+from review.services import AlreadyDecided, DecisionError, DecisionForbidden, DecisionInput, review_decide
 
 router = Router(tags=["runs"])
 
@@ -128,7 +128,10 @@ def decision_input(body: Any) -> DecisionInput:
 def decision_refused(exc: DecisionError) -> HttpError:
     """How every endpoint that decides or claims an item answers a refusal, /api/runs/{id}/decision and
     /api/items/... alike: 409 when someone else got there first (the item was decided, another person
-    holds its claim), else 422 naming the fields at fault ({} when none is)."""
+    holds its claim), 403 when the item moved out of the person's reach (escalated while they decided),
+    else 422 naming the fields at fault ({} when none is)."""
+    if isinstance(exc, DecisionForbidden):
+        return HttpError(403, str(exc))
     if isinstance(exc, AlreadyDecided | ClaimHeld):
         return HttpError(409, str(exc))
     return Refused(422, str(exc), exc.api_fields)

@@ -2,7 +2,8 @@
 
 `review_decide` in order, inside one transaction:
   1. Lock the run row, then the item row (always this order, so two deciders cannot deadlock).
-  2. Refuse if the item is no longer pending ("already decided (approve) by X at T"), if its reason
+  2. Refuse if the item is no longer pending ("already decided (approve) by X at T"), if the person
+     may not decide it as it is now (review.permissions; it may have been escalated), if its reason
      or response is over DECISION_TEXT_MAX, if another person holds a live claim on it
      (review.claims), if its deadline passed (the expiry pass owns it now), if the person started
      the run and is approving it (separation of duties), if the decision is not allowed by the
@@ -38,7 +39,7 @@ from orchestrator.state_edits import StateEditRefused, state_edits_check
 from orchestrator.value_errors import has_nul, text_at
 from orchestrator.workflow_versions import workflow_version_record
 from review.models import Decision, ItemKind, ItemStatus, ReviewDecision, ReviewItem
-from review.permissions import deciding_group
+from review.permissions import decide_refusal, deciding_group, may_decide
 
 
 class DecisionError(RunError):
@@ -47,6 +48,11 @@ class DecisionError(RunError):
 
 class AlreadyDecided(DecisionError):
     pass
+
+
+class DecisionForbidden(DecisionError):
+    """The person may not decide the item as it is now (it moved to another group while they decided):
+    a 403, as the surfaces' own check answers, and the item is not shown to them again."""
 
 
 @dataclass
@@ -107,6 +113,11 @@ def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) 
     """Step 2's checks that concern the person rather than the input."""
     from review.claims import claim_held_by_other
 
+    # Every surface checked this on the item as it read it, before this transaction locked it: an
+    # escalation committed in between moves the item to another group (and drops its deadline, which
+    # would otherwise refuse the decision below), so the check is made again on the locked row.
+    if not may_decide(actor, item):
+        raise DecisionForbidden(decide_refusal(actor, item))
     held = claim_held_by_other(item, actor, now=now)
     if held is not None:
         raise held

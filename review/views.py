@@ -38,7 +38,14 @@ from review.selectors import (
     item_view,
     workflow_schema,
 )
-from review.services import AlreadyDecided, DecisionError, DecisionInput, item_request, review_decide
+from review.services import (
+    AlreadyDecided,
+    DecisionError,
+    DecisionForbidden,
+    DecisionInput,
+    item_request,
+    review_decide,
+)
 
 
 def _load_item(request: Request, pk: int) -> ReviewItem:
@@ -186,6 +193,9 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
     except AlreadyDecided as exc:
         item.refresh_from_db()
         return _render_item(request, item, status=409, error=str(exc), submitted=typed, posted=posted)
+    except DecisionForbidden as exc:
+        # The item moved to another group while this was sent: the page is no longer this person's to read.
+        raise PermissionDenied(str(exc)) from None
     except DecisionError as exc:
         return _render_item(request, item, status=422, error=_sentence(str(exc)), field_errors=exc.field_errors,
                             submitted=typed, posted=posted)
