@@ -84,24 +84,31 @@ def _erase_snapshot(text: str | None, blobs: set[str]) -> str | None:
 
 
 def _selected_runs(*, label: tuple[str, str] | None, run: str | None) -> list[Run]:
+    """The runs to erase and every fork of them, locked (FOR UPDATE), as they are once locked.
+
+    Chosen under the locks, inside the erasure's transaction: a retry (which makes a run live again), a
+    fork (a copy of the state) or another erasure may commit while this waits for a run, and what it
+    read before that is no longer so. A fork locks its parent, so once a run is locked no new fork of it
+    can appear: locking each level before reading the next finds every fork there is."""
     if label is not None and run is not None:
         raise ErasureError("name what to erase by --label KEY=VALUE or by --run THREAD_ID: one, not both")
     if label is None and run is None:
         raise ErasureError("name what to erase: --label KEY=VALUE or --run THREAD_ID")
     if run is not None:
-        roots = list(Run.objects.filter(thread_id=run))
+        roots = list(Run.objects.select_for_update().filter(thread_id=run))
         if not roots:
             raise ErasureError(no_run_message(run))
     else:
         key, value = label
-        roots = list(Run.objects.filter(labels__contains={key: value}))
+        roots = list(Run.objects.select_for_update().filter(labels__contains={key: value}).order_by("pk"))
         if not roots:
             raise ErasureError(f"no run is labelled {key}={value}: check the label (labels are case-sensitive)")
     # Forks start from a copy of their parent's state: they hold the same data.
     selected = {r.pk: r for r in roots}
     frontier = [r.pk for r in roots]
     while frontier:
-        children = list(Run.objects.filter(parent_id__in=frontier).exclude(pk__in=selected))
+        children = list(Run.objects.select_for_update().filter(parent_id__in=frontier).exclude(pk__in=selected)
+                        .order_by("pk"))
         selected.update({c.pk: c for c in children})
         frontier = [c.pk for c in children]
     live = [r.thread_id for r in selected.values() if r.status not in TERMINAL_STATUSES]
@@ -115,22 +122,22 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
     """Erase the personal data of the runs labelled `label` (or run `run`) and their forks."""
     if not user_has_role(actor, ADMIN):
         raise ErasureError(f"{actor.get_username()!r} is not an admin: erasure needs the admin role")
-    selected = _selected_runs(label=label, run=run)
-    # A run erased before holds nothing personal any more: erasing it again would only add ledger entries
-    # claiming a second erasure (and count its already-erased rows as erased now).
-    erased = set(LedgerEntry.objects.filter(chain__in=[r.thread_id for r in selected], kind=ERASED_KIND)
-                 .values_list("chain", flat=True).distinct())
-    runs = [r for r in selected if r.thread_id not in erased]
-    already = sorted(erased)
-    if not runs:
-        return ErasureResult(runs=[], checkpoints=0, journal=0, review_items=0, blobs=0, entries_redacted=0,
-                             already_erased=already)
-    ids = [r.pk for r in runs]
     blobs: set[str] = set()
     with transaction.atomic():
+        selected = _selected_runs(label=label, run=run)
+        # A run erased before holds nothing personal any more: erasing it again would only add ledger entries
+        # claiming a second erasure (and count its already-erased rows as erased now). Read under the locks:
+        # an erasure of the same run that committed while this one waited counts.
+        erased = set(LedgerEntry.objects.filter(chain__in=[r.thread_id for r in selected], kind=ERASED_KIND)
+                     .values_list("chain", flat=True).distinct())
+        runs = [r for r in selected if r.thread_id not in erased]
+        already = sorted(erased)
+        if not runs:
+            return ErasureResult(runs=[], checkpoints=0, journal=0, review_items=0, blobs=0, entries_redacted=0,
+                                 already_erased=already)
+        ids = [r.pk for r in runs]
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL gatehouse.erasure = 'on'")
-        locked = list(Run.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         checkpoints = 0
         for cp in Checkpoint.objects.filter(run_id__in=ids).only("id", "delta", "snapshot", "meta", "source"):
             meta = loads(cp.meta) or {}
@@ -165,7 +172,7 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
                 [ERASED_TEXT, ids])
         redacted = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs], redacted=False).update(
             redacted=True)
-        for r in locked:
+        for r in runs:
             error = dict(r.error or {})
             if error.get("message"):
                 error["message"] = ERASED_TEXT
