@@ -82,7 +82,8 @@ class PrunePlan:
     rules: dict[str, int] = field(default_factory=dict)  # workflow -> retention days applied to its due runs
 
 
-def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
+def _plan(now: datetime, among: list[int] | None = None) -> tuple[PrunePlan, list[Run]]:
+    """What is due at `now` (of the runs `among`, when given), and what waits and why."""
     plan = PrunePlan()
     sealed_upto = Seal.objects.order_by("-seal_no").values_list("last_gseq", flat=True).first() or 0
     pruned = PrunedChain.objects.values("chain")
@@ -94,8 +95,10 @@ def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
             cutoff = now - timedelta(days=days)
         except OverflowError:  # a period set before MAXIMUM_DAYS, reaching past year 1: nothing is that old
             continue
-        for run in (Run.objects.filter(workflow=workflow, status__in=TERMINAL_STATUSES, finished_at__lt=cutoff)
-                    .exclude(thread_id__in=pruned).order_by("finished_at")):
+        candidates = Run.objects.filter(workflow=workflow, status__in=TERMINAL_STATUSES, finished_at__lt=cutoff)
+        if among is not None:
+            candidates = candidates.filter(pk__in=among)
+        for run in candidates.exclude(thread_id__in=pruned).order_by("finished_at"):
             if LedgerEntry.objects.filter(chain=run.thread_id, gseq__gt=sealed_upto).exists():
                 plan.waiting[run.thread_id] = "some entries are not sealed yet"
                 continue
@@ -109,19 +112,31 @@ def _plan(now: datetime) -> tuple[PrunePlan, list[Run]]:
     return plan, runs
 
 
+def _counted(plan: PrunePlan, runs: list[Run]) -> PrunePlan:
+    plan.entries = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs]).count()
+    plan.checkpoints = Checkpoint.objects.filter(run_id__in=[r.pk for r in runs]).count()
+    return plan
+
+
 def retention_prune(*, dry_run: bool, actor: str = "", now: datetime | None = None) -> PrunePlan:
-    plan, runs = _plan(now or timezone.now())
-    ids = [r.pk for r in runs]
-    chains = [r.thread_id for r in runs]
-    plan.entries = LedgerEntry.objects.filter(chain__in=chains).count()
-    plan.checkpoints = Checkpoint.objects.filter(run_id__in=ids).count()
+    at = now or timezone.now()
+    plan, runs = _plan(at)
     if dry_run or not runs:
-        return plan
+        return _counted(plan, runs)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL gatehouse.erasure = 'on'")
             cursor.execute("SET LOCAL gatehouse.prune = 'on'")
-        locked = list(Run.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        list(Run.objects.select_for_update().filter(pk__in=[r.pk for r in runs]).order_by("pk").values_list("pk"))
+        # Planned again under the locks: a retry (the run is live again), a fork (its parent's history is
+        # needed) or a step may have committed while this waited for them. Locked, they stay as planned:
+        # each of those locks the run (a fork its parent) before it writes.
+        replanned, locked = _plan(at, among=[r.pk for r in runs])
+        replanned.waiting = {**plan.waiting, **replanned.waiting}
+        plan = _counted(replanned, locked)
+        if not locked:
+            return plan
+        ids, chains = [r.pk for r in locked], [r.thread_id for r in locked]
         PrunedLeaf.objects.bulk_create(
             [PrunedLeaf(gseq=g, chain=c, seq_run=s, hash=h) for g, c, s, h in
              LedgerEntry.objects.filter(chain__in=chains).values_list("gseq", "chain", "seq_run", "hash")],
