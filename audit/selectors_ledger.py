@@ -42,6 +42,14 @@ def run_erased(thread_id: str) -> bool:
     for a 10,000-step run: it doubled the time of a fork of one, bench/timeline_10k.py)."""
     return LedgerEntry.objects.filter(chain=thread_id, seq_run=1, redacted=True).exists()
 
+
+def run_pruned_note(thread_id: str) -> str | None:
+    """Why the run cannot run again or be forked once retention pruned its history ("its history was pruned
+    by retention on 2025-01-31"), or None while its history is kept."""
+    pruned = PrunedChain.objects.filter(chain=thread_id).only("pruned_at").first()
+    return None if pruned is None else f"its history was pruned by retention on {pruned.pruned_at:%Y-%m-%d}"
+
+
 DECISIONS = ("approve", "reject", "edit", "respond")
 PAGE_SIZE = 50
 

@@ -6,7 +6,7 @@
   2. Check the edits as a gate's are checked (orchestrator.state_edits: the state schema, no typed
      blob pointers); refuse with the field, the key path and the reason.
   3. In one transaction: lock the parent row (refuse a run a worker is advancing: appending to
-     its chain would fence that worker off; and one erased while the fork waited for it), create the fork run, write its checkpoint 0 (the
+     its chain would fence that worker off; and one erased or pruned while the fork waited for it), create the fork run, write its checkpoint 0 (the
      parent's state plus the edits, source "fork", attributed to the actor), append "fork" to the
      fork's chain and "forked" to the parent's chain (guarded by the parent's ledger length).
      The parent's checkpoints are never touched.
@@ -32,7 +32,7 @@ from django.db import transaction
 
 from audit.ledger import ChainCursor, salted_digest
 from audit.models import LedgerEntry
-from audit.selectors_ledger import run_erased
+from audit.selectors_ledger import run_erased, run_pruned_note
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import approved_node_of, state_at
@@ -209,10 +209,14 @@ def _same_request(made: Run, *, at_step: int, mode: str, allow_effects: bool, ov
         (at_step, mode, allow_effects, overrides, labels, stored_edits)
 
 
-def _refuse_erased(run: Run) -> None:
+def _refuse_gone(run: Run) -> None:
+    """Refuse a run whose state is gone: erased, or its history pruned by retention."""
     if run_erased(run.thread_id):
         raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
                         "Start a new run instead.")
+    if (pruned := run_pruned_note(run.thread_id)) is not None:
+        raise ForkError(f"run {run.thread_id}: {pruned}, so there is no state to fork from. Start a new run "
+                        "instead.")
 
 
 def _fork_thread_id(parent: Run, request_key: str | None) -> str:
@@ -233,7 +237,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
     if mode not in MODES:
         raise ForkError(f"mode must be live or recorded, not {mode!r}.", {"mode": "choose live or recorded"})
     _check_may_act(actor, allow_effects)
-    _refuse_erased(run)  # before its state is read: erased values would fail the edits' checks confusingly
+    _refuse_gone(run)  # before its state is read: erased values would fail the edits' checks confusingly
     try:
         graph = run_workflow(run.workflow, run.thread_id)
     except WorkflowRetired as exc:
@@ -266,8 +270,9 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
         # No key update: rows that reference the run (an alert's FK check) need not wait for the fork.
         parent = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
         # Again under the lock: an erasure of the parent may have committed while this waited for it, and the
-        # state read above (the customer's data) would live on in the fork, where the erasure never looked.
-        _refuse_erased(parent)
+        # state read above (the customer's data) would live on in the fork, where the erasure never looked;
+        # or a prune, and a recorded fork would find none of the parent's calls to replay.
+        _refuse_gone(parent)
         thread_id = _fork_thread_id(parent, request_key)
         fork_labels = {**_inherited(parent.labels), **(labels or {}), "forked_from": parent.thread_id}
         made = Run.objects.filter(thread_id=thread_id).first() if request_key is not None else None
