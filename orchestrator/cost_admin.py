@@ -148,13 +148,18 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
     return locked
 
 
+@transaction.atomic
 def budget_cap_raise(*, budget: Budget, cap: Decimal, actor: Any) -> Budget:
-    if cap <= budget.cap:
-        message = f"The new cap must be above the current {money(budget.cap)}."
+    # Compared with, and built from, the budget as it is once locked: another admin's raise (or edit) may
+    # have committed since `budget` was read, and a "raise" from that read would set the cap back down
+    # (and every other field back to what was read).
+    locked = Budget.objects.select_for_update().get(pk=budget.pk)
+    if cap <= locked.cap:
+        message = f"The new cap must be above the current {money(locked.cap)}."
         raise CostAdminError(message, {"cap": message})
-    data = BudgetInput(name=budget.name, scope=budget.scope, match=budget.match, period=budget.period, cap=cap,
-                       soft_thresholds=list(budget.soft_thresholds), active=budget.active)
-    return budget_update(budget=budget, data=data, actor=actor)
+    data = BudgetInput(name=locked.name, scope=locked.scope, match=locked.match, period=locked.period, cap=cap,
+                       soft_thresholds=list(locked.soft_thresholds), active=locked.active)
+    return budget_update(budget=locked, data=data, actor=actor)
 
 
 def budget_item_facts(item: Any) -> dict[str, str]:
