@@ -214,7 +214,7 @@ def _still_short(budget: Budget | None, facts: dict[str, str]) -> tuple[Budget, 
 
 def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     """Raise the blocking budget's cap (if given) and approve the item: the run re-runs the node."""
-    from review.services import DecisionInput, review_decide
+    from review.services import DecisionInput, already_decided, review_decide
 
     if item.kind != "budget_exceeded":
         raise CostAdminError("This item is not a budget stop.")
@@ -225,7 +225,11 @@ def budget_item_resume(*, item: Any, cap: Decimal | None, actor: Any) -> Any:
     # while holding the run (a fork of this run would, through its usage rows).
     with transaction.atomic():
         Run.objects.select_for_update().filter(pk=item.run_id).only("pk").first()
-        type(item).objects.select_for_update().filter(pk=item.pk).only("pk").first()  # a review.ReviewItem
+        locked = type(item).objects.select_for_update(of=("self",)).select_related("decided_by").get(pk=item.pk)
+        if locked.status != "pending":
+            # Before the cap is looked at: a form sent twice finds the cap raised by its first send, and
+            # "must be above the current cap" would tell the admin their raise had failed.
+            raise already_decided(locked)
         budget = budget_item_budget(facts)
         if cap is not None:
             if budget is None:
