@@ -30,7 +30,7 @@ def test_each_run_s_status_and_cost_are_on_screen_on_a_phone(page, login_as, scr
     assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), "the runs table scrolls sideways"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE, "the page scrolls sideways"
     for row in rows.all():
-        for label in ("Status", "Cost", "Started"):
+        for label in ("Status", "Cost", "Started (UTC)"):
             cell = row.locator(f"td[data-label='{label}']")
             assert _right(cell) <= PHONE, f"{label} is past the screen's edge"
             # The header row is out of sight on a phone: each value names its column.
