@@ -14,8 +14,8 @@ from tests.review.fixtures import email_item  # noqa: F401  (fixture)
 
 
 def _rows(page: str) -> list[str]:
-    return re.findall(r'data-testid="decision-row">\s*<td class="mono">([^<]+)</td>\s*<td>[^<]*<small class="muted">'
-                      r'([^<]+)</small>', page)
+    return re.findall(r'data-testid="decision-row">\s*<td class="mono"[^>]*>([^<]+)</td>\s*<td[^>]*>(?:<div>)?[^<]*'
+                      r'<small class="muted">([^<]+)</small>', page)
 
 
 def test_older_decisions_are_a_link_away_with_the_filters_kept(email_item, make_user, compliance_user,  # noqa: F811

@@ -12,7 +12,7 @@ from audit.models import LedgerEntry
 
 def _gseqs(response) -> list[int]:
     table = response.content.decode().split('data-testid="ledger-entries"')[1].split("</table>")[0]
-    return [int(g) for g in re.findall(r'<td class="num mono">(\d+)</td>', table)]
+    return [int(g) for g in re.findall(r'<td class="num mono"[^>]*>(\d+)</td>', table)]
 
 
 def _older(response) -> str | None:
