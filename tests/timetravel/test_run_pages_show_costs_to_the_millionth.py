@@ -46,7 +46,7 @@ def test_a_fork_s_comparison_and_the_journal_show_costs_to_the_millionth(email_i
     client = client_for(engineer_user)
     compare = client.get(reverse("audit:compare", args=[fork.thread_id])).content.decode()
     assert f'<div class="value">{shown} → $0.00</div>' in compare
-    assert f'<td class="num">-{shown}</td>' in compare  # the draft's row: what the replay saved
+    assert f'<td class="num" data-label="Cost Δ">-{shown}</td>' in compare  # the draft's row: what the replay saved
     journal = client.get(reverse("audit:checkpoint", args=[run.thread_id, draft.step])).content.decode()
     assert f" · {shown} · " in journal
     # The fork's replayed call: $0.00 as every page says nothing, not six zeros.
