@@ -116,3 +116,14 @@ def test_reviewers_are_offered_no_way_into_the_cost_pages(client_for, reviewer_u
     assert not [url for url in _links(home, "/inbox/") if url.startswith("/costs/")]
     for url in ("/costs/", "/costs/prices/", "/costs/budgets/", "/costs/chargeback.csv?label_key=department"):
         assert client.get(url).status_code == 403
+
+
+def test_an_admin_follows_a_run_stopped_by_a_budget_to_its_page(client_for, admin_user,
+                                                                costs_with_everything_linkable):
+    # The stopped run's id was plain text: to see what the run had done before deciding, the admin
+    # had to copy it into the runs list's search.
+    stopped = costs_with_everything_linkable[0]
+    page = client_for(admin_user).get("/costs/budgets/").content.decode()
+    row = page[page.index('data-testid="budget-stop"'):]
+    row = row[:row.index("</tr>")]
+    assert f'href="/runs/{stopped.thread_id}/"' in row
