@@ -50,6 +50,16 @@ def run_pruned_note(thread_id: str) -> str | None:
     return None if pruned is None else f"its history was pruned by retention on {pruned.pruned_at:%Y-%m-%d}"
 
 
+def run_state_gone(thread_id: str, *, to: str) -> str | None:
+    """Why the run has no state to `to` from ("retry", "fork"), as the sentence that refuses it: its
+    personal data erased, or its history pruned by retention; None while its state is there."""
+    if run_erased(thread_id):
+        return f"run {thread_id}'s personal data was erased: there is no state to {to} from. Start a new run instead."
+    if (pruned := run_pruned_note(thread_id)) is not None:
+        return f"run {thread_id}: {pruned}, so there is no state to {to} from. Start a new run instead."
+    return None
+
+
 DECISIONS = ("approve", "reject", "edit", "respond")
 PAGE_SIZE = 50
 

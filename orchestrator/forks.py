@@ -32,7 +32,7 @@ from django.db import transaction
 
 from audit.ledger import ChainCursor, salted_digest
 from audit.models import LedgerEntry
-from audit.selectors_ledger import run_erased, run_pruned_note
+from audit.selectors_ledger import run_state_gone
 from orchestrator.budgets import budget_usage_ensure
 from orchestrator.graph import Graph, versions_compatible
 from orchestrator.history import approved_node_of, state_at
@@ -211,12 +211,8 @@ def _same_request(made: Run, *, at_step: int, mode: str, allow_effects: bool, ov
 
 def _refuse_gone(run: Run) -> None:
     """Refuse a run whose state is gone: erased, or its history pruned by retention."""
-    if run_erased(run.thread_id):
-        raise ForkError(f"run {run.thread_id}'s personal data was erased: there is no state to fork from. "
-                        "Start a new run instead.")
-    if (pruned := run_pruned_note(run.thread_id)) is not None:
-        raise ForkError(f"run {run.thread_id}: {pruned}, so there is no state to fork from. Start a new run "
-                        "instead.")
+    if (gone := run_state_gone(run.thread_id, to="fork")) is not None:
+        raise ForkError(gone)
 
 
 def _fork_thread_id(parent: Run, request_key: str | None) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from audit.ledger import salted_digest
-from audit.selectors_ledger import run_erased, run_pruned_note
+from audit.selectors_ledger import run_state_gone
 from audit.services import SYSTEM_CHAIN, ledger_append
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.budgets import budget_usage_ensure
@@ -279,13 +279,9 @@ def run_retry(*, run: Run, actor: Any = None, force_version: bool = False) -> Ru
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.FAILED:
             raise RunError(f"run {locked.thread_id} is {locked.status}; only failed runs can be retried.")
-        if run_erased(locked.thread_id):
-            raise RunError(f"run {locked.thread_id}'s personal data was erased: there is no state to retry "
-                           "from. Start a new run instead.")
         # Under the lock, as retention locks the runs it prunes: a prune that committed while this waited counts.
-        if (pruned := run_pruned_note(locked.thread_id)) is not None:
-            raise RunError(f"run {locked.thread_id}: {pruned}, so there is no state to retry from. Start a new "
-                           "run instead.")
+        if (gone := run_state_gone(locked.thread_id, to="retry")) is not None:
+            raise RunError(gone)
         if not versions_compatible(locked.graph_version, graph.version) and not force_version:
             raise RunError(
                 f"workflow {locked.workflow!r} changed incompatibly since this run started "

@@ -78,3 +78,13 @@ def sessions_waiting_on_a_lock() -> int:
         cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                        " WHERE NOT l.granted AND a.datname = current_database()")
         return cursor.fetchone()[0]
+
+
+def started_while_held(hold: Callable[[], Any], start: Callable[[], Any], wait_for: Callable[..., Any],
+                       what: str) -> Any:
+    """start() run while hold()'s transaction is open, once it waits for hold's locks; start's outcome
+    (raised here if it raised), after hold committed."""
+    with held_open(hold):
+        started = in_a_thread(start)
+        wait_for(lambda: sessions_waiting_on_a_lock() > 0, what=f"{what} (else the race is not exercised)")
+    return started.result(timeout=TIMEOUT)

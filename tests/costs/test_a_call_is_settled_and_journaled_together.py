@@ -10,36 +10,18 @@ from decimal import Decimal
 
 import pytest
 
-from orchestrator.budgets import budget_close, budget_reserve, budget_settle, budgets_release_expired
+from orchestrator.budgets import budget_close, budget_settle, budgets_release_expired
 from orchestrator.commit import LeaseLost
-from orchestrator.journal import journal_load, journal_params
-from orchestrator.llm import LLMResponse
+from orchestrator.journal import journal_load
 from orchestrator.models import BudgetReservation, BudgetUsage, JournalEntry, Run, SpendEvent
 from orchestrator.services import run_start
-from orchestrator.state import dumps
-from tests.costs.calls import draft_call, leased
-
-COST = Decimal("0.004")
-REPLY = LLMResponse(text="Budgets keep spend in check.", model="demo-small", provider="demo",
-                    input_tokens=12, output_tokens=30)
-
-
-def _reserved_call(run: Run) -> tuple:
-    hold = budget_reserve(call=draft_call(leased(run)), amount=Decimal("0.01"))
-    # The call's journal row, as ctx.llm builds it: guarded by the lease token the worker holds.
-    journal = journal_params(
-        run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name="demo-small",
-        request_hash="ab" * 32, request=dumps({"prompt": "one sentence about budgets"}),
-        result=dumps(REPLY.to_json()), provider=REPLY.provider, model=REPLY.model,
-        input_tokens=REPLY.input_tokens, output_tokens=REPLY.output_tokens, cost=COST, latency_ms=5.0,
-    )
-    return hold, journal
+from tests.costs.calls import COST, REPLY, reserved_call
 
 
 def test_a_settled_call_is_journaled_once_and_booked_once_when_its_hold_is_given_back(priced, make_budget):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
-    hold, journal = _reserved_call(run)
+    hold, journal = reserved_call(run)
 
     budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
 
@@ -63,7 +45,7 @@ def test_a_call_settling_after_its_hold_was_given_back_is_journaled_once_and_boo
         priced, make_budget):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
-    hold, journal = _reserved_call(run)
+    hold, journal = reserved_call(run)
     budget_close(hold=hold)  # given back while the call was in flight (its job moved to a new hold)
 
     budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
@@ -78,7 +60,7 @@ def test_a_call_settling_after_its_hold_was_given_back_is_journaled_once_and_boo
 def test_a_call_returning_after_the_lease_moved_on_is_booked_but_not_journaled(priced, make_budget, wait_for, short_holds):
     budget = make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
-    hold, journal = _reserved_call(run)
+    hold, journal = reserved_call(run)
     Run.objects.filter(pk=run.pk).update(lease_token=8)  # another worker claimed the run mid-call
 
     with pytest.raises(LeaseLost):
@@ -100,7 +82,7 @@ def test_a_spend_row_keeps_its_own_values_where_they_differ_from_the_journal_row
     # The two rows are written from their own parameters: where they differ, each keeps its own.
     make_budget(cap="1.00")
     run = run_start(workflow="cost_probe", input={})
-    hold, journal = _reserved_call(run)
+    hold, journal = reserved_call(run)
     budget_settle(sum_node_spend=True, hold=hold, response=REPLY, cost=COST, latency_ms=9.5, journal=journal)
     event, entry = SpendEvent.objects.get(run=run), JournalEntry.objects.get(run=run)
     assert (event.latency_ms, entry.latency_ms) == (9.5, 5.0)

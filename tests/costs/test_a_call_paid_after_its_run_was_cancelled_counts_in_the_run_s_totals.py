@@ -7,35 +7,15 @@ but missing from the run's cost and call count."""
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 import pytest
 
-from orchestrator.budgets import budget_reserve, budget_settle
+from orchestrator.budgets import budget_settle
 from orchestrator.commit import LeaseLost
-from orchestrator.journal import journal_params
-from orchestrator.llm import LLMResponse
 from orchestrator.models import JournalEntry, Run, SpendEvent
 from orchestrator.services import run_cancel, run_start
-from orchestrator.state import dumps
-from tests.costs.calls import draft_call, leased
+from tests.costs.calls import COST, REPLY, reserved_call
 from tests.fakes.llm_server import API_KEY
-
-COST = Decimal("0.004")
-REPLY = LLMResponse(text="Budgets keep spend in check.", model="demo-small", provider="demo",
-                    input_tokens=12, output_tokens=30)
-
-
-def _call_in_flight(run: Run) -> tuple:
-    """A call of the worker holding lease 7: its hold taken, its journal row built (as ctx.llm does)."""
-    hold = budget_reserve(call=draft_call(run), amount=Decimal("0.01"))
-    journal = journal_params(
-        run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name="demo-small",
-        request_hash="ab" * 32, request=dumps({"prompt": "one sentence about budgets"}),
-        result=dumps(REPLY.to_json()), provider=REPLY.provider, model=REPLY.model,
-        input_tokens=REPLY.input_tokens, output_tokens=REPLY.output_tokens, cost=COST, latency_ms=5.0,
-    )
-    return hold, journal
 
 
 def _answered(hold, journal) -> None:
@@ -45,8 +25,8 @@ def _answered(hold, journal) -> None:
 
 def test_a_call_answered_after_the_cancel_is_in_the_cancelled_run_s_totals(priced, make_budget):
     make_budget(cap="1.00")
-    run = leased(run_start(workflow="cost_probe", input={}))
-    call = _call_in_flight(run)
+    run = run_start(workflow="cost_probe", input={})
+    call = reserved_call(run)
 
     run_cancel(run=Run.objects.get(pk=run.pk), reason="wrong customer")
     _answered(*call)
@@ -59,8 +39,8 @@ def test_a_call_answered_after_the_cancel_is_in_the_cancelled_run_s_totals(price
 
 def test_a_call_answered_after_another_worker_took_the_run_is_in_the_run_s_totals(priced, make_budget):
     make_budget(cap="1.00")
-    run = leased(run_start(workflow="cost_probe", input={}))
-    call = _call_in_flight(run)
+    run = run_start(workflow="cost_probe", input={})
+    call = reserved_call(run)
 
     Run.objects.filter(pk=run.pk).update(lease_token=8)  # another worker claimed the run mid-call
     _answered(*call)

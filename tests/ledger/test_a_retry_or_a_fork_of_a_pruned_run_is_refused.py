@@ -6,57 +6,36 @@ state the prune had just deleted.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from audit.retention import retention_prune
-from audit.sealing import ledger_seal
 from orchestrator.forks import ForkError, run_fork
 from orchestrator.models import Run
 from orchestrator.services import RunError, run_retry
-from tests.interleave import held_open, in_a_thread, sessions_waiting_on_a_lock
-
-
-def _finished_long_ago(run: Run, *, status: str) -> Run:
-    Run.objects.filter(pk=run.pk).update(status=status, finished_at=timezone.now() - timedelta(days=401))
-    assert ledger_seal() is not None  # only sealed history is pruned
-    return Run.objects.get(pk=run.pk)
-
-
-def _started_while_held(hold, start, wait_for, what: str):
-    with held_open(hold):
-        started = in_a_thread(start)
-        wait_for(lambda: sessions_waiting_on_a_lock() > 0, what=f"{what} (else the race is not exercised)")
-    return started.result(timeout=30)
-
-
-def _prune():
-    return retention_prune(dry_run=False, actor="admin")
+from tests.interleave import started_while_held
+from tests.ledger.pruning import finished_long_ago, prune_now
 
 
 def test_a_retry_that_waited_for_the_prune_is_refused(letter_run, engineer_user, wait_for):
-    run = _finished_long_ago(letter_run(), status="failed")
+    run = finished_long_ago(letter_run(), status="failed")
 
     with pytest.raises(RunError, match="history was pruned by retention"):
-        _started_while_held(_prune, lambda: run_retry(run=run, actor=engineer_user), wait_for,
-                            "the retry to wait for the prune")
+        started_while_held(prune_now, lambda: run_retry(run=run, actor=engineer_user), wait_for,
+                           "the retry to wait for the prune")
     assert Run.objects.get(pk=run.pk).status == "failed"
 
 
 def test_a_fork_that_waited_for_the_prune_of_its_parent_is_refused(letter_run, engineer_user, wait_for):
-    parent = _finished_long_ago(letter_run(), status="completed")
+    parent = finished_long_ago(letter_run(), status="completed")
 
     with pytest.raises(ForkError, match="history was pruned by retention"):
-        _started_while_held(_prune, lambda: run_fork(run=parent, at_step=3, actor=engineer_user), wait_for,
-                            "the fork to wait for the prune")
+        started_while_held(prune_now, lambda: run_fork(run=parent, at_step=3, actor=engineer_user), wait_for,
+                           "the fork to wait for the prune")
     assert list(Run.objects.values_list("pk", flat=True)) == [parent.pk], "no fork was made"
 
 
 def test_a_retry_of_a_failed_run_pruned_before_is_refused(letter_run, engineer_user):
-    run = _finished_long_ago(letter_run(), status="failed")
-    assert _prune().due == [run.thread_id]
+    run = finished_long_ago(letter_run(), status="failed")
+    assert prune_now().due == [run.thread_id]
 
     with pytest.raises(RunError, match="history was pruned by retention"):
         run_retry(run=Run.objects.get(pk=run.pk), actor=engineer_user)
