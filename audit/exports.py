@@ -55,6 +55,7 @@ from orchestrator.models import Run
 from orchestrator.registry import UnknownWorkflow
 from orchestrator.roles import ADMIN, COMPLIANCE
 from orchestrator.selectors import workflow_known
+from orchestrator.value_errors import has_nul
 
 FORMATS = ("jsonl", "csv", "pdf")
 EXPORTERS = (COMPLIANCE, ADMIN)  # the roles that may export, on the audit page and with `audit export --as`
@@ -116,7 +117,7 @@ class ExportScope:
         if self.run is not None and not self.run.strip():
             raise ExportError(f"the run to export is empty: give a thread id as shown in {WHERE_THREAD_IDS_ARE}, "
                               "or leave the run out to export by date range, workflow or actor")
-        holding = [name for name in ("run", "workflow", "actor") if "\x00" in (getattr(self, name) or "")]
+        holding = [name for name in ("run", "workflow", "actor") if has_nul(getattr(self, name) or "")]
         if holding:  # PostgreSQL refuses a NUL in a query (a 500); no run, workflow or user name holds one
             raise ExportError(f"the {' and '.join(holding)} may not contain the NUL character (%00): remove it, "
                               f"or copy a thread id as shown in {WHERE_THREAD_IDS_ARE}")

@@ -18,6 +18,7 @@ from orchestrator import cost_admin, cost_alerts
 from orchestrator.label_keys import label_keys_all
 from orchestrator.models import Budget, BudgetUsage, CostAlert, Delivery
 from orchestrator.registry import workflows
+from orchestrator.value_errors import has_nul
 from review.models import ItemStatus, ReviewItem
 
 DIMENSIONS = {"workflow": "Workflow", "model": "Model", "node": "Node", "label": "Label"}
@@ -65,7 +66,7 @@ def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:
         errors["by"] = f"group by one of: {', '.join(DIMENSIONS)}"
         by = "workflow"
     label_key = (params.get("label_key") or "").strip()
-    if "\x00" in label_key:
+    if has_nul(label_key):
         # PostgreSQL refuses a NUL in a query (a 500); no label key holds one.
         errors["label_key"] = "the label key may not contain the NUL character (%00); choose one from the list"
         label_key = ""

@@ -13,6 +13,7 @@ from audit.keyset import keyset_page
 from audit.polling import poll_seconds
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import workflows
+from orchestrator.value_errors import has_nul
 
 PAGE_SIZE = 25
 
@@ -60,7 +61,7 @@ class RunFilters:
         if filters.label and "=" not in filters.label:
             filters.errors["label"] = "use key=value, e.g. department=legal"
         for name in ("q", "workflow", "label"):
-            if "\x00" in getattr(filters, name):
+            if has_nul(getattr(filters, name)):
                 # PostgreSQL refuses a NUL in a query (a 500); no thread id, workflow or label holds one.
                 filters.errors[name] = "may not contain the NUL character (%00); remove it"
         if filters.status and filters.status not in RunStatus.values:

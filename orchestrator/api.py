@@ -29,7 +29,7 @@ from orchestrator.api_runs import router as runs_router
 from orchestrator.registry import WorkflowModuleError
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
-from orchestrator.value_errors import has_lone_surrogate, key_path, schema_problem
+from orchestrator.value_errors import has_lone_surrogate, has_nul, key_path, schema_problem
 from review.api import router as items_router
 
 
@@ -158,7 +158,7 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
     stack: list[tuple[Any, tuple[Any, Any] | None]] = [(data, None)]  # (value, (parent's link, its key))
     while stack and len(fields) < _FIELDS_NAMED:
         value, link = stack.pop()
-        if isinstance(value, str) and "\x00" in value:
+        if isinstance(value, str) and has_nul(value):
             # PostgreSQL stores no NUL in text or JSON: a label, a reason or an edit holding one was a 500.
             fields[path(link)] = "text may not contain the NUL character (\\u0000); remove it"
         elif isinstance(value, str) and has_lone_surrogate(value):
@@ -169,7 +169,7 @@ def _refused_at(data: dict[str, Any], repeated: dict[int, tuple[dict[str, Any], 
         elif isinstance(value, dict):
             for key, times in repeated.get(id(value), (value, {}))[1].items():
                 fields[path((link, key))] = f"is sent {times} times in one object; send it once"
-            if any("\x00" in key for key in value):
+            if any(has_nul(key) for key in value):
                 fields[path(link)] = "has a key holding the NUL character (\\u0000); remove it"
             elif any(has_lone_surrogate(key) for key in value):
                 fields[path(link)] = f"has a key that {_NOT_UNICODE}"

@@ -337,7 +337,7 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
     if not settings_clean:
         raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
                         "proves nothing.", {"override": "set a model or a prompt version"})
-    if any("\x00" in str(value) for value in settings_clean.values()):
+    if any(has_nul(str(value)) for value in settings_clean.values()):
         # Refused for the batch, before any fork: each run's fork would refuse it (it cannot be stored).
         raise ForkError("the model or prompt version holds a NUL character, which cannot be stored; remove it and "
                         "replay again.", {"override": "remove the NUL character"})

@@ -16,6 +16,19 @@ class Request(HttpRequest):
     htmx: HtmxDetails
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+def row_id(text: str) -> int | None:
+    """A row id typed in a URL or a form (ASCII digits, within a bigint), or None for anything else:
+    str.isdigit() takes "²" for a digit, which int() refuses, and a number past a bigint is no row's
+    id (both were 500s)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        return None
+    number = int(text)
+    return number if number <= BIGINT_MAX else None
+
+
 class BlobNotFound(LookupError):
     """No blob by that name, or its bytes are gone from storage (the page answers 404, the API too)."""
 

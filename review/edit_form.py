@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from orchestrator.value_errors import annotation_bare, has_lone_surrogate, json_problem
+from orchestrator.value_errors import annotation_bare, has_lone_surrogate, json_problem, text_at
 
 PREFIX = "arg-"
 NONE_LABEL = "(none)"
@@ -311,7 +311,7 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
                                     "or restore the original.")
                 edits[row.name] = Unread(raw)
             else:
-                if has_lone_surrogate(json.dumps(edits[row.name], ensure_ascii=False)):
+                if text_at(edits[row.name], row.name, has_lone_surrogate) is not None:
                     # A "\ud800" escape with no partner: not a character, and the page showing the value back
                     # could not encode it (a 500). The box keeps the escape as typed.
                     errors[row.name] = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a "

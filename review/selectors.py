@@ -23,6 +23,7 @@ from orchestrator.roles import ADMIN, user_groups, user_may_open, user_roles
 from orchestrator.selectors import pending_gate_summary
 from orchestrator.services import RunError, run_get
 from orchestrator.state import loads
+from orchestrator.value_errors import has_nul
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
 from review.markdown import render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
@@ -124,7 +125,7 @@ class InboxFilters:
             raise FilterError(f"the search text is {len(q):,} characters; search for at most {SEARCH_MAX}.",
                               {"q": f"must have at most {SEARCH_MAX} characters (it has {len(q):,})"})
         nul = {name: "may not contain the NUL character (%00)" for name, text in (("workflow", workflow), ("q", q))
-               if "\x00" in text}
+               if has_nul(text)}
         if nul:  # PostgreSQL refuses a NUL in a query (a 500); no item holds one
             raise FilterError("the search text and the workflow may not contain the NUL character (%00).", nul)
         return cls(workflow=workflow, scope=scope, risk=risk, q=q, after=after)

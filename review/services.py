@@ -86,7 +86,7 @@ def decision_text_check(decision: DecisionInput) -> None:
                 f"the {field} is {len(text):,} characters, over the limit of {DECISION_TEXT_MAX:,}: shorten it "
                 "(a long text can go in a document whose link you give) and send the decision again. Nothing was "
                 "decided.", {field: f"At most {DECISION_TEXT_MAX:,} characters; this has {len(text):,}."})
-        if "\x00" in text:
+        if has_nul(text):
             # PostgreSQL stores no NUL in text: a reason pasted with one was a 500 on the item page and the
             # bulk form (the API's parser refuses it before it gets here).
             raise DecisionError(f"the {field} holds a NUL character, which cannot be stored: remove it and send "

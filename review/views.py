@@ -18,7 +18,7 @@ from django_htmx.http import trigger_client_event
 
 from orchestrator.budgets import money
 from orchestrator.cost_admin import budget_item_short
-from orchestrator.http import Request
+from orchestrator.http import Request, row_id
 from orchestrator.models import Run, RunStatus
 from orchestrator.roles import section_required, user_groups, user_may_open
 from review.bulk import BULK_CAP, items_decide_bulk
@@ -207,9 +207,8 @@ def item_decide(request: Request, pk: int) -> HttpResponse:
 @section_required("inbox")
 @require_POST
 def inbox_bulk(request: Request) -> HttpResponse:
-    # ASCII digits, at most 19 of them (a bigint's): "²" passes str.isdigit() and 5,000 digits pass both, and
-    # int() refused them (a 500). An id no item can have is read as no id, as other text there is.
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) <= 19]
+    # An id no item can have ("²", 5,000 digits) is read as no id, as other text there is.
+    ids = [pk for text in request.POST.getlist("ids") if (pk := row_id(text)) is not None]
     decision, reason = request.POST.get("decision", ""), request.POST.get("reason", "")
     try:
         result = items_decide_bulk(item_ids=ids, actor=request.user, decision=decision, reason=reason)

@@ -22,6 +22,7 @@ from orchestrator.models import Budget, ModelPrice
 from orchestrator.roles import ADMIN, role_required, section_required, user_has_role, user_may_open
 from orchestrator.selectors import run_label_pairs
 from orchestrator.services import RunError
+from orchestrator.value_errors import has_nul
 from review.models import ItemStatus, ReviewItem
 
 
@@ -65,7 +66,7 @@ def chargeback(request: Request) -> HttpResponse:
     if not label_key:
         return HttpResponse("Name the label to charge back by, e.g. ?label_key=department&month=2025-01.\n",
                             status=400, content_type="text/plain")
-    if "\x00" in label_key:  # PostgreSQL refuses a NUL in a query (a 500); no label key holds one
+    if has_nul(label_key):  # PostgreSQL refuses a NUL in a query (a 500); no label key holds one
         return HttpResponse("label_key may not contain the NUL character (%00): name a label key, e.g. "
                             "?label_key=department&month=2025-01.\n", status=400, content_type="text/plain")
     response = HttpResponse(selectors_costs.chargeback_csv(month=month, label_key=label_key),

@@ -43,19 +43,18 @@ from audit.selectors_ledger import (
 )
 from audit.services import SYSTEM_CHAIN
 from audit.verify import ledger_verify
-from orchestrator.http import Request
+from orchestrator.http import Request, row_id
 from orchestrator.roles import role_required, section_required
+from orchestrator.value_errors import has_nul
 
 
 def _ledger_context(request: Request, **extra: object) -> dict[str, object]:
     # The entries list: one run's chain or all, a page at a time (`before` = the next page's start; a
     # value edited by hand that does not read starts from the newest, as the decision log's cursor).
     chain = request.GET.get("run", "").strip()
-    before_text = request.GET.get("before", "")
-    # ASCII digits only: str.isdigit() takes "²" for one, which int() refuses (a 500).
-    before = int(before_text) if before_text.isascii() and before_text.isdigit() and len(before_text) < 19 else None
+    before = row_id(request.GET.get("before", ""))
     entries_error = ""
-    if "\x00" in chain:  # PostgreSQL refuses a NUL in a query (a 500); no thread id holds one
+    if has_nul(chain):  # PostgreSQL refuses a NUL in a query (a 500); no thread id holds one
         entries_error = (f"no run {chain!r}: a thread id has no NUL character (%00); copy it exactly as it appears "
                          f"in {WHERE_THREAD_IDS_ARE}")
     elif chain and chain != SYSTEM_CHAIN and not chain_known(chain):

@@ -51,7 +51,7 @@ def test_totals_days_and_top_runs_add_up(db):
         (bare.thread_id, "research_agent", Decimal("0.05"), 1, 140, "queued")]
 
 
-def test_a_period_without_spend_has_zero_figures(db, client_for, engineer_user):
+def test_a_period_without_spend_has_zero_figures(db):
     summary = spend_summary(parse_filters(QueryDict("since=2001-01-01&until=2001-01-31")))
     assert summary.totals["cost"] == 0 and summary.totals["calls"] == 0 and summary.totals["runs"] == 0
     assert summary.by_day == [] and summary.top_runs == []

@@ -7,9 +7,11 @@ box, saying to remove it."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
+from orchestrator.models import Run
 from orchestrator.services import run_start
 
 
@@ -30,8 +32,14 @@ def test_the_end_of_the_calendar_and_a_tiny_cost_list_the_runs(client_for, engin
 
 
 def test_a_cost_floor_above_the_millionth_rounds_up(client_for, engineer_user, run):
-    # The run cost 0.000000: a floor of half a millionth is a floor of one millionth, which it is under.
-    assert _listed(client_for(engineer_user).get("/runs/?min_cost=0.0000005").content.decode()) == set()
+    # A floor of half a millionth is a floor of one millionth: a run that cost one is over it, one that cost
+    # nothing under it, and the floor is taken, not refused.
+    paid = run_start(workflow="email_approval", input={"to": "a@b.co", "topic": "y"})
+    Run.objects.filter(pk=paid.pk).update(cost=Decimal("0.000001"))
+
+    response = client_for(engineer_user).get("/runs/?min_cost=0.0000005")
+
+    assert response.status_code == 200 and _listed(response.content.decode()) == {paid.thread_id}
 
 
 def test_a_cost_floor_too_long_for_a_number_is_refused(client_for, engineer_user, run):
