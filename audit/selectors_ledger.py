@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 
 from audit.date_range import date_range_parse
 from audit.keyset import keyset_page
@@ -120,10 +120,13 @@ class AuditOverview:
 
 def audit_overview() -> AuditOverview:
     last_seal = Seal.objects.order_by("-seal_no").first()
-    totals = LedgerEntry.objects.aggregate(n=Count("gseq"), top=Max("gseq"))
-    unsealed = LedgerEntry.objects.filter(gseq__gt=last_seal.last_gseq).count() if last_seal else totals["n"]
+    # The ledger's size is the last seal's tree size plus the tail written since: the tree counts
+    # pruned entries too (their leaves stay, provable), and only the tail is counted, along the gseq
+    # index, where counting every row took about a second per ten million entries on each load.
+    tail = LedgerEntry.objects.filter(gseq__gt=last_seal.last_gseq) if last_seal else LedgerEntry.objects.all()
+    unsealed = tail.count()
     return AuditOverview(
-        entries=totals["n"] or 0,
+        entries=(last_seal.tree_size if last_seal else 0) + unsealed,
         runs=Run.objects.filter(ledger_len__gt=0).count(),
         last_seal=last_seal,
         unsealed=unsealed,
