@@ -29,6 +29,9 @@ def keyset_page(rows: QuerySet, *, cursor: str, limit: int) -> tuple[list[Any], 
     position = _position(cursor) if cursor else None
     if position is not None:
         stamp, pk = position
-        rows = rows.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=pk))
+        # The plain `created_at <= stamp` is what the index range starts from: PostgreSQL does not
+        # read the OR as a bound, so without it page N walked every newer row (0.3 s mid-way
+        # through a million runs, bench/runs_1m.py).
+        rows = rows.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=pk), created_at__lte=stamp)
     page = list(rows[: limit + 1])
     return page[:limit], (_cursor(page[limit - 1]) if len(page) > limit else "")

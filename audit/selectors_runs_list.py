@@ -13,6 +13,7 @@ from audit.keyset import keyset_page
 from audit.polling import poll_seconds
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import workflows
+from orchestrator.text_search import text_contains
 from orchestrator.value_errors import has_nul
 
 PAGE_SIZE = 25
@@ -78,7 +79,7 @@ class RunFilters:
             key, _, value = self.label.partition("=")
             runs = runs.filter(labels__contains={key.strip(): value.strip()})
         if self.q:
-            runs = runs.filter(thread_id__icontains=self.q)
+            runs = runs.filter(text_contains("orchestrator_run.thread_id", self.q))
         # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
         if self.since:
             runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))

@@ -25,20 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.executor_vs_langgraph import _setup_django  # noqa: E402
+from bench.pages import insert_runs, setup_database, time_get, user_in_group  # noqa: E402
 
 TARGET_MS = 500.0
 WORKFLOWS = 20
 CUSTOMERS = 200
 CALLS_PER_RUN = 20
 DAYS = 90
-
-
-def _setup_database() -> None:
-    from django.conf import settings
-
-    _setup_django("gatehouse_bench_costs")
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
 def _seed(calls: int) -> None:
@@ -49,22 +42,9 @@ def _seed(calls: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE orchestrator_spendevent RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM orchestrator_run WHERE thread_id LIKE 'bench-costs-%%'")
-        # Runs: every NOT NULL column spelled out, since Django defaults are not database defaults.
-        cursor.execute(
-            """
-            INSERT INTO orchestrator_run
-              (thread_id, workflow, graph_version, status, suspended_reason, labels, step, next_node,
-               visit_step, guard_base_step, attempts, lease_token, lease_owner, input_tokens,
-               output_tokens, cached_tokens, cost, llm_calls, ledger_head, ledger_len, ledger_salt,
-               replay_mode, allow_effects, overrides, created_at, updated_at)
-            SELECT 'bench-costs-' || g, 'workflow_' || lpad((g %% %(wf)s)::text, 2, '0'), 'bench', 'completed', '',
-                   json_build_object('department', 'dept_' || (g %% 7), 'customer', 'cust_' || (g %% %(cust)s)),
-                   %(per_run)s, '', 0, 0, 0, 0, '', 0, 0, 0, 0, 0, repeat('0', 64), 0, md5(g::text), '', true, '{}',
-                   now() - ((g %% %(days)s) || ' days')::interval, now()
-            FROM generate_series(1, %(runs)s) AS g
-            """,
-            {"wf": WORKFLOWS, "cust": CUSTOMERS, "per_run": CALLS_PER_RUN, "days": DAYS, "runs": runs},
-        )
+        insert_runs(cursor, prefix="bench-costs-", count=runs, workflows=WORKFLOWS, step=str(CALLS_PER_RUN),
+                    labels=f"json_build_object('department', 'dept_' || (g %% 7), 'customer', 'cust_' || (g %% {CUSTOMERS}))",
+                    created_at=f"now() - ((g %% {DAYS}) || ' days')::interval")
         cursor.execute(
             """
             INSERT INTO orchestrator_spendevent
@@ -86,26 +66,6 @@ def _seed(calls: int) -> None:
         cursor.execute("SELECT count(*) FROM orchestrator_spendevent")
         (count,) = cursor.fetchone()
     print(f"seeded {count:,} spend rows in {runs:,} runs over {DAYS} days in {time.perf_counter() - started:.1f} s")
-
-
-def _engineer():
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    user, _ = get_user_model().objects.get_or_create(username="bench-engineer")
-    user.groups.set([Group.objects.get_or_create(name="engineer")[0]])
-    return user
-
-
-def _time(client, url: str, repeat: int, headers: dict | None = None) -> tuple[float, float]:
-    client.get(url, headers=headers or {})  # warm caches and the connection
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url, headers=headers or {})
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(times), max(times)
 
 
 def _reference_queries(start, end) -> None:
@@ -160,14 +120,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-seed", action="store_true", help="reuse the rows of the previous run")
     args = parser.parse_args()
-    _setup_database()
+    setup_database("gatehouse_bench_costs")
     if not args.no_seed:
         _seed(args.calls)
 
     from django.test import Client
 
     client = Client()
-    client.force_login(_engineer())
+    client.force_login(user_in_group("bench-engineer", "engineer"))
     month = datetime.now(UTC).strftime("%Y-%m")
     cases = [
         ("dashboard: last 30 days by workflow", "/costs/", None, True),
@@ -181,7 +141,7 @@ def main() -> None:
     print(f"\nServer time per request (median of {args.repeat}, Django test client, whole view + template):")
     verdicts = []
     for label, url, headers, targeted in cases:
-        median, worst = _time(client, url, args.repeat, headers)
+        median, worst, _ = time_get(client, url, args.repeat, headers)
         verdict = ""
         if targeted:
             ok = median < TARGET_MS

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,18 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.executor_vs_langgraph import _setup_django  # noqa: E402
+from bench.pages import insert_runs, setup_database, time_get, user_in_group  # noqa: E402
 
 TARGET_MS = 100.0
 WORKFLOWS = 20
 RUNS = 2000
-
-
-def _setup_database() -> None:
-    from django.conf import settings
-
-    _setup_django("gatehouse_bench_inbox")
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
 def _seed(items: int) -> None:
@@ -44,21 +36,9 @@ def _seed(items: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE review_reviewdecision, review_reviewitem RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM orchestrator_run WHERE thread_id LIKE 'bench-inbox-%%'")
-        # Runs: every NOT NULL column spelled out, since Django defaults are not database defaults.
-        cursor.execute(
-            """
-            INSERT INTO orchestrator_run
-              (thread_id, workflow, graph_version, status, suspended_reason, labels, step, next_node,
-               visit_step, guard_base_step, attempts, lease_token, lease_owner, input_tokens,
-               output_tokens, cached_tokens, cost, llm_calls, ledger_head, ledger_len, ledger_salt,
-               replay_mode, allow_effects, overrides, created_at, updated_at)
-            SELECT 'bench-inbox-' || g, 'workflow_' || lpad((g %% %(wf)s)::text, 2, '0'), 'bench', 'suspended',
-                   'gate', '{}', 50, 'review', 50, 0, 0, 0, '', 1000, 500, 0, 0.01, 3, repeat('0', 64), 0,
-                   md5(g::text), '', true, '{}', now(), now()
-            FROM generate_series(1, %(runs)s) AS g
-            """,
-            {"wf": WORKFLOWS, "runs": RUNS},
-        )
+        insert_runs(cursor, prefix="bench-inbox-", count=RUNS, workflows=WORKFLOWS, status="'suspended'",
+                    suspended_reason="'gate'", step="50", next_node="'review'", visit_step="50",
+                    input_tokens="1000", output_tokens="500", cost="0.01", llm_calls="3")
         cursor.execute(
             """
             INSERT INTO review_reviewitem
@@ -92,34 +72,12 @@ def _seed(items: int) -> None:
     print(f"seeded {count:,} pending items across {WORKFLOWS} workflows in {time.perf_counter() - started:.1f} s")
 
 
-def _reviewer():
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    user, _ = get_user_model().objects.get_or_create(username="bench-reviewer")
-    user.groups.set([Group.objects.get_or_create(name="reviewer")[0]])
-    return user
-
-
-def _time(client, url: str, repeat: int, headers: dict | None = None) -> tuple[float, float, int]:
-    for _ in range(2):  # warm caches and connections
-        client.get(url, headers=headers or {})
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url, headers=headers or {})
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    rows = response.content.decode().count('data-item="')
-    return statistics.median(times), max(times), rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    _setup_database()
+    setup_database("gatehouse_bench_inbox")
     _seed(args.items)
 
     from django.test import Client
@@ -127,7 +85,7 @@ def main() -> None:
     from review.models import ReviewItem
 
     client = Client()
-    client.force_login(_reviewer())
+    client.force_login(user_in_group("bench-reviewer", "reviewer"))
     # A cursor from deep in the list: keyset pages cost the same at any depth.
     deep = ReviewItem.objects.order_by("-created_at", "-id").values_list("created_at", "id")[args.items // 2]
     from urllib.parse import quote
@@ -152,7 +110,8 @@ def main() -> None:
     print(f"\nServer time per request (median of {args.repeat}, Django test client, whole view + template):")
     verdicts = []
     for label, url, headers, targeted in cases:
-        median, worst, rows = _time(client, url, args.repeat, headers)
+        median, worst, response = time_get(client, url, args.repeat, headers, warm=2)
+        rows = response.content.decode().count('data-item="')
         verdict = ""
         if targeted:
             ok = median < TARGET_MS
