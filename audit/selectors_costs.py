@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from audit.date_range import date_range_parse
+from audit.date_range import date_range_parse, day_end, day_start
 from audit.spreadsheet import csv_text
 from orchestrator import cost_admin, cost_alerts
 from orchestrator.label_keys import label_keys_all
@@ -41,13 +41,11 @@ class CostFilters:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, datetime.min.time(), tzinfo=UTC)
+        return day_start(self.since)
 
     @property
     def end(self) -> datetime:
-        if self.until == date.max:  # no day after it to start at (9999-12-31 answered 500)
-            return datetime.max.replace(tzinfo=UTC)
-        return datetime.combine(self.until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        return day_end(self.until)
 
 
 def parse_filters(params: Any, *, today: date | None = None) -> CostFilters:

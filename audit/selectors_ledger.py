@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 
-from audit.date_range import date_range_parse
+from audit.date_range import date_range_parse, within_days
 from audit.keyset import keyset_page
 from audit.models import LedgerEntry, PrunedChain, Seal, VerificationRun
 from orchestrator.distinct import column_values
@@ -234,10 +234,7 @@ def decision_log(filters: DecisionFilters, *, cursor: str = "", limit: int = PAG
         rows = rows.filter(item__workflow=filters.workflow)
     if filters.decision:
         rows = rows.filter(decision=filters.decision)
-    if filters.since:
-        rows = rows.filter(created_at__date__gte=filters.since)
-    if filters.until:
-        rows = rows.filter(created_at__date__lte=filters.until)
+    rows = rows.filter(within_days("created_at", filters.since, filters.until))
     return keyset_page(rows, cursor=cursor, limit=limit)
 
 

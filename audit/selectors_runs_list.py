@@ -4,11 +4,11 @@ and pages of runs newest first (no HTTP here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
-from audit.date_range import date_range_parse
+from audit.date_range import date_range_parse, within_days
 from audit.keyset import keyset_page
 from audit.polling import poll_seconds
 from orchestrator.models import Run, RunStatus
@@ -80,12 +80,7 @@ class RunFilters:
             runs = runs.filter(labels__contains={key.strip(): value.strip()})
         if self.q:
             runs = runs.filter(text_contains("orchestrator_run.thread_id", self.q))
-        # From/To are whole days in UTC, the zone every page shows times in (settings.TIME_ZONE).
-        if self.since:
-            runs = runs.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
-        if self.until and self.until < date.max:  # every run was made before the end of 9999-12-31 (a 500)
-            runs = runs.filter(created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min,
-                                                               tzinfo=UTC))
+        runs = runs.filter(within_days("created_at", self.since, self.until))
         if self.min_cost is not None:
             runs = runs.filter(cost__gte=self.min_cost)
         return runs
