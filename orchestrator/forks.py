@@ -22,7 +22,6 @@ decision runs the approved node without asking again only while its effects are 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import uuid
 from typing import Any, Literal
@@ -41,7 +40,7 @@ from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
 from orchestrator.roles import ADMIN, user_has_role
-from orchestrator.services import RunError
+from orchestrator.services import REQUEST_KEY, RunError
 from orchestrator.state import (
     StateError,
     StateTracker,
@@ -182,7 +181,6 @@ def _check_may_act(actor: Any, allow_effects: bool) -> None:
                             {"allow_effects": "admins only"})
 
 
-_REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
 
 
 class RequestKeyReused(ForkError):
@@ -192,11 +190,11 @@ class RequestKeyReused(ForkError):
 def fork_request_key(posted: str | None = None) -> str:
     """The key of one fork request: the one a re-sent form carries back, or a new one (a form
     renders one; a key that is not one of ours is replaced rather than refused forever)."""
-    return posted if posted and _REQUEST_KEY.fullmatch(posted) else uuid.uuid4().hex[:12]
+    return posted if posted and REQUEST_KEY.fullmatch(posted) else uuid.uuid4().hex[:12]
 
 
 def _check_request_key(request_key: str | None) -> None:
-    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
+    if request_key is not None and not REQUEST_KEY.fullmatch(request_key):
         raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
                         {"request_key": "8 to 16 lowercase hex characters"})
 

@@ -21,7 +21,7 @@ from orchestrator.label_keys import label_keys_record
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
-from orchestrator.state import dumps, unserializable_at
+from orchestrator.state import dumps, loads, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.value_errors import keys_dropped, problems_line, schema_field_errors, schema_path_errors
 from orchestrator.workflow_versions import workflow_version_record
@@ -47,9 +47,19 @@ class ThreadIdTaken(RunError):
     than 422, as a repeated fork request key is."""
 
 
+class StartKeyReused(ThreadIdTaken):
+    """A request key that already started a run, sent again with other input or labels (the start
+    form came back with the browser's Back and was changed)."""
+
+
+# A request key, as a form renders one per request (orchestrator.forks.fork_request_key): it names what
+# the request makes, so a form sent twice finds what its first send made.
+REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
+
+
 # What a thread id may be: checked when a run is started, and by run_get before it looks one up.
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
-_RESERVED_IDS = frozenset({"regression", "blobs"})  # /runs/<these>/ are pages, not runs
+_RESERVED_IDS = frozenset({"regression", "blobs", "new"})  # /runs/<these>/ are pages, not runs
 
 
 # What to do with a document too big for a run's input (services and the API's 413 say the same).
@@ -76,9 +86,17 @@ def label_problem(key: str, value: str) -> str | None:
 
 
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
-              labels: dict[str, str] | None = None, actor: Any = None) -> Run:
-    """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit."""
+              labels: dict[str, str] | None = None, actor: Any = None, request_key: str | None = None) -> Run:
+    """Validate the input against the workflow's schema, write checkpoint 0, enqueue after commit.
+
+    With a `request_key` (8-16 lowercase hex; the start page's form renders one) the start is idempotent:
+    sent again with the same request it returns the run the first send made (a double click, a browser
+    resend) instead of starting, and paying for, a second one. The key is kept in checkpoint 0's meta,
+    and names the run (`<workflow>-<key's first 10>`) when no thread id is given."""
     graph = workflow_get(workflow)
+    if request_key is not None and not REQUEST_KEY.fullmatch(request_key):
+        raise RunError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters; reload the form "
+                       "to get one.", {"request_key": "8 to 16 lowercase hex characters"})
     if thread_id is not None and not _THREAD_ID.fullmatch(thread_id):
         # It names the run in URLs, file names and exports: a "/" would make the run unreachable
         # by link, a leading "=" a spreadsheet formula, more than 200 characters a database error.
@@ -152,7 +170,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             first = graph.next_after(START, model)
         except GraphError as exc:  # the workflow's START router raised or named an unknown node
             raise RunError(str(exc)) from None
-    thread_id = thread_id or f"{workflow}-{uuid.uuid4().hex[:10]}"
+    # Ten characters after the workflow's name, which is at most 189 of the 200 a thread id may have.
+    thread_id = thread_id or f"{workflow}-{(request_key or uuid.uuid4().hex)[:10]}"
     try:
         with transaction.atomic():
             run = Run.objects.create(
@@ -162,6 +181,7 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             Checkpoint.objects.create(
                 run=run, step=0, node="", source="input", delta=dumps({"set": state}), snapshot=dumps(state),
                 next_node=first, state_hash="", actor=run.created_by,
+                meta=dumps({"request_key": request_key}) if request_key else "{}",
             )
             ledger_append(run=run, kind="run_started", step=0, actor=_name(actor), payload={
                 "workflow": workflow, "version": graph.version, "input": salted_digest(state, run.ledger_salt),
@@ -175,9 +195,30 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             workflow_version_record(graph, actor=_name(actor))
             run_enqueue(run.pk)
     except IntegrityError:
-        raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
-            from None
+        # The thread id is taken: by this request's first send (return its run), or by another run.
+        made = _started_by(request_key, thread_id=thread_id, actor=actor)
+        if made is None:
+            raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
+                from None
+        first_input = Checkpoint.objects.filter(run=made, step=0).values_list("snapshot", flat=True).first()
+        if (made.workflow, made.labels, first_input) != (workflow, labels, dumps(state)):
+            raise StartKeyReused(f"this form already started run {made.thread_id} with other input or labels; it "
+                                 "now carries a new key: start again to start another run.",
+                                 {"request_key": "already started another run"}) from None
+        return made
     return run
+
+
+def _started_by(request_key: str | None, *, thread_id: str, actor: Any) -> Run | None:
+    """The run under `thread_id` if a send of this request (`request_key`, by `actor`) started it.
+    Read after the unique index refused the insert: the first send had committed by then."""
+    if request_key is None:
+        return None
+    made = Run.objects.filter(thread_id=thread_id).first()
+    if made is None or made.created_by_id != getattr(actor, "pk", None):
+        return None
+    meta = Checkpoint.objects.filter(run=made, step=0).values_list("meta", flat=True).first()
+    return made if (loads(meta or "{}") or {}).get("request_key") == request_key else None
 
 
 def _name(actor: Any) -> str | None:
