@@ -23,7 +23,15 @@ from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
 from orchestrator.state import dumps, loads, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
-from orchestrator.value_errors import keys_dropped, problems_line, schema_field_errors, schema_path_errors
+from orchestrator.value_errors import (
+    has_lone_surrogate,
+    has_nul,
+    keys_dropped,
+    problems_line,
+    schema_field_errors,
+    schema_path_errors,
+    text_at,
+)
 from orchestrator.workflow_versions import workflow_version_record
 
 
@@ -82,7 +90,16 @@ def label_problem(key: str, value: str) -> str | None:
         return f"the key is over {LABEL_KEY_MAX} characters; shorten it"
     if len(value) > LABEL_VALUE_MAX:
         return f"the value is over {LABEL_VALUE_MAX} characters; shorten it, or keep the text in the run's input"
+    # Labels are a jsonb column, which refuses a NUL; no column takes half a surrogate pair.
+    for part, text in (("key", key), ("value", value)):
+        if has_nul(text):
+            return f"the {part} holds a NUL character (\\u0000), which cannot be stored; remove it"
+        if has_lone_surrogate(text):
+            return f"the {part} {_HALF_A_PAIR}; write whole characters"
     return None
+
+
+_HALF_A_PAIR = "holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character"
 
 
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
@@ -121,6 +138,10 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         where, what = unstorable
         raise RunError(f"{where}: {what} is not a JSON value; send text, a finite number, true, false, null, a list "
                        "or an object. Nothing was started.", {where: f"{what} is not a JSON value"})
+    halved = text_at(payload, "input", has_lone_surrogate)
+    if halved is not None:  # the API's parser refuses one first; a page or a script reached the database with it
+        raise RunError(f"{halved}: text {_HALF_A_PAIR}; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
+                       "was started.", {halved: f"text {_HALF_A_PAIR}"})
     encoded_size = len(dumps(payload))
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(
