@@ -1,13 +1,14 @@
-"""URLs of the runs pages: list, run timeline, checkpoints, forks, compare, regression replay."""
+"""URLs of the runs pages: list, start a run, run timeline, checkpoints, forks, compare, regression replay."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from audit.views import run_actions, runs
+from audit.views import run_actions, run_start, runs
 
 urlpatterns = [
     path("runs/", runs.runs, name="runs"),
+    path("runs/new/", run_start.run_start_page, name="run_start"),  # before <thread_id>: "new" is no thread id
     path("runs/regression/", runs.regression, name="regression"),
     path("runs/regression/<slug:batch>/", runs.regression_batch, name="regression_batch"),
     path("runs/blobs/<slug:sha>/", runs.blob_download, name="blob"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 
 from orchestrator.registry import WorkflowModuleError
 
@@ -23,7 +24,7 @@ class FormSizeLimit:
     DATA_UPLOAD_MAX_MEMORY_SIZE has to admit an API request carrying a run input of up to
     GATEHOUSE_MAX_INPUT_BYTES (16 MB by default); without this, every form, the login page
     included, would accept bodies that large too. The refusal is Django's own (a 400 page that says
-    why, config.views.bad_request).
+    why, config.views.bad_request). The start page, whose form carries a run input, takes what the API takes.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,9 +36,21 @@ class FormSizeLimit:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            if length > settings.GATEHOUSE_FORM_MAX_BYTES:
+            if length > settings.GATEHOUSE_FORM_MAX_BYTES and not _takes_a_run_input(request):
                 raise RequestDataTooBig("request body exceeded GATEHOUSE_FORM_MAX_BYTES")
         return self.get_response(request)
+
+
+def _takes_a_run_input(request: HttpRequest) -> bool:
+    """The start page's form carries a run input, which may be as large as the API takes: Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE bounds its body as it bounds the API's, and run_start refuses an input over
+    GATEHOUSE_MAX_INPUT_BYTES by name, with the form shown back as typed. (Looked up only for a body over
+    the form limit.)"""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return getattr(match.func, "takes_a_run_input", False)
 
 
 class HealthzAnyHost:

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from orchestrator.api_auth import for_roles
 from orchestrator.api_refusals import Detail, Refusal, Refused, limit_param, refused_fields
 from orchestrator.registry import UnknownWorkflow
-from orchestrator.roles import ADMIN, ENGINEER, INBOX_ROLES, REVIEWER, user_has_role
+from orchestrator.roles import ADMIN, ENGINEER, INBOX_ROLES, REVIEWER, RUN_STARTERS, user_has_role
 from orchestrator.selectors import (
     HistoryPruned,
     StepOutOfRange,
@@ -144,7 +144,7 @@ def _run(thread_id: str):
         raise HttpError(404, str(exc)) from None
 
 
-@router.post("", response={201: dict, 409: Detail}, auth=_RUNS)
+@router.post("", response={201: dict, 409: Detail}, auth=for_roles(*RUN_STARTERS))
 def start(request: HttpRequest, body: StartIn):
     try:
         run = run_start(workflow=body.workflow, input=body.input, thread_id=body.thread_id,

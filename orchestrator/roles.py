@@ -22,6 +22,9 @@ ROLES = (REVIEWER, ENGINEER, COMPLIANCE, ADMIN)
 # (review.permissions); the inbox section and both decision endpoints are theirs.
 INBOX_ROLES = (REVIEWER, ENGINEER, ADMIN)
 
+# Who may start a run: the API's POST /api/runs and the runs list's "Start a run" page read this one rule.
+RUN_STARTERS = (ENGINEER, ADMIN)
+
 # section -> (label, url name, roles that may open it)
 SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
     # Engineers decide the loop-guard items of the "engineer" group: their inbox lists only those.

@@ -273,6 +273,21 @@ def json_problem(exc: json.JSONDecodeError) -> str:
     return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"
 
 
+class KeyRepeated(ValueError):
+    """A key given twice in one JSON object (args[0]): object_once_each refuses it."""
+
+
+def object_once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads's object_pairs_hook refusing a key given twice in one object, as the API refuses it: json
+    keeps the last one, so `{"decision": "reject", "decision": "approve"}` would be an approval nobody meant."""
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise KeyRepeated(key)
+        value[key] = item
+    return value
+
+
 def has_nul(text: str) -> bool:
     """PostgreSQL stores no NUL character in text or JSON."""
     return "\x00" in text

@@ -237,6 +237,12 @@ def _constraints(info: Any, annotation: Any) -> _Limits:
     return _Limits(max_length, ", ".join(notes), *("" if bounds.get(b) is None else str(bounds[b]) for b in ("ge", "le")))
 
 
+def limits_note(info: FieldInfo) -> str:
+    """A field's limits as its box shows them ("at least 1, at most 5", "up to 8 characters"), or "": also
+    what the start page lists beside a workflow's input."""
+    return _constraints(info, _unwrap(info.annotation)[0]).notes
+
+
 def edit_fields(schema: type[BaseModel], args: dict[str, Any], *, submitted: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None) -> list[ArgField]:
     """One ArgField per gate argument, in the gate's order; `submitted` re-shows a refused form."""

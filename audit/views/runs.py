@@ -43,7 +43,7 @@ from orchestrator.history import state_at
 from orchestrator.http import BlobNotFound, Request, blob_attachment
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import WorkflowRetired, run_workflow, workflows
-from orchestrator.roles import ADMIN, section_required, user_has_role
+from orchestrator.roles import ADMIN, RUN_STARTERS, section_required, user_has_role
 from orchestrator.services import CANCEL_REASON_MAX, RunError, run_get
 
 
@@ -68,7 +68,8 @@ def runs(request: Request) -> HttpResponse:
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {**page, "filters": filters, "workflows": workflow_names(), "statuses": RunStatus.choices,
-               "query": query.urlencode(), "cursor": request.GET.get("cursor", "")}
+               "query": query.urlencode(), "cursor": request.GET.get("cursor", ""),
+               "may_start": user_has_role(request.user, *RUN_STARTERS)}
     return _page_or_fragment(request, "audit/runs.html", "audit/_runs_rows.html", context,
                              status=400 if filters.errors else 200)
 

@@ -61,7 +61,7 @@ def test_charts_draw_and_no_page_trips_the_policy(watched, login_as, admin_user,
 
     thread = pipeline_run.thread_id
     for path, ready in [("/inbox/", "#inbox-rows tr.inbox-row"), (f"/inbox/{item.pk}/", "#approve-form"),
-                        ("/runs/", "main"), (f"/runs/{thread}/checkpoints/3/", "main"),
+                        ("/runs/", "main"), ("/runs/new/", "form.start-form"), (f"/runs/{thread}/checkpoints/3/", "main"),
                         (f"/runs/{thread}/checkpoints/3/fork/", "form"), ("/audit/", "main"),
                         ("/audit/decisions/", "main"), ("/api/docs", ".swagger-ui .opblock"),
                         ("/admin/", "#content"), ("/admin/auth/user/add/", "#content form")]:

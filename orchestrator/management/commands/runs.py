@@ -30,7 +30,7 @@ from orchestrator.selectors import (
     run_summary,
 )
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
-from orchestrator.value_errors import has_lone_surrogate, json_problem, text_at
+from orchestrator.value_errors import KeyRepeated, has_lone_surrogate, json_problem, object_once_each, text_at
 from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
@@ -42,25 +42,10 @@ STATE_EXAMPLE = '{"topic": "hello"}'
 DIFF_VALUE_WIDTH = 120  # characters of a value `runs diff` shows; --json has them whole
 
 
-class _KeyRepeated(ValueError):
-    pass
-
-
-def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A key given twice in one object is refused, as the API refuses it: json keeps the last one, so
-    # `--edit '{"decision": "reject", "decision": "approve"}'` would be an approval nobody meant.
-    value: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in value:
-            raise _KeyRepeated(key)
-        value[key] = item
-    return value
-
-
 def _parse_json(text: str, flag: str) -> Any:
     try:
-        value = json.loads(text, object_pairs_hook=_once_each)
-    except _KeyRepeated as exc:
+        value = json.loads(text, object_pairs_hook=object_once_each)
+    except KeyRepeated as exc:
         raise CommandError(f"{flag} gives the key {exc.args[0]!r} more than once in one object; give it once. "
                            "Nothing was done.") from None
     except json.JSONDecodeError as exc:
