@@ -79,7 +79,8 @@ LABEL_KEY_MAX, LABEL_VALUE_MAX = 60, 200  # together within a label budget's "ke
 
 
 def label_problem(key: str, value: str) -> str | None:
-    """Why a label could never be matched by a budget, the chargeback or a `key=value` filter, or None."""
+    """Why a label cannot be taken (no budget, chargeback or `key=value` filter could match it, or no
+    column could store it), or None."""
     if not key:
         return "the key is empty; name what the label is, e.g. customer"
     if "=" in key:
@@ -87,9 +88,10 @@ def label_problem(key: str, value: str) -> str | None:
     if key != key.strip():
         return "the key has spaces at its ends, which filters cannot match; remove them"
     if len(key) > LABEL_KEY_MAX:
-        return f"the key is over {LABEL_KEY_MAX} characters; shorten it"
+        return f"the key is over {LABEL_KEY_MAX} characters, more than a budget or filter can match; shorten it"
     if len(value) > LABEL_VALUE_MAX:
-        return f"the value is over {LABEL_VALUE_MAX} characters; shorten it, or keep the text in the run's input"
+        return (f"the value is over {LABEL_VALUE_MAX} characters, more than a budget or filter can match; shorten it, "
+                "or keep the text in the run's input")
     # Labels are a jsonb column, which refuses a NUL; no column takes half a surrogate pair.
     for part, text in (("key", key), ("value", value)):
         if has_nul(text):
@@ -173,8 +175,10 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     labels = {str(k): str(v) for k, v in (labels or {}).items()}
     unmatchable = {key: problem for key, value in labels.items() if (problem := label_problem(key, value))}
     if unmatchable:
-        raise RunError(f"these labels could never be matched by a budget, the chargeback or the runs list's key=value "
-                       f"filter: {problems_line({f'label {key!r}': p for key, p in unmatchable.items()})}. Correct "
+        # Too long, and no budget, chargeback or key=value filter could ever match it; text no
+        # column can store: each problem says which, so the lead names neither.
+        raise RunError(f"these labels were not accepted: "
+                       f"{problems_line({f'label {key!r}': p for key, p in unmatchable.items()})}. Correct "
                        "them and start the run again. Nothing was started.",
                        {f"labels.{key}": problem for key, problem in unmatchable.items()})
     missing = [key for key in graph.required_labels if not labels.get(key, "").strip()]

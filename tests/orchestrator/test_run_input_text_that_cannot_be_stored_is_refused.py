@@ -25,4 +25,5 @@ def test_a_label_holding_text_that_cannot_be_stored_is_refused_naming_it(db, bad
         run_start(workflow="document_pipeline", labels={"team": bad})
 
     assert list(caught.value.field_errors) == ["labels.team"]
+    assert "could never be matched" not in str(caught.value), "the reason is the text, not the budgets"
     assert not Run.objects.exists()
