@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.pages import insert_runs, setup_database, time_get, user_in_group  # noqa: E402
+from bench.pages import insert_runs, setup_database, time_pages, user_in_group  # noqa: E402
 
 TARGET_MS = 100.0
 WORKFLOWS = 20
@@ -142,15 +142,7 @@ def main() -> None:
         ("page from the middle", f"/audit/decisions/?cursor={(middle := _middle_cursor())}", None),
         ("htmx refresh (rows fragment)", "/audit/decisions/", {"HX-Request": "true"}),
     ]
-    print(f"\nServer time per request (median of {args.repeat}, Django test client, whole view + template):")
-    over = []
-    for label, url, headers in cases:
-        median, worst, response = time_get(client, url, args.repeat, headers)
-        listed = response.content.decode().count('data-testid="decision-row"')
-        if median >= TARGET_MS:
-            over.append(label)
-        verdict = "OK" if median < TARGET_MS else "OVER"
-        print(f"  {label:<34} median {median:8.1f} ms  max {worst:8.1f} ms  listed {listed:>3}  {verdict}")
+    over = time_pages(client, cases, repeat=args.repeat, target_ms=TARGET_MS, row_marker='data-testid="decision-row"')
     _reference(args.repeat, middle)
     print(f"\nresult: every page under {TARGET_MS:.0f} ms" if not over else f"\nresult: OVER TARGET: {', '.join(over)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.executor_vs_langgraph import _setup_django
@@ -78,3 +79,31 @@ def time_get(client: Any, url: str, repeat: int, headers: dict | None = None, *,
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
     return statistics.median(times), max(times), response
+
+
+def time_pages(client: Any, cases: list[tuple[str, str, dict | None]], *, repeat: int, target_ms: float,
+               row_marker: str) -> list[str]:
+    """Time each (label, url, headers) and print a line each with how many rows (`row_marker`) the
+    page listed; the labels of the pages at or over `target_ms` (median)."""
+    print(f"\nServer time per request (median of {repeat}, Django test client, whole view + template):")
+    over = []
+    for label, url, headers in cases:
+        median, worst, response = time_get(client, url, repeat, headers)
+        listed = response.content.decode().count(row_marker)
+        if median >= target_ms:
+            over.append(label)
+        verdict = "OK" if median < target_ms else "OVER"
+        print(f"  {label:<34} median {median:8.1f} ms  max {worst:8.1f} ms  listed {listed:>3}  {verdict}")
+    return over
+
+
+def alternated(ours: Callable[[], Any], reference: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(median ms of ours, of the reference), called in turn `repeat` times, so both see the same
+    spells of a busy machine."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, into in ((ours, times[0]), (reference, times[1])):
+            started = time.perf_counter()
+            fn()
+            into.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.pages import insert_runs, setup_database, time_get, user_in_group  # noqa: E402
+from bench.pages import alternated, insert_runs, setup_database, time_pages, user_in_group  # noqa: E402
 
 TARGET_MS = 100.0
 WORKFLOWS = 20
@@ -84,7 +84,6 @@ def _reference(case: str, value: str) -> None:
 
 def _compare_with_reference(runs: int, repeat: int) -> None:
     import base64
-    import statistics
 
     from audit.selectors_runs_list import RunFilters, runs_page
 
@@ -97,15 +96,10 @@ def _compare_with_reference(runs: int, repeat: int) -> None:
     ]
     print(f"\nThe list's read, against the reference (median of {repeat}, alternated):")
     for label, case, value, query in cases:
-        ours, reference = [], []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            runs_page(filters=RunFilters.from_query(query), cursor=cursor if case == "cursor" else "")
-            ours.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            _reference(case, value)
-            reference.append((time.perf_counter() - started) * 1000)
-        a, b = statistics.median(ours), statistics.median(reference)
+        a, b = alternated(
+            lambda query=query, at=cursor if case == "cursor" else "": runs_page(
+                filters=RunFilters.from_query(query), cursor=at),
+            lambda case=case, value=value: _reference(case, value), repeat)
         print(f"  {label:<26} {a:8.1f} ms   reference {b:8.1f} ms   x{b / a:.0f}")
 
 
@@ -138,15 +132,7 @@ def main() -> None:
         ("page from the middle", f"/runs/?cursor={_middle_cursor(args.runs)}", None),
         ("htmx refresh (rows fragment)", "/runs/", {"HX-Request": "true", "HX-Target": "runs-rows"}),
     ]
-    print(f"\nServer time per request (median of {args.repeat}, Django test client, whole view + template):")
-    over = []
-    for label, url, headers in cases:
-        median, worst, response = time_get(client, url, args.repeat, headers)
-        listed = response.content.decode().count('data-testid="run-row"')
-        verdict = "OK" if median < TARGET_MS else "OVER"
-        if median >= TARGET_MS:
-            over.append(label)
-        print(f"  {label:<34} median {median:8.1f} ms  max {worst:8.1f} ms  listed {listed:>3}  {verdict}")
+    over = time_pages(client, cases, repeat=args.repeat, target_ms=TARGET_MS, row_marker='data-testid="run-row"')
     _compare_with_reference(args.runs, args.repeat)
     print(f"\nresult: every page under {TARGET_MS:.0f} ms" if not over else f"\nresult: OVER TARGET: {', '.join(over)}")
 

@@ -42,6 +42,20 @@ def in_a_thread(fn: Callable[[], Any]) -> Future:
     return future
 
 
+def at_once(fn: Callable[[], Any], times: int = 2) -> list[Any]:
+    """fn() called `times` times at the same moment, each in a thread with its own connection (they
+    wait at a barrier, so none is finished before the others start); their results, in no order.
+    An exception in any of them is raised here, naming it, rather than lost with its thread."""
+    barrier = threading.Barrier(times)
+
+    def together() -> Any:
+        barrier.wait(TIMEOUT)
+        return fn()
+
+    futures = [in_a_thread(together) for _ in range(times)]
+    return [future.result(TIMEOUT) for future in futures]
+
+
 @contextmanager
 def held_open(fn: Callable[[], Any]) -> Iterator[Future]:
     """Run fn() in a transaction in another thread and keep it open until the block ends; then it commits

@@ -5,14 +5,12 @@ refused naming the run it made, and a thread id that another run has is still re
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from orchestrator.forks import fork_request_key
 from orchestrator.models import Run
 from orchestrator.services import RunError, StartKeyReused, ThreadIdTaken, run_start
+from tests.interleave import at_once
 
 
 def test_the_same_key_returns_the_run_the_first_send_made(engineer_user):
@@ -35,26 +33,12 @@ def test_the_same_key_under_a_thread_id_of_one_s_own_returns_the_same_run(engine
 
 
 def test_two_sends_racing_each_other_start_one_run(transactional_db, engineer_user):
-    key, made, errors = fork_request_key(), [], []
-    barrier = threading.Barrier(2)
+    key = fork_request_key()
 
-    def send() -> None:
-        try:
-            barrier.wait()
-            made.append(run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user,
-                                  request_key=key).thread_id)
-        except Exception as exc:  # reported below; a thread's exception would otherwise vanish
-            errors.append(exc)
-        finally:
-            connection.close()
+    made = at_once(lambda: run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user,
+                                     request_key=key).thread_id)
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not errors and len(made) == 2 and made[0] == made[1]
+    assert made[0] == made[1]
     assert Run.objects.count() == 1
 
 

@@ -5,13 +5,12 @@ the fork the first send made instead of forking (and running side effects) again
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from django.db import connection
 
 from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, run_fork
 from orchestrator.models import Run
+from tests.interleave import at_once
 
 
 def test_the_fork_form_sent_twice_makes_one_fork(client_for, engineer_user, pipeline_run):
@@ -32,26 +31,12 @@ def test_the_fork_form_sent_twice_makes_one_fork(client_for, engineer_user, pipe
 
 
 def test_two_sends_racing_each_other_make_one_fork(pipeline_run, engineer_user):
-    key, made, errors = fork_request_key(), [], []
-    barrier = threading.Barrier(2)
+    key = fork_request_key()
 
-    def send() -> None:
-        try:
-            barrier.wait()
-            made.append(run_fork(run=pipeline_run, at_step=3, edits={"pages": 31}, actor=engineer_user,
-                                 request_key=key).thread_id)
-        except Exception as exc:  # reported below; a thread's exception would otherwise vanish
-            errors.append(exc)
-        finally:
-            connection.close()
+    made = at_once(lambda: run_fork(run=pipeline_run, at_step=3, edits={"pages": 31}, actor=engineer_user,
+                                    request_key=key).thread_id)
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not errors and len(made) == 2 and made[0] == made[1]
+    assert made[0] == made[1]
     assert Run.objects.filter(parent=pipeline_run).count() == 1
 
 
