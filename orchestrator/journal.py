@@ -68,13 +68,27 @@ _COLUMNS = ("visit", "call_index", "node", "kind", "name", "request_hash", "requ
 def journal_insert_sql(prefix: str = "", *, guard: str = "") -> str:
     """The guarded journal INSERT (no row if the lease token moved on, or if the extra SQL condition
     `guard` is false), with parameter names prefixed so it can sit in a larger statement. Returns
-    one row when written."""
+    one row when written.
+
+    The run row is read FOR KEY SHARE, which conflicts with a cancel's lock on it (FOR UPDATE,
+    services.run_cancel) and with nothing a worker takes (its heartbeat and step commit are
+    no-key updates). A cancel counts the visit's journaled calls into the run's totals; read
+    without a lock, the lease check used the snapshot from before a cancel that was still open,
+    and a row inserted then was committed after the count: journaled, never counted. Now
+      1. a journal insert that comes first holds the row until it commits, so the cancel's count,
+         which waits for it, sees the row;
+      2. one that comes second waits for the cancel to commit, then reads the row again, finds the
+         lease token moved on and inserts nothing (the settlement counts the call instead,
+         budgets._FENCED_CALL_COUNTED).
+    It costs no extra row write: the journal's foreign key check takes this very lock on the run
+    row at commit anyway."""
     values = ", ".join(f"%({prefix}{column})s" for column in _COLUMNS)
     return (
         f"INSERT INTO orchestrator_journalentry (run_id, {', '.join(_COLUMNS)})\n"
         f"SELECT id, {values}\n"
         f"FROM orchestrator_run WHERE id = %({prefix}run_id)s AND lease_token = %({prefix}lease_token)s\n"
         + (f"  AND {guard}\n" if guard else "")
+        + "FOR KEY SHARE OF orchestrator_run\n"
         + "RETURNING 1"
     )
 
