@@ -34,9 +34,14 @@ class BudgetForm(forms.Form):
     soft_thresholds = forms.CharField(required=False, label="Soft thresholds (% of cap)",
                                       help_text="Comma-separated, e.g. 50, 80: alert once per period at each.")
     active = forms.BooleanField(required=False, initial=True)
+    # The budget's version the form was opened on: a save over any other is refused (cost_admin).
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, budget: Budget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.budget = budget
+        if budget is None:
+            del self.fields["version"]
         names = sorted(workflows())
         choices = [("", "— choose a workflow —"), *((name, name) for name in names)]
         if budget is not None and budget.scope == "workflow" and budget.match not in names:
@@ -49,6 +54,15 @@ class BudgetForm(forms.Form):
             return sorted({int(part) for part in raw.replace(";", ",").split(",") if part.strip()})
         except ValueError:
             raise forms.ValidationError("Write whole percentages separated by commas, e.g. 50, 80.") from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.budget is not None and cleaned.get("version") is None:
+            # A form from before versions were kept, or one built by hand: which save it would overwrite is unknown.
+            self.add_error(None, "Reload the page and make your change again: this form does not say which "
+                                 "version of the budget it was opened on, so it could overwrite someone else's "
+                                 "change unseen. Nothing was saved.")
+        return cleaned
 
     def _match_field(self) -> str | None:
         return {"workflow": "workflow", "label": "label"}.get(self.cleaned_data.get("scope", ""))
@@ -74,7 +88,8 @@ class BudgetForm(forms.Form):
         return {"name": budget.name, "scope": budget.scope, "period": budget.period, "cap": amount_input(budget.cap),
                 "workflow": budget.match if budget.scope == "workflow" else "",
                 "label": budget.match if budget.scope == "label" else "",
-                "soft_thresholds": ", ".join(str(t) for t in budget.soft_thresholds), "active": budget.active}
+                "soft_thresholds": ", ".join(str(t) for t in budget.soft_thresholds), "active": budget.active,
+                "version": budget.version}
 
 
 class RaiseCapForm(forms.Form):

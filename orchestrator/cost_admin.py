@@ -121,30 +121,68 @@ def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
     return budget
 
 
+class BudgetChangedMeanwhile(CostAdminError):
+    """Someone saved the budget after the form being saved was opened: nothing changed. `budget` is the
+    budget as it is now (its version is the one to save over, to overwrite on purpose)."""
+
+    def __init__(self, budget: Budget, *, theirs: dict[str, str]) -> None:
+        self.budget = budget
+        who = budget.updated_by
+        name = f"{who.get_full_name() or who.username}, {who.username}" if who else "name not recorded"
+        values = ", ".join(f"{field} {value}" for field, value in theirs.items())
+        super().__init__(
+            f"Someone else ({name}) changed this budget at {budget.updated_at:%Y-%m-%d %H:%M:%S} UTC, after you "
+            f"opened this form; their values: {values}. Your values are kept below; save again to overwrite theirs.")
+
+
+def _shown(field: str, budget: Budget) -> str:
+    if field == "cap":
+        return money(budget.cap)
+    if field == "soft_thresholds":
+        return ", ".join(str(t) for t in budget.soft_thresholds) or "none"
+    if field == "active":
+        return "yes" if budget.active else "no"
+    return f"“{getattr(budget, field)}”"
+
+
 @transaction.atomic
-def budget_update(*, budget: Budget, data: BudgetInput, actor: Any) -> Budget:
+def budget_update(*, budget: Budget, data: BudgetInput, actor: Any, version: int | None = None) -> Budget:
     """Edit a budget. Running jobs' holds are revoked: a job learns it when its next call settles
     and then takes a fresh hold, checked against the new cap, for the call after that
-    (orchestrator.budgets)."""
-    locked = Budget.objects.select_for_update().get(pk=budget.pk)
+    (orchestrator.budgets).
+
+    `version`: the budget's version the edit was made on (the edit form's); if another save changed
+    the budget since, BudgetChangedMeanwhile and nothing is saved, unless this edit leaves it as that
+    save did. None: whatever the version (a cap raise, checked against the locked cap by its caller)."""
+    locked = Budget.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=budget.pk)
     _check_budget(data, current=locked)
     before = _snapshot(locked)
-    locked.name, locked.scope, locked.match, locked.period = data.name, data.scope, _match(data), data.period
-    locked.cap, locked.soft_thresholds, locked.active = data.cap, sorted(set(data.soft_thresholds)), data.active
-    locked.updated_at = timezone.now()
+    fields = {"name": data.name, "scope": data.scope, "match": _match(data), "period": data.period, "cap": data.cap,
+              "soft_thresholds": sorted(set(data.soft_thresholds)), "active": data.active}
+    after = _snapshot(Budget(**{**{f: getattr(locked, f) for f in before}, **fields}))
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if not changed:  # the budget is already as asked (perhaps by the save this edit raced): nothing to write
+        return locked
+    seen = locked.version if version is None else version
     try:
         with transaction.atomic():
-            locked.save()
+            # Guarded on the version the edit was made on: the lock above makes every save wait for
+            # the one before it, and this makes a save that waited, or whose form was opened before
+            # another save, change nothing.
+            saved = Budget.objects.filter(pk=locked.pk, version=seen).update(
+                **fields, version=seen + 1, updated_at=timezone.now(),
+                updated_by=actor if getattr(actor, "pk", None) else None)
     except IntegrityError:
         raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
                              {"name": "This name is taken."}) from None
-    after = _snapshot(locked)
-    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
-    if changed:
-        system_ledger_append(kind="budget_changed", actor=_actor(actor),
-                             payload={"budget": locked.pk, "name": locked.name, "changes": changed})
-        # After the commit, outside the lock on the budget: settlements must not queue behind it.
-        transaction.on_commit(budget_holds_revoke)
+    if saved != 1:
+        theirs = {field.replace("_", " "): _shown(field, locked) for field in changed}
+        raise BudgetChangedMeanwhile(locked, theirs=theirs)
+    locked.refresh_from_db()
+    system_ledger_append(kind="budget_changed", actor=_actor(actor),
+                         payload={"budget": locked.pk, "name": locked.name, "changes": changed})
+    # After the commit, outside the lock on the budget: settlements must not queue behind it.
+    transaction.on_commit(budget_holds_revoke)
     return locked
 
 

@@ -95,6 +95,12 @@ class Budget(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Who saved it last, and how many saves changed it: an edit form carries the version it was opened
+    # on, and a save on any other is refused naming this person (cost_admin.budget_update).
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

@@ -93,7 +93,10 @@ def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpRespons
                 if budget is None:
                     saved = cost_admin.budget_create(data=form.to_input(), actor=request.user)
                 else:
-                    saved = cost_admin.budget_update(budget=budget, data=form.to_input(), actor=request.user)
+                    saved = cost_admin.budget_update(budget=budget, data=form.to_input(), actor=request.user,
+                                                     version=form.cleaned_data["version"])
+            except cost_admin.BudgetChangedMeanwhile as exc:
+                return _budget_changed_meanwhile(request, form, exc)
             except cost_admin.CostAdminError as exc:
                 form.add_service_errors(exc)
             else:
@@ -106,6 +109,19 @@ def _budget_form_page(request: Request, *, budget: Budget | None) -> HttpRespons
         form = BudgetForm(initial=initial, budget=budget)
     return render(request, "audit/budget_form.html", {"form": form, "budget": budget,
                                                       "label_suggestions": run_label_pairs()})
+
+
+def _budget_changed_meanwhile(request: Request, form: BudgetForm, exc: cost_admin.BudgetChangedMeanwhile
+                              ) -> HttpResponse:
+    """The form back as this admin typed it, saying whose change it would overwrite; it now carries the
+    budget's current version, so saving it again overwrites that change on purpose."""
+    data = request.POST.copy()
+    data["version"] = str(exc.budget.version)
+    form = BudgetForm(data, budget=exc.budget)
+    form.is_valid()
+    form.add_error(None, str(exc))
+    return render(request, "audit/budget_form.html", {"form": form, "budget": exc.budget,
+                                                      "label_suggestions": run_label_pairs()}, status=409)
 
 
 @role_required(ADMIN)

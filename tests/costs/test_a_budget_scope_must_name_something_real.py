@@ -65,11 +65,11 @@ def test_a_budget_on_a_retired_workflow_can_still_be_edited_but_not_moved_to_ano
     client = client_for(admin_user)
     url = reverse("audit:budget_edit", args=[retired.pk])
     assert "retired_flow (no longer registered)" in client.get(url).content.decode()
-    kept = _post(client, url, name="Old flow", workflow="retired_flow", active="")
+    kept = _post(client, url, name="Old flow", workflow="retired_flow", active="", version=retired.version)
     assert kept.status_code == 302
     retired.refresh_from_db()
     assert retired.active is False
-    moved = _post(client, url, name="Old flow", workflow="other_retired_flow")
+    moved = _post(client, url, name="Old flow", workflow="other_retired_flow", version=retired.version)
     assert "No workflow is registered as “other_retired_flow”" in moved.content.decode()
 
 

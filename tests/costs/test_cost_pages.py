@@ -56,7 +56,7 @@ def test_a_cap_change_is_recorded_in_the_ledger_with_who_and_old_and_new(client_
     budget = Budget.objects.get(name="Legal")
     response = client.post(reverse("audit:budget_edit", args=[budget.pk]), {
         "name": "Legal", "scope": "label", "label": "department=legal", "period": "monthly", "cap": "250",
-        "soft_thresholds": "80", "active": "on"})
+        "soft_thresholds": "80", "active": "on", "version": budget.version})
     assert response.status_code == 302
     budget.refresh_from_db()
     assert budget.cap == Decimal("250")

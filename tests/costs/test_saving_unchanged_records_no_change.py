@@ -21,10 +21,10 @@ def test_a_budget_saved_as_it_was_records_nothing(client_for, admin_user):
     edit = reverse("audit:budget_edit", args=[budget.pk])
 
     for typed in ("5", "5.00", "5.000000"):
-        assert client.post(edit, {**FORM, "cap": typed}).status_code == 302
+        assert client.post(edit, {**FORM, "cap": typed, "version": budget.version}).status_code == 302
     assert not LedgerEntry.objects.filter(kind="budget_changed").exists()
 
-    assert client.post(edit, {**FORM, "cap": "5.5"}).status_code == 302
+    assert client.post(edit, {**FORM, "cap": "5.5", "version": budget.version}).status_code == 302
     entry = LedgerEntry.objects.get(kind="budget_changed")
     assert loads(entry.payload)["changes"] == {"cap": {"from": "5.000000", "to": "5.500000"}}
 
