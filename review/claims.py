@@ -4,11 +4,14 @@ A claim lasts GATEHOUSE_CLAIM_SECONDS from the moment it was taken; after that a
 the item again without ceremony. Taking over a live claim is explicit and written to the ledger.
 
 `item_claim` in order:
-  1. Guarded UPDATE: pending and (unclaimed, mine, or lapsed) → claimed by the actor, now.
-  2. Zero rows: reload. Not pending → "already decided (…) by X at T". Held by someone else →
-     refuse with "claimed by X", unless this is an explicit takeover.
-  3. Takeover: lock the run, then the item (the order review_decide uses), UPDATE guarded by the
-     holder we saw, append a `claim_taken_over` ledger entry, save the run's ledger head.
+  1. Guarded UPDATE: pending, still for the group the caller read it in (and checked the actor may
+     decide for), and (unclaimed, mine, or lapsed) → claimed by the actor, now.
+  2. Zero rows: reload. Not pending → "already decided (…) by X at T". Escalated to a group the actor
+     may not decide for → refused as a decision is (review.services.decision_forbidden). Held by
+     someone else → refuse with "claimed by X", unless this is an explicit takeover.
+  3. Takeover: lock the run, then the item (the order review_decide uses), check the actor may still
+     decide it, UPDATE guarded by the holder we saw, append a `claim_taken_over` ledger entry, save
+     the run's ledger head.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from django.utils import timezone
 from audit.services import ledger_append
 from orchestrator.models import Run
 from review.models import ItemStatus, ReviewItem
-from review.services import AlreadyDecided, DecisionError, already_decided
+from review.services import AlreadyDecided, DecisionError, already_decided, decision_forbidden
 
 
 class ClaimHeld(DecisionError):
@@ -59,13 +62,17 @@ def claim_held_by_other(item: ReviewItem, actor: Any, *, now: datetime | None = 
 def item_claim(*, item: ReviewItem, actor: Any, takeover: bool = False) -> ReviewItem:
     now = timezone.now()
     free = Q(claimed_by__isnull=True) | Q(claimed_by=actor) | Q(claimed_at__lt=now - claim_lapse())
-    taken = ReviewItem.objects.filter(free, pk=item.pk, status=ItemStatus.PENDING).update(
-        claimed_by=actor, claimed_at=now)
+    # The group guard: an escalation clears the claim, so without it a claim that waited for one would
+    # find the item free and take it in its new group's inbox.
+    taken = ReviewItem.objects.filter(free, pk=item.pk, status=ItemStatus.PENDING,
+                                      reviewer_group=item.reviewer_group).update(claimed_by=actor, claimed_at=now)
     if taken == 1:
         return ReviewItem.objects.select_related("claimed_by").get(pk=item.pk)
     current = ReviewItem.objects.select_related("claimed_by", "decided_by").get(pk=item.pk)
     if current.status != ItemStatus.PENDING:
         raise already_decided(current)
+    if (forbidden := decision_forbidden(actor, current)) is not None:
+        raise forbidden
     held = claim_held_by_other(current, actor, now=now)
     if held is None:  # the claim lapsed or was released between our UPDATE and this read
         return item_claim(item=current, actor=actor, takeover=takeover)
@@ -81,6 +88,8 @@ def _take_over(*, item: ReviewItem, actor: Any) -> ReviewItem:
         "claimed_by", "decided_by").get(pk=item.pk)
     if locked.status != ItemStatus.PENDING:
         raise already_decided(locked)
+    if (forbidden := decision_forbidden(actor, locked)) is not None:
+        raise forbidden
     previous = locked.claimed_by
     moved = ReviewItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING,
                                       claimed_by=previous).update(claimed_by=actor, claimed_at=timezone.now())

@@ -103,8 +103,13 @@ def who_decides(item: ReviewItem) -> str:
 
 def decide_refusal(user: Any, item: ReviewItem) -> str:
     """Why `user` may not decide `item`: one sentence for the CLI (`runs resume`), the API, the pages and
-    the items a bulk decision skips."""
-    return f"{user.get_username()} may not decide this item: only {who_decides(item)} may."
+    the items a bulk decision skips; and, when the item was escalated away from one of their groups (as
+    they claimed or decided it, or since they listed it), where it went."""
+    refusal = f"{user.get_username()} may not decide this item: only {who_decides(item)} may."
+    if item.escalated_at is not None and item.escalated_from in user_groups(user):
+        refusal += (f" It was escalated to the {item.reviewer_group!r} group at "
+                    f"{item.escalated_at:%Y-%m-%d %H:%M:%S} UTC; it is no longer in your queue.")
+    return refusal
 
 
 def assert_may_decide(user: Any, item: ReviewItem) -> None:

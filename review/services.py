@@ -109,15 +109,22 @@ def already_decided(item: ReviewItem) -> AlreadyDecided:
     )
 
 
+def decision_forbidden(actor: Any, item: ReviewItem) -> DecisionForbidden | None:
+    """The refusal to raise if `actor` may not decide `item` as it is now (read under a lock, or by the
+    guarded write itself), else None: decisions and claims alike.
+
+    Every surface checked this on the item as it read it, before the decision or claim wrote anything:
+    an escalation committed in between moves the item to another group (and drops its deadline, which
+    would otherwise refuse a decision, and its claim, which would otherwise refuse a claim)."""
+    return None if may_decide(actor, item) else DecisionForbidden(decide_refusal(actor, item))
+
+
 def _refuse_person(item: ReviewItem, run: Run, actor: Any, kind: str, now: Any) -> None:
     """Step 2's checks that concern the person rather than the input."""
     from review.claims import claim_held_by_other
 
-    # Every surface checked this on the item as it read it, before this transaction locked it: an
-    # escalation committed in between moves the item to another group (and drops its deadline, which
-    # would otherwise refuse the decision below), so the check is made again on the locked row.
-    if not may_decide(actor, item):
-        raise DecisionForbidden(decide_refusal(actor, item))
+    if (forbidden := decision_forbidden(actor, item)) is not None:
+        raise forbidden
     held = claim_held_by_other(item, actor, now=now)
     if held is not None:
         raise held

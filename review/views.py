@@ -147,6 +147,10 @@ def item_claim_view(request: Request, pk: int) -> HttpResponse:
     item = _get_item(request, pk, deciding=True)
     try:
         item_claim(item=item, actor=request.user, takeover=request.POST.get("takeover") == "1")
+    except DecisionForbidden as exc:
+        # Escalated away as this was sent: the item is no longer this person's to open; their inbox is.
+        messages.error(request, _sentence(str(exc)))
+        return redirect("review:inbox")
     except DecisionError as exc:
         messages.error(request, _sentence(str(exc)))
     return redirect("review:item", pk=pk)
