@@ -18,7 +18,7 @@ from orchestrator.roles import INBOX_ROLES, ROLES
 from review.bulk import items_decide_bulk
 from review.claims import item_claim
 from review.models import ReviewItem
-from review.permissions import assert_may_decide, assert_may_read_item
+from review.permissions import ItemHidden, assert_may_decide, assert_may_read_item, no_such_item
 from review.selectors import (
     PAGE_SIZE,
     FilterError,
@@ -58,8 +58,8 @@ def _item(request: HttpRequest, pk: int, *, deciding: bool = False) -> ReviewIte
             assert_may_decide(request.user, item)
     except PermissionDenied as exc:
         raise HttpError(403, str(exc)) from None
-    except ReviewItem.DoesNotExist:
-        raise HttpError(404, f"there is no review item {pk}") from None
+    except (ReviewItem.DoesNotExist, ItemHidden):  # alike: ids of other groups' items are not to be probed
+        raise HttpError(404, no_such_item(pk)) from None
     return item
 
 

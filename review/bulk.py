@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from review.models import Decision, ReviewItem
-from review.permissions import decide_refusal, may_decide
+from review.permissions import decide_refusal, item_moved_away, may_decide, may_read_item
 from review.services import DecisionError, DecisionInput, decision_text_check, review_decide
 
 BULK_CAP = 200
@@ -40,7 +40,9 @@ def items_decide_bulk(*, item_ids: list[int], actor: Any, decision: str, reason:
     items = {item.pk: item for item in ReviewItem.objects.filter(pk__in=ids)}
     for pk in ids:
         item = items.get(pk)
-        if item is None:
+        # An item the person may not read is skipped as one that is not there: the ids of other groups'
+        # items are not to be probed (one escalated away from their group, they had: they are told).
+        if item is None or not (may_read_item(actor, item) or item_moved_away(actor, item)):
             result.skipped.append((pk, "no such item"))
             continue
         if not may_decide(actor, item):

@@ -6,6 +6,7 @@ The matrix (tests/review/test_permissions_matrix.py proves each cell):
     open the inbox / list      yes       yes*         -         yes       -
     read an item             its group   yes         yes        yes       -
                              or decided it
+                             (else 404, as an id no item has: ItemHidden)
     claim / decide / bulk    if in the item's reviewer group     yes       -
                              (budget items: admins only)
 
@@ -87,11 +88,30 @@ def assert_may_read(user: Any) -> None:
         raise PermissionDenied("your account has no role that may read review items; ask an admin for one.")
 
 
+class ItemHidden(Exception):  # noqa: N818 - a refusal every surface answers as "no such item"
+    """An item this user may not read: every surface answers it exactly as an id no item has (404, the
+    same words), or walking the ids would tell a reviewer which items other groups have."""
+
+
+def no_such_item(pk: int) -> str:
+    """What the pages and the API say for an item id that is not there, or not there for this user."""
+    return f"there is no review item {pk}"
+
+
+def item_moved_away(user: Any, item: ReviewItem) -> bool:
+    """Was `item` escalated away from one of the user's groups? They had it in their queue, so they are told
+    where it went rather than that it is not there."""
+    return bool(item.escalated_from) and item.escalated_from in user_groups(user)
+
+
 def assert_may_read_item(user: Any, item: ReviewItem) -> None:
+    """PermissionDenied if the user may read no items at all (whatever the id), or the item was escalated away
+    from their group (saying where it went); ItemHidden for any other item they may not read."""
     assert_may_read(user)
     if not may_read_item(user, item):
-        raise PermissionDenied(f"this item is for the {item.reviewer_group!r} group; only its members, admins, "
-                               "engineers and compliance may read it.")
+        if item_moved_away(user, item):
+            raise PermissionDenied(decide_refusal(user, item))
+        raise ItemHidden(no_such_item(item.pk))
 
 
 def who_decides(item: ReviewItem) -> str:

@@ -20,12 +20,20 @@ from orchestrator.budgets import money
 from orchestrator.cost_admin import budget_item_short
 from orchestrator.http import Request, row_id
 from orchestrator.models import Run, RunStatus
-from orchestrator.roles import section_required, user_groups, user_may_open
+from orchestrator.roles import section_required, user_may_open
 from review.bulk import BULK_CAP, items_decide_bulk
 from review.claims import item_claim, item_release
 from review.edit_form import edit_fields, parse_edits
 from review.models import Decision, ItemKind, ItemStatus, ReviewItem
-from review.permissions import assert_may_decide, assert_may_read, assert_may_read_item, may_read_item
+from review.permissions import (
+    ItemHidden,
+    assert_may_decide,
+    assert_may_read,
+    assert_may_read_item,
+    item_moved_away,
+    may_read_item,
+    no_such_item,
+)
 from review.selectors import (
     RISKS,
     SCOPES,
@@ -54,13 +62,17 @@ def _load_item(request: Request, pk: int) -> ReviewItem:
     try:
         return ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
     except ReviewItem.DoesNotExist:
-        raise Http404(f"There is no review item {pk}.") from None
+        raise Http404(_sentence(no_such_item(pk)) + ".") from None
 
 
 def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewItem:
-    """The item, or 404; 403 unless the user may read it (and decide it, when deciding)."""
+    """The item; 404 if there is none, or none this user may read (alike: ids are not to be probed); 403
+    if it was escalated away from their group, or they may not decide it, when deciding."""
     item = _load_item(request, pk)
-    assert_may_read_item(request.user, item)
+    try:
+        assert_may_read_item(request.user, item)
+    except ItemHidden:
+        raise Http404(_sentence(no_such_item(pk)) + ".") from None
     if deciding:
         assert_may_decide(request.user, item)
     return item
@@ -115,8 +127,8 @@ def item_status(request: Request, pk: int) -> HttpResponse:
     Approve button stays active on an item someone else decided."""
     item = _load_item(request, pk)
     if not may_read_item(request.user, item):
-        if not item.escalated_from or item.escalated_from not in user_groups(request.user):
-            raise PermissionDenied(f"this item is for the {item.reviewer_group!r} group.")
+        if not item_moved_away(request.user, item):
+            raise Http404(_sentence(no_such_item(pk)) + ".")
         # Escalated away from the viewer's groups while their page was open: say so instead of a
         # 403 that htmx would not swap in, which would leave the page's buttons active.
         return render(request, "review/_item_moved.html", {"group": item.reviewer_group})
