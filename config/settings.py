@@ -110,12 +110,16 @@ MIDDLEWARE = [
 
 # Sign-in throttling (django-axes): after GATEHOUSE_LOGIN_FAILURES failed attempts for one username
 # from one address, that pair is paused for GATEHOUSE_LOGIN_COOLOFF_MINUTES (username *and* address,
-# so nobody can lock a colleague out from elsewhere). API tokens do not sign in and are not throttled.
+# so nobody can lock a colleague out from elsewhere); after GATEHOUSE_LOGIN_ADDRESS_FAILURES from one
+# address, whatever the usernames (credential stuffing), that address is (config.sign_in_limits).
+# API tokens do not sign in and are not throttled.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("GATEHOUSE_LOGIN_FAILURES", 5, minimum=1)
+GATEHOUSE_LOGIN_FAILURES = env_int("GATEHOUSE_LOGIN_FAILURES", 5, minimum=1)
+GATEHOUSE_LOGIN_ADDRESS_FAILURES = env_int("GATEHOUSE_LOGIN_ADDRESS_FAILURES", 30, minimum=1)
+AXES_FAILURE_LIMIT = "config.sign_in_limits.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("GATEHOUSE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

@@ -17,7 +17,7 @@ def _sign_in(username: str, password: str, address: str = "10.0.0.1"):
 
 
 def test_five_failures_pause_that_username_from_that_address(reviewer_user, reviewer2_user, settings):
-    settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = 5, timedelta(minutes=15)
+    settings.GATEHOUSE_LOGIN_FAILURES, settings.AXES_COOLOFF_TIME = 5, timedelta(minutes=15)
     for _ in range(4):
         assert _sign_in("reviewer", "guess").status_code == 200  # the form again, "did not match"
 
@@ -36,7 +36,7 @@ def test_five_failures_pause_that_username_from_that_address(reviewer_user, revi
 
 
 def test_a_success_clears_earlier_failures(reviewer_user, settings):
-    settings.AXES_FAILURE_LIMIT = 3
+    settings.GATEHOUSE_LOGIN_FAILURES = 3
     for _ in range(2):
         _sign_in("reviewer", "guess")
     assert _sign_in("reviewer", PASSWORD).status_code == 302
@@ -47,7 +47,7 @@ def test_a_success_clears_earlier_failures(reviewer_user, settings):
 
 def test_behind_a_load_balancer_the_forwarded_address_is_the_clients(reviewer_user, settings):
     # Every request comes from the balancer's address; the client is the one it forwarded.
-    settings.AXES_FAILURE_LIMIT, settings.GATEHOUSE_TRUSTED_PROXIES = 2, 1
+    settings.GATEHOUSE_LOGIN_FAILURES, settings.GATEHOUSE_TRUSTED_PROXIES = 2, 1
 
     def via_balancer(client_address: str, password: str):
         return Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"6.6.6.6, {client_address}").post(
