@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Min, Sum
-from django.utils import timezone
 
 from audit.polling import MOVING, poll_seconds
+from audit.selectors_runs_list import run_times
 from orchestrator.cost_admin import budget_item_facts
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
@@ -23,7 +23,6 @@ TIMELINE_PAGE = 50
 
 
 def run_header(run: Run, *, viewer: Any) -> dict[str, Any]:
-    end = run.finished_at or timezone.now()
     forks = list(Run.objects.filter(parent=run).order_by("created_at").only("thread_id", "status",
                                                                              "forked_from_step"))
     diverged_node = ""
@@ -32,7 +31,7 @@ def run_header(run: Run, *, viewer: Any) -> dict[str, Any]:
                          .values_list("node", flat=True).first() or "")
     return {
         "run": run,
-        "duration_s": max(0.0, (end - run.created_at).total_seconds()),
+        "times": run_times([run])[run.pk],
         "tokens": run.input_tokens + run.output_tokens,
         "forks": forks,
         "live": run.status in MOVING,

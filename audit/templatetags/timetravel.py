@@ -42,6 +42,30 @@ def suspend_reason(code: str) -> str:
 
 
 @register.filter
+def duration(seconds: float) -> str:
+    """A length of time as people say it: "4.2 s", "3 min 5 s", "19 min", "2 h 5 min", "3 d 4 h".
+    Seconds keep a decimal only while they are all there is; past ten minutes they are noise. A
+    number and its unit are joined by a no-break space: a narrow column breaks between them, not in them."""
+    return _human_duration(seconds).replace(" ", "\u00a0")
+
+
+def _human_duration(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{int(seconds * 10) / 10:.1f} s"  # cut, not rounded: 59.96 s is not "60.0 s"
+    whole = int(seconds)
+    if whole < 600:
+        return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    if whole < 86400:
+        hours, minutes = divmod(whole // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(whole // 3600, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.filter
 def human_bytes(size: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
