@@ -22,7 +22,7 @@ def test_a_run_s_cost_reads_alike_on_every_page(email_item, engineer_user, revie
     client = client_for(engineer_user)
     run_page = client.get(reverse("audit:run", args=[run.thread_id])).content.decode()
     assert f"<dt>Cost</dt><dd>{shown}</dd>" in run_page
-    assert f'<td class="num">{shown}</td>' in run_page  # the draft step's row
+    assert f'<td class="num" data-label="Cost">{shown}</td>' in run_page  # the draft step's row
     assert f'<td class="num" data-label="Cost">{shown}</td>' in client.get(reverse("audit:runs")).content.decode()
     checkpoint = client.get(reverse("audit:checkpoint", args=[run.thread_id, draft.step])).content.decode()
     assert f"tokens · {shown}" in checkpoint
