@@ -87,7 +87,7 @@ def run_timeline(run: Run, *, after: int = -1, limit: int = TIMELINE_PAGE) -> di
             "created_at": cp.created_at, "duration_ms": cp.duration_ms,
             "wait_s": (cp.created_at - previous_at).total_seconds() if previous_at else None,
             "tokens": cp.input_tokens + cp.output_tokens, "cost": cp.cost, "retries": max(0, cp.attempt - 1),
-            "actor": cp.actor.username if cp.actor_id else "", "gate": meta.get("gate") or meta.get("loop_guard"),
+            "actor": (cp.actor.get_full_name() or cp.actor.username) if cp.actor_id else "", "gate": meta.get("gate") or meta.get("loop_guard"),
             "decision": meta.get("decision"), "reason": meta.get("reason", ""),
             "fork_of": (meta.get("parent"), meta.get("step")) if cp.source == "fork" else None,
         })

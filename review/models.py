@@ -29,6 +29,15 @@ class Decision(models.TextChoices):
     RESPOND = "respond", "Respond"
 
 
+# What a decision did, said of whoever made it: "Rejected by Riley Reviewer", not "reviewer reject".
+DECISION_DONE = {
+    Decision.APPROVE: "Approved",
+    Decision.REJECT: "Rejected",
+    Decision.EDIT: "Approved with edits",
+    Decision.RESPOND: "Sent back with a response",
+}
+
+
 class ReviewItem(models.Model):
     # Rows are inserted by the executor's one-statement step commit (orchestrator/commit.py) with
     # raw SQL that names only the columns it knows: every NOT NULL column added later needs a

@@ -10,6 +10,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from review.models import DECISION_DONE
+
 register = template.Library()
 
 
@@ -49,3 +51,17 @@ def due_phrase(due: datetime | None) -> str:
 @register.filter
 def age(created: datetime) -> str:
     return timesince(created).split(",")[0]
+
+
+@register.filter
+def decision_done(decision: str) -> str:
+    """"Rejected", "Approved with edits"… for a decision's code; a code not known here as it is."""
+    return DECISION_DONE.get(decision, decision)
+
+
+@register.filter
+def person(user: Any) -> str:
+    """Whom people know: the full name, else the username; "the system" where no one acted."""
+    if user is None:
+        return "the system"
+    return user.get_full_name() or user.get_username()

@@ -20,7 +20,7 @@ def test_an_open_item_decided_by_someone_else_loses_its_buttons_and_shows_the_ru
     review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
 
     page.locator("#approve-form").wait_for(state="detached", timeout=8_000)  # the 5 s poll
-    assert "Decided: approve" in page.get_by_test_id("item-status").inner_text()
+    assert "Approved by Riley Reviewer at" in " ".join(page.get_by_test_id("item-status").inner_text().split())
     panel = page.get_by_test_id("decide-panel")
     assert "Nothing is left to decide" in panel.inner_text() and "Riley Reviewer" in panel.inner_text()
     for name in ("Approve", "Reject", "Send back with response", "Claim it so others know"):
@@ -29,7 +29,7 @@ def test_an_open_item_decided_by_someone_else_loses_its_buttons_and_shows_the_ru
     assert page.locator(".run-card .pill").inner_text() == "queued"
     proposal = page.locator(".proposal-card").bounding_box()
     assert panel.bounding_box()["x"] > proposal["x"] + proposal["width"], "the new panel stays in the side column"
-    assert page.get_by_test_id("item-status").inner_text().count("Decided: approve") == 1
+    assert page.get_by_test_id("item-status").inner_text().count("Approved") == 1
     unsent = page.get_by_test_id("unsent-input")
     assert "Wrong recipient: check with sales first" in unsent.inner_text()
     screenshot(page, "inbox-item-decided-elsewhere")

@@ -39,4 +39,4 @@ def test_an_item_s_decisions_name_utc(client_for, reviewer_user, email_item):  #
     review_decide(item=item, actor=reviewer_user, decision=DecisionInput("reject", reason="wrong tone"))
 
     page = _text(client_for(reviewer_user).get(f"/inbox/{item.pk}/").content.decode())
-    assert re.search(rf"reviewer reject {STAMP} UTC", page), page[page.find("Decisions"):][:300]
+    assert re.search(rf"Rejected by Riley Reviewer · {STAMP} UTC", page), page[page.find("Decisions"):][:300]
