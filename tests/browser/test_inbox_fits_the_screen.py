@@ -26,7 +26,7 @@ def test_at_1366_px_the_review_button_is_inside_the_table_without_sideways_scrol
 
     wrap = page.locator(".table-wrap")
     assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"
-    review = page.locator(f"tr[data-item='{item.pk}']").get_by_role("button", name="Review")
+    review = page.locator(f"tr[data-item='{item.pk}']").get_by_role("button", name="Claim and review")
     assert _box(review)["x"] + _box(review)["width"] <= _box(wrap)["x"] + _box(wrap)["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     screenshot(page, "inbox-1366")
@@ -42,7 +42,7 @@ def test_on_a_phone_each_item_is_a_card_with_risk_due_and_review_on_screen(
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
     row = page.locator(f"tr[data-item='{item.pk}']")
-    for part in (row.locator(".risk .pill"), row.locator("td.due"), row.get_by_role("button", name="Review")):
+    for part in (row.locator(".risk .pill"), row.locator("td.due"), row.get_by_role("button", name="Claim and review")):
         box = _box(part)
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
     assert "due in" in row.locator("td.due").inner_text()
@@ -50,7 +50,7 @@ def test_on_a_phone_each_item_is_a_card_with_risk_due_and_review_on_screen(
     assert page.get_by_test_id("current-user").inner_text() == reviewer_user.get_full_name()
     screenshot(page, "inbox-phone")
 
-    row.get_by_role("button", name="Review").click()
+    row.get_by_role("button", name="Claim and review").click()
     page.wait_for_url(f"**/inbox/{item.pk}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     decide = _box(page.get_by_role("heading", name="Decide"))

@@ -23,7 +23,7 @@ def test_an_open_item_decided_by_someone_else_loses_its_buttons_and_shows_the_ru
     assert "Approved by Riley Reviewer at" in " ".join(page.get_by_test_id("item-status").inner_text().split())
     panel = page.get_by_test_id("decide-panel")
     assert "Nothing is left to decide" in panel.inner_text() and "Riley Reviewer" in panel.inner_text()
-    for name in ("Approve", "Reject", "Send back with response", "Claim it so others know"):
+    for name in ("Approve", "Reject", "Send back with response", "Claim this item"):
         assert page.get_by_role("button", name=name).count() == 0, name
     assert page.locator("#edit").count() == 0  # the edit card went too
     assert page.locator(".run-card .pill").inner_text() == "queued"

@@ -21,7 +21,7 @@ def test_a_reviewer_fixes_an_invalid_edit_approves_and_the_worker_sends_the_edit
     page.wait_for_function("() => document.getElementById('nav-inbox-count').textContent === '2'")
     screenshot(page, "inbox")
 
-    row.get_by_role("button", name="Review").click()
+    row.get_by_role("button", name="Claim and review").click()
     page.wait_for_url(f"**/inbox/{item.pk}/")
     assert "Claimed by you" in page.get_by_test_id("item-status").inner_text()
     screenshot(page, "inbox-item")

@@ -43,7 +43,7 @@ def test_a_long_address_wraps_and_every_review_button_stays_on_screen(
     table_right = _right(page.locator(".table-wrap"))
     for item in (long_one, plain):
         row = page.locator(f"tr[data-item='{item.pk}']")
-        assert _right(row.get_by_role("button", name="Review")) <= min(table_right, 1366)
+        assert _right(row.get_by_role("button", name="Claim and review")) <= min(table_right, 1366)
     assert LONG_ADDRESS in page.locator(f"tr[data-item='{long_one.pk}'] .summary").inner_text(), "shown whole"
     # Only the proposal wraps: the short columns keep their words whole.
     assert page.locator(f"tr[data-item='{plain.pk}'] td.workflow").inner_text() == "email_approval"
