@@ -144,5 +144,16 @@ def run_times(runs: list[Run]) -> dict[int, RunTimes]:
     return times
 
 
+REPLAY_COUNT_CAP = 1000
+
+
+def replay_eligible_count(filters: RunFilters, *, cap: int = REPLAY_COUNT_CAP) -> dict[str, Any]:
+    """How many runs the filters choose for a regression replay (a running run is left out, as the
+    replay leaves it), said as people read it. Counted no further than `cap` + 1 rows, so a workflow
+    with a million runs costs what one with a thousand does: past the cap it is "1,000+"."""
+    n = filters.queryset().exclude(status=RunStatus.RUNNING).values("id")[: cap + 1].count()
+    return {"n": n, "shown": f"{cap:,}+" if n > cap else f"{n:,}"}
+
+
 def workflow_names() -> list[str]:
     return sorted(workflows())

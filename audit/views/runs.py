@@ -29,7 +29,7 @@ from audit.selectors_run_detail import (
     run_timeline,
     run_visits,
 )
-from audit.selectors_runs_list import RunFilters, runs_page, workflow_names
+from audit.selectors_runs_list import RunFilters, replay_eligible_count, runs_page, workflow_names
 from orchestrator.forks import (
     ForkError,
     ForkForbidden,
@@ -279,6 +279,8 @@ def regression(request: Request) -> HttpResponse:
         context["errors"]["limit"] = "a number of runs from 1 to 200"
     candidates = candidates[:limit]
     context["candidates"] = candidates
+    # How many the filters choose, beyond the `limit` listed: 20 shown of 20 or of 2,000 read alike.
+    context["eligible"] = replay_eligible_count(filters) if candidates else {"n": 0, "shown": "0"}
     if request.method != "POST":
         return render(request, "audit/regression.html", context)
     if not graph:
