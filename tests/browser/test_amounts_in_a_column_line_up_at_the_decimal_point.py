@@ -12,7 +12,7 @@ from orchestrator.models import Run
 from orchestrator.services import run_start
 
 # The x position of the "." in each cell of the runs list's cost column.
-_POINTS = """() => [...document.querySelectorAll('[data-testid=run-row] td.num:nth-of-type(6)')].map(td => {
+_POINTS = """() => [...document.querySelectorAll('[data-testid=run-row] td[data-label=Cost]')].map(td => {
   const text = td.firstChild, at = text.data.indexOf('.');
   const range = document.createRange();
   range.setStart(text, at); range.setEnd(text, at + 1);
