@@ -4,19 +4,12 @@ is a card of labelled lines, not a seven-column table whose answer columns start
 
 from __future__ import annotations
 
-from orchestrator.executor import run_advance
 from orchestrator.forks import run_fork
-from orchestrator.models import Run, RunStatus
+from orchestrator.models import RunStatus
 from orchestrator.services import run_start
+from tests.timetravel.conftest import advance
 
 PHONE = 390
-
-
-def _advance(run: Run) -> Run:
-    while run_advance(run.pk, worker="test") == RunStatus.QUEUED:
-        pass
-    run.refresh_from_db()
-    return run
 
 
 def _right(locator) -> float:
@@ -26,9 +19,9 @@ def _right(locator) -> float:
 
 
 def test_each_compared_node_is_on_screen_on_a_phone(page, login_as, screenshot, engineer_user):
-    parent = _advance(run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user))
+    parent = advance(run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user))
     assert parent.status == RunStatus.COMPLETED, parent.error
-    fork = _advance(run_fork(run=parent, at_step=3, actor=engineer_user))
+    fork = advance(run_fork(run=parent, at_step=3, actor=engineer_user))
     page.set_viewport_size({"width": PHONE, "height": 844})
     login_as(page, engineer_user)
     page.goto(f"/runs/{fork.thread_id}/compare/")

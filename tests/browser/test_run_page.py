@@ -9,23 +9,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from orchestrator.executor import run_advance
 from orchestrator.forks import run_fork
 from orchestrator.models import Run, RunStatus
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
-
-
-def _advance(run: Run) -> Run:
-    while run_advance(run.pk, worker="test") == RunStatus.QUEUED:
-        pass
-    run.refresh_from_db()
-    return run
+from tests.timetravel.conftest import advance
 
 
 def _suspended_at_review(actor) -> Run:
-    run = _advance(run_start(workflow="email_approval", input={"to": "ana@acme.example", "topic": "renewal"},
+    run = advance(run_start(workflow="email_approval", input={"to": "ana@acme.example", "topic": "renewal"},
                              actor=actor))
     assert (run.status, run.next_node) == (RunStatus.SUSPENDED, "review")
     return run
@@ -50,8 +43,8 @@ def _inside(locator, container) -> bool:
 def test_every_timeline_column_shows_on_a_fork_at_1366(laptop, login_as, screenshot, engineer_user, reviewer_user):
     parent = _suspended_at_review(engineer_user)
     _approve(parent, reviewer_user)
-    parent = _advance(parent)
-    fork = _advance(run_fork(run=parent, at_step=1, actor=engineer_user))
+    parent = advance(parent)
+    fork = advance(run_fork(run=parent, at_step=1, actor=engineer_user))
     login_as(laptop, engineer_user)
 
     for run, rows in ((parent, 5), (fork, 2)):
@@ -77,7 +70,7 @@ def test_a_suspended_run_page_follows_a_reviewers_decision(laptop, login_as, scr
 
     # Someone else decides in the inbox; the page was opened before and is not touched.
     _approve(run, reviewer_user)
-    _advance(run)
+    advance(run)
     expect(laptop.get_by_test_id("run-status")).to_have_text("Completed", timeout=15_000)
     expect(laptop.get_by_test_id("timeline-row")).to_have_count(5)  # the page reloaded: decision, send
     # Nothing more can change: the page stops asking.

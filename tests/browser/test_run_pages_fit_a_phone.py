@@ -7,31 +7,24 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.executor import run_advance
 from orchestrator.models import Run, RunStatus
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
+from tests.timetravel.conftest import advance
 
 PHONE = 390
 LINES = ("el => { const r = document.createRange(); r.selectNodeContents(el);"
          " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }")
 
 
-def _advance(run: Run) -> Run:
-    while run_advance(run.pk, worker="test") == RunStatus.QUEUED:
-        pass
-    run.refresh_from_db()
-    return run
-
-
 @pytest.fixture
 def completed_email_run(transactional_db, engineer_user, reviewer_user) -> Run:
-    run = _advance(run_start(workflow="email_approval", actor=engineer_user,
+    run = advance(run_start(workflow="email_approval", actor=engineer_user,
                              input={"to": "ana@acme.example", "topic": "the renewal terms of the supply contract"}))
     review_decide(item=ReviewItem.objects.get(run=run, status="pending"), actor=reviewer_user,
                   decision=DecisionInput("approve"))
-    run = _advance(run)
+    run = advance(run)
     assert run.status == RunStatus.COMPLETED
     return run
 

@@ -8,29 +8,22 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.executor import run_advance
-from orchestrator.models import Run, RunStatus
+from orchestrator.models import Run
 from orchestrator.services import run_start
 from review.models import ReviewItem
 from review.services import DecisionInput, review_decide
+from tests.timetravel.conftest import advance
 
 PHONE = 390
 
 
-def _advance(run: Run) -> Run:
-    while run_advance(run.pk, worker="test") == RunStatus.QUEUED:
-        pass
-    run.refresh_from_db()
-    return run
-
-
 @pytest.fixture
 def rejected_run(transactional_db, engineer_user, reviewer_user) -> Run:
-    run = _advance(run_start(workflow="email_approval", actor=engineer_user,
+    run = advance(run_start(workflow="email_approval", actor=engineer_user,
                              input={"to": "ana@acme.example", "topic": "the renewal terms"}))
     review_decide(item=ReviewItem.objects.get(run=run, status="pending"), actor=reviewer_user,
                   decision=DecisionInput("reject", reason="The tone is wrong for a first reminder"))
-    return _advance(run)
+    return advance(run)
 
 
 def _right(locator) -> float:
