@@ -29,7 +29,7 @@ from orchestrator.api_runs import router as runs_router
 from orchestrator.registry import WorkflowModuleError
 from orchestrator.roles import section_required
 from orchestrator.services import LARGE_INPUT_ADVICE
-from orchestrator.value_errors import has_lone_surrogate, has_nul, key_path, schema_problem
+from orchestrator.value_errors import HALF_A_PAIR, has_lone_surrogate, has_nul, key_path, schema_problem
 from review.api import router as items_router
 
 
@@ -138,7 +138,7 @@ _FIELDS_NAMED = 10  # key paths a refusal names at most: a body may hold a milli
 # and JSON, and Python cannot encode it as UTF-8 (a label holding one was a 500). A body with neither is not
 # walked for one; one with a valid pair (an emoji escaped as \ud83d\ude00) is, and passes.
 _MAY_HOLD_A_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
-_NOT_UNICODE = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character; send whole "
+_NOT_UNICODE = (f"{HALF_A_PAIR}; send whole "
                 "characters, in UTF-8 or as a \\uXXXX\\uXXXX pair")
 
 

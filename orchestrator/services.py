@@ -24,6 +24,7 @@ from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
 from orchestrator.state import dumps, loads, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.value_errors import (
+    HALF_A_PAIR,
     has_lone_surrogate,
     has_nul,
     keys_dropped,
@@ -97,11 +98,8 @@ def label_problem(key: str, value: str) -> str | None:
         if has_nul(text):
             return f"the {part} holds a NUL character (\\u0000), which cannot be stored; remove it"
         if has_lone_surrogate(text):
-            return f"the {part} {_HALF_A_PAIR}; write whole characters"
+            return f"the {part} {HALF_A_PAIR}; write whole characters"
     return None
-
-
-_HALF_A_PAIR = "holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character"
 
 
 def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: str | None = None,
@@ -142,8 +140,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
                        "or an object. Nothing was started.", {where: f"{what} is not a JSON value"})
     halved = text_at(payload, "input", has_lone_surrogate)
     if halved is not None:  # the API's parser refuses one first; a page or a script reached the database with it
-        raise RunError(f"{halved}: text {_HALF_A_PAIR}; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
-                       "was started.", {halved: f"text {_HALF_A_PAIR}"})
+        raise RunError(f"{halved}: text {HALF_A_PAIR}; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
+                       "was started.", {halved: f"text {HALF_A_PAIR}"})
     encoded_size = len(dumps(payload))
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(

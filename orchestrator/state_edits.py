@@ -38,6 +38,7 @@ from pydantic_core import ErrorDetails
 from orchestrator.blobs import BLOB_KEY
 from orchestrator.state import dumps, unserializable_at
 from orchestrator.value_errors import (
+    HALF_A_PAIR,
     WHOLE_STATE,
     has_lone_surrogate,
     key_path,
@@ -177,8 +178,8 @@ def _refuse_not_unicode(key: str, value: Any) -> None:
     PostgreSQL refuses it in the decision's and the item's JSON, where it was a 500."""
     path = text_at(value, key, has_lone_surrogate)
     if path is not None:
-        raise StateEditRefused(f"{path}: the text holds half of a UTF-16 surrogate pair (such as \\ud800), which "
-                               "is not a character; type whole characters, then try again. Nothing was changed.",
+        raise StateEditRefused(f"{path}: the text {HALF_A_PAIR}; type whole characters, then try again. Nothing "
+                               "was changed.",
                                {key: "holds half of a surrogate pair, which is not a character"},
                                {path: "holds half of a surrogate pair, which is not a character"})
 

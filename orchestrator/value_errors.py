@@ -293,6 +293,10 @@ def has_nul(text: str) -> bool:
     return "\x00" in text
 
 
+# How every surface says it of a text, a key or a value: "the label's value holds half of …".
+HALF_A_PAIR = "holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a character"
+
+
 def has_lone_surrogate(text: str) -> bool:
     """Half of a UTF-16 surrogate pair (a "\\ud800" escape with no partner) is not a character: PostgreSQL
     refuses it, and Python cannot encode it as UTF-8."""

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from orchestrator.value_errors import annotation_bare, has_lone_surrogate, json_problem, text_at
+from orchestrator.value_errors import HALF_A_PAIR, annotation_bare, has_lone_surrogate, json_problem, text_at
 
 PREFIX = "arg-"
 NONE_LABEL = "(none)"
@@ -320,8 +320,7 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
                 if text_at(edits[row.name], row.name, has_lone_surrogate) is not None:
                     # A "\ud800" escape with no partner: not a character, and the page showing the value back
                     # could not encode it (a 500). The box keeps the escape as typed.
-                    errors[row.name] = ("holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a "
-                                        "character; type whole characters, or restore the original.")
+                    errors[row.name] = f"{HALF_A_PAIR}; type whole characters, or restore the original."
                     edits[row.name] = Unread(raw)
         elif row.widget == "number":
             info = schema.model_fields.get(row.name)

@@ -30,7 +30,14 @@ from orchestrator.selectors import (
     run_summary,
 )
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
-from orchestrator.value_errors import KeyRepeated, has_lone_surrogate, json_problem, object_once_each, text_at
+from orchestrator.value_errors import (
+    HALF_A_PAIR,
+    KeyRepeated,
+    has_lone_surrogate,
+    json_problem,
+    object_once_each,
+    text_at,
+)
 from review.permissions import decide_refusal, may_decide
 from review.selectors import pending_item_for_run
 from review.services import DecisionInput, review_decide
@@ -61,9 +68,8 @@ def _parse_json(text: str, flag: str) -> Any:
     if where is not None:
         # A \ud800 escape with no partner is not a character: no query, digest or JSON column takes it (a
         # UnicodeEncodeError traceback from `runs fork --override`).
-        raise CommandError(f"{flag}: {where or 'the value'} holds half of a UTF-16 surrogate pair (such as \\ud800), "
-                           "which is not a character; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
-                           "was done.")
+        raise CommandError(f"{flag}: {where or 'the value'} {HALF_A_PAIR}; write whole characters, or a "
+                           "\\uXXXX\\uXXXX pair. Nothing was done.")
     return value
 
 
