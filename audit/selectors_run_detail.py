@@ -13,7 +13,7 @@ from orchestrator.cost_admin import budget_item_facts
 from orchestrator.diffs import Change, state_diff
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
-from orchestrator.roles import ADMIN, user_has_role
+from orchestrator.roles import ADMIN, person_name, user_has_role
 from orchestrator.state import loads
 from review.markdown import render_inline
 from review.models import ItemKind, ItemStatus, ReviewItem
@@ -87,7 +87,7 @@ def run_timeline(run: Run, *, after: int = -1, limit: int = TIMELINE_PAGE) -> di
             "created_at": cp.created_at, "duration_ms": cp.duration_ms,
             "wait_s": (cp.created_at - previous_at).total_seconds() if previous_at else None,
             "tokens": cp.input_tokens + cp.output_tokens, "cost": cp.cost, "retries": max(0, cp.attempt - 1),
-            "actor": (cp.actor.get_full_name() or cp.actor.username) if cp.actor_id else "", "gate": meta.get("gate") or meta.get("loop_guard"),
+            "actor": person_name(cp.actor) if cp.actor_id else "", "gate": meta.get("gate") or meta.get("loop_guard"),
             "decision": meta.get("decision"), "reason": meta.get("reason", ""),
             "fork_of": (meta.get("parent"), meta.get("step")) if cp.source == "fork" else None,
         })

@@ -16,6 +16,7 @@ from orchestrator import spend
 from orchestrator.budgets import amount_text, budget_holds_revoke, money
 from orchestrator.models import Budget, CostSettings, ModelPrice, Run
 from orchestrator.registry import workflows
+from orchestrator.roles import person_name
 from orchestrator.selectors import run_label_pairs
 from orchestrator.services import RunError
 from orchestrator.state import loads
@@ -128,7 +129,7 @@ class BudgetChangedMeanwhile(CostAdminError):
     def __init__(self, budget: Budget, *, theirs: dict[str, str]) -> None:
         self.budget = budget
         who = budget.updated_by
-        name = f"{who.get_full_name() or who.username}, {who.username}" if who else "name not recorded"
+        name = f"{person_name(who)}, {who.username}" if who else "name not recorded"
         values = ", ".join(f"{field} {value}" for field, value in theirs.items())
         super().__init__(
             f"Someone else ({name}) changed this budget at {budget.updated_at:%Y-%m-%d %H:%M:%S} UTC, after you "

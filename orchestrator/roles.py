@@ -38,6 +38,11 @@ SECTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
 }
 
 
+def person_name(user: Any) -> str:
+    """Whom people know: the user's full name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
 def user_groups(user: Any) -> frozenset[str]:
     """Every group the user is in: their roles, and the reviewer groups a workflow's gates may name
     besides them ("legal", "finance"), made in the admin site."""

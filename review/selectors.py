@@ -19,7 +19,7 @@ from orchestrator.cost_admin import budget_item_short
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
-from orchestrator.roles import ADMIN, user_groups, user_may_open, user_roles
+from orchestrator.roles import ADMIN, person_name, user_groups, user_may_open, user_roles
 from orchestrator.selectors import pending_gate_summary
 from orchestrator.services import RunError, run_get
 from orchestrator.state import loads
@@ -376,7 +376,7 @@ class OtherApprovers:
 def _names(users: QuerySet, limit: int = 3) -> str:
     people = list(users.order_by("first_name", "last_name", "username")[: limit + 1])
     total = users.count() if len(people) > limit else len(people)
-    names = [u.get_full_name() or u.username for u in people[:limit]]
+    names = [person_name(u) for u in people[:limit]]
     if total > limit:
         return f"{', '.join(names)} and {total - limit} more"
     return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -486,7 +486,7 @@ def fork_edits(run: Run) -> ForkEdits | None:
     if first is None:
         return None
     if first.actor is not None:
-        by, username = first.actor.get_full_name() or first.actor.username, first.actor.username
+        by, username = person_name(first.actor), first.actor.username
     else:  # made before forks recorded a user: the ledger names whoever it was given
         by = username = (LedgerEntry.objects.filter(chain=run.thread_id, kind="fork")
                          .values_list("actor", flat=True).first() or "")

@@ -10,6 +10,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from orchestrator.roles import person_name
 from review.models import DECISION_DONE
 
 register = template.Library()
@@ -62,6 +63,4 @@ def decision_done(decision: str) -> str:
 @register.filter
 def person(user: Any) -> str:
     """Whom people know: the full name, else the username; "the system" where no one acted."""
-    if user is None:
-        return "the system"
-    return user.get_full_name() or user.get_username()
+    return "the system" if user is None else person_name(user)
