@@ -62,7 +62,7 @@ def _load_item(request: Request, pk: int) -> ReviewItem:
     try:
         return ReviewItem.objects.select_related("run", "claimed_by", "decided_by").get(pk=pk)
     except ReviewItem.DoesNotExist:
-        raise Http404(_sentence(no_such_item(pk)) + ".") from None
+        raise _not_found(pk) from None
 
 
 def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewItem:
@@ -72,7 +72,7 @@ def _get_item(request: Request, pk: int, *, deciding: bool = False) -> ReviewIte
     try:
         assert_may_read_item(request.user, item)
     except ItemHidden:
-        raise Http404(_sentence(no_such_item(pk)) + ".") from None
+        raise _not_found(pk) from None
     if deciding:
         assert_may_decide(request.user, item)
     return item
@@ -128,7 +128,7 @@ def item_status(request: Request, pk: int) -> HttpResponse:
     item = _load_item(request, pk)
     if not may_read_item(request.user, item):
         if not item_moved_away(request.user, item):
-            raise Http404(_sentence(no_such_item(pk)) + ".")
+            raise _not_found(pk)
         # Escalated away from the viewer's groups while their page was open: say so instead of a
         # 403 that htmx would not swap in, which would leave the page's buttons active.
         return render(request, "review/_item_moved.html", {"group": item.reviewer_group})
@@ -273,6 +273,11 @@ def _done_message(item: ReviewItem) -> tuple[int, str]:
             done, budget.name, money(budget.cap), money(needed), reverse("audit:budgets"))
     status = Run.objects.values_list("status", flat=True).get(pk=item.run_id)
     return messages.SUCCESS, f"{done} {_RUN_AFTER.get(status, f'The run is {status}.')}"
+
+
+def _not_found(pk: int) -> Http404:
+    """The 404 of an item id that is not there, or not there for this user: the same words for both."""
+    return Http404(_sentence(no_such_item(pk)) + ".")
 
 
 def _sentence(text: str) -> str:
