@@ -219,11 +219,10 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
             run_enqueue(run.pk)
     except IntegrityError:
         # The thread id is taken: by this request's first send (return its run), or by another run.
-        made = _started_by(request_key, thread_id=thread_id, actor=actor)
+        made, first_input = _started_by(request_key, thread_id=thread_id, actor=actor)
         if made is None:
             raise ThreadIdTaken(f"thread id {thread_id!r} is already used by another run; pick another or omit it.") \
                 from None
-        first_input = Checkpoint.objects.filter(run=made, step=0).values_list("snapshot", flat=True).first()
         if (made.workflow, made.labels, first_input) != (workflow, labels, dumps(state)):
             raise StartKeyReused(f"this form already started run {made.thread_id} with other input or labels; it "
                                  "now carries a new key: start again to start another run.",
@@ -232,16 +231,19 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     return run
 
 
-def _started_by(request_key: str | None, *, thread_id: str, actor: Any) -> Run | None:
-    """The run under `thread_id` if a send of this request (`request_key`, by `actor`) started it.
-    Read after the unique index refused the insert: the first send had committed by then."""
+def _started_by(request_key: str | None, *, thread_id: str, actor: Any) -> tuple[Run | None, str | None]:
+    """(the run under `thread_id`, its input as checkpoint 0 stored it) if a send of this request
+    (`request_key`, by `actor`) started it, else (None, None). Read after the unique index refused the
+    insert: the first send had committed by then."""
     if request_key is None:
-        return None
+        return None, None
     made = Run.objects.filter(thread_id=thread_id).first()
     if made is None or made.created_by_id != getattr(actor, "pk", None):
-        return None
-    meta = Checkpoint.objects.filter(run=made, step=0).values_list("meta", flat=True).first()
-    return made if (loads(meta or "{}") or {}).get("request_key") == request_key else None
+        return None, None
+    first = Checkpoint.objects.filter(run=made, step=0).values("meta", "snapshot").first() or {}
+    if (loads(first.get("meta") or "{}") or {}).get("request_key") != request_key:
+        return None, None
+    return made, first["snapshot"]
 
 
 def _name(actor: Any) -> str | None:
