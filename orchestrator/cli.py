@@ -59,6 +59,23 @@ def date_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def loop_arguments(parser: argparse.ArgumentParser, *, doing: str, pauses: str, default: str) -> None:
+    """--loop ("keep `doing` until SIGTERM or Ctrl-C") and --every (the pause between its `pauses`,
+    `default` when not given); loop_every_checked refuses --every without --loop."""
+    parser.add_argument("--loop", action="store_true", help=f"keep {doing} until SIGTERM or Ctrl-C")
+    parser.add_argument("--every", type=seconds_arg, default=None,
+                        help=f"with --loop: seconds between {pauses}, above 0 (default {default})")
+    parser.set_defaults(loop_parser=parser, loop_pauses=pauses)
+
+
+def loop_every_checked(opts: dict[str, Any], *, once: str) -> None:
+    """Refuse --every without --loop as a usage error: one pass has no pause, and `reconcile --every 5`
+    ran once and exited, as if the number were a loop's setting. `once`: how to do a single pass."""
+    if opts["every"] is not None and not opts["loop"]:
+        opts["loop_parser"].error(f"--every is the pause between the {opts['loop_pauses']} of --loop: add --loop, "
+                                  f"or leave out --every {once}")
+
+
 def seconds_arg(text: str) -> float:
     """A positive number of seconds: 0 or less would make a loop spin without pausing."""
     try:

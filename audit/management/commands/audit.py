@@ -51,10 +51,11 @@ from orchestrator.cli import (
     OperatorCommand,
     date_arg,
     label_arg,
+    loop_arguments,
+    loop_every_checked,
     output_arg,
     plural,
     run_named,
-    seconds_arg,
     user_with_role,
 )
 from orchestrator.roles import ADMIN
@@ -111,10 +112,7 @@ class Command(OperatorCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         seal = sub.add_parser("seal", help="sign a Merkle tree head over every finished, unsealed entry")
-        seal.add_argument("--loop", action="store_true", help="keep sealing until SIGTERM or Ctrl-C")
-        seal.add_argument("--every", type=seconds_arg, default=None,
-                          help="with --loop: seconds between seals, above 0 (default GATEHOUSE_SEAL_SECONDS)")
-        self._seal_parser = seal  # --every without --loop is a usage error (_seal)
+        loop_arguments(seal, doing="sealing", pauses="seals", default="GATEHOUSE_SEAL_SECONDS")
 
         verify = sub.add_parser("verify", help="recompute chains, Merkle roots and signatures")
         verify.add_argument("--run", help="one run's thread id (the run is verified whole)")
@@ -167,10 +165,7 @@ class Command(OperatorCommand):
     def _seal(self, opts: dict[str, Any]) -> None:
         from django.conf import settings
 
-        if opts["every"] is not None and not opts["loop"]:
-            # One pass has no pause: `audit seal --every 60` sealed once and exited, as if it were a loop's setting.
-            self._seal_parser.error("--every is the pause between the seals of --loop: add --loop, or leave out "
-                                    "--every to seal once")
+        loop_every_checked(opts, once="to seal once")
         if opts["loop"]:
             every = opts["every"] or settings.GATEHOUSE_SEAL_SECONDS
             if seal_loop(interval=every, stdout=self.stdout) == signal.SIGINT:

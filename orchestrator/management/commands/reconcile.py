@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import CommandParser
 from django.db import close_old_connections
 
-from orchestrator.cli import OperatorCommand, plural, seconds_arg
+from orchestrator.cli import OperatorCommand, loop_arguments, loop_every_checked, plural
 from orchestrator.reconciler import runs_reconcile
 
 
@@ -20,16 +20,10 @@ class Command(OperatorCommand):
     interrupted = "reconcile stopped; a pass is safe to interrupt, the next one enqueues what this one did not"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--loop", action="store_true", help="keep reconciling until SIGTERM or Ctrl-C")
-        parser.add_argument("--every", type=seconds_arg, default=None,
-                            help="with --loop: seconds between passes, above 0 (default GATEHOUSE_RECONCILE_SECONDS)")
-        self._parser = parser  # --every without --loop is a usage error (handle)
+        loop_arguments(parser, doing="reconciling", pauses="passes", default="GATEHOUSE_RECONCILE_SECONDS")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        if opts["every"] is not None and not opts["loop"]:
-            # One pass has no pause: `reconcile --every 5` ran once and exited, as if it were a loop's setting.
-            self._parser.error("--every is the pause between the passes of --loop: add --loop, or leave out "
-                               "--every for one pass")
+        loop_every_checked(opts, once="for one pass")
         every = opts["every"] or settings.GATEHOUSE_RECONCILE_SECONDS
         stop = threading.Event()
         # SIGTERM ends the loop between passes; a pass is safe to interrupt anyway.
