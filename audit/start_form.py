@@ -17,7 +17,7 @@ from django.http import QueryDict
 from audit.fork_form import type_name
 from orchestrator.graph import Graph
 from orchestrator.registry import workflows
-from orchestrator.value_errors import KeyRepeated, json_problem, object_once_each
+from orchestrator.value_errors import JsonUnreadable, json_problem, json_value_read
 from review.edit_form import limits_note
 
 # What a required field's placeholder in the example input is, by its JSON schema type.
@@ -107,14 +107,12 @@ def read_input(text: str) -> tuple[Any, str]:
         return {}, ""
     try:
         # strict=False: a line break typed inside text is taken as one, as the fork form takes it.
-        return json.loads(text, strict=False, object_pairs_hook=object_once_each), ""
-    except KeyRepeated as exc:
-        return None, f"gives the key {exc.args[0]!r} more than once in one object; give it once"
+        return json_value_read(text, strict=False), ""
+    except JsonUnreadable as exc:
+        return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, (f"is not valid JSON: {json_problem(exc)}. Keys and text need double quotes, e.g. "
                       '{"topic": "hello"}')
-    except (ValueError, RecursionError):  # a whole number of more than 4,300 digits, or nesting too deep
-        return None, "holds a whole number of more than 4,300 digits, or nests too deeply, to be read; no field takes one"
 
 
 def read_labels(text: str) -> tuple[dict[str, str], str]:

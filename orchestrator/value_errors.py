@@ -288,6 +288,27 @@ def object_once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return value
 
 
+class JsonUnreadable(ValueError):
+    """Text json_value_read cannot take, though it may be JSON; args[0] says why, as what the text does
+    ("gives the key 'a' more than once in one object; give it once")."""
+
+
+def json_value_read(text: str, *, strict: bool = True) -> Any:
+    """A JSON value typed into a form or on a command line. json.JSONDecodeError for text that is not
+    JSON (each caller says how to write it there); JsonUnreadable for a key given twice in one object,
+    and for what json refuses otherwise, a whole number of more than 4,300 digits or nesting deeper
+    than Python recurses (a traceback before). `strict=False` takes line breaks typed inside text."""
+    try:
+        return json.loads(text, strict=strict, object_pairs_hook=object_once_each)
+    except KeyRepeated as exc:
+        raise JsonUnreadable(f"gives the key {exc.args[0]!r} more than once in one object; give it once") from None
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError):
+        raise JsonUnreadable("holds a whole number of more than 4,300 digits, or nests too deeply, to be read; no "
+                             "field takes one") from None
+
+
 def has_nul(text: str) -> bool:
     """PostgreSQL stores no NUL character in text or JSON."""
     return "\x00" in text

@@ -32,10 +32,10 @@ from orchestrator.selectors import (
 from orchestrator.services import RunError, run_cancel, run_get, run_retry, run_start
 from orchestrator.value_errors import (
     HALF_A_PAIR,
-    KeyRepeated,
+    JsonUnreadable,
     has_lone_surrogate,
     json_problem,
-    object_once_each,
+    json_value_read,
     text_at,
 )
 from review.permissions import decide_refusal, may_decide
@@ -51,19 +51,14 @@ DIFF_VALUE_WIDTH = 120  # characters of a value `runs diff` shows; --json has th
 
 def _parse_json(text: str, flag: str) -> Any:
     try:
-        value = json.loads(text, object_pairs_hook=object_once_each)
-    except KeyRepeated as exc:
-        raise CommandError(f"{flag} gives the key {exc.args[0]!r} more than once in one object; give it once. "
-                           "Nothing was done.") from None
+        value = json_value_read(text)
+    except JsonUnreadable as exc:
+        raise CommandError(f"{flag} {exc}. Nothing was done.") from None
     except json.JSONDecodeError as exc:
         raise CommandError(
             f"{flag} is not valid JSON ({json_problem(exc)}); "
             f"quote it for the shell, e.g. {flag} '{JSON_EXAMPLES.get(flag, STATE_EXAMPLE)}'."
         ) from None
-    except (ValueError, RecursionError):
-        # json's other refusals, as the API words them: a traceback here before.
-        raise CommandError(f"{flag} holds a whole number of more than 4,300 digits, or nests too deeply, to be read; "
-                           "no field takes one. Nothing was done.") from None
     where = text_at(value, "", has_lone_surrogate)
     if where is not None:
         # A \ud800 escape with no partner is not a character: no query, digest or JSON column takes it (a
