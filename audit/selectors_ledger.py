@@ -175,8 +175,9 @@ WHERE_THREAD_IDS_ARE = "the Run column of the decision log, or of the entries on
 def unknown_run_message(thread_id: str) -> str:
     """The refusal of a thread id no run has: where to copy a real one, and the runs whose id holds
     what was typed (a part of an id, a different case), if any."""
-    similar = list(Run.objects.filter(text_contains("orchestrator_run.thread_id", thread_id.strip())).order_by("-created_at", "-id")
-                   .values_list("thread_id", flat=True)[:3]) if thread_id.strip() else []
+    typed = thread_id.strip()
+    similar = list(Run.objects.filter(text_contains("orchestrator_run.thread_id", typed)).order_by("-created_at", "-id")
+                   .values_list("thread_id", flat=True)[:3]) if typed else []
     hint = f"; the thread ids of these runs contain what you typed: {', '.join(similar)}" if similar else ""
     return f"no run {thread_id!r}: copy its thread id exactly as it appears in {WHERE_THREAD_IDS_ARE}{hint}"
 

@@ -125,7 +125,8 @@ def read_labels(text: str) -> tuple[dict[str, str], str]:
         key, sep, value = line.partition("=")
         key, value = key.strip(), value.strip()
         if not sep:
-            return {}, f"line {number} ({line.strip()[:40]!r}) is not key=value; write one label a line, e.g. customer=acme-42"
+            return {}, (f"line {number} ({line.strip()[:40]!r}) is not key=value; write one label a line, "
+                        "e.g. customer=acme-42")
         if key in labels:
             return {}, f"line {number} gives the label {key!r} again; give each label once"
         labels[key] = value

@@ -43,7 +43,8 @@ def _seed(calls: int) -> None:
         cursor.execute("TRUNCATE orchestrator_spendevent RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM orchestrator_run WHERE thread_id LIKE 'bench-costs-%%'")
         insert_runs(cursor, prefix="bench-costs-", count=runs, workflows=WORKFLOWS, step=str(CALLS_PER_RUN),
-                    labels=f"json_build_object('department', 'dept_' || (g %% 7), 'customer', 'cust_' || (g %% {CUSTOMERS}))",
+                    labels="json_build_object('department', 'dept_' || (g %% 7), "
+                           f"'customer', 'cust_' || (g %% {CUSTOMERS}))",
                     created_at=f"now() - ((g %% {DAYS}) || ' days')::interval")
         cursor.execute(
             """

@@ -68,7 +68,8 @@ def user_in_group(username: str, group: str) -> Any:
     return user
 
 
-def time_get(client: Any, url: str, repeat: int, headers: dict | None = None, *, warm: int = 1) -> tuple[float, float, Any]:
+def time_get(client: Any, url: str, repeat: int, headers: dict | None = None, *,
+             warm: int = 1) -> tuple[float, float, Any]:
     """(median ms, worst ms, the last response) of `repeat` GETs after `warm` unmeasured ones."""
     for _ in range(warm):  # caches, the connection, prepared plans
         client.get(url, headers=headers or {})

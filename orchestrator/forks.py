@@ -6,7 +6,8 @@
   2. Check the edits as a gate's are checked (orchestrator.state_edits: the state schema, no typed
      blob pointers); refuse with the field, the key path and the reason.
   3. In one transaction: lock the parent row (refuse a run a worker is advancing: appending to
-     its chain would fence that worker off; and one erased or pruned while the fork waited for it), create the fork run, write its checkpoint 0 (the
+     its chain would fence that worker off; and one erased or pruned while the fork waited for
+     it), create the fork run, write its checkpoint 0 (the
      parent's state plus the edits, source "fork", attributed to the actor), append "fork" to the
      fork's chain and "forked" to the parent's chain (guarded by the parent's ledger length).
      The parent's checkpoints are never touched.
