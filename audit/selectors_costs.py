@@ -16,6 +16,7 @@ from django.db.models import Count, Window
 from audit.date_range import date_range_parse, day_end, day_start
 from audit.spreadsheet import csv_text
 from orchestrator import cost_admin, cost_alerts
+from orchestrator.array_match import matches_any
 from orchestrator.label_keys import label_keys_all
 from orchestrator.models import TERMINAL_STATUSES, Budget, BudgetUsage, CostAlert, Delivery, Run, RunStatus
 from orchestrator.registry import workflows
@@ -171,7 +172,7 @@ def budget_rows(*, today: date | None = None) -> list[dict[str, Any]]:
             # usage row by its key, where every usage row the budget ever had was read and sorted
             # (0.4 s per refresh at a million runs), and a finished run held the bar for good. Their
             # number comes with the costliest (a window over the same rows, not a second pass).
-            usage = (usage.filter(run_key__in=Run.objects.filter(status__in=IN_PROGRESS).values("id"))
+            usage = (usage.filter(matches_any("run_key", Run.objects.filter(status__in=IN_PROGRESS).values("id")))
                      .annotate(runs=Window(Count("pk"))))
         usage = usage.order_by("-spent").first()
         runs = (usage.runs if usage else 0) if budget.scope == "run" else None

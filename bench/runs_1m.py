@@ -8,6 +8,8 @@ requests through Django's test client as a logged-in engineer: the first page, e
 page offers (workflow, a rare status, a customer label, a thread id typed whole or in part, a text
 no run has, one day, a cost floor), a page from the middle of the list, and the htmx refresh.
 Each row prints how many runs the page listed. Target: every one under 100 ms (median), as the inbox.
+Then the budgets page as an admin, with a per-run cap that has a usage row for every run (the 15,000
+runs in progress are the ones its bar reads), against its read before session 21.
 
 Runs against a scratch database `gatehouse_bench_runs` on the embedded (or configured) Postgres.
 """
@@ -25,12 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.pages import alternated, insert_runs, setup_database, time_pages, user_in_group  # noqa: E402
+from bench.pages import alternated, insert_runs, setup_database, time_get, time_pages, user_in_group  # noqa: E402
 
 TARGET_MS = 100.0
 WORKFLOWS = 20
 CUSTOMERS = 2000
 SPACING_S = 30  # a run every 30 s: a million runs is 347 days
+PER_RUN_BUDGET = "bench per run"
 
 
 def _seed(runs: int) -> None:
@@ -51,6 +54,18 @@ def _seed(runs: int) -> None:
         cursor.execute("ANALYZE orchestrator_run")
         cursor.execute("SELECT count(*) FROM orchestrator_run")
         (count,) = cursor.fetchone()
+        # A per-run cap every bench run spent under (the budgets page's bar reads the runs in progress).
+        cursor.execute("DELETE FROM orchestrator_budgetusage WHERE budget_id IN "
+                       "(SELECT id FROM orchestrator_budget WHERE name = %s)", [PER_RUN_BUDGET])
+        cursor.execute("DELETE FROM orchestrator_budget WHERE name = %s", [PER_RUN_BUDGET])
+        cursor.execute("INSERT INTO orchestrator_budget (name, scope, match, period, cap, soft_thresholds, active,"
+                       " created_at, updated_at, version) VALUES (%s, 'run', '', 'total', 5, '[]', true, now(), now(), 0)"
+                       " RETURNING id", [PER_RUN_BUDGET])
+        (budget,) = cursor.fetchone()
+        cursor.execute("INSERT INTO orchestrator_budgetusage (budget_id, period_start, run_key, spent, reserved,"
+                       " alerted_pct, updated_at) SELECT %s, '1970-01-01', id, (id %% 5000) / 1000.0, 0, 0, now()"
+                       " FROM orchestrator_run WHERE thread_id LIKE 'bench-runs-%%'", [budget])
+        cursor.execute("ANALYZE orchestrator_budgetusage")
     print(f"seeded {runs:,} runs ({count:,} in the table) in {time.perf_counter() - started:.1f} s")
 
 
@@ -103,6 +118,36 @@ def _compare_with_reference(runs: int, repeat: int) -> None:
         print(f"  {label:<26} {a:8.1f} ms   reference {b:8.1f} ms   x{b / a:.0f}")
 
 
+def _budgets_reference() -> None:
+    """The per-run cap's read before session 21: the runs in progress as `IN (SELECT …)`, which the
+    planner answers by hashing them and reading every usage row the budget ever had."""
+    from django.db.models import Count, Window
+
+    from audit.selectors_costs import IN_PROGRESS
+    from orchestrator.models import BudgetUsage, Run
+
+    (BudgetUsage.objects.filter(budget__name=PER_RUN_BUDGET, period_start="1970-01-01",
+                                run_key__in=Run.objects.filter(status__in=IN_PROGRESS).values("id"))
+     .annotate(runs=Window(Count("pk"))).order_by("-spent").first())
+
+
+def _compare_budgets(repeat: int) -> None:
+    from django.test import Client
+
+    from audit.selectors_costs import budget_rows
+
+    client = Client()
+    client.force_login(user_in_group("bench-admin", "admin"))
+    median, worst, response = time_get(client, "/costs/budgets/", repeat)
+    rows = [r for r in budget_rows() if r["budget"].name == PER_RUN_BUDGET]
+    verdict = "OK" if median < TARGET_MS else "OVER"
+    print(f"\nBudgets page, per-run cap over every run ({rows[0]['runs']:,} in progress): median {median:.1f} ms"
+          f"  max {worst:.1f} ms  {verdict}")
+    a, b = alternated(budget_rows, _budgets_reference, repeat)
+    print(f"  its reads (every budget) {a:8.1f} ms   reference (the per-run cap's read alone) {b:8.1f} ms   "
+          f"x{b / a:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1_000_000)
@@ -134,6 +179,7 @@ def main() -> None:
     ]
     over = time_pages(client, cases, repeat=args.repeat, target_ms=TARGET_MS, row_marker='data-testid="run-row"')
     _compare_with_reference(args.runs, args.repeat)
+    _compare_budgets(args.repeat)
     print(f"\nresult: every page under {TARGET_MS:.0f} ms" if not over else f"\nresult: OVER TARGET: {', '.join(over)}")
 
 
