@@ -102,17 +102,20 @@ class StartForm:
 
 
 def read_input(text: str) -> tuple[Any, str]:
-    """(the input box's JSON, "") or (None, what is wrong and where). An empty box is `{}`."""
+    """(the input box's JSON object, "") or (None, what is wrong and where). An empty box is `{}`."""
     if not text.strip():
         return {}, ""
     try:
         # strict=False: a line break typed inside text is taken as one, as the fork form takes it.
-        return json_value_read(text, strict=False), ""
+        value = json_value_read(text, strict=False)
     except JsonUnreadable as exc:
         return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, (f"is not valid JSON: {json_problem(exc)}. Keys and text need double quotes, e.g. "
                       '{"topic": "hello"}')
+    if not isinstance(value, dict):  # said here: run_start would read `null` as no input, i.e. `{}`
+        return None, 'must be a JSON object whose keys are state fields, e.g. {"topic": "hello"}'
+    return value, ""
 
 
 def read_labels(text: str) -> tuple[dict[str, str], str]:

@@ -129,7 +129,9 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
         # outside runs (exports, erasures, alerts).
         raise RunError(f"thread id {SYSTEM_CHAIN!r} is reserved for the ledger's system chain; pick another or omit it.",
                        {"thread_id": "is reserved for the ledger's system chain; pick another"})
-    payload = input or {}
+    # None is no input; any other value that is not an object is refused, empty or not (`[]`, `0`,
+    # `false` and `""` started a run as `{}` while `[1]` and `true` were refused).
+    payload = {} if input is None else input
     if not isinstance(payload, dict):
         raise RunError("input must be a JSON object whose keys are state fields.",
                        {"input": "must be a JSON object whose keys are state fields"})

@@ -151,6 +151,9 @@ class Command(OperatorCommand):
 
     def _start(self, opts: dict[str, Any]) -> None:
         payload = _parse_json(opts["input"], "--input")
+        if not isinstance(payload, dict):  # run_start reads None as no input: `--input null` would be `{}`
+            raise CommandError(f"--input must be a JSON object whose keys are state fields, e.g. --input "
+                               f"'{STATE_EXAMPLE}'. Nothing was done.")
         run = run_start(workflow=opts["workflow"], input=payload, thread_id=opts.get("thread_id"),
                         labels=dict(opts["label"]), actor=user_named(opts["actor"]) if opts.get("actor") else None)
         self.stdout.write(run.thread_id)
