@@ -156,6 +156,12 @@ def budget_update(*, budget: Budget, data: BudgetInput, actor: Any, version: int
     the budget since, BudgetChangedMeanwhile and nothing is saved, unless this edit leaves it as that
     save did. None: whatever the version (a cap raise, checked against the locked cap by its caller)."""
     locked = Budget.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=budget.pk)
+    if version is not None and not 0 <= version <= locked.version:
+        # Edited by hand or built by a script: no save made it, so none is blamed (and one past the
+        # column's range was a 500 as this save's version + 1).
+        raise CostAdminError(f"Reload the page and make your change again: this form says it was opened on version "
+                             f"{version} of the budget, which it never had (it is at version {locked.version}). "
+                             "Nothing was saved.")
     _check_budget(data, current=locked)
     before = _snapshot(locked)
     fields = {"name": data.name, "scope": data.scope, "match": _match(data), "period": data.period, "cap": data.cap,
