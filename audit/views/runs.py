@@ -273,8 +273,11 @@ def regression(request: Request) -> HttpResponse:
     candidates = list(filters.queryset().exclude(status=RunStatus.RUNNING).order_by("-created_at")[:200]) \
         if filters.workflow and not filters.errors else []
     try:
-        limit = max(1, min(200, int(context["limit"])))
+        limit = int(context["limit"])
     except ValueError:
+        limit = 0
+    if not 1 <= limit <= 200:
+        # Refused as text is: read as 1 or as 200, "At most 0" replayed a run and 500 fewer than asked.
         limit = 20
         context["errors"]["limit"] = "a number of runs from 1 to 200"
     candidates = candidates[:limit]
