@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from orchestrator.registry import WorkflowModuleError
+from orchestrator.roles import user_has_role
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ class FormSizeLimit:
     DATA_UPLOAD_MAX_MEMORY_SIZE has to admit an API request carrying a run input of up to
     GATEHOUSE_MAX_INPUT_BYTES (16 MB by default); without this, every form, the login page
     included, would accept bodies that large too. The refusal is Django's own (a 400 page that says
-    why, config.views.bad_request). The start page, whose form carries a run input, takes what the API takes.
+    why, config.views.bad_request). The start page, whose form carries a run input, takes what the API takes,
+    from the roles that may start runs. Placed after the session and authentication middleware to know
+    who sends (neither reads the body; the first to read it is the CSRF check, in process_view).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -44,13 +47,15 @@ class FormSizeLimit:
 def _takes_a_run_input(request: HttpRequest) -> bool:
     """The start page's form carries a run input, which may be as large as the API takes: Django's
     DATA_UPLOAD_MAX_MEMORY_SIZE bounds its body as it bounds the API's, and run_start refuses an input over
-    GATEHOUSE_MAX_INPUT_BYTES by name, with the form shown back as typed. (Looked up only for a body over
-    the form limit.)"""
+    GATEHOUSE_MAX_INPUT_BYTES by name, with the form shown back as typed. Only from a user of the roles
+    the view names (`takes_a_run_input`): anyone else would be refused by the view anyway, after the
+    CSRF check had read their 16 MB. (Looked up only for a body over the form limit.)"""
     try:
         match = resolve(request.path_info)
     except Resolver404:
         return False
-    return getattr(match.func, "takes_a_run_input", False)
+    roles = getattr(match.func, "takes_a_run_input", ())
+    return bool(roles) and user_has_role(request.user, *roles)
 
 
 class HealthzAnyHost:

@@ -93,12 +93,14 @@ MIDDLEWARE = [
     # First: load balancers probe /healthz by the instance's address, which is in no ALLOWED_HOSTS.
     "config.middleware.HealthzAnyHost",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.FormSizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (the start page takes a run-input-sized body from those who may start runs);
+    # before anything reads the body.
+    "config.middleware.FormSizeLimit",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

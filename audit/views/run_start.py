@@ -64,8 +64,9 @@ def run_start_page(request: Request) -> HttpResponse:
     return _page(request, choices, form, errors, message, taken, status=422)
 
 
-# The page's form sends the run's input, which may be as large as the API takes (config.middleware).
-run_start_page.takes_a_run_input = True  # type: ignore[attr-defined]
+# The page's form sends the run's input, which may be as large as the API takes, from these roles
+# (config.middleware).
+run_start_page.takes_a_run_input = RUN_STARTERS  # type: ignore[attr-defined]
 
 
 def _initial_form(choices: list[Any], asked: str) -> StartForm:
