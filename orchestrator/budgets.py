@@ -231,8 +231,9 @@ _USAGE_JOIN = _in_sql(f"""
 # frees room that the crashed worker's calls could not settle anyway.
 _RESERVE = f"""
 WITH lease AS (
-  -- A locking read (it does not block the claim's non-key UPDATE): it sees the newest committed
-  -- run row, so a claim that committed while this statement waited for usage-row locks counts.
+  -- A locking read: a claim or a cancel (both lock the run row FOR UPDATE) that is open or
+  -- committed while this statement waited for usage-row locks makes it read the row again, and
+  -- the moved token refuses the hold.
   SELECT 1 FROM orchestrator_run
   WHERE id = %(run)s AND lease_token = %(lease)s AND status = 'running' FOR KEY SHARE
 ), app AS (

@@ -63,12 +63,32 @@ log = logging.getLogger("gatehouse.executor")
 # outside Postgres depends on it being durable. The worker's first durable commit (a journal row
 # or a step) flushes the WAL up to and including the claim; a crash before that loses the claim
 # and the run is simply claimed again.
+#
+# The run row is locked FOR UPDATE before it is updated, as a cancel locks it. A plain UPDATE of
+# these columns is a no-key update, which does not conflict with the FOR KEY SHARE lock by which a
+# journal insert checks the lease (orchestrator.journal): the worker that lost the run could
+# still journal a call under its old token while this claim was open, and its row became visible
+# only after the new worker had read the journal (its commit waits for the WAL flush; this one
+# does not). The new worker paid for the call again and crashed on the journal's unique key, its
+# own spend row rolled back: a billed call missing from the costs page. With the lock,
+#   1. a journal insert that came first holds the claim until it commits: the new worker reads
+#      the journal after that, finds the call and reuses it, unpaid;
+#   2. one that comes second waits for the claim to commit, reads the row again, finds the token
+#      moved on and records nothing: the stale worker's settlement counts the call in the run's
+#      totals (budgets._FENCED_CALL_COUNTED), and the new worker pays for its own.
+# A budget hold's lease check (budgets._RESERVE) waits the same way. The cost is one row lock per
+# claim, not per call: the journal's hot path is unchanged.
 _CLAIM = f"""
-WITH c AS (
+WITH claimable AS (
+  SELECT id FROM orchestrator_run
+  WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
+  FOR UPDATE
+), c AS (
   UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
          lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
          updated_at = statement_timestamp()
-  WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
+  WHERE id = (SELECT id FROM claimable)
+    AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
     AND {ASYNC_COMMIT}
   RETURNING id, lease_token, step, next_node, visit_step, spend_counted, ledger_len, ledger_head, workflow, graph_version,
             thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt

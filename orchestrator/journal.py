@@ -70,18 +70,22 @@ def journal_insert_sql(prefix: str = "", *, guard: str = "") -> str:
     `guard` is false), with parameter names prefixed so it can sit in a larger statement. Returns
     one row when written.
 
-    The run row is read FOR KEY SHARE, which conflicts with a cancel's lock on it (FOR UPDATE,
-    services.run_cancel) and with nothing a worker takes (its heartbeat and step commit are
-    no-key updates). A cancel counts the visit's journaled calls into the run's totals; read
-    without a lock, the lease check used the snapshot from before a cancel that was still open,
-    and a row inserted then was committed after the count: journaled, never counted. Now
+    The run row is read FOR KEY SHARE, which conflicts with the two changes of token that take the
+    run from its worker, a cancel (FOR UPDATE, services.run_cancel) and another worker's claim (FOR
+    UPDATE, executor._CLAIM), and with nothing the worker itself takes (its heartbeat and step commit
+    are no-key updates). Read without a lock, the lease check used the snapshot from before a cancel
+    or claim that was still open: a row inserted then was committed after the cancel counted the
+    visit (journaled, never counted), or after the new worker read the journal (which paid for the
+    call again and crashed on the unique key). Now
       1. a journal insert that comes first holds the row until it commits, so the cancel's count,
-         which waits for it, sees the row;
-      2. one that comes second waits for the cancel to commit, then reads the row again, finds the
-         lease token moved on and inserts nothing (the settlement counts the call instead,
-         budgets._FENCED_CALL_COUNTED).
+         or the new worker's journal read, which wait for it, see the row;
+      2. one that comes second waits for the cancel or claim to commit, then reads the row again,
+         finds the lease token moved on and inserts nothing (the settlement counts the call
+         instead, budgets._FENCED_CALL_COUNTED: the provider billed it).
     It costs no extra row write: the journal's foreign key check takes this very lock on the run
-    row at commit anyway."""
+    row at commit anyway. (A lock the claim's no-key UPDATE conflicts with, FOR SHARE or stronger,
+    would do too, but would also queue the worker's own heartbeat behind every call it journals;
+    the claim, once per job, pays instead.)"""
     values = ", ".join(f"%({prefix}{column})s" for column in _COLUMNS)
     return (
         f"INSERT INTO orchestrator_journalentry (run_id, {', '.join(_COLUMNS)})\n"

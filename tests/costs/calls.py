@@ -3,11 +3,13 @@ run's lease token, for the priced demo model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from orchestrator.budgets import CallRef, Hold, budget_reserve
+from orchestrator.context import request_hash
 from orchestrator.journal import journal_params
-from orchestrator.llm import LLMResponse
+from orchestrator.llm import LLMRequest, LLMResponse
 from orchestrator.models import Run
 from orchestrator.state import dumps
 
@@ -27,13 +29,23 @@ def draft_call(run: Run, index: int = 0, *, token: int = 7) -> CallRef:
                    call_index=index, attempt=1, model="demo-small")
 
 
-def reserved_call(run: Run) -> tuple[Hold, dict]:
+def probe_first_request(model: str) -> LLMRequest:
+    """The request the probe workflow's first node ("draft") makes first, on its default input."""
+    return LLMRequest(model=model, messages=({"role": "user", "content": "draft #0: one sentence about budgets"},),
+                      max_tokens=200)
+
+
+def reserved_call(run: Run, *, request: LLMRequest | None = None) -> tuple[Hold, dict]:
     """A call of the worker holding lease 7 (see leased), in flight: its hold taken, and the journal
-    row ctx.llm would write with its settlement (REPLY, costing COST)."""
-    hold = budget_reserve(call=draft_call(leased(run)), amount=Decimal("0.01"))
+    row ctx.llm would write with its settlement (REPLY, costing COST). With `request` (say
+    probe_first_request), the row records that request, so a worker that runs the node again finds
+    the call recorded at its place."""
+    model = request.model if request else "demo-small"
+    hold = budget_reserve(call=replace(draft_call(leased(run)), model=model), amount=Decimal("0.01"))
     journal = journal_params(
-        run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name="demo-small",
-        request_hash="ab" * 32, request=dumps({"prompt": "one sentence about budgets"}),
+        run_id=run.pk, lease_token=7, visit=0, call_index=0, node="draft", kind="llm", name=model,
+        request_hash=request_hash(request.canonical()) if request else "ab" * 32,
+        request=dumps(request.canonical() if request else {"prompt": "one sentence about budgets"}),
         result=dumps(REPLY.to_json()), provider=REPLY.provider, model=REPLY.model,
         input_tokens=REPLY.input_tokens, output_tokens=REPLY.output_tokens, cost=COST, latency_ms=5.0,
     )
