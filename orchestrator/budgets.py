@@ -28,7 +28,8 @@ round trip and touch no shared row. Each step is ONE prepared statement:
      write-ahead record every priced call needs anyway): add the real cost to the hold's `used`,
      push its expiry on, and insert the attributed `SpendEvent`. One row update, no shared row. If
      the hold is gone (given back, or expired, while the call was in flight) the cost is booked on
-     the budgets directly: the provider billed it. A cut-off stream settles what was received.
+     the budgets directly: the provider billed it. A cut-off stream settles what was received,
+     and is added to the run's totals then (it has no journal row for a cancel to count).
   3. `budget_close` — when the job ends, or its hold cannot cover the next call: delete the hold,
      move it out of `reserved` and its `used` into `spent`. Rows that passed a soft threshold are
      claimed then (cost_alerts.thresholds_alert). A call that failed gives its draw back locally.
@@ -280,12 +281,12 @@ WHERE {ASYNC_COMMIT}
 # call's journal row appended (ctx.llm), the call's write-ahead record and its settlement are one
 # durable commit. Nothing is written if the hold is gone: then _SETTLE_DIRECT runs instead.
 _SETTLE = """
-WITH h AS (
+WITH {run_first}h AS (
   UPDATE orchestrator_budgetreservation
      SET used = used + %(cost)s,
          -- Never backwards: settlements of calls on several threads may commit out of order.
          expires_at = greatest(expires_at, statement_timestamp() + %(ttl)s * interval '1 second')
-   WHERE token = %(token)s
+   WHERE token = %(token)s{after_run}
   RETURNING revoked
 ), ev AS (
   {spend_insert}
@@ -361,21 +362,49 @@ fenced AS (
 )"""
 
 
-def _settle_sql(template: str, *, journal: bool, guard: str = "") -> str:
-    fenced = _FENCED_CALL_COUNTED.format(guard=f" AND {guard}" if guard else "")
+# A stream cut off mid-way (ctx.llm, `partial`) was billed for what it received, and has no journal
+# row: there is no answer to reuse. The run's totals took it only with its visit's commit (its step,
+# or its failure), and a visit whose run is cancelled (or whose worker dies) never commits; a cancel
+# counts the visit's journal rows, which do not hold it. The run page showed less than the costs
+# page. Counted here, in the statement that books it, it is in the run's totals however its visit
+# ends, and the visit's commit leaves it out (context.Spend.run_totals).
+_CUT_OFF_CALL_COUNTED = """,
+cut_off AS (
+  UPDATE orchestrator_run
+     SET llm_calls = llm_calls + 1, input_tokens = input_tokens + %(input)s, output_tokens = output_tokens + %(output)s,
+         cached_tokens = cached_tokens + %(cached)s, cost = cost + %(cost)s
+   WHERE id = %(run)s{guard}
+)"""
+# On a hold, a statement that updates the run row locks it before the hold, in the order the lease
+# heartbeat (orchestrator.heartbeat) locks them: the other order could deadlock with it.
+_RUN_FIRST = """run_row AS (
+  SELECT id FROM orchestrator_run WHERE id = %(run)s FOR NO KEY UPDATE
+), """
+
+
+def _settle_sql(template: str, *, journal: bool = False, cut_off: bool = False, guard: str = "") -> str:
+    guarded = f" AND {guard}" if guard else ""
+    if journal:
+        fenced = _FENCED_CALL_COUNTED.format(guard=guarded)
+        extra = f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n){fenced}"
+    else:
+        extra = _CUT_OFF_CALL_COUNTED.format(guard=guarded) if cut_off else ""
     return template.format(
-        journal_cte=f",\nj AS (\n{journal_insert_sql('j_', guard=guard)}\n){fenced}" if journal else "",
-        journal_count="(SELECT count(*) FROM j)" if journal else "1",
+        run_first=_RUN_FIRST if cut_off else "", after_run=" AND EXISTS (SELECT 1 FROM run_row)" if cut_off else "",
+        journal_cte=extra, journal_count="(SELECT count(*) FROM j)" if journal else "1",
         node_total=_NODE_TOTAL, crossed=_CROSSED, spend_insert=_SPEND_INSERT)
 
 
-# (hold gone?, with the call's journal row?) → SQL. On a hold, the journal row is written only if
-# the hold was there (else the direct statement writes both).
+# (hold gone?, with the call's journal row?, a cut-off stream?) → SQL. On a hold, the journal row is
+# written, or the cut-off call counted, only if the hold was there (else the direct statement does it).
+_ON_HOLD = "EXISTS (SELECT 1 FROM h)"
 _SETTLE_SQL = {
-    (False, False): _settle_sql(_SETTLE, journal=False),
-    (False, True): _settle_sql(_SETTLE, journal=True, guard="EXISTS (SELECT 1 FROM h)"),
-    (True, False): _settle_sql(_SETTLE_DIRECT, journal=False),
-    (True, True): _settle_sql(_SETTLE_DIRECT, journal=True),
+    (False, False, False): _settle_sql(_SETTLE),
+    (False, True, False): _settle_sql(_SETTLE, journal=True, guard=_ON_HOLD),
+    (False, False, True): _settle_sql(_SETTLE, cut_off=True, guard=_ON_HOLD),
+    (True, False, False): _settle_sql(_SETTLE_DIRECT),
+    (True, True, False): _settle_sql(_SETTLE_DIRECT, journal=True),
+    (True, False, True): _settle_sql(_SETTLE_DIRECT, cut_off=True),
 }
 
 # Close a hold, as one statement: delete it, lock its usage rows in id order, move its amount out of
@@ -464,7 +493,8 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     settling if the lease moved on (the provider billed the call either way, so its spend is booked).
     `sum_node_spend`: `node_spend_wanted(call)`, asked before the call: nothing that can fail may run
     between a paid answer and the statement that journals it (a failure there would have the node's
-    retry pay for the call again).
+    retry pay for the call again). `partial`: a stream cut off mid-way, never journaled; the same
+    statement adds it to the run's totals (_CUT_OFF_CALL_COUNTED).
     """
     call = call or hold.call
     drawn = hold.in_flight if drawn is None else drawn
@@ -483,10 +513,11 @@ def budget_settle(*, hold: Hold, response: LLMResponse, cost: Decimal, latency_m
     if journal is not None:
         prefixed("j_", journal, params)
     sent_at = _clock()
-    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[False, journal is not None], params)
+    kind = (journal is not None, partial and journal is None)
+    node_total, crossed, revoked, journaled = execute_prepared(_SETTLE_SQL[(False, *kind)], params)
     if revoked is None:  # the hold is gone: book the call on the budgets directly
         params["labels"] = call.label_pairs  # the direct statement finds the budgets that apply
-        node_total, crossed, _, journaled = execute_prepared(_SETTLE_SQL[True, journal is not None], params)
+        node_total, crossed, _, journaled = execute_prepared(_SETTLE_SQL[(True, *kind)], params)
     with hold.lock:
         hold.in_flight -= drawn
         hold.used += cost

@@ -70,19 +70,27 @@ class Spend:
     # Call indices of this visit already in the run's totals (it suspended or failed before): a
     # re-run gets them back from the journal without counting them again.
     counted: frozenset[int] = frozenset()
+    # Calls put in the run's totals by their own settlement (a cut-off stream: budgets._CUT_OFF_CALL_COUNTED):
+    # in this visit's figures (its checkpoint, its ledger entry), not added to the run's again.
+    in_run_totals: set[Any] = field(default_factory=set)
 
     def counted_after(self) -> list[int]:
         """The visit's calls in the run's totals once this spend is committed: those counted before
         and the journaled ones in it (a call that failed without a journal row is in neither)."""
         return sorted(self.counted.union(k for k in self.calls if type(k) is int))
 
-    def add(self, index: Any, tokens_in: int, tokens_out: int, cached: int, cost: Decimal) -> None:
+    def add(self, index: Any, tokens_in: int, tokens_out: int, cached: int, cost: Decimal, *,
+            in_run_totals: bool = False) -> None:
         self.calls[index] = (tokens_in, tokens_out, cached, cost)
+        if in_run_totals:
+            self.in_run_totals.add(index)
 
     def run_totals(self) -> dict[str, Any]:
         """What this spend adds to the run row's totals (commit.RunChange's spend fields)."""
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "cached_tokens": self.cached_tokens, "cost": self.cost, "llm_calls": len(self.calls)}
+        calls = [c for key, c in self.calls.items() if key not in self.in_run_totals]
+        return {"input_tokens": sum(c[0] for c in calls), "output_tokens": sum(c[1] for c in calls),
+                "cached_tokens": sum(c[2] for c in calls), "cost": sum((c[3] for c in calls), Decimal(0)),
+                "llm_calls": len(calls)}
 
     @property
     def input_tokens(self) -> int:
@@ -271,8 +279,10 @@ class NodeContext:
         try:
             response = llm_providers.complete(request)
         except llm_providers.LLMStreamCutOff as cut:
-            # The provider billed what it streamed before the cut: count it with this visit's spend
-            # (committed with the step or the failure), keyed per attempt so a retry adds its own.
+            # The provider billed what it streamed before the cut: the settlement books it and adds it
+            # to the run's totals at once (the visit may never commit: its run cancelled, its worker
+            # dead); it is kept with this visit's spend for the step's own figures, keyed per attempt
+            # so a retry adds its own.
             partial = cut.partial
             partial_cost = spend.cost_of(price, partial)
             with engine_storage("settling a cut-off call"):
@@ -281,7 +291,7 @@ class NodeContext:
                                       unpriced=spend.is_unpriced(price), sum_node_spend=sum_node_spend)
             self.spend.add(
                 ("partial", index, self.attempt), partial.input_tokens, partial.output_tokens,
-                partial.cached_tokens, partial_cost,
+                partial.cached_tokens, partial_cost, in_run_totals=True,
             )
             raise
         except BaseException:
