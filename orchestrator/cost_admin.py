@@ -115,11 +115,23 @@ def budget_create(*, data: BudgetInput, actor: Any) -> Budget:
                 created_by=actor if getattr(actor, "pk", None) else None,
             )
     except IntegrityError:
+        if (sent_twice := _budget_sent_twice(data, actor)) is not None:
+            return sent_twice
         raise CostAdminError(f"A budget named “{data.name}” already exists; pick another name.",
                              {"name": "This name is taken."}) from None
     system_ledger_append(kind="budget_created", actor=_actor(actor), payload={"budget": budget.pk, **_snapshot(budget)})
     transaction.on_commit(budget_holds_revoke)  # running jobs took their holds without this budget
     return budget
+
+
+def _budget_sent_twice(data: BudgetInput, actor: Any) -> Budget | None:
+    """The budget this very form made, if the name is taken by it: created by this admin, never
+    edited since, with every value as sent. A double click on Save (or a resend) then gets what the
+    first send got rather than "this name is taken" for the budget it just made."""
+    budget = Budget.objects.filter(name=data.name, version=0, created_by_id=getattr(actor, "pk", None)).first()
+    sent = {"name": data.name, "scope": data.scope, "match": _match(data), "period": data.period,
+            "cap": amount_text(data.cap), "soft_thresholds": sorted(set(data.soft_thresholds)), "active": data.active}
+    return budget if budget is not None and actor is not None and _snapshot(budget) == sent else None
 
 
 class BudgetChangedMeanwhile(CostAdminError):
@@ -341,6 +353,8 @@ def price_save(*, data: PriceInput, actor: Any, price: ModelPrice | None = None)
         with transaction.atomic():
             row.save()
     except IntegrityError:
+        if price is None and (sent_twice := _price_sent_twice(row)) is not None:
+            return sent_twice
         message = f"{data.pattern} already has a price from {data.effective_from}; edit that row or pick another date."
         raise CostAdminError(message, {"effective_from": message}) from None
     after = _price_snapshot(row)
@@ -349,6 +363,16 @@ def price_save(*, data: PriceInput, actor: Any, price: ModelPrice | None = None)
                              payload={"price": row.pk, "before": before, "after": after})
     transaction.on_commit(spend.prices_invalidate)
     return row
+
+
+def _price_sent_twice(row: ModelPrice) -> ModelPrice | None:
+    """The price this very form added, if its pattern and date are taken by it: saved by the same
+    admin with every amount and the note as sent. A double click on Save (or a resend) then gets what
+    the first send got rather than "already has a price from" for the row it just added."""
+    taken = ModelPrice.objects.filter(pattern=row.pattern, effective_from=row.effective_from).first()
+    same = (taken is not None and row.updated_by_id is not None and taken.updated_by_id == row.updated_by_id
+            and _price_snapshot(taken) == _price_snapshot(row) and taken.note == row.note)
+    return taken if same else None
 
 
 @transaction.atomic
