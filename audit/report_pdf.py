@@ -35,6 +35,7 @@ from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
 from audit.verify import ledger_verify
 from orchestrator.budgets import money
+from orchestrator.roles import person_name
 
 MAX_RUNS = 200
 INK = colors.HexColor("#1f2937")
@@ -168,7 +169,7 @@ def _run_section(story: list[Any], report: RunReport) -> None:
         ("Workflow", f"{run.workflow} (version {run.graph_version[:16]})"),
         ("Status", run.get_status_display() + (f" — {run.suspended_reason}" if run.suspended_reason else "")),
         ("Started", f"{run.created_at:%Y-%m-%d %H:%M:%S} UTC"
-         + (f" by {run.created_by.username}" if run.created_by_id else "")),
+         + (f" by {person_name(run.created_by)}" if run.created_by_id else "")),
         ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else "—"),
         ("Steps", str(run.step)),
         ("Tokens / cost", f"{report.total_tokens:,} tokens · {money(report.total_cost)}"),
@@ -184,7 +185,7 @@ def _run_section(story: list[Any], report: RunReport) -> None:
         rows = [["When (UTC)", "Who", "Decision", "Gate", "Reason", "Edits"]]
         for d in report.decisions:
             edits = json.dumps(d.edits, ensure_ascii=False, sort_keys=True) if d.edits else "—"
-            rows.append([_p(f"{d.created_at:%Y-%m-%d %H:%M}"), _p(d.actor.username), _p(d.get_decision_display()),
+            rows.append([_p(f"{d.created_at:%Y-%m-%d %H:%M}"), _p(person_name(d.actor)), _p(d.get_decision_display()),
                          _p(d.item.action or d.item.node), _p(d.reason or "—"), _p(edits, "mono")])
         story.append(_table(rows, [25 * mm, 22 * mm, 22 * mm, 28 * mm, 40 * mm, 37 * mm]))
     else:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from audit.services import ledger_append
 from orchestrator.models import Run
+from orchestrator.roles import person_name
 from review.models import ItemStatus, ReviewItem
 from review.services import AlreadyDecided, DecisionError, already_decided, decision_forbidden
 
@@ -51,7 +52,7 @@ def claim_held_by_other(item: ReviewItem, actor: Any, *, now: datetime | None = 
     """The refusal to raise if someone other than `actor` holds a live claim, else None."""
     if not claim_is_live(item, now=now) or item.claimed_by_id == actor.pk:
         return None
-    holder = item.claimed_by.username if item.claimed_by else f"user {item.claimed_by_id}"
+    holder = person_name(item.claimed_by) if item.claimed_by else f"user {item.claimed_by_id}"
     until = claim_expires_at(item)
     return ClaimHeld(
         f"claimed by {holder} until {until:%H:%M:%S} UTC: wait for the claim to lapse, or take it over "

@@ -81,7 +81,7 @@ def pending_item_for_run(run: Run, user: Any = None) -> ReviewItem:
         if latest is not None and latest.decided_by_id and (user is None or may_read_item(user, latest)):
             raise RunError(
                 f"run {run.thread_id} has no pending gate: its last gate was already decided "
-                f"({latest.decision}) by {latest.decided_by.username} at {latest.decided_at:%Y-%m-%d %H:%M:%S} UTC."
+                f"({latest.decision}) by {person_name(latest.decided_by)} at {latest.decided_at:%Y-%m-%d %H:%M:%S} UTC."
             )
         raise RunError(f"run {run.thread_id} is {run.status} and has no pending gate to decide.")
     return item

@@ -33,6 +33,7 @@ from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, JournalEntry, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
+from orchestrator.roles import person_name
 from orchestrator.services import RunError
 from orchestrator.state import StateTracker, check_serializable, dumps, loads, stored_state_error
 from orchestrator.state_edits import StateEditRefused, state_edits_check
@@ -100,7 +101,7 @@ def item_request(item: ReviewItem) -> dict[str, Any]:
 
 def already_decided(item: ReviewItem) -> AlreadyDecided:
     """The refusal every interface shows for a second decision: who decided, what, and when."""
-    who = item.decided_by.username if item.decided_by_id else "the system"
+    who = person_name(item.decided_by) if item.decided_by_id else "the system"
     when = item.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC") if item.decided_at else "an earlier time"
     state = {"decided": "decided", "expired": "expired", "cancelled": "cancelled"}.get(item.status, item.status)
     what = f" ({item.decision})" if item.decision else ""

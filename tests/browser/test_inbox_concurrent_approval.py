@@ -31,7 +31,7 @@ def test_two_browsers_approving_at_once_one_succeeds_the_other_is_told_who_decid
         winner, loser = (page, other) if decided.decided_by == reviewer_user else (other, page)
         assert f"Approved #{item.pk}" in winner.locator(".messages").inner_text()
         told = loser.get_by_test_id("decision-error").inner_text()
-        assert f"already decided (approve) by {decided.decided_by.username} at " in told
+        assert f"already decided (approve) by {decided.decided_by.get_full_name()} at " in told
         assert "your decision changed nothing" in told
         screenshot(loser, "inbox-item-already-decided")
         assert ReviewItem.objects.get(pk=item.pk).decisions.count() == 1

@@ -29,7 +29,8 @@ def test_the_second_send_says_the_stop_was_already_decided(priced, advance, make
     assert first.status_code == 302
     page = second.content.decode()
     assert second.status_code == 200 and "must be above the current" not in page
-    assert "This item was already decided (approve) by admin at " in page and "your decision changed nothing" in page
+    assert "This item was already decided (approve) by Alex Admin at " in page and "your decision changed nothing" in page
+    assert "This stop was already decided by Alex Admin (approve)." in page
     assert Budget.objects.get(pk=budget.pk).cap == 10
     assert LedgerEntry.objects.filter(kind="budget_changed").count() == 1
     assert LedgerEntry.objects.filter(chain=run.thread_id, kind="decision").count() == 1

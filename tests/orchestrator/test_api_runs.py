@@ -37,7 +37,7 @@ def test_a_reviewer_decides_through_the_api_once(api, engineer_user, reviewer_us
     again = api(reviewer2_user).post(f"/api/runs/{thread_id}/decision", {"decision": "approve"},
                                      content_type="application/json")
     assert again.status_code == 409
-    assert "reviewer" in again.json()["detail"]
+    assert "by Riley Reviewer at " in again.json()["detail"]
 
 
 @pytest.mark.parametrize(("body", "status", "text"), [
@@ -203,4 +203,4 @@ def test_who_decided_a_gate_is_told_only_to_those_who_may_read_it(api, test_grap
     assert to_reviewer.status_code == to_engineer.status_code == 409
     assert "has no pending gate to decide" in to_reviewer.json()["detail"]
     assert "admin" not in to_reviewer.json()["detail"]  # the finance gate is not theirs to read
-    assert "already decided (approve) by admin at " in to_engineer.json()["detail"]
+    assert "already decided (approve) by Alex Admin at " in to_engineer.json()["detail"]

@@ -36,7 +36,7 @@ def test_a_second_decision_through_the_api_is_a_409_naming_who_decided(email_ite
     again = _post(client_for(reviewer2_user), f"/api/items/{item.pk}/decision", {"decision": "approve"})
 
     assert again.status_code == 409
-    assert "already decided (approve) by reviewer at" in again.json()["detail"]
+    assert "already decided (approve) by Riley Reviewer at" in again.json()["detail"]
 
 
 def test_a_claim_held_by_someone_else_is_a_409_until_taken_over(email_item, reviewer_user, reviewer2_user,
@@ -45,7 +45,7 @@ def test_a_claim_held_by_someone_else_is_a_409_until_taken_over(email_item, revi
     _post(client_for(reviewer_user), f"/api/items/{item.pk}/claim", {})
 
     held = _post(client_for(reviewer2_user), f"/api/items/{item.pk}/decision", {"decision": "approve"})
-    assert held.status_code == 409 and "claimed by reviewer" in held.json()["detail"]
+    assert held.status_code == 409 and "claimed by Riley Reviewer" in held.json()["detail"]
 
     taken = _post(client_for(reviewer2_user), f"/api/items/{item.pk}/claim", {"takeover": True})
     assert taken.status_code == 200 and taken.json()["claimed_by"] == "reviewer2"

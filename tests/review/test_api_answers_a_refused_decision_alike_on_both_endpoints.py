@@ -30,7 +30,7 @@ def test_a_claim_held_by_someone_else_is_a_409(email_item, reviewer_user, review
 
     held = _post(client_for(reviewer2_user), _url(endpoint, item), {"decision": "approve"})
 
-    assert held.status_code == 409 and held.json()["detail"].startswith("claimed by reviewer until")
+    assert held.status_code == 409 and held.json()["detail"].startswith("claimed by Riley Reviewer until")
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
 
 
@@ -41,7 +41,7 @@ def test_a_second_decision_is_a_409(email_item, reviewer_user, reviewer2_user, c
 
     again = _post(client_for(reviewer2_user), _url(endpoint, item), {"decision": "approve"})
 
-    assert again.status_code == 409 and "already decided (approve) by reviewer" in again.json()["detail"]
+    assert again.status_code == 409 and "already decided (approve) by Riley Reviewer" in again.json()["detail"]
 
 
 @pytest.mark.parametrize(("body", "fields"), [

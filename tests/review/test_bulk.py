@@ -18,7 +18,7 @@ def test_bulk_approval_decides_the_pending_ones_and_names_the_skipped(email_item
 
     assert sorted(i.pk for i in result.decided) == [first.pk, third.pk]
     skipped = dict(result.skipped)
-    assert "already decided (reject) by reviewer2" in skipped[second.pk]
+    assert "already decided (reject) by Rowan Reviewer" in skipped[second.pk]
     assert skipped[999999] == "no such item"
     assert ReviewItem.objects.get(pk=second.pk).decision == "reject"
 

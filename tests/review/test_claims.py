@@ -34,7 +34,7 @@ def test_two_people_claiming_at_once_get_one_claim(email_item, reviewer_user, re
     for t in threads:
         t.join()
 
-    holder = ReviewItem.objects.get(pk=item.pk).claimed_by.username
+    holder = ReviewItem.objects.get(pk=item.pk).claimed_by.get_full_name()
     loser = next(v for v in outcomes.values() if isinstance(v, ClaimHeld))
     assert f"claimed by {holder}" in str(loser)
 
@@ -44,7 +44,7 @@ def test_a_claim_keeps_others_from_deciding_until_it_lapses(email_item, reviewer
     item = email_item()
     item_claim(item=item, actor=reviewer_user)
 
-    with pytest.raises(ClaimHeld, match="claimed by reviewer until"):
+    with pytest.raises(ClaimHeld, match="claimed by Riley Reviewer until"):
         review_decide(item=item, actor=reviewer2_user, decision=DecisionInput("approve"))
 
     ReviewItem.objects.filter(pk=item.pk).update(claimed_at=item.created_at - timedelta(seconds=601))
@@ -87,5 +87,5 @@ def test_claiming_a_decided_item_says_who_decided_it(email_item, reviewer_user, 
     item = email_item()
     review_decide(item=item, actor=reviewer_user, decision=DecisionInput("approve"))
 
-    with pytest.raises(Exception, match=r"already decided \(approve\) by reviewer at"):
+    with pytest.raises(Exception, match=r"already decided \(approve\) by Riley Reviewer at"):
         item_claim(item=item, actor=reviewer2_user)

@@ -85,6 +85,6 @@ def test_a_second_decision_says_who_decided_and_when_and_changes_nothing(email_i
     with pytest.raises(AlreadyDecided) as second:
         review_decide(item=item, actor=reviewer2_user, decision=DecisionInput("reject", reason="no"))
 
-    assert "already decided (approve) by reviewer at " in str(second.value)
+    assert "already decided (approve) by Riley Reviewer at " in str(second.value)
     assert item.run.__class__.objects.get(pk=item.run_id).step == step
     assert ReviewDecision.objects.filter(item=item).count() == 1

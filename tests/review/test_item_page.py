@@ -96,7 +96,7 @@ def test_a_second_decision_on_the_page_says_who_decided_and_when(email_item, rev
     response = client_for(reviewer_user).post(f"/inbox/{item.pk}/decide/", {"decision": "reject", "reason": "x"})
 
     assert response.status_code == 409
-    assert "already decided (approve) by reviewer2 at" in response.content.decode()
+    assert "already decided (approve) by Rowan Reviewer at" in response.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).decision == "approve"
 
 
@@ -132,7 +132,7 @@ def test_what_a_reviewer_typed_stays_in_view_when_someone_else_claimed_the_item(
         "decision": "edit", "arg-to": "ceo@example.com", "arg-subject": "About Q3 numbers", "arg-body": "Hi"})
 
     html = page.content.decode()
-    assert page.status_code == 422 and "Claimed by reviewer" in html
+    assert page.status_code == 422 and "Claimed by Riley Reviewer until" in html
     assert 'data-testid="unsent-input"' in html and "ceo@example.com" in html
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
 
