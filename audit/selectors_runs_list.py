@@ -4,7 +4,7 @@ and pages of runs newest first (no HTTP here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
@@ -135,11 +135,14 @@ def run_times(runs: list[Run]) -> dict[int, RunTimes]:
             pending=Count("id", filter=Q(status=ItemStatus.PENDING)))
     }
     times = {}
+    zero = timedelta(0)
     for run in runs:
-        total = max(0.0, ((run.finished_at or now) - run.created_at).total_seconds())
+        # Subtracted as timedeltas (whole microseconds), not as seconds: 60.04 s - 60.0 s in floats is
+        # 0.03999… s, which a run page cut to "39 ms".
+        total = max(zero, (run.finished_at or now) - run.created_at)
         row = waits.get(run.pk)
-        waited = min(total, max(0.0, row["waited"].total_seconds())) if row and row["waited"] else 0.0
-        times[run.pk] = RunTimes(working_s=total - waited, waited_s=waited,
+        waited = min(total, max(zero, row["waited"])) if row and row["waited"] else zero
+        times[run.pk] = RunTimes(working_s=(total - waited).total_seconds(), waited_s=waited.total_seconds(),
                                  waiting_now=bool(row and row["pending"]) and run.finished_at is None)
     return times
 

@@ -43,7 +43,8 @@ def suspend_reason(code: str) -> str:
 
 @register.filter
 def duration(seconds: float) -> str:
-    """A length of time as people say it: "4.2 s", "3 min 5 s", "19 min", "2 h 5 min", "3 d 4 h".
+    """A length of time as people say it: "40 ms", "4.2 s", "3 min 5 s", "19 min", "2 h 5 min", "3 d 4 h".
+    Under a tenth of a second, milliseconds ("< 1 ms" below one): "0.0 s" read as no time at all.
     Seconds keep a decimal only while they are all there is; past ten minutes they are noise. A
     number and its unit are joined by a no-break space: a narrow column breaks between them, not in them."""
     return _human_duration(seconds).replace(" ", "\u00a0")
@@ -51,6 +52,9 @@ def duration(seconds: float) -> str:
 
 def _human_duration(seconds: float) -> str:
     seconds = max(0.0, float(seconds))
+    if seconds < 0.1:
+        millis = int(seconds * 1000)  # cut, as seconds are: 99.9 ms is not "100 ms"
+        return f"{millis} ms" if millis else "< 1 ms"
     if seconds < 60:
         return f"{int(seconds * 10) / 10:.1f} s"  # cut, not rounded: 59.96 s is not "60.0 s"
     whole = int(seconds)
