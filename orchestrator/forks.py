@@ -76,6 +76,39 @@ def fork_validate_edits(*, graph: Graph, state: dict[str, Any], edits: dict[str,
 FORK_STEP_CAP_FACTOR = 10
 
 
+def override_settings_check(node: str, values: dict[str, Any], *, form_field: str = "override_node",
+                            again: str = "fork") -> None:
+    """The one rule for a node's override settings, a fork's (`_validate_overrides`) and a regression
+    replay's (checked for the batch before any fork, so a refused value does not skip every run one by
+    one): model and prompt_version are names, every value is JSON PostgreSQL can store. ForkError names
+    the setting; `form_field` is the page's field to mark, `again` what to do once it is fixed."""
+    # The engine passes model and prompt_version to ctx.llm as names: another type, or a document
+    # pasted where a name goes, would fail the fork at its first call, and again on every retry.
+    misnamed = [name for name in OVERRIDABLE if name in values
+                and (not isinstance(values[name], str) or len(values[name]) > OVERRIDE_TEXT_MAX)]
+    if misnamed:
+        problem = f"must be text of at most {OVERRIDE_TEXT_MAX} characters, e.g. \"demo-large\" or \"v2\""
+        lengths = ", ".join(f"{name} has {len(values[name]):,}" for name in misnamed if isinstance(values[name], str))
+        raise ForkError(f"override for node {node!r}: {' and '.join(misnamed)} {problem}"
+                        f"{f' ({lengths})' if lengths else ''}: give the {'name it is' if len(misnamed) == 1 else 'names they are'} "
+                        f"known by and {again} again.",
+                        {form_field: problem},
+                        api_fields={key_path(("overrides", "nodes", node, name)): problem for name in misnamed})
+    try:
+        check_serializable("override", values)
+    except StateError as exc:
+        raise ForkError(f"override for node {node!r}: {exc}", {form_field: "not a JSON value"},
+                        api_fields={key_path(("overrides", "nodes", node)): "not a JSON value"}) from None
+    # The overrides are stored as JSON, where PostgreSQL refuses a NUL: a model typed with one on the
+    # fork page (or in `runs fork --override`) was a 500 after the form had been accepted.
+    holding = [name for name, value in values.items() if text_at(value, name, has_nul) is not None]
+    if holding:
+        raise ForkError(f"override for node {node!r}: {', '.join(holding)} holds a NUL character, which cannot "
+                        f"be stored; remove it and {again} again.", {form_field: "remove the NUL character"},
+                        api_fields={key_path(("overrides", "nodes", node, name)): "text may not contain the NUL "
+                                    "character (\\u0000); remove it" for name in holding})
+
+
 def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[str, Any]:
     # Checked here, not when the fork runs: a setting the engine would ignore (a typo) makes a fork
     # that silently replays unchanged, and a value it cannot use would fail the fork on every retry.
@@ -120,29 +153,8 @@ def _validate_overrides(graph: Graph, overrides: dict[str, Any] | None) -> dict[
                             api_fields={key_path(("overrides", "nodes", node, typo)): (
                                 f"not a setting of node {node!r}; it has {', '.join(settable)}") for typo in typos})
         cleaned = {k: v for k, v in values.items() if v not in (None, "")}
-        # The engine passes model and prompt_version to ctx.llm as names: another type, or a document
-        # pasted where a name goes, would fail the fork at its first call, and again on every retry.
-        misnamed = [name for name in OVERRIDABLE if name in cleaned
-                    and (not isinstance(cleaned[name], str) or len(cleaned[name]) > OVERRIDE_TEXT_MAX)]
-        if misnamed:
-            problem = f"must be text of at most {OVERRIDE_TEXT_MAX} characters, e.g. \"demo-large\" or \"v2\""
-            raise ForkError(f"override for node {node!r}: {' and '.join(misnamed)} {problem}.",
-                            {"override_node": problem},
-                            api_fields={key_path(("overrides", "nodes", node, name)): problem for name in misnamed})
         if cleaned:
-            try:
-                check_serializable("override", cleaned)
-            except StateError as exc:
-                raise ForkError(f"override for node {node!r}: {exc}", {"override_node": "not a JSON value"},
-                                api_fields={key_path(("overrides", "nodes", node)): "not a JSON value"}) from None
-            # The overrides are stored as JSON, where PostgreSQL refuses a NUL: a model typed with one on the
-            # fork page (or in `runs fork --override`) was a 500 after the form had been accepted.
-            holding = [name for name, value in cleaned.items() if text_at(value, name, has_nul) is not None]
-            if holding:
-                raise ForkError(f"override for node {node!r}: {', '.join(holding)} holds a NUL character, which cannot "
-                                "be stored; remove it and fork again.", {"override_node": "remove the NUL character"},
-                                api_fields={key_path(("overrides", "nodes", node, name)): "text may not contain the NUL "
-                                            "character (\\u0000); remove it" for name in holding})
+            override_settings_check(node, cleaned)
             nodes[node] = cleaned
     extra = {"step_cap": step_cap} if step_cap is not None else {}
     return {**extra, "nodes": nodes} if nodes else extra
@@ -336,10 +348,8 @@ def replay_batch_start(*, runs: list[Run], node: str, node_settings: dict[str, A
     if not settings_clean:
         raise ForkError("give at least one override (e.g. a model) for the node: replaying unchanged "
                         "proves nothing.", {"override": "set a model or a prompt version"})
-    if any(has_nul(str(value)) for value in settings_clean.values()):
-        # Refused for the batch, before any fork: each run's fork would refuse it (it cannot be stored).
-        raise ForkError("the model or prompt version holds a NUL character, which cannot be stored; remove it and "
-                        "replay again.", {"override": "remove the NUL character"})
+    # Refused for the batch, before any fork: each run's fork would refuse it, and skip the run.
+    override_settings_check(node, settings_clean, form_field="override", again="replay")
     _check_request_key(request_key)
     batch = request_key or uuid.uuid4().hex[:10]
     forks: list[Run] = []

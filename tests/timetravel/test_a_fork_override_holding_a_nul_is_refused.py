@@ -33,8 +33,8 @@ def test_the_regression_page_refuses_it_for_the_batch(client_for, engineer_user,
 
     page = response.content.decode()
     assert response.status_code == 422
-    assert "The model or prompt version holds a NUL character, which cannot be stored; remove it and replay " \
-           "again." in page
+    assert "Override for node &#x27;summarize&#x27;: model holds a NUL character, which cannot be stored; remove it " \
+           "and replay again." in page
     no_fork_was_made(pipeline_run)
 
 
