@@ -40,8 +40,9 @@ from orchestrator.label_keys import label_keys_record
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
+from orchestrator.request_keys import REQUEST_KEY
 from orchestrator.roles import ADMIN, user_has_role
-from orchestrator.services import REQUEST_KEY, RunError
+from orchestrator.services import RunError
 from orchestrator.state import (
     StateError,
     StateTracker,
@@ -200,12 +201,6 @@ class RequestKeyReused(ForkError):
     """The request key already made a fork with other settings (or names another run)."""
 
 
-def fork_request_key(posted: str | None = None) -> str:
-    """The key of one fork request: the one a re-sent form carries back, or a new one (a form
-    renders one; a key that is not one of ours is replaced rather than refused forever)."""
-    return posted if posted and REQUEST_KEY.fullmatch(posted) else uuid.uuid4().hex[:12]
-
-
 def _check_request_key(request_key: str | None) -> None:
     if request_key is not None and not REQUEST_KEY.fullmatch(request_key):
         raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
@@ -237,7 +232,7 @@ def run_fork(*, run: Run, at_step: int, edits: dict[str, Any] | None = None, mod
              labels: dict[str, str] | None = None, request_key: str | None = None) -> Run:
     """Fork `run` at checkpoint `at_step` into a new queued run; see the module docstring.
 
-    With a `request_key` (8–16 lowercase hex, e.g. fork_request_key()) the call is idempotent: a
+    With a `request_key` (8–16 lowercase hex, e.g. form_request_key()) the call is idempotent: a
     second call with the same key returns the fork the first one made (a double-submitted form, a
     client retrying after a timeout) instead of forking, and running its side effects, twice."""
     _check_request_key(request_key)

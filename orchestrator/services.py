@@ -21,6 +21,7 @@ from orchestrator.label_keys import label_keys_record
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
+from orchestrator.request_keys import REQUEST_KEY
 from orchestrator.state import dumps, loads, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.value_errors import (
@@ -59,11 +60,6 @@ class ThreadIdTaken(RunError):
 class StartKeyReused(ThreadIdTaken):
     """A request key that already started a run, sent again with other input or labels (the start
     form came back with the browser's Back and was changed)."""
-
-
-# A request key, as a form renders one per request (orchestrator.forks.fork_request_key): it names what
-# the request makes, so a form sent twice finds what its first send made.
-REQUEST_KEY = re.compile(r"[0-9a-f]{8,16}")
 
 
 # What a thread id may be: checked when a run is started, and by run_get before it looks one up.

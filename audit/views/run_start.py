@@ -16,9 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.start_form import StartForm, box_of, read_input, read_labels, workflow_choices
-from orchestrator.forks import fork_request_key
 from orchestrator.http import Request
 from orchestrator.registry import UnknownWorkflow
+from orchestrator.request_keys import form_request_key
 from orchestrator.roles import RUN_STARTERS, role_required
 from orchestrator.services import RunError, StartKeyReused, ThreadIdTaken, run_start
 
@@ -34,7 +34,7 @@ def run_start_page(request: Request) -> HttpResponse:
         if form.workflow != request.GET.get("workflow", form.workflow):
             message = (f"No workflow named {request.GET['workflow'][:100]!r} is registered; pick one of those below.")
         return _page(request, choices, form, errors, message, taken)
-    form = StartForm.posted(request.POST, fork_request_key(request.POST.get("request_key")))
+    form = StartForm.posted(request.POST, form_request_key(request.POST.get("request_key")))
     payload, input_error = read_input(form.input)
     labels, labels_error = read_labels(form.labels)
     errors = {box: [f"{said} {problem}"] for box, said, problem in
@@ -50,7 +50,7 @@ def run_start_page(request: Request) -> HttpResponse:
         except UnknownWorkflow as exc:
             errors["workflow"], message = ["This is not a registered workflow; pick one of those listed."], str(exc)
         except StartKeyReused as exc:
-            form.request_key, message = fork_request_key(), str(exc)  # the next send is a new start
+            form.request_key, message = form_request_key(), str(exc)  # the next send is a new start
         except ThreadIdTaken as exc:
             errors["thread_id"], message, taken = ["Another run has this thread id; pick another, or leave the box "
                                                    "empty for a new one."], str(exc), form.thread_id
@@ -74,9 +74,9 @@ def _initial_form(choices: list[Any], asked: str) -> StartForm:
     by_name = {choice.name: choice for choice in choices}
     picked = by_name.get(asked) or (choices[0] if len(choices) == 1 else None)
     if picked is None:
-        return StartForm(request_key=fork_request_key())
+        return StartForm(request_key=form_request_key())
     return StartForm(workflow=picked.name, input=picked.example, labels=picked.labels_example,
-                     request_key=fork_request_key())
+                     request_key=form_request_key())
 
 
 def _page(request: Request, choices: list[Any], form: StartForm, errors: dict[str, list[str]], message: str,

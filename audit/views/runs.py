@@ -34,7 +34,6 @@ from orchestrator.forks import (
     ForkError,
     ForkForbidden,
     RequestKeyReused,
-    fork_request_key,
     replay_batch_start,
     run_fork,
 )
@@ -43,6 +42,7 @@ from orchestrator.history import state_at
 from orchestrator.http import BlobNotFound, Request, blob_attachment
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import WorkflowRetired, run_workflow, workflows
+from orchestrator.request_keys import form_request_key
 from orchestrator.roles import ADMIN, RUN_STARTERS, section_required, user_has_role
 from orchestrator.services import CANCEL_REASON_MAX, RunError, run_get
 
@@ -190,7 +190,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
     fields = fork_fields(graph.state, state_at(run.pk, step), posted)
     # One key per rendered form, sent back with it: a form submitted twice makes one fork.
     form = {"mode": "recorded", "allow_effects": False, "override_node": "", "override_model": "",
-            "override_prompt_version": "", "request_key": fork_request_key()}
+            "override_prompt_version": "", "request_key": form_request_key()}
     errors: dict[str, str] = {}
     message = ""
     status = 422 if posted is not None else 200  # a form shown back was refused
@@ -198,7 +198,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
         form = {"mode": posted.get("mode", "recorded"), "allow_effects": posted.get("allow_effects") == "on",
                 "override_node": posted.get("override_node", ""), "override_model": posted.get("override_model", ""),
                 "override_prompt_version": posted.get("override_prompt_version", ""),
-                "request_key": fork_request_key(posted.get("request_key"))}
+                "request_key": form_request_key(posted.get("request_key"))}
         edits, errors = parse_fork_form(posted, fields)
         overrides = None
         if form["override_node"]:
@@ -214,7 +214,7 @@ def fork_form(request: Request, thread_id: str, step: int) -> HttpResponse:
             except RequestKeyReused as exc:
                 # The form came back (the browser's Back) with other settings: keep them, and make
                 # the next submit a new request.
-                form["request_key"] = fork_request_key()
+                form["request_key"] = form_request_key()
                 message = f"{exc} The form below now carries a new key: submit it again to make another fork."
             except ForkError as exc:
                 errors, message = exc.field_errors, str(exc)
@@ -266,7 +266,7 @@ def regression(request: Request) -> HttpResponse:
                                "prompt_version": source.get("prompt_version", ""),
                                "limit": source.get("limit", "20"),
                                # One key per rendered form: a form submitted twice starts one batch.
-                               "request_key": fork_request_key(request.POST.get("request_key"))}
+                               "request_key": form_request_key(request.POST.get("request_key"))}
     graph = graphs.get(filters.workflow)
     context["nodes"] = [n for n, node in graph.nodes.items() if not node.is_gate] if graph else []
     # No runs are listed under a broken filter: the list would promise a replay the form then refuses.
@@ -298,7 +298,7 @@ def regression(request: Request) -> HttpResponse:
                 runs=candidates, node=context["node"], actor=request.user, request_key=context["request_key"],
                 node_settings={"model": context["model"].strip(), "prompt_version": context["prompt_version"].strip()})
         except RequestKeyReused as exc:
-            context["request_key"] = fork_request_key()
+            context["request_key"] = form_request_key()
             context["message"] = f"{exc} The form now carries a new key: submit it again to start another batch."
         except ForkError as exc:
             context["errors"].update(exc.field_errors)

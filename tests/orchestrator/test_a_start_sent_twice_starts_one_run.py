@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.forks import fork_request_key
 from orchestrator.models import Run
+from orchestrator.request_keys import form_request_key
 from orchestrator.services import RunError, StartKeyReused, ThreadIdTaken, run_start
 from tests.interleave import at_once
 
 
 def test_the_same_key_returns_the_run_the_first_send_made(engineer_user):
-    key = fork_request_key()
+    key = form_request_key()
     first = run_start(workflow="document_pipeline", input={"pages": 3}, labels={"team": "a"}, actor=engineer_user,
                       request_key=key)
     again = run_start(workflow="document_pipeline", input={"pages": 3}, labels={"team": "a"}, actor=engineer_user,
@@ -25,7 +25,7 @@ def test_the_same_key_returns_the_run_the_first_send_made(engineer_user):
 
 
 def test_the_same_key_under_a_thread_id_of_one_s_own_returns_the_same_run(engineer_user):
-    key = fork_request_key()
+    key = form_request_key()
     first = run_start(workflow="document_pipeline", thread_id="mine-1", actor=engineer_user, request_key=key)
     again = run_start(workflow="document_pipeline", thread_id="mine-1", actor=engineer_user, request_key=key)
 
@@ -33,7 +33,7 @@ def test_the_same_key_under_a_thread_id_of_one_s_own_returns_the_same_run(engine
 
 
 def test_two_sends_racing_each_other_start_one_run(transactional_db, engineer_user):
-    key = fork_request_key()
+    key = form_request_key()
 
     made = at_once(lambda: run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user,
                                      request_key=key).thread_id)
@@ -43,7 +43,7 @@ def test_two_sends_racing_each_other_start_one_run(transactional_db, engineer_us
 
 
 def test_the_key_sent_again_with_other_input_is_refused_naming_the_run_it_made(engineer_user):
-    key = fork_request_key()
+    key = form_request_key()
     first = run_start(workflow="document_pipeline", input={"pages": 3}, actor=engineer_user, request_key=key)
 
     with pytest.raises(StartKeyReused, match=f"already started run {first.thread_id} with other input") as caught:
@@ -58,7 +58,7 @@ def test_a_thread_id_another_start_took_is_still_refused(engineer_user, reviewer
 
     with pytest.raises(ThreadIdTaken, match="'taken-1' is already used by another run"):
         run_start(workflow="document_pipeline", thread_id="taken-1", actor=engineer_user,
-                  request_key=fork_request_key())
+                  request_key=form_request_key())
 
 
 def test_a_key_that_is_not_one_of_ours_is_refused(engineer_user):

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from orchestrator.forks import ForkError, RequestKeyReused, fork_request_key, run_fork
+from orchestrator.forks import ForkError, RequestKeyReused, run_fork
 from orchestrator.models import Run
+from orchestrator.request_keys import form_request_key
 from tests.interleave import at_once
 
 
@@ -31,7 +32,7 @@ def test_the_fork_form_sent_twice_makes_one_fork(client_for, engineer_user, pipe
 
 
 def test_two_sends_racing_each_other_make_one_fork(pipeline_run, engineer_user):
-    key = fork_request_key()
+    key = form_request_key()
 
     made = at_once(lambda: run_fork(run=pipeline_run, at_step=3, edits={"pages": 31}, actor=engineer_user,
                                     request_key=key).thread_id)
