@@ -140,6 +140,14 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     if halved is not None:  # the API's parser refuses one first; a page or a script reached the database with it
         raise RunError(f"{halved}: text {HALF_A_PAIR}; write whole characters, or a \\uXXXX\\uXXXX pair. Nothing "
                        "was started.", {halved: f"text {HALF_A_PAIR}"})
+    nul = text_at(payload, "input", has_nul)
+    if nul is not None:
+        # The API's parser refuses one first; the start page and `runs start` are refused alike here. State is
+        # JSON text, which holds it, but what people are shown of it does not: a gate's summary drops it (a
+        # reviewer read another payee than the action was given), and jsonb columns refuse it.
+        raise RunError(f"{nul} holds a NUL character (\\u0000), which a run's input may not hold: remove it and start "
+                       "the run again. Nothing was started.",
+                       {nul: "text may not contain the NUL character (\\u0000); remove it"})
     encoded_size = len(dumps(payload))
     if encoded_size > settings.GATEHOUSE_MAX_INPUT_BYTES:
         raise RunError(

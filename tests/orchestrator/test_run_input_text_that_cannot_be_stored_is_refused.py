@@ -1,7 +1,7 @@
 """Text that cannot be stored is refused by run_start naming where it is, whatever starts the run (the
 API's parser refused it first; the start page reached the database with it, a 500): half of a UTF-16
 surrogate pair, which is no character, in the input or the labels, and a NUL character in a label
-(labels are a jsonb column, which refuses one; the input is kept as JSON text, which holds it)."""
+(labels are a jsonb column, which refuses one; a NUL in the input: test_a_nul_in_a_run_input_is_refused_on_every_surface)."""
 
 from __future__ import annotations
 
