@@ -121,6 +121,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 GATEHOUSE_LOGIN_FAILURES = env_int("GATEHOUSE_LOGIN_FAILURES", 5, minimum=1)
 GATEHOUSE_LOGIN_ADDRESS_FAILURES = env_int("GATEHOUSE_LOGIN_ADDRESS_FAILURES", 30, minimum=1)
+if GATEHOUSE_LOGIN_ADDRESS_FAILURES <= GATEHOUSE_LOGIN_FAILURES:
+    # Otherwise one person's mistyped passwords pause their whole address (everyone behind an office's
+    # one address) no later than their own username, and nothing would say why.
+    raise ImproperlyConfigured(
+        f"GATEHOUSE_LOGIN_ADDRESS_FAILURES={GATEHOUSE_LOGIN_ADDRESS_FAILURES} is not above GATEHOUSE_LOGIN_FAILURES="
+        f"{GATEHOUSE_LOGIN_FAILURES}: one person's failed sign-ins would pause everyone at their address by the time "
+        f"their own username is paused. Set GATEHOUSE_LOGIN_ADDRESS_FAILURES above {GATEHOUSE_LOGIN_FAILURES} "
+        "(the defaults are 30 and 5), or lower GATEHOUSE_LOGIN_FAILURES.")
 AXES_FAILURE_LIMIT = "config.sign_in_limits.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("GATEHOUSE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -163,3 +163,22 @@ def test_the_outbox_keeps_settled_notifications_for_the_days_set_and_refuses_a_t
     assert _setting("GATEHOUSE_DELIVERY_KEEP_DAYS", GATEHOUSE_DELIVERY_KEEP_DAYS="0").stdout.strip() == "0"
     typo = _setting("GATEHOUSE_DELIVERY_KEEP_DAYS", GATEHOUSE_DELIVERY_KEEP_DAYS="900000")
     assert typo.returncode != 0 and "GATEHOUSE_DELIVERY_KEEP_DAYS=900000 is above the maximum of 36500" in typo.stderr
+
+
+def test_an_address_limit_not_above_the_pair_limit_is_refused_naming_both():
+    # At or below the pair's limit, one person's mistyped passwords would pause their whole address (an
+    # office behind one) no later than their own username.
+    for address in ("5", "3"):
+        refused = _setting("GATEHOUSE_LOGIN_FAILURES", GATEHOUSE_LOGIN_FAILURES="5",
+                           GATEHOUSE_LOGIN_ADDRESS_FAILURES=address)
+        assert refused.returncode != 0
+        assert (f"GATEHOUSE_LOGIN_ADDRESS_FAILURES={address} is not above GATEHOUSE_LOGIN_FAILURES=5" in
+                refused.stderr)
+        assert "Set GATEHOUSE_LOGIN_ADDRESS_FAILURES above 5" in refused.stderr
+
+    taken = _setting("GATEHOUSE_LOGIN_FAILURES", "GATEHOUSE_LOGIN_ADDRESS_FAILURES", GATEHOUSE_LOGIN_FAILURES="5",
+                     GATEHOUSE_LOGIN_ADDRESS_FAILURES="6")
+    assert taken.stdout.split() == ["5", "6"], taken.stderr
+    # Raising the pair's limit alone past the default address limit is refused too.
+    assert "is not above GATEHOUSE_LOGIN_FAILURES=40" in _setting(
+        "GATEHOUSE_LOGIN_FAILURES", GATEHOUSE_LOGIN_FAILURES="40").stderr
