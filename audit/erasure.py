@@ -32,6 +32,7 @@ from orchestrator.deliveries import deliveries_erase
 from orchestrator.models import TERMINAL_STATUSES, Blob, Checkpoint, JournalEntry, Run
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.services import no_run_message
+from orchestrator.spend_rollup import spend_rollup_lock
 from orchestrator.state import dumps, loads
 from review.models import ReviewDecision, ReviewItem
 from review.notifications import SOURCE as REVIEW_SOURCE
@@ -164,12 +165,16 @@ def audit_erase(*, actor: Any, label: tuple[str, str] | None = None, run: str | 
         deliveries_erase(source=REVIEW_SOURCE, refs=ReviewItem.objects.filter(run_id__in=ids).values("pk"))
         # Every call's spend row carries a copy of the run's labels, which the chargeback CSV and the costs
         # chart group by: without this an erased customer's label value stayed on the cost pages. Keys are
-        # kept, as on the run, so the spend is still counted (under the marker).
+        # kept, as on the run, so the spend is still counted (under the marker). The daily roll-up's sums
+        # by run carry the same copy: rewritten too, under the roll-up's lock, so that a day being rolled
+        # up meanwhile is either rewritten here or summed from the rewritten rows.
+        spend_rollup_lock()
         with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE orchestrator_spendevent SET labels = (SELECT jsonb_object_agg(k, to_jsonb(%s::text))"
-                " FROM jsonb_object_keys(labels) AS k) WHERE run_id = ANY(%s) AND labels <> '{}'::jsonb",
-                [ERASED_TEXT, ids])
+            for table in ("orchestrator_spendevent", "orchestrator_spendrundaily"):
+                cursor.execute(
+                    f"UPDATE {table} SET labels = (SELECT jsonb_object_agg(k, to_jsonb(%s::text))"  # noqa: S608
+                    " FROM jsonb_object_keys(labels) AS k) WHERE run_id = ANY(%s) AND labels <> '{}'::jsonb",
+                    [ERASED_TEXT, ids])
         redacted = LedgerEntry.objects.filter(chain__in=[r.thread_id for r in runs], redacted=False).update(
             redacted=True)
         for r in runs:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 __all__ = [
     "AlertKind", "Budget", "BudgetPeriod", "BudgetReservation", "BudgetScope", "BudgetUsage", "CostAlert",
-    "CostSettings", "LabelKey", "ModelPrice", "SpendEvent",
+    "CostSettings", "LabelKey", "ModelPrice", "SpendDaily", "SpendEvent", "SpendRollup", "SpendRunDaily",
 ]
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
@@ -193,6 +193,60 @@ class SpendEvent(models.Model):
             models.Index(fields=["run", "node"], name="spend_run_node"),
             models.Index(fields=["workflow", "node", "-created_at"], name="spend_workflow_node"),
         ]
+
+
+class SpendDaily(models.Model):
+    """The spend rows of one UTC day summed by workflow, node and model (orchestrator.spend_rollup):
+    what the costs dashboard reads for a day before the roll-up's mark instead of every call."""
+
+    day = models.DateField()
+    workflow = models.CharField(max_length=200)
+    node = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    cost = models.DecimalField(**MONEY)
+    calls = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cached_tokens = models.BigIntegerField()
+    unpriced = models.BigIntegerField()  # how many of the calls were unpriced
+    partial = models.BigIntegerField()  # how many were cut-off streams
+
+    class Meta:
+        constraints = [
+            # A day is rolled up once (the mark moves in the same transaction): a second roll-up of it
+            # would fail here rather than count its calls twice.
+            models.UniqueConstraint(fields=["day", "workflow", "node", "model"], name="spend_daily_key"),
+        ]
+
+
+class SpendRunDaily(models.Model):
+    """The spend rows of one UTC day summed by run and labels (orchestrator.spend_rollup): the
+    number of runs, the costliest runs, and spend by label. The labels are the spend rows' own
+    (a copy of the run's labels at its start), so erasure rewrites them here too; almost always
+    one row per run and day. No unique key: erasure may make two rows' labels equal."""
+
+    day = models.DateField()
+    run = models.ForeignKey("orchestrator.Run", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                            db_constraint=False)
+    labels = models.JSONField(default=dict, blank=True)
+    cost = models.DecimalField(**MONEY)
+    calls = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cached_tokens = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="spend_run_daily_day"),
+            models.Index(fields=["run"], name="spend_run_daily_run"),  # erasure rewrites a run's labels
+        ]
+
+
+class SpendRollup(models.Model):
+    """The roll-up's mark, a single row (pk=1): days before `next_day` are in SpendDaily and
+    SpendRunDaily, days from it on are read from the spend rows. None: nothing rolled up yet."""
+
+    next_day = models.DateField(null=True, blank=True)
 
 
 class LabelKey(models.Model):
