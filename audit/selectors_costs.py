@@ -136,7 +136,9 @@ SELECT 'day', day, key, NULL, sum(cost), NULL, NULL, NULL, NULL, NULL, NULL, NUL
 UNION ALL
 (SELECT 'run', NULL, r.workflow, g.run_id, g.cost, g.calls, g.input, g.output, NULL, NULL, NULL, NULL, r.thread_id,
         r.status
-   FROM runs g LEFT JOIN orchestrator_run r ON r.id = g.run_id ORDER BY g.cost DESC, g.run_id LIMIT %(top)s)
+   -- The ten first, then their runs: joined before the limit, every run of the range was looked up.
+   FROM (SELECT * FROM runs ORDER BY cost DESC, run_id LIMIT %(top)s) g LEFT JOIN orchestrator_run r ON r.id = g.run_id
+  ORDER BY g.cost DESC, g.run_id)
 """
 # Spend by label is summed by run (the labels are the spend rows' own: erasure rewrites both).
 _BY_LABEL = """
