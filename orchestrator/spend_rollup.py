@@ -1,5 +1,6 @@
 """The daily roll-up of the spend rows: what the costs dashboard and the chargeback read for the days
-before its mark, so that a page costs the same at a million calls as at a thousand.
+before its mark, so that a page reads a few sums per day (and one per run and day) rather than
+every call of its range.
 
 A day is summed twice: by workflow, node and model (SpendDaily: totals, unpriced and partial counts,
 spend by workflow, node or model) and by run and labels (SpendRunDaily: the number of runs, the
@@ -20,7 +21,9 @@ commit: D is complete. Each pass, in one transaction:
   3. moves the mark past that day by a guarded UPDATE (`WHERE next_day = <what it read>`): of two
      passes at once the second waits for the first's row lock, then finds the mark moved and does
      nothing (its next pass starts from the new mark);
-  4. inserts the day's sums, and commits them with the mark.
+  4. inserts the day's sums, and commits them with the mark. The sums are read by a statement after
+     the one that read pg_stat_activity, so under READ COMMITTED (Django's default) with a snapshot
+     that sees every transaction no longer listed there.
 Empty days before the horizon are stepped over in the same update. Days are never rolled up again:
 nothing deletes or moves spend rows, and the one later change to them — erasure rewriting their
 labels — rewrites SpendRunDaily's copy too, under the mark's row lock (audit.erasure), so a pass
@@ -127,6 +130,9 @@ def _rollup_next(now: datetime | None) -> int | None:
     moved it first), None if nothing is complete yet."""
     _mark_ensure()
     with transaction.atomic(), connection.cursor() as cursor:
+        # pg_stat_activity is read once per transaction and kept: inside a caller's transaction (a
+        # loop of passes) the second pass would see the sessions as the first did.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(_STATE)
         mark, db_now, oldest, unseen, prepared = cursor.fetchone()
         if unseen or prepared:
