@@ -40,7 +40,7 @@ from orchestrator.label_keys import label_keys_record
 from orchestrator.models import GENESIS, Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow
-from orchestrator.request_keys import REQUEST_KEY
+from orchestrator.request_keys import request_key_refusal
 from orchestrator.roles import ADMIN, user_has_role
 from orchestrator.services import RunError
 from orchestrator.state import (
@@ -202,9 +202,8 @@ class RequestKeyReused(ForkError):
 
 
 def _check_request_key(request_key: str | None) -> None:
-    if request_key is not None and not REQUEST_KEY.fullmatch(request_key):
-        raise ForkError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters.",
-                        {"request_key": "8 to 16 lowercase hex characters"})
+    if (refusal := request_key_refusal(request_key)) is not None:
+        raise ForkError(refusal[0], {"request_key": refusal[1]})
 
 
 def _same_request(made: Run, *, at_step: int, mode: str, allow_effects: bool, overrides: dict[str, Any],

@@ -21,7 +21,7 @@ from orchestrator.label_keys import label_keys_record
 from orchestrator.models import Checkpoint, Run, RunStatus
 from orchestrator.queue import run_enqueue
 from orchestrator.registry import WorkflowRetired, run_workflow, workflow_get
-from orchestrator.request_keys import REQUEST_KEY
+from orchestrator.request_keys import request_key_refusal
 from orchestrator.state import dumps, loads, unserializable_at
 from orchestrator.state_edits import pointer_not_held_at
 from orchestrator.value_errors import (
@@ -107,9 +107,8 @@ def run_start(*, workflow: str, input: dict[str, Any] | None = None, thread_id: 
     resend) instead of starting, and paying for, a second one. The key is kept in checkpoint 0's meta,
     and names the run (`<workflow>-<key's first 10>`) when no thread id is given."""
     graph = workflow_get(workflow)
-    if request_key is not None and not REQUEST_KEY.fullmatch(request_key):
-        raise RunError(f"request key {request_key[:40]!r} must be 8 to 16 lowercase hex characters; reload the form "
-                       "to get one.", {"request_key": "8 to 16 lowercase hex characters"})
+    if (refusal := request_key_refusal(request_key)) is not None:
+        raise RunError(refusal[0], {"request_key": refusal[1]})
     if thread_id is not None and not _THREAD_ID.fullmatch(thread_id):
         # It names the run in URLs, file names and exports: a "/" would make the run unreachable
         # by link, a leading "=" a spreadsheet formula, more than 200 characters a database error.
