@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from orchestrator.cost_admin import budget_item_short
+from orchestrator.hidden_text import hidden_in, hidden_summary
 from orchestrator.history import state_at
 from orchestrator.models import Checkpoint, Run
 from orchestrator.registry import workflow_get, workflows
@@ -26,7 +27,7 @@ from orchestrator.state import loads
 from orchestrator.text_search import text_contains
 from orchestrator.value_errors import has_nul
 from review.claims import claim_expires_at, claim_is_live, claim_lapse
-from review.markdown import render_inline, render_markdown
+from review.markdown import markdown_hidden, render_inline, render_markdown
 from review.models import ItemKind, ItemStatus, ReviewDecision, ReviewItem
 from review.permissions import (
     deciding_group,
@@ -36,6 +37,7 @@ from review.permissions import (
     may_read_item,
     who_decides,
 )
+from review.templatetags.review_tags import as_text
 
 PAGE_SIZE = 25
 SCOPES = {"": "All", "mine": "Claimed by me", "unassigned": "Unassigned", "overdue": "Overdue"}
@@ -357,6 +359,13 @@ class ItemView:
     unstaffed: str = ""  # its reviewer group, while pending with nobody but the admins to decide for it
     fork: ForkNote | None = None  # its run is a fork: said above everything else on the page
     fork_edits: ForkEdits | None = None  # what its fork changed in the parent's state, and who
+    # The hidden characters (orchestrator.hidden_text) the page marks in the proposal, each occurrence.
+    hidden: list[str] = field(default_factory=list)
+
+    @property
+    def hidden_named(self) -> str:
+        """"U+200B ZERO WIDTH SPACE ×2, U+202E RIGHT-TO-LEFT OVERRIDE", for the page's warning."""
+        return hidden_summary(self.hidden)
 
 
 @dataclass(frozen=True)
@@ -416,8 +425,18 @@ def item_view(*, item: ReviewItem, user: Any) -> ItemView:
         other_approvers=item_other_approvers(item=item, starter_id=user.pk)
         if started and item.status == ItemStatus.PENDING else None,
         who_decides=who_decides(item), fork=fork, fork_edits=fork_edits(run) if fork else None,
-        unstaffed=_unstaffed(item),
+        unstaffed=_unstaffed(item), hidden=_proposal_hidden(request),
     )
+
+
+def _proposal_hidden(request: dict[str, Any]) -> list[str]:
+    """The hidden characters of the proposal as the item page shows it, in its order: the action, each
+    argument's name and value (as text: JSON escapes the controls below U+0020 in a list or an object,
+    which then show as \\u0000, unmarked because seen), then the description as markdown shows it."""
+    args = request.get("args") or {}
+    shown = [str(request.get("action") or ""), *(text for name, value in args.items()
+                                                  for text in (str(name), as_text(value)))]
+    return [c for text in shown for c in hidden_in(text)] + markdown_hidden(request.get("description") or "")
 
 
 def _unstaffed(item: ReviewItem) -> str:

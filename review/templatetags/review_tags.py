@@ -1,4 +1,5 @@
-"""Template helpers for showing state values (untrusted: returned as text, escaped by the template)."""
+"""Template helpers for showing state values (untrusted: returned as text, escaped by the template, or
+by `reveal_hidden`, which also marks the characters a browser would not show)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
 from orchestrator.roles import person_name
+from review.markdown import mark_hidden
 from review.models import DECISION_DONE
 
 register = template.Library()
@@ -25,6 +29,18 @@ def as_text(value: Any) -> str:
     if value is None:
         return "—"
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def reveal_hidden(value: Any) -> SafeString:
+    """Untrusted text, escaped, with each character a browser would not show (a NUL, a zero-width space,
+    a right-to-left override…) as a visible marker, e.g. ⟨U+202E⟩ (review.markdown.mark_hidden): a
+    reviewer must not approve "ap@supplier.example" while the value holds "ap@supp\u200blier.example".
+    Use it last (`value|as_text|truncatechars:600|reveal_hidden`). HTML built already (markdown, which
+    marks its own text) is left as it is: its attributes could not take the markers' markup."""
+    if isinstance(value, SafeData):
+        return value
+    return mark_safe(mark_hidden(escape(value)))  # noqa: S308 - escaped first; the markers are ours
 
 
 @register.filter

@@ -18,6 +18,7 @@ from orchestrator.cli import (
     user_named,
     user_with_role,
 )
+from orchestrator.hidden_text import is_hidden
 from orchestrator.models import Run, RunStatus
 from orchestrator.registry import UnknownWorkflow, workflows
 from orchestrator.roles import ADMIN, ENGINEER
@@ -70,12 +71,13 @@ def _parse_json(text: str, flag: str) -> Any:
 
 def _terminal_json(value: Any, *, indent: int | None = 2) -> str:
     """JSON for the operator's terminal: keys sorted (two reads of one state print alike), text as
-    written (not \\u-escaped), but with every character `printable` would escape escaped here too, as
-    JSON: json escapes only those below U+0020, and a value holding U+009B (a terminal's CSI) or
-    U+202E (right-to-left override) must not drive or reorder what the operator reads."""
+    written (not \\u-escaped), but with every hidden character (orchestrator.hidden_text, the web pages'
+    definition too) escaped here, as JSON: json escapes only those below U+0020, and a value holding
+    U+009B (a terminal's CSI) or U+202E (right-to-left override) must not drive or reorder what the
+    operator reads."""
     text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
-    # Outside strings the layout has only spaces and newlines; inside them json escaped the newlines.
-    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+    # Outside strings the layout has only spaces and newlines; inside them json escaped newlines and tabs.
+    return "".join(json.dumps(c)[1:-1] if is_hidden(c) else c for c in text)
 
 
 class Command(OperatorCommand):
