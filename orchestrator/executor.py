@@ -543,8 +543,13 @@ class Execution:
 
 
 def _summary(request: GateRequest) -> str:
+    """The item's one line (the inbox's): a text column cannot hold a NUL, and dropping it would show
+    "ap@supplier.example" for "ap@supp\\0lier.example", so it is stored as U+2400 SYMBOL FOR NULL (␀):
+    one visible character (the 500 keep their meaning) that reads as a NUL in the inbox, a notification or
+    a webhook alike. Not _error's "\\0": that is text a model may well write itself (a C string, a regex),
+    so a reviewer could not tell the two apart. The item page marks the NUL itself (⟨U+0000⟩)."""
     first_line = (request.description or "").strip().splitlines()[0] if request.description.strip() else ""
-    return (first_line or request.action).replace("\x00", "")[:500]
+    return (first_line or request.action).replace("\x00", "\u2400")[:500]
 
 
 def _error(node: str, exc: BaseException, attempts: int, *, retrying: bool = False) -> dict[str, Any]:
