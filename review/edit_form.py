@@ -326,6 +326,12 @@ def parse_edits(schema: type[BaseModel], args: dict[str, Any], data: Any) -> tup
             info = schema.model_fields.get(row.name)
             edits[row.name] = _number(raw.strip(), info.annotation if info else type(row.original))
         else:
+            if "\x00" in row.original_text and raw == row.original_text.replace("\x00", "\ufffd"):
+                # A browser cannot send a NUL back: its parser shows one in a box as U+FFFD, which every
+                # decision then sends. That text is the proposal as the box showed it, untouched: read it
+                # as the proposal, or a plain approval is refused as a change, and an edit of another field
+                # replaces the NUL unasked. (A changed box keeps its U+FFFD: that is what was sent.)
+                raw = row.original_text
             if row.annotation is not str:
                 raw = raw.strip()  # a date, a URL…: no space is part of one
             # An emptied optional box is null (see the module's docstring).
