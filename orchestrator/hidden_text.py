@@ -20,8 +20,10 @@ _KINDS = {"Cc": "CONTROL CHARACTER", "Cs": "SURROGATE", "Co": "PRIVATE USE CHARA
 
 def is_hidden(char: str) -> bool:
     """Python's "not printable" (controls, format characters such as zero-width spaces and bidirectional
-    controls, separators other than the space, unassigned code points), less the newline and the tab."""
-    return not char.isprintable() and char not in "\n\t"
+    controls, line and paragraph separators, unassigned code points), less the newline and the tab and
+    the spaces other than U+0020 (a no-break or thin space is seen as a space: French typography and
+    Django's own "3\u00a0hours" would be marked all over a page, and hide nothing)."""
+    return not char.isprintable() and char not in "\n\t" and unicodedata.category(char) != "Zs"
 
 
 def hidden_in(text: str) -> list[str]:
