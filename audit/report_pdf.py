@@ -33,6 +33,7 @@ from audit.models import LedgerEntry, PrunedChain, Seal
 from audit.offline_verifier import plural
 from audit.selectors_ledger import RunReport, run_report
 from audit.signing import load_verify_keys
+from audit.templatetags.timetravel import suspend_reason
 from audit.verify import ledger_verify
 from orchestrator.budgets import money
 from orchestrator.roles import person_name
@@ -167,7 +168,8 @@ def _run_section(story: list[Any], report: RunReport) -> None:
     story.append(Paragraph(f"Run <font face='Courier'>{escape(run.thread_id)}</font>", STYLES["h2"]))
     facts = [
         ("Workflow", f"{run.workflow} (version {run.graph_version[:16]})"),
-        ("Status", run.get_status_display() + (f" — {run.suspended_reason}" if run.suspended_reason else "")),
+        ("Status", run.get_status_display() + (f" — {suspend_reason(run.suspended_reason)}"
+                                               if run.suspended_reason else "")),
         ("Started", f"{run.created_at:%Y-%m-%d %H:%M:%S} UTC"
          + (f" by {person_name(run.created_by)}" if run.created_by_id else "")),
         ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else "—"),
@@ -188,7 +190,11 @@ def _run_section(story: list[Any], report: RunReport) -> None:
             rows.append([_p(f"{d.created_at:%Y-%m-%d %H:%M}"), _p(person_name(d.actor)), _p(d.get_decision_display()),
                          _p(d.item.action or d.item.node), _p(d.reason or "—"), _p(edits, "mono")])
         story.append(_table(rows, [25 * mm, 22 * mm, 22 * mm, 28 * mm, 40 * mm, 37 * mm]))
-    else:
+    if report.waiting_for is not None:
+        gate = f" ({report.waiting_for})" if report.waiting_for else ""
+        story.append(_p(f"The run is waiting for another decision{gate}." if report.decisions else
+                        f"No decision yet: the run is waiting for one{gate}.", "muted"))
+    elif not report.decisions:
         story.append(_p("No human decisions were needed in this run.", "muted"))
 
     story.append(Paragraph("Costs by node", STYLES["h3"]))

@@ -17,9 +17,9 @@ from audit.date_range import date_range_parse, within_days
 from audit.keyset import keyset_page
 from audit.models import LedgerEntry, PrunedChain, Seal, VerificationRun
 from orchestrator.distinct import column_values
-from orchestrator.models import Checkpoint, Run
+from orchestrator.models import Checkpoint, Run, RunStatus, SuspendReason
 from orchestrator.text_search import text_contains
-from review.models import ReviewDecision
+from review.models import ItemStatus, ReviewDecision, ReviewItem
 
 ERASED_KIND = "personal_data_erased"  # the run-chain entry audit.erasure appends
 
@@ -255,6 +255,7 @@ class RunReport:
     total_cost: Decimal
     total_tokens: int
     pruned: PrunedChain | None = None  # retention removed its history; the run row is a stub
+    waiting_for: str | None = None  # the gate (its action, else its node) the run waits at for a decision
 
 
 def run_report(thread_id: str) -> RunReport:
@@ -266,5 +267,11 @@ def run_report(thread_id: str) -> RunReport:
                  .annotate(steps=Count("id"), tokens=Sum("input_tokens") + Sum("output_tokens"), cost=Sum("cost"))
                  .order_by("-cost", "node"))
     pruned = None if entries else PrunedChain.objects.filter(chain=thread_id).first()
+    waiting_for = None
+    if run.status == RunStatus.SUSPENDED and run.suspended_reason == SuspendReason.GATE:
+        gate = (ReviewItem.objects.filter(run=run, status=ItemStatus.PENDING).order_by("-step")
+                .values_list("action", "node").first())
+        waiting_for = (gate[0] or gate[1]) if gate else ""
     return RunReport(run=run, entries=entries, decisions=decisions, costs=costs,
-                     total_cost=run.cost, total_tokens=run.input_tokens + run.output_tokens, pruned=pruned)
+                     total_cost=run.cost, total_tokens=run.input_tokens + run.output_tokens, pruned=pruned,
+                     waiting_for=waiting_for)
