@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from orchestrator.budgets import CallRef, Hold, budget_reserve
+from orchestrator.budgets import CallRef, Hold, budget_reserve, budget_settle
+from orchestrator.commit import LeaseLost
 from orchestrator.context import request_hash
 from orchestrator.journal import journal_params
 from orchestrator.llm import LLMRequest, LLMResponse
@@ -50,3 +51,14 @@ def reserved_call(run: Run, *, request: LLMRequest | None = None) -> tuple[Hold,
         input_tokens=REPLY.input_tokens, output_tokens=REPLY.output_tokens, cost=COST, latency_ms=5.0,
     )
     return hold, journal
+
+
+def settle_journaled(call: tuple[Hold, dict]) -> bool:
+    """The worker's settle-and-journal statement for a reserved_call (REPLY, costing COST); whether the
+    journal took the call (False: the lease had moved on, so the call is booked but not journaled)."""
+    hold, journal = call
+    try:
+        budget_settle(sum_node_spend=False, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
+    except LeaseLost:
+        return False
+    return True

@@ -20,14 +20,12 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from orchestrator.budgets import budget_settle
-from orchestrator.commit import LeaseLost
 from orchestrator.executor import Execution, run_advance, run_claim
 from orchestrator.history import state_at
 from orchestrator.models import JournalEntry, Run, SpendEvent
 from orchestrator.registry import workflow_get
 from orchestrator.services import run_start
-from tests.costs.calls import COST, REPLY, probe_first_request, reserved_call
+from tests.costs.calls import REPLY, probe_first_request, reserved_call, settle_journaled
 from tests.interleave import TIMEOUT, held_open, in_a_thread, sessions_waiting_on_a_lock
 
 MODEL = "gpt-4o-mini"  # answered by the fake provider, which counts what it is asked
@@ -40,15 +38,6 @@ def _stale_worker_call(run: Run) -> tuple:
     Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(minutes=1))
     return call
 
-
-def _settle(call) -> bool:
-    """Worker A's settle-and-journal statement; whether the journal took the call."""
-    hold, journal = call
-    try:
-        budget_settle(sum_node_spend=False, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
-    except LeaseLost:
-        return False
-    return True
 
 
 def _assert_every_billed_call_counted_once(run: Run, fake_llm, *, paid_by_b: list[str]) -> None:
@@ -70,7 +59,7 @@ def test_a_call_journaled_as_another_worker_claims_the_run_is_reused_not_paid_ag
     stale = _stale_worker_call(run)
     fake_llm.reply_text = B_REPLY
 
-    with held_open(lambda: _settle(stale)) as journaling:
+    with held_open(lambda: settle_journaled(stale)) as journaling:
         taking_over = in_a_thread(lambda: run_advance(run.pk, worker="worker-b"))
         # B waits for A's transaction somewhere (its claim, now; its own journal insert, before).
         wait_for(lambda: taking_over.done() or sessions_waiting_on_a_lock() > 0,
@@ -92,7 +81,7 @@ def test_a_call_answered_while_another_worker_claims_the_run_is_refused_and_coun
     lease = settings.GATEHOUSE_LEASE_SECONDS
 
     with held_open(lambda: run_claim(run.pk, "worker-b", lease)) as claiming:
-        settling = in_a_thread(lambda: _settle(stale))
+        settling = in_a_thread(lambda: settle_journaled(stale))
         wait_for(lambda: settling.done() or sessions_waiting_on_a_lock() > 0,
                  what="worker A's journal insert to wait for B's claim, or to end")
     journaled = settling.result(timeout=TIMEOUT)

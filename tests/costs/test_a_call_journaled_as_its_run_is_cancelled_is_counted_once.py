@@ -13,22 +13,10 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from orchestrator.budgets import budget_settle
-from orchestrator.commit import LeaseLost
 from orchestrator.models import JournalEntry, Run, SpendEvent
 from orchestrator.services import run_cancel, run_start
-from tests.costs.calls import COST, REPLY, reserved_call
+from tests.costs.calls import COST, reserved_call, settle_journaled
 from tests.interleave import held_open, in_a_thread, sessions_waiting_on_a_lock, started_while_held
-
-
-def _settle(call) -> bool:
-    """The worker's settle-and-journal statement; whether the journal took the call."""
-    hold, journal = call
-    try:
-        budget_settle(sum_node_spend=False, hold=hold, response=REPLY, cost=COST, latency_ms=5.0, journal=journal)
-    except LeaseLost:
-        return False
-    return True
 
 
 def _cancel(run: Run) -> Run:
@@ -50,7 +38,7 @@ def test_a_call_journaled_while_a_cancel_holds_the_run_is_refused_and_counted(pr
     run = run_start(workflow="cost_probe", input={})
     call = reserved_call(run)
 
-    journaled = started_while_held(lambda: _cancel(run), lambda: _settle(call), wait_for,
+    journaled = started_while_held(lambda: _cancel(run), lambda: settle_journaled(call), wait_for,
                                    what="the journal insert to wait for the cancel")
 
     _assert_every_billed_call_counted_once(run)
@@ -63,7 +51,7 @@ def test_a_cancel_sent_while_a_call_is_being_journaled_counts_that_call(priced, 
     run = run_start(workflow="cost_probe", input={})
     call = reserved_call(run)
 
-    with held_open(lambda: _settle(call)) as journaling:
+    with held_open(lambda: settle_journaled(call)) as journaling:
         cancelling = in_a_thread(lambda: _cancel(run))
         # The cancel must wait for the journal's transaction; if it does not (the defect), it ends now,
         # without the call, and the totals below say so.
