@@ -78,18 +78,15 @@ log = logging.getLogger("gatehouse.executor")
 #      totals (budgets._FENCED_CALL_COUNTED), and the new worker pays for its own.
 # A budget hold's lease check (budgets._RESERVE) waits the same way. The cost is one row lock per
 # claim, not per call: the journal's hot path is unchanged.
+_CLAIMABLE = "(status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))"
 _CLAIM = f"""
 WITH claimable AS (
-  SELECT id FROM orchestrator_run
-  WHERE id = %(run)s AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
-  FOR UPDATE
+  SELECT id FROM orchestrator_run WHERE id = %(run)s AND {_CLAIMABLE} FOR UPDATE
 ), c AS (
   UPDATE orchestrator_run SET status = 'running', lease_token = lease_token + 1, lease_owner = %(worker)s,
          lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
          updated_at = statement_timestamp()
-  WHERE id = (SELECT id FROM claimable)
-    AND (status = 'queued' OR (status = 'running' AND lease_expires_at < statement_timestamp()))
-    AND {ASYNC_COMMIT}
+  WHERE id = (SELECT id FROM claimable) AND {_CLAIMABLE} AND {ASYNC_COMMIT}
   RETURNING id, lease_token, step, next_node, visit_step, spend_counted, ledger_len, ledger_head, workflow, graph_version,
             thread_id, labels, guard_base_step, overrides, parent_id, allow_effects, ledger_salt
 )

@@ -90,6 +90,7 @@ def spend_rollup(*, now: datetime | None = None, days: int = DAYS_PER_PASS) -> i
     """Roll up the next complete days (at most `days`); how many it rolled up. Safe to run in several
     places at once. `now`: the time to take as now instead of the database's clock (tests stand in a
     later day with it; the open transactions are the real ones either way)."""
+    _mark_ensure()
     rolled = 0
     for _ in range(days):
         outcome = _rollup_next(now)
@@ -128,7 +129,6 @@ def _mark_ensure() -> None:
 def _rollup_next(now: datetime | None) -> int | None:
     """One step: 1 if a day was rolled up, 0 if the mark only moved (over empty days, or another pass
     moved it first), None if nothing is complete yet."""
-    _mark_ensure()
     with transaction.atomic(), connection.cursor() as cursor:
         # pg_stat_activity is read once per transaction and kept: inside a caller's transaction (a
         # loop of passes) the second pass would see the sessions as the first did.

@@ -15,7 +15,7 @@ the marker's text instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import nh3
@@ -33,15 +33,19 @@ def _marker(char: str) -> str:
     return f'<span class="hidden-char" title="{escape(char_label(char))}">⟨{char_code(char)}⟩</span>'
 
 
-def mark_hidden(escaped: str) -> str:
+def _marker_text(char: str) -> str:
+    return f"⟨{char_code(char)}⟩"
+
+
+def mark_hidden(escaped: str, marker: Callable[[str], str] = _marker) -> str:
     """Escaped text (no markup, so no attribute to break) with each hidden character as its marker."""
     if escaped.isprintable():
         return escaped
-    return "".join(_marker(c) if is_hidden(c) else c for c in escaped)
+    return "".join(marker(c) if is_hidden(c) else c for c in escaped)
 
 
 def _mark_in_attribute(element: str, attribute: str, value: str) -> str:
-    return "".join(f"⟨{char_code(c)}⟩" if is_hidden(c) else c for c in value)
+    return mark_hidden(value, _marker_text)  # an attribute holds text: the marker's text, not its markup
 
 
 def _normalize(state: StateCore) -> None:
